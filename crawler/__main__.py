@@ -1,0 +1,5 @@
+"""`python -m crawler` runs the command-line interface."""
+
+from crawler.cli import main
+
+raise SystemExit(main())

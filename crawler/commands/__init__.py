@@ -1,0 +1,1 @@
+"""Subcommands of the `crawler` command line, one module each."""

@@ -1,0 +1,105 @@
+"""Turn raw page bytes into text safely: size and binary checks, charset detection, gzip files."""
+
+from __future__ import annotations
+
+import codecs
+import gzip
+import re
+import zlib
+
+from crawler.extract.errors import NotAnArticle
+
+MAX_PAGE_BYTES = 16 * 1024 * 1024
+"""Pages larger than this are refused: no real article page comes near it (Press TV pages are <200 KB)."""
+
+MAX_GZIP_RATIO = 200
+"""A .gz file that inflates more than this many times its size is treated as a gzip bomb."""
+
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_:.\-]+)""", re.IGNORECASE)
+
+
+def gunzip_limited(data: bytes, limit: int = MAX_PAGE_BYTES) -> bytes:
+    """Inflate gzip data, refusing output over `limit` bytes (so a bomb never fills memory)."""
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        out = inflater.decompress(data, limit + 1)
+    except zlib.error as exc:
+        raise NotAnArticle(f"corrupt gzip data: {exc}") from None
+    if len(out) > limit or inflater.unconsumed_tail:
+        raise NotAnArticle(f"page too large: inflates past {limit // (1024 * 1024)} MB (gzip bomb?)")
+    return out
+
+
+def declared_charset(data: bytes) -> str | None:
+    """The charset a page declares in its first 4 KB (meta charset or http-equiv), if it names a known codec."""
+    match = _META_CHARSET.search(data[:4096])
+    if not match:
+        return None
+    name = match.group(1).decode("ascii", "replace")
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        return None
+
+
+def looks_binary(data: bytes) -> bool:
+    """True for bodies that are not text: NUL bytes or many control characters in the first 2 KB."""
+    head = data[:2048]
+    if not head:
+        return False
+    if b"\x00" in head:
+        return True
+    controls = sum(1 for b in head if b < 9 or 13 < b < 32)
+    return controls / len(head) > 0.05
+
+
+def decode_html(data: bytes | str, header_charset: str | None = None) -> str:
+    """Page text from bytes, refusing empty, oversized and binary bodies.
+
+    Declarations lie (a page saying windows-1252 but sent as UTF-8, and the reverse), so strict UTF-8 is
+    tried first: text that decodes as UTF-8 is almost never anything else. Then the declared charsets,
+    then windows-1252, which decodes any byte.
+    """
+    if isinstance(data, str):
+        if len(data) > MAX_PAGE_BYTES:
+            raise NotAnArticle(f"page too large: {len(data) // (1024 * 1024)} MB of text (limit 16 MB)")
+        if not data.strip():
+            raise NotAnArticle("empty page")
+        if "\x00" in data[:2048]:
+            raise NotAnArticle("binary body, not HTML")
+        return data
+    if data[:2] == b"\x1f\x8b":
+        data = gunzip_limited(data)
+    if len(data) > MAX_PAGE_BYTES:
+        raise NotAnArticle(f"page too large: {len(data) // (1024 * 1024)} MB (limit 16 MB)")
+    if not data.strip():
+        raise NotAnArticle("empty page")
+    if data.startswith(codecs.BOM_UTF8):
+        return data[3:].decode("utf-8", "replace")
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return data.decode("utf-16", "replace")
+    if looks_binary(data):
+        raise NotAnArticle("binary body, not HTML")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    for name in (header_charset, declared_charset(data)):
+        if name and codecs.lookup(name).name not in ("utf-8", "ascii"):
+            return data.decode(name, "replace")
+    return data.decode("windows-1252", "replace")
+
+
+def read_page_file(path: str) -> bytes:
+    """Bytes of a saved page (`.html` or `.html.gz`), gzip inflated with the bomb guard."""
+    with open(path, "rb") as fh:
+        data = fh.read(MAX_PAGE_BYTES + 1)
+    if path.endswith(".gz") or data[:2] == b"\x1f\x8b":
+        try:
+            with gzip.open(path, "rb") as gz:
+                data = gz.read(MAX_PAGE_BYTES + 1)
+        except (OSError, EOFError) as exc:
+            raise NotAnArticle(f"corrupt gzip file: {exc}") from None
+    if len(data) > MAX_PAGE_BYTES:
+        raise NotAnArticle(f"page too large: over {MAX_PAGE_BYTES // (1024 * 1024)} MB")
+    return data
