@@ -31,3 +31,29 @@ LOG_LEVEL = "INFO"
 
 # The outlet profile (crawler/outlets/<name>.toml) the spiders crawl.
 CRAWLER_OUTLET = "presstv"
+
+# ---- Store, incremental runs, run records, exports (crawler/store, crawler/extensions.py) ----
+# The embedded SQLite store; "" switches storing and incremental skipping off.
+CRAWLER_STORE = "data/crawler.sqlite"
+# Store writes are batched: a transaction commits after this many writes or seconds (and at close).
+CRAWLER_STORE_COMMIT_ITEMS = 100
+CRAWLER_STORE_COMMIT_SECONDS = 2.0
+# Incremental by default: stored articles are not requested again, except those published or modified
+# within CRAWLER_REFRESH (e.g. "2d"; spider argument refresh=), or all of them with CRAWLER_FULL (full=1).
+CRAWLER_REFRESH = ""
+CRAWLER_FULL = False
+ITEM_PIPELINES = {
+    "crawler.store.pipeline.StorePipeline": 500,
+}
+DOWNLOADER_MIDDLEWARES = {
+    # Before robots.txt (100) and mirror failover: a stored article costs no request at all.
+    "crawler.store.incremental.IncrementalMiddleware": 50,
+}
+EXTENSIONS = {
+    "crawler.extensions.RunRecorder": 500,
+}
+# One timestamped JSON Lines file per run under exports/ (only when the run brought items). A -o/-O on
+# the command line replaces this; -s FEEDS='{}' switches it off.
+FEEDS = {
+    "exports/%(name)s-%(time)s.jsonl": {"format": "jsonlines", "encoding": "utf8", "store_empty": False},
+}
