@@ -392,12 +392,6 @@ class SQLiteStore:
         outcome: SaveOutcome
         if current is None or current[1] != digest:
             version = 1 if current is None else int(current[0]) + 1
-            self._write(
-                "INSERT INTO versions (article_id, version, content_hash, modified, item, extractor_version,"
-                " stored_at, run_id, page_id) VALUES (?,?,?,?,?,?,?,?,?)",
-                (article_id, version, digest, data.get("modified"), item_json, data.get("extractor_version"),
-                 now, run_id, page_id),
-            )
             if current is None:
                 self._write(
                     "INSERT INTO articles (article_id, url, title, section, published, published_utc,"
@@ -415,6 +409,12 @@ class SQLiteStore:
                      modified_utc, digest, version, now, now, run_id, article_id),
                 )
                 outcome = "updated"
+            self._write(
+                "INSERT INTO versions (article_id, version, content_hash, modified, item, extractor_version,"
+                " stored_at, run_id, page_id) VALUES (?,?,?,?,?,?,?,?,?)",
+                (article_id, version, digest, data.get("modified"), item_json, data.get("extractor_version"),
+                 now, run_id, page_id),
+            )
         else:
             version = int(current[0])
             self._refresh_metadata(article_id, version, data, item_json, published_utc, modified_utc, now, run_id)
