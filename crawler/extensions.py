@@ -49,7 +49,9 @@ def health_warnings(stats: dict[str, Any], floors: dict[str, float], previous_so
                     spider: Spider | None = None) -> list[str]:
     """The layout-drift warnings a finished run's stats deserve (empty list: healthy).
 
-    "Nothing new" is healthy: links found to articles already stored count as found."""
+    "Nothing new" is healthy: links found to articles already stored count as found. Per source, the
+    spider's `discovery/<source>/article_links` (counted before dedupe, so stable from run to run) is
+    compared with the last finished run that found any."""
     warnings: list[str] = []
     items = int(stats.get("health/items", 0))
     min_items = int(floors.get("min_items", DEFAULT_MIN_ITEMS))
@@ -70,14 +72,15 @@ def health_warnings(stats: dict[str, Any], floors: dict[str, float], previous_so
             f"the boilerplate guard removed {removed} lines (more than {int(max_removed)}): the pruning rules "
             "no longer match the page layout (new furniture on the pages)"
         )
-    found_any = int(stats.get("incremental/article_requests", 0)) > 0 or items > 0
+    discovered = sum(int(v) for k, v in stats.items() if k.startswith("discovery/") and k.endswith("/article_links"))
+    found_any = discovered > 0 or int(stats.get("incremental/article_requests", 0)) > 0 or items > 0
     if not found_any:
         warnings.append("no article links found on any source: every mirror is down or the site layout changed")
         return warnings
     for source, before in sorted(previous_sources.items()):
         if before <= 0 or (spider is not None and not _source_active(spider, source)):
             continue
-        if int(stats.get(f"source/{source}/article_links", 0)) == 0:
+        if int(stats.get(f"discovery/{source}/article_links", 0)) == 0:
             warnings.append(
                 f"source '{source}' found no article links (the last run found {before}): its mirror is down "
                 f"or the {source} layout changed"

@@ -129,6 +129,21 @@ def open_store(path: str, *, readonly: bool = False, lock: bool = False) -> Arti
     return SQLiteStore(path, readonly=readonly, lock=lock)
 
 
+
+
+def default_store_path() -> str:
+    """The store the commands use without --store: the project's CRAWLER_STORE setting (Scrapy project
+    settings, so a user's own settings module or scrapy.cfg counts), else DEFAULT_STORE."""
+    from scrapy.utils.project import get_project_settings
+
+    path = get_project_settings().get("CRAWLER_STORE")
+    if path is None:
+        from crawler import settings as project_settings
+
+        path = getattr(project_settings, "CRAWLER_STORE", DEFAULT_STORE)
+    return str(path or "")
+
+
 __all__ = [
     "DEFAULT_STORE",
     "ArticleStore",
@@ -139,5 +154,6 @@ __all__ = [
     "StoreError",
     "StoreLocked",
     "StoredArticle",
+    "default_store_path",
     "open_store",
 ]

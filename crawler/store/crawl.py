@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Any
 
@@ -94,10 +95,8 @@ class CrawlStore:
         self.crawler.stats.set_value("store/error", message)
         if self.store is not None:
             store, self.store = self.store, None
-            try:
+            with contextlib.suppress(StoreError):  # the batch is rolled back; the message above says why
                 store.close()
-            except StoreError:
-                pass  # the batch is rolled back; the message above already says why
         engine = self.crawler.engine
         if engine is not None and engine.spider is not None:
             deferred_from_coro(engine.close_spider_async(reason="store_error"))

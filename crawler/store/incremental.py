@@ -31,9 +31,7 @@ class IncrementalMiddleware:
 
     Overrides: spider argument or setting `full=1` (`CRAWLER_FULL`) requests everything; `refresh=2d`
     (`CRAWLER_REFRESH`) requests again stored articles published or modified within that window, so
-    Press TV's edits to recent stories come back as new versions. Also counts, per discovery source
-    (`meta["source"]`), the article links found (`source/<name>/article_links`) for the layout-drift alarm:
-    a source that finds links to stored articles is working, whatever the store skips.
+    Press TV's edits to recent stories come back as new versions.
     """
 
     def __init__(self, crawler: Crawler) -> None:
@@ -50,8 +48,9 @@ class IncrementalMiddleware:
 
     def spider_opened(self, spider: Spider) -> None:
         # Spider arguments win over settings (`-a full=1`, `-a refresh=2d`).
-        if getattr(spider, "full", None) not in (None, ""):
-            self.full = _truthy(spider.full)
+        full = getattr(spider, "full", None)
+        if full not in (None, ""):
+            self.full = _truthy(full)
         refresh = str(getattr(spider, "refresh", "") or self._refresh_text)
         if refresh:
             try:
@@ -76,15 +75,10 @@ class IncrementalMiddleware:
             return None
         stats = self.crawler.stats
         assert stats is not None
-        if not request.meta.get("_incremental_seen"):
-            # Mirror failover re-sends the same request: count each article link once.
-            request.meta["_incremental_seen"] = True
-            source = request.meta.get("source") or request.meta.get("_source")
-            if source:
-                stats.inc_value(f"source/{source}/article_links")
-            stats.inc_value("incremental/article_requests")
-        else:
-            return None
+        if request.meta.get("_incremental_seen"):
+            return None  # mirror failover re-sends the same request: decided already
+        request.meta["_incremental_seen"] = True
+        stats.inc_value("incremental/article_requests")
         if self.handle is None or self.full:
             return None
         if self.handle.error is not None:

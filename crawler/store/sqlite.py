@@ -554,7 +554,7 @@ class SQLiteStore:
         for (stats_json,) in rows:
             stats = json.loads(stats_json or "{}")
             for key, value in stats.items():
-                if key.startswith("source/") and key.endswith("/article_links"):
+                if key.startswith("discovery/") and key.endswith("/article_links"):
                     name = key.split("/")[1]
                     counts.setdefault(name, int(value))
         return counts

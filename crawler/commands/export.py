@@ -1,0 +1,123 @@
+"""`crawler export`: stream stored articles as JSON Lines (file, .gz file or stdout), filtered by date/section."""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import io
+import json
+import os
+import sys
+from typing import IO
+
+from tqdm import tqdm
+
+from crawler.store import ExportFilter, StoreError, default_store_path, open_store
+from crawler.store.when import parse_when
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "export",
+        help="write stored articles as JSON Lines (one article per line; .gz when the name ends so)",
+        description="Stream the current version of every stored article matching the filters as JSON Lines. "
+        "Dates are YYYY-MM-DD (midnight UTC), ISO 8601 times, or ages such as 7d.",
+    )
+    p.add_argument("-o", "--output", default="-", metavar="FILE",
+                   help="output file (- for stdout, the default; FILE.gz is gzip-compressed)")
+    p.add_argument("--since", metavar="DATE", help="published at or after DATE")
+    p.add_argument("--until", metavar="DATE", help="published before DATE")
+    p.add_argument("--section", metavar="NAME", help='only this section, e.g. "Politics" (case-insensitive)')
+    p.add_argument("--changed-since", metavar="DATE", help="new or changed in the store at or after DATE")
+    p.add_argument("--store", metavar="PATH", help="store file (default: the CRAWLER_STORE setting)")
+    p.set_defaults(func=run)
+
+
+def build_filter(args: argparse.Namespace) -> ExportFilter:
+    """The filter the --since/--until/--section/--changed-since options describe (CommandError if bad)."""
+    from crawler.cli import CommandError
+
+    values: dict[str, str | None] = {}
+    for name in ("since", "until", "changed_since"):
+        raw = getattr(args, name, None)
+        if raw is None:
+            values[name] = None
+            continue
+        try:
+            values[name] = parse_when(raw)
+        except ValueError as exc:
+            raise CommandError(f"--{name.replace('_', '-')}: {exc}") from None
+    return ExportFilter(since=values["since"], until=values["until"], section=getattr(args, "section", None),
+                        changed_since=values["changed_since"])
+
+
+def store_path(args: argparse.Namespace) -> str:
+    from crawler.cli import CommandError
+
+    path = args.store or default_store_path()
+    if not path:
+        raise CommandError("no store: CRAWLER_STORE is empty; give --store PATH")
+    return str(path)
+
+
+def _open_output(name: str) -> tuple[IO[str], str | None]:
+    """The stream to write and, for files, the temporary name renamed into place once complete."""
+    if name == "-":
+        return sys.stdout, None
+    tmp = f"{name}.part"
+    folder = os.path.dirname(os.path.abspath(name))
+    os.makedirs(folder, exist_ok=True)
+    if name.endswith(".gz"):
+        return io.TextIOWrapper(gzip.open(tmp, "wb"), encoding="utf-8", newline="\n"), tmp
+    return open(tmp, "w", encoding="utf-8", newline="\n"), tmp  # closed in run()
+
+
+def run(args: argparse.Namespace) -> int:
+    from crawler.cli import CommandError
+
+    flt = build_filter(args)
+    path = store_path(args)
+    try:
+        store = open_store(path, readonly=True)
+    except StoreError as exc:
+        raise CommandError(str(exc)) from None
+    written = 0
+    tmp: str | None = None
+    out: IO[str] | None = None
+    try:
+        total = store.count_export(flt)
+        try:
+            out, tmp = _open_output(args.output)
+        except OSError as exc:
+            raise CommandError(f"cannot write {args.output}: {exc.strerror or exc}") from None
+        with tqdm(total=total, unit="article", file=sys.stderr, disable=not sys.stderr.isatty(),
+                  desc="export") as bar:
+            for item in store.iter_export(flt):
+                out.write(json.dumps(item, ensure_ascii=False))
+                out.write("\n")
+                written += 1
+                bar.update()
+        if tmp is not None:
+            out.close()
+            os.replace(tmp, args.output)
+            tmp = None
+        else:
+            out.flush()
+    except BrokenPipeError:
+        # `crawler export | head`: the reader left; that is not an error.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+    except OSError as exc:
+        raise CommandError(f"cannot write {args.output}: {exc.strerror or exc}") from None
+    finally:
+        store.close()
+        if tmp is not None:
+            # A failed export leaves no half-written file behind.
+            if out is not None:
+                out.close()
+            if os.path.exists(tmp):
+                os.remove(tmp)
+    where = "stdout" if args.output == "-" else args.output
+    print(f"exported {written} articles to {where}", file=sys.stderr)
+    return 0
