@@ -71,6 +71,9 @@ class Outlet:
     line_phrases: tuple[str, ...]
     contains_phrases: tuple[str, ...]
     host_line_regex: re.Pattern[str]
+    read_more_regex: re.Pattern[str]
+    byline_place_regex: re.Pattern[str]
+    breadcrumb_skip: frozenset[str]
     non_article: dict[str, tuple[str, ...]]
     health: dict[str, float]
     source_path: str = field(default="", compare=False)
@@ -151,8 +154,9 @@ class Outlet:
             head = "Video" if parsed.era == "video" else "Detail"
             d = parsed.path_date
             path = f"/{head}/{d.year:04d}/{d.month:02d}/{d.day:02d}/{parsed.article_id}"
-            if parsed.slug:
-                path += "/" + parsed.slug
+            slug = canonical_slug(parsed.slug)
+            if slug:
+                path += "/" + slug
         return urlunsplit((self.canonical_scheme, host, path, "", ""))
 
     def map_to_mirror(self, url: str, mirror_base: str) -> str:
@@ -182,9 +186,40 @@ class Outlet:
         return str(self.discovery["section_rss"]).format(section=section)
 
 
+def canonical_slug(slug: str) -> str:
+    """A URL slug with mirror noise removed: stray leading, trailing and doubled hyphens and slashes.
+
+    Mirrors serve the same article as `/774397/-Iran-urges...`, `...-Olympics-South-Korea-` and
+    `North-Korea--Winter...`; the canonical URL must not depend on which one was crawled.
+    """
+    slug = re.sub(r"-{2,}", "-", slug.strip("/"))
+    return slug.strip("-,")
+
+
 # ---- loading and validation ----------------------------------------------------------------------
 
 _LAYOUT_LISTS = ("title", "date", "breadcrumb", "body", "lead", "image", "caption", "byline", "prune")
+
+# Keys each table may hold: anything else is a typo, reported by name rather than silently ignored.
+_ALLOWED_KEYS: dict[str, frozenset[str]] = {
+    "[[layouts]]": frozenset({"name", "years", "detect", *_LAYOUT_LISTS}),
+    "[[article_patterns]]": frozenset({"era", "regex"}),
+    "[boilerplate]": frozenset(
+        {"line_phrases", "contains_phrases", "host_line_regex", "read_more_regex", "byline_place_regex",
+         "breadcrumb_skip"}
+    ),
+    "[non_article]": frozenset({"seizure", "challenge", "error"}),
+    "[hosts]": frozenset(
+        {"domains", "mirror_host_patterns", "non_page_hosts", "seized_domains", "language_subdomains"}
+    ),
+}
+
+
+def _no_unknown_keys(table: dict[str, Any], kind: str, where: str) -> None:
+    unknown = sorted(set(table) - _ALLOWED_KEYS[kind])
+    if unknown:
+        allowed = ", ".join(sorted(_ALLOWED_KEYS[kind]))
+        raise OutletConfigError(f"{where}: unknown key '{unknown[0]}' (allowed: {allowed})")
 
 
 def _require(table: dict[str, Any], key: str, kind: type | tuple[type, ...], where: str) -> Any:
@@ -233,9 +268,11 @@ def parse_outlet(data: dict[str, Any], source: str = "<data>") -> Outlet:
     patterns_raw = _require(data, "article_patterns", list, source)
     if not patterns_raw:
         raise OutletConfigError(f"{source}: key 'article_patterns' needs at least one pattern")
+    _no_unknown_keys(hosts, "[hosts]", f"{source} [hosts]")
     patterns: list[tuple[str, re.Pattern[str]]] = []
     for i, entry in enumerate(patterns_raw):
         where = f"{source} [[article_patterns]] #{i + 1}"
+        _no_unknown_keys(entry, "[[article_patterns]]", where)
         era = _require(entry, "era", str, where)
         rx = _regex(_require(entry, "regex", str, where), where)
         if "id" not in rx.groupindex:
@@ -245,6 +282,11 @@ def parse_outlet(data: dict[str, Any], source: str = "<data>") -> Outlet:
     layouts: list[Layout] = []
     for i, entry in enumerate(_require(data, "layouts", list, source)):
         where = f"{source} [[layouts]] #{i + 1}"
+        _no_unknown_keys(entry, "[[layouts]]", where)
+        for xp in _str_list(entry, "prune", where):
+            if not xp.startswith("."):
+                raise OutletConfigError(f"{where}: key 'prune' holds {xp!r}; prune XPaths run inside the body region "
+                                        "and must be relative (start with './/')")
         lists = {
             key: tuple(_xpath(x, f"{where} key '{key}'") for x in _str_list(entry, key, where))
             for key in _LAYOUT_LISTS
@@ -271,7 +313,9 @@ def parse_outlet(data: dict[str, Any], source: str = "<data>") -> Outlet:
             raise OutletConfigError(f"{source} [sections]: key '{key}' must be a numeric id naming a string")
 
     boiler = _require(data, "boilerplate", dict, source)
+    _no_unknown_keys(boiler, "[boilerplate]", f"{source} [boilerplate]")
     non_article = _require(data, "non_article", dict, source)
+    _no_unknown_keys(non_article, "[non_article]", f"{source} [non_article]")
     health = _require(data, "health", dict, source)
     for key, value in health.items():
         if not isinstance(value, int | float):
@@ -306,6 +350,15 @@ def parse_outlet(data: dict[str, Any], source: str = "<data>") -> Outlet:
         contains_phrases=_str_list(boiler, "contains_phrases", f"{source} [boilerplate]"),
         host_line_regex=_regex(
             _require(boiler, "host_line_regex", str, f"{source} [boilerplate]"), f"{source} [boilerplate]"
+        ),
+        read_more_regex=_regex(
+            _require(boiler, "read_more_regex", str, f"{source} [boilerplate]"), f"{source} [boilerplate]"
+        ),
+        byline_place_regex=_regex(
+            _require(boiler, "byline_place_regex", str, f"{source} [boilerplate]"), f"{source} [boilerplate]"
+        ),
+        breadcrumb_skip=frozenset(
+            s.casefold() for s in _str_list(boiler, "breadcrumb_skip", f"{source} [boilerplate]")
         ),
         non_article={
             key: _str_list(non_article, key, f"{source} [non_article]") for key in ("seizure", "challenge", "error")

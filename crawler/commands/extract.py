@@ -14,7 +14,7 @@ from crawler.extract.decode import read_page_file
 NOT_AN_ARTICLE_STATUS = 3
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("extract", help="extract one saved page (.html or .html.gz) or URL and print the item")
     p.add_argument("source", metavar="FILE_OR_URL", help="a saved page file, or an http(s) URL to fetch")
     p.add_argument("--url", help="the page's original URL (chooses the outlet profile; default: the source)")

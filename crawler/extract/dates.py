@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time, tzinfo
 from zoneinfo import ZoneInfo
 
 # Each format is a real one from the site (see ../shared/docs/presstv-site.md):
@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo
 _FORMATS = (
     "%A, %d %B %Y %I:%M %p",
     "%A, %d %B %Y %H:%M",
+    "%A %d %B %Y %H:%M",
+    "%d %B %Y %H:%M",
     "%a %b %d, %Y %I:%M%p",
     "%a %b %d, %Y %I:%M %p",
     "%m/%d/%Y %I:%M:%S %p",
@@ -21,17 +23,32 @@ _FORMATS = (
     "%Y-%m-%d",
     "%d %B %Y",
 )
+# The French site (french.presstv.ir) writes day and month names in French.
+_FRENCH = {
+    "lundi": "Monday", "mardi": "Tuesday", "mercredi": "Wednesday", "jeudi": "Thursday",
+    "vendredi": "Friday", "samedi": "Saturday", "dimanche": "Sunday",
+    "janvier": "January", "février": "February", "fevrier": "February", "mars": "March", "avril": "April",
+    "mai": "May", "juin": "June", "juillet": "July", "août": "August", "aout": "August",
+    "septembre": "September", "octobre": "October", "novembre": "November", "décembre": "December",
+    "decembre": "December",
+}
+_FRENCH_WORD = re.compile(r"\b(" + "|".join(sorted(_FRENCH, key=len, reverse=True)) + r")\b", re.IGNORECASE)
+# 2012-2013 pages print "12:49PM GMT": those times are UTC, not Tehran time.
+_UTC_SUFFIX = re.compile(r"\s*\b(?:GMT|UTC)\s*$", re.IGNORECASE)
 _UPDATED = re.compile(r"\[\s*Updated:\s*([^\]]+?)\s*\]", re.IGNORECASE)
 _SPACES = re.compile(r"\s+")
 # "2:4AM": strptime needs two-digit minutes only in some formats; pad a lone minute digit.
 _LONE_MINUTE = re.compile(r"(\d{1,2}):(\d)(?=\s*[AP]M\b|\s*$)", re.IGNORECASE)
 
 
-def parse_site_datetime(text: str, tz: ZoneInfo) -> datetime | None:
+def parse_site_datetime(text: str, tz: tzinfo) -> datetime | None:
     """A timezone-aware datetime from one of the site's date strings, or None if none fits."""
     text = _SPACES.sub(" ", text).strip().rstrip(".")
     if not text:
         return None
+    text = _FRENCH_WORD.sub(lambda m: _FRENCH[m.group(1).lower()], text)
+    if _UTC_SUFFIX.search(text):
+        text, tz = _UTC_SUFFIX.sub("", text), UTC
     text = _LONE_MINUTE.sub(lambda m: f"{m.group(1)}:0{m.group(2)}", text)
     try:
         parsed = datetime.fromisoformat(text)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 
-class NotAnArticle(Exception):  # noqa: N818 - the name is the public contract of crawler.extract
+class NotAnArticle(Exception):
     """The page is not an article (listing, seizure notice, challenge, error page, empty or binary body).
 
     `reason` is one short line a user can read, e.g. "seizure notice" or "section listing".

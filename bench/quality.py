@@ -1,0 +1,141 @@
+"""Print extraction quality and speed: crawler.extract beside plain trafilatura, on fixtures and a benchmark.
+
+Usage: .venv/bin/python bench/quality.py [--bench DIR] [--fixtures DIR] [--limit N] [--repeat N]
+
+Scores bodies with 4-word shingles as the public article-extraction benchmark does: per page
+precision and recall of shingle counts (normalised per page), averaged over pages, F1 of the averages.
+Both extractors run on the same pages in the same process, alternating page by page, so machine load
+hits both alike. A benchmark, not a test: it prints figures and asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import trafilatura
+
+from crawler.extract import NotAnArticle, extract
+from crawler.fixturecheck import DEFAULT_DIR, f1, load_fixtures, precision_recall, shingle_counts
+
+BENCH_DIR = Path("/work/shared/benchmarks/article-extraction-benchmark")
+
+Page = tuple[str, str, bytes, str]  # (id, url, html bytes, true body)
+
+
+def _crawler(html: bytes, url: str) -> str:
+    try:
+        return extract(html, url).body
+    except NotAnArticle:
+        return ""
+
+
+def _trafilatura(html: bytes, url: str) -> str:
+    # Plain trafilatura as a user would call it; decoding the bytes is part of its job too.
+    return trafilatura.extract(html, include_comments=False) or ""
+
+
+def bench_pages(root: Path, limit: int | None) -> list[Page]:
+    truth = json.loads((root / "ground-truth.json").read_text(encoding="utf-8"))
+    pages: list[Page] = []
+    for key in sorted(truth)[:limit]:
+        html = gzip.decompress((root / "html" / f"{key}.html.gz").read_bytes())
+        pages.append((key, truth[key].get("url") or f"https://example.invalid/{key}", html, truth[key]["articleBody"]))
+    return pages
+
+
+def fixture_pages(root: Path) -> list[Page]:
+    return [
+        (fx.name, fx.url, fx.page.read_bytes(), str(fx.expected.get("body", "")))
+        for fx in load_fixtures(root)
+        if fx.kind == "articles"
+    ]
+
+
+Extractor = Callable[[bytes, str], str]
+
+
+def score(pages: list[Page], extractors: dict[str, Extractor], repeat: int) -> dict[str, dict[str, float]]:
+    per: dict[str, list[tuple[float, float, float]]] = {name: [] for name in extractors}
+    times: dict[str, list[float]] = {name: [] for name in extractors}
+    cpu: dict[str, list[float]] = {name: [] for name in extractors}
+    for _, url, html, true in pages:
+        for name, fn in extractors.items():
+            best_wall, best_cpu, out = float("inf"), float("inf"), ""
+            for _ in range(repeat):
+                w0, c0 = time.perf_counter(), time.process_time()
+                out = fn(html, url)
+                best_wall = min(best_wall, time.perf_counter() - w0)
+                best_cpu = min(best_cpu, time.process_time() - c0)
+            times[name].append(best_wall)
+            cpu[name].append(best_cpu)
+            per[name].append(shingle_counts(true, out))
+    result: dict[str, dict[str, float]] = {}
+    for name in extractors:
+        prs = [precision_recall(*c) for c in per[name]]
+        # As the benchmark does: a page with no predicted shingle has no precision, one with no true
+        # shingle no recall; such pages are left out of that average.
+        pairs = list(zip(prs, per[name], strict=True))
+        precision = statistics.mean(p for (p, _), (tp, fp, _) in pairs if tp + fp > 0)
+        recall = statistics.mean(r for (_, r), (tp, _, fn) in pairs if tp + fn > 0)
+        result[name] = {
+            "f1": f1(precision, recall),
+            "precision": precision,
+            "recall": recall,
+            "ms": 1000 * statistics.mean(times[name]),
+            "cpu_ms": 1000 * statistics.mean(cpu[name]),
+            "pages": len(pages),
+        }
+    return result
+
+
+def table(title: str, result: dict[str, dict[str, float]]) -> str:
+    lines = [
+        title,
+        "| extractor | pages | F1 | precision | recall | ms/page | CPU ms/page |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, r in result.items():
+        lines.append(
+            f"| {name} | {int(r['pages'])} | {r['f1']:.3f} | {r['precision']:.3f} | {r['recall']:.3f} "
+            f"| {r['ms']:.1f} | {r['cpu_ms']:.1f} |"
+        )
+    base = result.get("trafilatura")
+    ours = result.get("crawler.extract")
+    if base and ours and base["ms"]:
+        lines.append(f"\ntime ratio crawler.extract / trafilatura: wall {ours['ms'] / base['ms']:.2f}x, "
+                     f"CPU {ours['cpu_ms'] / base['cpu_ms']:.2f}x")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--bench", type=Path, default=BENCH_DIR, help="article-extraction-benchmark folder")
+    ap.add_argument("--fixtures", type=Path, default=DEFAULT_DIR, help="fixture folder")
+    ap.add_argument("--limit", type=int, default=None, help="only the first N benchmark pages")
+    ap.add_argument("--repeat", type=int, default=3, help="runs per page; the fastest counts (default 3)")
+    ap.add_argument("--skip-bench", action="store_true", help="fixtures only")
+    args = ap.parse_args(argv)
+    extractors: dict[str, Extractor] = {"crawler.extract": _crawler, "trafilatura": _trafilatura}
+    print(f"trafilatura {trafilatura.__version__}; best of {args.repeat} runs per page\n")
+    fx = fixture_pages(args.fixtures)
+    if fx:
+        print(table(f"## Press TV fixtures ({args.fixtures})", score(fx, extractors, args.repeat)))
+        print()
+    if not args.skip_bench:
+        if not (args.bench / "ground-truth.json").exists():
+            print(f"benchmark not found at {args.bench}", file=sys.stderr)
+            return 2
+        print(table(f"## article-extraction-benchmark ({args.bench.name})",
+                    score(bench_pages(args.bench, args.limit), extractors, args.repeat)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
