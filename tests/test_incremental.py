@@ -1,0 +1,184 @@
+"""Incremental runs on the look-alike site: nothing twice, edits as versions, killed runs lose nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from crawler.site.corpus import SiteCorpus
+from crawler.site.server import RunningSite, serve_site
+
+ROOT = Path(__file__).resolve().parent.parent
+FAST = ["-s", "AUTOTHROTTLE_ENABLED=0", "-s", "DOWNLOAD_DELAY=0", "-s", "CRAWLER_EXTRACT_WORKERS=1",
+        "-s", "LOG_LEVEL=INFO", "-s", "FEEDS={}"]
+
+
+def crawl_cmd(site: RunningSite, store: Path, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "scrapy", "crawl", "presstv", "-a", f"mirrors={site.mirrors_arg}",
+            "-s", f"CRAWLER_STORE={store}", *FAST, *extra]
+
+
+def crawl(site: RunningSite, store: Path, *extra: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(crawl_cmd(site, store, *extra), cwd=ROOT, capture_output=True, text=True,
+                          timeout=timeout, check=False)
+
+
+def lines(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def stored_versions(store: Path) -> dict[str, int]:
+    db = sqlite3.connect(store)
+    try:
+        return dict(db.execute("SELECT article_id, count(*) FROM versions GROUP BY article_id").fetchall())
+    finally:
+        db.close()
+
+
+@pytest.fixture
+def site() -> Iterator[RunningSite]:
+    corpus = SiteCorpus()
+    corpus.generate(12)
+    with serve_site(corpus, ("healthy",)) as running:
+        yield running
+
+
+def test_second_run_brings_nothing_new_and_exits_zero(site: RunningSite, tmp_path: Path) -> None:
+    store = tmp_path / "store.sqlite"
+    first = crawl(site, store, "-O", str(tmp_path / "out1.jsonl"))
+    assert first.returncode == 0, first.stderr[-3000:]
+    items = lines(tmp_path / "out1.jsonl")
+    assert sorted(i["article_id"] for i in items) == sorted(site.corpus.article_ids())
+    hits_before = site.mirrors[0].total_hits
+
+    second = crawl(site, store, "-O", str(tmp_path / "out2.jsonl"))
+    assert second.returncode == 0, second.stderr[-3000:]  # "nothing new" is healthy, not an alarm
+    assert (tmp_path / "out2.jsonl").read_text() == ""
+    assert "12 skipped as already stored" in second.stderr
+    # Stored articles cost no request: the second run only read feeds, sitemaps and listings.
+    article_paths = {a.path.lower() for a in site.corpus.articles()}
+    second_run_paths = [p for _, p, _ in site.log[hits_before:]]
+    assert not [p for p in second_run_paths if p.lower() in article_paths]
+    assert stored_versions(store) == {aid: 1 for aid in site.corpus.article_ids()}
+
+
+def test_edited_article_comes_back_as_new_version(site: RunningSite, tmp_path: Path) -> None:
+    store = tmp_path / "store.sqlite"
+    assert crawl(site, store, "-O", str(tmp_path / "out1.jsonl")).returncode == 0
+    newest = site.corpus.articles()[0]
+    assert newest.spec is not None
+    site.corpus.update_article(newest.article_id, paragraphs=[
+        *newest.spec.paragraphs, "In a later update, the ministry said the talks would resume next week."])
+
+    # refresh=2d: recent articles are fetched again; only the edited one is exported (as a new version).
+    again = crawl(site, store, "-a", "refresh=2d", "-O", str(tmp_path / "out2.jsonl"))
+    assert again.returncode == 0, again.stderr[-3000:]
+    items = lines(tmp_path / "out2.jsonl")
+    assert [i["article_id"] for i in items] == [newest.article_id]
+    assert "talks would resume next week" in items[0]["body"]
+    versions = stored_versions(store)
+    assert versions.pop(newest.article_id) == 2
+    assert set(versions.values()) == {1}
+    db = sqlite3.connect(store)
+    bodies = [r[0] for r in db.execute("SELECT json_extract(item, '$.body') FROM versions WHERE article_id = ? "
+                                       "ORDER BY version", (newest.article_id,))]
+    assert "resume next week" not in bodies[0] and "resume next week" in bodies[1]
+
+    # full=1 requests everything again, and still stores nothing twice.
+    full = crawl(site, store, "-a", "full=1", "-O", str(tmp_path / "out3.jsonl"))
+    assert full.returncode == 0
+    assert lines(tmp_path / "out3.jsonl") == []
+    assert "12 unchanged" in full.stderr
+
+
+def test_killed_run_rerun_stores_every_article_exactly_once(tmp_path: Path) -> None:
+    corpus = SiteCorpus()
+    corpus.generate(40)
+    store = tmp_path / "store.sqlite"
+    with serve_site(corpus, ("healthy",)) as site:
+        # One request at a time, slowly, with small batches: the kill lands mid-run with work committed.
+        slow = ["-s", "CONCURRENT_REQUESTS=1", "-s", "DOWNLOAD_DELAY=0.15", "-s", "CRAWLER_STORE_COMMIT_ITEMS=3",
+                "-o", str(tmp_path / "killed.jsonl")]
+        proc = subprocess.Popen(crawl_cmd(site, store, *slow), cwd=ROOT, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                if store.exists():
+                    db = sqlite3.connect(store)
+                    try:
+                        count = db.execute("SELECT count(*) FROM articles").fetchone()[0]
+                    except sqlite3.OperationalError:
+                        count = 0
+                    db.close()
+                    if count >= 6:
+                        break
+                time.sleep(0.1)
+            os.kill(proc.pid, signal.SIGKILL)
+        finally:
+            proc.wait(timeout=30)
+        assert proc.returncode == -signal.SIGKILL
+        partial = stored_versions(store)
+        assert 6 <= len(partial) < 40
+
+        rerun = crawl(site, store, "-O", str(tmp_path / "rerun.jsonl"))
+        assert rerun.returncode == 0, rerun.stderr[-3000:]
+    assert stored_versions(store) == {aid: 1 for aid in corpus.article_ids()}
+    # What the killed run committed is not fetched again; the rerun exports the rest.
+    rerun_ids = {i["article_id"] for i in lines(tmp_path / "rerun.jsonl")}
+    assert rerun_ids == corpus.article_ids() - set(partial)
+    db = sqlite3.connect(store)
+    statuses = [r[0] for r in db.execute("SELECT status FROM runs ORDER BY id")]
+    assert statuses == ["killed", "ok"]
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_jobdir_pause_and_resume(tmp_path: Path) -> None:
+    corpus = SiteCorpus()
+    corpus.generate(30)
+    store = tmp_path / "store.sqlite"
+    jobdir = ["-s", f"JOBDIR={tmp_path / 'job'}"]
+    with serve_site(corpus, ("healthy",)) as site:
+        slow = ["-s", "CONCURRENT_REQUESTS=1", "-s", "DOWNLOAD_DELAY=0.15", "-s", "CRAWLER_STORE_COMMIT_ITEMS=2"]
+        proc = subprocess.Popen(crawl_cmd(site, store, *slow, *jobdir), cwd=ROOT, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and len(stored_versions(store) if store.exists() else {}) < 5:
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGINT)  # Ctrl-C once: Scrapy stops cleanly and keeps its queue in JOBDIR
+        _, err = proc.communicate(timeout=60)
+        assert "shutdown" in err or "Received SIGINT" in err
+        paused = stored_versions(store)
+        assert 5 <= len(paused) < 30
+        resumed = crawl(site, store, *jobdir)
+        assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert stored_versions(store) == {aid: 1 for aid in corpus.article_ids()}
+
+
+def test_two_crawls_on_one_store(site: RunningSite, tmp_path: Path) -> None:
+    store = tmp_path / "store.sqlite"
+    slow = ["-s", "CONCURRENT_REQUESTS=1", "-s", "DOWNLOAD_DELAY=0.2"]
+    first = subprocess.Popen(crawl_cmd(site, store, *slow), cwd=ROOT, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not (tmp_path / "store.sqlite.lock").exists():
+            time.sleep(0.05)
+        time.sleep(0.5)
+        second = crawl(site, store)
+    finally:
+        first.wait(timeout=120)
+    assert second.returncode == 5
+    errors = [line for line in second.stderr.splitlines() if "ERROR" in line]
+    assert len(errors) == 1 and "is in use by another process" in errors[0]
+    assert first.returncode == 0
+    assert stored_versions(store) == {aid: 1 for aid in site.corpus.article_ids()}
