@@ -174,18 +174,21 @@ def _absolute(url: str | None, base: str) -> str | None:
 # ---- classification --------------------------------------------------------------------------------
 
 
-def classify_non_article(tree: etree._Element, outlet: Outlet | None, url: str) -> str | None:
+def classify_non_article(
+    tree: etree._Element, outlet: Outlet | None, url: str, has_layout: bool = False
+) -> str | None:
     """The reason a page is not an article, or None when it may be one.
 
-    Notice phrases (seizure, challenge, error) are looked for in the title and headings of any page and in
-    the whole text of short pages, so an article that merely quotes "access denied" stays an article.
+    Notice phrases (seizure, challenge, error) are looked for in the title and headings of any page, and in
+    the whole text of short pages without an article layout, so an article that merely quotes "access
+    denied" stays an article.
     """
     body = tree.find("body")
     body_text = _text(body) if body is not None else ""
     head_bits = [_text(n) for n in _xp("//title | //h1 | //h2 | //h3")(tree)[:12]]
     head_text = " | ".join(b for b in head_bits if b).lower()
     if outlet is not None:
-        short = len(body_text.split()) < SHORT_PAGE_WORDS
+        short = not has_layout and len(body_text.split()) < SHORT_PAGE_WORDS
         lowered = body_text.lower() if short else ""
         for kind, label in (
             ("seizure", "seizure notice"),
@@ -324,8 +327,7 @@ def _section(crumb: Any, outlet: Outlet) -> str | None:
     return crumbs[-1] if crumbs else None
 
 
-def _extract_outlet(tree: etree._Element, url: str, outlet: Outlet) -> Extraction:
-    layout = _detect_layout(tree, outlet)
+def _extract_outlet(tree: etree._Element, url: str, outlet: Outlet, layout: Layout | None) -> Extraction:
     if layout is None:
         # An unknown layout on an outlet host: generic extraction with the outlet's identity and guard,
         # reported as layout "fallback" so a run's drift alarm sees it.
@@ -574,12 +576,13 @@ def extract_full(html: str | bytes, url: str, outlet: Outlet | None = None) -> E
     tree = parse_html(text)
     if outlet is None:
         outlet = outlet_for_url(url)
-    reason = classify_non_article(tree, outlet, url)
+    layout = _detect_layout(tree, outlet) if outlet is not None else None
+    reason = classify_non_article(tree, outlet, url, has_layout=layout is not None)
     if reason:
         raise NotAnArticle(reason)
     if outlet is None:
         return _extract_generic(tree, url)
-    return _extract_outlet(tree, url, outlet)
+    return _extract_outlet(tree, url, outlet, layout)
 
 
 __all__ = ["Extraction", "classify_non_article", "extract_full", "parse_html"]

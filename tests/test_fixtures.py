@@ -1,0 +1,140 @@
+"""Every saved Press TV fixture page, judged field by field the way `crawler fixtures check` judges it."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from crawler.fixturecheck import (
+    IGNORED_FIELDS,
+    MIN_BODY_F1,
+    SNIPPET_KEYS,
+    Fixture,
+    body_f1,
+    compare,
+    load_fixtures,
+    regen,
+)
+from crawler.items import ARTICLE_FIELDS, normalise_text
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "fixtures" / "presstv"
+ALL = load_fixtures(FIXTURES)
+ARTICLES = [fx for fx in ALL if fx.kind == "articles"]
+NON_ARTICLES = [fx for fx in ALL if fx.kind == "non_articles"]
+
+
+def test_enough_fixtures_of_every_kind() -> None:
+    assert len(ALL) >= 16
+    assert len(NON_ARTICLES) >= 5
+    urls = [fx.url for fx in ALL]
+    assert len(set(urls)) == len(urls), "two fixtures share a URL: the look-alike site serves them by path"
+    for fx in ALL:
+        assert fx.page.is_file() and fx.description, fx.name
+        assert fx.name[:10].count("-") == 2 and fx.name[10] == "_", f"{fx.name}: not <YYYY-MM-DD>_<slug>"
+
+
+@pytest.mark.parametrize("fx", ARTICLES, ids=[fx.name for fx in ARTICLES])
+def test_article_fixture_field_by_field(fx: Fixture) -> None:
+    verdict = compare(fx)
+    assert verdict.article is not None, f"refused: {verdict.refused}"
+    got = verdict.article.to_dict()
+    for key, want in fx.expected.items():
+        if key in SNIPPET_KEYS:
+            continue
+        assert got[key] == want, f"{fx.name}: field {key}"
+    empty: tuple[object, ...] = (None, "", [], 0)
+    extra = {k for k, v in got.items() if k not in fx.expected and k not in IGNORED_FIELDS and v not in empty}
+    assert not extra, f"{fx.name}: fields not in expected.json: {sorted(extra)}"
+    assert verdict.ok, verdict.failures
+
+
+@pytest.mark.parametrize("fx", ARTICLES, ids=[fx.name for fx in ARTICLES])
+def test_article_fixture_furniture_never_reaches_the_body(fx: Fixture) -> None:
+    verdict = compare(fx)
+    assert verdict.article is not None
+    body = normalise_text(verdict.article.body).lower()
+    excludes = fx.expected["body_excludes"]
+    assert excludes, "every article fixture lists its furniture"
+    for snippet in excludes:
+        assert normalise_text(snippet).lower() not in body, f"{fx.name}: leaked {snippet!r}"
+    for snippet in fx.expected["body_contains"]:
+        assert normalise_text(snippet) in normalise_text(verdict.article.body), f"{fx.name}: missing {snippet!r}"
+    assert verdict.body_f1 is not None and verdict.body_f1 >= MIN_BODY_F1
+
+
+@pytest.mark.parametrize("fx", NON_ARTICLES, ids=[fx.name for fx in NON_ARTICLES])
+def test_non_article_fixture_is_refused_for_its_reason(fx: Fixture) -> None:
+    verdict = compare(fx)
+    assert verdict.article is None, f"{fx.name} extracted as an article"
+    assert fx.expected["not_an_article"].lower() in (verdict.refused or "").lower()
+
+
+def test_mirror_copies_are_one_article() -> None:
+    copies = [compare(fx).article for fx in ARTICLES if "iran-un-sanctions" in fx.name]
+    assert len(copies) == 3
+    assert len({a.mirror for a in copies if a}) == 3
+    assert len({(a.article_id, a.url, a.content_hash) for a in copies if a}) == 1
+
+
+def test_seed_example_furniture_is_all_excluded() -> None:
+    seed = next(fx for fx in ARTICLES if "kim-pompeo" in fx.name)
+    excludes = " ".join(seed.expected["body_excludes"])
+    for furniture in ("News / Koreas / Editor's Choice", "(Photo by AFP)", "Read more:", "alternate addresses",
+                      "www.presstv.co.uk", "SHARE THIS ARTICLE", "Press TV News Roku"):
+        assert furniture in excludes
+
+
+def test_body_f1_scores_shingles() -> None:
+    text = "one two three four five six seven eight nine ten"
+    assert body_f1(text, text) == 1.0
+    assert body_f1(text, "") == 0.0
+    assert 0.0 < body_f1(text, "one two three four five six seven") < 1.0
+
+
+def _copy(tmp_path: Path, name: str) -> Path:
+    root = tmp_path / "fx"
+    fx = next(f for f in ALL if f.name == name)
+    shutil.copytree(fx.path, root / fx.kind / fx.name)
+    return root
+
+
+def test_regen_fills_missing_fields_only_and_keeps_hand_written_lists(tmp_path: Path) -> None:
+    root = _copy(tmp_path, ARTICLES[0].name)
+    fx = load_fixtures(root)[0]
+    path = fx.path / "expected.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["title"] = "A hand-checked title"
+    data.pop("published")
+    data["body_excludes"] = ["keep me"]
+    path.write_text(json.dumps(data), encoding="utf-8")
+    fx = load_fixtures(root)[0]
+    changed = regen(fx)
+    after = json.loads(path.read_text(encoding="utf-8"))
+    assert changed and all(k in ARTICLE_FIELDS for k in changed)
+    assert after["title"] == "A hand-checked title"  # existing values are not refreshed by default
+    assert after["body_excludes"] == ["keep me"]
+    assert list(after) == sorted(after)
+    regen(load_fixtures(root)[0], ["title"])
+    assert json.loads(path.read_text(encoding="utf-8"))["title"] != "A hand-checked title"
+
+
+def test_fixtures_check_command_prints_table_and_fails_on_a_broken_fixture(tmp_path: Path) -> None:
+    root = _copy(tmp_path, ARTICLES[0].name)
+    cmd = [sys.executable, "-m", "crawler", "fixtures", "check", "--dir", str(root)]
+    ok = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "verdict" in ok.stdout and "body F1" in ok.stdout and " ok " in ok.stdout
+    path = next(root.glob("*/*/expected.json"))
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["body_excludes"].append(data["body"].split("\n\n")[0][:40])
+    data["title"] = "Wrong"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    bad = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 1
+    assert "FAIL" in bad.stdout and "title" in bad.stdout and "body_excludes" in bad.stdout
