@@ -61,6 +61,30 @@ def fixture_pages(root: Path) -> list[Page]:
 Extractor = Callable[[bytes, str], str]
 
 
+def site_pages(n: int, size: int) -> list[Page]:
+    """Article pages of the project's look-alike site (both layouts, padded to `size` bytes like real pages).
+
+    No ground truth beyond the paragraphs the page was rendered from: the body is scored against those.
+    """
+    from datetime import UTC, datetime
+
+    from crawler.site.pages import ArticleSpec, RelatedLink, filler_paragraphs, render_article
+
+    pages: list[Page] = []
+    for i in range(n):
+        paragraphs = filler_paragraphs(8, i)
+        spec = ArticleSpec(
+            article_id=str(700000 + i), published=datetime(2024, 3, 1, 10, 0, tzinfo=UTC), section_id="101",
+            section_name="Iran", title=f"Headline number {i} about talks in Tehran",
+            lead="A lead sentence that sums up the story in a few words.", paragraphs=paragraphs,
+            caption="A caption under the photo. (Photo by AFP)", image_path="/Photo/2024/3/1/x.jpg",
+            related=[RelatedLink("/Detail/2024/02/01/690000/Related-story", "A related story")], pad_to_bytes=size,
+        )
+        html = render_article(spec, "current" if i % 2 == 0 else "bootstrap")
+        pages.append((spec.article_id, f"https://www.presstv.co.uk{spec.path}", html, "\n\n".join(paragraphs)))
+    return pages
+
+
 def score(pages: list[Page], extractors: dict[str, Extractor], repeat: int) -> dict[str, dict[str, float]]:
     per: dict[str, list[tuple[float, float, float]]] = {name: [] for name in extractors}
     times: dict[str, list[float]] = {name: [] for name in extractors}
@@ -120,13 +144,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--fixtures", type=Path, default=DEFAULT_DIR, help="fixture folder")
     ap.add_argument("--limit", type=int, default=None, help="only the first N benchmark pages")
     ap.add_argument("--repeat", type=int, default=3, help="runs per page; the fastest counts (default 3)")
-    ap.add_argument("--skip-bench", action="store_true", help="fixtures only")
+    ap.add_argument("--skip-bench", action="store_true", help="no public benchmark")
+    ap.add_argument("--site-pages", type=int, default=40, help="look-alike site pages to time (0: none)")
+    ap.add_argument("--site-size", type=int, default=80_000, help="bytes per look-alike page (default 80000)")
     args = ap.parse_args(argv)
     extractors: dict[str, Extractor] = {"crawler.extract": _crawler, "trafilatura": _trafilatura}
     print(f"trafilatura {trafilatura.__version__}; best of {args.repeat} runs per page\n")
     fx = fixture_pages(args.fixtures)
     if fx:
         print(table(f"## Press TV fixtures ({args.fixtures})", score(fx, extractors, args.repeat)))
+        print()
+    if args.site_pages:
+        title = f"## Look-alike Press TV pages ({args.site_pages} pages of ~{args.site_size // 1000} KB, both layouts)"
+        print(table(title, score(site_pages(args.site_pages, args.site_size), extractors, args.repeat)))
         print()
     if not args.skip_bench:
         if not (args.bench / "ground-truth.json").exists():
