@@ -137,6 +137,8 @@ class RunRecorder:
         exit_status = int(stats.get(EXIT_STATUS_STAT, 0) or 0)
         if exit_status == EXIT_LAYOUT_ALARM:
             status = "alarm"
+        elif reason == "shutdown" and not exit_status:
+            status = "stopped"  # Ctrl-C / SIGTERM: a clean early stop, what was done is stored
         elif exit_status or reason != "finished":
             status = "failed"
         else:

@@ -49,7 +49,7 @@ MIGRATIONS: tuple[str, ...] = (
         pid INTEGER,
         started_at TEXT NOT NULL,        -- UTC, YYYY-MM-DDTHH:MM:SS
         finished_at TEXT,
-        status TEXT NOT NULL,            -- running | ok | alarm | failed | killed
+        status TEXT NOT NULL,            -- running | ok | alarm | stopped | failed | killed
         finish_reason TEXT,
         exit_status INTEGER,
         new INTEGER NOT NULL DEFAULT 0,
