@@ -55,7 +55,8 @@ def test_two_runs_on_a_short_interval_never_overlap(site: RunningSite, tmp_path:
     (_, uid1, start1, end1, status1, exit1, new1, _, _), (_, uid2, start2, end2, status2, exit2, new2, skip2, _) = rows
     assert uid1 and uid2 and uid1 != uid2  # the scheduler found each run it started
     assert (status1, exit1, status2, exit2) == ("ok", 0, "ok", 0)
-    assert datetime.fromisoformat(end1) <= datetime.fromisoformat(start2)  # never two at once
+    times = [datetime.fromisoformat(t) for t in (start1, end1, start2, end2)]
+    assert times == sorted(times)  # one after the other: never two at once
     assert (new1, new2, skip2) == (15, 0, 15)
     assert "run 1 finished" in proc.stdout and "run 2 finished" in proc.stdout
 
