@@ -20,8 +20,10 @@ class Article:
     """The outlet's numeric article id as a decimal string, e.g. "777604"; the same on every mirror."""
 
     url: str
-    """Canonical URL on the outlet's canonical host (https, padded path date), e.g.
-    "https://www.presstv.ir/Detail/2026/10/02/777604/Iran-..."."""
+    """Canonical URL on the outlet's canonical host (https, `Detail` capitalised, padded path date, slug without
+    stray leading/trailing/doubled hyphens or trailing slash), e.g.
+    "https://www.presstv.ir/Detail/2026/10/02/777604/Iran-..."; the same for every mirror's copy. A language
+    site (french.presstv.ir) keeps its own host. For hosts no outlet profile knows: the URL as given."""
 
     source_url: str
     """The URL the page was fetched from (or given to `extract`), unchanged."""
@@ -33,7 +35,8 @@ class Article:
     """Headline, whitespace collapsed, without the site's "PressTV-" or " - PressTV" decoration."""
 
     lead: str
-    """The lead (summary) paragraph shown above the body; "" when the page has none."""
+    """The lead (summary) paragraph shown above the body; else the page's og:description / description
+    summary; "" when it has neither. Never repeated in `body`."""
 
     body: str
     """Article text: paragraphs separated by one blank line ("\\n\\n"); no title, lead, caption, byline
@@ -53,7 +56,7 @@ class Article:
     """Reporters named in a byline, e.g. ["Ali Musavi"]; the "Press TV, Tehran" part is not a name."""
 
     image_url: str | None = None
-    """Absolute URL of the lead image, or None."""
+    """Absolute URL of the lead image (a relative src is resolved against `url`, so mirrors agree), or None."""
 
     image_caption: str | None = None
     """Caption of the lead image (e.g. "... (Photo by AFP)"), or None."""
