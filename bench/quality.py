@@ -138,6 +138,22 @@ def score(pages: list[Page], extractors: dict[str, Extractor], repeat: int) -> d
     return result
 
 
+def furniture_leaks(root: Path, extractors: dict[str, Extractor]) -> str:
+    """How many of the fixtures' hand-written body_excludes snippets each extractor lets into the body."""
+    from crawler.items import normalise_text
+
+    fixtures = [fx for fx in load_fixtures(root) if fx.kind == "articles"]
+    total = sum(len(fx.expected.get("body_excludes", [])) for fx in fixtures)
+    parts = []
+    for name, fn in extractors.items():
+        leaked = 0
+        for fx in fixtures:
+            body = normalise_text(fn(fx.page.read_bytes(), fx.url)).lower()
+            leaked += sum(1 for snip in fx.expected.get("body_excludes", []) if normalise_text(snip).lower() in body)
+        parts.append(f"{name} {leaked} of {total}")
+    return "furniture snippets (body_excludes) leaked into the body: " + ", ".join(parts)
+
+
 def table(title: str, result: dict[str, dict[str, float]]) -> str:
     lines = [
         title,
@@ -173,6 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     fx = fixture_pages(args.fixtures)
     if fx:
         print(table(f"## Press TV fixtures ({args.fixtures})", score(fx, extractors, args.repeat)))
+        print(furniture_leaks(args.fixtures, extractors))
         print()
     if args.site_pages:
         title = f"## Look-alike Press TV pages ({args.site_pages} pages of ~{args.site_size // 1000} KB, both layouts)"
