@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from crawler.items import ARTICLE_FIELDS as _ARTICLE_FIELDS
+
 BOT_NAME = "crawler"
 SPIDER_MODULES = ["crawler.spiders"]
 NEWSPIDER_MODULE = "crawler.spiders"
@@ -38,16 +40,23 @@ CRAWLER_STORE = "data/crawler.sqlite"
 # Store writes are batched: a transaction commits after this many writes or seconds (and at close).
 CRAWLER_STORE_COMMIT_ITEMS = 100
 CRAWLER_STORE_COMMIT_SECONDS = 2.0
+# Cap on the store's size in MB (0: none); a write past it fails like a full disk (crawl stops, exit 5).
+CRAWLER_STORE_MAX_MB = 0
 # Incremental by default: stored articles are not requested again, except those published or modified
 # within CRAWLER_REFRESH (e.g. "2d"; spider argument refresh=), or all of them with CRAWLER_FULL (full=1).
 CRAWLER_REFRESH = ""
 CRAWLER_FULL = False
 ITEM_PIPELINES = {
+    "crawler.pipelines.ExtractPipeline": 300,
     "crawler.store.pipeline.StorePipeline": 500,
+    "crawler.pipelines.StripPrivateFieldsPipeline": 900,
 }
 DOWNLOADER_MIDDLEWARES = {
     # Before robots.txt (100) and mirror failover: a stored article costs no request at all.
     "crawler.store.incremental.IncrementalMiddleware": 50,
+    # Mirror failover replaces Scrapy's RetryMiddleware in its slot (retries, then the next mirror).
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "crawler.middlewares.MirrorFailoverMiddleware": 550,
 }
 EXTENSIONS = {
     "crawler.extensions.RunRecorder": 500,
@@ -57,3 +66,22 @@ EXTENSIONS = {
 FEEDS = {
     "exports/%(name)s-%(time)s.jsonl": {"format": "jsonlines", "encoding": "utf8", "store_empty": False},
 }
+
+# ---- Crawl: mirrors, dedupe, extraction, exit status (crawler/middlewares.py, pipelines.py, spiders/) ----
+# One request (and so one item) per article id per run, whatever mirror or URL variant.
+DUPEFILTER_CLASS = "crawler.middlewares.ArticleIdDupeFilter"
+# A mirror failing this many requests in a row is set aside for CRAWLER_MIRROR_COOLDOWN seconds.
+CRAWLER_MIRROR_FAIL_THRESHOLD = 2
+CRAWLER_MIRROR_COOLDOWN = 300.0
+# Longest wait honoured from a 429's Retry-After header (seconds).
+CRAWLER_RETRY_AFTER_MAX = 120.0
+# Largest (decompressed) sitemap or feed read.
+CRAWLER_SITEMAP_MAX_BYTES = 50 * 1024 * 1024
+# Extraction worker processes; 0 = one per core.
+CRAWLER_EXTRACT_WORKERS = 0
+# Exports hold exactly the Article fields, in schema order.
+FEED_EXPORT_FIELDS = list(_ARTICLE_FIELDS)
+# `scrapy crawl` exits non-zero when the run sets stats key crawler/exit_status (crawler/scrapy_commands).
+COMMANDS_MODULE = "crawler.scrapy_commands"
+# Dropped pages are logged by URL, not with their raw HTML.
+LOG_FORMATTER = "crawler.pipelines.PageLogFormatter"

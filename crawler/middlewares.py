@@ -1,0 +1,415 @@
+"""Mirror failover, article-id dedupe and Retry-After: the downloader-side rules that keep one article per id.
+
+`MirrorFailoverMiddleware` replaces Scrapy's RetryMiddleware (same slot, 550) and extends it:
+- connection refused, DNS failure, timeout, TLS error, reset: the same path goes to the next mirror at once;
+- 5xx (after RETRY_TIMES retries on the same mirror): next mirror;
+- a 200 (or 403/429) seizure, challenge or block page: next mirror;
+- 429 with Retry-After: retried on the same mirror after that many seconds (capped);
+- a redirect to a host that is neither a mirror nor an outlet host is not followed: next mirror;
+- 404/410 or every mirror exhausted: `crawler.signals.page_failed` and the request is dropped.
+A mirror failing CRAWLER_MIRROR_FAIL_THRESHOLD times in a row is set aside for CRAWLER_MIRROR_COOLDOWN
+seconds; requests then start on the next one, and it is tried again after the cooldown.
+Stats: failover/<reason>, failover/exhausted, mirror/set_aside, mirror/restored, mirror/responses/<netloc>,
+page_failed/count, page_failed/<reason>.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
+
+from scrapy import Request, Spider
+from scrapy.downloadermiddlewares.retry import RetryMiddleware
+from scrapy.dupefilters import RFPDupeFilter
+from scrapy.exceptions import IgnoreRequest
+from scrapy.http import Response, TextResponse
+from scrapy.utils.defer import deferred_from_coro
+from twisted.internet import error as twisted_error
+from twisted.internet.defer import Deferred
+
+from crawler import signals
+from crawler.outlet import Outlet, load_outlet
+
+if TYPE_CHECKING:
+    from typing import Self
+
+    from scrapy.crawler import Crawler
+
+logger = logging.getLogger(__name__)
+
+BLOCK_STATUSES = frozenset({200, 403, 429, 451})
+"""Statuses whose body is checked for seizure, challenge and block notices."""
+
+BLOCK_SCAN_BYTES = 64 * 1024
+"""Only the head of a body is scanned for notice phrases: notices are short, articles are not notices."""
+
+NOTICE_MAX_WORDS = 400
+"""A page with a notice phrase but more visible words than this is an article that quotes the phrase."""
+
+_TAGS = re.compile(rb"<script.*?</script>|<style.*?</style>|<[^>]*>", re.IGNORECASE | re.DOTALL)
+
+
+@dataclass
+class _MirrorState:
+    base: str
+    netloc: str
+    failures: int = 0
+    set_aside_until: float = 0.0
+    responses: int = 0
+
+
+class MirrorPool:
+    """The mirrors of one run in priority order, with their health; shared by the spider and the middleware."""
+
+    def __init__(self, bases: Iterable[str], outlet: Outlet, fail_threshold: int = 2, cooldown: float = 300.0,
+                 clock: Any = time.monotonic) -> None:
+        self.outlet = outlet
+        self.fail_threshold = max(1, fail_threshold)
+        self.cooldown = cooldown
+        self._clock = clock
+        self.mirrors: list[_MirrorState] = []
+        for base in bases:
+            parts = urlsplit(base.strip())
+            self.mirrors.append(_MirrorState(urlunsplit((parts.scheme, parts.netloc, "", "", "")), parts.netloc))
+        self._by_netloc = {m.netloc.lower(): m for m in self.mirrors}
+        self._settled = False
+        self._waiters: list[Deferred[None]] = []
+        self.gave_up = False
+
+    @property
+    def reached(self) -> list[str]:
+        """Netlocs of mirrors that gave at least one usable response."""
+        return [m.netloc for m in self.mirrors if m.responses]
+
+    def is_mirror(self, netloc: str) -> bool:
+        """True for the netloc (host[:port]) of a configured mirror."""
+        return netloc.lower() in self._by_netloc
+
+    def is_site_url(self, url: str) -> bool:
+        """True for a URL on a configured mirror or on any host of the outlet."""
+        parts = urlsplit(url)
+        return self.is_mirror(parts.netloc) or self.outlet.is_outlet_host(parts.hostname or "")
+
+    def is_set_aside(self, netloc: str) -> bool:
+        m = self._by_netloc.get(netloc.lower())
+        return bool(m and m.set_aside_until > self._clock())
+
+    def ranked(self, exclude: Iterable[str] = ()) -> list[_MirrorState]:
+        """Mirrors not in `exclude`, healthy ones first, each group in priority order."""
+        skip = {e.lower() for e in exclude}
+        now = self._clock()
+        candidates = [m for m in self.mirrors if m.netloc.lower() not in skip]
+        return sorted(candidates, key=lambda m: (m.set_aside_until > now, m.set_aside_until if
+                                                 m.set_aside_until > now else 0.0))
+
+    def best(self, exclude: Iterable[str] = ()) -> str | None:
+        """Base URL of the healthiest mirror not in `exclude`, or None."""
+        ranked = self.ranked(exclude)
+        return ranked[0].base if ranked else None
+
+    def url_on(self, base: str, url_or_path: str) -> str:
+        """The same path and query on the mirror `base`."""
+        parts = urlsplit(url_or_path)
+        b = urlsplit(base)
+        return urlunsplit((b.scheme, b.netloc, parts.path or "/", parts.query, ""))
+
+    def record_failure(self, netloc: str) -> bool:
+        """Count a failure; True when this one sets the mirror aside."""
+        m = self._by_netloc.get(netloc.lower())
+        if m is None:
+            return False
+        m.failures += 1
+        if m.failures >= self.fail_threshold and m.set_aside_until <= self._clock():
+            m.set_aside_until = self._clock() + self.cooldown
+            return True
+        return False
+
+    def record_success(self, netloc: str) -> bool:
+        """Count a usable response; True when it brings a set-aside mirror back."""
+        m = self._by_netloc.get(netloc.lower())
+        if m is None:
+            return False
+        m.responses += 1
+        m.failures = 0
+        if not self._settled:
+            self.settle()
+        was_aside = m.set_aside_until > 0.0
+        m.set_aside_until = 0.0
+        return was_aside
+
+    def all_failed(self) -> bool:
+        """True when every mirror has failed since its last usable response (or is set aside)."""
+        now = self._clock()
+        return all(m.failures > 0 or m.set_aside_until > now for m in self.mirrors)
+
+    def settled(self) -> Deferred[None]:
+        """Fires once a mirror gave a usable response, or the run gave up on all of them."""
+        d: Deferred[None] = Deferred()
+        if self._settled:
+            d.callback(None)
+        else:
+            self._waiters.append(d)
+        return d
+
+    def settle(self) -> None:
+        """Wake whoever waits in `settled()` (the spider's start, holding back discovery until then)."""
+        self._settled = True
+        waiters, self._waiters = self._waiters, []
+        for d in waiters:
+            d.callback(None)
+
+
+def pool_for(spider: Spider | None) -> MirrorPool | None:
+    """The spider's mirror pool, if it crawls through mirrors."""
+    pool = getattr(spider, "mirror_pool", None)
+    return pool if isinstance(pool, MirrorPool) else None
+
+
+def notice_kind(response: Response, outlet: Outlet) -> str | None:
+    """"seizure" or "challenge" when the response is such a notice page, else None."""
+    if response.status not in BLOCK_STATUSES or not isinstance(response, TextResponse):
+        return None
+    head = response.body[:BLOCK_SCAN_BYTES]
+    lowered = head.lower()
+    for kind in ("seizure", "challenge"):
+        if any(p.lower().encode("utf-8") in lowered for p in outlet.non_article.get(kind, ())):
+            words = len(_TAGS.sub(b" ", head).split())
+            if words <= NOTICE_MAX_WORDS:
+                return kind
+    return None
+
+
+def exception_reason(exc: BaseException) -> str:
+    """A short stats-friendly name for a download failure."""
+    from scrapy import exceptions as sx
+
+    text = f"{type(exc).__name__} {exc}".lower()
+    if isinstance(exc, sx.DownloadConnectionRefusedError | twisted_error.ConnectionRefusedError):
+        return "connection_refused"
+    if isinstance(exc, sx.CannotResolveHostError | twisted_error.DNSLookupError):
+        return "dns"
+    if isinstance(exc, sx.DownloadTimeoutError | twisted_error.TimeoutError | twisted_error.TCPTimedOutError):
+        return "timeout"
+    if "ssl" in text or "tls" in text or "certificate" in text or "handshake" in text:
+        return "tls"
+    if isinstance(exc, sx.ResponseDataLossError):
+        return "data_loss"
+    if isinstance(exc, twisted_error.ConnectError):
+        return "connect_error"
+    if "timeout" in text or "timed out" in text:
+        return "timeout"
+    return "connection_lost"
+
+
+class MirrorFailoverMiddleware(RetryMiddleware):
+    """Retry on the same mirror where that helps, otherwise send the same path to the next mirror."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        super().__init__(crawler.settings)
+        self.crawler = crawler
+        self.stats = crawler.stats
+        self.retry_after_max = crawler.settings.getfloat("CRAWLER_RETRY_AFTER_MAX", 120.0)
+        self.outlet = load_outlet(crawler.settings.get("CRAWLER_OUTLET", "presstv"))
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(crawler)
+
+    # ---- helpers ---------------------------------------------------------------------------------
+
+    def _pool(self) -> MirrorPool | None:
+        return pool_for(self.crawler.spider)
+
+    def _inc(self, key: str) -> None:
+        assert self.stats is not None
+        self.stats.inc_value(key)
+
+    def _failover(self, request: Request, reason: str, status: int | None) -> Request:
+        """The same path on the next untried mirror; raises IgnoreRequest (after page_failed) if none is left."""
+        pool = self._pool()
+        assert pool is not None
+        netloc = urlsplit(request.url).netloc
+        tried = [*request.meta.get("mirrors_tried", []), netloc]
+        self._inc(f"failover/{reason}")
+        if pool.record_failure(netloc):
+            self._inc("mirror/set_aside")
+            logger.warning("mirror %s set aside for %.0fs after repeated failures (last: %s)", netloc,
+                           pool.cooldown, reason)
+        if self._maybe_give_up(pool):
+            self._page_failed(request, f"no mirror could be reached ({reason} on {netloc})", status, key=reason)
+            raise IgnoreRequest("no mirror could be reached")
+        nxt = pool.best(exclude=tried)
+        if nxt is None:
+            self._inc("failover/exhausted")
+            self._page_failed(request, f"no mirror answered ({reason} on {netloc}; tried {', '.join(tried)})",
+                              status, key=reason)
+            raise IgnoreRequest(f"all mirrors failed for {request.meta.get('mirror_path', request.url)}")
+        url = pool.url_on(nxt, request.meta.get("mirror_path", request.url))
+        logger.info("failover: %s on %s -> %s", reason, netloc, url)
+        meta = {k: v for k, v in request.meta.items() if k not in ("retry_times", "redirect_times", "redirect_urls",
+                                                                   "redirect_reasons", "download_slot")}
+        meta["mirrors_tried"] = tried
+        return request.replace(url=url, meta=meta, dont_filter=True)
+
+    def _page_failed(self, request: Request, reason: str, status: int | None, key: str | None = None) -> None:
+        self._inc("page_failed/count")
+        pool = self._pool()
+        if pool is not None and not pool._settled:
+            pool.settle()
+        self._inc(f"page_failed/{key or status}")
+        logger.warning("page failed: %s (%s)", request.meta.get("source_url", request.url), reason)
+        self.crawler.signals.send_catch_log(
+            signal=signals.page_failed, url=request.meta.get("source_url", request.url),
+            article_id=request.meta.get("article_id"), reason=reason, status=status,
+        )
+
+    def _maybe_give_up(self, pool: MirrorPool) -> bool:
+        """No mirror ever answered and all are set aside: stop the run now instead of failing every URL."""
+        if pool.reached or not pool.all_failed():
+            return False
+        pool.gave_up = True
+        tried = ", ".join(m.base for m in pool.mirrors)
+        assert self.stats is not None
+        if not self.stats.get_value("crawler/no_mirror_reachable"):
+            message = f"no {self.outlet.display_name} mirror could be reached (tried: {tried})"
+            self.stats.set_value("crawler/no_mirror_reachable", message)
+            self.stats.set_value("crawler/exit_status", 1)
+            logger.error(message)
+            engine = self.crawler.engine
+            if engine is not None and self.crawler.spider is not None:
+                deferred_from_coro(engine.close_spider_async(reason="no_mirror_reachable"))
+        pool.settle()
+        return True
+
+    # ---- Scrapy hooks -------------------------------------------------------------------------------
+
+    def process_request(self, request: Request) -> Request | None:
+        pool = self._pool()
+        if pool is None or "mirror_path" not in request.meta:
+            return None
+        parts = urlsplit(request.url)
+        if request.meta.get("redirect_urls") and not pool.is_mirror(parts.netloc):
+            # A redirect left the mirror: follow it only onto the same path of a mirror we trust.
+            if self.outlet.is_outlet_host(parts.hostname or ""):
+                self._inc("failover/redirect_to_outlet_host")
+                best = pool.best(exclude=request.meta.get("mirrors_tried", [])) or pool.mirrors[0].base
+                return request.replace(url=pool.url_on(best, request.url), dont_filter=True)
+            self._inc("failover/offsite_redirect")
+            logger.warning("not following off-site redirect to %s", request.url)
+            origin = request.replace(url=request.meta["redirect_urls"][0])
+            return self._failover(origin, "offsite_redirect", None)
+        if pool.is_set_aside(parts.netloc) and not request.meta.get("mirrors_tried"):
+            # Queued for a mirror that was set aside since: start it on the healthiest one instead.
+            healthiest = pool.best()
+            if healthiest is not None and urlsplit(healthiest).netloc != parts.netloc and not pool.is_set_aside(
+                    urlsplit(healthiest).netloc):
+                self._inc("failover/rerouted")
+                return request.replace(url=pool.url_on(healthiest, request.meta["mirror_path"]), dont_filter=True)
+        return None
+
+    async def process_response(  # type: ignore[override]
+        self, request: Request, response: Response
+    ) -> Request | Response:
+        pool = self._pool()
+        netloc = urlsplit(response.url).netloc
+        if pool is not None and _is_robots_request(request) and pool.is_mirror(netloc):
+            if response.status >= 500:
+                # No retries for a failing mirror's robots.txt: the failure counts, the robots middleware allows.
+                pool.record_failure(netloc)
+                self._inc(f"failover/robots_http_{response.status}")
+            return response
+        if pool is None or "mirror_path" not in request.meta:
+            return super().process_response(request, response)
+        kind = notice_kind(response, self.outlet)
+        if kind is not None:
+            return self._failover(request, kind, response.status)
+        if response.status == 429 and not request.meta.get("dont_retry"):
+            wait = _retry_after(response.headers.get(b"Retry-After"))
+            if wait is not None:
+                wait = min(wait, self.retry_after_max)
+                self._inc("retry_after/waited")
+                logger.info("429 from %s: waiting %.1fs as Retry-After asks", netloc, wait)
+                await asyncio.sleep(wait)
+        if response.status in self.retry_http_codes and not request.meta.get("dont_retry"):
+            # Giving up on one mirror is not an error here: the next mirror gets the request.
+            request.meta.setdefault("give_up_log_level", "INFO")
+            retried = self._retry(request, f"{response.status}")
+            if retried is not None:
+                return retried
+            return self._failover(request, f"http_{response.status}", response.status)
+        if response.status in (404, 410):
+            pool.record_success(netloc)  # the mirror answers; the page is gone
+            self._page_failed(request, f"HTTP {response.status}", response.status)
+            raise IgnoreRequest(f"HTTP {response.status}: {request.url}")
+        if 500 <= response.status < 600:
+            return self._failover(request, f"http_{response.status}", response.status)
+        if 300 <= response.status < 400:
+            return response  # the redirect middleware (outer) decides; process_request checks where it leads
+        if pool.record_success(netloc):
+            self._inc("mirror/restored")
+            logger.info("mirror %s answers again", netloc)
+        self._inc(f"mirror/responses/{netloc}")
+        return response
+
+    def process_exception(  # type: ignore[override]
+        self, request: Request, exception: Exception
+    ) -> Request | Response | None:
+        pool = self._pool()
+        if pool is not None and _is_robots_request(request) and pool.is_mirror(urlsplit(request.url).netloc):
+            # An unreachable mirror's robots.txt: count the failure once, and answer "no robots.txt" so the
+            # robots middleware allows (as it would) without retries and a traceback per mirror.
+            reason = exception_reason(exception)
+            self._inc(f"failover/robots_{reason}")
+            pool.record_failure(urlsplit(request.url).netloc)
+            logger.info("robots.txt of %s unreachable (%s)", urlsplit(request.url).netloc, reason)
+            return Response(request.url, status=404, request=request)
+        if pool is None or "mirror_path" not in request.meta or isinstance(exception, IgnoreRequest):
+            return super().process_exception(request, exception)
+        return self._failover(request, exception_reason(exception), None)
+
+
+def _is_robots_request(request: Request) -> bool:
+    return urlsplit(request.url).path == "/robots.txt" and bool(request.meta.get("dont_obey_robotstxt"))
+
+
+def _retry_after(value: bytes | None) -> float | None:
+    """Seconds from a Retry-After header (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    text = value.decode("latin-1").strip()
+    if text.isdigit():
+        return float(text)
+    from email.utils import parsedate_to_datetime
+
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+class ArticleIdDupeFilter(RFPDupeFilter):
+    """Requests for an article are duplicates when they carry the same `meta["article_id"]`, whatever the URL.
+
+    Other requests fall back to Scrapy's fingerprint. One article id is requested once per run, so one item
+    per article id comes out, whichever mirror and URL variant led to it.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._article_ids: set[str] = set()
+
+    def request_seen(self, request: Request) -> bool:
+        article_id = request.meta.get("article_id")
+        if article_id and not request.meta.get("redirect_urls"):  # a redirect continues a request already let in
+            if article_id in self._article_ids:
+                return True
+            self._article_ids.add(str(article_id))
+            return False
+        return super().request_seen(request)

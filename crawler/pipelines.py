@@ -1,0 +1,182 @@
+"""Item pipelines: extraction in a process pool (off the reactor), and stripping private keys before export.
+
+`ExtractPipeline` (priority 300) turns a page item from the spider into an Article dict plus the private keys
+`_page`, `_source`, `_hints`, `_guard_removed` (list of removed lines) and `_layout`; later pipelines (the
+store, 500) read those. `StripPrivateFieldsPipeline` (900) removes every key starting with "_", so exports
+hold only Article fields.
+
+Stats: extract/ok, extract/refused (and extract/refused/<reason>), extract/crashed, extract/guard_removed
+(lines), extract/layout/<name>.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import re
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
+
+from scrapy.exceptions import DropItem
+from scrapy.logformatter import LogFormatter, LogFormatterResult
+from scrapy.utils.defer import maybe_deferred_to_future
+from twisted.internet.defer import Deferred
+
+if TYPE_CHECKING:
+    from typing import Self
+
+    from scrapy.crawler import Crawler
+
+logger = logging.getLogger(__name__)
+
+
+def _warm_up() -> None:
+    """Import the extraction stack once per worker, so the first page does not pay for it."""
+    import crawler.extract  # noqa: F401
+
+
+def extract_page(html: bytes, url: str, mirror: str, outlet_name: str) -> dict[str, Any]:
+    """Run in a worker process: the article dict, guard removals and layout, or {"refused": reason}.
+
+    A page served by a mirror that no outlet profile knows (a loopback stand-in, a new CDN host) is
+    extracted as the same path on the outlet's canonical host, then credited to the host it came from.
+    """
+    from crawler.extract import NotAnArticle, extract_full
+    from crawler.outlet import load_outlet
+
+    outlet = load_outlet(outlet_name)
+    parts = urlsplit(url)
+    extract_url = url
+    if not outlet.is_outlet_host(parts.hostname or ""):
+        extract_url = urlunsplit((outlet.canonical_scheme, outlet.canonical_host, parts.path, parts.query, ""))
+    try:
+        result = extract_full(html, extract_url, outlet)
+    except NotAnArticle as exc:
+        return {"refused": exc.reason}
+    article = result.article
+    article.source_url = url
+    article.mirror = mirror
+    return {"article": article.to_dict(), "guard_removed": list(result.guard_removed), "layout": result.layout}
+
+
+_REASON_KEY = re.compile(r"\s*(?:\(.*|:.*)$")
+
+
+def reason_key(reason: str) -> str:
+    """A stats-key form of a refusal reason: the words before any detail ("too little text ... (12 words)")."""
+    return _REASON_KEY.sub("", reason).strip().replace("/", " ") or "unknown"
+
+
+class ExtractPipeline:
+    """Extract each page item in a process pool; drop non-articles and crashes with their reason counted."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.stats = crawler.stats
+        settings = crawler.settings
+        self.workers = settings.getint("CRAWLER_EXTRACT_WORKERS", 0) or os.cpu_count() or 1
+        self.outlet_name = settings.get("CRAWLER_OUTLET", "presstv")
+        self._executor: ProcessPoolExecutor | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(crawler)
+
+    def _pool(self) -> ProcessPoolExecutor:
+        if self._executor is None:
+            # spawn, not fork: the crawler process runs threads (reactor pools, a test site) that fork would
+            # copy mid-lock.
+            self._executor = ProcessPoolExecutor(
+                max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"), initializer=_warm_up)
+        return self._executor
+
+    def open_spider(self) -> None:
+        self._pool()
+
+    def close_spider(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None
+
+    def _inc(self, key: str, count: int = 1) -> None:
+        assert self.stats is not None
+        self.stats.inc_value(key, count)
+
+    async def process_item(self, item: Any) -> Any:
+        if not isinstance(item, dict) or "_page" not in item:
+            return item
+        page = item["_page"]
+        try:
+            future = self._pool().submit(extract_page, page["html"], page["url"], page["mirror"], self.outlet_name)
+            result: dict[str, Any] = await maybe_deferred_to_future(_deferred_from_future(future))
+        except BrokenProcessPool as exc:
+            # A worker died (segfault, OOM kill): count it, start a fresh pool, keep crawling.
+            self._inc("extract/crashed")
+            self._inc("extract/pool_rebuilt")
+            logger.error("extraction worker died on %s; restarting the pool", page["url"])
+            if self._executor is not None:
+                self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = None
+            raise DropItem(f"extraction crashed: worker died ({exc or type(exc).__name__}) on {page['url']}") from None
+        except Exception as exc:
+            self._inc("extract/crashed")
+            logger.error("extraction crashed on %s: %s: %s", page["url"], type(exc).__name__, exc)
+            raise DropItem(f"extraction crashed: {type(exc).__name__}: {exc} on {page['url']}") from None
+        if "refused" in result:
+            reason = str(result["refused"])
+            self._inc("extract/refused")
+            self._inc(f"extract/refused/{reason_key(reason)}")
+            raise DropItem(f"not an article: {reason}")
+        out: dict[str, Any] = dict(result["article"])
+        for key, value in item.items():
+            if key.startswith("_"):
+                out[key] = value
+        out["_guard_removed"] = result["guard_removed"]
+        out["_layout"] = result["layout"]
+        self._inc("extract/ok")
+        self._inc(f"extract/layout/{result['layout']}")
+        if result["guard_removed"]:
+            self._inc("extract/guard_removed", len(result["guard_removed"]))
+        return out
+
+
+def _deferred_from_future(future: Future[Any]) -> Deferred[Any]:
+    """A Deferred fired (in the reactor thread) when a concurrent.futures Future completes; any reactor."""
+    from twisted.internet import reactor
+
+    d: Deferred[Any] = Deferred()
+
+    def fire(f: Future[Any]) -> None:
+        exc = f.exception()
+        if exc is not None:
+            d.errback(exc)
+        else:
+            d.callback(f.result())
+
+    future.add_done_callback(lambda f: reactor.callFromThread(fire, f))
+    return d
+
+
+class StripPrivateFieldsPipeline:
+    """Remove every key starting with "_" (page bytes, hints, guard counts): exports hold Article fields only."""
+
+    def process_item(self, item: Any) -> Any:
+        if isinstance(item, dict):
+            return {k: v for k, v in item.items() if not str(k).startswith("_")}
+        return item
+
+
+class PageLogFormatter(LogFormatter):
+    """Scrapy's log lines, but a dropped page is named by its URL, not dumped with its raw HTML."""
+
+    def dropped(self, item: Any, exception: BaseException, response: Any, spider: Any = None) -> LogFormatterResult:
+        result = super().dropped(item, exception, response, spider)
+        if isinstance(item, dict):
+            page = item.get("_page") or {}
+            result["msg"] = "Dropped %(url)s (article %(article_id)s): %(exception)s"
+            result["args"] = {"url": page.get("url", item.get("source_url", "")),
+                              "article_id": item.get("article_id"), "exception": exception}
+        return result

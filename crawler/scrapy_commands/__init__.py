@@ -1,0 +1,1 @@
+"""Scrapy command overrides for this project (COMMANDS_MODULE): `crawl` with meaningful exit statuses."""

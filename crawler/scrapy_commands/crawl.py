@@ -1,0 +1,49 @@
+"""`scrapy crawl` that exits non-zero when the run says so: bad arguments, no mirror reachable, alarms.
+
+Exit status: 2 for a bad spider argument (one line on stderr); the value of stats key `crawler/exit_status`
+when a component set it non-zero (1 when no mirror could be reached, with that one line printed last;
+the layout-drift alarm sets its own); 1 when Scrapy could not start the crawl; otherwise 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from scrapy.commands.crawl import Command as ScrapyCrawlCommand
+from scrapy.exceptions import UsageError
+
+
+class Command(ScrapyCrawlCommand):
+    """Scrapy's crawl command, plus argument checks up front and an exit status read from the run's stats."""
+
+    def run(self, args: list[str], opts: argparse.Namespace) -> None:
+        if len(args) != 1:
+            raise UsageError("give exactly one spider name, e.g. `scrapy crawl presstv`")
+        assert self.crawler_process is not None
+        try:
+            spidercls = self.crawler_process.spider_loader.load(args[0])
+        except KeyError:
+            print(f"scrapy crawl: error: no spider named {args[0]!r}", file=sys.stderr)
+            self.exitcode = 2
+            return
+        check = getattr(spidercls, "check_arguments", None)
+        if check is not None:
+            try:
+                check(**opts.spargs)
+            except ValueError as exc:
+                print(f"scrapy crawl: error: {exc}", file=sys.stderr)
+                self.exitcode = 2
+                return
+        crawler = self._create_crawler(spidercls)
+        self.crawler_process.crawl(crawler, **opts.spargs)
+        self.crawler_process.start()
+        stats = crawler.stats.get_stats() if crawler.stats is not None else {}
+        status = int(stats.get("crawler/exit_status") or 0)
+        message = stats.get("crawler/no_mirror_reachable")
+        if message:
+            print(str(message), file=sys.stderr)
+        if status:
+            self.exitcode = status
+        elif self.crawler_process.bootstrap_failed:
+            self.exitcode = 1

@@ -1,0 +1,324 @@
+"""The `presstv` spider: discover article URLs (feeds, sitemaps, listings) on the healthiest mirror and route pages.
+
+Arguments (`scrapy crawl presstv -a name=value`):
+- mirrors=URL,URL,...   base URLs in priority order (default: the outlet profile's [mirrors] default list)
+- sources=rss,sitemap,sections   discovery sources (default all three)
+- since=YYYY-MM-DD, until=YYYY-MM-DD   keep articles whose URL or sitemap date is in range; with `since`
+  (or `until`) every monthly sitemap the index lists in range is read, otherwise the current and previous month
+- max_pages=N   section listing pages per section (default the profile's discovery.max_pages)
+
+The spider only discovers and routes: each article response becomes a page item (raw HTML and fetch facts)
+that the extraction pipeline turns into an Article. Every link to any outlet host is mapped onto the same
+path on the healthiest mirror; the mirror failover middleware moves it further when a mirror fails.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Iterable, Iterator
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urljoin, urlsplit
+
+from lxml import etree
+from scrapy import Request, Spider
+from scrapy.http import Response
+from scrapy.utils.defer import maybe_deferred_to_future
+from scrapy.utils.gz import gunzip
+
+from crawler.middlewares import MirrorPool
+from crawler.outlet import Outlet, load_outlet
+
+if TYPE_CHECKING:
+    from typing import Self
+
+    from scrapy.crawler import Crawler
+
+SOURCES = ("rss", "sitemap", "sections")
+
+# Sitemaps and feeds come from the network: never expand entities, load DTDs or touch the network.
+_XML_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False,
+                              remove_comments=True, remove_pis=True, recover=True)
+_NS = {"sm": "http://www.sitemaps.org/schemas/sitemap/0.9", "news": "http://www.google.com/schemas/sitemap-news/0.9"}
+_MONTH_IN_PATH = re.compile(r"(\d{4})-(\d{2})")
+_SECTION_PAGE = re.compile(r"^/section/(\d+)(?:/(\d+))?/?$", re.IGNORECASE)
+
+
+class SpiderArgumentError(ValueError):
+    """A spider argument has a bad value; the message is one line naming the argument."""
+
+
+def _parse_date(name: str, value: str | None) -> date | None:
+    if value in (None, ""):
+        return None
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise SpiderArgumentError(f"argument {name}={value!r} is not a date like 2026-08-15") from None
+
+
+class PresstvSpider(Spider):
+    """Crawl Press TV through its mirrors; yields page items for the extraction pipeline."""
+
+    name = "presstv"
+    outlet_name = "presstv"
+
+    def __init__(self, mirrors: str | None = None, sources: str | None = None, since: str | None = None,
+                 until: str | None = None, max_pages: str | int | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.outlet: Outlet = load_outlet(self.outlet_name)
+        self.mirror_bases = self._mirrors_arg(mirrors)
+        self.sources = self._sources_arg(sources)
+        self.since = _parse_date("since", since)
+        self.until = _parse_date("until", until)
+        if self.since and self.until and self.since > self.until:
+            raise SpiderArgumentError(f"argument since={self.since} is after until={self.until}")
+        if max_pages in (None, ""):
+            self.max_pages = int(self.outlet.discovery["max_pages"])
+        else:
+            try:
+                self.max_pages = int(str(max_pages))
+            except ValueError:
+                raise SpiderArgumentError(f"argument max_pages={max_pages!r} is not a whole number") from None
+            if self.max_pages < 1:
+                raise SpiderArgumentError(f"argument max_pages={max_pages!r} must be at least 1")
+        self.mirror_pool = MirrorPool(self.mirror_bases, self.outlet)
+
+    def _mirrors_arg(self, value: str | None) -> list[str]:
+        bases = [m.strip().rstrip("/") for m in (value or "").split(",") if m.strip()]
+        if not bases:
+            return list(self.outlet.default_mirrors)
+        for base in bases:
+            parts = urlsplit(base)
+            if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/"):
+                raise SpiderArgumentError(
+                    f"argument mirrors: {base!r} is not a base URL like https://www.presstv.co.uk")
+        return bases
+
+    @staticmethod
+    def _sources_arg(value: str | None) -> tuple[str, ...]:
+        if not value:
+            return SOURCES
+        chosen = tuple(s.strip().lower() for s in value.split(",") if s.strip())
+        bad = [s for s in chosen if s not in SOURCES]
+        if bad or not chosen:
+            raise SpiderArgumentError(f"argument sources={value!r}: use a comma-separated subset of "
+                                      f"{','.join(SOURCES)}")
+        return chosen
+
+    @classmethod
+    def check_arguments(cls, **kwargs: Any) -> None:
+        """Raise SpiderArgumentError (one line) for a bad argument, before any crawling starts."""
+        cls(**kwargs)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        settings = crawler.settings
+        spider.mirror_pool.fail_threshold = max(1, settings.getint("CRAWLER_MIRROR_FAIL_THRESHOLD", 2))
+        spider.mirror_pool.cooldown = settings.getfloat("CRAWLER_MIRROR_COOLDOWN", 300.0)
+        spider.sitemap_max_bytes = settings.getint("CRAWLER_SITEMAP_MAX_BYTES", 50 * 1024 * 1024)
+        return spider
+
+    sitemap_max_bytes = 50 * 1024 * 1024
+
+    # ---- requests -------------------------------------------------------------------------------------
+
+    def _request(self, path: str, callback: Any, source: str, *, meta: dict[str, Any] | None = None,
+                 priority: int = 0, source_url: str | None = None) -> Request:
+        """A request for `path` on the healthiest mirror (the failover middleware may move it)."""
+        base = self.mirror_pool.best() or self.mirror_bases[0]
+        url = self.mirror_pool.url_on(base, path)
+        full_meta = {"mirror_path": path, "source": source, "source_url": source_url or url, **(meta or {})}
+        return Request(url, callback=callback, meta=full_meta, priority=priority)
+
+    async def start(self) -> AsyncIterator[Any]:
+        # One probe first: when no mirror answers, the run ends after a handful of requests instead of
+        # queueing every discovery URL against dead hosts.
+        requests = self.start_requests_list()
+        if not requests:
+            return
+        yield requests[0]
+        await maybe_deferred_to_future(self.mirror_pool.settled())
+        if self.mirror_pool.gave_up:
+            return
+        for request in requests[1:]:
+            yield request
+
+    def start_requests_list(self) -> list[Request]:
+        """The discovery requests a run starts with."""
+        d = self.outlet.discovery
+        sections = [str(s) for s in d["listing_sections"]]
+        out: list[Request] = []
+        if "rss" in self.sources:
+            out.append(self._request(str(d["rss"]), self.parse_feed, "rss"))
+            out.extend(self._request(self.outlet.section_rss_path(s), self.parse_feed, "rss") for s in sections)
+        if "sitemap" in self.sources:
+            if self.since or self.until:
+                out.append(self._request(str(d["sitemap_index"]), self.parse_sitemap, "sitemap"))
+            else:
+                today = datetime.now(self.outlet.timezone).date()
+                prev = date(today.year - 1, 12, 1) if today.month == 1 else date(today.year, today.month - 1, 1)
+                for month in (today, prev):
+                    out.append(self._request(self.outlet.monthly_sitemap_path(month.year, month.month),
+                                             self.parse_sitemap, "sitemap"))
+        if "sections" in self.sources:
+            out.extend(self._request(self.outlet.section_listing_path(s, 1), self.parse_listing, "sections")
+                       for s in sections)
+        return out
+
+    def _site_path(self, url: str) -> str | None:
+        """Path and query of a URL on a mirror or outlet host; None for off-site URLs."""
+        if not self.mirror_pool.is_site_url(url):
+            return None
+        parts = urlsplit(url)
+        return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+
+    def _in_range(self, day: date | None) -> bool:
+        if day is None:
+            return True
+        return not ((self.since and day < self.since) or (self.until and day > self.until))
+
+    def article_request(self, link: str, source: str, hints: dict[str, Any] | None = None) -> Request | None:
+        """The request for an article link (any outlet host), or None when it is not an in-range article."""
+        path = self._site_path(link)
+        if path is None:
+            self.crawler.stats.inc_value("discovery/offsite_links")
+            return None
+        parsed = self.outlet.parse_article_url(path)
+        if parsed is None:
+            return None
+        day = parsed.path_date
+        hints = dict(hints or {})
+        if day is None and hints.get("publication_date"):
+            try:
+                day = datetime.fromisoformat(str(hints["publication_date"])).date()
+            except ValueError:
+                day = None
+        if not self._in_range(day):
+            self.crawler.stats.inc_value("discovery/out_of_range")
+            return None
+        self.crawler.stats.inc_value(f"discovery/{source}/article_links")
+        return self._request(path, self.parse_article, source, priority=10, source_url=link,
+                             meta={"article_id": parsed.article_id, "hints": hints})
+
+    # ---- discovery callbacks -------------------------------------------------------------------------
+
+    def _xml_root(self, response: Response, what: str) -> etree._Element | None:
+        body = response.body
+        if body[:2] == b"\x1f\x8b":
+            try:
+                body = gunzip(body, max_size=self.sitemap_max_bytes)
+            except Exception as exc:  # oversized or corrupt gzip: skip this file, keep crawling
+                self.logger.warning("skipping %s %s: cannot gunzip (%s)", what, response.url, exc)
+                self.crawler.stats.inc_value(f"discovery/{what}/bad_gzip")
+                return None
+        if len(body) > self.sitemap_max_bytes:
+            self.crawler.stats.inc_value(f"discovery/{what}/too_big")
+            return None
+        try:
+            root = etree.fromstring(body, parser=_XML_PARSER)
+        except etree.XMLSyntaxError:
+            root = None
+        if root is None:
+            self.logger.warning("skipping %s %s: not XML", what, response.url)
+            self.crawler.stats.inc_value(f"discovery/{what}/not_xml")
+        return root
+
+    def parse_feed(self, response: Response) -> Iterator[Request]:
+        """An RSS feed: every item link (hosts vary, items repeat, no dates) may be an article."""
+        root = self._xml_root(response, "rss")
+        if root is None:
+            return
+        self.crawler.stats.inc_value("discovery/rss/feeds")
+        for item in root.iter("item"):
+            link = (item.findtext("link") or "").strip()
+            title = " ".join((item.findtext("title") or "").split())
+            if link:
+                request = self.article_request(urljoin(response.url, link), "rss", {"title": title} if title else {})
+                if request is not None:
+                    yield request
+
+    def parse_sitemap(self, response: Response) -> Iterator[Request]:
+        """A sitemap index (monthly sitemaps in range, on-site only) or a news sitemap (articles with dates)."""
+        root = self._xml_root(response, "sitemap")
+        if root is None:
+            return
+        tag = etree.QName(root).localname
+        if tag == "sitemapindex":
+            yield from self._sitemap_index(response, root)
+            return
+        self.crawler.stats.inc_value("discovery/sitemap/files")
+        for url in root.iterfind("sm:url", _NS):
+            loc = (url.findtext("sm:loc", namespaces=_NS) or "").strip()
+            if not loc:
+                continue
+            hints: dict[str, Any] = {}
+            pub = url.findtext("news:news/news:publication_date", namespaces=_NS)
+            title = url.findtext("news:news/news:title", namespaces=_NS)
+            if pub:
+                hints["publication_date"] = pub.strip()
+            if title:
+                hints["title"] = " ".join(title.split())
+            request = self.article_request(urljoin(response.url, loc), "sitemap", hints)
+            if request is not None:
+                yield request
+
+    def _sitemap_index(self, response: Response, root: etree._Element) -> Iterable[Request]:
+        for loc_node in root.iterfind("sm:sitemap/sm:loc", _NS):
+            loc = urljoin(response.url, (loc_node.text or "").strip())
+            path = self._site_path(loc)
+            if path is None:
+                self.crawler.stats.inc_value("discovery/sitemap/offsite_ignored")
+                self.logger.info("ignoring off-site sitemap %s", loc)
+                continue
+            month = _MONTH_IN_PATH.search(path)
+            if month:
+                first = date(int(month.group(1)), int(month.group(2)), 1)
+                if self.since and first < self.since.replace(day=1):
+                    continue
+                if self.until and first > self.until:
+                    continue
+            yield self._request(path, self.parse_sitemap, "sitemap")
+
+    def parse_listing(self, response: Response) -> Iterator[Request]:
+        """A section listing page: article links, and further pages up to max_pages."""
+        self.crawler.stats.inc_value("discovery/sections/pages")
+        d = self.outlet.discovery
+        for xp in d["listing_link_xpaths"]:
+            for href in response.xpath(xp).getall():
+                request = self.article_request(response.urljoin(href.strip()), "sections")
+                if request is not None:
+                    yield request
+        for xp in d["pagination_xpaths"]:
+            for href in response.xpath(xp).getall():
+                path = self._site_path(response.urljoin(href.strip()))
+                m = _SECTION_PAGE.match(urlsplit(path).path) if path else None
+                if m is None:
+                    continue
+                page = int(m.group(2) or 1)
+                if 1 < page <= self.max_pages:
+                    yield self._request(self.outlet.section_listing_path(m.group(1), page), self.parse_listing,
+                                        "sections")
+
+    # ---- articles -------------------------------------------------------------------------------------
+
+    def parse_article(self, response: Response) -> Iterator[dict[str, Any]]:
+        """An article response becomes a page item: raw bytes and fetch facts, extraction happens later."""
+        meta = response.meta
+        encoding = getattr(response, "encoding", None)
+        self.crawler.stats.inc_value("pages/article_responses")
+        yield {
+            "source_url": meta.get("source_url", response.url),
+            "article_id": str(meta["article_id"]),
+            "_page": {
+                "url": response.url,
+                "status": response.status,
+                "html": response.body,
+                "encoding": encoding,
+                "fetched_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                "mirror": urlsplit(response.url).netloc,
+            },
+            "_source": meta.get("source", ""),
+            "_hints": dict(meta.get("hints") or {}),
+        }
