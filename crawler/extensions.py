@@ -189,7 +189,7 @@ class RunRecorder:
             f"{label} {n(f'health/with_{stat}') / items:.0%}" for stat, _, label, _ in _COVERAGE
         ) if items else "no items extracted"
         out["text"] = (
-            f"{out['new']} new, {out['updated']} updated, {out['unchanged']} unchanged, "
+            f"{items} articles extracted ({out['new']} new, {out['updated']} updated, {out['unchanged']} unchanged), "
             f"{out['skipped']} skipped as already stored, {out['refused']} refused as non-articles, "
             f"{out['failed']} failed; field coverage: {coverage}; boilerplate guard removed "
             f"{n('health/guard_removals')} lines; mirrors used: {', '.join(mirrors) or 'none'}"

@@ -182,3 +182,31 @@ def test_two_crawls_on_one_store(site: RunningSite, tmp_path: Path) -> None:
     assert len(errors) == 1 and "is in use by another process" in errors[0]
     assert first.returncode == 0
     assert stored_versions(store) == {aid: 1 for aid in site.corpus.article_ids()}
+
+
+def test_full_store_stops_the_crawl_with_one_line_and_nothing_half_written(tmp_path: Path) -> None:
+    corpus = SiteCorpus()
+    corpus.generate(30, pad_to_bytes=40_000)
+    store = tmp_path / "store.sqlite"
+    with serve_site(corpus, ("healthy",)) as site:
+        # CRAWLER_STORE_MAX_MB makes the store's "disk" fill up after a few articles.
+        proc = crawl(site, store, "-s", "CRAWLER_STORE_MAX_MB=0.15", "-s", "CRAWLER_STORE_COMMIT_ITEMS=2",
+                     "-O", str(tmp_path / "out.jsonl"))
+        assert proc.returncode == 5
+        errors = [line for line in proc.stderr.splitlines() if " ERROR: " in line]
+        assert len(errors) == 1 and "disk is full" in errors[0]
+        assert "Traceback" not in proc.stderr
+        versions = stored_versions(store)
+        assert 0 < len(versions) < 30 and set(versions.values()) == {1}
+        # Everything stored was exported; an export of the rolled-back batch (at most one item here) is
+        # fetched and exported again by the next run.
+        exported = {i["article_id"] for i in lines(tmp_path / "out.jsonl")}
+        assert set(versions) <= exported and len(exported - set(versions)) <= 1
+        db = sqlite3.connect(store)
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert db.execute("SELECT status, exit_status, new FROM runs").fetchall() == [("failed", 5, len(versions))]
+        db.close()
+
+        # Space again: the next run completes the store, each article exactly once.
+        assert crawl(site, store).returncode == 0
+    assert stored_versions(store) == {aid: 1 for aid in corpus.article_ids()}

@@ -67,6 +67,7 @@ class CrawlStore:
                 lock=True,
                 commit_items=settings.getint("CRAWLER_STORE_COMMIT_ITEMS", COMMIT_ITEMS),
                 commit_seconds=settings.getfloat("CRAWLER_STORE_COMMIT_SECONDS", COMMIT_SECONDS),
+                max_bytes=int(settings.getfloat("CRAWLER_STORE_MAX_MB", 0) * 1024 * 1024),
             )
         except StoreError as exc:
             self.fail(str(exc))
@@ -95,7 +96,13 @@ class CrawlStore:
         self.crawler.stats.set_value("store/error", message)
         if self.store is not None:
             store, self.store = self.store, None
-            with contextlib.suppress(StoreError):  # the batch is rolled back; the message above says why
+            # The failed batch is rolled back already; marking the run failed may still fit (best effort).
+            with contextlib.suppress(StoreError):
+                if self.run_id is not None:
+                    store.finish_run(self.run_id, status="failed", finish_reason=message,
+                                     exit_status=EXIT_STORE_ERROR,
+                                     new=int(self.crawler.stats.get_value("store/new", 0) or 0))
+            with contextlib.suppress(StoreError):
                 store.close()
         engine = self.crawler.engine
         if engine is not None and engine.spider is not None:

@@ -194,8 +194,10 @@ class SQLiteStore:
         lock: bool = False,
         commit_items: int = COMMIT_ITEMS,
         commit_seconds: float = COMMIT_SECONDS,
+        max_bytes: int = 0,
     ) -> None:
         self.path = str(path)
+        self.max_bytes = max(0, int(max_bytes))
         self.readonly = readonly
         self.commit_items = max(1, int(commit_items))
         self.commit_seconds = float(commit_seconds)
@@ -239,6 +241,10 @@ class SQLiteStore:
                 db.execute("PRAGMA synchronous = NORMAL")
             db.execute("PRAGMA foreign_keys = ON")
             self._migrate(db)
+            if self.max_bytes and not self.readonly:
+                # A size cap behaves exactly like a full disk: the write fails, its batch rolls back.
+                page_size = int(db.execute("PRAGMA page_size").fetchone()[0])
+                db.execute(f"PRAGMA max_page_count = {max(1, self.max_bytes // page_size)}")
         except sqlite3.DatabaseError as exc:
             raise StoreError(self._explain(exc)) from None
         return db
@@ -353,7 +359,7 @@ class SQLiteStore:
     def _save_page(self, article_id: str | None, page: Page, outcome: str, reason: str | None,
                    run_id: int | None) -> int:
         sha = hashlib.sha256(page.html).hexdigest()
-        fetched = page.fetched_at or utc_key(utc_now())
+        fetched = iso_to_utc_key(page.fetched_at) or utc_key(utc_now())
         row = self._db.execute(
             "SELECT id FROM pages WHERE article_id IS ? AND html_sha256 = ?", (article_id, sha)
         ).fetchone()
