@@ -73,6 +73,7 @@ class Outlet:
     host_line_regex: re.Pattern[str]
     read_more_regex: re.Pattern[str]
     byline_place_regex: re.Pattern[str]
+    caption_regex: re.Pattern[str]
     breadcrumb_skip: frozenset[str]
     non_article: dict[str, tuple[str, ...]]
     health: dict[str, float]
@@ -206,7 +207,7 @@ _ALLOWED_KEYS: dict[str, frozenset[str]] = {
     "[[article_patterns]]": frozenset({"era", "regex"}),
     "[boilerplate]": frozenset(
         {"line_phrases", "contains_phrases", "host_line_regex", "read_more_regex", "byline_place_regex",
-         "breadcrumb_skip"}
+         "caption_regex", "breadcrumb_skip"}
     ),
     "[non_article]": frozenset({"seizure", "challenge", "error"}),
     "[hosts]": frozenset(
@@ -356,6 +357,9 @@ def parse_outlet(data: dict[str, Any], source: str = "<data>") -> Outlet:
         ),
         byline_place_regex=_regex(
             _require(boiler, "byline_place_regex", str, f"{source} [boilerplate]"), f"{source} [boilerplate]"
+        ),
+        caption_regex=_regex(
+            _require(boiler, "caption_regex", str, f"{source} [boilerplate]"), f"{source} [boilerplate]"
         ),
         breadcrumb_skip=frozenset(
             s.casefold() for s in _str_list(boiler, "breadcrumb_skip", f"{source} [boilerplate]")

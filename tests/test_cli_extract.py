@@ -112,3 +112,14 @@ def test_python_dash_m_entry_point_and_console_script_agree() -> None:
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["article_id"] == "575918"
+
+
+def test_without_url_the_page_declared_canonical_url_chooses_the_outlet(tmp_path: Path) -> None:
+    html = (SEED_DIR / "page.html").read_text(encoding="utf-8")
+    html = html.replace("</head>", f'<link rel="canonical" href="{SEED_URL}"></head>')
+    path = tmp_path / "saved.html"
+    path.write_text(html, encoding="utf-8")
+    proc = run(str(path))
+    assert proc.returncode == 0, proc.stderr
+    item = json.loads(proc.stdout)
+    assert item["article_id"] == "575918" and item["section"] == "Koreas"

@@ -194,3 +194,14 @@ def test_extraction_api_never_imports_scrapy() -> None:
     out = subprocess.run([sys.executable, "-c", code, str(SEED), URL], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"
+
+
+def test_caption_left_in_the_body_becomes_the_image_caption() -> None:
+    body = (
+        '<p><img src="/Photo/2026/8/15/x.jpg"></p>'
+        "<p><em>The minister in Tehran. (File photo by Fars News Agency)</em></p>"
+    )
+    art = extract(page(body + paras()), URL)
+    assert art.body == "\n\n".join(PARAS)
+    assert art.image_caption == "The minister in Tehran. (File photo by Fars News Agency)"
+    assert art.image_url == "https://www.presstv.ir/Photo/2026/8/15/x.jpg"

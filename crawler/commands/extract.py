@@ -17,7 +17,11 @@ NOT_AN_ARTICLE_STATUS = 3
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("extract", help="extract one saved page (.html or .html.gz) or URL and print the item")
     p.add_argument("source", metavar="FILE_OR_URL", help="a saved page file, or an http(s) URL to fetch")
-    p.add_argument("--url", help="the page's original URL (chooses the outlet profile; default: the source)")
+    p.add_argument(
+        "--url",
+        help="the page's original URL (chooses the outlet profile); default: the URL the page declares "
+        "(canonical link or og:url), else the source",
+    )
     p.set_defaults(func=run)
 
 
@@ -31,6 +35,21 @@ def _fetch(url: str) -> bytes:
     with urlopen(req, timeout=30) as resp:
         data: bytes = resp.read(MAX_PAGE_BYTES + 1)
     return data
+
+
+def _declared_url(data: bytes) -> str | None:
+    """The page's own address from <link rel="canonical"> or og:url, so a saved page without --url still
+    gets its outlet's rules; None when it declares none (then the file's own file:// URL is used)."""
+    import re
+
+    head = data[:65536].decode("utf-8", "replace")
+    for tag in re.findall(r"<(?:link|meta)\b[^>]*>", head, flags=re.IGNORECASE):
+        attrs = {k.lower(): v for k, _, v in re.findall(r"""([\w:-]+)\s*=\s*(["']?)([^"'\s>]*)\2""", tag)}
+        if attrs.get("rel", "").lower() == "canonical" or attrs.get("property", "").lower() == "og:url":
+            candidate = attrs.get("href") or attrs.get("content") or ""
+            if urlsplit(candidate).scheme in ("http", "https") and urlsplit(candidate).netloc:
+                return candidate
+    return None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -56,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
             return NOT_AN_ARTICLE_STATUS
         except OSError as exc:
             raise CommandError(f"cannot read {source}: {exc.strerror or exc}") from None
-        url = args.url or path.resolve().as_uri()
+        url = args.url or _declared_url(data) or path.resolve().as_uri()
     try:
         article = extract(data, url)
     except NotAnArticle as exc:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import lru_cache
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -50,10 +50,21 @@ class Extraction:
 # ---- small tree helpers --------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=1024)
+_LOCAL = threading.local()
+
+
 def _xp(expr: str) -> etree.XPath:
-    """A compiled XPath (profiles are data, so expressions are compiled on first use and kept)."""
-    return etree.XPath(expr)
+    """A compiled XPath (profiles are data, so expressions are compiled on first use and kept).
+
+    Kept per thread: lxml does not promise that one compiled XPath may run in two threads at once.
+    """
+    cache: dict[str, etree.XPath] | None = getattr(_LOCAL, "xpaths", None)
+    if cache is None:
+        cache = _LOCAL.xpaths = {}
+    compiled = cache.get(expr)
+    if compiled is None:
+        compiled = cache[expr] = etree.XPath(expr)
+    return compiled
 
 
 def _text(node: Any) -> str:
@@ -391,6 +402,10 @@ def _extract_outlet(tree: etree._Element, url: str, outlet: Outlet, layout: Layo
     # The lead, title, caption and byline are fields of their own: never repeat them in the body.
     drop = {normalise_text(x).casefold() for x in (lead, title, image_caption or "") if x}
     paragraphs = [p for p in paragraphs if p.casefold() not in drop]
+    captions = [p for p in paragraphs if len(p.split()) <= 60 and outlet.caption_regex.search(p)]
+    if captions:
+        paragraphs = [p for p in paragraphs if p not in captions]
+        image_caption = image_caption or captions[0]
     paragraphs, more_authors = _strip_byline_pair(paragraphs, outlet)
     authors += [a for a in more_authors if a not in authors]
     guarded = guard_paragraphs(paragraphs, outlet)
