@@ -314,7 +314,7 @@ def render_rss(entries: Iterable[tuple[str, ListingEntry]], built: datetime, tit
     `entries` are (absolute link, entry) pairs, so the caller decides hosts and repetitions.
     """
     items = "".join(
-        f"<item><link>{_E(link)}</link><title> {_E(e.title)}\n </title>"
+        f"<item><link>{_E(link)}</link><title> {_E(e.title)}&#10; </title>"
         f"<description>{_E(e.lead)}</description>"
         '<content:encoded xmlns:content="http://purl.org/rss/1.0/modules/content/" /></item>'
         for link, e in entries
