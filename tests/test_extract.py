@@ -205,3 +205,11 @@ def test_caption_left_in_the_body_becomes_the_image_caption() -> None:
     assert art.body == "\n\n".join(PARAS)
     assert art.image_caption == "The minister in Tehran. (File photo by Fars News Agency)"
     assert art.image_url == "https://www.presstv.ir/Photo/2026/8/15/x.jpg"
+
+
+def test_read_more_label_with_its_link_on_the_same_line_goes() -> None:
+    body = (
+        f"<p>{PARAS[0]}</p><p>Read more: <a href='/Detail/2026/08/14/774300/X'>Iran rejects US claims</a></p>"
+        f"<p>{PARAS[1]}</p><p>{PARAS[2]}</p>"
+    )
+    assert extract(page(body), URL).body == "\n\n".join(PARAS)

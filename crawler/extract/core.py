@@ -26,6 +26,10 @@ MIN_BODY_WORDS = 25
 MAX_LINK_DENSITY = 0.6
 """Share of the pruned body region's text inside links above which the page is a headline index."""
 
+MAX_REGION_ELEMENTS = 5000
+"""A body region with more elements than this (no real article comes near) skips trafilatura, whose cost
+grows much faster than the page: the region's own paragraphs are taken as they are."""
+
 SHORT_PAGE_WORDS = 150
 """Pages shorter than this are searched whole for notice phrases (longer ones only in title and headings)."""
 
@@ -269,10 +273,17 @@ def _strip_byline_pair(paragraphs: list[str], outlet: Outlet) -> tuple[list[str]
 
 def _prune_read_more(region: etree._Element, outlet: Outlet) -> None:
     """Remove inline "Read more:" labels and the related links, lists and cards that follow each one."""
-    labels = [
+    # An element's own leading text must be the label (cheap); its whole text is checked after that.
+    candidates = [
         el for el in region.iter()
-        if isinstance(el.tag, str) and el is not region and outlet.read_more_regex.match(_text(el) or "-")
+        if isinstance(el.tag, str) and el is not region and el.text and outlet.read_more_regex.match(el.text)
     ]
+    labels = []
+    for el in candidates:
+        if outlet.read_more_regex.match(_text(el) or "-"):
+            labels.append(el)
+        elif el.getparent() is not None and _only_links_after_label(el):
+            _remove(el)  # "Read more: <a>Story</a>" on one line: label and link go together
     for label in labels:
         if label.getparent() is None:
             continue
@@ -293,6 +304,12 @@ def _prune_read_more(region: etree._Element, outlet: Outlet) -> None:
             _remove(sibling)
             sibling = None if stop else nxt
         _remove(label)
+
+
+def _only_links_after_label(el: etree._Element) -> bool:
+    """True when everything in `el` after its leading label text is link text."""
+    rest = _text(el)[len(normalise_text(el.text or "")) :].strip()
+    return bool(rest) and rest == normalise_text(" ".join(_text(a) for a in el.iter("a")))
 
 
 def _is_related(node: etree._Element) -> bool:
@@ -317,12 +334,14 @@ def _region_text(region: etree._Element, url: str) -> str:
     paragraph of the region's own block text is missing from trafilatura's output (it tends to drop text
     that sits straight in a <div> before a <br>), the region's own paragraphs are used.
     """
+    own = _block_paragraphs(region)
+    if sum(1 for _ in region.iter()) > MAX_REGION_ELEMENTS:
+        return "\n".join(own)
     # fast: no fallback extractors (the region is known); favor_recall: keep all of it.
     result = trafilatura.extract(
         region, url=url, include_comments=False, include_tables=True, fast=True, favor_recall=True,
         deduplicate=False,
     ) or ""
-    own = _block_paragraphs(region)
     got = normalise_text(result)
     if any(len(p.split()) >= 2 and p not in got for p in own):
         return "\n".join(own)

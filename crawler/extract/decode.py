@@ -53,13 +53,21 @@ def looks_binary(data: bytes) -> bool:
     return controls / len(head) > 0.05
 
 
+_CONTROLS = dict.fromkeys(c for c in range(32) if c not in (9, 10, 12, 13))
+"""C0 control characters: never page text, and libxml2 stops reading a document at a NUL."""
+
+
 def decode_html(data: bytes | str, header_charset: str | None = None) -> str:
-    """Page text from bytes, refusing empty, oversized and binary bodies.
+    """Page text from bytes, refusing empty, oversized and binary bodies; stray control characters dropped.
 
     Declarations lie (a page saying windows-1252 but sent as UTF-8, and the reverse), so strict UTF-8 is
     tried first: text that decodes as UTF-8 is almost never anything else. Then the declared charsets,
     then windows-1252, which decodes any byte.
     """
+    return _decode(data, header_charset).translate(_CONTROLS)
+
+
+def _decode(data: bytes | str, header_charset: str | None) -> str:
     if isinstance(data, str):
         if len(data) > MAX_PAGE_BYTES:
             raise NotAnArticle(f"page too large: {len(data) // (1024 * 1024)} MB of text (limit 16 MB)")
