@@ -40,6 +40,8 @@ def stored_versions(store: Path) -> dict[str, int]:
     db = sqlite3.connect(store)
     try:
         return dict(db.execute("SELECT article_id, count(*) FROM versions GROUP BY article_id").fetchall())
+    except sqlite3.OperationalError:  # the crawl has created the file but not yet its tables
+        return {}
     finally:
         db.close()
 
