@@ -62,6 +62,7 @@ class _MirrorState:
     failures: int = 0
     set_aside_until: float = 0.0
     responses: int = 0
+    last_failure: float = float("-inf")
 
 
 class MirrorPool:
@@ -101,12 +102,20 @@ class MirrorPool:
         return bool(m and m.set_aside_until > self._clock())
 
     def ranked(self, exclude: Iterable[str] = ()) -> list[_MirrorState]:
-        """Mirrors not in `exclude`, healthy ones first, each group in priority order."""
+        """Mirrors not in `exclude`: healthy ones first, then those that failed lately, then those set aside
+        (soonest back first); priority order within each group."""
         skip = {e.lower() for e in exclude}
         now = self._clock()
         candidates = [m for m in self.mirrors if m.netloc.lower() not in skip]
-        return sorted(candidates, key=lambda m: (m.set_aside_until > now, m.set_aside_until if
-                                                 m.set_aside_until > now else 0.0))
+
+        def rank(m: _MirrorState) -> tuple[int, float]:
+            if m.set_aside_until > now:
+                return (2, m.set_aside_until)
+            if m.failures and now - m.last_failure < self.cooldown:
+                return (1, 0.0)
+            return (0, 0.0)
+
+        return sorted(candidates, key=rank)
 
     def best(self, exclude: Iterable[str] = ()) -> str | None:
         """Base URL of the healthiest mirror not in `exclude`, or None."""
@@ -125,6 +134,7 @@ class MirrorPool:
         if m is None:
             return False
         m.failures += 1
+        m.last_failure = self._clock()
         if m.failures >= self.fail_threshold and m.set_aside_until <= self._clock():
             m.set_aside_until = self._clock() + self.cooldown
             return True
@@ -310,6 +320,7 @@ class MirrorFailoverMiddleware(RetryMiddleware):
             if healthiest is not None and urlsplit(healthiest).netloc != parts.netloc and not pool.is_set_aside(
                     urlsplit(healthiest).netloc):
                 self._inc("failover/rerouted")
+                logger.debug("rerouting %s from set-aside %s to %s", request.url, parts.netloc, healthiest)
                 return request.replace(url=pool.url_on(healthiest, request.meta["mirror_path"]), dont_filter=True)
         return None
 

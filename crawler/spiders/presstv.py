@@ -142,8 +142,10 @@ class PresstvSpider(Spider):
         await maybe_deferred_to_future(self.mirror_pool.settled())
         if self.mirror_pool.gave_up:
             return
+        best = self.mirror_pool.best() or self.mirror_bases[0]
         for request in requests[1:]:
-            yield request
+            # Built before the probe answered: move onto the mirror that is healthiest now.
+            yield request.replace(url=self.mirror_pool.url_on(best, request.meta["mirror_path"]))
 
     def start_requests_list(self) -> list[Request]:
         """The discovery requests a run starts with."""
