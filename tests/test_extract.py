@@ -155,6 +155,7 @@ def test_wrong_encoding_declaration_gives_no_mojibake(declared: str, encoding: s
         (b"", "empty page"),
         (b"   \n\t ", "empty page"),
         (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 8, "binary"),
+        (b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj << /Type /Catalog >> endobj\n" * 40, "binary"),
         ("", "empty page"),
     ],
 )
@@ -213,3 +214,29 @@ def test_read_more_label_with_its_link_on_the_same_line_goes() -> None:
         f"<p>{PARAS[1]}</p><p>{PARAS[2]}</p>"
     )
     assert extract(page(body), URL).body == "\n\n".join(PARAS)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"<html><body>" + b"<div>" * 5000 + b"<p>deep</p>" + b"</div>" * 5000 + b"</body></html>",
+        b"<html><body><div class='body-content details-page'><h1 class='news-title-container'>T<p>" + b"<p>w " * 300,
+        b"<!-- nothing -->",
+        b"<?xml version='1.0'?><rss><channel><item><title>x</title></item></channel></rss>",
+        b"<html><frameset><frame src='a'></frameset></html>",
+        "<html><body><p>\udcff lone surrogate</p></body></html>",
+    ],
+    ids=["deep-nesting", "unclosed-tags", "comment-only", "xml-feed", "frameset", "lone-surrogate"],
+)
+def test_malformed_input_is_an_article_or_not_an_article_never_a_crash(data: bytes | str) -> None:
+    try:
+        extract(data, URL)
+    except NotAnArticle as exc:
+        assert exc.reason and "\n" not in exc.reason
+
+
+def test_nul_bytes_inside_a_page_do_not_cut_the_text_short() -> None:
+    html = page(paras()).encode()
+    cut = html.index(PARAS[1][:20].encode())
+    art = extract(html[:cut] + b"\x00\x00" + html[cut:], URL)
+    assert art.body == "\n\n".join(PARAS)

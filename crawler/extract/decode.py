@@ -42,12 +42,20 @@ def declared_charset(data: bytes) -> str | None:
         return None
 
 
+_MAGIC = (b"%PDF-", b"PK\x03\x04", b"\x89PNG", b"GIF87a", b"GIF89a", b"\xff\xd8\xff", b"RIFF", b"OggS", b"ID3",
+          b"\x00\x00\x00\x18ftyp", b"\x00\x00\x00\x20ftyp", b"\x7fELF", b"BZh", b"\xfd7zXZ")
+"""Leading bytes of file formats that are never a web page (PDF, zip, images, audio/video, executables)."""
+
+
 def looks_binary(data: bytes) -> bool:
-    """True for bodies that are not text: NUL bytes or many control characters in the first 2 KB."""
+    """True for bodies that are not text: a known binary format, or many NUL/control bytes in the first 2 KB.
+
+    A stray NUL or two in a real page is noise (dropped later), not a reason to refuse it.
+    """
     head = data[:2048]
     if not head:
         return False
-    if b"\x00" in head:
+    if head.startswith(_MAGIC):
         return True
     controls = sum(1 for b in head if b < 9 or 13 < b < 32)
     return controls / len(head) > 0.05
