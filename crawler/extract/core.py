@@ -90,17 +90,30 @@ def _first(tree: etree._Element, xpaths: tuple[str, ...]) -> Any:
     return None
 
 
-def _meta(tree: etree._Element, *names: str) -> str:
-    """Content of the first non-empty <meta> whose name, property or itemprop is one of `names`."""
-    wanted = {n.lower() for n in names}
+def _meta_map(tree: etree._Element) -> dict[str, str]:
+    """name/property/itemprop (lower case) -> content of the page's first non-empty <meta> of that name.
+
+    Read once per page (kept for the last tree this thread looked at): several fields ask for meta tags.
+    """
+    cached = getattr(_LOCAL, "meta", None)
+    if cached is not None and cached[0] is tree:
+        return cached[1]
     found: dict[str, str] = {}
     for node in _xp("//meta[@content]")(tree):
         key = (node.get("name") or node.get("property") or node.get("itemprop") or "").strip().lower()
-        if key in wanted and key not in found and node.get("content", "").strip():
+        if key and key not in found and node.get("content", "").strip():
             found[key] = normalise_text(node.get("content", ""))
+    _LOCAL.meta = (tree, found)
+    return found
+
+
+def _meta(tree: etree._Element, *names: str) -> str:
+    """Content of the first non-empty <meta> whose name, property or itemprop is one of `names` (in order)."""
+    found = _meta_map(tree)
     for name in names:
-        if name.lower() in found:
-            return found[name.lower()]
+        value = found.get(name.lower())
+        if value:
+            return value
     return ""
 
 
@@ -198,11 +211,13 @@ def classify_non_article(
     the whole text of short pages without an article layout, so an article that merely quotes "access
     denied" stays an article.
     """
-    body = tree.find("body")
-    body_text = _text(body) if body is not None else ""
     head_bits = [_text(n) for n in _xp("//title | //h1 | //h2 | //h3")(tree)[:12]]
     head_text = " | ".join(b for b in head_bits if b).lower()
     if outlet is not None:
+        body_text = ""
+        if not has_layout:  # the whole text is only read for pages without an article layout
+            body = tree.find("body")
+            body_text = _text(body) if body is not None else ""
         short = not has_layout and len(body_text.split()) < SHORT_PAGE_WORDS
         lowered = body_text.lower() if short else ""
         for kind, label in (
@@ -222,7 +237,7 @@ def classify_non_article(
             if low in ("", "/", "/default", "/default/", "/default/index", "/index.html"):
                 return "homepage"
             return f"not an article URL: {path or '/'}"
-    if not body_text and not head_text:
+    if not head_text and not _xp("boolean(//body//text()[normalize-space()])")(tree):
         return "page has no text"
     return None
 
@@ -610,13 +625,16 @@ def extract_full(html: str | bytes, url: str, outlet: Outlet | None = None) -> E
     tree = parse_html(text)
     if outlet is None:
         outlet = outlet_for_url(url)
-    layout = _detect_layout(tree, outlet) if outlet is not None else None
-    reason = classify_non_article(tree, outlet, url, has_layout=layout is not None)
-    if reason:
-        raise NotAnArticle(reason)
-    if outlet is None:
-        return _extract_generic(tree, url)
-    return _extract_outlet(tree, url, outlet, layout)
+    try:
+        layout = _detect_layout(tree, outlet) if outlet is not None else None
+        reason = classify_non_article(tree, outlet, url, has_layout=layout is not None)
+        if reason:
+            raise NotAnArticle(reason)
+        if outlet is None:
+            return _extract_generic(tree, url)
+        return _extract_outlet(tree, url, outlet, layout)
+    finally:
+        _LOCAL.meta = None  # do not keep the page's tree alive after extraction
 
 
 __all__ = ["Extraction", "classify_non_article", "extract_full", "parse_html"]

@@ -61,8 +61,9 @@ def looks_binary(data: bytes) -> bool:
     return controls / len(head) > 0.05
 
 
-_CONTROLS = dict.fromkeys(c for c in range(32) if c not in (9, 10, 12, 13))
-"""C0 control characters: never page text, and libxml2 stops reading a document at a NUL."""
+_CONTROLS = re.compile("[\x00-\x08\x0b\x0e-\x1f]")
+"""C0 control characters: never page text, and libxml2 stops reading a document at a NUL.
+(A regex, not str.translate: translate with a table costs ~20 ms on a 500 KB page, the regex ~1 ms.)"""
 
 
 def decode_html(data: bytes | str, header_charset: str | None = None) -> str:
@@ -72,7 +73,8 @@ def decode_html(data: bytes | str, header_charset: str | None = None) -> str:
     tried first: text that decodes as UTF-8 is almost never anything else. Then the declared charsets,
     then windows-1252, which decodes any byte.
     """
-    return _decode(data, header_charset).translate(_CONTROLS)
+    text = _decode(data, header_charset)
+    return _CONTROLS.sub("", text) if _CONTROLS.search(text) else text
 
 
 def _decode(data: bytes | str, header_charset: str | None) -> str:
