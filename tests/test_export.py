@@ -57,7 +57,9 @@ def crawled(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         first = subprocess.run(cmd, cwd=work, env=env, capture_output=True, text=True, timeout=120, check=False)
         exports_after_first = sorted((work / "exports").glob("*.jsonl"))
         second = subprocess.run(cmd, cwd=work, env=env, capture_output=True, text=True, timeout=120, check=False)
-    return {"work": work, "store": store, "first": first, "second": second, "corpus": corpus,
+        third = subprocess.run([*cmd, "-O", "third.jsonl"], cwd=work, env=env, capture_output=True, text=True,
+                               timeout=120, check=False)
+    return {"work": work, "store": store, "first": first, "second": second, "third": third, "corpus": corpus,
             "exports_after_first": exports_after_first}
 
 
@@ -77,6 +79,13 @@ def test_default_feed_writes_one_timestamped_file_per_run(crawled: dict[str, Any
     # The second run finds nothing new: exit 0, and no empty file littering exports/.
     assert crawled["second"].returncode == 0, crawled["second"].stderr[-3000:]
     assert sorted((crawled["work"] / "exports").glob("*.jsonl")) == files
+
+
+def test_user_feed_replaces_the_default(crawled: dict[str, Any]) -> None:
+    # -O out.jsonl on a store that has everything: the named file is written (empty), exports/ is untouched.
+    assert crawled["third"].returncode == 0, crawled["third"].stderr[-3000:]
+    assert (crawled["work"] / "third.jsonl").read_text() == ""
+    assert sorted((crawled["work"] / "exports").glob("*.jsonl")) == crawled["exports_after_first"]
 
 
 def test_crawler_export_validates_and_streams_everything(crawled: dict[str, Any]) -> None:
