@@ -61,10 +61,11 @@ DOWNLOADER_MIDDLEWARES = {
 EXTENSIONS = {
     "crawler.extensions.RunRecorder": 500,
 }
-# One timestamped JSON Lines file per run under exports/ (only when the run brought items). A -o/-O on
-# the command line replaces this; -s FEEDS='{}' switches it off.
-FEEDS = {
-    "exports/%(name)s-%(time)s.jsonl": {"format": "jsonlines", "encoding": "utf8", "store_empty": False},
+# One timestamped JSON Lines file per run in this folder (only when the run brought items), added by the
+# DefaultFeed add-on unless feeds are given: -o/-O or FEEDS replace it; "" (or -s FEEDS={}) switches it off.
+CRAWLER_EXPORT_DIR = "exports"
+ADDONS = {
+    "crawler.exports.DefaultFeed": 0,
 }
 
 # ---- Crawl: mirrors, dedupe, extraction, exit status (crawler/middlewares.py, pipelines.py, spiders/) ----
