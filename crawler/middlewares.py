@@ -1,6 +1,7 @@
 """Mirror failover, article-id dedupe and Retry-After: the downloader-side rules that keep one article per id.
 
-`MirrorFailoverMiddleware` replaces Scrapy's RetryMiddleware (same slot, 550) and extends it:
+`MirrorRoutingMiddleware` (90, before robots.txt) keeps requests on trusted mirrors; `MirrorFailoverMiddleware`
+replaces Scrapy's RetryMiddleware (same slot, 550) and extends it:
 - connection refused, DNS failure, timeout, TLS error, reset: the same path goes to the next mirror at once;
 - 5xx (after RETRY_TIMES retries on the same mirror): next mirror;
 - a 200 (or 403/429) seizure, challenge or block page: next mirror;
@@ -217,19 +218,15 @@ def exception_reason(exc: BaseException) -> str:
     return "connection_lost"
 
 
-class MirrorFailoverMiddleware(RetryMiddleware):
-    """Retry on the same mirror where that helps, otherwise send the same path to the next mirror."""
+class _MirrorDecisions:
+    """What both mirror middlewares share: the pool, stats, failover to the next mirror, page_failed."""
 
-    def __init__(self, crawler: Crawler) -> None:
-        super().__init__(crawler.settings)
+    crawler: Crawler
+
+    def _setup(self, crawler: Crawler) -> None:
         self.crawler = crawler
         self.stats = crawler.stats
-        self.retry_after_max = crawler.settings.getfloat("CRAWLER_RETRY_AFTER_MAX", 120.0)
         self.outlet = load_outlet(crawler.settings.get("CRAWLER_OUTLET", "presstv"))
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> Self:
-        return cls(crawler)
 
     # ---- helpers ---------------------------------------------------------------------------------
 
@@ -249,7 +246,7 @@ class MirrorFailoverMiddleware(RetryMiddleware):
         self._inc(f"failover/{reason}")
         if pool.record_failure(netloc):
             self._inc("mirror/set_aside")
-            logger.warning("mirror %s set aside for %.0fs after repeated failures (last: %s)", netloc,
+            logger.warning("mirror %s set aside for %gs after repeated failures (last: %s)", netloc,
                            pool.cooldown, reason)
         if self._maybe_give_up(pool):
             self._page_failed(request, f"no mirror could be reached ({reason} on {netloc})", status, key=reason)
@@ -299,20 +296,30 @@ class MirrorFailoverMiddleware(RetryMiddleware):
 
     # ---- Scrapy hooks -------------------------------------------------------------------------------
 
+
+class MirrorRoutingMiddleware(_MirrorDecisions):
+    """Before robots.txt (100): keep requests on trusted mirrors (redirects, mirrors set aside since queued)."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self._setup(crawler)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(crawler)
+
     def process_request(self, request: Request) -> Request | None:
         pool = self._pool()
         if pool is None or "mirror_path" not in request.meta:
             return None
         parts = urlsplit(request.url)
         if request.meta.get("redirect_urls") and not pool.is_mirror(parts.netloc):
-            # A redirect left the mirror: follow it only onto the same path of a mirror we trust.
+            # A redirect left the configured mirrors. Not followed: to another Press TV host (as www.presstv.ir
+            # sends everyone to www.presstv.co.uk) the same path goes to the next mirror; anywhere else it is
+            # also a failure of the mirror that redirected.
+            origin = request.replace(url=request.meta["redirect_urls"][-1])
             if self.outlet.is_outlet_host(parts.hostname or ""):
-                self._inc("failover/redirect_to_outlet_host")
-                best = pool.best(exclude=request.meta.get("mirrors_tried", [])) or pool.mirrors[0].base
-                return request.replace(url=pool.url_on(best, request.url), dont_filter=True)
-            self._inc("failover/offsite_redirect")
+                return self._failover(origin, "redirect_to_outlet_host", None)
             logger.warning("not following off-site redirect to %s", request.url)
-            origin = request.replace(url=request.meta["redirect_urls"][0])
             return self._failover(origin, "offsite_redirect", None)
         if pool.is_set_aside(parts.netloc) and not request.meta.get("mirrors_tried"):
             # Queued for a mirror that was set aside since: start it on the healthiest one instead.
@@ -323,6 +330,19 @@ class MirrorFailoverMiddleware(RetryMiddleware):
                 logger.debug("rerouting %s from set-aside %s to %s", request.url, parts.netloc, healthiest)
                 return request.replace(url=pool.url_on(healthiest, request.meta["mirror_path"]), dont_filter=True)
         return None
+
+
+class MirrorFailoverMiddleware(_MirrorDecisions, RetryMiddleware):
+    """Retry on the same mirror where that helps, otherwise send the same path to the next mirror."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        RetryMiddleware.__init__(self, crawler.settings)
+        self._setup(crawler)
+        self.retry_after_max = crawler.settings.getfloat("CRAWLER_RETRY_AFTER_MAX", 120.0)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(crawler)
 
     async def process_response(  # type: ignore[override]
         self, request: Request, response: Response

@@ -23,6 +23,7 @@ from urllib.parse import urlsplit, urlunsplit
 from scrapy.exceptions import DropItem
 from scrapy.logformatter import LogFormatter, LogFormatterResult
 from scrapy.utils.defer import maybe_deferred_to_future
+from scrapy.utils.misc import load_object
 from twisted.internet.defer import Deferred
 
 if TYPE_CHECKING:
@@ -79,6 +80,8 @@ class ExtractPipeline:
         settings = crawler.settings
         self.workers = settings.getint("CRAWLER_EXTRACT_WORKERS", 0) or os.cpu_count() or 1
         self.outlet_name = settings.get("CRAWLER_OUTLET", "presstv")
+        # The worker entry point, by dotted path (module level, so worker processes can import it).
+        self.extract_func = load_object(settings.get("CRAWLER_EXTRACT_FUNCTION") or "crawler.pipelines.extract_page")
         self._executor: ProcessPoolExecutor | None = None
 
     @classmethod
@@ -92,6 +95,9 @@ class ExtractPipeline:
             self._executor = ProcessPoolExecutor(
                 max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"), initializer=_warm_up)
         return self._executor
+
+    def _one_off_pool(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
 
     def open_spider(self) -> None:
         self._pool()
@@ -109,22 +115,40 @@ class ExtractPipeline:
         if not isinstance(item, dict) or "_page" not in item:
             return item
         page = item["_page"]
-        try:
-            future = self._pool().submit(extract_page, page["html"], page["url"], page["mirror"], self.outlet_name)
-            result: dict[str, Any] = await maybe_deferred_to_future(_deferred_from_future(future))
-        except BrokenProcessPool as exc:
-            # A worker died (segfault, OOM kill): count it, start a fresh pool, keep crawling.
-            self._inc("extract/crashed")
-            self._inc("extract/pool_rebuilt")
-            logger.error("extraction worker died on %s; restarting the pool", page["url"])
-            if self._executor is not None:
-                self._executor.shutdown(wait=False, cancel_futures=True)
-            self._executor = None
-            raise DropItem(f"extraction crashed: worker died ({exc or type(exc).__name__}) on {page['url']}") from None
-        except Exception as exc:
-            self._inc("extract/crashed")
-            logger.error("extraction crashed on %s: %s: %s", page["url"], type(exc).__name__, exc)
-            raise DropItem(f"extraction crashed: {type(exc).__name__}: {exc} on {page['url']}") from None
+        result: dict[str, Any] | None = None
+        for attempt in (1, 2):
+            # The retry after a breakage runs alone in a one-off process: if this page is the killer, it
+            # takes down only itself.
+            executor = self._pool() if attempt == 1 else self._one_off_pool()
+            try:
+                future = executor.submit(self.extract_func, page["html"], page["url"], page["mirror"],
+                                         self.outlet_name)
+                result = await maybe_deferred_to_future(_deferred_from_future(future))
+                if attempt == 2:
+                    executor.shutdown(wait=False)
+                break
+            except BrokenProcessPool as exc:
+                # A worker died (segfault, OOM kill) and took the pool's pending pages with it: rebuild the
+                # pool once per breakage and try the page once more, so only the page that kills a worker
+                # twice is lost, and that one is counted and logged.
+                if self._executor is executor:
+                    self._inc("extract/pool_rebuilt")
+                    logger.error("an extraction worker died (while on %s or a page beside it); restarting the pool",
+                                 page["url"])
+                    executor.shutdown(wait=False, cancel_futures=True)
+                    self._executor = None
+                if attempt == 2:
+                    executor.shutdown(wait=False)
+                    self._inc("extract/crashed")
+                    raise DropItem(f"extraction crashed: worker died twice ({exc or type(exc).__name__}) on "
+                                   f"{page['url']}") from None
+            except Exception as exc:
+                if attempt == 2:
+                    executor.shutdown(wait=False)
+                self._inc("extract/crashed")
+                logger.error("extraction crashed on %s: %s: %s", page["url"], type(exc).__name__, exc)
+                raise DropItem(f"extraction crashed: {type(exc).__name__}: {exc} on {page['url']}") from None
+        assert result is not None
         if "refused" in result:
             reason = str(result["refused"])
             self._inc("extract/refused")

@@ -54,6 +54,8 @@ ITEM_PIPELINES = {
 DOWNLOADER_MIDDLEWARES = {
     # Before robots.txt (100) and mirror failover: a stored article costs no request at all.
     "crawler.store.incremental.IncrementalMiddleware": 50,
+    # Redirects and requests queued for a mirror set aside are put back on a trusted mirror before robots.txt.
+    "crawler.middlewares.MirrorRoutingMiddleware": 90,
     # Mirror failover replaces Scrapy's RetryMiddleware in its slot (retries, then the next mirror).
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.middlewares.MirrorFailoverMiddleware": 550,
@@ -80,6 +82,8 @@ CRAWLER_RETRY_AFTER_MAX = 120.0
 CRAWLER_SITEMAP_MAX_BYTES = 50 * 1024 * 1024
 # Extraction worker processes; 0 = one per core.
 CRAWLER_EXTRACT_WORKERS = 0
+# Worker entry point (html, url, mirror, outlet name) -> dict; see crawler.pipelines.extract_page.
+CRAWLER_EXTRACT_FUNCTION = "crawler.pipelines.extract_page"
 # Exports hold exactly the Article fields, in schema order.
 FEED_EXPORT_FIELDS = list(_ARTICLE_FIELDS)
 # `scrapy crawl` exits non-zero when the run sets stats key crawler/exit_status (crawler/scrapy_commands).

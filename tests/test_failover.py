@@ -1,0 +1,104 @@
+"""Mirror failover against real faults on loopback: timeouts, TLS, off-site redirects, 429, 404/410, crashes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from conftest import CrawlResult, make_corpus
+
+from crawler.site import MirrorSpec, faults, serve_site
+
+
+def _ids(result: CrawlResult) -> list[str]:
+    return [item["article_id"] for item in result.items]
+
+
+def test_slow_mirror_times_out_and_the_next_one_serves_everything(run_crawl: Callable[..., CrawlResult]) -> None:
+    corpus = make_corpus(generated=4)
+    with serve_site(corpus, [MirrorSpec("slow", delay=5.0), "healthy"]) as site:
+        result = run_crawl(site.mirrors_arg, "sources=rss", settings={"DOWNLOAD_TIMEOUT": 2})
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert sorted(_ids(result)) == sorted(corpus.article_ids())
+        assert {item["mirror"] for item in result.items} == {site.mirror("healthy").netloc}
+        assert result.stats.get("failover/timeout", 0) + result.stats.get("failover/robots_timeout", 0) >= 1
+
+
+def test_tls_failure_on_a_mirror_fails_over(run_crawl: Callable[..., CrawlResult]) -> None:
+    corpus = make_corpus(generated=2)
+    with serve_site(corpus, ["healthy", "healthy"]) as site:
+        plain_only, good = site.mirrors
+        # https:// to a plain-HTTP server: the TLS handshake fails, as on www.presstv.ir's broken certificate.
+        mirrors = f"https://127.0.0.1:{plain_only.port},{good.base_url}"
+        result = run_crawl(mirrors, "sources=rss")
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert sorted(_ids(result)) == sorted(corpus.article_ids())
+        assert result.stats.get("failover/tls", 0) + result.stats.get("failover/robots_tls", 0) >= 1
+
+
+def test_offsite_redirects_are_not_followed(run_crawl: Callable[..., CrawlResult]) -> None:
+    corpus = make_corpus(generated=3)
+    with serve_site(corpus, ["healthy", "healthy"]) as site:
+        hijacked, good = site.mirrors
+        article = corpus.get("780002")
+        assert article is not None
+        hijacked.override(article.path.lower(), faults.redirect("http://127.0.0.2:9/elsewhere", 302))
+        other = corpus.get("780003")
+        assert other is not None
+        # A redirect to another Press TV host is followed, onto the same path on a mirror.
+        hijacked.override(other.path.lower(), faults.redirect("https://www.presstv.co.uk" + other.path, 301))
+        result = run_crawl(site.mirrors_arg, "sources=rss")
+        assert result.returncode == 0, result.stderr[-3000:]
+        by_id = {item["article_id"]: item for item in result.items}
+        assert sorted(by_id) == sorted(corpus.article_ids())
+        assert by_id["780002"]["mirror"] == good.netloc
+        assert result.stats["failover/offsite_redirect"] == 1
+        assert result.stats.get("failover/connection_refused", 0) == 0, "nothing was sent to the off-site host"
+        assert result.stats["failover/redirect_to_outlet_host"] == 1
+
+
+def test_429_waits_for_retry_after_then_succeeds(run_crawl: Callable[..., CrawlResult]) -> None:
+    corpus = make_corpus(generated=2)
+    with serve_site(corpus, ["healthy"]) as site:
+        site.override("/rss.xml", faults.first(1, faults.status(429, b"Too Many Requests", {"Retry-After": "1"})))
+        result = run_crawl(site.mirrors_arg, "sources=rss")
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert sorted(_ids(result)) == sorted(corpus.article_ids())
+        assert result.stats["retry_after/waited"] == 1
+        assert [s for p, s in site.requests_for("healthy") if p == "/rss.xml"] == [429, 200]
+
+
+def test_gone_articles_send_page_failed_and_yield_nothing(run_crawl: Callable[..., CrawlResult]) -> None:
+    corpus = make_corpus(generated=3)
+    with serve_site(corpus, ["healthy"]) as site:
+        gone, missing = corpus.get("780001"), corpus.get("780002")
+        assert gone is not None and missing is not None
+        site.override(gone.path.lower(), faults.status(410, b"gone"))
+        site.override(missing.path.lower(), faults.status(404, b"not found"))
+        result = run_crawl(site.mirrors_arg, "sources=rss")
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert sorted(_ids(result)) == sorted(corpus.article_ids() - {"780001", "780002"})
+        assert result.stats["page_failed/410"] == 1 and result.stats["page_failed/404"] == 1
+
+
+def test_mirror_set_aside_comes_back_after_its_cooldown(run_crawl: Callable[..., CrawlResult]) -> None:
+    corpus = make_corpus(generated=30)
+    with serve_site(corpus, [MirrorSpec("down-then-up", down_requests=3), "healthy"]) as site:
+        result = run_crawl(site.mirrors_arg, settings={"CRAWLER_MIRROR_COOLDOWN": 0.3,
+                                                      "CONCURRENT_REQUESTS_PER_DOMAIN": 2})
+        assert result.returncode == 0, result.stderr[-3000:]
+        ids = _ids(result)
+        assert len(ids) == len(set(ids)) and set(ids) == corpus.article_ids()
+        assert result.stats["mirror/set_aside"] >= 1 and result.stats["mirror/restored"] >= 1
+        assert site.requests_for("down-then-up")[-1][1] == 200, "the first mirror was asked again and answered"
+
+
+def test_extraction_crashes_are_counted_and_the_pool_recovers(run_crawl: Callable[..., CrawlResult]) -> None:
+    corpus = make_corpus(generated=8)
+    with serve_site(corpus, ["healthy"]) as site:
+        result = run_crawl(site.mirrors_arg, "sources=rss", settings={
+            "CRAWLER_EXTRACT_FUNCTION": "tests.faulty_extract.faulty_extract_page"})
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert sorted(_ids(result)) == sorted(corpus.article_ids() - {"780003", "780005"})
+        assert result.stats["extract/crashed"] >= 2
+        assert result.stats["extract/pool_rebuilt"] >= 1
+        assert "extraction crashed: RuntimeError: extractor bug on purpose" in result.stderr
