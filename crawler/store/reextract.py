@@ -8,6 +8,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any
 
 from crawler.store import ExportFilter
@@ -17,6 +18,9 @@ Job = tuple[str, int, str, str | None, bytes]
 """(article_id, page_id, url, encoding, zlib-compressed html) as the store yields them."""
 Result = tuple[str, str, int, Any]
 """(kind, article_id, page_id, article dict | reason): kind is "ok", "refused" or "crashed"."""
+
+CHUNK = 8
+"""Pages per pool task."""
 
 
 def extract_stored_page(job: Job) -> Result:
@@ -37,6 +41,11 @@ def extract_stored_page(job: Job) -> Result:
         # The page's URL names the id; keep the stored key authoritative.
         article.article_id = article_id
     return ("ok", article_id, page_id, article.to_dict())
+
+
+def extract_stored_pages(jobs: list[Job]) -> list[Result]:
+    """Worker: a chunk of pages (one round trip to the pool per chunk, not per page)."""
+    return [extract_stored_page(job) for job in jobs]
 
 
 @dataclass
@@ -72,32 +81,32 @@ def reextract(path: str, flt: ExportFilter, workers: int | None = None,
         # The reader's snapshot is fixed at its first read: writes below never disturb the scan.
         jobs: Iterator[Job] = reader.iter_reextract(flt)
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            pending: set[Future[Result]] = set()
-            window = workers * 8  # bounded: memory stays flat however large the store is
+            pending: set[Future[list[Result]]] = set()
+            window = workers * 4  # chunks in flight: bounded, so memory stays flat however large the store
             exhausted = False
             while pending or not exhausted:
                 while not exhausted and len(pending) < window:
-                    job = next(jobs, None)
-                    if job is None:
+                    chunk = list(islice(jobs, CHUNK))
+                    if not chunk:
                         exhausted = True
                         break
-                    pending.add(pool.submit(extract_stored_page, job))
+                    pending.add(pool.submit(extract_stored_pages, chunk))
                 if not pending:
                     break
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for fut in done:
-                    kind, article_id, page_id, payload = fut.result()
-                    counts.pages += 1
-                    if kind == "ok":
-                        tally[writer.save_reextracted(payload, page_id)] += 1
-                    else:
-                        tally[kind] += 1
-                        if writer.lookup(article_id) is None:
-                            # Only a page that never gave an article is recorded as failing; a stored
-                            # article keeps its last good version when new rules refuse its page.
-                            writer.record_failure(None, kind, "", article_id, str(payload))
-                    if progress is not None:
-                        progress(1)
+                    for kind, article_id, page_id, payload in fut.result():
+                        counts.pages += 1
+                        if kind == "ok":
+                            tally[writer.save_reextracted(payload, page_id)] += 1
+                        else:
+                            tally[kind] += 1
+                            if writer.lookup(article_id) is None:
+                                # Only a page that never gave an article is recorded as failing; a stored
+                                # article keeps its last good version when new rules refuse its page.
+                                writer.record_failure(None, kind, "", article_id, str(payload))
+                        if progress is not None:
+                            progress(1)
     counts.new = tally["new"]
     counts.versions = tally["updated"]
     counts.metadata = tally["metadata"]
