@@ -212,3 +212,34 @@ def test_full_store_stops_the_crawl_with_one_line_and_nothing_half_written(tmp_p
         # Space again: the next run completes the store, each article exactly once.
         assert crawl(site, store).returncode == 0
     assert stored_versions(store) == {aid: 1 for aid in corpus.article_ids()}
+
+
+def _make_read_only(path: Path) -> None:
+    if os.geteuid() == 0:
+        subprocess.run(["chattr", "+i", str(path)], check=True)  # root ignores file modes, not this flag
+    else:
+        path.chmod(0o444)
+
+
+def _make_writable(path: Path) -> None:
+    if os.geteuid() == 0:
+        subprocess.run(["chattr", "-i", str(path)], check=True)
+    else:
+        path.chmod(0o644)
+
+
+def test_read_only_store_is_one_line_and_left_untouched(site: RunningSite, tmp_path: Path) -> None:
+    store = tmp_path / "store.sqlite"
+    assert crawl(site, store, "-a", "sources=rss").returncode == 0
+    before = store.read_bytes()
+    _make_read_only(store)
+    try:
+        proc = crawl(site, store, "-a", "full=1", "-O", str(tmp_path / "out.jsonl"))
+    finally:
+        _make_writable(store)
+    assert proc.returncode == 5
+    errors = [line for line in proc.stderr.splitlines() if " ERROR: " in line]
+    assert len(errors) == 1 and "read-only" in errors[0] and str(store) in errors[0]
+    assert "Traceback" not in proc.stderr
+    assert store.read_bytes() == before
+    assert lines(tmp_path / "out.jsonl") == []
