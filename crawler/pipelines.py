@@ -100,7 +100,10 @@ class ExtractPipeline:
         return ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
 
     def open_spider(self) -> None:
-        self._pool()
+        # Start the workers now (they import the extraction stack while discovery runs), not at the first page.
+        pool = self._pool()
+        for _ in range(self.workers):
+            pool.submit(_warm_up)
 
     def close_spider(self) -> None:
         if self._executor is not None:

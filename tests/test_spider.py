@@ -13,7 +13,7 @@ import pytest
 from conftest import REPO_ROOT, CrawlResult, make_corpus
 
 from crawler.outlet import load_outlet
-from crawler.site import RunningSite, SiteArticle, SiteCorpus, faults, serve_site
+from crawler.site import RunningSite, SiteArticle, SiteCorpus, SiteRequest, faults, serve_site
 from crawler.site.corpus import _in_section
 
 OUTLET = load_outlet("presstv")
@@ -133,3 +133,23 @@ def test_bad_arguments_get_one_line_and_status_2(argument: str, message: str) ->
     assert last.startswith("scrapy crawl: error: ") and message in last
     assert "Traceback" not in proc.stderr
 
+
+
+def test_robots_txt_is_obeyed_and_the_user_agent_names_the_project(
+        run_crawl: Callable[..., CrawlResult]) -> None:
+    corpus = make_corpus(generated=3)
+    corpus.robots_txt = "User-agent: *\nDisallow: /Section/\n"
+    agents: list[str] = []
+
+    def record_agent(req: SiteRequest) -> None:
+        agents.append(req.headers.get("User-Agent", ""))
+        return None  # fall through to the normal page
+
+    with serve_site(corpus) as site:
+        site.override("*", record_agent)
+        result = run_crawl(site.mirrors_arg, "sources=rss,sections")
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert ("healthy", "/robots.txt", 200) in site.log
+        assert not any(path.startswith("/Section/") for _, path, _ in site.log)
+        assert _ids(result) == corpus.article_ids()
+        assert agents and all(a.startswith("crawler/") and "Press TV" in a for a in agents)
