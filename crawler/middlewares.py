@@ -7,7 +7,8 @@ replaces Scrapy's RetryMiddleware (same slot, 550) and extends it:
 - a 200 (or 403/429) seizure, challenge or block page: next mirror;
 - 429 with Retry-After: retried on the same mirror after that many seconds (capped);
 - a redirect to a host that is neither a mirror nor an outlet host is not followed: next mirror;
-- 404/410 or every mirror exhausted: `crawler.signals.page_failed` and the request is dropped.
+- a page over DOWNLOAD_MAXSIZE: `page_failed` ("page too large") at once, no other mirror is asked;
+- 404/410 or every mirror exhausted: `crawler.signals.page_failed` and the request is dropped (PageGivenUp).
 A mirror failing CRAWLER_MIRROR_FAIL_THRESHOLD times in a row is set aside for CRAWLER_MIRROR_COOLDOWN
 seconds; requests then start on the next one, and it is tried again after the cooldown.
 Stats: failover/<reason>, failover/exhausted, mirror/set_aside, mirror/restored, mirror/responses/<netloc>,
@@ -28,7 +29,7 @@ from urllib.parse import urlsplit, urlunsplit
 from scrapy import Request, Spider
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.dupefilters import RFPDupeFilter
-from scrapy.exceptions import IgnoreRequest
+from scrapy.exceptions import DownloadCancelledError, IgnoreRequest
 from scrapy.http import Response, TextResponse
 from scrapy.utils.defer import deferred_from_coro
 from twisted.internet import error as twisted_error
@@ -52,6 +53,10 @@ BLOCK_SCAN_BYTES = 64 * 1024
 
 NOTICE_MAX_WORDS = 400
 """A page with a notice phrase but more visible words than this is an article that quotes the phrase."""
+
+class PageGivenUp(IgnoreRequest):
+    """The request is dropped and `page_failed` was sent for it already: errbacks need not record it again."""
+
 
 _TAGS = re.compile(rb"<script.*?</script>|<style.*?</style>|<[^>]*>", re.IGNORECASE | re.DOTALL)
 
@@ -176,6 +181,20 @@ class MirrorPool:
             d.callback(None)
 
 
+def report_page_failed(crawler: Crawler, request: Request, reason: str, status: int | None,
+                       key: str | None = None) -> None:
+    """A page given up: counted (page_failed/count, page_failed/<key or status>), logged as one WARNING line and
+    sent as `crawler.signals.page_failed` (the store records it)."""
+    assert crawler.stats is not None
+    crawler.stats.inc_value("page_failed/count")
+    crawler.stats.inc_value(f"page_failed/{key or status}")
+    logger.warning("page failed: %s (%s)", request.meta.get("source_url", request.url), reason)
+    crawler.signals.send_catch_log(
+        signal=signals.page_failed, url=request.meta.get("source_url", request.url),
+        article_id=request.meta.get("article_id"), reason=reason, status=status,
+    )
+
+
 def pool_for(spider: Spider | None) -> MirrorPool | None:
     """The spider's mirror pool, if it crawls through mirrors."""
     pool = getattr(spider, "mirror_pool", None)
@@ -250,13 +269,13 @@ class _MirrorDecisions:
                            pool.cooldown, reason)
         if self._maybe_give_up(pool):
             self._page_failed(request, f"no mirror could be reached ({reason} on {netloc})", status, key=reason)
-            raise IgnoreRequest("no mirror could be reached")
+            raise PageGivenUp("no mirror could be reached")
         nxt = pool.best(exclude=tried)
         if nxt is None:
             self._inc("failover/exhausted")
             self._page_failed(request, f"no mirror answered ({reason} on {netloc}; tried {', '.join(tried)})",
                               status, key=reason)
-            raise IgnoreRequest(f"all mirrors failed for {request.meta.get('mirror_path', request.url)}")
+            raise PageGivenUp(f"all mirrors failed for {request.meta.get('mirror_path', request.url)}")
         url = pool.url_on(nxt, request.meta.get("mirror_path", request.url))
         logger.info("failover: %s on %s -> %s", reason, netloc, url)
         meta = {k: v for k, v in request.meta.items() if k not in ("retry_times", "redirect_times", "redirect_urls",
@@ -265,16 +284,10 @@ class _MirrorDecisions:
         return request.replace(url=url, meta=meta, dont_filter=True)
 
     def _page_failed(self, request: Request, reason: str, status: int | None, key: str | None = None) -> None:
-        self._inc("page_failed/count")
         pool = self._pool()
         if pool is not None and not pool._settled:
             pool.settle()
-        self._inc(f"page_failed/{key or status}")
-        logger.warning("page failed: %s (%s)", request.meta.get("source_url", request.url), reason)
-        self.crawler.signals.send_catch_log(
-            signal=signals.page_failed, url=request.meta.get("source_url", request.url),
-            article_id=request.meta.get("article_id"), reason=reason, status=status,
-        )
+        report_page_failed(self.crawler, request, reason, status, key)
 
     def _maybe_give_up(self, pool: MirrorPool) -> bool:
         """No mirror ever answered and all are set aside: stop the run now instead of failing every URL."""
@@ -377,7 +390,7 @@ class MirrorFailoverMiddleware(_MirrorDecisions, RetryMiddleware):
         if response.status in (404, 410):
             pool.record_success(netloc)  # the mirror answers; the page is gone
             self._page_failed(request, f"HTTP {response.status}", response.status)
-            raise IgnoreRequest(f"HTTP {response.status}: {request.url}")
+            raise PageGivenUp(f"HTTP {response.status}: {request.url}")
         if 500 <= response.status < 600:
             return self._failover(request, f"http_{response.status}", response.status)
         if 300 <= response.status < 400:
@@ -402,6 +415,14 @@ class MirrorFailoverMiddleware(_MirrorDecisions, RetryMiddleware):
             return Response(request.url, status=404, request=request)
         if pool is None or "mirror_path" not in request.meta or isinstance(exception, IgnoreRequest):
             return super().process_exception(request, exception)
+        if isinstance(exception, DownloadCancelledError):
+            # Scrapy cancels a download only when it outgrows DOWNLOAD_MAXSIZE (announced or while streaming;
+            # the streamed case carries no message). Too big here is too big on every mirror (the same page):
+            # refuse it by size and ask no other mirror.
+            limit = request.meta.get("download_maxsize") or self.crawler.settings.getint("DOWNLOAD_MAXSIZE")
+            self._page_failed(request, f"page too large: over DOWNLOAD_MAXSIZE ({limit / 1048576:g} MB)", None,
+                              key="too_large")
+            raise PageGivenUp(f"page too large: {request.url}")
         return self._failover(request, exception_reason(exception), None)
 
 
@@ -429,7 +450,9 @@ class ArticleIdDupeFilter(RFPDupeFilter):
     """Requests for an article are duplicates when they carry the same `meta["article_id"]`, whatever the URL.
 
     Other requests fall back to Scrapy's fingerprint. One article id is requested once per run, so one item
-    per article id comes out, whichever mirror and URL variant led to it.
+    per article id comes out, whichever mirror and URL variant led to it. A redirect of an article request
+    continues a request already let in and is never filtered: a redirect loop then ends at REDIRECT_MAX_TIMES
+    with an IgnoreRequest the spider records, instead of vanishing here without a trace.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -438,7 +461,9 @@ class ArticleIdDupeFilter(RFPDupeFilter):
 
     def request_seen(self, request: Request) -> bool:
         article_id = request.meta.get("article_id")
-        if article_id and not request.meta.get("redirect_urls"):  # a redirect continues a request already let in
+        if article_id and request.meta.get("redirect_urls"):
+            return False  # a redirect continues a request already let in
+        if article_id:
             if article_id in self._article_ids:
                 return True
             self._article_ids.add(str(article_id))

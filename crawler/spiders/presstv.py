@@ -22,17 +22,20 @@ from urllib.parse import urljoin, urlsplit
 
 from lxml import etree
 from scrapy import Request, Spider
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
+from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.gz import gunzip
 
-from crawler.middlewares import MirrorPool
+from crawler.middlewares import MirrorPool, PageGivenUp, report_page_failed
 from crawler.outlet import Outlet, load_outlet
 
 if TYPE_CHECKING:
     from typing import Self
 
     from scrapy.crawler import Crawler
+    from twisted.python.failure import Failure
 
 SOURCES = ("rss", "sitemap", "sections")
 
@@ -125,12 +128,12 @@ class PresstvSpider(Spider):
     # ---- requests -------------------------------------------------------------------------------------
 
     def _request(self, path: str, callback: Any, source: str, *, meta: dict[str, Any] | None = None,
-                 priority: int = 0, source_url: str | None = None) -> Request:
+                 priority: int = 0, source_url: str | None = None, errback: Any = None) -> Request:
         """A request for `path` on the healthiest mirror (the failover middleware may move it)."""
         base = self.mirror_pool.best() or self.mirror_bases[0]
         url = self.mirror_pool.url_on(base, path)
         full_meta = {"mirror_path": path, "source": source, "source_url": source_url or url, **(meta or {})}
-        return Request(url, callback=callback, meta=full_meta, priority=priority)
+        return Request(url, callback=callback, meta=full_meta, priority=priority, errback=errback)
 
     async def start(self) -> AsyncIterator[Any]:
         # One probe first: when no mirror answers, the run ends after a handful of requests instead of
@@ -202,7 +205,7 @@ class PresstvSpider(Spider):
             return None
         self.crawler.stats.inc_value(f"discovery/{source}/article_links")
         return self._request(path, self.parse_article, source, priority=10, source_url=link,
-                             meta={"article_id": parsed.article_id, "hints": hints})
+                             meta={"article_id": parsed.article_id, "hints": hints}, errback=self.article_failed)
 
     # ---- discovery callbacks -------------------------------------------------------------------------
 
@@ -225,6 +228,12 @@ class PresstvSpider(Spider):
         if root is None:
             self.logger.warning("skipping %s %s: not XML", what, response.url)
             self.crawler.stats.inc_value(f"discovery/{what}/not_xml")
+        elif _XML_PARSER.error_log.filter_from_errors():
+            # The parser recovered what it could; say so, since links after the damage may be missing.
+            first = _XML_PARSER.error_log.filter_from_errors()[0]
+            self.logger.warning("malformed %s %s (line %d: %s): reading the links that could be recovered",
+                                what, response.url, first.line, first.message)
+            self.crawler.stats.inc_value(f"discovery/{what}/malformed")
         return root
 
     def parse_feed(self, response: Response) -> Iterator[Request]:
@@ -304,6 +313,32 @@ class PresstvSpider(Spider):
                                         "sections")
 
     # ---- articles -------------------------------------------------------------------------------------
+
+    def article_failed(self, failure: Failure) -> None:
+        """An article request that ended without a response and without a recorded reason is recorded here
+        (page_failed), so no article vanishes without a trace: a body over DOWNLOAD_MAXSIZE once decompressed
+        (gzip bomb), a redirect loop, robots.txt, an HTTP status no component handles (401, 400, ...)."""
+        exc = failure.value
+        if isinstance(exc, PageGivenUp) or type(exc).__name__ == "AlreadyStoredRequest":
+            return  # recorded by the failover middleware / skipped on purpose by the incremental check
+        request = failure.request  # type: ignore[attr-defined]
+        status: int | None = None
+        message = " ".join(str(exc).split()) or type(exc).__name__
+        if isinstance(exc, HttpError):
+            status = exc.response.status
+            reason, key = f"HTTP {status}", str(status)
+        elif isinstance(exc, IgnoreRequest) and "max redirections" in message:
+            limit = self.crawler.settings.getint("REDIRECT_MAX_TIMES")
+            reason, key = f"redirect loop: more than {limit} redirects (REDIRECT_MAX_TIMES)", "redirect_loop"
+        elif isinstance(exc, IgnoreRequest) and "DOWNLOAD_MAXSIZE" in message:
+            limit = self.crawler.settings.getint("DOWNLOAD_MAXSIZE")
+            reason = f"page too large: inflates past DOWNLOAD_MAXSIZE ({limit / 1048576:g} MB) (gzip bomb?)"
+            key = "too_large"
+        elif isinstance(exc, IgnoreRequest) and "robots.txt" in message:
+            reason, key = "forbidden by robots.txt", "robots"
+        else:
+            reason, key = message[:300], type(exc).__name__
+        report_page_failed(self.crawler, request, reason, status, key)
 
     def parse_article(self, response: Response) -> Iterator[dict[str, Any]]:
         """An article response becomes a page item: raw bytes and fetch facts, extraction happens later."""
