@@ -325,8 +325,11 @@ class RunningMirror:
             return
         try:
             h.send_response(reply.status)
-            h.send_header("Content-Type", reply.content_type)
-            h.send_header("Content-Length", str(len(reply.body)))
+            given = {k.lower() for k in reply.headers}
+            if "content-type" not in given:
+                h.send_header("Content-Type", reply.content_type)
+            if "content-length" not in given:  # a fault may announce a length of its own
+                h.send_header("Content-Length", str(len(reply.body)))
             for key, value in reply.headers.items():
                 h.send_header(key, value)
             if reply.truncate_to is not None:
