@@ -18,6 +18,7 @@ page_failed/count, page_failed/<reason>.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import re
 import time
@@ -455,17 +456,14 @@ class ArticleIdDupeFilter(RFPDupeFilter):
     with an IgnoreRequest the spider records, instead of vanishing here without a trace.
     """
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._article_ids: set[str] = set()
-
     def request_seen(self, request: Request) -> bool:
-        article_id = request.meta.get("article_id")
-        if article_id and request.meta.get("redirect_urls"):
+        if request.meta.get("article_id") and request.meta.get("redirect_urls"):
             return False  # a redirect continues a request already let in
-        if article_id:
-            if article_id in self._article_ids:
-                return True
-            self._article_ids.add(str(article_id))
-            return False
         return super().request_seen(request)
+
+    def _fingerprint(self, request: Request) -> bytes:
+        # Kept in Scrapy's own fingerprint set (and, with JOBDIR, its requests.seen file), keyed by the id.
+        article_id = request.meta.get("article_id")
+        if article_id:
+            return hashlib.sha1(f"article-id:{article_id}".encode()).digest()
+        return super()._fingerprint(request)
