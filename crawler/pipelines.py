@@ -11,10 +11,12 @@ Stats: extract/ok, extract/refused (and extract/refused/<reason>), extract/crash
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import multiprocessing
 import os
 import re
+import zlib
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING, Any
@@ -47,8 +49,12 @@ def extract_page(html: bytes, url: str, mirror: str, outlet_name: str) -> dict[s
     """
     from crawler.extract import NotAnArticle, extract_full
     from crawler.outlet import load_outlet
+    from crawler.store.sqlite import ZLIB_LEVEL
 
     outlet = load_outlet(outlet_name)
+    # The store keeps the raw page zlib-compressed under its SHA-256: doing both here, in the worker, keeps
+    # ~5 ms a page of CPU off the reactor thread (bench/crawl.py; docs/performance.md).
+    stored = {"html_zlib": zlib.compress(html, ZLIB_LEVEL), "html_sha256": hashlib.sha256(html).hexdigest()}
     parts = urlsplit(url)
     extract_url = url
     if not outlet.is_outlet_host(parts.hostname or ""):
@@ -56,11 +62,12 @@ def extract_page(html: bytes, url: str, mirror: str, outlet_name: str) -> dict[s
     try:
         result = extract_full(html, extract_url, outlet)
     except NotAnArticle as exc:
-        return {"refused": exc.reason}
+        return {"refused": exc.reason, **stored}
     article = result.article
     article.source_url = url
     article.mirror = mirror
-    return {"article": article.to_dict(), "guard_removed": list(result.guard_removed), "layout": result.layout}
+    return {"article": article.to_dict(), "guard_removed": list(result.guard_removed), "layout": result.layout,
+            **stored}
 
 
 _REASON_KEY = re.compile(r"\s*(?:\(.*|:.*)$")
@@ -152,6 +159,8 @@ class ExtractPipeline:
                 logger.error("extraction crashed on %s: %s: %s", page["url"], type(exc).__name__, exc)
                 raise DropItem(f"extraction crashed: {type(exc).__name__}: {exc} on {page['url']}") from None
         assert result is not None
+        if "html_zlib" in result:  # the store (or its failure record) uses these instead of redoing them
+            page["html_zlib"], page["html_sha256"] = result["html_zlib"], result["html_sha256"]
         if "refused" in result:
             reason = str(result["refused"])
             self._inc("extract/refused")

@@ -30,6 +30,10 @@ class Page:
     encoding: str | None = None
     fetched_at: str | None = None
     mirror: str | None = None
+    compressed: bytes | None = None
+    """zlib of `html`, when the extraction worker made it already (keeps that CPU off the reactor thread)."""
+    sha256: str | None = None
+    """Hex SHA-256 of `html`, when the extraction worker computed it."""
 
     @classmethod
     def from_item(cls, data: Any) -> Page | None:
@@ -46,6 +50,8 @@ class Page:
             encoding=data.get("encoding"),
             fetched_at=data.get("fetched_at"),
             mirror=data.get("mirror"),
+            compressed=data.get("html_zlib") if isinstance(data.get("html_zlib"), bytes) else None,
+            sha256=data.get("html_sha256") if isinstance(data.get("html_sha256"), str) else None,
         )
 
 

@@ -360,7 +360,7 @@ class SQLiteStore:
 
     def _save_page(self, article_id: str | None, page: Page, outcome: str, reason: str | None,
                    run_id: int | None) -> int:
-        sha = hashlib.sha256(page.html).hexdigest()
+        sha = page.sha256 or hashlib.sha256(page.html).hexdigest()
         fetched = iso_to_utc_key(page.fetched_at) or utc_key(utc_now())
         row = self._db.execute(
             "SELECT id FROM pages WHERE article_id IS ? AND html_sha256 = ?", (article_id, sha)
@@ -377,7 +377,7 @@ class SQLiteStore:
             "INSERT INTO pages (article_id, url, mirror, status, encoding, fetched_at, html_sha256, size, html,"
             " outcome, reason, run_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
             (article_id, page.url, page.mirror, page.status, page.encoding, fetched, sha, len(page.html),
-             zlib.compress(page.html, ZLIB_LEVEL), outcome, reason, run_id),
+             page.compressed or zlib.compress(page.html, ZLIB_LEVEL), outcome, reason, run_id),
         )
         return int(cur.lastrowid or 0)
 
