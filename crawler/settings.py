@@ -17,6 +17,10 @@ AUTOTHROTTLE_MAX_DELAY = 30.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
 CONCURRENT_REQUESTS = 16
 CONCURRENT_REQUESTS_PER_DOMAIN = 4
+# Items of one response processed in parallel. An article response yields one item, and Scrapy starts this
+# many asyncio tasks per response whatever it yields: its default of 100 cost ~10% of the reactor thread
+# (bench/crawl.py, docs/performance.md).
+CONCURRENT_ITEMS = 8
 DOWNLOAD_DELAY = 0.5
 DOWNLOAD_TIMEOUT = 30
 RETRY_ENABLED = True
