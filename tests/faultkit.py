@@ -11,9 +11,12 @@ from __future__ import annotations
 import contextlib
 import gzip
 import json
+import os
 import socket
 import sqlite3
 import struct
+import subprocess
+import sys
 import threading
 import time
 import zlib
@@ -260,3 +263,56 @@ def all_bytes_under(folder: Path) -> Iterator[tuple[Path, bytes]]:
     for path in sorted(folder.rglob("*")):
         if path.is_file():
             yield path, path.read_bytes()
+
+
+# ---- the process and the disk --------------------------------------------------------------------------
+
+
+def crawl_command(out_file: Path, mirrors: str, *spider_args: str, settings: dict[str, Any]) -> list[str]:
+    """The `scrapy crawl presstv` command conftest.crawl runs, for tests that must start it with Popen (to kill
+    it, or to start two at once). Same fast test settings."""
+    from conftest import FAST_SETTINGS
+
+    cmd = [sys.executable, "-m", "scrapy", "crawl", "presstv", "-O", str(out_file), "-a", f"mirrors={mirrors}"]
+    for arg in spider_args:
+        cmd += ["-a", arg]
+    for key, value in {**FAST_SETTINGS, **settings}.items():
+        cmd += ["-s", f"{key}={value}"]
+    return cmd
+
+
+@contextlib.contextmanager
+def small_disk(folder: Path, size_kb: int) -> Iterator[bool]:
+    """Mount a `size_kb` tmpfs on `folder` when this process may (root with CAP_SYS_ADMIN): a real disk that
+    fills up. Yields False (nothing mounted) where it may not; the caller then caps the store's size instead
+    (CRAWLER_STORE_MAX_MB), which fails the same way: SQLite's "database or disk is full"."""
+    folder.mkdir(parents=True, exist_ok=True)
+    mounted = False
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        proc = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size_kb}k,mode=0755", "tmpfs", str(folder)],
+                              capture_output=True, check=False)
+        mounted = proc.returncode == 0
+    try:
+        yield mounted
+    finally:
+        if mounted:
+            subprocess.run(["umount", "-l", str(folder)], capture_output=True, check=False)
+
+
+@contextlib.contextmanager
+def read_only(path: Path) -> Iterator[None]:
+    """Make a file unwritable for this machine's user, root included (root ignores modes: use the immutable
+    attribute there), and writable again afterwards."""
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        subprocess.run(["chattr", "+i", str(path)], check=True, capture_output=True)
+        try:
+            yield
+        finally:
+            subprocess.run(["chattr", "-i", str(path)], check=False, capture_output=True)
+    else:
+        mode = path.stat().st_mode
+        path.chmod(0o444)
+        try:
+            yield
+        finally:
+            path.chmod(mode)
