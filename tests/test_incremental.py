@@ -85,7 +85,7 @@ def test_edited_article_comes_back_as_new_version(site: RunningSite, tmp_path: P
     again = crawl(site, store, "-a", "refresh=2d", "-O", str(tmp_path / "out2.jsonl"))
     assert again.returncode == 0, again.stderr[-3000:]
     items = lines(tmp_path / "out2.jsonl")
-    assert [i["article_id"] for i in items] == [newest.article_id]
+    assert [i["article_id"] for i in items] == [newest.article_id], again.stderr[-4000:]
     assert "talks would resume next week" in items[0]["body"]
     versions = stored_versions(store)
     assert versions.pop(newest.article_id) == 2
@@ -200,10 +200,10 @@ def test_full_store_stops_the_crawl_with_one_line_and_nothing_half_written(tmp_p
         assert "Traceback" not in proc.stderr
         versions = stored_versions(store)
         assert 0 < len(versions) < 30 and set(versions.values()) == {1}
-        # Everything stored was exported; an export of the rolled-back batch (at most one item here) is
-        # fetched and exported again by the next run.
+        # Everything stored was exported; the rolled-back batch (at most 2 items here) may have been exported
+        # too: the next run fetches and exports those again.
         exported = {i["article_id"] for i in lines(tmp_path / "out.jsonl")}
-        assert set(versions) <= exported and len(exported - set(versions)) <= 1
+        assert set(versions) <= exported and len(exported - set(versions)) <= 2
         db = sqlite3.connect(store)
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         assert db.execute("SELECT status, exit_status, new FROM runs").fetchall() == [("failed", 5, len(versions))]

@@ -41,6 +41,8 @@ def runs(store: Path) -> list[tuple]:
     try:
         return db.execute("SELECT id, uid, started_at, finished_at, status, exit_status, new, skipped, pid "
                           "FROM runs ORDER BY id").fetchall()
+    except sqlite3.OperationalError:  # the crawl has created the file but not yet its tables
+        return []
     finally:
         db.close()
 
@@ -79,7 +81,7 @@ def test_sigterm_stops_the_running_crawl_cleanly(tmp_path: Path) -> None:
                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            if store.exists() and runs(store) and runs(store)[0][6] is not None:
+            if store.exists() and runs(store):
                 db = sqlite3.connect(store)
                 stored = db.execute("SELECT count(*) FROM articles").fetchone()[0]
                 db.close()

@@ -99,9 +99,10 @@ class CrawlStore:
             # The failed batch is rolled back already; marking the run failed may still fit (best effort).
             with contextlib.suppress(StoreError):
                 if self.run_id is not None:
+                    # Counted from the store: stats also count writes of the batch just rolled back.
+                    stored = store.execute("SELECT count(*) FROM articles WHERE first_run = ?", (self.run_id,))
                     store.finish_run(self.run_id, status="failed", finish_reason=message,
-                                     exit_status=EXIT_STORE_ERROR,
-                                     new=int(self.crawler.stats.get_value("store/new", 0) or 0))
+                                     exit_status=EXIT_STORE_ERROR, new=int(stored[0][0]))
             with contextlib.suppress(StoreError):
                 store.close()
         engine = self.crawler.engine
