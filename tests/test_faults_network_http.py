@@ -38,7 +38,8 @@ RESET, STALL, TRUNCATED, DRIP = "780001", "780002", "780003", "780004"
 NOT_FOUND, GONE = "780005", "780006"
 HTTP_500, HTTP_502, HTTP_503, TOO_MANY = "780007", "780008", "780009", "780010"
 LOOP, OFFSITE, TO_MIRROR, CONTROL = "780011", "780012", "780013", "780014"
-NOT_STORED = {NOT_FOUND, GONE, LOOP}
+UNAUTHORIZED = "780015"
+NOT_STORED = {NOT_FOUND, GONE, LOOP, UNAUTHORIZED}
 
 
 @dataclass
@@ -69,7 +70,7 @@ class Run:
 def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
     tmp = tmp_path_factory.mktemp("faults-net")
     corpus = SiteCorpus(off_site_sitemap=False)
-    corpus.generate(14)
+    corpus.generate(15)
     path = {a.article_id: a.path for a in corpus.articles()}
     times_429: list[float] = []
     specs = [MirrorSpec("refuse", name="refused"), MirrorSpec("healthy", name="primary"),
@@ -89,6 +90,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
             faults.first(1, faults.status(429, b"Too Many Requests", {"Retry-After": str(RETRY_AFTER)})), times_429))
         # The same path in lower case redirects to itself: a loop, on every mirror.
         site.override(path[LOOP], faults.redirect(path[LOOP].lower(), 302))
+        site.override(path[UNAUTHORIZED], faults.status(401, b"<html><body>Log in first</body></html>"))
         primary.override(path[OFFSITE], faults.redirect(offsite.base_url + path[OFFSITE], 302))
         # A mirror sending the reader to another mirror, on a lower-case URL variant of the article.
         primary.override(path[TO_MIRROR], faults.redirect(backup.base_url + path[TO_MIRROR].lower(), 301))
@@ -198,6 +200,13 @@ def test_redirect_to_another_mirror_is_followed_with_the_same_article_id(run: Ru
     assert item["mirror"] == run.netloc["backup"]
     assert item["url"].startswith("https://www.presstv.ir/Detail/") and f"/{TO_MIRROR}/" in item["url"]
     assert [i["article_id"] for i in run.result.items].count(TO_MIRROR) == 1
+
+
+def test_unhandled_http_status_is_recorded_not_lost(run: Run) -> None:
+    assert run.hits(UNAUTHORIZED) == [401]
+    assert [(f["kind"], f["status"], f["reason"]) for f in run.store.failures(UNAUTHORIZED)] == [
+        ("fetch", 401, "HTTP 401")]
+    assert run.result.stats["page_failed/401"] == 1
 
 
 def test_store_is_intact_and_holds_exactly_the_expected_articles(run: Run) -> None:
