@@ -19,14 +19,14 @@ import re
 import zlib
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 from urllib.parse import urlsplit, urlunsplit
 
 from scrapy.exceptions import DropItem
 from scrapy.logformatter import LogFormatter, LogFormatterResult
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.misc import load_object
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import Deferred, DeferredLock
 
 if TYPE_CHECKING:
     from typing import Self
@@ -90,6 +90,8 @@ class ExtractPipeline:
         # The worker entry point, by dotted path (module level, so worker processes can import it).
         self.extract_func = load_object(settings.get("CRAWLER_EXTRACT_FUNCTION") or "crawler.pipelines.extract_page")
         self._executor: ProcessPoolExecutor | None = None
+        self._isolation: ProcessPoolExecutor | None = None
+        self._isolation_lock = DeferredLock()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -103,8 +105,29 @@ class ExtractPipeline:
                 max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"), initializer=_warm_up)
         return self._executor
 
-    def _one_off_pool(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+    async def _extract_isolated(self, args: tuple[Any, ...], url: str) -> dict[str, Any]:
+        """Extract one page in the single isolation worker, no other page beside it."""
+        await maybe_deferred_to_future(self._isolation_lock.acquire())
+        try:
+            if self._isolation is None:
+                self._isolation = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+            future = self._isolation.submit(self.extract_func, *args)
+            try:
+                result: dict[str, Any] = await maybe_deferred_to_future(_deferred_from_future(future))
+            except BrokenProcessPool:
+                self._isolation.shutdown(wait=False)
+                self._isolation = None
+                self._crashed(url, "the extraction worker died on this page")
+            except Exception as exc:
+                self._crashed(url, f"{type(exc).__name__}: {exc}")
+            return result
+        finally:
+            self._isolation_lock.release()
+
+    def _crashed(self, url: str, what: str) -> NoReturn:
+        self._inc("extract/crashed")
+        logger.error("extraction crashed on %s: %s", url, what)
+        raise DropItem(f"extraction crashed: {what} on {url}")
 
     def open_spider(self) -> None:
         # Start the workers now (they import the extraction stack while discovery runs), not at the first page.
@@ -113,9 +136,10 @@ class ExtractPipeline:
             pool.submit(_warm_up)
 
     def close_spider(self) -> None:
-        if self._executor is not None:
-            self._executor.shutdown(wait=True, cancel_futures=True)
-            self._executor = None
+        for pool in (self._executor, self._isolation):
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
+        self._executor = self._isolation = None
 
     def _inc(self, key: str, count: int = 1) -> None:
         assert self.stats is not None
@@ -125,39 +149,24 @@ class ExtractPipeline:
         if not isinstance(item, dict) or "_page" not in item:
             return item
         page = item["_page"]
-        result: dict[str, Any] | None = None
-        for attempt in (1, 2):
-            # The retry after a breakage runs alone in a one-off process: if this page is the killer, it
-            # takes down only itself.
-            executor = self._pool() if attempt == 1 else self._one_off_pool()
-            try:
-                future = executor.submit(self.extract_func, page["html"], page["url"], page["mirror"],
-                                         self.outlet_name)
-                result = await maybe_deferred_to_future(_deferred_from_future(future))
-                if attempt == 2:
-                    executor.shutdown(wait=False)
-                break
-            except BrokenProcessPool as exc:
-                # A worker died (segfault, OOM kill) and took the pool's pending pages with it: rebuild the
-                # pool once per breakage and try the page once more, so only the page that kills a worker
-                # twice is lost, and that one is counted and logged.
-                if self._executor is executor:
-                    self._inc("extract/pool_rebuilt")
-                    logger.error("an extraction worker died (while on %s or a page beside it); restarting the pool",
-                                 page["url"])
-                    executor.shutdown(wait=False, cancel_futures=True)
-                    self._executor = None
-                if attempt == 2:
-                    executor.shutdown(wait=False)
-                    self._inc("extract/crashed")
-                    raise DropItem(f"extraction crashed: worker died twice ({exc or type(exc).__name__}) on "
-                                   f"{page['url']}") from None
-            except Exception as exc:
-                if attempt == 2:
-                    executor.shutdown(wait=False)
-                self._inc("extract/crashed")
-                logger.error("extraction crashed on %s: %s: %s", page["url"], type(exc).__name__, exc)
-                raise DropItem(f"extraction crashed: {type(exc).__name__}: {exc} on {page['url']}") from None
+        args = (page["html"], page["url"], page["mirror"], self.outlet_name)
+        executor = self._pool()
+        try:
+            result: dict[str, Any] = await maybe_deferred_to_future(
+                _deferred_from_future(executor.submit(self.extract_func, *args)))
+        except BrokenProcessPool:
+            # A worker died (segfault, OOM kill) and took every page pending in the pool with it. Rebuild the
+            # pool, and retry each of those pages alone in the isolation worker, one at a time: the page that
+            # kills that worker too is the culprit, and only it is lost (counted and logged).
+            if self._executor is executor:
+                self._inc("extract/pool_rebuilt")
+                logger.error("an extraction worker died (while on %s or a page beside it); restarting the pool",
+                             page["url"])
+                executor.shutdown(wait=False, cancel_futures=True)
+                self._executor = None
+            result = await self._extract_isolated(args, page["url"])
+        except Exception as exc:
+            self._crashed(page["url"], f"{type(exc).__name__}: {exc}")
         assert result is not None
         if "html_zlib" in result:  # the store (or its failure record) uses these instead of redoing them
             page["html_zlib"], page["html_sha256"] = result["html_zlib"], result["html_sha256"]

@@ -102,3 +102,26 @@ def test_extraction_crashes_are_counted_and_the_pool_recovers(run_crawl: Callabl
         assert result.stats["extract/crashed"] >= 2
         assert result.stats["extract/pool_rebuilt"] >= 1
         assert "extraction crashed: RuntimeError: extractor bug on purpose" in result.stderr
+
+
+def test_mirror_pool_prefers_healthy_mirrors_sets_failing_ones_aside_and_takes_them_back() -> None:
+    from crawler.middlewares import MirrorPool
+    from crawler.outlet import load_outlet
+
+    now = [0.0]
+    pool = MirrorPool(["https://www.presstv.co.uk", "https://www.presstv.ir/", "http://127.0.0.1:8001"],
+                      load_outlet("presstv"), fail_threshold=2, cooldown=60, clock=lambda: now[0])
+    assert pool.best() == "https://www.presstv.co.uk"
+    assert pool.is_site_url("https://presstv.com/Detail/2026/08/15/774416/x")  # any outlet host
+    assert pool.is_site_url("http://127.0.0.1:8001/rss.xml") and not pool.is_site_url("http://127.0.0.2:8001/")
+    assert pool.url_on(pool.best() or "", "http://presstv.ir/Detail/1/2?x=1#f") == \
+        "https://www.presstv.co.uk/Detail/1/2?x=1"
+    assert pool.record_failure("www.presstv.co.uk") is False
+    assert pool.best() == "https://www.presstv.ir", "a mirror that just failed yields to a healthy one"
+    assert pool.record_failure("www.presstv.co.uk") is True and pool.is_set_aside("www.presstv.co.uk")
+    assert pool.best(exclude=["www.presstv.ir", "127.0.0.1:8001"]) == "https://www.presstv.co.uk", \
+        "set aside, but still the last resort"
+    now[0] = 61.0
+    assert not pool.is_set_aside("www.presstv.co.uk") and pool.best() == "https://www.presstv.co.uk"
+    assert pool.record_success("www.presstv.co.uk") is True
+    assert pool.reached == ["www.presstv.co.uk"]
