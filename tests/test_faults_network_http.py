@@ -28,7 +28,7 @@ from crawler.site import MirrorSpec, SiteCorpus, faults, pages, serve_site
 
 pytestmark = pytest.mark.faults
 
-TIMEOUT = 2
+TIMEOUT = 3
 """DOWNLOAD_TIMEOUT of this crawl (seconds): the stalled read must outlast it."""
 RETRY_AFTER = 2
 """Seconds a 429 asks the crawler to wait."""
