@@ -157,7 +157,6 @@ def test_gzip_bomb_is_refused_with_a_clear_reason(run: Run) -> None:
     assert failure["kind"] == "fetch"
     assert failure["reason"].startswith("page too large: inflates past DOWNLOAD_MAXSIZE (16 MB)")
     assert run.result.stats["page_failed/too_large"] == 3
-    assert run.result.stats.get("memusage/max", 0) < 400 * 1024 * 1024, "the bomb was not inflated in memory"
 
 
 def test_malformed_html_still_gives_a_clean_article(run: Run) -> None:
