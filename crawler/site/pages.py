@@ -110,28 +110,45 @@ def rfc822(d: datetime) -> str:
     return f"{_DAYS[d.weekday()][:3]}, {d.day:02d} {_MONTHS[d.month - 1][:3]} {d.year} {d:%H:%M:%S} +0330"
 
 
+_SIDEBAR_POOL: list[tuple[str, str]] = []
+_BLOB_POOL: list[str] = []
+
+
+def _pools() -> tuple[list[tuple[str, str]], list[str]]:
+    """Headlines (escaped, with slug) and script blobs for sidebars, made once per process."""
+    if not _SIDEBAR_POOL:
+        rng = random.Random(7)
+        for _ in range(512):
+            words = " ".join(rng.choice(_FILLER_WORDS) for _ in range(9)).capitalize()
+            _SIDEBAR_POOL.append((_E(words), slugify(words)))
+        for _ in range(32):
+            _BLOB_POOL.append("".join(rng.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(900)))
+    return _SIDEBAR_POOL, _BLOB_POOL
+
+
 def _padding(spec: ArticleSpec, page_so_far: int) -> str:
     """Sidebar headlines and script blocks: the bulk of a real 40-120 KB page, never article text."""
     if spec.pad_to_bytes <= page_so_far:
         return ""
-    rng = random.Random(int(spec.article_id))
+    headlines, blobs = _pools()
+    base = int(spec.article_id)
     parts: list[str] = ['<div class="col-md-3 sidebar"><div class="latest-news"><h4>Latest News</h4><ul>']
     size = page_so_far
     i = 0
-    while size < spec.pad_to_bytes:
+    while size < spec.pad_to_bytes:  # the pools are ASCII: str length is byte length
         i += 1
-        aid = int(spec.article_id) - i * 7
-        words = " ".join(rng.choice(_FILLER_WORDS) for _ in range(9)).capitalize()
+        aid = base - i * 7
+        title, slug = headlines[(base * 31 + i * 17) % len(headlines)]
         chunk = (
-            f'<li class="latest-item"><a class="hover-effect" href="/Detail/2020/01/01/{aid}/{slugify(words)}">'
+            f'<li class="latest-item"><a class="hover-effect" href="/Detail/2020/01/01/{aid}/{slug}">'
             f'<img src="//cdn.presstv.ir/Photo/2020/1/1/{aid:x}.s.jpg" alt="">'
-            f'<span class="latest-title">{_E(words)}</span></a></li>\n'
+            f'<span class="latest-title">{title}</span></a></li>\n'
         )
         if i % 25 == 0:
-            blob = "".join(rng.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(900))
-            chunk += f'<script type="text/javascript">window.__cfg_{i}={{"k":"{blob}"}};</script>\n'
+            chunk += (f'<script type="text/javascript">window.__cfg_{i}='
+                      f'{{"k":"{blobs[(base + i) % len(blobs)]}"}};</script>\n')
         parts.append(chunk)
-        size += len(chunk.encode("utf-8"))
+        size += len(chunk)
     parts.append("</ul></div></div>")
     return "".join(parts)
 
