@@ -153,3 +153,13 @@ def test_robots_txt_is_obeyed_and_the_user_agent_names_the_project(
         assert not any(path.startswith("/Section/") for _, path, _ in site.log)
         assert _ids(result) == corpus.article_ids()
         assert agents and all(a.startswith("crawler/") and "Press TV" in a for a in agents)
+
+
+def test_a_forbidden_first_feed_does_not_stall_discovery(run_crawl: Callable[..., CrawlResult]) -> None:
+    corpus = make_corpus(generated=3)
+    corpus.robots_txt = "User-agent: *\nDisallow: /rss.xml\n"
+    with serve_site(corpus) as site:
+        result = run_crawl(site.mirrors_arg, "sources=rss", timeout=60)
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert ("healthy", "/rss.xml", 200) not in site.log
+        assert _ids(result) == corpus.article_ids(), "the section feeds were still read"

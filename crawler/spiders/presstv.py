@@ -141,7 +141,7 @@ class PresstvSpider(Spider):
         requests = self.start_requests_list()
         if not requests:
             return
-        yield requests[0]
+        yield requests[0].replace(errback=self._probe_failed)
         await maybe_deferred_to_future(self.mirror_pool.settled())
         if self.mirror_pool.gave_up:
             return
@@ -149,6 +149,12 @@ class PresstvSpider(Spider):
         for request in requests[1:]:
             # Built before the probe answered: move onto the mirror that is healthiest now.
             yield request.replace(url=self.mirror_pool.url_on(best, request.meta["mirror_path"]))
+
+    def _probe_failed(self, failure: Failure) -> None:
+        """The probe ended without a response (robots.txt forbids it, a component dropped it): discovery
+        must not wait for it any longer."""
+        self.logger.warning("first discovery request failed: %s", failure.value)
+        self.mirror_pool.settle()
 
     def start_requests_list(self) -> list[Request]:
         """The discovery requests a run starts with."""
