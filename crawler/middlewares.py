@@ -31,7 +31,7 @@ from scrapy import Request, Spider
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.dupefilters import RFPDupeFilter
 from scrapy.exceptions import DownloadCancelledError, IgnoreRequest
-from scrapy.http import Response, TextResponse
+from scrapy.http import HtmlResponse, Response
 from scrapy.utils.defer import deferred_from_coro
 from twisted.internet import error as twisted_error
 from twisted.internet.defer import Deferred
@@ -203,8 +203,12 @@ def pool_for(spider: Spider | None) -> MirrorPool | None:
 
 
 def notice_kind(response: Response, outlet: Outlet) -> str | None:
-    """"seizure" or "challenge" when the response is such a notice page, else None."""
-    if response.status not in BLOCK_STATUSES or not isinstance(response, TextResponse):
+    """"seizure" or "challenge" when the response is such a notice page, else None.
+
+    Only HTML is checked: notices are HTML pages (even where a feed was asked for), while a short feed or
+    sitemap may quote a phrase like "Access denied" in a headline.
+    """
+    if response.status not in BLOCK_STATUSES or not isinstance(response, HtmlResponse):
         return None
     head = response.body[:BLOCK_SCAN_BYTES]
     lowered = head.lower()
