@@ -4,7 +4,7 @@
 replaces Scrapy's RetryMiddleware (same slot, 550) and extends it:
 - connection refused, DNS failure, timeout, TLS error, reset: the same path goes to the next mirror at once;
 - 5xx (after RETRY_TIMES retries on the same mirror): next mirror;
-- a 200 (or 403/429) seizure, challenge or block page: next mirror;
+- a 200 (or 403/429) seizure, challenge or block page, or any 403/451: next mirror;
 - 429 with Retry-After: retried on the same mirror after that many seconds (capped);
 - a redirect to a host that is neither a mirror nor an outlet host is not followed: next mirror;
 - a page over DOWNLOAD_MAXSIZE: `page_failed` ("page too large") at once, no other mirror is asked;
@@ -391,6 +391,9 @@ class MirrorFailoverMiddleware(_MirrorDecisions, RetryMiddleware):
             retried = self._retry(request, f"{response.status}")
             if retried is not None:
                 return retried
+            return self._failover(request, f"http_{response.status}", response.status)
+        if response.status in (403, 451):
+            # Blocked on this mirror (geo-block, firewall) without a recognisable notice: another may serve it.
             return self._failover(request, f"http_{response.status}", response.status)
         if response.status in (404, 410):
             pool.record_success(netloc)  # the mirror answers; the page is gone

@@ -35,7 +35,7 @@ def test_tls_failure_on_a_mirror_fails_over(run_crawl: Callable[..., CrawlResult
         assert result.stats.get("failover/tls", 0) + result.stats.get("failover/robots_tls", 0) >= 1
 
 
-def test_offsite_redirects_are_not_followed(run_crawl: Callable[..., CrawlResult]) -> None:
+def test_offsite_redirects_are_not_followed_and_blocks_fail_over(run_crawl: Callable[..., CrawlResult]) -> None:
     corpus = make_corpus(generated=3)
     with serve_site(corpus, ["healthy", "healthy"]) as site:
         hijacked, good = site.mirrors
@@ -46,11 +46,16 @@ def test_offsite_redirects_are_not_followed(run_crawl: Callable[..., CrawlResult
         assert other is not None
         # A redirect to another Press TV host is followed, onto the same path on a mirror.
         hijacked.override(other.path.lower(), faults.redirect("https://www.presstv.co.uk" + other.path, 301))
+        # A plain 403 (a geo-block without any notice text) is a block too: the next mirror is asked.
+        blocked = corpus.get("780001")
+        assert blocked is not None
+        hijacked.override(blocked.path.lower(), faults.status(403, b"Forbidden"))
         result = run_crawl(site.mirrors_arg, "sources=rss")
         assert result.returncode == 0, result.stderr[-3000:]
         by_id = {item["article_id"]: item for item in result.items}
         assert sorted(by_id) == sorted(corpus.article_ids())
         assert by_id["780002"]["mirror"] == good.netloc
+        assert by_id["780001"]["mirror"] == good.netloc and result.stats["failover/http_403"] == 1
         assert result.stats["failover/offsite_redirect"] == 1
         assert result.stats.get("failover/connection_refused", 0) == 0, "nothing was sent to the off-site host"
         assert result.stats["failover/redirect_to_outlet_host"] == 1
