@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
+import io
 import json
 import os
 import subprocess
@@ -15,6 +17,7 @@ from typing import Any
 import jsonschema
 import pytest
 
+from crawler.cli import main
 from crawler.items import ARTICLE_FIELDS
 from crawler.site.corpus import SiteCorpus
 from crawler.site.server import serve_site
@@ -39,8 +42,11 @@ def validate_lines(text: str) -> list[dict[str, Any]]:
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "crawler", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=60, check=False)
+    """`crawler ARGS` run in this process (what the console script runs), its output captured."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = main(list(args))
+    return subprocess.CompletedProcess(["crawler", *args], status, out.getvalue(), err.getvalue())
 
 
 @pytest.fixture(scope="module")

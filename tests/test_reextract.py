@@ -2,24 +2,28 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import subprocess
-import sys
 from pathlib import Path
 
+from crawler.cli import main
 from crawler.extract import extract_full
 from crawler.items import content_hash
 from crawler.site.corpus import SiteCorpus
 from crawler.store import ExportFilter, Page, open_store
 from crawler.store.sqlite import SQLiteStore
 
-ROOT = Path(__file__).resolve().parent.parent
 BASE = "https://www.presstv.ir"
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "crawler", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=120, check=False)
+    """`crawler ARGS` run in this process (what the console script runs), its output captured."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = main(list(args))
+    return subprocess.CompletedProcess(["crawler", *args], status, out.getvalue(), err.getvalue())
 
 
 def build_store(path: Path) -> dict[str, str]:
