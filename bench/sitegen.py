@@ -40,7 +40,7 @@ CANONICAL = "https://www.presstv.ir"
 # and rendered pages can be cached on disk between runs.
 FIRST = datetime(2025, 1, 1, 6, 0)
 INTERVAL = timedelta(minutes=30)
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 """Bump when the generated markup changes: the page cache is kept per version."""
 CACHE_DIR = Path(tempfile.gettempdir()) / f"crawler-bench-site-v{GENERATOR_VERSION}"
 
