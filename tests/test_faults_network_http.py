@@ -112,6 +112,7 @@ def test_the_run_finishes_with_status_0_and_one_clear_summary(run: Run) -> None:
     stored = len(run.corpus.article_ids()) - len(NOT_STORED)
     assert summary.startswith(f"{stored} articles extracted ({stored} new, 0 updated, 0 unchanged)"), summary
     assert f"{len(NOT_STORED)} failed" in summary
+    assert not [k for k in run.result.stats if k.endswith(("/malformed", "/not_xml"))], "healthy feeds flagged"
     assert run.store.runs() == [{"id": 1, "status": "ok", "exit_status": 0, "finish_reason": "finished",
                                  "new": stored, "failed": len(NOT_STORED), "refused": 0}]
 
