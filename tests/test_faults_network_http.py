@@ -38,8 +38,8 @@ RESET, STALL, TRUNCATED, DRIP = "780001", "780002", "780003", "780004"
 NOT_FOUND, GONE = "780005", "780006"
 HTTP_500, HTTP_502, HTTP_503, TOO_MANY = "780007", "780008", "780009", "780010"
 LOOP, OFFSITE, TO_MIRROR, CONTROL = "780011", "780012", "780013", "780014"
-UNAUTHORIZED = "780015"
-NOT_STORED = {NOT_FOUND, GONE, LOOP, UNAUTHORIZED}
+UNAUTHORIZED, RESET_EVERYWHERE = "780015", "780016"
+NOT_STORED = {NOT_FOUND, GONE, LOOP, UNAUTHORIZED, RESET_EVERYWHERE}
 
 
 @dataclass
@@ -70,7 +70,7 @@ class Run:
 def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
     tmp = tmp_path_factory.mktemp("faults-net")
     corpus = SiteCorpus(off_site_sitemap=False)
-    corpus.generate(15)
+    corpus.generate(16)
     path = {a.article_id: a.path for a in corpus.articles()}
     times_429: list[float] = []
     specs = [MirrorSpec("refuse", name="refused"), MirrorSpec("healthy", name="primary"),
@@ -78,6 +78,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
     with OffsiteHost() as offsite, serve_site(corpus, specs) as site:
         primary, backup = site.mirror("primary"), site.mirror("backup")
         primary.override(path[RESET], reset_mid_body(keep=1500))
+        site.override(path[RESET_EVERYWHERE], reset_mid_body(keep=1500))
         primary.override(path[STALL], stall_mid_body(TIMEOUT + 2))
         primary.override(path[TRUNCATED], faults.truncated(keep=1500))
         primary.override(path[DRIP], faults.drip(chunk=512, interval=0.02))
@@ -128,6 +129,14 @@ def test_reset_mid_body_fails_over_to_the_next_mirror(run: Run) -> None:
     assert run.item(RESET)["mirror"] == run.netloc["backup"]
     assert run.hits(RESET, "backup") == [200]
     assert run.result.stats.get("failover/data_loss", 0) + run.result.stats.get("failover/connection_lost", 0) >= 2
+
+
+def test_reset_on_every_mirror_is_recorded_with_the_mirrors_tried(run: Run) -> None:
+    assert run.hits(RESET_EVERYWHERE, "primary") == [200] and run.hits(RESET_EVERYWHERE, "backup") == [200]
+    [failure] = run.store.failures(RESET_EVERYWHERE)
+    assert failure["kind"] == "fetch" and failure["reason"].startswith("no mirror answered (")
+    assert run.netloc["primary"] in failure["reason"] and run.netloc["backup"] in failure["reason"]
+    assert run.store.item(RESET_EVERYWHERE) is None
 
 
 def test_stalled_read_times_out_and_fails_over(run: Run) -> None:
