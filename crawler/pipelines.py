@@ -16,6 +16,8 @@ import logging
 import multiprocessing
 import os
 import re
+import threading
+import time
 import zlib
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -36,8 +38,31 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
+_watching_parent = False
+
+
+def _exit_with_parent() -> None:
+    """In a worker: exit as soon as the crawl process that started it is gone (SIGKILL, OOM killer). A pool
+    worker otherwise blocks on its task queue forever (it holds the queue's write end itself), an orphan
+    keeping its memory, one more after every killed run."""
+    global _watching_parent
+    if _watching_parent:
+        return
+    _watching_parent = True
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
 def _warm_up() -> None:
-    """Import the extraction stack once per worker, so the first page does not pay for it."""
+    """Import the extraction stack once per worker, so the first page does not pay for it; tie the worker's
+    life to the crawl's."""
+    _exit_with_parent()
     import crawler.extract  # noqa: F401
 
 
@@ -110,7 +135,8 @@ class ExtractPipeline:
         await maybe_deferred_to_future(self._isolation_lock.acquire())
         try:
             if self._isolation is None:
-                self._isolation = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+                self._isolation = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+                                                      initializer=_warm_up)
             future = self._isolation.submit(self.extract_func, *args)
             try:
                 result: dict[str, Any] = await maybe_deferred_to_future(_deferred_from_future(future))

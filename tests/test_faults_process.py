@@ -41,6 +41,37 @@ def _stored_count(store: Path) -> int:
         db.close()
 
 
+def _descendants(pid: int) -> set[int]:
+    """Pids of every live process below `pid` (Linux /proc)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone meanwhile
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found: set[int] = set()
+    todo = [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+def _alive(pids: set[int]) -> set[int]:
+    alive = set()
+    for pid in pids:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z":
+            alive.add(pid)
+    return alive
+
+
 def _error_lines(stderr: str) -> list[str]:
     return [line for line in stderr.splitlines() if " ERROR: " in line]
 
@@ -60,10 +91,16 @@ def test_sigkill_mid_run_then_restart_stores_every_article_exactly_once(tmp_path
             deadline = time.monotonic() + 90
             while time.monotonic() < deadline and _stored_count(store) < 5 and proc.poll() is None:
                 time.sleep(0.05)
+            workers = _descendants(proc.pid)
             os.kill(proc.pid, signal.SIGKILL)
         finally:
             proc.wait(timeout=30)
         assert proc.returncode == -signal.SIGKILL, "the crawl ended before it could be killed mid-run"
+        assert workers, "the crawl had extraction workers when it was killed"
+        deadline = time.monotonic() + 10
+        while _alive(workers) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _alive(workers), "extraction workers outlived the killed crawl (orphans)"
         before = set(StoreView(store).article_ids())
         assert 5 <= len(before) < 24
 
