@@ -113,7 +113,7 @@ def test_deploy_and_crawl_through_scrapyd(scrapyd: tuple[str, Path], tmp_path: P
     log = (home / "logs" / "crawler" / "presstv" / f"{job}.log").read_text(errors="replace")
     assert items_file.exists(), log[-3000:]
     items = [json.loads(line) for line in items_file.read_text(encoding="utf-8").splitlines()]
-    assert sorted(i["article_id"] for i in items) == sorted(corpus.article_ids())
+    assert sorted(i["article_id"] for i in items) == sorted(corpus.article_ids()), log[-4000:]
     assert all(list(i) == list(ARTICLE_FIELDS) for i in items)
     db = sqlite3.connect(store)
     assert db.execute("SELECT status, new FROM runs").fetchall() == [("ok", len(items))]
