@@ -38,7 +38,7 @@ RESET, STALL, TRUNCATED, DRIP = "780001", "780002", "780003", "780004"
 NOT_FOUND, GONE = "780005", "780006"
 HTTP_500, HTTP_502, HTTP_503, TOO_MANY = "780007", "780008", "780009", "780010"
 LOOP, OFFSITE, TO_MIRROR, CONTROL = "780011", "780012", "780013", "780014"
-UNAUTHORIZED, RESET_EVERYWHERE = "780015", "780016"
+UNAUTHORIZED, RESET_EVERYWHERE, META_REFRESH_OFFSITE = "780015", "780016", "780017"
 NOT_STORED = {NOT_FOUND, GONE, LOOP, UNAUTHORIZED, RESET_EVERYWHERE}
 
 
@@ -70,7 +70,7 @@ class Run:
 def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
     tmp = tmp_path_factory.mktemp("faults-net")
     corpus = SiteCorpus(off_site_sitemap=False)
-    corpus.generate(16)
+    corpus.generate(17)
     path = {a.article_id: a.path for a in corpus.articles()}
     times_429: list[float] = []
     specs = [MirrorSpec("refuse", name="refused"), MirrorSpec("healthy", name="primary"),
@@ -92,6 +92,9 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
         # The same path in lower case redirects to itself: a loop, on every mirror.
         site.override(path[LOOP], faults.redirect(path[LOOP].lower(), 302))
         site.override(path[UNAUTHORIZED], faults.status(401, b"<html><body>Log in first</body></html>"))
+        primary.override(path[META_REFRESH_OFFSITE], faults.body(
+            f'<html><head><meta http-equiv="refresh" content="0; url={offsite.base_url}/moved"></head>'
+            "<body>Moved</body></html>".encode()))
         primary.override(path[OFFSITE], faults.redirect(offsite.base_url + path[OFFSITE], 302))
         # A mirror sending the reader to another mirror, on a lower-case URL variant of the article.
         primary.override(path[TO_MIRROR], faults.redirect(backup.base_url + path[TO_MIRROR].lower(), 301))
@@ -197,11 +200,12 @@ def test_redirect_loop_ends_and_is_recorded(run: Run) -> None:
     assert run.result.stats["page_failed/redirect_loop"] == 1
 
 
-def test_redirect_off_the_outlet_is_not_followed(run: Run) -> None:
+def test_redirect_off_the_outlet_is_not_followed_nor_a_meta_refresh(run: Run) -> None:
     assert run.offsite_contacts == [], "the off-site host was contacted"
     assert run.hits(OFFSITE, "primary") == [302]
     assert run.item(OFFSITE)["mirror"] == run.netloc["backup"]
-    assert run.result.stats["failover/offsite_redirect"] == 1
+    assert run.result.stats["failover/offsite_redirect"] == 2, "the 302 and the meta refresh"
+    assert run.item(META_REFRESH_OFFSITE)["mirror"] == run.netloc["backup"]
 
 
 def test_redirect_to_another_mirror_is_followed_with_the_same_article_id(run: Run) -> None:
