@@ -9,7 +9,7 @@ SPIDER_MODULES = ["crawler.spiders"]
 NEWSPIDER_MODULE = "crawler.spiders"
 
 # Politeness: a clear User-Agent naming the project, robots.txt obeyed, AutoThrottle on.
-USER_AGENT = "crawler/0.1 (Press TV article archive crawler; +https://pypi.org/project/scrapy/)"
+USER_AGENT = "crawler/0.1 (Press TV article archive crawler, built on Scrapy)"
 ROBOTSTXT_OBEY = True
 AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = 1.0
