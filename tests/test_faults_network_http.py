@@ -38,8 +38,8 @@ RESET, STALL, TRUNCATED, DRIP = "780001", "780002", "780003", "780004"
 NOT_FOUND, GONE = "780005", "780006"
 HTTP_500, HTTP_502, HTTP_503, TOO_MANY = "780007", "780008", "780009", "780010"
 LOOP, OFFSITE, TO_MIRROR, CONTROL = "780011", "780012", "780013", "780014"
-UNAUTHORIZED, RESET_EVERYWHERE, META_REFRESH_OFFSITE = "780015", "780016", "780017"
-NOT_STORED = {NOT_FOUND, GONE, LOOP, UNAUTHORIZED, RESET_EVERYWHERE}
+UNAUTHORIZED, RESET_EVERYWHERE, META_REFRESH_OFFSITE, TO_OTHER_ARTICLE = "780015", "780016", "780017", "780018"
+NOT_STORED = {NOT_FOUND, GONE, LOOP, UNAUTHORIZED, RESET_EVERYWHERE, TO_OTHER_ARTICLE}
 
 
 @dataclass
@@ -70,7 +70,7 @@ class Run:
 def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
     tmp = tmp_path_factory.mktemp("faults-net")
     corpus = SiteCorpus(off_site_sitemap=False)
-    corpus.generate(17)
+    corpus.generate(18)
     path = {a.article_id: a.path for a in corpus.articles()}
     times_429: list[float] = []
     specs = [MirrorSpec("refuse", name="refused"), MirrorSpec("healthy", name="primary"),
@@ -95,6 +95,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
         primary.override(path[META_REFRESH_OFFSITE], faults.body(
             f'<html><head><meta http-equiv="refresh" content="0; url={offsite.base_url}/moved"></head>'
             "<body>Moved</body></html>".encode()))
+        site.override(path[TO_OTHER_ARTICLE], faults.redirect(path[CONTROL], 301))
         primary.override(path[OFFSITE], faults.redirect(offsite.base_url + path[OFFSITE], 302))
         # A mirror sending the reader to another mirror, on a lower-case URL variant of the article.
         primary.override(path[TO_MIRROR], faults.redirect(backup.base_url + path[TO_MIRROR].lower(), 301))
@@ -214,6 +215,14 @@ def test_redirect_to_another_mirror_is_followed_with_the_same_article_id(run: Ru
     assert item["mirror"] == run.netloc["backup"]
     assert item["url"].startswith("https://www.presstv.ir/Detail/") and f"/{TO_MIRROR}/" in item["url"]
     assert [i["article_id"] for i in run.result.items].count(TO_MIRROR) == 1
+
+
+def test_redirect_to_another_article_gives_that_article_once_and_records_the_first(run: Run) -> None:
+    assert run.hits(TO_OTHER_ARTICLE) == [301]
+    assert run.item(CONTROL)["article_id"] == CONTROL, "one item for the article the redirect led to"
+    assert [(f["kind"], f["reason"]) for f in run.store.failures(TO_OTHER_ARTICLE)] == [
+        ("fetch", f"redirected to article {CONTROL}")]
+    assert run.store.item(TO_OTHER_ARTICLE) is None
 
 
 def test_unhandled_http_status_is_recorded_not_lost(run: Run) -> None:

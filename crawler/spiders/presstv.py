@@ -346,9 +346,20 @@ class PresstvSpider(Spider):
             reason, key = message[:300], type(exc).__name__
         report_page_failed(self.crawler, request, reason, status, key)
 
-    def parse_article(self, response: Response) -> Iterator[dict[str, Any]]:
+    def parse_article(self, response: Response) -> Iterator[dict[str, Any] | Request]:
         """An article response becomes a page item: raw bytes and fetch facts, extraction happens later."""
         meta = response.meta
+        landed = self.outlet.parse_article_url(urlsplit(response.url).path)
+        if landed is not None and landed.article_id != str(meta["article_id"]):
+            # A redirect led to another article: this id has no page of its own any more. Record that, and ask
+            # for the other article under its own id, so the dupe filter keeps it to one item per run.
+            report_page_failed(self.crawler, response.request or Request(response.url, meta=dict(meta)),
+                               f"redirected to article {landed.article_id}", None,
+                               key="redirected_to_other_article")
+            request = self.article_request(response.url, str(meta.get("source", "")))
+            if request is not None:
+                yield request
+            return
         encoding = getattr(response, "encoding", None)
         self.crawler.stats.inc_value("pages/article_responses")
         yield {
