@@ -77,6 +77,18 @@ def stall_mid_body(seconds: float, keep: int = 1500) -> Handler:
     return handle
 
 
+def garbage_response(data: bytes = b"SSH-2.0-OpenSSH_9.6\r\nProtocol mismatch.\r\n") -> Handler:
+    """Answer with bytes that are not HTTP at all (another service on the port, a broken proxy), then close."""
+    def handle(req: SiteRequest) -> Reply:
+        def raw(h: BaseHTTPRequestHandler) -> None:
+            with contextlib.suppress(OSError):
+                h.wfile.write(data)
+                h.wfile.flush()
+            h.close_connection = True
+        return Reply(raw=raw)
+    return handle
+
+
 def stream_unannounced(data: bytes, chunk: int = 1 << 20) -> Handler:
     """Send `data` with no Content-Length (the body ends when the connection closes), as a streamed page."""
     def handle(req: SiteRequest) -> Reply:

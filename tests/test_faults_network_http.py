@@ -17,6 +17,7 @@ from faultkit import (
     OffsiteHost,
     StoreCheck,
     StoreView,
+    garbage_response,
     one_summary,
     record_times,
     reset_mid_body,
@@ -39,6 +40,7 @@ NOT_FOUND, GONE = "780005", "780006"
 HTTP_500, HTTP_502, HTTP_503, TOO_MANY = "780007", "780008", "780009", "780010"
 LOOP, OFFSITE, TO_MIRROR, CONTROL = "780011", "780012", "780013", "780014"
 UNAUTHORIZED, RESET_EVERYWHERE, META_REFRESH_OFFSITE, TO_OTHER_ARTICLE = "780015", "780016", "780017", "780018"
+NOT_HTTP = "780019"
 NOT_STORED = {NOT_FOUND, GONE, LOOP, UNAUTHORIZED, RESET_EVERYWHERE, TO_OTHER_ARTICLE}
 
 
@@ -70,7 +72,7 @@ class Run:
 def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
     tmp = tmp_path_factory.mktemp("faults-net")
     corpus = SiteCorpus(off_site_sitemap=False)
-    corpus.generate(18)
+    corpus.generate(19)
     path = {a.article_id: a.path for a in corpus.articles()}
     times_429: list[float] = []
     specs = [MirrorSpec("refuse", name="refused"), MirrorSpec("healthy", name="primary"),
@@ -96,6 +98,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
             f'<html><head><meta http-equiv="refresh" content="0; url={offsite.base_url}/moved"></head>'
             "<body>Moved</body></html>".encode()))
         site.override(path[TO_OTHER_ARTICLE], faults.redirect(path[CONTROL], 301))
+        primary.override(path[NOT_HTTP], garbage_response())
         primary.override(path[OFFSITE], faults.redirect(offsite.base_url + path[OFFSITE], 302))
         # A mirror sending the reader to another mirror, on a lower-case URL variant of the article.
         primary.override(path[TO_MIRROR], faults.redirect(backup.base_url + path[TO_MIRROR].lower(), 301))
@@ -141,6 +144,11 @@ def test_reset_on_every_mirror_is_recorded_with_the_mirrors_tried(run: Run) -> N
     assert failure["kind"] == "fetch" and failure["reason"].startswith("no mirror answered (")
     assert run.netloc["primary"] in failure["reason"] and run.netloc["backup"] in failure["reason"]
     assert run.store.item(RESET_EVERYWHERE) is None
+
+
+def test_an_answer_that_is_not_http_fails_over(run: Run) -> None:
+    assert run.item(NOT_HTTP)["mirror"] == run.netloc["backup"]
+    assert run.store.failures(NOT_HTTP) == []
 
 
 def test_stalled_read_times_out_and_fails_over(run: Run) -> None:
