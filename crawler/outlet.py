@@ -160,6 +160,15 @@ class Outlet:
                 path += "/" + slug
         return urlunsplit((self.canonical_scheme, host, path, "", ""))
 
+    def extraction_url(self, url: str) -> str:
+        """The URL a fetched page is extracted as: itself on an outlet host; the same path and query on the
+        canonical host when it came from a host no profile knows (a loopback stand-in, a new CDN mirror), so the
+        outlet's rules and not the generic ones apply."""
+        parts = urlsplit(url)
+        if self.is_outlet_host(parts.hostname or ""):
+            return url
+        return urlunsplit((self.canonical_scheme, self.canonical_host, parts.path, parts.query, ""))
+
     def map_to_mirror(self, url: str, mirror_base: str) -> str:
         """The same path and query on another mirror (any outlet host is mapped; others unchanged)."""
         parts = urlsplit(url)

@@ -22,7 +22,6 @@ import zlib
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING, Any, NoReturn
-from urllib.parse import urlsplit, urlunsplit
 
 from scrapy.exceptions import DropItem
 from scrapy.logformatter import LogFormatter, LogFormatterResult
@@ -80,12 +79,8 @@ def extract_page(html: bytes, url: str, mirror: str, outlet_name: str) -> dict[s
     # The store keeps the raw page zlib-compressed under its SHA-256: doing both here, in the worker, keeps
     # ~5 ms a page of CPU off the reactor thread (bench/crawl.py; docs/performance.md).
     stored = {"html_zlib": zlib.compress(html, ZLIB_LEVEL), "html_sha256": hashlib.sha256(html).hexdigest()}
-    parts = urlsplit(url)
-    extract_url = url
-    if not outlet.is_outlet_host(parts.hostname or ""):
-        extract_url = urlunsplit((outlet.canonical_scheme, outlet.canonical_host, parts.path, parts.query, ""))
     try:
-        result = extract_full(html, extract_url, outlet)
+        result = extract_full(html, outlet.extraction_url(url), outlet)
     except NotAnArticle as exc:
         return {"refused": exc.reason, **stored}
     article = result.article

@@ -113,3 +113,29 @@ def test_exported_json_is_the_item(tmp_path: Path) -> None:
     rows = [json.loads(line) for line in out.stdout.splitlines()]
     assert len(rows) == 12
     assert all(list(r) == list(rows[0]) for r in rows)
+
+
+def test_reextract_after_a_crawl_of_a_mirror_changes_nothing(tmp_path: Path) -> None:
+    """Pages fetched from a mirror host no profile knows are re-read with the outlet's rules, as the crawl
+    read them: unchanged rules give no new version and leave url, source_url and mirror as they were."""
+    from conftest import crawl
+
+    from crawler.site.server import serve_site
+
+    corpus = SiteCorpus()
+    corpus.generate(6, layout="mix")
+    store = tmp_path / "store.sqlite"
+    with serve_site(corpus, ("healthy",)) as site:
+        result = crawl(tmp_path, site.mirrors_arg, settings={"CRAWLER_STORE": str(store)})
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert len(result.items) == 6
+    out = cli("reextract", "--store", str(store), "--workers", "1")
+    assert out.returncode == 0, out.stderr
+    assert "0 new versions" in out.stdout + out.stderr and "6 unchanged" in out.stdout + out.stderr
+    exported = [json.loads(line) for line in cli("export", "--store", str(store)).stdout.splitlines()]
+    by_id = {i["article_id"]: i for i in result.items}
+    for item in exported:
+        before = by_id[item["article_id"]]
+        assert (item["url"], item["source_url"], item["mirror"]) == (before["url"], before["source_url"],
+                                                                      before["mirror"])
+        assert item["body"] == before["body"]

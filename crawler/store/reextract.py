@@ -10,6 +10,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from dataclasses import dataclass
 from itertools import islice
 from typing import Any
+from urllib.parse import urlsplit
 
 from crawler.store import ExportFilter
 from crawler.store.sqlite import SQLiteStore
@@ -22,21 +23,30 @@ Result = tuple[str, str, int, Any]
 CHUNK = 8
 """Pages per pool task."""
 
+OUTLET = "presstv"
+"""The outlet whose rules apply to stored pages from hosts no profile knows (the crawl's CRAWLER_OUTLET)."""
+
 
 def extract_stored_page(job: Job) -> Result:
     """Worker: inflate one stored page and extract it (runs in a pool process; no Scrapy, no store)."""
     from crawler.extract import NotAnArticle, extract_full
     from crawler.extract.decode import decode_html
+    from crawler.outlet import load_outlet, outlet_for_url
 
     article_id, page_id, url, encoding, blob = job
+    # As in the crawl (crawler.pipelines.extract_page): a page fetched from a host no profile knows is read
+    # with the outlet's rules, or re-extraction would turn every such article into a false new version.
+    outlet = outlet_for_url(url) or load_outlet(OUTLET)
     try:
         html = zlib.decompress(blob)
         text = decode_html(html, encoding)
-        article = extract_full(text, url).article
+        article = extract_full(text, outlet.extraction_url(url), outlet).article
     except NotAnArticle as exc:
         return ("refused", article_id, page_id, f"not an article: {exc.reason}")
     except Exception as exc:  # a crash on one page is counted, the others go on
         return ("crashed", article_id, page_id, f"extraction crashed: {type(exc).__name__}: {exc}")
+    article.source_url = url
+    article.mirror = urlsplit(url).netloc
     if article.article_id != article_id:
         # The page's URL names the id; keep the stored key authoritative.
         article.article_id = article_id
