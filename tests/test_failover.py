@@ -87,7 +87,9 @@ def test_gone_articles_send_page_failed_and_yield_nothing(run_crawl: Callable[..
 
 def test_mirror_set_aside_comes_back_after_its_cooldown(run_crawl: Callable[..., CrawlResult]) -> None:
     corpus = make_corpus(generated=30)
-    with serve_site(corpus, [MirrorSpec("down-then-up", down_requests=3), "healthy"]) as site:
+    # The second mirror answers slowly so that discovery outlasts the cooldown: only requests made after it are
+    # sent back to the first mirror, and on an idle machine a fast crawl could otherwise finish before that.
+    with serve_site(corpus, [MirrorSpec("down-then-up", down_requests=3), MirrorSpec("slow", delay=0.15)]) as site:
         result = run_crawl(site.mirrors_arg, settings={"CRAWLER_MIRROR_COOLDOWN": 0.3,
                                                       "CONCURRENT_REQUESTS_PER_DOMAIN": 2})
         assert result.returncode == 0, result.stderr[-3000:]
