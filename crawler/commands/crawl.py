@@ -6,6 +6,15 @@ import argparse
 import os
 
 
+def add_spider_options(p: argparse.ArgumentParser) -> None:
+    """The options every command that starts `scrapy crawl` takes: --spider, -a NAME=VALUE, -s NAME=VALUE."""
+    p.add_argument("--spider", default="presstv", help="spider to run (default presstv)")
+    p.add_argument("-a", dest="spider_args", action="append", default=[], metavar="NAME=VALUE",
+                   help="spider argument, as for scrapy crawl, e.g. -a mirrors=https://www.presstv.co.uk (repeatable)")
+    p.add_argument("-s", dest="settings", action="append", default=[], metavar="NAME=VALUE",
+                   help="Scrapy setting, as for scrapy crawl (repeatable)")
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "crawl",
@@ -14,12 +23,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "Incremental by default: stored articles are skipped (-a refresh=2d or -a full=1 to re-fetch). "
         "Exit status: 0 ok, 1 no mirror reachable, 2 bad argument, 4 layout-drift alarm, 5 store unusable.",
     )
-    p.add_argument("--spider", default="presstv", help="spider to run (default presstv)")
+    add_spider_options(p)
     p.add_argument("--store", metavar="PATH", help="store file (sets CRAWLER_STORE; \"\" switches the store off)")
-    p.add_argument("-a", dest="spider_args", action="append", default=[], metavar="NAME=VALUE",
-                   help="spider argument, e.g. -a mirrors=https://www.presstv.co.uk (repeatable)")
-    p.add_argument("-s", dest="settings", action="append", default=[], metavar="NAME=VALUE",
-                   help="Scrapy setting (repeatable)")
     p.add_argument("-o", dest="append_to", action="append", default=[], metavar="FILE",
                    help="append items to FILE (feed export; replaces the default exports/ file)")
     p.add_argument("-O", dest="overwrite", action="append", default=[], metavar="FILE",

@@ -15,6 +15,7 @@ from datetime import datetime
 from types import FrameType
 from typing import Any
 
+from crawler.commands.crawl import add_spider_options
 from crawler.store import StoreError, StoreLocked, default_store_path
 from crawler.store.sqlite import RunLock, SQLiteStore
 from crawler.store.when import parse_duration, utc_key, utc_now
@@ -36,11 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     when = p.add_mutually_exclusive_group(required=True)
     when.add_argument("--every", metavar="DURATION", help="interval such as 30m, 2h, 45s")
     when.add_argument("--cron", metavar="EXPR", help='crontab expression, e.g. "*/30 * * * *" (local time)')
-    p.add_argument("--spider", default="presstv", help="spider to run (default presstv)")
-    p.add_argument("-a", dest="spider_args", action="append", default=[], metavar="NAME=VALUE",
-                   help="spider argument, as for scrapy crawl (repeatable)")
-    p.add_argument("-s", dest="settings", action="append", default=[], metavar="NAME=VALUE",
-                   help="Scrapy setting, as for scrapy crawl (repeatable)")
+    add_spider_options(p)
     p.add_argument("--store", metavar="PATH", help="store file (default: the CRAWLER_STORE setting)")
     p.add_argument("--lock", metavar="PATH", help="lock file (default: <store>.schedule.lock)")
     p.add_argument("--max-runs", type=int, default=0, metavar="N", help="stop after N runs (default: never)")
