@@ -12,6 +12,8 @@ Fixtures:
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import subprocess
@@ -23,6 +25,7 @@ from typing import Any
 
 import pytest
 
+from crawler.cli import main
 from crawler.site import FIXTURES_ROOT, RunningSite, SiteCorpus, serve_site
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -41,6 +44,14 @@ FAST_SETTINGS: dict[str, Any] = {
     "ROBOTSTXT_OBEY": True,
 }
 """Settings that keep a test crawl fast without changing what it does."""
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    """`crawler ARGS` run in this process (what the console script runs), its output captured."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = main(list(args))
+    return subprocess.CompletedProcess(["crawler", *args], status, out.getvalue(), err.getvalue())
 
 
 def make_corpus(generated: int = 12) -> SiteCorpus:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,7 @@ from conftest import CrawlResult
 from crawler.items import ARTICLE_FIELDS
 from crawler.outlet import load_outlet
 from crawler.site import FIXTURES_ROOT, RunningSite
+from crawler.site.server import closed_port
 
 OUTLET = load_outlet("presstv")
 
@@ -82,18 +82,9 @@ def test_export_is_one_utf8_json_object_per_line_with_the_schema_fields(
     assert "\\u00" not in result.output.read_text(encoding="utf-8")
 
 
-def _closed_ports(n: int) -> list[int]:
-    ports = []
-    for _ in range(n):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            ports.append(s.getsockname()[1])
-    return ports
-
-
 def test_no_reachable_mirror_ends_with_one_clear_line_and_status_1(tmp_path: Path,
                                                                     run_crawl: Callable[..., CrawlResult]) -> None:
-    mirrors = ",".join(f"http://127.0.0.1:{p}" for p in _closed_ports(3))
+    mirrors = ",".join(f"http://127.0.0.1:{p}" for p in (closed_port(), closed_port(), closed_port()))
     result = run_crawl(mirrors, settings={"LOG_LEVEL": "WARNING"})
     assert result.returncode == 1
     last = result.stderr.strip().splitlines()[-1]

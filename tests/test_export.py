@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import gzip
-import io
 import json
 import os
 import subprocess
@@ -16,8 +14,8 @@ from typing import Any
 
 import jsonschema
 import pytest
+from conftest import cli
 
-from crawler.cli import main
 from crawler.items import ARTICLE_FIELDS
 from crawler.site.corpus import SiteCorpus
 from crawler.site.server import serve_site
@@ -39,14 +37,6 @@ def validate_lines(text: str) -> list[dict[str, Any]]:
         assert not errors, f"line {n}: {errors[0].message}"
         items.append(item)
     return items
-
-
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    """`crawler ARGS` run in this process (what the console script runs), its output captured."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        status = main(list(args))
-    return subprocess.CompletedProcess(["crawler", *args], status, out.getvalue(), err.getvalue())
 
 
 @pytest.fixture(scope="module")

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
-import subprocess
 from pathlib import Path
 
-from crawler.cli import main
+from conftest import cli
+
 from crawler.extract import extract_full
 from crawler.items import content_hash
 from crawler.site.corpus import SiteCorpus
@@ -16,14 +14,6 @@ from crawler.store import ExportFilter, Page, open_store
 from crawler.store.sqlite import SQLiteStore
 
 BASE = "https://www.presstv.ir"
-
-
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    """`crawler ARGS` run in this process (what the console script runs), its output captured."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        status = main(list(args))
-    return subprocess.CompletedProcess(["crawler", *args], status, out.getvalue(), err.getvalue())
 
 
 def build_store(path: Path) -> dict[str, str]:

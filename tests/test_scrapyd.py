@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -19,18 +18,12 @@ import pytest
 
 from crawler.items import ARTICLE_FIELDS
 from crawler.site.corpus import SiteCorpus
-from crawler.site.server import serve_site
+from crawler.site.server import closed_port, serve_site
 
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def api(base: str, endpoint: str, data: list[tuple[str, str]] | None = None) -> dict[str, Any]:
@@ -46,7 +39,7 @@ def scrapyd(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """A real Scrapyd (the venv's) on a free loopback port, all its files in a temporary folder."""
     home = tmp_path / "scrapyd"
     home.mkdir()
-    port = free_port()
+    port = closed_port()
     (home / "scrapyd.conf").write_text(
         f"[scrapyd]\nbind_address = 127.0.0.1\nhttp_port = {port}\npoll_interval = 0.5\nmax_proc = 1\n"
         "eggs_dir = eggs\nlogs_dir = logs\nitems_dir = items\ndbs_dir = dbs\n"

@@ -200,7 +200,7 @@ class RunningMirror:
         self.overrides: dict[str, Handler] = {}
         self._lock = threading.Lock()
         if spec.behaviour == "refuse":
-            self.port = spec.port or _closed_port(host)
+            self.port = spec.port or closed_port(host)
         else:
             server_cls = _V6Server if ":" in host else _Server
             self.server = server_cls((host, spec.port), _RequestHandler)
@@ -408,8 +408,8 @@ class RunningSite:
             m.stop()
 
 
-def _closed_port(host: str) -> int:
-    """A port nobody listens on: bound then closed at once (so connections to it are refused)."""
+def closed_port(host: str = "127.0.0.1") -> int:
+    """A port nobody listens on: bound then closed at once (connections to it are refused; a server may take it)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as s:
         s.bind((host, 0))
