@@ -75,6 +75,11 @@ class Outlet:
     byline_place_regex: re.Pattern[str]
     caption_regex: re.Pattern[str]
     breadcrumb_skip: frozenset[str]
+    title_decoration_regex: re.Pattern[str]
+    date_formats: tuple[str, ...]
+    date_words: dict[str, str]
+    listing_path_regex: re.Pattern[str]
+    homepage_paths: frozenset[str]
     non_article: dict[str, tuple[str, ...]]
     health: dict[str, float]
     source_path: str = field(default="", compare=False)
@@ -216,9 +221,10 @@ _ALLOWED_KEYS: dict[str, frozenset[str]] = {
     "[[article_patterns]]": frozenset({"era", "regex"}),
     "[boilerplate]": frozenset(
         {"line_phrases", "contains_phrases", "host_line_regex", "read_more_regex", "byline_place_regex",
-         "caption_regex", "breadcrumb_skip"}
+         "caption_regex", "breadcrumb_skip", "title_decoration_regex"}
     ),
-    "[non_article]": frozenset({"seizure", "challenge", "error"}),
+    "[non_article]": frozenset({"seizure", "challenge", "error", "listing_path_regex", "homepage_paths"}),
+    "[dates]": frozenset({"formats", "words"}),
     "[hosts]": frozenset(
         {"domains", "mirror_host_patterns", "non_page_hosts", "seized_domains", "language_subdomains"}
     ),
@@ -326,6 +332,12 @@ def parse_outlet(data: dict[str, Any], source: str = "<data>") -> Outlet:
     _no_unknown_keys(boiler, "[boilerplate]", f"{source} [boilerplate]")
     non_article = _require(data, "non_article", dict, source)
     _no_unknown_keys(non_article, "[non_article]", f"{source} [non_article]")
+    dates = _require(data, "dates", dict, source)
+    _no_unknown_keys(dates, "[dates]", f"{source} [dates]")
+    date_words = dict(_require(dates, "words", dict, f"{source} [dates]"))
+    for key, value in date_words.items():
+        if not isinstance(value, str):
+            raise OutletConfigError(f"{source} [dates.words]: key '{key}' must name a string")
     health = _require(data, "health", dict, source)
     for key, value in health.items():
         if not isinstance(value, int | float):
@@ -372,6 +384,17 @@ def parse_outlet(data: dict[str, Any], source: str = "<data>") -> Outlet:
         ),
         breadcrumb_skip=frozenset(
             s.casefold() for s in _str_list(boiler, "breadcrumb_skip", f"{source} [boilerplate]")
+        ),
+        title_decoration_regex=_regex(
+            _require(boiler, "title_decoration_regex", str, f"{source} [boilerplate]"), f"{source} [boilerplate]"
+        ),
+        date_formats=_str_list(dates, "formats", f"{source} [dates]"),
+        date_words={k.casefold(): v for k, v in date_words.items()},
+        listing_path_regex=_regex(
+            _require(non_article, "listing_path_regex", str, f"{source} [non_article]"), f"{source} [non_article]"
+        ),
+        homepage_paths=frozenset(
+            p.lower() for p in _str_list(non_article, "homepage_paths", f"{source} [non_article]")
         ),
         non_article={
             key: _str_list(non_article, key, f"{source} [non_article]") for key in ("seizure", "challenge", "error")

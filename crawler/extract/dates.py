@@ -6,33 +6,8 @@ import re
 from datetime import UTC, date, datetime, time, tzinfo
 from zoneinfo import ZoneInfo
 
-# Each format is a real one from the site (see ../shared/docs/presstv-site.md):
-# current layout "Saturday, 15 August 2026 10:30 AM"; Bootstrap "Mon Jan 8, 2018 06:52PM";
-# 2012 "Sat Jan 21, 2012 2:4AM" (unpadded minutes); meta DC.Date.Created "3/9/2026 11:50:13 AM".
-_FORMATS = (
-    "%A, %d %B %Y %I:%M %p",
-    "%A, %d %B %Y %H:%M",
-    "%A %d %B %Y %H:%M",
-    "%d %B %Y %H:%M",
-    "%a %b %d, %Y %I:%M%p",
-    "%a %b %d, %Y %I:%M %p",
-    "%m/%d/%Y %I:%M:%S %p",
-    "%m/%d/%Y %H:%M:%S",
-    "%Y-%m-%dT%H:%M:%S",
-    "%Y-%m-%d %H:%M:%S",
-    "%Y-%m-%d",
-    "%d %B %Y",
-)
-# The French site (french.presstv.ir) writes day and month names in French.
-_FRENCH = {
-    "lundi": "Monday", "mardi": "Tuesday", "mercredi": "Wednesday", "jeudi": "Thursday",
-    "vendredi": "Friday", "samedi": "Saturday", "dimanche": "Sunday",
-    "janvier": "January", "février": "February", "fevrier": "February", "mars": "March", "avril": "April",
-    "mai": "May", "juin": "June", "juillet": "July", "août": "August", "aout": "August",
-    "septembre": "September", "octobre": "October", "novembre": "November", "décembre": "December",
-    "decembre": "December",
-}
-_FRENCH_WORD = re.compile(r"\b(" + "|".join(sorted(_FRENCH, key=len, reverse=True)) + r")\b", re.IGNORECASE)
+from crawler.outlet import Outlet
+
 # 2012-2013 pages print "12:49PM GMT": those times are UTC, not Tehran time.
 _UTC_SUFFIX = re.compile(r"\s*\b(?:GMT|UTC)\s*$", re.IGNORECASE)
 _UPDATED = re.compile(r"\[\s*Updated:\s*([^\]]+?)\s*\]", re.IGNORECASE)
@@ -41,12 +16,32 @@ _SPACES = re.compile(r"\s+")
 _LONE_MINUTE = re.compile(r"(\d{1,2}):(\d)(?=\s*[AP]M\b|\s*$)", re.IGNORECASE)
 
 
-def parse_site_datetime(text: str, tz: tzinfo) -> datetime | None:
-    """A timezone-aware datetime from one of the site's date strings, or None if none fits."""
+_WORDS: dict[int, tuple[Outlet, re.Pattern[str] | None]] = {}
+
+
+def _words_regex(outlet: Outlet) -> re.Pattern[str] | None:
+    """One regex over the profile's foreign day and month names, compiled once per outlet."""
+    cached = _WORDS.get(id(outlet))
+    if cached is not None and cached[0] is outlet:
+        return cached[1]
+    words = sorted(outlet.date_words, key=len, reverse=True)
+    rx = re.compile(r"\b(" + "|".join(re.escape(w) for w in words) + r")\b", re.IGNORECASE) if words else None
+    _WORDS[id(outlet)] = (outlet, rx)
+    return rx
+
+
+def parse_site_datetime(text: str, outlet: Outlet, tz: tzinfo | None = None) -> datetime | None:
+    """A timezone-aware datetime from one of the outlet's date strings (its profile's formats), or None.
+
+    A time without zone is in `tz` (default: the outlet's zone) unless it ends in GMT/UTC.
+    """
+    tz = tz or outlet.timezone
     text = _SPACES.sub(" ", text).strip().rstrip(".")
     if not text:
         return None
-    text = _FRENCH_WORD.sub(lambda m: _FRENCH[m.group(1).lower()], text)
+    words = _words_regex(outlet)
+    if words is not None:
+        text = words.sub(lambda m: outlet.date_words[m.group(1).casefold()], text)
     if _UTC_SUFFIX.search(text):
         text, tz = _UTC_SUFFIX.sub("", text), UTC
     text = _LONE_MINUTE.sub(lambda m: f"{m.group(1)}:0{m.group(2)}", text)
@@ -55,7 +50,7 @@ def parse_site_datetime(text: str, tz: tzinfo) -> datetime | None:
     except ValueError:
         parsed = None
     if parsed is None:
-        for fmt in _FORMATS:
+        for fmt in outlet.date_formats:
             try:
                 parsed = datetime.strptime(text, fmt)
                 break

@@ -1,0 +1,147 @@
+"""Shared lxml helpers of the extractors: cached XPaths, node text, meta tags, node removal, the result type."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urljoin
+
+from lxml import etree
+
+from crawler.items import Article, normalise_text
+
+LOCAL = threading.local()
+
+
+def xp(expr: str) -> etree.XPath:
+    """A compiled XPath (profiles are data, so expressions are compiled on first use and kept).
+
+    Kept per thread: lxml does not promise that one compiled XPath may run in two threads at once.
+    """
+    cache: dict[str, etree.XPath] | None = getattr(LOCAL, "xpaths", None)
+    if cache is None:
+        cache = LOCAL.xpaths = {}
+    compiled = cache.get(expr)
+    if compiled is None:
+        compiled = cache[expr] = etree.XPath(expr)
+    return compiled
+
+
+def node_text(node: Any) -> str:
+    if node is None:
+        return ""
+    if isinstance(node, str):
+        return normalise_text(node)
+    return normalise_text(" ".join(node.itertext()))
+
+
+def first_match(tree: etree._Element, xpaths: tuple[str, ...]) -> Any:
+    """The first node (or attribute string) with text that one of the XPaths finds, trying them in order."""
+    for expr in xpaths:
+        found = xp(expr)(tree)
+        if isinstance(found, list):
+            for node in found:
+                if node_text(node):
+                    return node
+    return None
+
+
+def meta_map(tree: etree._Element) -> dict[str, str]:
+    """name/property/itemprop (lower case) -> content of the page's first non-empty <meta> of that name.
+
+    Read once per page (kept for the last tree this thread looked at): several fields ask for meta tags.
+    """
+    cached = getattr(LOCAL, "meta", None)
+    if cached is not None and cached[0] is tree:
+        return cached[1]
+    found: dict[str, str] = {}
+    for node in xp("//meta[@content]")(tree):
+        key = (node.get("name") or node.get("property") or node.get("itemprop") or "").strip().lower()
+        if key and key not in found and node.get("content", "").strip():
+            found[key] = normalise_text(node.get("content", ""))
+    LOCAL.meta = (tree, found)
+    return found
+
+
+def meta_value(tree: etree._Element, *names: str) -> str:
+    """Content of the first non-empty <meta> whose name, property or itemprop is one of `names` (in order)."""
+    found = meta_map(tree)
+    for name in names:
+        value = found.get(name.lower())
+        if value:
+            return value
+    return ""
+
+
+def remove_node(node: etree._Element) -> None:
+    """Remove a node but keep its tail text (lxml's drop_tree semantics for any element)."""
+    parent = node.getparent()
+    if parent is None:
+        return
+    if node.tail:
+        prev = node.getprevious()
+        if prev is not None:
+            prev.tail = (prev.tail or "") + node.tail
+        else:
+            parent.text = (parent.text or "") + node.tail
+    parent.remove(node)
+
+
+def is_inside(node: etree._Element, ancestor: etree._Element) -> bool:
+    """True when `node` is `ancestor` or one of its descendants."""
+    return node is ancestor or any(a is ancestor for a in node.iterancestors())
+
+
+def split_paragraphs(text: str) -> list[str]:
+    return [normalise_text(ln) for ln in text.split("\n") if ln.strip()]
+
+
+def link_density(region: etree._Element) -> float:
+    text = node_text(region)
+    if not text:
+        return 0.0
+    linked = sum(len(node_text(a)) for a in region.iter("a"))
+    return linked / len(text)
+
+
+def page_language(tree: etree._Element, default: str) -> str:
+    lang = str(tree.xpath("string(/html/@lang)")).strip().lower()[:2]
+    return lang if lang.isalpha() and len(lang) == 2 else default
+
+
+def absolute_url(url: str | None, base: str) -> str | None:
+    if not url:
+        return None
+    url = url.strip()
+    if url.startswith("//"):
+        return "https:" + url
+    return urljoin(base, url)
+
+
+def iso_date(text: str) -> str | None:
+    """ISO 8601 with offset from a machine-readable date; a date without zone is taken as UTC."""
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.isoformat(timespec="seconds")
+
+
+MIN_BODY_WORDS = 25
+"""A page of a known outlet whose cleaned body has fewer words than this is not an article."""
+
+
+@dataclass
+class Extraction:
+    """An extracted article plus what the guard removed (kept apart from the item for run statistics)."""
+
+    article: Article
+    guard_removed: list[str]
+    layout: str
