@@ -76,6 +76,11 @@ class Article:
     extractor_version: str = EXTRACTOR_VERSION
     """Version of the extraction rules that made this item (see crawler.items.EXTRACTOR_VERSION)."""
 
+    layout: str = "unknown"
+    """Name of the outlet profile's page layout that matched the page (e.g. "current", "bootstrap", "2012"), or
+    "unknown" when none did (the page went through the layout-independent rules alone) or no profile knows the
+    host. A run's stats count unknown-layout pages and the drift alarm names them."""
+
     def to_dict(self) -> dict[str, Any]:
         """The item as a plain JSON-ready dict, fields in schema order."""
         return asdict(self)

@@ -119,7 +119,7 @@ def test_unknown_layout_on_outlet_host_falls_back_to_generic_with_outlet_identit
         f"<body><article>{paras()}<p>SHARE THIS ARTICLE</p></article></body></html>"
     )
     ext = extract_full(html, URL)
-    assert ext.layout == "fallback"
+    assert ext.layout == "unknown"
     assert ext.article.article_id == "774416" and "SHARE THIS ARTICLE" not in ext.article.body
     assert ext.article.published == "2026-08-15T00:00:00+03:30"
 

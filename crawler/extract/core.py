@@ -293,7 +293,7 @@ def _section(crumb: Any, outlet: Outlet) -> str | None:
 def _extract_outlet(tree: etree._Element, url: str, outlet: Outlet, layout: Layout | None) -> Extraction:
     if layout is None:
         # An unknown layout on an outlet host: generic extraction with the outlet's identity and guard,
-        # reported as layout "fallback" so a run's drift alarm sees it.
+        # reported as layout "unknown" so a run's drift alarm sees it.
         return extract_generic(tree, url, outlet)
     parsed_url = outlet.parse_article_url(url)
     host = (urlsplit(url).hostname or "").lower()
@@ -386,6 +386,7 @@ def _extract_outlet(tree: etree._Element, url: str, outlet: Outlet, layout: Layo
         content_hash=content_hash(body),
         extracted_at=datetime.now(UTC).isoformat(timespec="seconds"),
         extractor_version=EXTRACTOR_VERSION,
+        layout=layout.name,
     )
     return Extraction(article, guarded.removed, layout.name)
 

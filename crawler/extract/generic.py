@@ -143,5 +143,6 @@ def extract_generic(tree: etree._Element, url: str, outlet: Outlet | None = None
         content_hash=content_hash(body),
         extracted_at=datetime.now(UTC).isoformat(timespec="seconds"),
         extractor_version=EXTRACTOR_VERSION,
+        layout="unknown",
     )
-    return Extraction(article, removed, "fallback" if outlet else "generic")
+    return Extraction(article, removed, "unknown")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urljoin
@@ -140,8 +140,13 @@ MIN_BODY_WORDS = 25
 
 @dataclass
 class Extraction:
-    """An extracted article plus what the guard removed (kept apart from the item for run statistics)."""
+    """An extracted article plus what the cleaning steps removed (kept apart from the item for run statistics)."""
 
     article: Article
     guard_removed: list[str]
+    """Lines the last boilerplate guard removed (a layout-drift signal when non-empty)."""
     layout: str
+    """The profile layout that matched, or "unknown" (also for hosts no profile knows)."""
+    removed: dict[str, list[str]] = field(default_factory=dict)
+    """What the layout-independent cues removed, by reason (e.g. "dateline", "nav-block"): counted per reason
+    in run stats like the guard."""
