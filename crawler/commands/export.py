@@ -12,6 +12,7 @@ from typing import IO
 
 from tqdm import tqdm
 
+from crawler.items import ARTICLE_FIELDS, Article
 from crawler.store import ExportFilter, StoreError, default_store_path, open_store
 from crawler.store.when import parse_when
 
@@ -93,6 +94,9 @@ def run(args: argparse.Namespace) -> int:
         with tqdm(total=total, unit="article", file=sys.stderr, disable=not sys.stderr.isatty(),
                   desc="export") as bar:
             for item in store.iter_export(flt):
+                # Items stored by an older version lack newer fields: give them the schema's defaults.
+                if any(name not in item for name in ARTICLE_FIELDS):
+                    item = Article.from_dict(item).to_dict()
                 out.write(json.dumps(item, ensure_ascii=False))
                 out.write("\n")
                 written += 1
