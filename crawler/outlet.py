@@ -76,6 +76,11 @@ class Outlet:
     caption_regex: re.Pattern[str]
     breadcrumb_skip: frozenset[str]
     title_decoration_regex: re.Pattern[str]
+    box_heading_regex: re.Pattern[str]
+    byline_line_regex: re.Pattern[str]
+    initials_regex: re.Pattern[str]
+    site_clock_regex: re.Pattern[str]
+    updated_labels: tuple[str, ...]
     date_formats: tuple[str, ...]
     date_words: dict[str, str]
     listing_path_regex: re.Pattern[str]
@@ -221,10 +226,11 @@ _ALLOWED_KEYS: dict[str, frozenset[str]] = {
     "[[article_patterns]]": frozenset({"era", "regex"}),
     "[boilerplate]": frozenset(
         {"line_phrases", "contains_phrases", "host_line_regex", "read_more_regex", "byline_place_regex",
-         "caption_regex", "breadcrumb_skip", "title_decoration_regex"}
+         "caption_regex", "breadcrumb_skip", "title_decoration_regex", "box_heading_regex",
+         "byline_line_regex", "initials_regex", "site_clock_regex"}
     ),
     "[non_article]": frozenset({"seizure", "challenge", "error", "listing_path_regex", "homepage_paths"}),
-    "[dates]": frozenset({"formats", "words"}),
+    "[dates]": frozenset({"formats", "words", "updated_labels"}),
     "[hosts]": frozenset(
         {"domains", "mirror_host_patterns", "non_page_hosts", "seized_domains", "language_subdomains"}
     ),
@@ -258,6 +264,14 @@ def _str_list(table: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
 def _regex(value: str, where: str) -> re.Pattern[str]:
     try:
         return re.compile(value, re.IGNORECASE)
+    except re.error as exc:
+        raise OutletConfigError(f"{where}: bad regular expression {value!r}: {exc}") from None
+
+
+def _case_sensitive_regex(value: str, where: str) -> re.Pattern[str]:
+    """A regex where case carries meaning (editor initials are capitals)."""
+    try:
+        return re.compile(value)
     except re.error as exc:
         raise OutletConfigError(f"{where}: bad regular expression {value!r}: {exc}") from None
 
@@ -388,6 +402,19 @@ def parse_outlet(data: dict[str, Any], source: str = "<data>") -> Outlet:
         title_decoration_regex=_regex(
             _require(boiler, "title_decoration_regex", str, f"{source} [boilerplate]"), f"{source} [boilerplate]"
         ),
+        box_heading_regex=_regex(
+            _require(boiler, "box_heading_regex", str, f"{source} [boilerplate]"), f"{source} [boilerplate]"
+        ),
+        byline_line_regex=_regex(
+            _require(boiler, "byline_line_regex", str, f"{source} [boilerplate]"), f"{source} [boilerplate]"
+        ),
+        initials_regex=_case_sensitive_regex(
+            _require(boiler, "initials_regex", str, f"{source} [boilerplate]"), f"{source} [boilerplate]"
+        ),
+        site_clock_regex=_regex(
+            _require(boiler, "site_clock_regex", str, f"{source} [boilerplate]"), f"{source} [boilerplate]"
+        ),
+        updated_labels=_str_list(dates, "updated_labels", f"{source} [dates]"),
         date_formats=_str_list(dates, "formats", f"{source} [dates]"),
         date_words={k.casefold(): v for k, v in date_words.items()},
         listing_path_regex=_regex(

@@ -11,6 +11,7 @@ import lxml.html
 import trafilatura
 from lxml import etree
 
+from crawler.extract.cues import Cues, clean_page, clean_paragraphs, find_body_region
 from crawler.extract.dates import date_at_midnight, iso, parse_site_datetime, split_updated
 from crawler.extract.decode import decode_html
 from crawler.extract.errors import NotAnArticle
@@ -268,8 +269,8 @@ def _region_text(region: etree._Element, url: str) -> str:
     that sits straight in a <div> before a <br>), the region's own paragraphs are used.
     """
     own = _block_paragraphs(region)
-    if sum(1 for _ in region.iter()) > MAX_REGION_ELEMENTS:
-        return "\n".join(own)
+    if sum(1 for _ in region.iter()) > MAX_REGION_ELEMENTS or sum(len(p.split()) for p in own) < MIN_BODY_WORDS:
+        return "\n".join(own)  # too big for trafilatura, or too small to be an article at all
     # fast: no fallback extractors (the region is known); favor_recall: keep all of it.
     result = trafilatura.extract(
         region, url=url, include_comments=False, include_tables=True, fast=True, favor_recall=True,
@@ -290,70 +291,125 @@ def _section(crumb: Any, outlet: Outlet) -> str | None:
     return crumbs[-1] if crumbs else None
 
 
+def _title_node(tree: etree._Element, outlet: Outlet) -> etree._Element | None:
+    """The headline element of a page no layout rule knows: the heading that repeats the page's title
+    (og:title or <title> without the site's decoration), else the first h1 with a few words."""
+    wanted = {
+        outlet.title_decoration_regex.sub("", t).casefold()
+        for t in (meta_value(tree, "og:title", "twitter:title"), node_text(tree.find(".//title")))
+        if t
+    }
+    headings = xp("//body//h1 | //body//h2 | //body//h3")(tree)[:40]
+    for node in headings:
+        if node_text(node).casefold() in wanted:
+            return node
+    for node in headings:
+        if node.tag == "h1" and len(node_text(node).split()) >= 3:
+            return node
+    return None
+
+
+def _same_text(a: str, b: str) -> bool:
+    """True when two texts are the same lead: equal, or one a cut-off start of the other."""
+    a, b = a.casefold().rstrip(" .…"), b.casefold().rstrip(" .…")
+    if not a or not b:
+        return False
+    short, long_ = (a, b) if len(a) <= len(b) else (b, a)
+    return short == long_ or (len(short) >= 60 and long_.startswith(short))
+
+
+def _lead_node(tree: etree._Element, description: str, title_node: etree._Element | None) -> etree._Element | None:
+    """The visible lead of a page no layout rule knows: the block after the headline that repeats the page's
+    meta description (which is often cut short)."""
+    if not description:
+        return None
+    for node in xp("//body//*[self::p or self::h2 or self::h3 or self::h4 or self::div or self::strong]")(tree):
+        text = node_text(node)
+        if len(text) > 2000 or not _same_text(text, description):
+            continue
+        # The deepest block with that text: a wrapper holding only the lead says the same.
+        inner = [c for c in node if isinstance(c.tag, str) and _same_text(node_text(c), text)]
+        return inner[0] if inner else node
+    return None
+
+
 def _extract_outlet(tree: etree._Element, url: str, outlet: Outlet, layout: Layout | None) -> Extraction:
-    if layout is None:
-        # An unknown layout on an outlet host: generic extraction with the outlet's identity and guard,
-        # reported as layout "unknown" so a run's drift alarm sees it.
-        return extract_generic(tree, url, outlet)
     parsed_url = outlet.parse_article_url(url)
     host = (urlsplit(url).hostname or "").lower()
     canonical = outlet.canonical_url(url)
+    cues = Cues()
 
-    title_node = first_match(tree, layout.title)
+    # The layout's XPaths are a fast path: each field they miss comes from the layout-independent cues.
+    region = first_match(tree, layout.body) if layout is not None else None
+    if region is None:
+        layout = None  # a known layout without its body region is a redesign: report it as unknown
+
+    title_node = first_match(tree, layout.title) if layout is not None else _title_node(tree, outlet)
     title = node_text(title_node) if title_node is not None else ""
     if not title:
         title = meta_value(tree, "og:title") or node_text(tree.find(".//title"))
     title = outlet.title_decoration_regex.sub("", title)
 
-    date_node = first_match(tree, layout.date)
-    published_text, updated_text = split_updated(node_text(date_node) if date_node is not None else "")
+    date_node = first_match(tree, layout.date) if layout is not None else None
+    published_text, updated_text = split_updated(node_text(date_node) if date_node is not None else "", outlet)
     published = parse_site_datetime(published_text, outlet) if published_text else None
-    if published is None:
-        meta_date = meta_value(tree, "DC.Date.Created", "date")
-        published = parse_site_datetime(meta_date, outlet) if meta_date else None
-    if published is None and parsed_url and parsed_url.path_date:
-        published = date_at_midnight(parsed_url.path_date, outlet.timezone)
     modified = parse_site_datetime(updated_text, outlet) if updated_text else None
 
-    section = _section(first_match(tree, layout.breadcrumb), outlet)
+    crumb_node = first_match(tree, layout.breadcrumb) if layout is not None else None
+    section = _section(crumb_node, outlet)
 
-    lead_node = first_match(tree, layout.lead)
+    description = meta_value(tree, "og:description", "description")
+    lead_node = first_match(tree, layout.lead) if layout is not None else _lead_node(tree, description, title_node)
     lead = node_text(lead_node) if lead_node is not None else ""
     if not lead:
-        lead = meta_value(tree, "og:description", "description")
+        lead = description
 
-    image_attr = first_match(tree, layout.image)
+    image_attr = first_match(tree, layout.image) if layout is not None else None
     # Relative sources resolve against the canonical URL, so every mirror's copy gives the same item.
     image_url = absolute_url(str(image_attr) if image_attr is not None else meta_value(tree, "og:image"), canonical)
-    caption_node = first_match(tree, layout.caption)
+    caption_node = first_match(tree, layout.caption) if layout is not None else None
     image_caption = node_text(caption_node) if caption_node is not None else None
 
-    byline_node = first_match(tree, layout.byline)
+    byline_node = first_match(tree, layout.byline) if layout is not None else None
     authors = _byline_names([node_text(t) for t in byline_node.itertext()], outlet) if byline_node is not None else []
 
-    region = first_match(tree, layout.body)
-    if region is None:
-        raise NotAnArticle(f"{layout.name} layout without a body region")
-
-    # Prune inside the region only: nothing outside it reaches trafilatura.
-    for expr in layout.prune:
-        for node in xp(expr)(region):
-            if isinstance(node, etree._Element) and node is not region and node.getparent() is not None:
-                remove_node(node)
-    for node in (title_node, lead_node, caption_node, byline_node, date_node):
-        if (
-            isinstance(node, etree._Element) and node is not region and node.getparent() is not None
-            and is_inside(node, region)
+    if region is not None and layout is not None:
+        # Prune inside the region only: nothing outside it reaches the body.
+        for expr in layout.prune:
+            for node in xp(expr)(region):
+                if isinstance(node, etree._Element) and node is not region and node.getparent() is not None:
+                    remove_node(node)
+    for node in (title_node, lead_node, caption_node, byline_node, date_node, crumb_node):
+        if isinstance(node, etree._Element) and node is not region and node.getparent() is not None and (
+            region is None or is_inside(node, region)
         ):
             remove_node(node)
-    _prune_read_more(region, outlet)
-    if link_density(region) > MAX_LINK_DENSITY:
-        raise NotAnArticle("headline index (body is mostly links)")
+
+    # Layout-independent cues over the whole page, whatever the layout: date lines, breadcrumbs, navigation
+    # boxes, bylines and captions leave the page and fill the fields the layout rules did not.
+    keep: set[etree._Element] = set()
+    if region is not None:
+        _prune_read_more(region, outlet)
+        if link_density(region) > MAX_LINK_DENSITY:
+            raise NotAnArticle("headline index (body is mostly links)")
+        keep.add(region)
+        keep.update(region.iterancestors())
+    clean_page(tree, outlet, cues, keep)
+    if region is None:
+        region = find_body_region(tree)
+        if region is None:
+            raise NotAnArticle("no body text found (unknown layout)")
+        _prune_read_more(region, outlet)
+        if link_density(region) > MAX_LINK_DENSITY:
+            raise NotAnArticle("headline index (body is mostly links)")
 
     paragraphs = split_paragraphs(_region_text(region, url))
     # The lead, title, caption and byline are fields of their own: never repeat them in the body.
+    image_caption = image_caption or cues.caption
     drop = {normalise_text(x).casefold() for x in (lead, title, image_caption or "") if x}
     paragraphs = [p for p in paragraphs if p.casefold() not in drop]
+    if layout is None and paragraphs and lead_node is None and _same_text(paragraphs[0], description):
+        lead = paragraphs.pop(0)  # the lead opens the body region: it is a field of its own
     captions = [p for p in paragraphs if len(p.split()) <= 60 and outlet.caption_regex.search(p)]
     if captions:
         paragraphs = [p for p in paragraphs if p not in captions]
@@ -361,11 +417,23 @@ def _extract_outlet(tree: etree._Element, url: str, outlet: Outlet, layout: Layo
     paragraphs, more_authors = _strip_byline_pair(paragraphs, outlet)
     authors += [a for a in more_authors if a not in authors]
     guarded = guard_paragraphs(paragraphs, outlet)
-    body = guarded.text
+    paragraphs = clean_paragraphs(guarded.text.split("\n\n") if guarded.text else [], outlet, cues)
+    authors += [a for a in cues.authors if a not in authors]
+    body = "\n\n".join(paragraphs)
     if len(body.split()) < MIN_BODY_WORDS:
         raise NotAnArticle(f"too little text for an article ({len(body.split())} words)")
     if not title:
         raise NotAnArticle("page has no headline")
+
+    if published is None:
+        published, modified = cues.published, modified or cues.modified
+    if published is None:
+        meta_date = meta_value(tree, "DC.Date.Created", "date")
+        published = parse_site_datetime(meta_date, outlet) if meta_date else None
+    if published is None and parsed_url and parsed_url.path_date:
+        published = date_at_midnight(parsed_url.path_date, outlet.timezone)
+    section = section or cues.section
+    name = layout.name if layout is not None else "unknown"
 
     article = Article(
         article_id=parsed_url.article_id if parsed_url else "",
@@ -386,9 +454,9 @@ def _extract_outlet(tree: etree._Element, url: str, outlet: Outlet, layout: Layo
         content_hash=content_hash(body),
         extracted_at=datetime.now(UTC).isoformat(timespec="seconds"),
         extractor_version=EXTRACTOR_VERSION,
-        layout=layout.name,
+        layout=name,
     )
-    return Extraction(article, guarded.removed, layout.name)
+    return Extraction(article, guarded.removed, name, cues.removed)
 
 
 # ---- any other page: generic extraction ------------------------------------------------------------

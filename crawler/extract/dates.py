@@ -10,7 +10,6 @@ from crawler.outlet import Outlet
 
 # 2012-2013 pages print "12:49PM GMT": those times are UTC, not Tehran time.
 _UTC_SUFFIX = re.compile(r"\s*\b(?:GMT|UTC)\s*$", re.IGNORECASE)
-_UPDATED = re.compile(r"\[\s*Updated:\s*([^\]]+?)\s*\]", re.IGNORECASE)
 _SPACES = re.compile(r"\s+")
 # "2:4AM": strptime needs two-digit minutes only in some formats; pad a lone minute digit.
 _LONE_MINUTE = re.compile(r"(\d{1,2}):(\d)(?=\s*[AP]M\b|\s*$)", re.IGNORECASE)
@@ -27,6 +26,20 @@ def _words_regex(outlet: Outlet) -> re.Pattern[str] | None:
     words = sorted(outlet.date_words, key=len, reverse=True)
     rx = re.compile(r"\b(" + "|".join(re.escape(w) for w in words) + r")\b", re.IGNORECASE) if words else None
     _WORDS[id(outlet)] = (outlet, rx)
+    return rx
+
+
+_UPDATED: dict[int, tuple[Outlet, re.Pattern[str]]] = {}
+
+
+def _updated_regex(outlet: Outlet) -> re.Pattern[str]:
+    """"[Updated: ...]" with any of the profile's labels, compiled once per outlet."""
+    cached = _UPDATED.get(id(outlet))
+    if cached is not None and cached[0] is outlet:
+        return cached[1]
+    labels = "|".join(re.escape(lb).replace(r"\ ", r"\s+") for lb in outlet.updated_labels) or "Updated"
+    rx = re.compile(r"\[\s*(?:" + labels + r")\s*:\s*([^\]]+?)\s*\]", re.IGNORECASE)
+    _UPDATED[id(outlet)] = (outlet, rx)
     return rx
 
 
@@ -63,9 +76,9 @@ def parse_site_datetime(text: str, outlet: Outlet, tz: tzinfo | None = None) -> 
     return parsed
 
 
-def split_updated(text: str) -> tuple[str, str | None]:
-    """Split a Bootstrap date line into (published text, updated text or None)."""
-    match = _UPDATED.search(text)
+def split_updated(text: str, outlet: Outlet) -> tuple[str, str | None]:
+    """Split a date line into (published text, updated text or None): "<date> [Updated: <date>]"."""
+    match = _updated_regex(outlet).search(text)
     if not match:
         return text.strip(), None
     return text[: match.start()].strip(), match.group(1)

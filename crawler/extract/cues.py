@@ -1,0 +1,389 @@
+"""Layout-independent outlet cues: date lines, breadcrumbs, navigation boxes, bylines and captions found by
+structure, text density and the site's own phrases and date formats, never by class names.
+
+They run on every page of an outlet, whether or not a layout rule of the profile matched: a layout rule is a
+fast path that a redesign can break, and these cues are what still holds when it does. Everything they take
+out of the page is counted per reason, like the boilerplate guard, so a run shows how much they had to do.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from lxml import etree
+
+from crawler.extract.dates import parse_site_datetime, split_updated
+from crawler.extract.tree import remove_node
+from crawler.items import normalise_text
+from crawler.outlet import Outlet
+
+SHORT_LINE_WORDS = 16
+"""A date line, breadcrumb, navigation row or box heading is never longer than this."""
+
+CAPTION_MAX_WORDS = 60
+"""A photo caption is never longer than this."""
+
+NAV_ITEM_WORDS = 3
+"""Items of a tab strip or menu ("Today", "Last Week") have at most this many words."""
+
+LINK_LIST_DENSITY = 0.8
+"""Share of a block's text inside links above which a block of two or more links is a link list."""
+
+_YEAR = re.compile(r"\b(?:19|20)\d\d")
+_CLOCK = re.compile(r"\d:\d")
+_NAV_SPLIT = re.compile(r"\s*[|•·]\s*")
+_CRUMB_SPLIT = re.compile(r"\s+/\s+|\s*[»›]\s*")
+_SENTENCE_END = re.compile(r"[.!?\"”’:;]$")
+# Elements that never carry article furniture of their own or whose text is not page text.
+_SKIP = frozenset({"script", "style", "noscript", "template", "head", "title", "meta", "link", "img", "br", "hr"})
+# Inline elements: removed only when they stand alone on their line (a link inside a sentence is text).
+_INLINE = frozenset({"a", "span", "b", "strong", "em", "i", "font", "small", "time", "label", "u", "abbr"})
+_BLOCKISH = frozenset({
+    "p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li", "ul", "ol", "blockquote", "table", "tr", "td", "th",
+    "tbody", "thead", "section", "article", "figure", "figcaption", "header", "footer", "dd", "dt", "dl", "main",
+    "aside", "nav", "form", "center", "menu", "address", "caption",
+})
+_CARD_TAGS = frozenset({"div", "blockquote", "section", "aside", "figure", "p", "article"})
+_CHROME = frozenset({"header", "footer", "nav", "aside", "menu", "form"})
+
+
+@dataclass
+class Cues:
+    """What the cues found on one page: metadata, and every removal by reason."""
+
+    published: datetime | None = None
+    modified: datetime | None = None
+    published_has_time: bool = False
+    section: str | None = None
+    authors: list[str] = field(default_factory=list)
+    caption: str | None = None
+    removed: dict[str, list[str]] = field(default_factory=dict)
+
+    def note(self, reason: str, text: str) -> None:
+        """Count one removal under its reason."""
+        self.removed.setdefault(reason, []).append(text[:200])
+
+
+# ---- one line of text ---------------------------------------------------------------------------------
+
+
+def _dateline(text: str, outlet: Outlet, cues: Cues) -> bool:
+    """True for a line that is only a date in one of the site's formats (with an optional "[Updated: ...]");
+    the first one with a time (else the first one) becomes `published`."""
+    if not _YEAR.search(text):
+        return False
+    pub_text, upd_text = split_updated(text, outlet)
+    published = parse_site_datetime(pub_text, outlet)
+    if published is None:
+        return False
+    has_time = bool(_CLOCK.search(pub_text))
+    if cues.published is None or (has_time and not cues.published_has_time):
+        cues.published, cues.published_has_time = published, has_time
+        cues.modified = parse_site_datetime(upd_text, outlet) if upd_text else None
+    return True
+
+
+def section_from_crumbs(parts: list[str], outlet: Outlet) -> str | None:
+    """The section a breadcrumb names: its last entry that is not a generic one ("News", "Home")."""
+    names = [p.strip() for p in parts if p.strip() and p.strip().casefold() not in outlet.breadcrumb_skip]
+    return names[-1] if names else None
+
+
+def _breadcrumb(text: str, outlet: Outlet, cues: Cues) -> bool:
+    """True for "News / Politics"-like lines: short parts split by slashes, one a generic or known section."""
+    parts = [p.strip() for p in _CRUMB_SPLIT.split(text)]
+    if len(parts) < 2 or any(not p or len(p.split()) > 4 or _SENTENCE_END.search(p) for p in parts):
+        return False
+    known = {s.casefold() for s in outlet.sections.values()}
+    if not any(p.casefold() in outlet.breadcrumb_skip or p.casefold() in known for p in parts):
+        return False
+    if cues.section is None:
+        cues.section = section_from_crumbs(parts, outlet)
+    return True
+
+
+def _nav_row(text: str) -> bool:
+    """True for "Share | Email | Print"-like rows: three or more short items split by bars or bullets."""
+    parts = [p for p in _NAV_SPLIT.split(text) if p.strip()]
+    return len(parts) >= 3 and all(len(p.split()) <= NAV_ITEM_WORDS for p in parts)
+
+
+def line_reason(line: str, outlet: Outlet, cues: Cues) -> str | None:
+    """Why a short line of page text is furniture ("dateline", "breadcrumb", ...), or None when it may be text.
+
+    Date lines and breadcrumbs also fill `cues.published`/`cues.section` the first time they are seen.
+    """
+    text = normalise_text(line)
+    if not text or len(text.split()) > SHORT_LINE_WORDS:
+        return None
+    if outlet.site_clock_regex.match(text):
+        return "site-clock"
+    if _dateline(text, outlet, cues):
+        return "dateline"
+    if outlet.box_heading_regex.match(text):
+        return "box-heading"
+    if _breadcrumb(text, outlet, cues):
+        return "breadcrumb"
+    if _nav_row(text):
+        return "nav-row"
+    if outlet.initials_regex.match(text):
+        return "initials"
+    if outlet.byline_place_regex.match(text):
+        return "byline"
+    match = outlet.byline_line_regex.match(text)
+    if match:
+        name = match.group("name").strip()
+        if name not in cues.authors:
+            cues.authors.append(name)
+        return "byline"
+    return None
+
+
+# ---- the page tree ------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Stats:
+    text_len: int = 0
+    link_len: int = 0
+    links: int = 0
+    imgs: int = 0
+    paras: int = 0
+    leaves: int = 0
+    """Elements in the subtree with text of their own (a caption block has one or two)."""
+
+
+def _own_text(el: etree._Element) -> int:
+    size = len((el.text or "").strip())
+    for child in el:
+        size += len((child.tail or "").strip())
+    return size
+
+
+def _measure(root: etree._Element) -> dict[etree._Element, _Stats]:
+    """Text, link-text and image counts of every element, in one pass from the leaves up (no recursion:
+    pages nest deeply)."""
+    stats: dict[etree._Element, _Stats] = {}
+    order: list[etree._Element] = []
+    stack = [root]
+    while stack:
+        el = stack.pop()
+        if not isinstance(el.tag, str) or el.tag in ("script", "style", "noscript", "template"):
+            continue
+        order.append(el)
+        stack.extend(el)
+    for el in reversed(order):
+        s = _Stats(text_len=_own_text(el))
+        for child in el:
+            c = stats.get(child)
+            if c is None:
+                continue
+            s.text_len += c.text_len
+            s.link_len += c.link_len
+            s.links += c.links
+            s.imgs += c.imgs
+            s.paras += c.paras
+            s.leaves += c.leaves
+        if _own_text(el):
+            s.leaves += 1
+        if el.tag == "a":
+            s.link_len, s.links = s.text_len, s.links + 1
+        elif el.tag == "img":
+            s.imgs += 1
+        elif el.tag == "p" and s.text_len > 80:
+            s.paras += 1
+        stats[el] = s
+    return stats
+
+
+def _standalone(el: etree._Element) -> bool:
+    """True when an inline element is alone on its line: nothing but whitespace beside it in its parent."""
+    if el.tag not in _INLINE:
+        return True
+    parent = el.getparent()
+    if parent is None:
+        return True
+    if (parent.text or "").strip() or (el.tail or "").strip():
+        return False
+    return all(not (sib.tail or "").strip() for sib in parent if sib is not el) and parent.tag not in _INLINE
+
+
+def _text(el: etree._Element) -> str:
+    return normalise_text(" ".join(t for t in el.itertext() if isinstance(t, str)))
+
+
+def _short_items_list(el: etree._Element) -> bool:
+    """A list whose items are all one to three words: a tab strip or a menu, never prose."""
+    items = [c for c in el if isinstance(c.tag, str) and c.tag == "li"]
+    if len(items) < 2:
+        return False
+    return all(0 < len(_text(li).split()) <= NAV_ITEM_WORDS for li in items)
+
+
+def _caption_block(el: etree._Element, s: _Stats, outlet: Outlet) -> str | None:
+    """The caption text of an image block (a small element holding one image and a line of text)."""
+    if el.tag == "figcaption":
+        text = _text(el)
+        return text or None
+    if s.imgs != 1 or s.paras or s.text_len == 0 or s.leaves > 2:
+        return None
+    text = _text(el)
+    if len(text.split()) > CAPTION_MAX_WORDS or s.link_len > 0.5 * max(1, s.text_len):
+        return None
+    return text
+
+
+def clean_page(root: etree._Element, outlet: Outlet, cues: Cues, keep: set[etree._Element]) -> None:
+    """Remove furniture from a page by structure and the site's phrases, filling `cues` on the way.
+
+    `keep` holds elements that must stay (the headline, a known body region, and their ancestors): they are
+    searched inside but never removed whole.
+    """
+    body = root.find("body")
+    start = body if body is not None else root
+    stats = _measure(start)
+    stack = [start]
+    while stack:
+        el = stack.pop()
+        if not isinstance(el.tag, str) or el.tag in _SKIP:
+            continue
+        s = stats.get(el)
+        if s is None:
+            continue
+        reason = None if el in keep else _reason(el, s, outlet, cues)
+        if reason is not None:
+            text = _text(el)
+            if reason == "box":
+                _remove_box(el, outlet, cues)
+                continue
+            if reason == "caption" and cues.caption is None:
+                cues.caption = text
+            if reason == "byline" and outlet.byline_place_regex.match(text):
+                _take_byline_name(el, cues)
+            cues.note(reason, text)
+            remove_node(el)
+            continue
+        stack.extend(reversed([c for c in el if isinstance(c.tag, str)]))
+
+
+def _take_byline_name(place: etree._Element, cues: Cues) -> None:
+    """The reporter's name next to a "Press TV, Tehran" line: a short line without sentence punctuation."""
+    for sib in (place.getprevious(), place.getnext()):
+        if sib is None or not isinstance(sib.tag, str):
+            continue
+        name = _text(sib)
+        if name and len(name.split()) <= 5 and not _SENTENCE_END.search(name) and not any(c.isdigit() for c in name):
+            if name not in cues.authors:
+                cues.authors.append(name)
+            cues.note("byline", name)
+            remove_node(sib)
+            return
+
+
+def _reason(el: etree._Element, s: _Stats, outlet: Outlet, cues: Cues) -> str | None:
+    if s.text_len == 0:
+        return None
+    if el.tag in _CHROME and s.paras == 0:
+        return "page-chrome"
+    if s.text_len <= 200 and (el.tag in _BLOCKISH or el.tag in _INLINE) and _standalone(el):
+        text = _text(el)
+        reason = line_reason(text, outlet, cues)
+        if reason == "box-heading":
+            return "box"
+        if reason is not None:
+            return reason
+    if el.tag in ("ul", "ol", "menu") and _short_items_list(el):
+        return "nav-block"
+    if s.links >= 2 and s.link_len >= LINK_LIST_DENSITY * s.text_len and s.paras == 0:
+        return "link-list"
+    if (
+        s.links >= 1 and s.link_len >= 0.9 * s.text_len and el.tag in _CARD_TAGS and _standalone(el)
+        and len(_text(el).split()) <= (15 if el.tag == "p" else 25)
+    ):
+        return "related-card"  # an embedded story card: a headline linking to another article
+    caption = _caption_block(el, s, outlet)
+    if caption is not None:
+        return "caption"
+    return None
+
+
+def _remove_box(heading: etree._Element, outlet: Outlet, cues: Cues) -> None:
+    """Remove a box heading ("Latest From Middle East") and the lists, links and short items after it."""
+    cues.note("box-heading", _text(heading))
+    sibling = heading.getnext()
+    remove_node(heading)
+    while sibling is not None:
+        nxt = sibling.getnext()
+        if not isinstance(sibling.tag, str):
+            sibling = nxt
+            continue
+        text = _text(sibling)
+        links = sum(len(_text(a)) for a in sibling.iter("a"))
+        is_item = (
+            sibling.tag in ("ul", "ol", "a", "br")
+            or not text
+            or links >= LINK_LIST_DENSITY * len(text)
+            or len(text.split()) <= NAV_ITEM_WORDS
+        )
+        if not is_item:
+            break
+        if text:
+            cues.note("box-item", text)
+        remove_node(sibling)
+        sibling = nxt
+
+
+# ---- paragraphs of extracted text ----------------------------------------------------------------------
+
+
+def clean_paragraphs(paragraphs: list[str], outlet: Outlet, cues: Cues) -> list[str]:
+    """Drop furniture lines that reached the body text (a date line between two <br>s, say) and editor
+    initials glued to the last line."""
+    kept: list[str] = []
+    for para in paragraphs:
+        reason = line_reason(para, outlet, cues)
+        if reason is not None:
+            cues.note(reason, para)
+            continue
+        kept.append(para)
+    if kept:
+        last = kept[-1]
+        match = outlet.initials_regex.search(last)
+        if match and match.start() > 0:
+            cues.note("initials", match.group(0).strip())
+            kept[-1] = last[: match.start()].rstrip()
+    return kept
+
+
+# ---- where the body is, when no layout rule says -------------------------------------------------------
+
+
+def find_body_region(root: etree._Element) -> etree._Element | None:
+    """The element that holds the most prose of its own (paragraph children and text between <br>s), links
+    discounted: where the article body is, whatever the markup calls it."""
+    body = root.find("body")
+    start = body if body is not None else root
+    best: etree._Element | None = None
+    best_score = 0.0
+    stack = [start]
+    while stack:
+        el = stack.pop()
+        if not isinstance(el.tag, str) or el.tag in _SKIP or el.tag in ("a", "p"):
+            continue
+        score = float(max(0, _own_text(el) - 25))
+        for child in el:
+            if isinstance(child.tag, str) and child.tag in ("p", "blockquote", "h3", "h4", "ul", "ol", "pre"):
+                text = _text(child)
+                if len(text) < 25:
+                    continue
+                linked = sum(len(_text(a)) for a in child.iter("a"))
+                score += len(text) * (1.0 - linked / len(text))
+        if score > best_score:
+            best, best_score = el, score
+        stack.extend(c for c in el if isinstance(c.tag, str))
+    return best
+
+
+__all__ = ["Cues", "clean_page", "clean_paragraphs", "find_body_region", "line_reason", "section_from_crumbs"]
