@@ -24,7 +24,7 @@ from crawler.fixturecheck import Fixture, body_f1
 from crawler.items import normalise_text
 from crawler.outlet import outlet_for_url
 
-MUTATIONS: tuple[str, ...] = ("rename", "wrappers", "reorder", "quoting", "table", "redesign")
+MUTATIONS: tuple[str, ...] = ("rename", "divs", "wrappers", "reorder", "quoting", "table", "redesign")
 """Names of the single mutations and of `redesign`, all of them at once."""
 
 _PARSER = lxml.html.HTMLParser(encoding="utf-8", remove_comments=True)
@@ -94,6 +94,18 @@ def rename(root: etree._Element, rng: random.Random, **_: Any) -> None:
             el.set("class", " ".join(token(c) for c in el.get("class", "").split()))
         if el.get("id") is not None:
             el.set("id", token(el.get("id", "")))
+
+
+_SEMANTIC = ("header", "footer", "nav", "aside", "section", "article", "main", "figure", "figcaption", "time")
+
+
+def divs(root: etree._Element, rng: random.Random, **_: Any) -> None:
+    """Semantic tags (header, footer, nav, aside, figure, figcaption, time, ...) become plain `div`s or
+    `span`s, as in sites built before HTML5 or by page builders."""
+    for el in list(root.iter(*_SEMANTIC)):
+        el.tag = "span" if el.tag == "time" else "div"
+        for name in ("datetime",):
+            el.attrib.pop(name, None)
 
 
 def wrappers(root: etree._Element, rng: random.Random, **_: Any) -> None:
@@ -203,8 +215,8 @@ def _requote(html: str, rng: random.Random) -> str:
     return re.sub(r">\s*<", lambda _: ">" + rng.choice(("", "\n", "\n    ", "  \n\t", " ")) + "<", html)
 
 
-MUTATORS: dict[str, Callable[..., None]] = {"rename": rename, "wrappers": wrappers, "reorder": reorder,
-                                            "table": table}
+MUTATORS: dict[str, Callable[..., None]] = {"rename": rename, "divs": divs, "wrappers": wrappers,
+                                            "reorder": reorder, "table": table}
 
 
 def mutate(html: bytes | str, mutation: str, *, seed: int, title: str, body: str) -> str:
@@ -214,7 +226,7 @@ def mutate(html: bytes | str, mutation: str, *, seed: int, title: str, body: str
         raise ValueError(f"unknown mutation {mutation!r} (one of {', '.join(MUTATIONS)})")
     rng = random.Random(f"{mutation}:{seed}")
     root = _parse(html)
-    steps = ("reorder", "table", "wrappers", "rename", "quoting") if mutation == "redesign" else (mutation,)
+    steps = ("reorder", "table", "divs", "wrappers", "rename", "quoting") if mutation == "redesign" else (mutation,)
     container = article_container(root, title, body)
     for step in steps:
         if step in MUTATORS:

@@ -387,15 +387,17 @@ def _extract_outlet(tree: etree._Element, url: str, outlet: Outlet, layout: Layo
 
     # Layout-independent cues over the whole page, whatever the layout: date lines, breadcrumbs, navigation
     # boxes, bylines and captions leave the page and fill the fields the layout rules did not.
-    keep: set[etree._Element] = set()
     if region is not None:
         _prune_read_more(region, outlet)
         if link_density(region) > MAX_LINK_DENSITY:
             raise NotAnArticle("headline index (body is mostly links)")
-        keep.add(region)
-        keep.update(region.iterancestors())
-    clean_page(tree, outlet, cues, keep)
-    if region is None:
+        # A known layout: the cues clean its body region; the whole page is searched only when the layout's
+        # date rule found nothing (the page's own date line beats the meta tag and the URL).
+        clean_page(region, outlet, cues, {region})
+        if published is None:
+            clean_page(tree, outlet, cues, {region, *region.iterancestors()})
+    else:
+        clean_page(tree, outlet, cues, set())
         region = find_body_region(tree)
         if region is None:
             raise NotAnArticle("no body text found (unknown layout)")

@@ -144,17 +144,6 @@ def line_reason(line: str, outlet: Outlet, cues: Cues) -> str | None:
 # ---- the page tree ------------------------------------------------------------------------------------
 
 
-@dataclass
-class _Stats:
-    text_len: int = 0
-    link_len: int = 0
-    links: int = 0
-    imgs: int = 0
-    paras: int = 0
-    leaves: int = 0
-    """Elements in the subtree with text of their own (a caption block has one or two)."""
-
-
 def _own_text(el: etree._Element) -> int:
     size = len((el.text or "").strip())
     for child in el:
@@ -162,39 +151,48 @@ def _own_text(el: etree._Element) -> int:
     return size
 
 
-def _measure(root: etree._Element) -> dict[etree._Element, _Stats]:
-    """Text, link-text and image counts of every element, in one pass from the leaves up (no recursion:
-    pages nest deeply)."""
-    stats: dict[etree._Element, _Stats] = {}
+_TEXT, _LINK_TEXT, _LINKS, _IMGS, _PARAS, _LEAVES = range(6)
+
+
+def _measure(root: etree._Element) -> dict[etree._Element, list[int]]:
+    """[text, link text, links, images, long paragraphs, text leaves] of every element, in one pass from the
+    leaves up (no recursion: pages nest deeply). Plain lists: this runs over every element of a page."""
+    stats: dict[etree._Element, list[int]] = {}
     order: list[etree._Element] = []
     stack = [root]
+    skip = ("script", "style", "noscript", "template")
     while stack:
         el = stack.pop()
-        if not isinstance(el.tag, str) or el.tag in ("script", "style", "noscript", "template"):
+        tag = el.tag
+        if not isinstance(tag, str) or tag in skip:
             continue
         order.append(el)
         stack.extend(el)
     for el in reversed(order):
-        s = _Stats(text_len=_own_text(el))
+        own = len((el.text or "").strip())
+        total = [0, 0, 0, 0, 0, 0]
         for child in el:
+            own += len((child.tail or "").strip())
             c = stats.get(child)
-            if c is None:
-                continue
-            s.text_len += c.text_len
-            s.link_len += c.link_len
-            s.links += c.links
-            s.imgs += c.imgs
-            s.paras += c.paras
-            s.leaves += c.leaves
-        if _own_text(el):
-            s.leaves += 1
-        if el.tag == "a":
-            s.link_len, s.links = s.text_len, s.links + 1
-        elif el.tag == "img":
-            s.imgs += 1
-        elif el.tag == "p" and s.text_len > 80:
-            s.paras += 1
-        stats[el] = s
+            if c is not None:
+                total[0] += c[0]
+                total[1] += c[1]
+                total[2] += c[2]
+                total[3] += c[3]
+                total[4] += c[4]
+                total[5] += c[5]
+        total[0] += own
+        if own:
+            total[5] += 1
+        tag = el.tag
+        if tag == "a":
+            total[1] = total[0]
+            total[2] += 1
+        elif tag == "img":
+            total[3] += 1
+        elif tag == "p" and total[0] > 80:
+            total[4] += 1
+        stats[el] = total
     return stats
 
 
@@ -222,27 +220,29 @@ def _short_items_list(el: etree._Element) -> bool:
     return all(0 < len(_text(li).split()) <= NAV_ITEM_WORDS for li in items)
 
 
-def _caption_block(el: etree._Element, s: _Stats, outlet: Outlet) -> str | None:
+def _caption_block(el: etree._Element, s: list[int], outlet: Outlet) -> str | None:
     """The caption text of an image block (a small element holding one image and a line of text)."""
     if el.tag == "figcaption":
         text = _text(el)
         return text or None
-    if s.imgs != 1 or s.paras or s.text_len == 0 or s.leaves > 2:
+    if s[_IMGS] != 1 or s[_PARAS] or s[_TEXT] == 0 or s[_LEAVES] > 2:
         return None
     text = _text(el)
-    if len(text.split()) > CAPTION_MAX_WORDS or s.link_len > 0.5 * max(1, s.text_len):
+    if len(text.split()) > CAPTION_MAX_WORDS or s[_LINK_TEXT] > 0.5 * max(1, s[_TEXT]):
         return None
     return text
 
 
-def clean_page(root: etree._Element, outlet: Outlet, cues: Cues, keep: set[etree._Element]) -> None:
-    """Remove furniture from a page by structure and the site's phrases, filling `cues` on the way.
+def clean_page(start: etree._Element, outlet: Outlet, cues: Cues, keep: set[etree._Element]) -> None:
+    """Remove furniture from a page (or from one region of it) by structure and the site's phrases, filling
+    `cues` on the way.
 
     `keep` holds elements that must stay (the headline, a known body region, and their ancestors): they are
     searched inside but never removed whole.
     """
-    body = root.find("body")
-    start = body if body is not None else root
+    if start.tag == "html":
+        body = start.find("body")
+        start = body if body is not None else start
     stats = _measure(start)
     stack = [start]
     while stack:
@@ -282,12 +282,12 @@ def _take_byline_name(place: etree._Element, cues: Cues) -> None:
             return
 
 
-def _reason(el: etree._Element, s: _Stats, outlet: Outlet, cues: Cues) -> str | None:
-    if s.text_len == 0:
+def _reason(el: etree._Element, s: list[int], outlet: Outlet, cues: Cues) -> str | None:
+    if s[_TEXT] == 0:
         return None
-    if el.tag in _CHROME and s.paras == 0:
+    if el.tag in _CHROME and s[_PARAS] == 0:
         return "page-chrome"
-    if s.text_len <= 200 and (el.tag in _BLOCKISH or el.tag in _INLINE) and _standalone(el):
+    if s[_TEXT] <= 200 and (el.tag in _BLOCKISH or el.tag in _INLINE) and _standalone(el):
         text = _text(el)
         reason = line_reason(text, outlet, cues)
         if reason == "box-heading":
@@ -296,10 +296,10 @@ def _reason(el: etree._Element, s: _Stats, outlet: Outlet, cues: Cues) -> str | 
             return reason
     if el.tag in ("ul", "ol", "menu") and _short_items_list(el):
         return "nav-block"
-    if s.links >= 2 and s.link_len >= LINK_LIST_DENSITY * s.text_len and s.paras == 0:
+    if s[_LINKS] >= 2 and s[_LINK_TEXT] >= LINK_LIST_DENSITY * s[_TEXT] and s[_PARAS] == 0:
         return "link-list"
     if (
-        s.links >= 1 and s.link_len >= 0.9 * s.text_len and el.tag in _CARD_TAGS and _standalone(el)
+        s[_LINKS] >= 1 and s[_LINK_TEXT] >= 0.9 * s[_TEXT] and el.tag in _CARD_TAGS and _standalone(el)
         and len(_text(el).split()) <= (15 if el.tag == "p" else 25)
     ):
         return "related-card"  # an embedded story card: a headline linking to another article
