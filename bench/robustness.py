@@ -6,6 +6,7 @@ a table, and all of these at once), extracted, and scored against the fixture's 
 
     .venv/bin/python bench/robustness.py             # table per fixture and mutation, then the summary
     .venv/bin/python bench/robustness.py --seeds 5   # more variants per mutation
+    .venv/bin/python bench/robustness.py --no-layouts   # without the profile's layout rules (cues alone)
 """
 
 from __future__ import annotations
@@ -40,29 +41,34 @@ def main() -> int:
     parser.add_argument("--seeds", type=int, default=2, help="variants per fixture and mutation (default 2)")
     parser.add_argument("--fixtures", default="fixtures/presstv", help="fixture folder (default fixtures/presstv)")
     parser.add_argument("--only", help="only fixtures whose name contains this")
+    parser.add_argument("--no-layouts", action="store_true",
+                        help="drop the profile's layout rules: measure the layout-independent rules alone")
     args = parser.parse_args()
     fixtures = [fx for fx in load_fixtures(Path(args.fixtures), args.only) if fx.kind == "articles"]
     if not fixtures:
         print(f"no article fixtures under {args.fixtures}", file=sys.stderr)
         return 2
     start = time.perf_counter()
-    scores = judge_all(fixtures, MUTATIONS, args.seeds)
+    scores = judge_all(fixtures, MUTATIONS, args.seeds, layouts=not args.no_layouts)
     spent = time.perf_counter() - start
     by: dict[tuple[str, str], list[VariantScore]] = defaultdict(list)
     for s in scores:
         by[(s.fixture, s.mutation)].append(s)
     width = max(len(fx.name) for fx in fixtures)
-    print("worst body F1 per fixture and mutation (L furniture leaked, T title wrong, D date wrong, R refused)\n")
+    print("worst body F1 per fixture and mutation (L furniture leaked, T title wrong, D date wrong, R refused)")
+    print("fields: share of variants whose lead, modified, section, authors, image and caption all match\n")
     print(f"{'fixture':<{width}}  " + "  ".join(f"{m:<11}" for m in MUTATIONS))
     for fx in fixtures:
         print(f"{fx.name:<{width}}  " + "  ".join(_cell(by[(fx.name, m)]) + "   " for m in MUTATIONS))
     print()
-    print(f"{'mutation':<10} {'variants':>8} {'mean F1':>8} {'min F1':>7} {'leaks':>6} {'title':>7} {'date':>7}")
+    print(f"{'mutation':<10} {'variants':>8} {'mean F1':>8} {'min F1':>7} {'leaks':>6} {'title':>7} {'date':>7} "
+          f"{'fields':>7}")
     for m in (*MUTATIONS, "all"):
         group = [s for s in scores if m == "all" or s.mutation == m]
         print(f"{m:<10} {len(group):>8} {statistics.mean(s.body_f1 for s in group):>8.3f} "
               f"{min(s.body_f1 for s in group):>7.3f} {sum(1 for s in group if s.leaked):>6} "
-              f"{sum(s.title_ok for s in group) / len(group):>7.1%} {sum(s.date_ok for s in group) / len(group):>7.1%}")
+              f"{sum(s.title_ok for s in group) / len(group):>7.1%} {sum(s.date_ok for s in group) / len(group):>7.1%} "
+              f"{sum(not s.wrong_fields for s in group) / len(group):>7.1%}")
     unknown = sum(1 for s in scores if s.layout == "unknown")
     print(f"\n{len(scores)} variants of {len(fixtures)} fixtures in {spent:.1f} s; "
           f"{unknown} matched no layout rule (extracted by the layout-independent rules alone)")
@@ -71,6 +77,13 @@ def main() -> int:
             print(f"  {s.fixture} {s.mutation}#{s.seed}: F1 {s.body_f1:.3f} layout={s.layout} "
                   f"title={'ok' if s.title_ok else 'WRONG'} date={'ok' if s.date_ok else 'WRONG'}"
                   + (f" refused={s.refused}" if s.refused else "") + (f" leaked={s.leaked[:3]}" if s.leaked else ""))
+    wrong: dict[str, int] = defaultdict(int)
+    for s in scores:
+        for name in s.wrong_fields:
+            wrong[name] += 1
+    if wrong:
+        print("other fields that differ from the fixture (variants): "
+              + ", ".join(f"{k} {v}" for k, v in sorted(wrong.items())))
     return 0
 
 

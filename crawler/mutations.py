@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -22,10 +22,10 @@ from crawler.extract import NotAnArticle, extract_full
 from crawler.extract.guard import is_boilerplate_line
 from crawler.fixturecheck import Fixture, body_f1
 from crawler.items import normalise_text
-from crawler.outlet import outlet_for_url
+from crawler.outlet import Outlet, outlet_for_url
 
-MUTATIONS: tuple[str, ...] = ("rename", "divs", "wrappers", "reorder", "quoting", "table", "redesign")
-"""Names of the single mutations and of `redesign`, all of them at once."""
+MUTATIONS: tuple[str, ...] = ("none", "rename", "divs", "wrappers", "reorder", "quoting", "table", "redesign")
+"""Names of the single mutations, of `none` (the page as saved) and of `redesign` (all of them at once)."""
 
 _PARSER = lxml.html.HTMLParser(encoding="utf-8", remove_comments=True)
 
@@ -66,9 +66,10 @@ def article_container(root: etree._Element, title: str, body: str) -> etree._Ele
         return None
     if title_node is None:
         return body_node.getparent()
-    ancestors = {id(a) for a in title_node.iterancestors()} | {id(title_node)}
+    # A set of the elements themselves (not id()s: lxml makes proxies on the fly, kept alive only by references).
+    ancestors = {*title_node.iterancestors(), title_node}
     node: etree._Element | None = body_node
-    while node is not None and id(node) not in ancestors:
+    while node is not None and node not in ancestors:
         node = node.getparent()
     return node
 
@@ -226,6 +227,8 @@ def mutate(html: bytes | str, mutation: str, *, seed: int, title: str, body: str
         raise ValueError(f"unknown mutation {mutation!r} (one of {', '.join(MUTATIONS)})")
     rng = random.Random(f"{mutation}:{seed}")
     root = _parse(html)
+    if mutation == "none":
+        return html.decode("utf-8") if isinstance(html, bytes) else html
     steps = ("reorder", "table", "divs", "wrappers", "rename", "quoting") if mutation == "redesign" else (mutation,)
     container = article_container(root, title, body)
     for step in steps:
@@ -254,6 +257,8 @@ class VariantScore:
     """`body_excludes` snippets and profile boilerplate lines found in the body."""
     title_ok: bool = False
     date_ok: bool = False
+    wrong_fields: list[str] = field(default_factory=list)
+    """Other fields (lead, section, authors, image, caption) that differ from the fixture's expected output."""
     layout: str = ""
     refused: str | None = None
 
@@ -267,15 +272,16 @@ def _minute(value: str | None) -> datetime | None:
         return None
 
 
-def judge(fx: Fixture, mutation: str, seed: int) -> VariantScore:
+def judge(fx: Fixture, mutation: str, seed: int, outlet: Outlet | None = None) -> VariantScore:
     """Extract one variant of an article fixture and score it: body F1 (4-word shingles), furniture leaked,
-    title equal, published time equal to the minute."""
+    title equal, published time equal to the minute. `outlet` overrides the bundled profile (e.g. one with no
+    layout rules, to measure the layout-independent rules alone)."""
     exp = fx.expected
     html = mutate(fx.page.read_bytes(), mutation, seed=seed, title=str(exp.get("title", "")),
                   body=str(exp.get("body", "")))
     score = VariantScore(fx.name, mutation, seed, 0.0)
     try:
-        result = extract_full(html, fx.url)
+        result = extract_full(html, fx.url, outlet)
     except NotAnArticle as exc:
         score.refused = exc.reason
         return score
@@ -284,18 +290,36 @@ def judge(fx: Fixture, mutation: str, seed: int) -> VariantScore:
     score.body_f1 = body_f1(str(exp.get("body", "")), article.body)
     body_low = normalise_text(article.body).lower()
     score.leaked = [s for s in exp.get("body_excludes", []) if normalise_text(s).lower() in body_low]
-    outlet = outlet_for_url(fx.url)
+    outlet = outlet or outlet_for_url(fx.url)
     if outlet is not None:
         score.leaked += [ln.strip() for ln in article.body.split("\n") if is_boilerplate_line(ln, outlet)]
     score.title_ok = article.title == exp.get("title")
     want, got = _minute(exp.get("published")), _minute(article.published)
     score.date_ok = want == got
+    got_fields = article.to_dict()
+    score.wrong_fields = [
+        k for k in ("lead", "modified", "section", "authors", "image_url", "image_caption")
+        if got_fields.get(k) not in (None, "", []) or exp.get(k) not in (None, "", [])
+        if got_fields.get(k) != exp.get(k)
+    ]
     return score
 
 
-def judge_all(fixtures: list[Fixture], mutations: tuple[str, ...] = MUTATIONS, seeds: int = 2) -> list[VariantScore]:
-    """Every article fixture under every mutation, `seeds` variants each."""
-    return [judge(fx, m, s) for fx in fixtures if fx.kind == "articles" for m in mutations for s in range(seeds)]
+def judge_all(
+    fixtures: list[Fixture], mutations: tuple[str, ...] = MUTATIONS, seeds: int = 2, *, layouts: bool = True
+) -> list[VariantScore]:
+    """Every article fixture under every mutation, `seeds` variants each (one for `none`). With
+    `layouts=False` the profile's layout rules are dropped, so only the layout-independent rules work."""
+    scores: list[VariantScore] = []
+    for fx in fixtures:
+        if fx.kind != "articles":
+            continue
+        outlet = outlet_for_url(fx.url)
+        if outlet is not None and not layouts:
+            outlet = replace(outlet, layouts=())
+        for m in mutations:
+            scores.extend(judge(fx, m, s, outlet) for s in range(1 if m == "none" else seeds))
+    return scores
 
 
 __all__ = ["MUTATIONS", "VariantScore", "article_container", "judge", "judge_all", "mutate"]

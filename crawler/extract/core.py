@@ -333,6 +333,39 @@ def _lead_node(tree: etree._Element, description: str, title_node: etree._Elemen
     return None
 
 
+_LEAD_END = re.compile(r"[.!?\"”’…)]$")
+
+
+def _structural_lead(tree: etree._Element, title_node: etree._Element | None, region: etree._Element) -> str:
+    """The lead of a page no layout rule knows: the last block of prose between the headline and the body
+    region (a standfirst sits there in every era that has one), or ""."""
+    body = tree.find("body")
+    started = title_node is None
+    found = ""
+    for el in (body if body is not None else tree).iter():
+        if el is region:
+            break
+        if not isinstance(el.tag, str):
+            continue
+        if not started:
+            started = el is title_node
+            continue
+        if el.tag in ("script", "style") or is_inside(region, el):
+            continue
+        if title_node is not None and is_inside(el, title_node):
+            continue
+        if el.tag not in ("p", "div", "h2", "h3", "h4", "strong", "span", "section", "td", "blockquote"):
+            continue
+        text = node_text(el)
+        words = len(text.split())
+        if not 8 <= words <= 120 or not _LEAD_END.search(text) or link_density(el) > 0.3:
+            continue
+        if any(isinstance(c.tag, str) and node_text(c) == text for c in el):
+            continue  # a wrapper: its child says the same and is visited next
+        found = text
+    return found
+
+
 def _extract_outlet(tree: etree._Element, url: str, outlet: Outlet, layout: Layout | None) -> Extraction:
     parsed_url = outlet.parse_article_url(url)
     host = (urlsplit(url).hostname or "").lower()
@@ -365,8 +398,7 @@ def _extract_outlet(tree: etree._Element, url: str, outlet: Outlet, layout: Layo
         lead = description
 
     image_attr = first_match(tree, layout.image) if layout is not None else None
-    # Relative sources resolve against the canonical URL, so every mirror's copy gives the same item.
-    image_url = absolute_url(str(image_attr) if image_attr is not None else meta_value(tree, "og:image"), canonical)
+    image_src = str(image_attr) if image_attr is not None else None
     caption_node = first_match(tree, layout.caption) if layout is not None else None
     image_caption = node_text(caption_node) if caption_node is not None else None
 
@@ -379,7 +411,11 @@ def _extract_outlet(tree: etree._Element, url: str, outlet: Outlet, layout: Layo
             for node in xp(expr)(region):
                 if isinstance(node, etree._Element) and node is not region and node.getparent() is not None:
                     remove_node(node)
-    for node in (title_node, lead_node, caption_node, byline_node, date_node, crumb_node):
+    # Without a layout the headline stays in place until the lead is found after it (the body drops its
+    # text anyway).
+    known = (title_node, lead_node, caption_node, byline_node, date_node, crumb_node) if layout is not None else (
+        lead_node, caption_node, byline_node, date_node, crumb_node)
+    for node in known:
         if isinstance(node, etree._Element) and node is not region and node.getparent() is not None and (
             region is None or is_inside(node, region)
         ):
@@ -391,10 +427,11 @@ def _extract_outlet(tree: etree._Element, url: str, outlet: Outlet, layout: Layo
         _prune_read_more(region, outlet)
         if link_density(region) > MAX_LINK_DENSITY:
             raise NotAnArticle("headline index (body is mostly links)")
-        # A known layout: the cues clean its body region; the whole page is searched only when the layout's
-        # date rule found nothing (the page's own date line beats the meta tag and the URL).
+        # A known layout: the cues clean its body region; the whole page is searched only when a layout rule
+        # for the date, the section or the caption found nothing (the page's own date line beats the meta
+        # tag and the URL).
         clean_page(region, outlet, cues, {region})
-        if published is None:
+        if published is None or section is None or image_caption is None:
             clean_page(tree, outlet, cues, {region, *region.iterancestors()})
     else:
         clean_page(tree, outlet, cues, set())
@@ -410,8 +447,11 @@ def _extract_outlet(tree: etree._Element, url: str, outlet: Outlet, layout: Layo
     image_caption = image_caption or cues.caption
     drop = {normalise_text(x).casefold() for x in (lead, title, image_caption or "") if x}
     paragraphs = [p for p in paragraphs if p.casefold() not in drop]
-    if layout is None and paragraphs and lead_node is None and _same_text(paragraphs[0], description):
-        lead = paragraphs.pop(0)  # the lead opens the body region: it is a field of its own
+    if layout is None and lead_node is None:
+        if paragraphs and _same_text(paragraphs[0], description):
+            lead = paragraphs.pop(0)  # the lead opens the body region: it is a field of its own
+        else:
+            lead = _structural_lead(tree, title_node, region) or lead
     captions = [p for p in paragraphs if len(p.split()) <= 60 and outlet.caption_regex.search(p)]
     if captions:
         paragraphs = [p for p in paragraphs if p not in captions]
@@ -435,6 +475,8 @@ def _extract_outlet(tree: etree._Element, url: str, outlet: Outlet, layout: Layo
     if published is None and parsed_url and parsed_url.path_date:
         published = date_at_midnight(parsed_url.path_date, outlet.timezone)
     section = section or cues.section
+    # Relative sources resolve against the canonical URL, so every mirror's copy gives the same item.
+    image_url = absolute_url(image_src or cues.image or meta_value(tree, "og:image"), canonical)
     name = layout.name if layout is not None else "unknown"
 
     article = Article(

@@ -59,6 +59,8 @@ class Cues:
     section: str | None = None
     authors: list[str] = field(default_factory=list)
     caption: str | None = None
+    image: str | None = None
+    """The src of the image whose caption block the cues removed (the article's lead image)."""
     removed: dict[str, list[str]] = field(default_factory=dict)
 
     def note(self, reason: str, text: str) -> None:
@@ -152,6 +154,7 @@ def _own_text(el: etree._Element) -> int:
 
 
 _TEXT, _LINK_TEXT, _LINKS, _IMGS, _PARAS, _LEAVES = range(6)
+_NONE = [0, 0, 0, 0, 0, 0]
 
 
 def _measure(root: etree._Element) -> dict[etree._Element, list[int]]:
@@ -220,12 +223,17 @@ def _short_items_list(el: etree._Element) -> bool:
     return all(0 < len(_text(li).split()) <= NAV_ITEM_WORDS for li in items)
 
 
-def _caption_block(el: etree._Element, s: list[int], outlet: Outlet) -> str | None:
-    """The caption text of an image block (a small element holding one image and a line of text)."""
+def _caption_block(el: etree._Element, s: list[int], stats: dict[etree._Element, list[int]]) -> str | None:
+    """The caption text of an image block: an element holding one image and exactly one piece of text (its
+    own, or one child's that holds no image). A block with two pieces of text (caption and lead, say) is not
+    one: its children are judged instead."""
     if el.tag == "figcaption":
         text = _text(el)
         return text or None
-    if s[_IMGS] != 1 or s[_PARAS] or s[_TEXT] == 0 or s[_LEAVES] > 2:
+    if s[_IMGS] != 1 or s[_PARAS] or s[_TEXT] == 0:
+        return None
+    pieces = [c for c in el if isinstance(c.tag, str) and stats.get(c, _NONE)[_TEXT] > 0]
+    if (_own_text(el) > 0) + len(pieces) != 1 or (pieces and stats[pieces[0]][_IMGS]):
         return None
     text = _text(el)
     if len(text.split()) > CAPTION_MAX_WORDS or s[_LINK_TEXT] > 0.5 * max(1, s[_TEXT]):
@@ -252,7 +260,7 @@ def clean_page(start: etree._Element, outlet: Outlet, cues: Cues, keep: set[etre
         s = stats.get(el)
         if s is None:
             continue
-        reason = None if el in keep else _reason(el, s, outlet, cues)
+        reason = None if el in keep else _reason(el, s, stats, outlet, cues)
         if reason is not None:
             text = _text(el)
             if reason == "box":
@@ -260,6 +268,11 @@ def clean_page(start: etree._Element, outlet: Outlet, cues: Cues, keep: set[etre
                 continue
             if reason == "caption" and cues.caption is None:
                 cues.caption = text
+                img = el.find(".//img") if el.tag != "img" else el
+                if img is None and el.getprevious() is not None:
+                    prev = el.getprevious()
+                    img = prev if prev.tag == "img" else prev.find(".//img")
+                cues.image = img.get("src") if img is not None else None
             if reason == "byline" and outlet.byline_place_regex.match(text):
                 _take_byline_name(el, cues)
             cues.note(reason, text)
@@ -282,7 +295,9 @@ def _take_byline_name(place: etree._Element, cues: Cues) -> None:
             return
 
 
-def _reason(el: etree._Element, s: list[int], outlet: Outlet, cues: Cues) -> str | None:
+def _reason(
+    el: etree._Element, s: list[int], stats: dict[etree._Element, list[int]], outlet: Outlet, cues: Cues
+) -> str | None:
     if s[_TEXT] == 0:
         return None
     if el.tag in _CHROME and s[_PARAS] == 0:
@@ -295,6 +310,11 @@ def _reason(el: etree._Element, s: list[int], outlet: Outlet, cues: Cues) -> str
         if reason is not None:
             return reason
     if el.tag in ("ul", "ol", "menu") and _short_items_list(el):
+        items = [_text(li) for li in el if isinstance(li.tag, str) and li.tag == "li"]
+        if items[0].casefold() in outlet.breadcrumb_skip:  # "News > Society > Reports" as a list
+            if cues.section is None:
+                cues.section = section_from_crumbs(items, outlet)
+            return "breadcrumb"
         return "nav-block"
     if s[_LINKS] >= 2 and s[_LINK_TEXT] >= LINK_LIST_DENSITY * s[_TEXT] and s[_PARAS] == 0:
         return "link-list"
@@ -303,10 +323,19 @@ def _reason(el: etree._Element, s: list[int], outlet: Outlet, cues: Cues) -> str
         and len(_text(el).split()) <= (15 if el.tag == "p" else 25)
     ):
         return "related-card"  # an embedded story card: a headline linking to another article
-    caption = _caption_block(el, s, outlet)
+    caption = _caption_block(el, s, stats)
     if caption is not None:
         return "caption"
+    if s[_TEXT] <= 600 and s[_PARAS] <= 1 and _after_image(el) and outlet.caption_regex.search(_text(el)):
+        return "caption"  # a credited line right under a photo: "... (Photo by Reuters)"
     return None
+
+
+def _after_image(el: etree._Element) -> bool:
+    prev = el.getprevious()
+    while prev is not None and not isinstance(prev.tag, str):
+        prev = prev.getprevious()
+    return prev is not None and (prev.tag == "img" or prev.find(".//img") is not None)
 
 
 def _remove_box(heading: etree._Element, outlet: Outlet, cues: Cues) -> None:
