@@ -159,3 +159,46 @@ def test_known_layout_without_its_body_region_is_reported_unknown_not_refused() 
     assert result.layout == "unknown" and result.article.layout == "unknown"
     assert result.article.published == "2026-08-15T10:30:00+03:30"
     assert result.article.body == "\n\n".join(BODY)
+
+
+REAL_FURNITURE = [
+    # Verbatim lines seen on real Press TV pages, each era (see the project's notes on the real site).
+    "Saturday Jan 21, 201202:05 AM GMT",
+    "Sat Jan 21, 2012 2:4AM",
+    "Share | Email | Print",
+    "Related Stories:",
+    "Add Comment Click Here",
+    "Latest From Middle East",
+    "Follow Us",
+    "© Copyright 2011 Press TV. All rights reserved. | About PressTV | Contact Us | Frequencies | Privacy Policy",
+    "Breaking News",
+    "News   /   Interviews   /   Editor's Choice",
+    "Install the new version of PressTv application",
+    "Sorry, the video player failed to load.(Error Code: 100013)",
+    "MR/NN/HRB",
+    "Press TV’s website can also be accessed at the following alternate addresses:",
+    "www.presstv.co.uk",
+    "SHARE THIS ARTICLE",
+    "Press TV News Roku",
+    "Sun Mar 17, 2019 01:16PM [Updated: Tue Mar 19, 2019 12:03PM ]",
+    "Embed",
+    "WATCH PRESS TV NEWS HEADLINES",
+    "TV",
+    "Partager Cet Article",
+    "SOURCE: FRENCH PRESS TV",
+    "Les titres de la rédaction :",
+    "— Press TV Français (@PresstvFr) February 10, 2018",
+]
+
+
+def test_every_real_furniture_line_leaves_a_body_in_unknown_markup() -> None:
+    # Each line as a paragraph of its own among the article's paragraphs: only the line cues can catch it.
+    mixed: list[str] = []
+    for i, line in enumerate(REAL_FURNITURE):
+        mixed.append(line)
+        if i % 8 == 0:
+            mixed.extend(BODY)
+    html = _page(f"<h1>{TITLE}</h1><div>" + "".join(f"<p>{p}</p>" for p in mixed) + "</div>")
+    art = extract_full(html, "https://www.presstv.ir/Detail/2016/01/31/448187/Bahrain").article
+    lines = art.body.split("\n\n")
+    assert [ln for ln in lines if ln not in BODY] == []
