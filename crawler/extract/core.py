@@ -11,12 +11,13 @@ import lxml.html
 import trafilatura
 from lxml import etree
 
-from crawler.extract.cues import Cues, clean_page, clean_paragraphs, find_body_region
+from crawler.extract.cues import Cues, clean_page, clean_paragraphs
 from crawler.extract.dates import date_at_midnight, iso, parse_site_datetime, split_updated
 from crawler.extract.decode import decode_html
 from crawler.extract.errors import NotAnArticle
 from crawler.extract.generic import extract_generic
 from crawler.extract.guard import guard_paragraphs
+from crawler.extract.region import find_body_region
 from crawler.extract.tree import (
     LOCAL,
     MIN_BODY_WORDS,
@@ -41,6 +42,9 @@ MAX_LINK_DENSITY = 0.6
 MAX_REGION_ELEMENTS = 5000
 """A body region with more elements than this (no real article comes near) skips trafilatura, whose cost
 grows much faster than the page: the region's own paragraphs are taken as they are."""
+
+TOO_LITTLE = "too little text for an article"
+"""The start of the refusal reason for a page whose cleaned body is shorter than MIN_BODY_WORDS."""
 
 SHORT_PAGE_WORDS = 150
 """Pages shorter than this are searched whole for notice phrases (longer ones only in title and headings)."""
@@ -291,6 +295,22 @@ def _section(crumb: Any, outlet: Outlet) -> str | None:
     return crumbs[-1] if crumbs else None
 
 
+def _plausible_region(tree: etree._Element, region: etree._Element) -> bool:
+    """False when the page has more than twice as much prose in paragraphs outside a layout's body region as
+    the region holds: the rule named the wrong block."""
+    inside = len(node_text(region))
+    outside = 0
+    for para in xp("//body//p")(tree):
+        if is_inside(para, region):
+            continue
+        text = node_text(para)
+        if len(text) >= 40 and link_density(para) < 0.5:
+            outside += len(text)
+            if outside > 2 * inside:
+                return False
+    return True
+
+
 def _title_node(tree: etree._Element, outlet: Outlet) -> etree._Element | None:
     """The headline element of a page no layout rule knows: the heading that repeats the page's title
     (og:title or <title> without the site's decoration), else the first h1 with a few words."""
@@ -374,8 +394,10 @@ def _extract_outlet(tree: etree._Element, url: str, outlet: Outlet, layout: Layo
 
     # The layout's XPaths are a fast path: each field they miss comes from the layout-independent cues.
     region = first_match(tree, layout.body) if layout is not None else None
-    if region is None:
-        layout = None  # a known layout without its body region is a redesign: report it as unknown
+    if region is None or not _plausible_region(tree, region):
+        # A known layout without its body region, or whose region holds a fraction of the page's prose (a class
+        # name reused by a redesign or another site), is not that layout: report it as unknown.
+        layout, region = None, None
 
     title_node = first_match(tree, layout.title) if layout is not None else _title_node(tree, outlet)
     title = node_text(title_node) if title_node is not None else ""
@@ -411,10 +433,9 @@ def _extract_outlet(tree: etree._Element, url: str, outlet: Outlet, layout: Layo
             for node in xp(expr)(region):
                 if isinstance(node, etree._Element) and node is not region and node.getparent() is not None:
                     remove_node(node)
-    # Without a layout the headline stays in place until the lead is found after it (the body drops its
-    # text anyway).
-    known = (title_node, lead_node, caption_node, byline_node, date_node, crumb_node) if layout is not None else (
-        lead_node, caption_node, byline_node, date_node, crumb_node)
+    # Without a layout the headline and the lead stay in place until the body region is found: the lead is
+    # looked for after the headline, and a lead that opens the region leaves the body with the drop below.
+    known = (title_node, lead_node, caption_node, byline_node, date_node, crumb_node) if layout is not None else ()
     for node in known:
         if isinstance(node, etree._Element) and node is not region and node.getparent() is not None and (
             region is None or is_inside(node, region)
@@ -435,7 +456,7 @@ def _extract_outlet(tree: etree._Element, url: str, outlet: Outlet, layout: Layo
             clean_page(tree, outlet, cues, {region, *region.iterancestors()})
     else:
         clean_page(tree, outlet, cues, set())
-        region = find_body_region(tree)
+        region = find_body_region(tree, url)
         if region is None:
             raise NotAnArticle("no body text found (unknown layout)")
         _prune_read_more(region, outlet)
@@ -463,7 +484,7 @@ def _extract_outlet(tree: etree._Element, url: str, outlet: Outlet, layout: Layo
     authors += [a for a in cues.authors if a not in authors]
     body = "\n\n".join(paragraphs)
     if len(body.split()) < MIN_BODY_WORDS:
-        raise NotAnArticle(f"too little text for an article ({len(body.split())} words)")
+        raise NotAnArticle(f"{TOO_LITTLE} ({len(body.split())} words)")
     if not title:
         raise NotAnArticle("page has no headline")
 
@@ -548,7 +569,15 @@ def extract_full(html: str | bytes, url: str, outlet: Outlet | None = None) -> E
             raise NotAnArticle(reason)
         if outlet is None:
             return extract_generic(tree, url)
-        return _extract_outlet(tree, url, outlet, layout)
+        try:
+            return _extract_outlet(tree, url, outlet, layout)
+        except NotAnArticle as exc:
+            # A layout rule that matched but found next to no text names the wrong block (a class name reused
+            # by a redesign): read the page again with the layout-independent rules alone.
+            if layout is None or not exc.reason.startswith(TOO_LITTLE):
+                raise
+            LOCAL.meta = None
+            return _extract_outlet(parse_html(text), url, outlet, None)
     finally:
         LOCAL.meta = None  # do not keep the page's tree alive after extraction
 

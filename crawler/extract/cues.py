@@ -386,33 +386,4 @@ def clean_paragraphs(paragraphs: list[str], outlet: Outlet, cues: Cues) -> list[
     return kept
 
 
-# ---- where the body is, when no layout rule says -------------------------------------------------------
-
-
-def find_body_region(root: etree._Element) -> etree._Element | None:
-    """The element that holds the most prose of its own (paragraph children and text between <br>s), links
-    discounted: where the article body is, whatever the markup calls it."""
-    body = root.find("body")
-    start = body if body is not None else root
-    best: etree._Element | None = None
-    best_score = 0.0
-    stack = [start]
-    while stack:
-        el = stack.pop()
-        if not isinstance(el.tag, str) or el.tag in _SKIP or el.tag in ("a", "p"):
-            continue
-        score = float(max(0, _own_text(el) - 25))
-        for child in el:
-            if isinstance(child.tag, str) and child.tag in ("p", "blockquote", "h3", "h4", "ul", "ol", "pre"):
-                text = _text(child)
-                if len(text) < 25:
-                    continue
-                linked = sum(len(_text(a)) for a in child.iter("a"))
-                score += len(text) * (1.0 - linked / len(text))
-        if score > best_score:
-            best, best_score = el, score
-        stack.extend(c for c in el if isinstance(c.tag, str))
-    return best
-
-
-__all__ = ["Cues", "clean_page", "clean_paragraphs", "find_body_region", "line_reason", "section_from_crumbs"]
+__all__ = ["Cues", "clean_page", "clean_paragraphs", "line_reason", "section_from_crumbs"]

@@ -1,0 +1,142 @@
+"""Find an article's body region when no layout rule names it: text density, checked against trafilatura's choice.
+
+Two independent views of where the article is: the element with the most prose of its own (paragraphs and text
+between <br>s, links discounted), and the smallest element that holds most of what trafilatura's main-content
+extraction kept. Density alone is exact on pages whose body sits in one container, but takes a comment thread
+that outweighs a short article, or one half of a body split over two containers; trafilatura knows comments and
+navigation but keeps stray lines. Where the two agree the denser, tighter region wins; where trafilatura's region
+holds the densest block and more, the body was split and the larger region is taken; where they disagree, the
+one trafilatura chose.
+"""
+
+from __future__ import annotations
+
+import re
+
+import trafilatura
+from lxml import etree
+
+from crawler.extract.tree import is_inside, node_text
+from crawler.items import normalise_text
+
+_SKIP = frozenset({"script", "style", "noscript", "template", "head", "title", "a", "p"})
+_PARA_TAGS = ("p", "blockquote", "h3", "h4", "ul", "ol", "pre")
+_BR = re.compile(r"<br\s*/?>", re.IGNORECASE)
+_KEY = 60
+"""Characters of a paragraph's start used to find it again in the page."""
+SHARE = 0.8
+"""Share of trafilatura's matched text the located region must hold."""
+SMALL = 0.1
+"""Size of trafilatura's region, relative to the densest block, under which trafilatura is taken to have failed."""
+SPLIT = 0.3
+"""Share of trafilatura's matched text outside the densest block above which the body is split over several
+blocks and the larger region is taken."""
+
+
+def _own_text(el: etree._Element) -> int:
+    size = len((el.text or "").strip())
+    for child in el:
+        size += len((child.tail or "").strip())
+    return size
+
+
+def densest(root: etree._Element) -> etree._Element | None:
+    """The element that holds the most prose of its own, links discounted."""
+    body = root.find("body")
+    start = body if body is not None else root
+    best: etree._Element | None = None
+    best_score = 0.0
+    stack = [start]
+    while stack:
+        el = stack.pop()
+        if not isinstance(el.tag, str) or el.tag in _SKIP:
+            continue
+        score = float(max(0, _own_text(el) - 25))
+        for child in el:
+            if isinstance(child.tag, str) and child.tag in _PARA_TAGS:
+                text = node_text(child)
+                if len(text) < 25:
+                    continue
+                linked = sum(len(node_text(a)) for a in child.iter("a"))
+                score += len(text) * (1.0 - linked / len(text))
+        if score > best_score:
+            best, best_score = el, score
+        stack.extend(c for c in el if isinstance(c.tag, str))
+    return best
+
+
+def _fragments(root: etree._Element) -> dict[str, etree._Element]:
+    """Start of every text block of the page (an element's whole text, and its own text between <br>s) ->
+    the element, deepest first."""
+    index: dict[str, etree._Element] = {}
+    body = root.find("body")
+    for el in (body if body is not None else root).iter():
+        if not isinstance(el.tag, str) or el.tag in ("script", "style", "noscript", "template", "title"):
+            continue
+        whole = node_text(el)
+        if whole and len(whole) < 20000:
+            index[whole[:_KEY].casefold()] = el  # later (deeper) elements overwrite their ancestors
+        if _own_text(el):
+            pieces: list[str] = [el.text or ""]
+            for child in el:
+                if child.tag == "br":
+                    pieces.append("")
+                elif isinstance(child.tag, str):
+                    pieces[-1] += " " + node_text(child)
+                pieces[-1] += " " + (child.tail or "")
+            for piece in pieces:
+                text = normalise_text(piece)
+                if len(text) >= 40:
+                    index.setdefault(text[:_KEY].casefold(), el)
+    return index
+
+
+def trafilatura_region(root: etree._Element, url: str) -> tuple[etree._Element | None, dict[etree._Element, int], int]:
+    """The deepest element holding most of the text trafilatura keeps as the page's main content, with the
+    matched text per element (every ancestor of a matched block counts it) and the total matched."""
+    text = trafilatura.extract(root, url=url, include_comments=False, fast=True, favor_recall=True,
+                               deduplicate=False) or ""
+    lines = [normalise_text(ln) for ln in text.split("\n") if len(ln.split()) >= 6]
+    if not lines:
+        return None, {}, 0
+    index = _fragments(root)
+    weight: dict[etree._Element, int] = {}
+    total = 0
+    for line in lines:
+        el = index.get(line[:_KEY].casefold())
+        if el is None:
+            continue
+        total += len(line)
+        node: etree._Element | None = el
+        while node is not None:
+            weight[node] = weight.get(node, 0) + len(line)
+            node = node.getparent()
+    if not total:
+        return None, {}, 0
+    holding = [el for el, w in weight.items() if w >= SHARE * total]
+    # The deepest of them: each holds the next one up, so the one with most ancestors.
+    return max(holding, key=lambda el: sum(1 for _ in el.iterancestors())), weight, total
+
+
+def find_body_region(root: etree._Element, url: str) -> etree._Element | None:
+    """Where the article body is, whatever the markup calls it (see the module docstring)."""
+    dense = densest(root)
+    located, weight, total = trafilatura_region(root, url)
+    if located is None:
+        return dense
+    if dense is None:
+        return located
+    if dense is located or is_inside(located, dense):
+        return dense
+    if is_inside(dense, located):
+        if weight.get(dense, 0) >= (1 - SPLIT) * total:
+            return dense  # trafilatura only added a lead or a caption line around the dense block
+        return located
+    # They disagree. A comment thread can outweigh the article, but trafilatura also fails now and then and
+    # keeps one stray line: its choice wins unless it is a small fraction of the densest block.
+    if len(node_text(located)) < SMALL * len(node_text(dense)):
+        return dense
+    return located
+
+
+__all__ = ["densest", "find_body_region", "trafilatura_region"]
