@@ -1,0 +1,1 @@
+"""Web archives as sources of pages: Wayback CDX queries and replays, and WARC files in and out."""
