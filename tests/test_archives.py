@@ -196,8 +196,11 @@ def test_a_corrupt_record_is_reported_with_its_offset_and_reading_goes_on(tmp_pa
                   ("response", ART1.replace("334416", "334417"), HTML, {})], gzip=gzip)
     data = bytearray(path.read_bytes())
     second = data.find(b"\x1f\x8b\x08", 10) if gzip else data.find(b"WARC/1.1", 10)
-    for i in range(second + 12, second + 60):
-        data[i] ^= 0x5A  # garble the second record's compressed bytes or its header block
+    if gzip:
+        for i in range(second + 12, second + 60):
+            data[i] ^= 0x5A  # garble the second record's compressed bytes
+    else:
+        data[second : second + 8] = b"XARC/9.9"  # the second record no longer says what it is
     path.write_bytes(bytes(data))
     out = list(read_pages([path], _outlet_url))
     pages = [o.url for o in out if isinstance(o, WarcPage)]
@@ -228,3 +231,56 @@ def test_written_warc_passes_warcio_check_and_reads_back_byte_for_byte(tmp_path:
     headers = dict(out[0].headers)
     assert headers["Content-Length"] == str(len(HTML)) and "Content-Encoding" not in headers
     assert headers["Server"] == "nginx" and out[0].captured_at == when
+
+
+# ---- Common Crawl --------------------------------------------------------------------------------------
+
+from crawler.archives.commoncrawl import (  # noqa: E402
+    CommonCrawlError,
+    crawls_for,
+    index_query,
+    parse_collinfo,
+    parse_index,
+    read_record,
+)
+
+
+def test_collinfo_and_the_crawls_a_window_needs() -> None:
+    text = json.dumps([
+        {"id": "CC-MAIN-2024-10", "name": "March 2024", "cdx-api": "https://index.commoncrawl.org/CC-MAIN-2024-10-index"},
+        {"id": "CC-MAIN-2013-20", "name": "Summer 2013", "cdx-api": "https://index.commoncrawl.org/CC-MAIN-2013-20-index"},
+        {"name": "no id"},
+    ])
+    crawls = parse_collinfo(text)
+    assert [c.id for c in crawls] == ["CC-MAIN-2024-10", "CC-MAIN-2013-20"]
+    assert [c.id for c in crawls_for(crawls, date(2020, 1, 1), None)] == ["CC-MAIN-2024-10"]
+    assert len(crawls_for(crawls, None, None)) == 2
+    with pytest.raises(CommonCrawlError, match="not JSON"):
+        parse_collinfo("<html>")
+
+
+def test_index_query_and_ndjson_answer() -> None:
+    url = index_query("http://127.0.0.1:9/", "CC-MAIN-2013-20", "presstv.ir/detail/2013/11/", date(2013, 1, 1))
+    assert url.startswith("http://127.0.0.1:9/CC-MAIN-2013-20-index?url=presstv.ir%2Fdetail%2F2013%2F11%2F%2A")
+    assert "&output=json&filter=%3Dstatus%3A200&filter=~mime%3A.%2Ahtml.%2A&from=20130101" in url
+    line = {"url": ART1, "timestamp": "20131104124901", "status": "200", "mime": "text/html",
+            "filename": "crawl-data/x.warc.gz", "offset": "1200", "length": "800"}
+    records = parse_index(200, json.dumps(line) + "\n\n" + json.dumps(line) + "\n")
+    assert len(records) == 2 and records[0].range_header() == "bytes=1200-1999"
+    assert parse_index(404, '{"error": "No Captures found for: presstv.ir/x*"}') == []
+    with pytest.raises(CommonCrawlError, match="HTTP 503"):
+        parse_index(503, "Slow Down")
+    with pytest.raises(CommonCrawlError, match="line 1"):
+        parse_index(200, '{"url": "x"}')
+
+
+def test_one_ranged_gzip_member_is_one_page(tmp_path: Path) -> None:
+    path = tmp_path / "cc.warc.gz"
+    _write(path, [("response", "https://example.org/", b"<html>other</html>", {}), ("response", ART1, HTML, {})])
+    data = path.read_bytes()
+    second = data.find(b"\x1f\x8b\x08", 10)
+    page = read_record(data[second:])
+    assert (page.url, page.body, page.status) == (ART1, HTML, 200)
+    assert page.captured_at == datetime(2013, 11, 4, 12, 49, 1, tzinfo=UTC)
+    with pytest.raises(CommonCrawlError):
+        read_record(data[second + 5 :])

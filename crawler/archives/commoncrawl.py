@@ -1,0 +1,161 @@
+"""Common Crawl: which crawls to ask, the index server's query and NDJSON answer, and one WARC record per range.
+
+Pure functions (no network): the crawl list comes from `collinfo.json`, each crawl's index is a pywb CDX API at
+`<index>/<crawl>-index?url=...&output=json` answering one JSON object per line (404 with "No Captures found" when
+there are none), and each capture is one gzip member holding one WARC record at `offset`/`length` of `filename`
+on the data server, fetched with an HTTP Range request and read with warcio.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from urllib.parse import urlencode
+
+from warcio.archiveiterator import ArchiveIterator
+from warcio.exceptions import ArchiveLoadFailed
+
+from crawler.archives.cdx import capture_time
+
+
+class CommonCrawlError(ValueError):
+    """An answer of the Common Crawl services that is not what they document."""
+
+
+@dataclass(frozen=True)
+class Crawl:
+    """One crawl of collinfo.json and the time span its id names."""
+
+    id: str
+    name: str
+    cdx_api: str
+
+
+@dataclass(frozen=True)
+class IndexRecord:
+    """One index line: where the capture's WARC record lies."""
+
+    url: str
+    timestamp: str
+    status: str
+    mime: str
+    filename: str
+    offset: int
+    length: int
+
+    @property
+    def captured_at(self) -> datetime:
+        return capture_time(self.timestamp)
+
+    def range_header(self) -> str:
+        """The Range header that fetches exactly this record's gzip member."""
+        return f"bytes={self.offset}-{self.offset + self.length - 1}"
+
+
+@dataclass(frozen=True)
+class CapturedPage:
+    """The response a WARC record holds, payload decoded."""
+
+    url: str
+    captured_at: datetime
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+
+
+def parse_collinfo(text: str) -> list[Crawl]:
+    """The crawls `collinfo.json` lists, newest first as the service lists them."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CommonCrawlError(f"collinfo.json is not JSON: {exc.msg}") from None
+    if not isinstance(data, list):
+        raise CommonCrawlError("collinfo.json is not a list of crawls")
+    crawls = []
+    for entry in data:
+        if isinstance(entry, dict) and entry.get("id") and entry.get("cdx-api"):
+            crawls.append(Crawl(str(entry["id"]), str(entry.get("name", entry["id"])), str(entry["cdx-api"])))
+    return crawls
+
+
+def crawl_year(crawl_id: str) -> int | None:
+    """The year a crawl id names (CC-MAIN-2024-10 -> 2024; older ids CC-MAIN-2012 alike), or None."""
+    parts = crawl_id.split("-")
+    for part in parts[2:3]:
+        if part.isdigit() and len(part) == 4:
+            return int(part)
+    return None
+
+
+def crawls_for(crawls: Sequence[Crawl], since: date | None, until: date | None) -> list[Crawl]:
+    """The crawls that may hold captures of articles published in the window: a crawl captures pages
+    published before it, so every crawl from the year of `since` on (up to none, with no window: all)."""
+    out = []
+    for crawl in crawls:
+        year = crawl_year(crawl.id)
+        if year is None or since is None or year >= since.year:
+            out.append(crawl)
+    del until  # an article published before `until` may be captured by any later crawl
+    return out
+
+
+def index_query(index_base: str, crawl: str, url_prefix: str, since: date | None = None) -> str:
+    """The index query for every capture under a URL prefix in one crawl."""
+    params = [("url", url_prefix.rstrip("*") + "*"), ("output", "json"), ("filter", "=status:200"),
+              ("filter", "~mime:.*html.*")]
+    if since:
+        params.append(("from", f"{since:%Y%m%d}"))
+    return f"{index_base.rstrip('/')}/{crawl}-index?{urlencode(params)}"
+
+
+def parse_index(status: int, text: str) -> list[IndexRecord]:
+    """Records of one index answer: NDJSON lines; a 404 saying "No Captures found" is an empty answer."""
+    if status == 404 and "No Captures found" in text:
+        return []
+    if status != 200:
+        raise CommonCrawlError(f"index answered HTTP {status}: {text.strip()[:120]}")
+    records = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            records.append(IndexRecord(
+                url=str(row["url"]), timestamp=str(row["timestamp"]), status=str(row.get("status", "")),
+                mime=str(row.get("mime", "")), filename=str(row["filename"]), offset=int(row["offset"]),
+                length=int(row["length"]),
+            ))
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+            raise CommonCrawlError(f"index line {number} is not a capture record: {exc}") from None
+    return records
+
+
+def read_record(data: bytes) -> CapturedPage:
+    """The response in one fetched gzip member (one WARC record); raises CommonCrawlError when it is not one."""
+    try:
+        for record in ArchiveIterator(io.BytesIO(data), arc2warc=True):
+            if record.rec_type != "response":
+                continue
+            http = record.http_headers
+            status = int(str(http.get_statuscode() or 0)) if http is not None else 0
+            when = record.rec_headers.get_header("WARC-Date") or ""
+            try:
+                captured = datetime.fromisoformat(when.replace("Z", "+00:00"))
+            except ValueError:
+                captured = datetime.now(UTC)
+            return CapturedPage(
+                url=str(record.rec_headers.get_header("WARC-Target-URI")), captured_at=captured, status=status,
+                headers=list(http.headers) if http is not None else [], body=record.content_stream().read(),
+            )
+    except (ArchiveLoadFailed, OSError, EOFError, ValueError) as exc:
+        raise CommonCrawlError(f"not a WARC record: {str(exc).splitlines()[0][:120] if str(exc) else exc}") from None
+    raise CommonCrawlError("no response record in the fetched range")
+
+
+__all__ = [
+    "CapturedPage", "CommonCrawlError", "Crawl", "IndexRecord", "crawls_for", "index_query", "parse_collinfo",
+    "parse_index", "read_record",
+]
