@@ -9,6 +9,9 @@ from urllib.parse import urlsplit
 
 import trafilatura
 from lxml import etree
+from trafilatura.metadata import Document
+from trafilatura.xml import xmltotxt
+from trafilatura.xpaths import BODY_XPATH
 
 from crawler.extract.dates import date_at_midnight, iso
 from crawler.extract.errors import NotAnArticle
@@ -18,6 +21,7 @@ from crawler.extract.tree import (
     Extraction,
     absolute_url,
     first_match,
+    is_inside,
     iso_date,
     meta_value,
     node_text,
@@ -26,7 +30,7 @@ from crawler.extract.tree import (
     split_paragraphs,
     xp,
 )
-from crawler.items import EXTRACTOR_VERSION, Article, content_hash
+from crawler.items import EXTRACTOR_VERSION, Article, content_hash, normalise_text
 from crawler.outlet import Outlet
 
 _JSONLD_DATE = re.compile(r'"datePublished"\s*:\s*"([^"]+)"')
@@ -91,6 +95,96 @@ def _generic_meta(tree: etree._Element, url: str) -> dict[str, Any]:
     }
 
 
+# A container of an article split in parts must hold at least this many words of prose paragraphs.
+_SPLIT_PART_MIN_WORDS = 30
+# A block at either end of the body with at least this share of its text in links is furniture.
+_EDGE_LINK_SHARE = 0.5
+# A last block with fewer words than this ("Comments", "All...", "©") is a label, not prose.
+_EDGE_MIN_WORDS = 2
+
+
+def _prose_words(el: etree._Element) -> int:
+    """Words in an element's own <p> children when they read as prose (under 30% link text), else 0."""
+    paragraphs = el.findall("p")
+    text = " ".join(node_text(p) for p in paragraphs)
+    linked = sum(len(node_text(a)) for p in paragraphs for a in p.iter("a"))
+    return len(text.split()) if linked < 0.3 * max(1, len(text)) else 0
+
+
+def _merge_split_body(tree: etree._Element) -> None:
+    """Join the parts of an article body split over several same-class containers into the first one.
+
+    Some sites cut the body into chunks (between ads or embeds), each in a container of the same tag and class.
+    trafilatura keeps the first container its body XPaths find and loses the rest; moving the later parts'
+    blocks into that first container gives it the whole text. Only containers of prose paragraphs count,
+    so repeated teaser or footer boxes of the same class are left alone, and only when the container
+    trafilatura would choose is one of them.
+    """
+    groups: dict[tuple[str, str], list[etree._Element]] = {}
+    for el in xp("//div[@class][p] | //section[@class][p]")(tree):
+        if _prose_words(el) >= _SPLIT_PART_MIN_WORDS:
+            groups.setdefault((el.tag, el.get("class", "")), []).append(el)
+    split = [els for els in groups.values() if len(els) > 1]
+    if not split:
+        return  # the common case: no need to run trafilatura's body XPaths a second time
+    chosen = next((found[0] for expr in BODY_XPATH if (found := expr(tree))), None)
+    for parts in split:
+        if chosen is None or not any(el is chosen for el in parts):
+            continue
+        for el in parts:
+            if el is chosen or is_inside(el, chosen) or is_inside(chosen, el):
+                continue
+            chosen.extend(list(el))
+            remove_node(el)
+
+
+def _block_stats(el: etree._Element) -> tuple[int, float]:
+    """Words of a block of trafilatura's output and the share of its characters inside links (<ref>)."""
+    text = normalise_text(" ".join(el.itertext()))
+    if not text:
+        return 0, 0.0
+    linked = sum(len(normalise_text(" ".join(ref.itertext()))) for ref in el.iter("ref"))
+    return len(text.split()), linked / len(text)
+
+
+def _trim_edges(body: etree._Element) -> None:
+    """Drop furniture at the ends of trafilatura's output: what precedes and follows the article's prose.
+
+    Leading headings are the page's headline, kicker or standfirst (fields of their own, or another story's);
+    trailing headings announce a section that did not make it ("Comments", "Related"); link-heavy blocks at
+    the end are tag lists and "more stories"; a one-word last line is a label. Measured on the public
+    benchmark, each rule gains alone. Link-heavy blocks at the start are kept: dropping them lost more
+    opening paragraphs (with linked names) than it removed furniture.
+    """
+    while len(body) > 1:
+        words, _ = _block_stats(body[0])
+        if words and body[0].tag != "head":
+            break
+        body.remove(body[0])
+    while len(body) > 1:
+        words, link = _block_stats(body[-1])
+        if words >= _EDGE_MIN_WORDS and body[-1].tag != "head" and link < _EDGE_LINK_SHARE:
+            break
+        body.remove(body[-1])
+
+
+def _body_text(tree: etree._Element, url: str) -> str:
+    """The article text trafilatura finds in the tree, with its edges trimmed (empty when it finds none)."""
+    _merge_split_body(tree)
+    # fast: skip trafilatura's fallback extractors; favor_recall: keep doubtful paragraphs (the title
+    # lines it then keeps are removed by the caller). include_links: the <ref> elements tell the edge
+    # trimming which blocks are links; they are stripped before the text is made.
+    document = trafilatura.bare_extraction(
+        tree, url=url, include_comments=False, fast=True, favor_recall=True, deduplicate=False, include_links=True
+    )
+    if not isinstance(document, Document) or document.body is None:
+        return ""
+    body = document.body
+    _trim_edges(body)
+    etree.strip_tags(body, "ref")
+    return xmltotxt(body, False)
+
+
 def extract_generic(tree: etree._Element, url: str, outlet: Outlet | None = None) -> Extraction:
     meta = _generic_meta(tree, url)
     skip = _title_variants(tree)
@@ -98,11 +192,7 @@ def extract_generic(tree: etree._Element, url: str, outlet: Outlet | None = None
         skip.add(meta["lead"].casefold())
     lang = page_language(tree, outlet.language_for_host(urlsplit(url).hostname or "") if outlet else "en")
     _prune_link_lists(tree)
-    # fast: skip trafilatura's fallback extractors; favor_recall: keep doubtful paragraphs (the title
-    # lines it then keeps are removed below). Measured best and fastest on the public benchmark.
-    text = trafilatura.extract(
-        tree, url=url, include_comments=False, fast=True, favor_recall=True, deduplicate=False
-    ) or ""
+    text = _body_text(tree, url)
     paragraphs = split_paragraphs(text)
     # The headline and standfirst are fields of their own: drop them where trafilatura starts with them.
     while paragraphs and len(paragraphs) > 1 and paragraphs[0].casefold() in skip:
