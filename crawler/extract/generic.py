@@ -99,6 +99,12 @@ def _generic_meta(tree: etree._Element, url: str) -> dict[str, Any]:
 _SPLIT_PART_MIN_WORDS = 30
 # A block at either end of the body with at least this share of its text in links is furniture.
 _EDGE_LINK_SHARE = 0.5
+# Items of a list of story teasers (headline, maybe a one-line blurb) have at most this many words on average.
+_TEASER_ITEM_WORDS = 25
+# The page's headline within the first few lines of the body, after no more than this many words of
+# kicker, breadcrumb or section labels, ends what comes before the article.
+_HEADLINE_WITHIN_LINES = 5
+_ABOVE_HEADLINE_MAX_WORDS = 30
 # A last block with fewer words than this ("Comments", "All...", "©") is a label, not prose.
 _EDGE_MIN_WORDS = 2
 
@@ -147,12 +153,23 @@ def _block_stats(el: etree._Element) -> tuple[int, float]:
     return len(text.split()), linked / len(text)
 
 
+def _is_teaser_list(block: etree._Element, words: int) -> bool:
+    """A list of story teasers: every item links somewhere and items are headline-short.
+
+    "More stories" lists mix a linked headline with an unlinked blurb, so their link share stays under the
+    edge threshold; a list of article prose has long items, most without a link.
+    """
+    return (block.tag == "list" and len(block) > 1 and words / len(block) <= _TEASER_ITEM_WORDS
+            and all(item.find(".//ref") is not None for item in block))
+
+
 def _trim_edges(body: etree._Element) -> None:
     """Drop furniture at the ends of trafilatura's output: what precedes and follows the article's prose.
 
     Leading headings are the page's headline, kicker or standfirst (fields of their own, or another story's);
     trailing headings announce a section that did not make it ("Comments", "Related"); link-heavy blocks at
-    the end are tag lists and "more stories"; a one-word last line is a label. Measured on the public
+    the end are tag lists and "more stories" (also teaser lists whose links are only the headlines); a
+    one-word last line is a label. Measured on the public
     benchmark, each rule gains alone. Link-heavy blocks at the start are kept: dropping them lost more
     opening paragraphs (with linked names) than it removed furniture.
     """
@@ -162,10 +179,25 @@ def _trim_edges(body: etree._Element) -> None:
             break
         body.remove(body[0])
     while len(body) > 1:
-        words, link = _block_stats(body[-1])
-        if words >= _EDGE_MIN_WORDS and body[-1].tag != "head" and link < _EDGE_LINK_SHARE:
+        last = body[-1]
+        words, link = _block_stats(last)
+        if (words >= _EDGE_MIN_WORDS and last.tag != "head" and link < _EDGE_LINK_SHARE
+                and not _is_teaser_list(last, words)):
             break
-        body.remove(body[-1])
+        body.remove(last)
+
+
+def _drop_above_headline(paragraphs: list[str], titles: set[str]) -> None:
+    """Drop the headline and the short lines above it when it comes among the first lines of the body.
+
+    What sits above a headline (breadcrumbs, "News>", a section or kicker, the page URL) is never article
+    text. Only the headline counts here, not the description: many articles open with their description.
+    """
+    for i, para in enumerate(paragraphs[:_HEADLINE_WITHIN_LINES]):
+        if para.casefold() in titles and len(paragraphs) > i + 1:
+            if sum(len(p.split()) for p in paragraphs[:i]) <= _ABOVE_HEADLINE_MAX_WORDS:
+                del paragraphs[: i + 1]
+            return
 
 
 def _body_text(tree: etree._Element, url: str) -> str:
@@ -187,7 +219,8 @@ def _body_text(tree: etree._Element, url: str) -> str:
 
 def extract_generic(tree: etree._Element, url: str, outlet: Outlet | None = None) -> Extraction:
     meta = _generic_meta(tree, url)
-    skip = _title_variants(tree)
+    titles = _title_variants(tree)
+    skip = set(titles)
     if meta["lead"]:
         skip.add(meta["lead"].casefold())
     lang = page_language(tree, outlet.language_for_host(urlsplit(url).hostname or "") if outlet else "en")
@@ -197,6 +230,7 @@ def extract_generic(tree: etree._Element, url: str, outlet: Outlet | None = None
     # The headline and standfirst are fields of their own: drop them where trafilatura starts with them.
     while paragraphs and len(paragraphs) > 1 and paragraphs[0].casefold() in skip:
         paragraphs.pop(0)
+    _drop_above_headline(paragraphs, titles)
     removed: list[str] = []
     if outlet is not None:
         guarded = guard_paragraphs(paragraphs, outlet)
