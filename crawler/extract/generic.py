@@ -53,14 +53,18 @@ def _title_variants(tree: etree._Element) -> set[str]:
     return found
 
 
+def _chars(node: etree._Element) -> int:
+    """Characters of a node's text other than whitespace: a cheap size for density ratios (no normalising)."""
+    return len("".join("".join(node.itertext()).split()))
+
+
 def _prune_link_lists(tree: etree._Element) -> None:
     """Drop lists whose text is nearly all links (related stories, navigation): never article prose."""
-    for lst in xp("//ul | //ol")(tree):
-        items = lst.findall("li")
-        if len(items) < 2 or lst.getparent() is None:
+    for lst in xp("//ul[li][li] | //ol[li][li]")(tree):
+        if lst.getparent() is None:
             continue
-        text = node_text(lst)
-        if text and sum(len(node_text(a)) for a in lst.iter("a")) >= 0.8 * len(text):
+        text = _chars(lst)
+        if text and len("".join("".join(xp(".//a//text()")(lst)).split())) >= 0.8 * text:
             remove_node(lst)
 
 
@@ -112,9 +116,11 @@ _EDGE_MIN_WORDS = 2
 def _prose_words(el: etree._Element) -> int:
     """Words in an element's own <p> children when they read as prose (under 30% link text), else 0."""
     paragraphs = el.findall("p")
-    text = " ".join(node_text(p) for p in paragraphs)
-    linked = sum(len(node_text(a)) for p in paragraphs for a in p.iter("a"))
-    return len(text.split()) if linked < 0.3 * max(1, len(text)) else 0
+    words = sum(len("".join(p.itertext()).split()) for p in paragraphs)
+    if words < _SPLIT_PART_MIN_WORDS:
+        return words  # too short to count either way: spare the link count
+    linked = sum(_chars(a) for p in paragraphs for a in p.iter("a"))
+    return words if linked < 0.3 * sum(_chars(p) for p in paragraphs) else 0
 
 
 def _merge_split_body(tree: etree._Element) -> None:
@@ -200,14 +206,15 @@ def _drop_above_headline(paragraphs: list[str], titles: set[str]) -> None:
             return
 
 
-def _body_text(tree: etree._Element, url: str) -> str:
+def _body_text(tree: etree._Element) -> str:
     """The article text trafilatura finds in the tree, with its edges trimmed (empty when it finds none)."""
     _merge_split_body(tree)
     # fast: skip trafilatura's fallback extractors; favor_recall: keep doubtful paragraphs (the title
     # lines it then keeps are removed by the caller). include_links: the <ref> elements tell the edge
     # trimming which blocks are links; they are stripped before the text is made.
+    # No url: trafilatura would only make the <ref> targets absolute, which costs time and is never used.
     document = trafilatura.bare_extraction(
-        tree, url=url, include_comments=False, fast=True, favor_recall=True, deduplicate=False, include_links=True
+        tree, include_comments=False, fast=True, favor_recall=True, deduplicate=False, include_links=True
     )
     if not isinstance(document, Document) or document.body is None:
         return ""
@@ -225,7 +232,7 @@ def extract_generic(tree: etree._Element, url: str, outlet: Outlet | None = None
         skip.add(meta["lead"].casefold())
     lang = page_language(tree, outlet.language_for_host(urlsplit(url).hostname or "") if outlet else "en")
     _prune_link_lists(tree)
-    text = _body_text(tree, url)
+    text = _body_text(tree)
     paragraphs = split_paragraphs(text)
     # The headline and standfirst are fields of their own: drop them where trafilatura starts with them.
     while paragraphs and len(paragraphs) > 1 and paragraphs[0].casefold() in skip:
