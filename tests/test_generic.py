@@ -122,3 +122,14 @@ def test_an_outlet_page_with_too_little_text_is_refused() -> None:
 def test_a_page_without_article_text_is_refused() -> None:
     with pytest.raises(NotAnArticle):
         extract("<html><head><title>Empty</title></head><body><div></div></body></html>", URL)
+
+
+def test_a_quoted_tweet_in_an_embed_wrapper_stays_in_the_body() -> None:
+    tweet = (
+        "<div class='social-media-embed'><blockquote class='twitter-tweet'><p>The wall must go higher before "
+        "the next storm season, and we will pay for it.</p>&mdash; Harbour Council (@harbourcouncil) "
+        "<a href='https://twitter.com/harbourcouncil/status/1'>May 1, 2024</a></blockquote></div>"
+    )
+    art = extract(html_page(f"<article class='article-body'>{ps(PARAS[:3])}{tweet}{ps(PARAS[3:])}</article>"), URL)
+    assert "The wall must go higher before the next storm season" in art.body
+    assert art.body.startswith(PARAS[0]) and art.body.endswith(PARAS[4])

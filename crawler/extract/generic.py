@@ -109,6 +109,9 @@ _TEASER_ITEM_WORDS = 25
 # kicker, breadcrumb or section labels, ends what comes before the article.
 _HEADLINE_WITHIN_LINES = 5
 _ABOVE_HEADLINE_MAX_WORDS = 30
+# Elements that wrap an embedded post, and the few characters (a caption, "Embed") they may add to it.
+_WRAPPER_TAGS = frozenset({"div", "figure", "span", "section"})
+_WRAPPER_SLACK_CHARS = 5
 # A last block with fewer words than this ("Comments", "All...", "©") is a label, not prose.
 _EDGE_MIN_WORDS = 2
 
@@ -206,8 +209,26 @@ def _drop_above_headline(paragraphs: list[str], titles: set[str]) -> None:
             return
 
 
+def _unwrap_quoted_posts(tree: etree._Element) -> None:
+    """Take embedded social posts (Twitter's <blockquote class="twitter-tweet">) out of their embed wrappers.
+
+    Articles quote posts as they quote people, and the quoted text is part of the story; trafilatura drops
+    the wrappers by their class words ("embed", "social", "widget") and the quote with them. A wrapper is
+    replaced by its quote only when it holds nothing else, so a sidebar feed of posts stays a sidebar.
+    """
+    for quote in xp("//blockquote[contains(@class, 'tweet')]")(tree):
+        size = _chars(quote)
+        wrapper, parent = quote, quote.getparent()
+        while parent is not None and parent.tag in _WRAPPER_TAGS and _chars(parent) <= size + _WRAPPER_SLACK_CHARS:
+            wrapper, parent = parent, parent.getparent()
+        if wrapper is not quote and parent is not None:
+            quote.tail = wrapper.tail
+            parent.replace(wrapper, quote)
+
+
 def _body_text(tree: etree._Element) -> str:
     """The article text trafilatura finds in the tree, with its edges trimmed (empty when it finds none)."""
+    _unwrap_quoted_posts(tree)
     _merge_split_body(tree)
     # fast: skip trafilatura's fallback extractors; favor_recall: keep doubtful paragraphs (the title
     # lines it then keeps are removed by the caller). include_links: the <ref> elements tell the edge
