@@ -133,3 +133,15 @@ def test_a_quoted_tweet_in_an_embed_wrapper_stays_in_the_body() -> None:
     art = extract(html_page(f"<article class='article-body'>{ps(PARAS[:3])}{tweet}{ps(PARAS[3:])}</article>"), URL)
     assert "The wall must go higher before the next storm season" in art.body
     assert art.body.startswith(PARAS[0]) and art.body.endswith(PARAS[4])
+
+
+def test_a_prose_box_of_the_body_class_far_away_in_the_page_is_not_joined() -> None:
+    sidebar = (
+        "<aside><div class='rail'><div class='rail-item'>"
+        f"<div class='article-body'>{ps(['Sidebar: ' + PARAS[3], PARAS[4]])}</div></div></div></aside>"
+    )
+    html = html_page(f"<article><div class='article-body'>{ps(PARAS[:3])}</div></article>").replace(
+        "</main>", f"</main>{sidebar}"
+    )
+    art = extract(html, URL)
+    assert art.body.startswith(PARAS[0]) and "Sidebar:" not in art.body

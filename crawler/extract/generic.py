@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from itertools import islice
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -101,6 +102,8 @@ def _generic_meta(tree: etree._Element, url: str) -> dict[str, Any]:
 
 # A container of an article split in parts must hold at least this many words of prose paragraphs.
 _SPLIT_PART_MIN_WORDS = 30
+# ... and share an ancestor at most this many levels above each part (parts of one body sit side by side).
+_SPLIT_PART_MAX_LEVELS = 3
 # A block at either end of the body with at least this share of its text in links is furniture.
 _EDGE_LINK_SHARE = 0.5
 # Items of a list of story teasers (headline, maybe a one-line blurb) have at most this many words on average.
@@ -126,6 +129,12 @@ def _prose_words(el: etree._Element) -> int:
     return words if linked < 0.3 * sum(_chars(p) for p in paragraphs) else 0
 
 
+def _near(a: etree._Element, b: etree._Element) -> bool:
+    """True when a and b have a common ancestor at most _SPLIT_PART_MAX_LEVELS above each of them."""
+    above_a = list(islice(a.iterancestors(), _SPLIT_PART_MAX_LEVELS))
+    return any(any(anc is mine for mine in above_a) for anc in islice(b.iterancestors(), _SPLIT_PART_MAX_LEVELS))
+
+
 def _merge_split_body(tree: etree._Element) -> None:
     """Join the parts of an article body split over several same-class containers into the first one.
 
@@ -133,7 +142,8 @@ def _merge_split_body(tree: etree._Element) -> None:
     trafilatura keeps the first container its body XPaths find and loses the rest; moving the later parts'
     blocks into that first container gives it the whole text. Only containers of prose paragraphs count,
     so repeated teaser or footer boxes of the same class are left alone, and only when the container
-    trafilatura would choose is one of them.
+    trafilatura would choose is one of them and the parts are close in the tree (a box of the same class in
+    a sidebar or footer shares only a distant ancestor with the article).
     """
     groups: dict[tuple[str, str], list[etree._Element]] = {}
     for el in xp("//div[@class][p] | //section[@class][p]")(tree):
@@ -147,7 +157,7 @@ def _merge_split_body(tree: etree._Element) -> None:
         if chosen is None or not any(el is chosen for el in parts):
             continue
         for el in parts:
-            if el is chosen or is_inside(el, chosen) or is_inside(chosen, el):
+            if el is chosen or is_inside(el, chosen) or is_inside(chosen, el) or not _near(chosen, el):
                 continue
             chosen.extend(list(el))
             remove_node(el)
