@@ -145,3 +145,9 @@ def test_a_prose_box_of_the_body_class_far_away_in_the_page_is_not_joined() -> N
     )
     art = extract(html, URL)
     assert art.body.startswith(PARAS[0]) and "Sidebar:" not in art.body
+
+
+def test_a_short_linked_pointer_inside_the_article_is_dropped_and_the_prose_around_it_kept() -> None:
+    pointer = "<p>READ MORE: <a href='/storm'>Storm damage to the harbour worse than feared</a></p>"
+    art = extract(html_page(f"<article class='article-body'>{ps(PARAS[:2])}{pointer}{ps(PARAS[2:])}</article>"), URL)
+    assert art.body == "\n\n".join(PARAS)

@@ -104,7 +104,10 @@ def _generic_meta(tree: etree._Element, url: str) -> dict[str, Any]:
 _SPLIT_PART_MIN_WORDS = 30
 # ... and share an ancestor at most this many levels above each part (parts of one body sit side by side).
 _SPLIT_PART_MAX_LEVELS = 3
-# A block at either end of the body with at least this share of its text in links is furniture.
+# A block of fewer words than this with at least this share of its text in links is a pointer to another page.
+_LINK_LINE_MAX_WORDS = 15
+_LINK_LINE_SHARE = 0.8
+# A last block with at least this share of its text in links is furniture (tags, "more stories", follow us).
 _EDGE_LINK_SHARE = 0.5
 # Items of a list of story teasers (headline, maybe a one-line blurb) have at most this many words on average.
 _TEASER_ITEM_WORDS = 25
@@ -182,6 +185,18 @@ def _is_teaser_list(block: etree._Element, words: int) -> bool:
             and all(item.find(".//ref") is not None for item in block))
 
 
+def _drop_link_lines(body: etree._Element) -> None:
+    """Drop short blocks that are nearly all link ("READ MORE: <headline>", "Don't miss" items) after the first.
+
+    Inside an article they point to other stories; a long paragraph that happens to be one link (a product
+    description on a deals page) stays, and so does the first block, which often opens with linked names.
+    """
+    for block in list(body)[1:]:
+        words, link = _block_stats(block)
+        if words < _LINK_LINE_MAX_WORDS and link >= _LINK_LINE_SHARE:
+            body.remove(block)
+
+
 def _trim_edges(body: etree._Element) -> None:
     """Drop furniture at the ends of trafilatura's output: what precedes and follows the article's prose.
 
@@ -250,6 +265,7 @@ def _body_text(tree: etree._Element) -> str:
     if not isinstance(document, Document) or document.body is None:
         return ""
     body = document.body
+    _drop_link_lines(body)
     _trim_edges(body)
     etree.strip_tags(body, "ref")
     return xmltotxt(body, False)
