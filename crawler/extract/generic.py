@@ -203,9 +203,9 @@ def _trim_edges(body: etree._Element) -> None:
     Leading headings are the page's headline, kicker or standfirst (fields of their own, or another story's);
     trailing headings announce a section that did not make it ("Comments", "Related"); link-heavy blocks at
     the end are tag lists and "more stories" (also teaser lists whose links are only the headlines); a
-    one-word last line is a label. Measured on the public
-    benchmark, each rule gains alone. Link-heavy blocks at the start are kept: dropping them lost more
-    opening paragraphs (with linked names) than it removed furniture.
+    one-word last line is a label. Measured on the public benchmark, each rule gains alone. Link-heavy
+    blocks at the start are kept: dropping them lost more opening paragraphs (with linked names) than it
+    removed furniture.
     """
     while len(body) > 1:
         words, _ = _block_stats(body[0])
@@ -272,6 +272,14 @@ def _body_text(tree: etree._Element) -> str:
 
 
 def extract_generic(tree: etree._Element, url: str, outlet: Outlet | None = None) -> Extraction:
+    """Extract an article from any page: metadata from meta tags and JSON-LD, the body from trafilatura.
+
+    The tree is cleaned in place (link lists, quoted-post wrappers, split bodies) before trafilatura runs on
+    it, and trafilatura's blocks are trimmed of furniture afterwards. With `outlet` (a page of a known outlet
+    in no known layout) the outlet's standfirst, boilerplate guard, minimum length, title decoration and URL
+    date apply as on its known layouts. Raises NotAnArticle when no body text is found (or, for an outlet,
+    too little).
+    """
     meta = _generic_meta(tree, url)
     titles = _title_variants(tree)
     skip = set(titles)
