@@ -1,7 +1,11 @@
 """Print extraction quality and speed: crawler.extract beside plain trafilatura, on fixtures and a benchmark.
 
-Usage: .venv/bin/python bench/quality.py [--bench DIR] [--fixtures DIR] [--limit N] [--repeat N]
-                                         [--site-pages N] [--site-size BYTES]
+Usage: .venv/bin/python bench/quality.py [--benchmark DIR] [--fixtures DIR] [--limit N] [--repeat N]
+                                         [--site-pages N] [--site-size BYTES] [--skip-bench]
+
+The public benchmark (https://github.com/scrapinghub/article-extraction-benchmark, a checkout or its
+release files: ground-truth.json and html/*.html.gz) is read from --benchmark DIR or, without it, from the
+folder named by the environment variable ARTICLE_BENCHMARK_DIR.
 
 Scores bodies with 4-word shingles as the public article-extraction benchmark does: per page
 precision and recall of shingle counts (normalised per page), averaged over pages, F1 of the averages.
@@ -29,7 +33,7 @@ from trafilatura import utils as tf_utils
 from crawler.extract import NotAnArticle, extract
 from crawler.fixturecheck import DEFAULT_DIR, f1, load_fixtures, precision_recall, shingle_counts
 
-BENCH_DIR = Path("/work/shared/benchmarks/article-extraction-benchmark")
+BENCH_ENV = "ARTICLE_BENCHMARK_DIR"
 
 Page = tuple[str, str, bytes, str]  # (id, url, html bytes, true body)
 
@@ -175,7 +179,8 @@ def table(title: str, result: dict[str, dict[str, float]]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--bench", type=Path, default=BENCH_DIR, help="article-extraction-benchmark folder")
+    ap.add_argument("--benchmark", "--bench", dest="bench", type=Path, default=None,
+                    help=f"article-extraction-benchmark folder (default: ${BENCH_ENV})")
     ap.add_argument("--fixtures", type=Path, default=DEFAULT_DIR, help="fixture folder")
     ap.add_argument("--limit", type=int, default=None, help="only the first N benchmark pages")
     ap.add_argument("--repeat", type=int, default=1, help="runs per page; the median counts (default 1)")
@@ -183,6 +188,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--site-pages", type=int, default=40, help="look-alike site pages to time (0: none)")
     ap.add_argument("--site-size", type=int, default=80_000, help="bytes per look-alike page (default 80000)")
     args = ap.parse_args(argv)
+    bench: Path | None = None
+    if not args.skip_bench:
+        bench = args.bench or (Path(os.environ[BENCH_ENV]) if os.environ.get(BENCH_ENV) else None)
+        if bench is None or not (bench / "ground-truth.json").is_file():
+            # Checked before the slow parts run, so a wrong path costs nothing.
+            where = f"no ground-truth.json in {bench}" if bench else f"no --benchmark DIR and ${BENCH_ENV} unset"
+            print(f"article-extraction-benchmark: {where}; pass --benchmark DIR (a checkout of "
+                  "scrapinghub/article-extraction-benchmark) or --skip-bench", file=sys.stderr)
+            return 2
     extractors: dict[str, Extractor] = {"crawler.extract": _crawler, "trafilatura": _trafilatura}
     print(f"trafilatura {trafilatura.__version__}; median of {args.repeat} run(s) per page; "
           f"{platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} CPUs\n")
@@ -195,12 +209,9 @@ def main(argv: list[str] | None = None) -> int:
         title = f"## Look-alike Press TV pages ({args.site_pages} pages of ~{args.site_size // 1000} KB, both layouts)"
         print(table(title, score(site_pages(args.site_pages, args.site_size), extractors, args.repeat)))
         print()
-    if not args.skip_bench:
-        if not (args.bench / "ground-truth.json").exists():
-            print(f"benchmark not found at {args.bench}", file=sys.stderr)
-            return 2
-        print(table(f"## article-extraction-benchmark ({args.bench.name})",
-                    score(bench_pages(args.bench, args.limit), extractors, args.repeat)))
+    if bench is not None:
+        print(table(f"## article-extraction-benchmark ({bench.name})",
+                    score(bench_pages(bench, args.limit), extractors, args.repeat)))
     return 0
 
 

@@ -1,0 +1,153 @@
+"""Generic extraction on hand-written pages: split bodies joined, furniture at the body's ends dropped."""
+
+from __future__ import annotations
+
+import pytest
+
+from crawler.extract import NotAnArticle, extract, extract_full
+
+URL = "https://news.example.org/2024/05/01/harbour-reopens"
+OUTLET_URL = "https://www.presstv.co.uk/Detail/2026/08/15/774416/Iran-urges-UN"
+
+PARAS = [
+    "The harbour reopened on Monday after three weeks of repairs to the breakwater, which storms had "
+    "damaged in early April, and the first ferries docked shortly after dawn.",
+    "Port officials said that the work had cost less than expected because most of the damaged blocks could "
+    "be lifted back into place rather than cast again from scratch.",
+    "Fishermen who had moored their boats in the next town said that they were glad to be back, although "
+    "several of them complained that the compensation had come late.",
+    "The council will decide next month whether to raise the height of the wall, a plan that engineers have "
+    "recommended since the last great storm more than a decade ago.",
+    "Residents have been invited to a public meeting on the plan, where the engineers will answer questions "
+    "about the cost, the timetable and the effect on the beach.",
+]
+
+
+def html_page(body: str, *, title: str = "Harbour reopens after repairs", head: str = "") -> str:
+    return (
+        f"<html lang='en'><head><title>{title} | Example News</title>{head}</head><body>"
+        "<nav><ul><li><a href='/'>Home</a></li><li><a href='/world'>World</a></li></ul></nav>"
+        f"<main>{body}</main><footer><p>Example News, 1 Harbour Road.</p></footer></body></html>"
+    )
+
+
+def ps(items: list[str]) -> str:
+    return "".join(f"<p>{p}</p>" for p in items)
+
+
+def test_an_article_split_over_same_class_containers_is_extracted_whole_and_in_order() -> None:
+    body = (
+        f"<article><div class='article-body'>{ps(PARAS[:2])}</div>"
+        "<div class='ad-slot'><p>Advertisement</p></div>"
+        f"<div class='article-body'>{ps(PARAS[2:])}</div></article>"
+    )
+    art = extract(html_page(body), URL)
+    assert art.body == "\n\n".join(PARAS)
+
+
+def test_a_short_box_sharing_the_body_class_is_not_joined_to_the_article() -> None:
+    body = (
+        f"<article><div class='article-body'>{ps(PARAS)}</div></article>"
+        "<div class='promo'><div class='article-body'><p>Subscribe to our newsletter for the news.</p></div></div>"
+    )
+    art = extract(html_page(body), URL)
+    assert art.body == "\n\n".join(PARAS)
+
+
+def test_a_trailing_teaser_list_is_dropped_but_a_list_of_prose_stays() -> None:
+    teasers = "".join(
+        f"<li><a href='/story/{i}'>Another story number {i}</a> A line about it.</li>" for i in range(4)
+    )
+    body = f"<article class='article-body'>{ps(PARAS)}<ul>{teasers}</ul></article>"
+    art = extract(html_page(body), URL)
+    assert art.body == "\n\n".join(PARAS)
+    assert "Another story" not in art.body
+
+    prose = (
+        f"<li>{PARAS[3]} More in <a href='/plan'>the plan</a>.</li>"
+        f"<li>{PARAS[4]} See <a href='/meeting'>the meeting notice</a>.</li>"
+    )
+    art = extract(html_page(f"<article class='article-body'>{ps(PARAS[:3])}<ul>{prose}</ul></article>"), URL)
+    assert "public meeting on the plan" in art.body and "the meeting notice" in art.body
+
+
+def test_trailing_headings_link_lines_and_one_word_labels_are_dropped() -> None:
+    tail = (
+        "<p>Follow us on <a href='/fb'>Facebook</a>, <a href='/tw'>Twitter</a> and <a href='/ig'>Instagram</a></p>"
+        "<h3>Comments</h3><p>comments</p>"
+    )
+    art = extract(html_page(f"<article class='article-body'>{ps(PARAS)}{tail}</article>"), URL)
+    assert art.body == "\n\n".join(PARAS)
+
+
+def test_a_short_paragraph_ending_the_article_stays() -> None:
+    closing = "The council has not yet set a date."
+    art = extract(html_page(f"<article class='article-body'>{ps([*PARAS, closing])}</article>"), URL)
+    assert art.body.endswith(closing)
+
+
+def test_breadcrumbs_and_headline_above_the_article_are_dropped() -> None:
+    top = "<p>News &gt;</p><p>Local</p><h1>Harbour reopens after repairs</h1>"
+    art = extract(html_page(f"<article class='article-body'>{top}{ps(PARAS)}</article>"), URL)
+    assert art.title == "Harbour reopens after repairs"
+    assert art.body == "\n\n".join(PARAS)
+
+
+def test_a_first_paragraph_repeating_the_description_stays_in_the_body_of_a_foreign_page() -> None:
+    head = f"<meta name='description' content='{PARAS[0]}'>"
+    art = extract(html_page(f"<article class='article-body'>{ps(PARAS)}</article>", head=head), URL)
+    assert art.lead == PARAS[0]
+    assert art.body.startswith(PARAS[0])
+
+
+def test_an_outlet_page_in_no_known_layout_keeps_its_guard_and_drops_its_standfirst() -> None:
+    lead = "The minister called on the United Nations to act against the sanctions on Iran."
+    html = (
+        "<html><head><title>Iran urges UN action - PressTV</title>"
+        f"<meta name='description' content='{lead}'></head>"
+        f"<body><article><p>{lead}</p>{ps(PARAS)}<p>SHARE THIS ARTICLE</p></article></body></html>"
+    )
+    ext = extract_full(html, OUTLET_URL)
+    assert ext.layout == "unknown" and ext.article.article_id == "774416"
+    assert ext.article.body == "\n\n".join(PARAS)
+    assert ext.article.published == "2026-08-15T00:00:00+03:30"
+
+
+def test_an_outlet_page_with_too_little_text_is_refused() -> None:
+    html = "<html><head><title>X - PressTV</title></head><body><article><p>A few words.</p></article></body></html>"
+    with pytest.raises(NotAnArticle, match="too little text"):
+        extract(html, OUTLET_URL)
+
+
+def test_a_page_without_article_text_is_refused() -> None:
+    with pytest.raises(NotAnArticle):
+        extract("<html><head><title>Empty</title></head><body><div></div></body></html>", URL)
+
+
+def test_a_quoted_tweet_in_an_embed_wrapper_stays_in_the_body() -> None:
+    tweet = (
+        "<div class='social-media-embed'><blockquote class='twitter-tweet'><p>The wall must go higher before "
+        "the next storm season, and we will pay for it.</p>&mdash; Harbour Council (@harbourcouncil) "
+        "<a href='https://twitter.com/harbourcouncil/status/1'>May 1, 2024</a></blockquote></div>"
+    )
+    art = extract(html_page(f"<article class='article-body'>{ps(PARAS[:3])}{tweet}{ps(PARAS[3:])}</article>"), URL)
+    assert "The wall must go higher before the next storm season" in art.body
+    assert art.body.startswith(PARAS[0]) and art.body.endswith(PARAS[4])
+
+
+def test_a_prose_box_of_the_body_class_far_away_in_the_page_is_not_joined() -> None:
+    sidebar = (
+        "<aside><div class='rail'><div class='rail-item'>"
+        f"<div class='article-body'>{ps(['Sidebar: ' + PARAS[3], PARAS[4]])}</div></div></div></aside>"
+    )
+    html = html_page(f"<article><div class='article-body'>{ps(PARAS[:3])}</div></article>").replace(
+        "</main>", f"</main>{sidebar}"
+    )
+    art = extract(html, URL)
+    assert art.body.startswith(PARAS[0]) and "Sidebar:" not in art.body
+
+
+def test_a_short_linked_pointer_inside_the_article_is_dropped_and_the_prose_around_it_kept() -> None:
+    pointer = "<p>READ MORE: <a href='/storm'>Storm damage to the harbour worse than feared</a></p>"
+    art = extract(html_page(f"<article class='article-body'>{ps(PARAS[:2])}{pointer}{ps(PARAS[2:])}</article>"), URL)
+    assert art.body == "\n\n".join(PARAS)
