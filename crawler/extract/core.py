@@ -458,7 +458,7 @@ def _extract_outlet(tree: etree._Element, url: str, outlet: Outlet, layout: Layo
         clean_page(tree, outlet, cues, set())
         region = find_body_region(tree, url)
         if region is None:
-            raise NotAnArticle("no body text found (unknown layout)")
+            raise NotAnArticle(f"{TOO_LITTLE} (no body text found; unknown layout)")
         _prune_read_more(region, outlet)
         if link_density(region) > MAX_LINK_DENSITY:
             raise NotAnArticle("headline index (body is mostly links)")

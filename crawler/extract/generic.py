@@ -315,6 +315,8 @@ def extract_generic(tree: etree._Element, url: str, outlet: Outlet | None = None
     title = meta["title"]
     if outlet is not None:
         title = outlet.title_decoration_regex.sub("", title)
+    if not title.strip():
+        raise NotAnArticle("page has no headline")  # an item always has a title (the schema says so)
     article = Article(
         article_id=parsed_url.article_id if parsed_url else "",
         url=outlet.canonical_url(url) if outlet else url,
