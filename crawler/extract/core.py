@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -30,6 +31,7 @@ from crawler.extract.tree import (
     node_text,
     page_language,
     remove_node,
+    shingle_f1,
     split_paragraphs,
     xp,
 )
@@ -386,6 +388,24 @@ def _structural_lead(tree: etree._Element, title_node: etree._Element | None, re
     return found
 
 
+DISAGREE = 0.5
+"""Shingle F1 between the density region's body and the generic extractor's under which the region is taken to
+be the wrong block (a comment thread, one half of a split body) and the generic body is used."""
+
+
+def _second_opinion(body: str, pristine: etree._Element, url: str, outlet: Outlet, cues: Cues) -> str:
+    """The body of a page no layout rule knows: the density region's, unless the generic extractor, run on the
+    untouched page, finds a mostly different text; then the generic one, cleaned by the same line cues."""
+    try:
+        other = extract_generic(pristine, url, outlet).article.body
+    except NotAnArticle:
+        return body
+    if shingle_f1(body, other) >= DISAGREE:
+        return body
+    cues.note("second-opinion", f"density region replaced by the generic body ({len(other.split())} words)")
+    return "\n\n".join(clean_paragraphs(other.split("\n\n"), outlet, cues))
+
+
 def _extract_outlet(tree: etree._Element, url: str, outlet: Outlet, layout: Layout | None) -> Extraction:
     parsed_url = outlet.parse_article_url(url)
     host = (urlsplit(url).hostname or "").lower()
@@ -398,6 +418,8 @@ def _extract_outlet(tree: etree._Element, url: str, outlet: Outlet, layout: Layo
         # A known layout without its body region, or whose region holds a fraction of the page's prose (a class
         # name reused by a redesign or another site), is not that layout: report it as unknown.
         layout, region = None, None
+    # Without a layout the density region is checked against the generic extractor on an untouched copy.
+    pristine = copy.deepcopy(tree) if layout is None else None
 
     title_node = first_match(tree, layout.title) if layout is not None else _title_node(tree, outlet)
     title = node_text(title_node) if title_node is not None else ""
@@ -483,6 +505,8 @@ def _extract_outlet(tree: etree._Element, url: str, outlet: Outlet, layout: Layo
     paragraphs = clean_paragraphs(guarded.text.split("\n\n") if guarded.text else [], outlet, cues)
     authors += [a for a in cues.authors if a not in authors]
     body = "\n\n".join(paragraphs)
+    if pristine is not None:
+        body = _second_opinion(body, pristine, url, outlet, cues)
     if len(body.split()) < MIN_BODY_WORDS:
         raise NotAnArticle(f"{TOO_LITTLE} ({len(body.split())} words)")
     if not title:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import threading
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -150,3 +152,22 @@ class Extraction:
     removed: dict[str, list[str]] = field(default_factory=dict)
     """What the layout-independent cues removed, by reason (e.g. "dateline", "nav-block"): counted per reason
     in run stats like the guard."""
+
+
+_WORD = re.compile(r"\w+")
+
+
+def shingle_f1(a: str, b: str, n: int = 4) -> float:
+    """How much two texts say the same: F1 of their n-word shingle counts (1.0 for two empty texts)."""
+    def grams(text: str) -> Counter[tuple[str, ...]]:
+        words = _WORD.findall(text.lower())
+        return Counter(tuple(words[i : i + n]) for i in range(max(1, len(words) - n + 1)) if words[i : i + n])
+
+    ga, gb = grams(a), grams(b)
+    if not ga and not gb:
+        return 1.0
+    common = sum((ga & gb).values())
+    if not common:
+        return 0.0
+    precision, recall = common / sum(gb.values()), common / sum(ga.values())
+    return 2 * precision * recall / (precision + recall)
