@@ -12,6 +12,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from crawler.status import CommandError
+
 DEMO_MIRRORS = ("seized", "refuse", "503", "healthy")
 """Priority order of the demo's mirrors: a seized domain, a dead host, an overloaded one, a healthy one."""
 
@@ -40,7 +42,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from crawler.cli import CommandError
     from crawler.site import FIXTURES_ROOT, SiteCorpus, serve_site
 
     corpus = SiteCorpus()
