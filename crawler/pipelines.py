@@ -193,6 +193,12 @@ class ExtractPipeline:
             raw = await self._extract_isolated(args, page.url)
         except Exception as exc:
             self._crashed(page.url, f"{type(exc).__name__}: {exc}")
+        return self.accept(item, raw)
+
+    def accept(self, item: PageItem, raw: Any) -> ExtractedItem:
+        """The extracted item for a worker's answer on `item` (counted, `page_extracted` sent); raises
+        NotAnArticlePage for a refusal and ExtractionCrashed for an answer that is not an outcome."""
+        page = item.page
         try:
             result = ExtractOutcome.coerce(raw)
         except (TypeError, ValueError) as exc:

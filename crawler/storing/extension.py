@@ -50,7 +50,8 @@ class StoreExtension:
     def __init__(self, crawler: Crawler) -> None:
         path = str(crawler.settings.get("CRAWLER_STORE", DEFAULT_STORE) or "")
         if not path:
-            raise NotConfigured("CRAWLER_STORE is empty: no store, no incremental skipping")
+            # No message: Scrapy logs a NotConfigured message as a WARNING, and no store is a choice.
+            raise NotConfigured
         self.crawler = crawler
         self.path = path
         self.store: ArticleStore | None = None

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 from scrapy import Request, Spider, signals
@@ -39,6 +40,8 @@ class IncrementalMiddleware:
         self.crawler = crawler
         self.full = crawler.settings.getbool("CRAWLER_FULL", False)
         self.refresh: timedelta | None = None
+        self.now: Callable[[], datetime] = utc_now
+        """The clock the refresh window is measured with (tests wind it by hand)."""
         self._refresh_text = str(crawler.settings.get("CRAWLER_REFRESH", "") or "")
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
 
@@ -90,7 +93,7 @@ class IncrementalMiddleware:
         if stored is None:
             return None
         if self.refresh is not None:
-            cutoff = utc_key(utc_now() - self.refresh)
+            cutoff = utc_key(self.now() - self.refresh)
             if (stored.published_utc or "") >= cutoff or (stored.modified_utc or "") >= cutoff:
                 stats.inc_value(statkeys.INCREMENTAL_REFRESHED)
                 return None
