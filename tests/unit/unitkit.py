@@ -1,4 +1,4 @@
-"""Helpers of the unit tier: a project-configured Scrapy crawler without a reactor, a hand-wound clock,
+"""What the unit tier's tests share: a project-configured Scrapy crawler without a reactor, a hand-wound clock,
 responses and items built in memory."""
 
 from __future__ import annotations
