@@ -29,6 +29,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.gz import gunzip
 
+from crawler import statkeys
 from crawler.handoff import PageItem, SkippedRequest
 from crawler.middlewares import MirrorPool, PageGivenUp, report_page_failed
 from crawler.outlet import Outlet, load_outlet
@@ -214,7 +215,7 @@ class PresstvSpider(Spider):
         if not self._in_range(day):
             self.crawler.stats.inc_value("discovery/out_of_range")
             return None
-        self.crawler.stats.inc_value(f"discovery/{source}/article_links")
+        self.crawler.stats.inc_value(statkeys.DISCOVERY_ARTICLE_LINKS.format(source))
         return self._request(path, self.parse_article, source, priority=10, source_url=link,
                              meta={"article_id": parsed.article_id, "hints": hints}, errback=self.article_failed)
 
