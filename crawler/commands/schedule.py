@@ -19,7 +19,7 @@ from crawler.commands.common import default_store_path
 from crawler.commands.crawl import add_spider_options
 from crawler.status import CommandError
 from crawler.store import StoreError, StoreLocked, open_store
-from crawler.store.sqlite import RunLock
+from crawler.store.lock import RunLock
 from crawler.store.when import parse_duration, utc_key, utc_now
 
 STOP_GRACE_SECONDS = 60.0

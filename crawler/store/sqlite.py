@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
@@ -11,7 +10,7 @@ import time
 import zlib
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from crawler.items import ARTICLE_FIELDS, Article
 from crawler.store import (
@@ -21,8 +20,8 @@ from crawler.store import (
     SaveOutcome,
     StoredArticle,
     StoreError,
-    StoreLocked,
 )
+from crawler.store.lock import RunLock
 from crawler.store.when import iso_to_utc_key, utc_key, utc_now
 
 COMMIT_ITEMS = 100
@@ -140,44 +139,6 @@ def _pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
-
-
-class RunLock:
-    """An exclusive lock on `<store>.lock` (fcntl.flock): the kernel drops it when its process dies, so a
-    killed crawl never leaves the store locked. The holder's pid is written into the file for messages."""
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self._file: IO[str] | None = None
-
-    def acquire(self, what: str) -> None:
-        try:
-            handle = open(self.path, "a+")  # noqa: SIM115 - held open for the lock's lifetime
-        except OSError as exc:
-            raise StoreError(f"cannot create lock file {self.path}: {exc.strerror or exc}") from None
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "?"
-            handle.close()
-            raise StoreLocked(
-                f"{what} is in use by another process (pid {holder}); wait for it to finish "
-                "or point CRAWLER_STORE/--store elsewhere"
-            ) from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(str(os.getpid()))
-        handle.flush()
-        self._file = handle
-
-    def release(self) -> None:
-        if self._file is not None:
-            try:
-                fcntl.flock(self._file.fileno(), fcntl.LOCK_UN)
-            finally:
-                self._file.close()
-                self._file = None
 
 
 class SQLiteStore:
