@@ -89,9 +89,8 @@ def extract_page(html: bytes, url: str, mirror: str, outlet_name: str) -> Extrac
     article = result.article
     article.source_url = url
     article.mirror = mirror
-    removed = getattr(result, "removed", None) or {}
     return ExtractOutcome(article=article, guard_removed=list(result.guard_removed),
-                          removed={str(k): list(v) for k, v in removed.items()}, layout=result.layout,
+                          removed={str(k): list(v) for k, v in result.removed.items()}, layout=result.layout,
                           compressed=compressed, sha256=sha256)
 
 
