@@ -76,6 +76,8 @@ class _MirrorState:
     set_aside_until: float = 0.0
     responses: int = 0
     last_failure: float = float("-inf")
+    seized: bool = False
+    """On a seized or dead domain of the outlet: tried only after every other mirror."""
 
 
 class MirrorPool:
@@ -90,7 +92,8 @@ class MirrorPool:
         self.mirrors: list[_MirrorState] = []
         for base in bases:
             parts = urlsplit(base.strip())
-            self.mirrors.append(_MirrorState(urlunsplit((parts.scheme, parts.netloc, "", "", "")), parts.netloc))
+            self.mirrors.append(_MirrorState(urlunsplit((parts.scheme, parts.netloc, "", "", "")), parts.netloc,
+                                             seized=outlet.is_seized(parts.hostname or "")))
         self._by_netloc = {m.netloc.lower(): m for m in self.mirrors}
         self._settled = False
         self._waiters: list[Deferred[None]] = []
@@ -122,7 +125,7 @@ class MirrorPool:
         candidates = [m for m in self.mirrors if m.netloc.lower() not in skip]
 
         def rank(m: _MirrorState) -> tuple[int, float]:
-            if self.outlet.is_seized(urlsplit(m.base).hostname or ""):
+            if m.seized:
                 return (3, 0.0)  # its links are followed on a live mirror; it is the last resort
             if m.set_aside_until > now:
                 return (2, m.set_aside_until)
