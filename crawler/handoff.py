@@ -31,9 +31,7 @@ class PageItem:
     page: Page
     """The fetched bytes and facts of the fetch."""
     source: str = ""
-    """The discovery source that found the link: "rss", "sitemap" or "sections"."""
-    hints: dict[str, Any] = field(default_factory=dict)
-    """What the source said about the article (title, publication date); not used by extraction today."""
+    """The discovery source that found the link: "rss", "sitemap" or "sections" (counted per source)."""
 
 
 @dataclass

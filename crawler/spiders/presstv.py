@@ -380,7 +380,6 @@ class PresstvSpider(Spider):
                 mirror=urlsplit(response.url).netloc,
             ),
             source=str(meta.get("source", "")),
-            hints=dict(meta.get("hints") or {}),
         )
 
 
