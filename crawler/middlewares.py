@@ -290,7 +290,7 @@ class _MirrorDecisions:
         self.stats = crawler.stats
         self.outlet = load_outlet(str(crawler.settings.get("CRAWLER_OUTLET")))
 
-    # ---- helpers ---------------------------------------------------------------------------------
+    # ---- shared steps ------------------------------------------------------------------------------
 
     def _pool(self) -> MirrorPool | None:
         return pool_for(self.crawler.spider)
