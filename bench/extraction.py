@@ -134,7 +134,7 @@ def stage_profile(pages: list[sitegen.BenchPage]) -> list[tuple[str, float]]:
             with suppress(NotAnArticle):
                 whole(page.html, page.url)
             stages.cpu["_total_extract"] += time.process_time() - t
-    # What crosses the process boundary: the page's bytes in, the article dict out.
+    # What crosses the process boundary: the page's bytes in, the ExtractOutcome out.
     for page in pages:
         results.append((page, extract_page(page.html, page.url, "127.0.0.1", "presstv")))
     t = time.process_time()
@@ -154,13 +154,11 @@ def stage_profile(pages: list[sitegen.BenchPage]) -> list[tuple[str, float]]:
         store = SQLiteStore(os.path.join(tmp, "s.sqlite"), commit_items=100)
         t = time.process_time()
         for page, res in results:
-            if "article" not in res:
+            if res.article is None:
                 continue
-            item = dict(res["article"])
-            store.save_article(item, Page.from_item({"url": page.url, "status": 200, "html": page.html,
-                                                     "encoding": "utf-8", "fetched_at": "2026-01-01T00:00:00",
-                                                     "mirror": "127.0.0.1", "html_zlib": res["html_zlib"],
-                                                     "html_sha256": res["html_sha256"]}), None)
+            store.save_article(res.article, Page(url=page.url, status=200, html=page.html, encoding="utf-8",
+                                                 fetched_at="2026-01-01T00:00:00", mirror="127.0.0.1",
+                                                 compressed=res.compressed, sha256=res.sha256), None)
         store.commit()
         store_cpu = time.process_time() - t
         store.close()

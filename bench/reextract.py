@@ -39,9 +39,9 @@ def build_store(path: Path, pages: int) -> int:
     with SQLiteStore(str(path), commit_items=500) as store:
         for page in sitegen.iter_pages(pages):
             result = extract_page(page.html, page.url, "www.presstv.ir", "presstv")
-            if "article" not in result:
+            if result.article is None:
                 continue
-            store.save_article(dict(result["article"]), Page(url=page.url, html=page.html, status=200,
+            store.save_article(result.article, Page(url=page.url, html=page.html, status=200,
                                                              encoding="utf-8", mirror="www.presstv.ir"), None)
             stored += 1
     return stored

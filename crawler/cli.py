@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from crawler import __version__
+from crawler.status import CommandError, ExitStatus
 
 # Each module defines `register(subparsers)` adding its subcommand(s) with `set_defaults(func=...)`;
 # `func(args) -> int` returns the exit status. Order here is the order shown in --help.
@@ -22,14 +23,6 @@ COMMAND_MODULES = (
     "crawler.commands.schedule",
     "crawler.commands.runs",
 )
-
-
-class CommandError(Exception):
-    """A user-facing failure: printed as one line `crawler: error: ...`, exit status `status`."""
-
-    def __init__(self, message: str, status: int = 2) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -61,7 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     if not getattr(args, "func", None):
         parser.print_help()
-        return 2
+        return ExitStatus.BAD_ARGUMENT
     try:
         status: int = args.func(args)
     except CommandError as exc:
@@ -69,5 +62,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.status
     except KeyboardInterrupt:
         print("crawler: interrupted", file=sys.stderr)
-        return 130
+        return ExitStatus.INTERRUPTED
     return status
+
+
+__all__ = ["CommandError", "build_parser", "main"]

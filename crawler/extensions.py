@@ -1,4 +1,4 @@
-"""Scrapy extension recording each run in the store, printing its summary and raising the layout-drift alarm."""
+"""The run recorder: counts run health, records each run in the store, logs its summary, raises the drift alarm."""
 
 from __future__ import annotations
 
@@ -8,14 +8,21 @@ from typing import Any
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 
+from crawler import signals as crawler_signals
+from crawler import statkeys
+from crawler.handoff import ExtractedItem
 from crawler.outlet import OutletConfigError, load_outlet
+from crawler.status import ExitStatus
 from crawler.store import StoreError
-from crawler.store.crawl import EXIT_STATUS_STAT, CrawlStore, set_exit_status
+from crawler.storing.extension import StoreExtension, set_exit_status
 
 logger = logging.getLogger(__name__)
 
-EXIT_LAYOUT_ALARM = 4
+EXIT_LAYOUT_ALARM = ExitStatus.LAYOUT_ALARM
 """Exit status of a crawl whose run summary raised the layout-drift alarm."""
+
+UNKNOWN_LAYOUT_URLS_SHOWN = 5
+"""How many unknown-layout page URLs the alarm names (the count covers them all)."""
 
 DEFAULT_MIN_ITEMS = 5
 """Coverage floors are judged only on runs with at least this many extracted items (`[health] min_items`):
@@ -45,42 +52,75 @@ def _source_active(spider: Spider, source: str) -> bool:
     return source in {str(n).strip() for n in names}
 
 
+def count_health(stats: Any, item: ExtractedItem) -> None:
+    """Count one extracted page into the run's health stats (field coverage, guard removals, layout, mirror)."""
+    article = item.article
+    stats.inc_value(statkeys.HEALTH_ITEMS)
+    for value, key in ((article.published, "published"), (article.lead, "lead"), (article.section, "section"),
+                       (article.image_url, "image")):
+        if value:
+            stats.inc_value(statkeys.HEALTH_WITH.format(key))
+    if item.guard_removed:
+        stats.inc_value(statkeys.HEALTH_GUARD_REMOVALS, len(item.guard_removed))
+    if item.unknown_layout:
+        stats.inc_value(statkeys.HEALTH_UNKNOWN_LAYOUT)
+    if item.source:
+        stats.inc_value(statkeys.SOURCE_ITEMS.format(item.source))
+    mirror = item.page.mirror or article.mirror
+    if mirror:
+        stats.inc_value(statkeys.STORE_MIRROR.format(mirror))
+
+
+def unknown_layout_warning(count: int, urls: list[str]) -> str | None:
+    """The alarm line for pages no profile layout matched (None when there were none)."""
+    if count <= 0:
+        return None
+    listed = urls[:UNKNOWN_LAYOUT_URLS_SHOWN]
+    more = f" and {count - len(listed)} more" if count > len(listed) else ""
+    return (f"{count} page(s) matched no layout of the outlet profile (extracted with the layout-independent "
+            f"rules alone): {', '.join(listed)}{more}; add or fix a [[layouts]] entry for them")
+
+
 def health_warnings(stats: dict[str, Any], floors: dict[str, float], previous_sources: dict[str, int],
-                    spider: Spider | None = None) -> list[str]:
+                    spider: Spider | None = None, unknown_layout_urls: list[str] | None = None) -> list[str]:
     """The layout-drift warnings a finished run's stats deserve (empty list: healthy).
 
     "Nothing new" is healthy: links found to articles already stored count as found. Per source, the
     spider's `discovery/<source>/article_links` (counted before dedupe, so stable from run to run) is
-    compared with the last finished run that found any."""
+    compared with the last finished run that found any. Any page that matched no profile layout is named."""
     warnings: list[str] = []
-    items = int(stats.get("health/items", 0))
+    unknown = unknown_layout_warning(int(stats.get(statkeys.HEALTH_UNKNOWN_LAYOUT, 0)), unknown_layout_urls or [])
+    if unknown:
+        warnings.append(unknown)
+    items = int(stats.get(statkeys.HEALTH_ITEMS, 0))
     min_items = int(floors.get("min_items", DEFAULT_MIN_ITEMS))
     if items >= max(1, min_items):
         for stat, floor_key, label, where in _COVERAGE:
             if floor_key not in floors:
                 continue
-            share = int(stats.get(f"health/with_{stat}", 0)) / items
+            share = int(stats.get(statkeys.HEALTH_WITH.format(stat), 0)) / items
             if share < floors[floor_key]:
                 warnings.append(
                     f"{label} coverage {share:.0%} of {items} items is below the floor {floors[floor_key]:.0%}: "
                     f"the page layout probably changed (check {where} in the outlet profile)"
                 )
-    removed = int(stats.get("health/guard_removals", 0))
+    removed = int(stats.get(statkeys.HEALTH_GUARD_REMOVALS, 0))
     max_removed = floors.get("max_guard_removals")
     if max_removed is not None and removed > max_removed:
         warnings.append(
             f"the boilerplate guard removed {removed} lines (more than {int(max_removed)}): the pruning rules "
             "no longer match the page layout (new furniture on the pages)"
         )
-    discovered = sum(int(v) for k, v in stats.items() if k.startswith("discovery/") and k.endswith("/article_links"))
-    found_any = discovered > 0 or int(stats.get("incremental/article_requests", 0)) > 0 or items > 0
+    discovered = sum(int(v) for k, v in stats.items()
+                     if k.startswith(statkeys.DISCOVERY_PREFIX) and k.endswith(statkeys.DISCOVERY_LINKS_SUFFIX))
+    found_any = discovered > 0 or int(stats.get(statkeys.INCREMENTAL_ARTICLE_REQUESTS, 0)) > 0 or items > 0
     if not found_any:
         warnings.append("no article links found on any source: every mirror is down or the site layout changed")
         return warnings
     for source, before in sorted(previous_sources.items()):
         if before <= 0 or (spider is not None and not _source_active(spider, source)):
             continue
-        if int(stats.get(f"discovery/{source}/article_links", 0)) == 0:
+        if int(stats.get(statkeys.DISCOVERY_ARTICLE_LINKS.format(source), 0)) == 0:
             warnings.append(
                 f"source '{source}' found no article links (the last run found {before}): its mirror is down "
                 f"or the {source} layout changed"
@@ -89,52 +129,65 @@ def health_warnings(stats: dict[str, Any], floors: dict[str, float], previous_so
 
 
 class RunRecorder:
-    """On open: a `runs` row (status running). On close: counts, mirrors, stats and status in that row, a
-    one-paragraph summary in the log, and the layout-drift alarm (warning lines + exit status 4)."""
+    """While running: the health counts of every extracted page. On open: a `runs` row (status running). On
+    close: counts, mirrors, stats and status in that row, a one-paragraph summary in the log, and the
+    layout-drift alarm (warning lines + exit status 4)."""
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
-        self.handle = CrawlStore.of(crawler)
         self.previous_sources: dict[str, int] = {}
+        self.unknown_layout_urls: list[str] = []
         try:
-            self.floors = dict(load_outlet(str(crawler.settings.get("CRAWLER_OUTLET", "presstv"))).health)
+            self.floors = dict(load_outlet(str(crawler.settings.get("CRAWLER_OUTLET"))).health)
         except (OutletConfigError, OSError) as exc:
             logger.warning("crawler: no health floors (%s)", exc)
             self.floors = {}
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(self.page_extracted, signal=crawler_signals.page_extracted)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RunRecorder:
         return cls(crawler)
 
+    @property
+    def handle(self) -> StoreExtension | None:
+        return StoreExtension.of(self.crawler)
+
+    def page_extracted(self, item: ExtractedItem) -> None:
+        assert self.crawler.stats is not None
+        count_health(self.crawler.stats, item)
+        if item.unknown_layout and len(self.unknown_layout_urls) < UNKNOWN_LAYOUT_URLS_SHOWN:
+            self.unknown_layout_urls.append(item.page.url)
+
     def spider_opened(self, spider: Spider) -> None:
-        if self.handle is None:
+        handle = self.handle
+        if handle is None:
             return
-        store = self.handle.open()
+        store = handle.open()
         if store is None:
             return
         try:
             self.previous_sources = store.previous_source_counts(spider.name)
         except StoreError:
             self.previous_sources = {}
-        self.handle.begin_run(spider.name, _spider_args(spider))
+        handle.begin_run(spider.name, _spider_args(spider))
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
         assert self.crawler.stats is not None
         stats: dict[str, Any] = dict(self.crawler.stats.get_stats())
         warnings: list[str] = []
-        if reason == "finished" and not stats.get(EXIT_STATUS_STAT):
-            warnings = health_warnings(stats, self.floors, self.previous_sources, spider)
+        if reason == "finished" and not stats.get(statkeys.EXIT_STATUS):
+            warnings = health_warnings(stats, self.floors, self.previous_sources, spider, self.unknown_layout_urls)
             for line in warnings:
                 logger.warning("LAYOUT DRIFT ALARM: %s", line)
             if warnings:
                 set_exit_status(self.crawler, EXIT_LAYOUT_ALARM)
-                self.crawler.stats.set_value("health/alarm", len(warnings))
+                self.crawler.stats.set_value(statkeys.HEALTH_ALARM, len(warnings))
             stats = dict(self.crawler.stats.get_stats())
         summary = self.summary(stats)
         logger.info("Run summary: %s", summary["text"])
-        exit_status = int(stats.get(EXIT_STATUS_STAT, 0) or 0)
+        exit_status = int(stats.get(statkeys.EXIT_STATUS, 0) or 0)
         if exit_status == EXIT_LAYOUT_ALARM:
             status = "alarm"
         elif reason == "shutdown" and not exit_status:
@@ -143,13 +196,14 @@ class RunRecorder:
             status = "failed"
         else:
             status = "ok"
-        if self.handle is None:
+        handle = self.handle
+        if handle is None:
             return
-        store = self.handle.store
-        if store is not None and self.handle.run_id is not None:
+        store = handle.store
+        if store is not None and handle.run_id is not None:
             try:
                 store.finish_run(
-                    self.handle.run_id,
+                    handle.run_id,
                     status=status,
                     finish_reason=reason,
                     exit_status=exit_status,
@@ -164,8 +218,8 @@ class RunRecorder:
                     stats={k: v for k, v in stats.items()},
                 )
             except StoreError as exc:
-                self.handle.fail(str(exc))
-        self.handle.close()
+                handle.fail(str(exc))
+        handle.close()
 
     @staticmethod
     def summary(stats: dict[str, Any]) -> dict[str, Any]:
@@ -174,24 +228,29 @@ class RunRecorder:
         def n(key: str) -> int:
             return int(stats.get(key, 0) or 0)
 
-        items = n("health/items")
-        mirrors = sorted(k.split("/", 2)[2] for k in stats if k.startswith("store/mirror/"))
+        def outcome(name: str) -> int:
+            return n(statkeys.STORE_OUTCOME.format(name))
+
+        items = n(statkeys.HEALTH_ITEMS)
+        mirrors = sorted(k.removeprefix(statkeys.STORE_MIRROR_PREFIX) for k in stats
+                         if k.startswith(statkeys.STORE_MIRROR_PREFIX))
         out: dict[str, Any] = {
-            "new": n("store/new"),
-            "updated": n("store/updated"),
-            "unchanged": n("store/unchanged"),
-            "skipped": n("incremental/skipped"),
-            "failed": n("store/fetch_failed") + n("store/crashed"),
-            "refused": n("store/refused"),
+            "new": outcome("new"),
+            "updated": outcome("updated"),
+            "unchanged": outcome("unchanged"),
+            "skipped": n(statkeys.INCREMENTAL_SKIPPED),
+            "failed": outcome("fetch_failed") + outcome("crashed"),
+            "refused": outcome("refused"),
             "mirrors": mirrors,
         }
         coverage = ", ".join(
-            f"{label} {n(f'health/with_{stat}') / items:.0%}" for stat, _, label, _ in _COVERAGE
+            f"{label} {n(statkeys.HEALTH_WITH.format(stat)) / items:.0%}" for stat, _, label, _ in _COVERAGE
         ) if items else "no items extracted"
         out["text"] = (
             f"{items} articles extracted ({out['new']} new, {out['updated']} updated, {out['unchanged']} unchanged), "
             f"{out['skipped']} skipped as already stored, {out['refused']} refused as non-articles, "
             f"{out['failed']} failed; field coverage: {coverage}; boilerplate guard removed "
-            f"{n('health/guard_removals')} lines; mirrors used: {', '.join(mirrors) or 'none'}"
+            f"{n(statkeys.HEALTH_GUARD_REMOVALS)} lines; {n(statkeys.HEALTH_UNKNOWN_LAYOUT)} pages of unknown layout; "
+            f"mirrors used: {', '.join(mirrors) or 'none'}"
         )
         return out

@@ -1,9 +1,10 @@
 """Mirror failover, article-id dedupe and Retry-After: the downloader-side rules that keep one article per id.
 
 `MirrorRoutingMiddleware` (90, before robots.txt) keeps requests on trusted mirrors; `MirrorFailoverMiddleware`
-replaces Scrapy's RetryMiddleware (same slot, 550) and extends it:
+(555, just inside Scrapy's RetryMiddleware, which keeps handling every other request) decides for requests on a
+mirror; both are on unless CRAWLER_FAILOVER_ENABLED is off, whatever RETRY_ENABLED says:
 - connection refused, DNS failure, timeout, TLS error, reset: the same path goes to the next mirror at once;
-- 5xx (after RETRY_TIMES retries on the same mirror): next mirror;
+- a RETRY_HTTP_CODES status (after RETRY_TIMES retries on the same mirror, with RETRY_ENABLED): next mirror;
 - a 200 (or 403/429) seizure, challenge or block page, or any 403/451: next mirror;
 - 429 with Retry-After: retried on the same mirror after that many seconds (capped);
 - a redirect to a host that is neither a mirror nor an outlet host is not followed: next mirror;
@@ -21,23 +22,28 @@ import asyncio
 import hashlib
 import logging
 import re
+import ssl
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
+from OpenSSL import SSL
 from scrapy import Request, Spider
-from scrapy.downloadermiddlewares.retry import RetryMiddleware
+from scrapy import exceptions as scrapy_exceptions
+from scrapy.downloadermiddlewares.retry import get_retry_request
 from scrapy.dupefilters import RFPDupeFilter
-from scrapy.exceptions import DownloadCancelledError, IgnoreRequest
+from scrapy.exceptions import DownloadCancelledError, IgnoreRequest, NotConfigured
 from scrapy.http import HtmlResponse, Response
 from scrapy.utils.defer import deferred_from_coro
+from scrapy.utils.job import job_dir
 from twisted.internet import error as twisted_error
 from twisted.internet.defer import Deferred
 
-from crawler import signals
+from crawler import signals, statkeys
 from crawler.outlet import Outlet, load_outlet
+from crawler.status import ExitStatus
 
 if TYPE_CHECKING:
     from typing import Self
@@ -70,6 +76,8 @@ class _MirrorState:
     set_aside_until: float = 0.0
     responses: int = 0
     last_failure: float = float("-inf")
+    seized: bool = False
+    """On a seized or dead domain of the outlet: tried only after every other mirror."""
 
 
 class MirrorPool:
@@ -84,7 +92,8 @@ class MirrorPool:
         self.mirrors: list[_MirrorState] = []
         for base in bases:
             parts = urlsplit(base.strip())
-            self.mirrors.append(_MirrorState(urlunsplit((parts.scheme, parts.netloc, "", "", "")), parts.netloc))
+            self.mirrors.append(_MirrorState(urlunsplit((parts.scheme, parts.netloc, "", "", "")), parts.netloc,
+                                             seized=outlet.is_seized(parts.hostname or "")))
         self._by_netloc = {m.netloc.lower(): m for m in self.mirrors}
         self._settled = False
         self._waiters: list[Deferred[None]] = []
@@ -110,12 +119,14 @@ class MirrorPool:
 
     def ranked(self, exclude: Iterable[str] = ()) -> list[_MirrorState]:
         """Mirrors not in `exclude`: healthy ones first, then those that failed lately, then those set aside
-        (soonest back first); priority order within each group."""
+        (soonest back first), then those on a seized domain; priority order within each group."""
         skip = {e.lower() for e in exclude}
         now = self._clock()
         candidates = [m for m in self.mirrors if m.netloc.lower() not in skip]
 
         def rank(m: _MirrorState) -> tuple[int, float]:
+            if m.seized:
+                return (3, 0.0)  # its links are followed on a live mirror; it is the last resort
             if m.set_aside_until > now:
                 return (2, m.set_aside_until)
             if m.failures and now - m.last_failure < self.cooldown:
@@ -187,8 +198,8 @@ def report_page_failed(crawler: Crawler, request: Request, reason: str, status: 
     """A page given up: counted (page_failed/count, page_failed/<key or status>), logged as one WARNING line and
     sent as `crawler.signals.page_failed` (the store records it)."""
     assert crawler.stats is not None
-    crawler.stats.inc_value("page_failed/count")
-    crawler.stats.inc_value(f"page_failed/{key or status}")
+    crawler.stats.inc_value(statkeys.PAGE_FAILED_COUNT)
+    crawler.stats.inc_value(statkeys.PAGE_FAILED_REASON.format(key or status))
     logger.warning("page failed: %s (%s)", request.meta.get("source_url", request.url), reason)
     crawler.signals.send_catch_log(
         signal=signals.page_failed, url=request.meta.get("source_url", request.url),
@@ -213,32 +224,57 @@ def notice_kind(response: Response, outlet: Outlet) -> str | None:
     head = response.body[:BLOCK_SCAN_BYTES]
     lowered = head.lower()
     for kind in ("seizure", "challenge"):
-        if any(p.lower().encode("utf-8") in lowered for p in outlet.non_article.get(kind, ())):
+        if any(p in lowered for p in outlet.notice_phrases.get(kind, ())):
             words = len(_TAGS.sub(b" ", head).split())
             if words <= NOTICE_MAX_WORDS:
                 return kind
     return None
 
 
-def exception_reason(exc: BaseException) -> str:
-    """A short stats-friendly name for a download failure."""
-    from scrapy import exceptions as sx
+_TLS_ERRORS: tuple[type[BaseException], ...] = (SSL.Error, ssl.SSLError, twisted_error.SSLError,
+                                                twisted_error.CertificateError)
 
-    text = f"{type(exc).__name__} {exc}".lower()
-    if isinstance(exc, sx.DownloadConnectionRefusedError | twisted_error.ConnectionRefusedError):
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    """The exception, what it wraps (`__cause__`/`__context__`) and the failures Twisted's web client collects
+    in `.reasons`, depth first, each once."""
+    seen: list[BaseException] = []
+    todo = [exc]
+    while todo:
+        current = todo.pop(0)
+        if any(current is s for s in seen):
+            continue
+        seen.append(current)
+        for failure in getattr(current, "reasons", None) or []:
+            value = getattr(failure, "value", None)
+            if isinstance(value, BaseException):
+                todo.append(value)
+        for linked in (current.__cause__, current.__context__):
+            if linked is not None:
+                todo.append(linked)
+    return seen
+
+
+def exception_reason(exc: BaseException) -> str:
+    """A short stats-friendly name for a download failure, from the exception's type (and what it wraps)."""
+    causes = _causes(exc)
+
+    def any_of(*types: type[BaseException]) -> bool:
+        return any(isinstance(c, types) for c in causes)
+
+    if any_of(scrapy_exceptions.DownloadConnectionRefusedError, twisted_error.ConnectionRefusedError):
         return "connection_refused"
-    if isinstance(exc, sx.CannotResolveHostError | twisted_error.DNSLookupError):
+    if any_of(scrapy_exceptions.CannotResolveHostError, twisted_error.DNSLookupError):
         return "dns"
-    if isinstance(exc, sx.DownloadTimeoutError | twisted_error.TimeoutError | twisted_error.TCPTimedOutError):
-        return "timeout"
-    if "ssl" in text or "tls" in text or "certificate" in text or "handshake" in text:
+    if any_of(*_TLS_ERRORS):
         return "tls"
-    if isinstance(exc, sx.ResponseDataLossError):
-        return "data_loss"
-    if isinstance(exc, twisted_error.ConnectError):
-        return "connect_error"
-    if "timeout" in text or "timed out" in text:
+    if any_of(scrapy_exceptions.DownloadTimeoutError, twisted_error.TimeoutError, twisted_error.TCPTimedOutError,
+              TimeoutError):
         return "timeout"
+    if any_of(scrapy_exceptions.ResponseDataLossError):
+        return "data_loss"
+    if any_of(twisted_error.ConnectError):
+        return "connect_error"
     return "connection_lost"
 
 
@@ -248,11 +284,13 @@ class _MirrorDecisions:
     crawler: Crawler
 
     def _setup(self, crawler: Crawler) -> None:
+        if not crawler.settings.getbool("CRAWLER_FAILOVER_ENABLED", True):
+            raise NotConfigured("CRAWLER_FAILOVER_ENABLED is off")
         self.crawler = crawler
         self.stats = crawler.stats
-        self.outlet = load_outlet(crawler.settings.get("CRAWLER_OUTLET", "presstv"))
+        self.outlet = load_outlet(str(crawler.settings.get("CRAWLER_OUTLET")))
 
-    # ---- helpers ---------------------------------------------------------------------------------
+    # ---- shared steps ------------------------------------------------------------------------------
 
     def _pool(self) -> MirrorPool | None:
         return pool_for(self.crawler.spider)
@@ -269,7 +307,7 @@ class _MirrorDecisions:
         tried = [*request.meta.get("mirrors_tried", []), netloc]
         self._inc(f"failover/{reason}")
         if pool.record_failure(netloc):
-            self._inc("mirror/set_aside")
+            self._inc(statkeys.MIRROR_SET_ASIDE)
             logger.warning("mirror %s set aside for %gs after repeated failures (last: %s)", netloc,
                            pool.cooldown, reason)
         if self._maybe_give_up(pool):
@@ -301,10 +339,10 @@ class _MirrorDecisions:
         pool.gave_up = True
         tried = ", ".join(m.base for m in pool.mirrors)
         assert self.stats is not None
-        if not self.stats.get_value("crawler/no_mirror_reachable"):
+        if not self.stats.get_value(statkeys.NO_MIRROR_REACHABLE):
             message = f"no {self.outlet.display_name} mirror could be reached (tried: {tried})"
-            self.stats.set_value("crawler/no_mirror_reachable", message)
-            self.stats.set_value("crawler/exit_status", 1)
+            self.stats.set_value(statkeys.NO_MIRROR_REACHABLE, message)
+            self.stats.set_value(statkeys.EXIT_STATUS, int(ExitStatus.NO_MIRROR_REACHABLE))
             logger.error(message)
             engine = self.crawler.engine
             if engine is not None and self.crawler.spider is not None:
@@ -331,9 +369,9 @@ class MirrorRoutingMiddleware(_MirrorDecisions):
             return None
         parts = urlsplit(request.url)
         if request.meta.get("redirect_urls") and not pool.is_mirror(parts.netloc):
-            # A redirect left the configured mirrors. Not followed: to another Press TV host (as www.presstv.ir
-            # sends everyone to www.presstv.co.uk) the same path goes to the next mirror; anywhere else it is
-            # also a failure of the mirror that redirected.
+            # A redirect left the configured mirrors. Not followed: to another outlet host (as one of the
+            # outlet's domains may send everyone to another) the same path goes to the next mirror; anywhere
+            # else it is also a failure of the mirror that redirected.
             origin = request.replace(url=request.meta["redirect_urls"][-1])
             if self.outlet.is_outlet_host(parts.hostname or ""):
                 return self._failover(origin, "redirect_to_outlet_host", None)
@@ -350,31 +388,39 @@ class MirrorRoutingMiddleware(_MirrorDecisions):
         return None
 
 
-class MirrorFailoverMiddleware(_MirrorDecisions, RetryMiddleware):
-    """Retry on the same mirror where that helps, otherwise send the same path to the next mirror."""
+class MirrorFailoverMiddleware(_MirrorDecisions):
+    """Retry on the same mirror where that helps, otherwise send the same path to the next mirror.
+
+    Only requests on a mirror (`meta["mirror_path"]`) and mirrors' robots.txt are decided here; everything
+    else passes on to Scrapy's RetryMiddleware untouched. Same-mirror retries use Scrapy's
+    `get_retry_request` with the RETRY_* settings, and only when RETRY_ENABLED is on; failover to the next
+    mirror, notice pages and 404/410 recording do not depend on it.
+    """
 
     def __init__(self, crawler: Crawler) -> None:
-        RetryMiddleware.__init__(self, crawler.settings)
         self._setup(crawler)
-        self.retry_after_max = crawler.settings.getfloat("CRAWLER_RETRY_AFTER_MAX", 120.0)
+        settings = crawler.settings
+        self.retry_enabled = settings.getbool("RETRY_ENABLED")
+        self.retry_http_codes = {int(x) for x in settings.getlist("RETRY_HTTP_CODES")}
+        self.retry_after_max = settings.getfloat("CRAWLER_RETRY_AFTER_MAX", 120.0)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         return cls(crawler)
 
-    async def process_response(  # type: ignore[override]
-        self, request: Request, response: Response
-    ) -> Request | Response:
+    async def process_response(self, request: Request, response: Response) -> Request | Response:
         pool = self._pool()
         netloc = urlsplit(response.url).netloc
         if pool is not None and _is_robots_request(request) and pool.is_mirror(netloc):
             if response.status >= 500:
-                # No retries for a failing mirror's robots.txt: the failure counts, the robots middleware allows.
+                # No retries for a failing mirror's robots.txt (RetryMiddleware, next, honours dont_retry): the
+                # failure counts, the robots middleware allows.
+                request.meta["dont_retry"] = True
                 pool.record_failure(netloc)
                 self._inc(f"failover/robots_http_{response.status}")
             return response
         if pool is None or "mirror_path" not in request.meta:
-            return super().process_response(request, response)
+            return response
         kind = notice_kind(response, self.outlet)
         if kind is not None:
             return self._failover(request, kind, response.status)
@@ -386,11 +432,13 @@ class MirrorFailoverMiddleware(_MirrorDecisions, RetryMiddleware):
                 logger.info("429 from %s: waiting %.1fs as Retry-After asks", netloc, wait)
                 await asyncio.sleep(wait)
         if response.status in self.retry_http_codes and not request.meta.get("dont_retry"):
-            # Giving up on one mirror is not an error here: the next mirror gets the request.
-            request.meta.setdefault("give_up_log_level", "INFO")
-            retried = self._retry(request, f"{response.status}")
-            if retried is not None:
-                return retried
+            spider = self.crawler.spider
+            if self.retry_enabled and spider is not None:
+                # Giving up on one mirror is not an error here (INFO): the next mirror gets the request.
+                retried = get_retry_request(request, spider=spider, reason=f"{response.status}",
+                                            logger=logger, give_up_log_level=logging.INFO)
+                if retried is not None:
+                    return retried
             return self._failover(request, f"http_{response.status}", response.status)
         if response.status in (403, 451):
             # Blocked on this mirror (geo-block, firewall) without a recognisable notice: another may serve it.
@@ -404,14 +452,12 @@ class MirrorFailoverMiddleware(_MirrorDecisions, RetryMiddleware):
         if 300 <= response.status < 400:
             return response  # the redirect middleware (outer) decides; process_request checks where it leads
         if pool.record_success(netloc):
-            self._inc("mirror/restored")
+            self._inc(statkeys.MIRROR_RESTORED)
             logger.info("mirror %s answers again", netloc)
-        self._inc(f"mirror/responses/{netloc}")
+        self._inc(statkeys.MIRROR_RESPONSES.format(netloc))
         return response
 
-    def process_exception(  # type: ignore[override]
-        self, request: Request, exception: Exception
-    ) -> Request | Response | None:
+    def process_exception(self, request: Request, exception: Exception) -> Request | Response | None:
         pool = self._pool()
         if pool is not None and _is_robots_request(request) and pool.is_mirror(urlsplit(request.url).netloc):
             # An unreachable mirror's robots.txt: count the failure once, and answer "no robots.txt" so the
@@ -422,7 +468,7 @@ class MirrorFailoverMiddleware(_MirrorDecisions, RetryMiddleware):
             logger.info("robots.txt of %s unreachable (%s)", urlsplit(request.url).netloc, reason)
             return Response(request.url, status=404, request=request)
         if pool is None or "mirror_path" not in request.meta or isinstance(exception, IgnoreRequest):
-            return super().process_exception(request, exception)
+            return None  # Scrapy's RetryMiddleware (or nobody) decides
         if isinstance(exception, DownloadCancelledError):
             # Scrapy cancels a download only when it outgrows DOWNLOAD_MAXSIZE (announced or while streaming;
             # the streamed case carries no message). Too big here is too big on every mirror (the same page):
@@ -454,6 +500,19 @@ def _retry_after(value: bytes | None) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
+class ArticleIdFingerprinter:
+    """A request fingerprinter keyed by `meta["article_id"]` when a request carries one, else the crawl's own."""
+
+    def __init__(self, fallback: Any) -> None:
+        self.fallback = fallback
+
+    def fingerprint(self, request: Request) -> bytes:
+        article_id = request.meta.get("article_id")
+        if article_id:
+            return hashlib.sha1(f"article-id:{article_id}".encode()).digest()
+        return bytes(self.fallback.fingerprint(request))
+
+
 class ArticleIdDupeFilter(RFPDupeFilter):
     """Requests for an article are duplicates when they carry the same `meta["article_id"]`, whatever the URL.
 
@@ -461,16 +520,18 @@ class ArticleIdDupeFilter(RFPDupeFilter):
     per article id comes out, whichever mirror and URL variant led to it. A redirect of an article request
     continues a request already let in and is never filtered: a redirect loop then ends at REDIRECT_MAX_TIMES
     with an IgnoreRequest the spider records, instead of vanishing here without a trace.
+
+    The id key goes in through Scrapy's public `fingerprinter` argument, so the seen set (and, with JOBDIR,
+    its requests.seen file) is Scrapy's own; only the dupe filter sees it (the HTTP cache keeps its usual keys).
     """
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        debug = crawler.settings.getbool("DUPEFILTER_DEBUG")
+        fingerprinter = ArticleIdFingerprinter(crawler.request_fingerprinter)
+        return cls(job_dir(crawler.settings), debug, fingerprinter=fingerprinter)
 
     def request_seen(self, request: Request) -> bool:
         if request.meta.get("article_id") and request.meta.get("redirect_urls"):
             return False  # a redirect continues a request already let in
         return super().request_seen(request)
-
-    def _fingerprint(self, request: Request) -> bytes:
-        # Kept in Scrapy's own fingerprint set (and, with JOBDIR, its requests.seen file), keyed by the id.
-        article_id = request.meta.get("article_id")
-        if article_id:
-            return hashlib.sha1(f"article-id:{article_id}".encode()).digest()
-        return super()._fingerprint(request)

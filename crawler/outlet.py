@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
@@ -32,7 +33,7 @@ class ArticleUrl:
 
 @dataclass(frozen=True)
 class Layout:
-    """XPaths for one page layout era of the outlet."""
+    """XPaths for one page layout era of the outlet (as written, and compiled once in `compiled`)."""
 
     name: str
     years: str
@@ -46,6 +47,8 @@ class Layout:
     caption: tuple[str, ...]
     byline: tuple[str, ...]
     prune: tuple[str, ...]
+    compiled: Mapping[str, tuple[etree.XPath, ...]] = field(default_factory=dict, compare=False, repr=False)
+    """Each XPath key ("detect", "title", ... "prune") compiled when the profile loaded."""
 
 
 @dataclass(frozen=True)
@@ -88,13 +91,33 @@ class Outlet:
     non_article: dict[str, tuple[str, ...]]
     health: dict[str, float]
     source_path: str = field(default="", compare=False)
+    canonical_paths: Mapping[str, str] = field(default_factory=dict)
+    """Per article-pattern era, the canonical path template (eras without one keep their path)."""
+    section_listing_regex: re.Pattern[str] | None = None
+    """A section listing page's path, with groups `section` and (optional) `page`."""
+    boilerplate: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    """Every [boilerplate] key, validated and compiled; keys without an attribute of their own are read as
+    attributes too (`outlet.<key>`), so a new key needs one line in the schema and none here."""
+    notice_phrases: Mapping[str, tuple[bytes, ...]] = field(default_factory=dict, compare=False, repr=False)
+    """[non_article] seizure/challenge/error phrases, lower-cased UTF-8, for scanning raw response bytes."""
+    line_phrase_set: frozenset[str] = frozenset()
+    """`line_phrases` as a set, for whole-line lookups."""
+    contains_phrase_regex: re.Pattern[str] | None = None
+    """Any of `contains_phrases`, as one compiled pattern (None when the list is empty)."""
+
+    def __getattr__(self, name: str) -> Any:
+        # Only reached when normal lookup fails: a [boilerplate] key added to the schema alone.
+        extra = self.__dict__.get("boilerplate") or {}
+        if name in extra:
+            return extra[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     # ---- hosts -------------------------------------------------------------------------------
 
     def domain_of(self, host: str) -> str | None:
-        """The registered outlet domain a host belongs to (any subdomain), or None."""
+        """The registered outlet domain a host belongs to (any subdomain; seized domains too), or None."""
         host = host.lower().rstrip(".")
-        for domain in self.domains:
+        for domain in (*self.domains, *self.seized_domains):
             if host == domain or host.endswith("." + domain):
                 return domain
         if any(p.match(host) for p in self.mirror_host_patterns):
@@ -105,6 +128,11 @@ class Outlet:
         """True for any page host of the outlet: known domains, www., language sites, CDN mirrors."""
         host = host.lower().rstrip(".")
         return host not in self.non_page_hosts and self.domain_of(host) is not None
+
+    def is_seized(self, host: str) -> bool:
+        """True for a host on a seized or dead domain: its links are followed on a live mirror instead."""
+        host = host.lower().rstrip(".")
+        return any(host == d or host.endswith("." + d) for d in self.seized_domains)
 
     def language_for_host(self, host: str) -> str:
         """The language of the site on this host: a language subdomain's, else the outlet's."""
@@ -150,7 +178,8 @@ class Outlet:
         return self.parse_article_url(url) is not None
 
     def canonical_url(self, url: str) -> str:
-        """The URL on the canonical host: padded date, `Detail` capitalised, no trailing slash.
+        """The URL on the canonical host, its path rebuilt from the era's `canonical` template (padded date,
+        fixed capitals, no trailing slash); eras without a template keep their path.
 
         Only the host and the fixed parts change: the slug is kept as given, since the id and not the
         slug identifies the article.
@@ -161,10 +190,10 @@ class Outlet:
         if not self.is_outlet_host(host) or self.language_for_host(host) == self.language:
             host = self.canonical_host
         path = parts.path
-        if parsed and parsed.path_date and parsed.era != "2012":
-            head = "Video" if parsed.era == "video" else "Detail"
+        template = self.canonical_paths.get(parsed.era) if parsed else None
+        if parsed and parsed.path_date and template:
             d = parsed.path_date
-            path = f"/{head}/{d.year:04d}/{d.month:02d}/{d.day:02d}/{parsed.article_id}"
+            path = template.format(y=d.year, m=d.month, d=d.day, id=parsed.article_id)
             slug = canonical_slug(parsed.slug)
             if slug:
                 path += "/" + slug
@@ -201,6 +230,15 @@ class Outlet:
         """Path of one page of a section listing."""
         return str(self.discovery["section_listing"]).format(section=section, page=page)
 
+    def parse_section_listing(self, path: str) -> tuple[str, int] | None:
+        """(section id, page number) of a section listing page's path, else None."""
+        if self.section_listing_regex is None:
+            return None
+        match = self.section_listing_regex.match(path)
+        if match is None:
+            return None
+        return match.group("section"), int(match.groupdict().get("page") or 1)
+
     def section_rss_path(self, section: str) -> str:
         """Path of a section's RSS feed."""
         return str(self.discovery["section_rss"]).format(section=section)
@@ -217,217 +255,306 @@ def canonical_slug(slug: str) -> str:
 
 
 # ---- loading and validation ----------------------------------------------------------------------
-
-_LAYOUT_LISTS = ("title", "date", "breadcrumb", "body", "lead", "image", "caption", "byline", "prune")
-
-# Keys each table may hold: anything else is a typo, reported by name rather than silently ignored.
-_ALLOWED_KEYS: dict[str, frozenset[str]] = {
-    "[[layouts]]": frozenset({"name", "years", "detect", *_LAYOUT_LISTS}),
-    "[[article_patterns]]": frozenset({"era", "regex"}),
-    "[boilerplate]": frozenset(
-        {"line_phrases", "contains_phrases", "host_line_regex", "read_more_regex", "byline_place_regex",
-         "caption_regex", "breadcrumb_skip", "title_decoration_regex", "box_heading_regex",
-         "byline_line_regex", "initials_regex", "site_clock_regex"}
-    ),
-    "[non_article]": frozenset({"seizure", "challenge", "error", "listing_path_regex", "homepage_paths"}),
-    "[dates]": frozenset({"formats", "words", "updated_labels"}),
-    "[hosts]": frozenset(
-        {"domains", "mirror_host_patterns", "non_page_hosts", "seized_domains", "language_subdomains"}
-    ),
-}
+#
+# The profile's shape is declared once below (SCHEMA, TABLE_LISTS): each key with its kind. Adding a key to a
+# table is one line there; a key the schema does not know is a typo, reported by name rather than ignored.
+# Regular expressions and XPaths are compiled here, once per process.
 
 
-def _no_unknown_keys(table: dict[str, Any], kind: str, where: str) -> None:
-    unknown = sorted(set(table) - _ALLOWED_KEYS[kind])
-    if unknown:
-        allowed = ", ".join(sorted(_ALLOWED_KEYS[kind]))
-        raise OutletConfigError(f"{where}: unknown key '{unknown[0]}' (allowed: {allowed})")
+@dataclass(frozen=True)
+class Key:
+    """One key of a profile table: its kind, and whether it may be left out (then `default`)."""
+
+    kind: str
+    required: bool = True
+    default: Any = None
 
 
-def _require(table: dict[str, Any], key: str, kind: type | tuple[type, ...], where: str) -> Any:
-    if key not in table:
-        raise OutletConfigError(f"{where}: missing key '{key}'")
-    value = table[key]
-    if not isinstance(value, kind):
-        names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
-        raise OutletConfigError(f"{where}: key '{key}' must be {names}, got {type(value).__name__}")
+def _fail(where: str, message: str) -> OutletConfigError:
+    return OutletConfigError(f"{where}: {message}")
+
+
+def _as(value: Any, types: type | tuple[type, ...], key: str, where: str, label: str) -> Any:
+    if not isinstance(value, types) or (isinstance(value, bool) and bool not in (types if isinstance(types, tuple)
+                                                                             else (types,))):
+        raise _fail(where, f"key '{key}' must be {label}, got {type(value).__name__}")
     return value
 
 
-def _str_list(table: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
-    value = _require(table, key, list, where)
+def _str_list(value: Any, key: str, where: str) -> tuple[str, ...]:
+    _as(value, list, key, where, "list")
     if not all(isinstance(v, str) for v in value):
-        raise OutletConfigError(f"{where}: key '{key}' must be a list of strings")
+        raise _fail(where, f"key '{key}' must be a list of strings")
     return tuple(value)
 
 
-def _regex(value: str, where: str) -> re.Pattern[str]:
+def _regex(value: str, key: str, where: str, ignore_case: bool = True) -> re.Pattern[str]:
     try:
-        return re.compile(value, re.IGNORECASE)
+        return re.compile(value, re.IGNORECASE if ignore_case else 0)
     except re.error as exc:
-        raise OutletConfigError(f"{where}: bad regular expression {value!r}: {exc}") from None
+        raise _fail(where, f"key '{key}' holds a bad regular expression {value!r}: {exc}") from None
 
 
-def _case_sensitive_regex(value: str, where: str) -> re.Pattern[str]:
-    """A regex where case carries meaning (editor initials are capitals)."""
+def _xpath(value: str, key: str, where: str) -> etree.XPath:
     try:
-        return re.compile(value)
-    except re.error as exc:
-        raise OutletConfigError(f"{where}: bad regular expression {value!r}: {exc}") from None
-
-
-def _xpath(value: str, where: str) -> str:
-    try:
-        etree.XPath(value)
+        return etree.XPath(value)
     except etree.XPathSyntaxError as exc:
-        raise OutletConfigError(f"{where}: bad XPath {value!r}: {exc}") from None
-    return value
+        raise _fail(f"{where} key '{key}'", f"bad XPath {value!r}: {exc}") from None
+
+
+def _xpath_list(value: Any, key: str, where: str) -> tuple[tuple[str, ...], tuple[etree.XPath, ...]]:
+    texts = _str_list(value, key, where)
+    return texts, tuple(_xpath(x, key, where) for x in texts)
+
+
+def _relative_xpath_list(value: Any, key: str, where: str) -> tuple[tuple[str, ...], tuple[etree.XPath, ...]]:
+    for xp in _str_list(value, key, where):
+        if not xp.startswith("."):
+            raise _fail(where, f"key '{key}' holds {xp!r}; these XPaths run inside the body region and must be "
+                        "relative (start with './/')")
+    return _xpath_list(value, key, where)
+
+
+def _urls(value: Any, key: str, where: str) -> tuple[str, ...]:
+    urls = _str_list(value, key, where)
+    for url in urls:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise _fail(where, f"key '{key}' has a URL that is not http(s): {url!r}")
+    return urls
+
+
+def _timezone(value: Any, key: str, where: str) -> ZoneInfo:
+    _as(value, str, key, where, "str")
+    try:
+        return ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise _fail(where, f"key '{key}' names no known zone: {value!r}") from None
+
+
+def _map(of: type | tuple[type, ...], label: str, digits: bool = False) -> Callable[[Any, str, str], dict[str, Any]]:
+    def check(value: Any, key: str, where: str) -> dict[str, Any]:
+        _as(value, dict, key, where, "table")
+        # Errors name the table as TOML does: [sections], [dates.words].
+        table = where if where.endswith(f"[{key}]") else f"{where.removesuffix(']')}.{key}]"
+        for k, v in value.items():
+            if (digits and not k.isdigit()) or isinstance(v, bool) or not isinstance(v, of):
+                ident = "a numeric id naming " if digits else ""
+                raise _fail(table, f"key '{k}' must be {ident}{label}")
+        return dict(value)
+    return check
+
+
+KINDS: dict[str, Callable[[Any, str, str], Any]] = {
+    "str": lambda v, k, w: _as(v, str, k, w, "str"),
+    "int": lambda v, k, w: _as(v, int, k, w, "int"),
+    "str_list": _str_list,
+    "regex": lambda v, k, w: _regex(_as(v, str, k, w, "str"), k, w),
+    "case_regex": lambda v, k, w: _regex(_as(v, str, k, w, "str"), k, w, ignore_case=False),
+    "regex_list": lambda v, k, w: tuple(_regex(x, k, w) for x in _str_list(v, k, w)),
+    "xpath": lambda v, k, w: (_as(v, str, k, w, "str"), _xpath(v, k, w)),
+    "xpath_list": _xpath_list,
+    "relative_xpath_list": _relative_xpath_list,
+    "url_list": _urls,
+    "timezone": _timezone,
+    "str_map": _map(str, "a string"),
+    "number_map": _map((int, float), "a number"),
+    "section_map": _map(str, "a string", digits=True),
+    "table": lambda v, k, w: _as(v, dict, k, w, "table"),
+}
+"""Each kind of value: a checker (value, key, where) -> the value as the Outlet holds it."""
+
+_LAYOUT_XPATHS = ("title", "date", "breadcrumb", "body", "lead", "image", "caption", "byline")
+
+SCHEMA: dict[str, dict[str, Key]] = {
+    "outlet": {
+        "name": Key("str"),
+        "display_name": Key("str", required=False),
+        "language": Key("str"),
+        "timezone": Key("timezone"),
+        "canonical_host": Key("str"),
+        "canonical_scheme": Key("str", required=False, default="https"),
+    },
+    "hosts": {
+        "domains": Key("str_list"),
+        "mirror_host_patterns": Key("regex_list"),
+        "non_page_hosts": Key("str_list"),
+        "seized_domains": Key("str_list"),
+        "language_subdomains": Key("str_map", required=False, default={}),
+    },
+    "mirrors": {
+        "default": Key("url_list"),
+    },
+    "discovery": {
+        "rss": Key("str"),
+        "section_rss": Key("str"),
+        "sitemap_index": Key("str"),
+        "monthly_sitemap": Key("str"),
+        "section_listing": Key("str"),
+        "section_listing_regex": Key("regex", required=False),
+        "max_pages": Key("int"),
+        "listing_sections": Key("str_list"),
+        "listing_link_xpaths": Key("xpath_list"),
+        "pagination_xpaths": Key("xpath_list"),
+    },
+    "boilerplate": {
+        "line_phrases": Key("str_list"),
+        "contains_phrases": Key("str_list"),
+        "host_line_regex": Key("regex"),
+        "read_more_regex": Key("regex"),
+        "byline_place_regex": Key("regex"),
+        "caption_regex": Key("regex"),
+        "breadcrumb_skip": Key("str_list"),
+        "title_decoration_regex": Key("regex"),
+        "box_heading_regex": Key("regex"),
+        "byline_line_regex": Key("regex"),
+        "initials_regex": Key("case_regex"),  # editor initials are capitals: case carries the meaning
+        "site_clock_regex": Key("regex"),
+    },
+    "non_article": {
+        "seizure": Key("str_list"),
+        "challenge": Key("str_list"),
+        "error": Key("str_list"),
+        "listing_path_regex": Key("regex"),
+        "homepage_paths": Key("str_list"),
+    },
+    "dates": {
+        "formats": Key("str_list"),
+        "words": Key("str_map"),
+        "updated_labels": Key("str_list"),
+    },
+}
+"""The profile's tables and their keys."""
+
+FREE_TABLES: dict[str, str] = {"sections": "section_map", "health": "number_map"}
+"""Tables whose keys are data (section ids, health floor names): only their values are checked."""
+
+TABLE_LISTS: dict[str, dict[str, Key]] = {
+    "article_patterns": {
+        "era": Key("str"),
+        "regex": Key("regex"),
+        "canonical": Key("str", required=False),
+    },
+    "layouts": {
+        "name": Key("str"),
+        "years": Key("str", required=False, default=""),
+        "detect": Key("xpath"),
+        **{key: Key("xpath_list") for key in _LAYOUT_XPATHS},
+        "prune": Key("relative_xpath_list"),
+    },
+}
+"""Arrays of tables ([[article_patterns]], [[layouts]]) and the keys of each entry."""
+
+
+def _check_table(table: Any, schema: dict[str, Key], where: str) -> dict[str, Any]:
+    """The table's values converted by kind; OutletConfigError names the first missing, unknown or bad key."""
+    if not isinstance(table, dict):
+        raise _fail(where, f"must be a table, got {type(table).__name__}")
+    unknown = sorted(set(table) - set(schema))
+    if unknown:
+        raise _fail(where, f"unknown key '{unknown[0]}' (allowed: {', '.join(sorted(schema))})")
+    out: dict[str, Any] = {}
+    for key, spec in schema.items():
+        if key not in table:
+            if spec.required:
+                raise _fail(where, f"missing key '{key}'")
+            out[key] = spec.default
+            continue
+        out[key] = KINDS[spec.kind](table[key], key, where)
+    return out
+
+
+def _top(data: dict[str, Any], key: str, source: str) -> Any:
+    if key not in data:
+        raise _fail(source, f"missing key '{key}'")
+    return data[key]
+
+
+def _pattern(entry: dict[str, Any], where: str) -> tuple[str, re.Pattern[str], str | None]:
+    rx: re.Pattern[str] = entry["regex"]
+    if "id" not in rx.groupindex:
+        raise _fail(where, "key 'regex' needs a named group 'id'")
+    template = entry["canonical"]
+    if template is not None:
+        try:
+            template.format(y=2000, m=1, d=1, id="1")
+        except (KeyError, IndexError, ValueError) as exc:
+            raise _fail(where, f"key 'canonical' is not a path template of y, m, d and id: {exc}") from None
+    return entry["era"], rx, template
+
+
+def _layout(entry: dict[str, Any]) -> Layout:
+    lists = {key: entry[key][0] for key in (*_LAYOUT_XPATHS, "prune")}
+    compiled = {key: entry[key][1] for key in (*_LAYOUT_XPATHS, "prune")}
+    detect_text, detect_xpath = entry["detect"]
+    compiled["detect"] = (detect_xpath,)
+    return Layout(name=entry["name"], years=str(entry["years"]), detect=detect_text, compiled=compiled, **lists)
 
 
 def parse_outlet(data: dict[str, Any], source: str = "<data>") -> Outlet:
     """Build an Outlet from parsed TOML, raising OutletConfigError that names the bad key."""
-    meta = _require(data, "outlet", dict, source)
-    hosts = _require(data, "hosts", dict, source)
-    mirrors = _require(data, "mirrors", dict, source)
-    tz_name = _require(meta, "timezone", str, f"{source} [outlet]")
-    try:
-        tz = ZoneInfo(tz_name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise OutletConfigError(f"{source} [outlet]: key 'timezone' names no known zone: {tz_name!r}") from None
-
-    patterns_raw = _require(data, "article_patterns", list, source)
-    if not patterns_raw:
-        raise OutletConfigError(f"{source}: key 'article_patterns' needs at least one pattern")
-    _no_unknown_keys(hosts, "[hosts]", f"{source} [hosts]")
-    patterns: list[tuple[str, re.Pattern[str]]] = []
-    for i, entry in enumerate(patterns_raw):
-        where = f"{source} [[article_patterns]] #{i + 1}"
-        _no_unknown_keys(entry, "[[article_patterns]]", where)
-        era = _require(entry, "era", str, where)
-        rx = _regex(_require(entry, "regex", str, where), where)
-        if "id" not in rx.groupindex:
-            raise OutletConfigError(f"{where}: key 'regex' needs a named group 'id'")
-        patterns.append((era, rx))
-
-    layouts: list[Layout] = []
-    for i, entry in enumerate(_require(data, "layouts", list, source)):
-        where = f"{source} [[layouts]] #{i + 1}"
-        _no_unknown_keys(entry, "[[layouts]]", where)
-        for xp in _str_list(entry, "prune", where):
-            if not xp.startswith("."):
-                raise OutletConfigError(f"{where}: key 'prune' holds {xp!r}; prune XPaths run inside the body region "
-                                        "and must be relative (start with './/')")
-        lists = {
-            key: tuple(_xpath(x, f"{where} key '{key}'") for x in _str_list(entry, key, where))
-            for key in _LAYOUT_LISTS
-        }
-        layouts.append(
-            Layout(
-                name=_require(entry, "name", str, where),
-                years=str(entry.get("years", "")),
-                detect=_xpath(_require(entry, "detect", str, where), f"{where} key 'detect'"),
-                **lists,
-            )
-        )
-
-    discovery = _require(data, "discovery", dict, source)
-    for key in ("rss", "section_rss", "sitemap_index", "monthly_sitemap", "section_listing"):
-        _require(discovery, key, str, f"{source} [discovery]")
-    _require(discovery, "max_pages", int, f"{source} [discovery]")
-    for key in ("listing_sections", "listing_link_xpaths", "pagination_xpaths"):
-        _str_list(discovery, key, f"{source} [discovery]")
-
-    sections = _require(data, "sections", dict, source)
-    for key, value in sections.items():
-        if not key.isdigit() or not isinstance(value, str):
-            raise OutletConfigError(f"{source} [sections]: key '{key}' must be a numeric id naming a string")
-
-    boiler = _require(data, "boilerplate", dict, source)
-    _no_unknown_keys(boiler, "[boilerplate]", f"{source} [boilerplate]")
-    non_article = _require(data, "non_article", dict, source)
-    _no_unknown_keys(non_article, "[non_article]", f"{source} [non_article]")
-    dates = _require(data, "dates", dict, source)
-    _no_unknown_keys(dates, "[dates]", f"{source} [dates]")
-    date_words = dict(_require(dates, "words", dict, f"{source} [dates]"))
-    for key, value in date_words.items():
-        if not isinstance(value, str):
-            raise OutletConfigError(f"{source} [dates.words]: key '{key}' must name a string")
-    health = _require(data, "health", dict, source)
-    for key, value in health.items():
-        if not isinstance(value, int | float):
-            raise OutletConfigError(f"{source} [health]: key '{key}' must be a number")
-
-    default_mirrors = _str_list(mirrors, "default", f"{source} [mirrors]")
-    for url in default_mirrors:
-        if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).netloc:
-            raise OutletConfigError(f"{source} [mirrors]: key 'default' has a URL that is not http(s): {url!r}")
-
+    t = {name: _check_table(_top(data, name, source), schema, f"{source} [{name}]")
+         for name, schema in SCHEMA.items()}
+    free = {name: KINDS[kind](_top(data, name, source), name, f"{source} [{name}]")
+            for name, kind in FREE_TABLES.items()}
+    entries: dict[str, list[dict[str, Any]]] = {}
+    for name, schema in TABLE_LISTS.items():
+        raw = _as(_top(data, name, source), list, name, source, "list")
+        entries[name] = [_check_table(e, schema, f"{source} [[{name}]] #{i + 1}") for i, e in enumerate(raw)]
+    if not entries["article_patterns"]:
+        raise _fail(source, "key 'article_patterns' needs at least one pattern")
+    patterns = [_pattern(e, f"{source} [[article_patterns]] #{i + 1}")
+                for i, e in enumerate(entries["article_patterns"])]
+    listing_rx = t["discovery"]["section_listing_regex"]
+    if listing_rx is not None and "section" not in listing_rx.groupindex:
+        raise _fail(f"{source} [discovery]", "key 'section_listing_regex' needs a named group 'section'")
+    meta, hosts, boiler, non_article = t["outlet"], t["hosts"], t["boilerplate"], t["non_article"]
+    discovery = dict(data["discovery"])  # the raw strings, as the spider formats them
+    notices = {key: non_article[key] for key in ("seizure", "challenge", "error")}
     return Outlet(
-        name=_require(meta, "name", str, f"{source} [outlet]"),
-        display_name=str(meta.get("display_name", meta["name"])),
-        language=_require(meta, "language", str, f"{source} [outlet]"),
-        timezone=tz,
-        canonical_host=_require(meta, "canonical_host", str, f"{source} [outlet]"),
-        canonical_scheme=str(meta.get("canonical_scheme", "https")),
-        domains=_str_list(hosts, "domains", f"{source} [hosts]"),
-        mirror_host_patterns=tuple(
-            _regex(p, f"{source} [hosts] key 'mirror_host_patterns'")
-            for p in _str_list(hosts, "mirror_host_patterns", f"{source} [hosts]")
-        ),
-        non_page_hosts=frozenset(_str_list(hosts, "non_page_hosts", f"{source} [hosts]")),
-        seized_domains=_str_list(hosts, "seized_domains", f"{source} [hosts]"),
-        language_subdomains=dict(hosts.get("language_subdomains", {})),
-        default_mirrors=default_mirrors,
-        article_patterns=tuple(patterns),
-        discovery=dict(discovery),
-        sections=dict(sections),
-        layouts=tuple(layouts),
-        line_phrases=_str_list(boiler, "line_phrases", f"{source} [boilerplate]"),
-        contains_phrases=_str_list(boiler, "contains_phrases", f"{source} [boilerplate]"),
-        host_line_regex=_regex(
-            _require(boiler, "host_line_regex", str, f"{source} [boilerplate]"), f"{source} [boilerplate]"
-        ),
-        read_more_regex=_regex(
-            _require(boiler, "read_more_regex", str, f"{source} [boilerplate]"), f"{source} [boilerplate]"
-        ),
-        byline_place_regex=_regex(
-            _require(boiler, "byline_place_regex", str, f"{source} [boilerplate]"), f"{source} [boilerplate]"
-        ),
-        caption_regex=_regex(
-            _require(boiler, "caption_regex", str, f"{source} [boilerplate]"), f"{source} [boilerplate]"
-        ),
-        breadcrumb_skip=frozenset(
-            s.casefold() for s in _str_list(boiler, "breadcrumb_skip", f"{source} [boilerplate]")
-        ),
-        title_decoration_regex=_regex(
-            _require(boiler, "title_decoration_regex", str, f"{source} [boilerplate]"), f"{source} [boilerplate]"
-        ),
-        box_heading_regex=_regex(
-            _require(boiler, "box_heading_regex", str, f"{source} [boilerplate]"), f"{source} [boilerplate]"
-        ),
-        byline_line_regex=_regex(
-            _require(boiler, "byline_line_regex", str, f"{source} [boilerplate]"), f"{source} [boilerplate]"
-        ),
-        initials_regex=_case_sensitive_regex(
-            _require(boiler, "initials_regex", str, f"{source} [boilerplate]"), f"{source} [boilerplate]"
-        ),
-        site_clock_regex=_regex(
-            _require(boiler, "site_clock_regex", str, f"{source} [boilerplate]"), f"{source} [boilerplate]"
-        ),
-        updated_labels=_str_list(dates, "updated_labels", f"{source} [dates]"),
-        date_formats=_str_list(dates, "formats", f"{source} [dates]"),
-        date_words={k.casefold(): v for k, v in date_words.items()},
-        listing_path_regex=_regex(
-            _require(non_article, "listing_path_regex", str, f"{source} [non_article]"), f"{source} [non_article]"
-        ),
-        homepage_paths=frozenset(
-            p.lower() for p in _str_list(non_article, "homepage_paths", f"{source} [non_article]")
-        ),
-        non_article={
-            key: _str_list(non_article, key, f"{source} [non_article]") for key in ("seizure", "challenge", "error")
-        },
-        health={k: float(v) for k, v in health.items()},
+        name=meta["name"],
+        display_name=meta["display_name"] or meta["name"],
+        language=meta["language"],
+        timezone=meta["timezone"],
+        canonical_host=meta["canonical_host"],
+        canonical_scheme=meta["canonical_scheme"],
+        domains=hosts["domains"],
+        mirror_host_patterns=hosts["mirror_host_patterns"],
+        non_page_hosts=frozenset(hosts["non_page_hosts"]),
+        seized_domains=hosts["seized_domains"],
+        language_subdomains=dict(hosts["language_subdomains"]),
+        default_mirrors=t["mirrors"]["default"],
+        article_patterns=tuple((era, rx) for era, rx, _ in patterns),
+        discovery=discovery,
+        sections=free["sections"],
+        layouts=tuple(_layout(e) for e in entries["layouts"]),
+        line_phrases=boiler["line_phrases"],
+        contains_phrases=boiler["contains_phrases"],
+        host_line_regex=boiler["host_line_regex"],
+        read_more_regex=boiler["read_more_regex"],
+        byline_place_regex=boiler["byline_place_regex"],
+        caption_regex=boiler["caption_regex"],
+        breadcrumb_skip=frozenset(s.casefold() for s in boiler["breadcrumb_skip"]),
+        title_decoration_regex=boiler["title_decoration_regex"],
+        box_heading_regex=boiler["box_heading_regex"],
+        byline_line_regex=boiler["byline_line_regex"],
+        initials_regex=boiler["initials_regex"],
+        site_clock_regex=boiler["site_clock_regex"],
+        updated_labels=t["dates"]["updated_labels"],
+        date_formats=t["dates"]["formats"],
+        date_words={k.casefold(): v for k, v in t["dates"]["words"].items()},
+        listing_path_regex=non_article["listing_path_regex"],
+        homepage_paths=frozenset(p.lower() for p in non_article["homepage_paths"]),
+        non_article=notices,
+        health={k: float(v) for k, v in free["health"].items()},
         source_path=source,
+        canonical_paths={era: template for era, _, template in patterns if template},
+        section_listing_regex=listing_rx,
+        boilerplate=boiler,
+        notice_phrases={k: tuple(p.lower().encode("utf-8") for p in v) for k, v in notices.items()},
+        line_phrase_set=frozenset(boiler["line_phrases"]),
+        contains_phrase_regex=re.compile("|".join(re.escape(p) for p in boiler["contains_phrases"]))
+        if boiler["contains_phrases"] else None,
     )
 
 

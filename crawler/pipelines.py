@@ -1,12 +1,11 @@
-"""Item pipelines: extraction in a process pool (off the reactor), and stripping private keys before export.
+"""Item pipelines: extraction in a process pool (off the reactor), and the bare Article for the exports.
 
-`ExtractPipeline` (priority 300) turns a page item from the spider into an Article dict plus the private keys
-`_page`, `_source`, `_hints`, `_guard_removed` (list of removed lines) and `_layout`; later pipelines (the
-store, 500) read those. `StripPrivateFieldsPipeline` (900) removes every key starting with "_", so exports
-hold only Article fields.
+`ExtractPipeline` (priority 300) turns the spider's `PageItem` into an `ExtractedItem` (the Article, the page,
+guard and cleaning removals, the layout) and sends `crawler.signals.page_extracted`; the store pipeline (500)
+reads it. `StripPrivateFieldsPipeline` (900) hands the exports the `Article` alone.
 
-Stats: extract/ok, extract/refused (and extract/refused/<reason>), extract/crashed, extract/guard_removed
-(lines), extract/layout/<name>.
+Stats (names in crawler.statkeys): extract/ok, extract/refused (and extract/refused/<reason>), extract/crashed,
+extract/guard_removed (lines), extract/removed/<reason> (lines or blocks), extract/layout/<name>.
 """
 
 from __future__ import annotations
@@ -19,15 +18,19 @@ import re
 import threading
 import time
 import zlib
+from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from scrapy.exceptions import DropItem
 from scrapy.logformatter import LogFormatter, LogFormatterResult
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.misc import load_object
 from twisted.internet.defer import Deferred, DeferredLock
+
+from crawler import signals as crawler_signals
+from crawler import statkeys
+from crawler.handoff import ExtractedItem, ExtractionCrashed, ExtractOutcome, NotAnArticlePage, PageItem, page_url
 
 if TYPE_CHECKING:
     from typing import Self
@@ -65,8 +68,8 @@ def _warm_up() -> None:
     import crawler.extract  # noqa: F401
 
 
-def extract_page(html: bytes, url: str, mirror: str, outlet_name: str) -> dict[str, Any]:
-    """Run in a worker process: the article dict, guard removals and layout, or {"refused": reason}.
+def extract_page(html: bytes, url: str, mirror: str, outlet_name: str) -> ExtractOutcome:
+    """Run in a worker process: the article with its guard and cleaning removals and layout, or the refusal.
 
     A page served by a mirror that no outlet profile knows (a loopback stand-in, a new CDN host) is
     extracted as the same path on the outlet's canonical host, then credited to the host it came from.
@@ -78,16 +81,17 @@ def extract_page(html: bytes, url: str, mirror: str, outlet_name: str) -> dict[s
     outlet = load_outlet(outlet_name)
     # The store keeps the raw page zlib-compressed under its SHA-256: doing both here, in the worker, keeps
     # ~5 ms a page of CPU off the reactor thread (bench/crawl.py; docs/performance.md).
-    stored = {"html_zlib": zlib.compress(html, ZLIB_LEVEL), "html_sha256": hashlib.sha256(html).hexdigest()}
+    compressed, sha256 = zlib.compress(html, ZLIB_LEVEL), hashlib.sha256(html).hexdigest()
     try:
         result = extract_full(html, outlet.extraction_url(url), outlet)
     except NotAnArticle as exc:
-        return {"refused": exc.reason, **stored}
+        return ExtractOutcome(refused=exc.reason, compressed=compressed, sha256=sha256)
     article = result.article
     article.source_url = url
     article.mirror = mirror
-    return {"article": article.to_dict(), "guard_removed": list(result.guard_removed), "layout": result.layout,
-            **stored}
+    return ExtractOutcome(article=article, guard_removed=list(result.guard_removed),
+                          removed={str(k): list(v) for k, v in result.removed.items()}, layout=result.layout,
+                          compressed=compressed, sha256=sha256)
 
 
 _REASON_KEY = re.compile(r"\s*(?:\(.*|:.*)$")
@@ -106,9 +110,10 @@ class ExtractPipeline:
         self.stats = crawler.stats
         settings = crawler.settings
         self.workers = settings.getint("CRAWLER_EXTRACT_WORKERS", 0) or os.cpu_count() or 1
-        self.outlet_name = settings.get("CRAWLER_OUTLET", "presstv")
+        self.outlet_name = str(settings.get("CRAWLER_OUTLET"))
         # The worker entry point, by dotted path (module level, so worker processes can import it).
-        self.extract_func = load_object(settings.get("CRAWLER_EXTRACT_FUNCTION") or "crawler.pipelines.extract_page")
+        self.extract_func: Callable[..., Any] = load_object(
+            settings.get("CRAWLER_EXTRACT_FUNCTION") or "crawler.pipelines.extract_page")
         self._executor: ProcessPoolExecutor | None = None
         self._isolation: ProcessPoolExecutor | None = None
         self._isolation_lock = DeferredLock()
@@ -125,7 +130,7 @@ class ExtractPipeline:
                 max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"), initializer=_warm_up)
         return self._executor
 
-    async def _extract_isolated(self, args: tuple[Any, ...], url: str) -> dict[str, Any]:
+    async def _extract_isolated(self, args: tuple[Any, ...], url: str) -> Any:
         """Extract one page in the single isolation worker, no other page beside it."""
         await maybe_deferred_to_future(self._isolation_lock.acquire())
         try:
@@ -134,7 +139,7 @@ class ExtractPipeline:
                                                       initializer=_warm_up)
             future = self._isolation.submit(self.extract_func, *args)
             try:
-                result: dict[str, Any] = await maybe_deferred_to_future(_deferred_from_future(future))
+                result = await maybe_deferred_to_future(_deferred_from_future(future))
             except BrokenProcessPool:
                 self._isolation.shutdown(wait=False)
                 self._isolation = None
@@ -146,9 +151,9 @@ class ExtractPipeline:
             self._isolation_lock.release()
 
     def _crashed(self, url: str, what: str) -> NoReturn:
-        self._inc("extract/crashed")
+        self._inc(statkeys.EXTRACT_CRASHED)
         logger.error("extraction crashed on %s: %s", url, what)
-        raise DropItem(f"extraction crashed: {what} on {url}")
+        raise ExtractionCrashed(f"extraction crashed: {what} on {url}")
 
     def open_spider(self) -> None:
         # Start the workers now (they import the extraction stack while discovery runs), not at the first page.
@@ -167,45 +172,53 @@ class ExtractPipeline:
         self.stats.inc_value(key, count)
 
     async def process_item(self, item: Any) -> Any:
-        if not isinstance(item, dict) or "_page" not in item:
+        if not isinstance(item, PageItem):
             return item
-        page = item["_page"]
-        args = (page["html"], page["url"], page["mirror"], self.outlet_name)
+        page = item.page
+        args = (page.html, page.url, page.mirror or "", self.outlet_name)
         executor = self._pool()
         try:
-            result: dict[str, Any] = await maybe_deferred_to_future(
-                _deferred_from_future(executor.submit(self.extract_func, *args)))
+            raw = await maybe_deferred_to_future(_deferred_from_future(executor.submit(self.extract_func, *args)))
         except BrokenProcessPool:
             # A worker died (segfault, OOM kill) and took every page pending in the pool with it. Rebuild the
             # pool, and retry each of those pages alone in the isolation worker, one at a time: the page that
             # kills that worker too is the culprit, and only it is lost (counted and logged).
             if self._executor is executor:
-                self._inc("extract/pool_rebuilt")
+                self._inc(statkeys.EXTRACT_POOL_REBUILT)
                 logger.error("an extraction worker died (while on %s or a page beside it); restarting the pool",
-                             page["url"])
+                             page.url)
                 executor.shutdown(wait=False, cancel_futures=True)
                 self._executor = None
-            result = await self._extract_isolated(args, page["url"])
+            raw = await self._extract_isolated(args, page.url)
         except Exception as exc:
-            self._crashed(page["url"], f"{type(exc).__name__}: {exc}")
-        assert result is not None
-        if "html_zlib" in result:  # the store (or its failure record) uses these instead of redoing them
-            page["html_zlib"], page["html_sha256"] = result["html_zlib"], result["html_sha256"]
-        if "refused" in result:
-            reason = str(result["refused"])
-            self._inc("extract/refused")
-            self._inc(f"extract/refused/{reason_key(reason)}")
-            raise DropItem(f"not an article: {reason}")
-        out: dict[str, Any] = dict(result["article"])
-        for key, value in item.items():
-            if key.startswith("_"):
-                out[key] = value
-        out["_guard_removed"] = result["guard_removed"]
-        out["_layout"] = result["layout"]
-        self._inc("extract/ok")
-        self._inc(f"extract/layout/{result['layout']}")
-        if result["guard_removed"]:
-            self._inc("extract/guard_removed", len(result["guard_removed"]))
+            self._crashed(page.url, f"{type(exc).__name__}: {exc}")
+        return self.accept(item, raw)
+
+    def accept(self, item: PageItem, raw: Any) -> ExtractedItem:
+        """The extracted item for a worker's answer on `item` (counted, `page_extracted` sent); raises
+        NotAnArticlePage for a refusal and ExtractionCrashed for an answer that is not an outcome."""
+        page = item.page
+        try:
+            result = ExtractOutcome.coerce(raw)
+        except (TypeError, ValueError) as exc:
+            self._crashed(page.url, str(exc))
+        # The store (or its failure record) uses these instead of redoing them.
+        page.compressed, page.sha256 = result.compressed or page.compressed, result.sha256 or page.sha256
+        if result.article is None:
+            reason = str(result.refused or "no article")
+            self._inc(statkeys.EXTRACT_REFUSED)
+            self._inc(statkeys.EXTRACT_REFUSED_REASON.format(reason_key(reason)))
+            raise NotAnArticlePage(f"not an article: {reason}")
+        out = ExtractedItem(article=result.article, page=page, source=item.source,
+                            guard_removed=result.guard_removed, removed=result.removed, layout=result.layout)
+        self._inc(statkeys.EXTRACT_OK)
+        self._inc(statkeys.EXTRACT_LAYOUT.format(out.layout))
+        if out.guard_removed:
+            self._inc(statkeys.EXTRACT_GUARD_REMOVED, len(out.guard_removed))
+        for reason, removed in out.removed.items():
+            if removed:
+                self._inc(statkeys.EXTRACT_REMOVED.format(reason), len(removed))
+        self.crawler.signals.send_catch_log(signal=crawler_signals.page_extracted, item=out)
         return out
 
 
@@ -227,11 +240,11 @@ def _deferred_from_future(future: Future[Any]) -> Deferred[Any]:
 
 
 class StripPrivateFieldsPipeline:
-    """Remove every key starting with "_" (page bytes, hints, guard counts): exports hold Article fields only."""
+    """The exports get the bare Article: no page bytes, removals or layout bookkeeping (Article fields only)."""
 
     def process_item(self, item: Any) -> Any:
-        if isinstance(item, dict):
-            return {k: v for k, v in item.items() if not str(k).startswith("_")}
+        if isinstance(item, ExtractedItem):
+            return item.article
         return item
 
 
@@ -240,9 +253,9 @@ class PageLogFormatter(LogFormatter):
 
     def dropped(self, item: Any, exception: BaseException, response: Any, spider: Any = None) -> LogFormatterResult:
         result = super().dropped(item, exception, response, spider)
-        if isinstance(item, dict):
-            page = item.get("_page") or {}
+        url = page_url(item)
+        if url:
+            article_id = item.article.article_id if isinstance(item, ExtractedItem) else getattr(item, "article_id", "")
             result["msg"] = "Dropped %(url)s (article %(article_id)s): %(exception)s"
-            result["args"] = {"url": page.get("url", item.get("source_url", "")),
-                              "article_id": item.get("article_id"), "exception": exception}
+            result["args"] = {"url": url, "article_id": article_id, "exception": exception}
         return result

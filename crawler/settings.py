@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from crawler import __version__
 from crawler.items import ARTICLE_FIELDS as _ARTICLE_FIELDS
 
 BOT_NAME = "crawler"
@@ -9,7 +10,7 @@ SPIDER_MODULES = ["crawler.spiders"]
 NEWSPIDER_MODULE = "crawler.spiders"
 
 # Politeness: a clear User-Agent naming the project, robots.txt obeyed, AutoThrottle on.
-USER_AGENT = "crawler/0.1 (Press TV article archive crawler, built on Scrapy)"
+USER_AGENT = f"crawler/{__version__} (Press TV article archive crawler, built on Scrapy)"
 ROBOTSTXT_OBEY = True
 AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = 1.0
@@ -31,14 +32,13 @@ DOWNLOAD_MAXSIZE = 16 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
 
 TELNETCONSOLE_ENABLED = False
-REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
 FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = "INFO"
 
 # The outlet profile (crawler/outlets/<name>.toml) the spiders crawl.
 CRAWLER_OUTLET = "presstv"
 
-# ---- Store, incremental runs, run records, exports (crawler/store, crawler/extensions.py) ----
+# ---- Store, incremental runs, run records, exports (crawler/store, crawler/storing, crawler/extensions.py) ----
 # The embedded SQLite store; "" switches storing and incremental skipping off.
 CRAWLER_STORE = "data/crawler.sqlite"
 # Store writes are batched: a transaction commits after this many writes or seconds (and at close).
@@ -52,19 +52,23 @@ CRAWLER_REFRESH = ""
 CRAWLER_FULL = False
 ITEM_PIPELINES = {
     "crawler.pipelines.ExtractPipeline": 300,
-    "crawler.store.pipeline.StorePipeline": 500,
+    "crawler.storing.pipeline.StorePipeline": 500,
     "crawler.pipelines.StripPrivateFieldsPipeline": 900,
 }
 DOWNLOADER_MIDDLEWARES = {
     # Before robots.txt (100) and mirror failover: a stored article costs no request at all.
-    "crawler.store.incremental.IncrementalMiddleware": 50,
+    "crawler.storing.incremental.IncrementalMiddleware": 50,
     # Redirects and requests queued for a mirror set aside are put back on a trusted mirror before robots.txt.
     "crawler.middlewares.MirrorRoutingMiddleware": 90,
-    # Mirror failover replaces Scrapy's RetryMiddleware in its slot (retries, then the next mirror).
-    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
-    "crawler.middlewares.MirrorFailoverMiddleware": 550,
+    # Just inside Scrapy's RetryMiddleware (550): mirror requests are retried here (RETRY_* settings), then
+    # sent to the next mirror; other requests go on to RetryMiddleware as in any Scrapy project.
+    "crawler.middlewares.MirrorFailoverMiddleware": 555,
 }
+# Mirror failover, seizure/challenge handling and 404/410 recording (off: plain Scrapy retries only).
+CRAWLER_FAILOVER_ENABLED = True
 EXTENSIONS = {
+    # The crawl's store, found by the others with crawler.get_extension(); absent when CRAWLER_STORE is "".
+    "crawler.storing.extension.StoreExtension": 400,
     "crawler.extensions.RunRecorder": 500,
 }
 # One timestamped JSON Lines file per run in this folder (only when the run brought items), added by the
@@ -86,7 +90,8 @@ CRAWLER_RETRY_AFTER_MAX = 120.0
 CRAWLER_SITEMAP_MAX_BYTES = 50 * 1024 * 1024
 # Extraction worker processes; 0 = one per core.
 CRAWLER_EXTRACT_WORKERS = 0
-# Worker entry point (html, url, mirror, outlet name) -> dict; see crawler.pipelines.extract_page.
+# Worker entry point (html, url, mirror, outlet name) -> ExtractOutcome (or a dict of its fields); see
+# crawler.pipelines.extract_page.
 CRAWLER_EXTRACT_FUNCTION = "crawler.pipelines.extract_page"
 # Exports hold exactly the Article fields, in schema order.
 FEED_EXPORT_FIELDS = list(_ARTICLE_FIELDS)

@@ -8,3 +8,10 @@ page_failed = object()
 Arguments: url (str), article_id (str | None), reason (str, one line), status (int | None).
 The store records it; the spider does not retry it in this run.
 """
+
+page_extracted = object()
+"""Sent by the extraction pipeline for every page that gave an article, before it is stored.
+
+Arguments: item (crawler.handoff.ExtractedItem). The run recorder counts run health (field coverage, guard
+and cleaning removals, unknown layouts) from it, whether or not a store is configured.
+"""

@@ -4,15 +4,15 @@ article id and kills its worker process for another, extracting every other page
 from __future__ import annotations
 
 import os
-from typing import Any
 
+from crawler.handoff import ExtractOutcome
 from crawler.pipelines import extract_page
 
 RAISES_FOR = "780003"
 KILLS_WORKER_FOR = "780005"
 
 
-def faulty_extract_page(html: bytes, url: str, mirror: str, outlet_name: str) -> dict[str, Any]:
+def faulty_extract_page(html: bytes, url: str, mirror: str, outlet_name: str) -> ExtractOutcome:
     if f"/{RAISES_FOR}/" in url:
         raise RuntimeError("extractor bug on purpose")
     if f"/{KILLS_WORKER_FOR}/" in url:

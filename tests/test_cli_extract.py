@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.integration
+
 ROOT = Path(__file__).resolve().parent.parent
 SEED_DIR = ROOT / "fixtures/presstv/articles/2018-10-07_kim-pompeo-second-summit"
 SEED_URL = json.loads((SEED_DIR / "meta.json").read_text(encoding="utf-8"))["url"]

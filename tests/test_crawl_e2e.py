@@ -7,12 +7,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from conftest import CrawlResult
 
 from crawler.items import ARTICLE_FIELDS
 from crawler.outlet import load_outlet
 from crawler.site import FIXTURES_ROOT, RunningSite
 from crawler.site.server import closed_port
+
+pytestmark = pytest.mark.integration
 
 OUTLET = load_outlet("presstv")
 

@@ -7,8 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from crawler.items import ARTICLE_FIELDS
 from crawler.site import FIXTURES_ROOT, SiteCorpus
+
+pytestmark = pytest.mark.integration
 
 
 def test_demo_writes_items_and_a_summary(tmp_path: Path) -> None:

@@ -20,6 +20,8 @@ from crawler.items import ARTICLE_FIELDS
 from crawler.site.corpus import SiteCorpus
 from crawler.site.server import serve_site
 
+pytestmark = pytest.mark.integration
+
 ROOT = Path(__file__).resolve().parent.parent
 FAST = ["-s", "AUTOTHROTTLE_ENABLED=0", "-s", "DOWNLOAD_DELAY=0", "-s", "CRAWLER_EXTRACT_WORKERS=1"]
 

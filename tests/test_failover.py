@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
 from conftest import CrawlResult, make_corpus
 
 from crawler.site import MirrorSpec, faults, serve_site
+
+pytestmark = pytest.mark.integration
 
 
 def _ids(result: CrawlResult) -> list[str]:

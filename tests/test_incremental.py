@@ -17,6 +17,8 @@ import pytest
 from crawler.site.corpus import SiteCorpus
 from crawler.site.server import RunningSite, serve_site
 
+pytestmark = pytest.mark.integration
+
 ROOT = Path(__file__).resolve().parent.parent
 FAST = ["-s", "AUTOTHROTTLE_ENABLED=0", "-s", "DOWNLOAD_DELAY=0", "-s", "CRAWLER_EXTRACT_WORKERS=1",
         "-s", "LOG_LEVEL=INFO", "-s", "FEEDS={}"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from conftest import cli
 
 from crawler.extract import extract_full
@@ -12,6 +13,8 @@ from crawler.items import content_hash
 from crawler.site.corpus import SiteCorpus
 from crawler.store import ExportFilter, Page, open_store
 from crawler.store.sqlite import SQLiteStore
+
+pytestmark = pytest.mark.integration
 
 BASE = "https://www.presstv.ir"
 

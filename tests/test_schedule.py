@@ -18,6 +18,8 @@ from crawler.site.corpus import SiteCorpus
 from crawler.site.server import RunningSite, serve_site
 from crawler.store.sqlite import RunLock
 
+pytestmark = pytest.mark.integration
+
 ROOT = Path(__file__).resolve().parent.parent
 FAST = ["-s", "AUTOTHROTTLE_ENABLED=0", "-s", "DOWNLOAD_DELAY=0", "-s", "CRAWLER_EXTRACT_WORKERS=1",
         "-s", "FEEDS={}", "-s", "LOG_LEVEL=INFO"]

@@ -16,6 +16,8 @@ from crawler.outlet import load_outlet
 from crawler.site import RunningSite, SiteArticle, SiteCorpus, SiteRequest, faults, serve_site
 from crawler.site.corpus import _in_section
 
+pytestmark = pytest.mark.integration
+
 OUTLET = load_outlet("presstv")
 
 

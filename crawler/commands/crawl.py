@@ -10,7 +10,7 @@ def add_spider_options(p: argparse.ArgumentParser) -> None:
     """The options every command that starts `scrapy crawl` takes: --spider, -a NAME=VALUE, -s NAME=VALUE."""
     p.add_argument("--spider", default="presstv", help="spider to run (default presstv)")
     p.add_argument("-a", dest="spider_args", action="append", default=[], metavar="NAME=VALUE",
-                   help="spider argument, as for scrapy crawl, e.g. -a mirrors=https://www.presstv.co.uk (repeatable)")
+                   help="spider argument, as for scrapy crawl, e.g. -a mirrors=https://mirror.example (repeatable)")
     p.add_argument("-s", dest="settings", action="append", default=[], metavar="NAME=VALUE",
                    help="Scrapy setting, as for scrapy crawl (repeatable)")
 

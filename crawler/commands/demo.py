@@ -12,6 +12,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from crawler import statkeys
+from crawler.status import CommandError
+
 DEMO_MIRRORS = ("seized", "refuse", "503", "healthy")
 """Priority order of the demo's mirrors: a seized domain, a dead host, an overloaded one, a healthy one."""
 
@@ -40,7 +43,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from crawler.cli import CommandError
     from crawler.site import FIXTURES_ROOT, SiteCorpus, serve_site
 
     corpus = SiteCorpus()
@@ -99,10 +101,11 @@ def summary(stats: dict[str, Any], names: dict[str, str], output: Path, store: s
     lines = [
         f"Crawled in {elapsed:.1f}s: {articles} articles written to {output}"
         + (f" (store: {store})" if store else ""),
-        f"Mirrors used: {used_text or 'none'}; set aside: {int(stats.get('mirror/set_aside', 0))}",
+        f"Mirrors used: {used_text or 'none'}; set aside: {int(stats.get(statkeys.MIRROR_SET_ASIDE, 0))}",
         f"Failed over: {failover_text}",
-        f"Refused as non-articles: {int(stats.get('extract/refused', 0))}" + (f" ({refused_text})" if refused else ""),
-        f"Failed on every mirror or gone (404): {int(stats.get('page_failed/count', 0))}",
-        f"Boilerplate lines removed by the last guard: {int(stats.get('extract/guard_removed', 0))}",
+        f"Refused as non-articles: {int(stats.get(statkeys.EXTRACT_REFUSED, 0))}"
+        + (f" ({refused_text})" if refused else ""),
+        f"Failed on every mirror or gone (404): {int(stats.get(statkeys.PAGE_FAILED_COUNT, 0))}",
+        f"Boilerplate lines removed by the last guard: {int(stats.get(statkeys.EXTRACT_GUARD_REMOVED, 0))}",
     ]
     return "\n".join(lines)

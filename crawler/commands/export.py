@@ -12,9 +12,10 @@ from typing import IO
 
 from tqdm import tqdm
 
+from crawler.commands.common import build_filter, store_path
 from crawler.items import ARTICLE_FIELDS, Article
-from crawler.store import ExportFilter, StoreError, default_store_path, open_store
-from crawler.store.when import parse_when
+from crawler.status import CommandError
+from crawler.store import StoreError, open_store
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -34,33 +35,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def build_filter(args: argparse.Namespace) -> ExportFilter:
-    """The filter the --since/--until/--section/--changed-since options describe (CommandError if bad)."""
-    from crawler.cli import CommandError
-
-    values: dict[str, str | None] = {}
-    for name in ("since", "until", "changed_since"):
-        raw = getattr(args, name, None)
-        if raw is None:
-            values[name] = None
-            continue
-        try:
-            values[name] = parse_when(raw)
-        except ValueError as exc:
-            raise CommandError(f"--{name.replace('_', '-')}: {exc}") from None
-    return ExportFilter(since=values["since"], until=values["until"], section=getattr(args, "section", None),
-                        changed_since=values["changed_since"])
-
-
-def store_path(args: argparse.Namespace) -> str:
-    from crawler.cli import CommandError
-
-    path = args.store or default_store_path()
-    if not path:
-        raise CommandError("no store: CRAWLER_STORE is empty; give --store PATH")
-    return str(path)
-
-
 def _open_output(name: str) -> tuple[IO[str], str | None]:
     """The stream to write and, for files, the temporary name renamed into place once complete."""
     if name == "-":
@@ -74,7 +48,6 @@ def _open_output(name: str) -> tuple[IO[str], str | None]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from crawler.cli import CommandError
 
     flt = build_filter(args)
     path = store_path(args)

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 from crawler.extract import NotAnArticle, extract
 from crawler.extract.decode import read_page_file
+from crawler.status import CommandError
 
 NOT_AN_ARTICLE_STATUS = 3
 
@@ -53,7 +54,6 @@ def _declared_url(data: bytes) -> str | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from crawler.cli import CommandError
 
     source: str = args.source
     if urlsplit(source).scheme in ("http", "https"):

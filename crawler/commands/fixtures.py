@@ -7,6 +7,7 @@ from pathlib import Path
 
 from crawler.extract import NotAnArticle
 from crawler.fixturecheck import DEFAULT_DIR, SNIPPET_KEYS, Fixture, compare, load_fixtures, regen
+from crawler.status import CommandError
 
 FAILED_STATUS = 1
 
@@ -31,7 +32,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _fixtures(root: Path, only: str | None) -> list[Fixture]:
-    from crawler.cli import CommandError
 
     if not root.is_dir():
         raise CommandError(f"no fixture folder at {root}")
@@ -63,7 +63,6 @@ def run_check(args: argparse.Namespace) -> int:
 
 
 def run_regen(args: argparse.Namespace) -> int:
-    from crawler.cli import CommandError
 
     fields = [f.strip() for f in args.fields.split(",") if f.strip()] if args.fields else None
     if fields:

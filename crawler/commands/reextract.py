@@ -8,6 +8,7 @@ import sys
 
 from tqdm import tqdm
 
+from crawler.status import CommandError
 from crawler.store import StoreError
 
 
@@ -29,9 +30,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from crawler.cli import CommandError
-    from crawler.commands.export import build_filter, store_path
-    from crawler.store.reextract import reextract
+    from crawler.commands.common import build_filter, store_path
+    from crawler.reextract import reextract
 
     if args.workers is not None and args.workers < 1:
         raise CommandError("--workers must be at least 1")

@@ -7,6 +7,7 @@ import json
 import sys
 from datetime import datetime
 
+from crawler.status import CommandError
 from crawler.store import RunRow, StoreError, open_store
 
 
@@ -59,8 +60,7 @@ def format_table(rows: list[RunRow]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from crawler.cli import CommandError
-    from crawler.commands.export import store_path
+    from crawler.commands.common import store_path
 
     path = store_path(args)
     try:

@@ -15,9 +15,11 @@ from datetime import datetime
 from types import FrameType
 from typing import Any
 
+from crawler.commands.common import default_store_path
 from crawler.commands.crawl import add_spider_options
-from crawler.store import StoreError, StoreLocked, default_store_path
-from crawler.store.sqlite import RunLock, SQLiteStore
+from crawler.status import CommandError
+from crawler.store import StoreError, StoreLocked, open_store
+from crawler.store.lock import RunLock
 from crawler.store.when import parse_duration, utc_key, utc_now
 
 STOP_GRACE_SECONDS = 60.0
@@ -66,7 +68,6 @@ def _say(message: str) -> None:
 
 
 def _pairs(values: list[str], flag: str) -> list[str]:
-    from crawler.cli import CommandError
 
     out: list[str] = []
     for value in values:
@@ -128,7 +129,7 @@ def run_once(state: Scheduled) -> None:
         state.statuses.append(status)
         if state.store:
             try:
-                with SQLiteStore(state.store) as store:
+                with open_store(state.store) as store:
                     store.record_external_run(uid, state.spider, status, f"exit status {status}", started)
             except StoreError as exc:
                 _say(f"run {number}: outcome not recorded: {exc}")
@@ -163,7 +164,6 @@ def run(args: argparse.Namespace) -> int:
     from apscheduler.triggers.cron import CronTrigger
     from apscheduler.triggers.interval import IntervalTrigger
 
-    from crawler.cli import CommandError
 
     trigger: Any
     if args.every:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from crawler.extract.core import Extraction, extract_full
+from crawler.extract.decode import decode_html
 from crawler.extract.errors import NotAnArticle
 from crawler.items import Article
 from crawler.outlet import Outlet
 
-__all__ = ["Article", "Extraction", "NotAnArticle", "extract", "extract_full"]
+__all__ = ["Article", "Extraction", "NotAnArticle", "decode_html", "extract", "extract_full"]
 
 
 def extract(html: str | bytes, url: str, outlet: Outlet | None = None) -> Article:

@@ -16,6 +16,9 @@ from pathlib import Path
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.exceptions import UsageError
 
+from crawler import statkeys
+from crawler.status import ExitStatus
+
 
 class Command(ScrapyCrawlCommand):
     """Scrapy's crawl command, plus argument checks up front and an exit status read from the run's stats."""
@@ -28,7 +31,7 @@ class Command(ScrapyCrawlCommand):
             spidercls = self.crawler_process.spider_loader.load(args[0])
         except KeyError:
             print(f"scrapy crawl: error: no spider named {args[0]!r}", file=sys.stderr)
-            self.exitcode = 2
+            self.exitcode = ExitStatus.BAD_ARGUMENT
             return
         check = getattr(spidercls, "check_arguments", None)
         if check is not None:
@@ -36,7 +39,7 @@ class Command(ScrapyCrawlCommand):
                 check(**opts.spargs)
             except ValueError as exc:
                 print(f"scrapy crawl: error: {exc}", file=sys.stderr)
-                self.exitcode = 2
+                self.exitcode = ExitStatus.BAD_ARGUMENT
                 return
         crawler = self._create_crawler(spidercls)
         self.crawler_process.crawl(crawler, **opts.spargs)
@@ -46,11 +49,11 @@ class Command(ScrapyCrawlCommand):
         if stats_file:
             # For tests and benchmarks that run the crawl as a subprocess and read its figures.
             Path(stats_file).write_text(json.dumps(stats, default=str, sort_keys=True, indent=1), encoding="utf-8")
-        status = int(stats.get("crawler/exit_status") or 0)
-        message = stats.get("crawler/no_mirror_reachable")
+        status = int(stats.get(statkeys.EXIT_STATUS) or 0)
+        message = stats.get(statkeys.NO_MIRROR_REACHABLE)
         if message:
             print(str(message), file=sys.stderr)
         if status:
             self.exitcode = status
         elif self.crawler_process.bootstrap_failed:
-            self.exitcode = 1
+            self.exitcode = ExitStatus.NO_MIRROR_REACHABLE

@@ -1,6 +1,6 @@
 """The offline look-alike Press TV site (loopback only) that tests and `crawler demo` crawl for real.
 
-Public API (engineers C, D, E rely on it; keep it stable):
+Public API (the tests, the benchmarks and `crawler demo` rely on it; keep it stable):
 
     from crawler.site import SiteCorpus, MirrorSpec, serve_site, faults, pages
 

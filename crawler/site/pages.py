@@ -1,10 +1,9 @@
 """Render the look-alike site's pages: articles (current and Bootstrap layouts), listings, feeds, sitemaps, notices.
 
 Every function returns bytes (UTF-8) and is pure: the same arguments give the same page. The markup follows
-the team's Press TV site notes (kept outside the repository), with the furniture that extraction must drop
-(share box, "Read more:" labels and their related-link lists, data-oembed cards, the alternate-addresses note,
-the Roku line, the app promo) and the quirks a crawler must survive (unquoted attributes, one-line feeds,
-mixed hosts).
+the real site's, with the furniture that extraction must drop (share box, "Read more:" labels and
+their related-link lists, data-oembed cards, the alternate-addresses note, the Roku line, the app promo) and
+the quirks a crawler must survive (unquoted attributes, one-line feeds, mixed hosts).
 """
 
 from __future__ import annotations

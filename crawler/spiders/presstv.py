@@ -7,9 +7,10 @@ Arguments (`scrapy crawl presstv -a name=value`):
   (or `until`) every monthly sitemap the index lists in range is read, otherwise the current and previous month
 - max_pages=N   section listing pages per section (default the profile's discovery.max_pages)
 
-The spider only discovers and routes: each article response becomes a page item (raw HTML and fetch facts)
-that the extraction pipeline turns into an Article. Every link to any outlet host is mapped onto the same
-path on the healthiest mirror; the mirror failover middleware moves it further when a mirror fails.
+The spider only discovers and routes: each article response becomes a `PageItem` (raw HTML and fetch facts)
+that the extraction pipeline turns into an Article. Every link to any outlet host (seized domains included) is
+mapped onto the same path on the healthiest mirror; the mirror failover middleware moves it further when a
+mirror fails. Every outlet fact (hosts, paths, XPaths) comes from the profile the CRAWLER_OUTLET setting names.
 """
 
 from __future__ import annotations
@@ -28,8 +29,11 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.gz import gunzip
 
+from crawler import statkeys
+from crawler.handoff import PageItem, SkippedRequest
 from crawler.middlewares import MirrorPool, PageGivenUp, report_page_failed
 from crawler.outlet import Outlet, load_outlet
+from crawler.store import Page
 
 if TYPE_CHECKING:
     from typing import Self
@@ -44,7 +48,6 @@ _XML_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=
                               remove_comments=True, remove_pis=True, recover=True)
 _NS = {"sm": "http://www.sitemaps.org/schemas/sitemap/0.9", "news": "http://www.google.com/schemas/sitemap-news/0.9"}
 _MONTH_IN_PATH = re.compile(r"(\d{4})-(\d{2})")
-_SECTION_PAGE = re.compile(r"^/section/(\d+)(?:/(\d+))?/?$", re.IGNORECASE)
 
 
 class SpiderArgumentError(ValueError):
@@ -64,12 +67,14 @@ class PresstvSpider(Spider):
     """Crawl Press TV through its mirrors; yields page items for the extraction pipeline."""
 
     name = "presstv"
-    outlet_name = "presstv"
 
     def __init__(self, mirrors: str | None = None, sources: str | None = None, since: str | None = None,
-                 until: str | None = None, max_pages: str | int | None = None, **kwargs: Any) -> None:
+                 until: str | None = None, max_pages: str | int | None = None, *,
+                 outlet_profile: Outlet | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.outlet: Outlet = load_outlet(self.outlet_name)
+        # from_crawler passes the profile CRAWLER_OUTLET names; alone (argument checks) the project's setting.
+        self.outlet: Outlet = outlet_profile or load_outlet(_project_outlet_name())
+        self.outlet_name = self.outlet.name
         self.mirror_bases = self._mirrors_arg(mirrors)
         self.sources = self._sources_arg(sources)
         self.since = _parse_date("since", since)
@@ -95,7 +100,7 @@ class PresstvSpider(Spider):
             parts = urlsplit(base)
             if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/"):
                 raise SpiderArgumentError(
-                    f"argument mirrors: {base!r} is not a base URL like https://www.presstv.co.uk")
+                    f"argument mirrors: {base!r} is not a base URL like {self.outlet.default_mirrors[0]}")
         return bases
 
     @staticmethod
@@ -116,6 +121,7 @@ class PresstvSpider(Spider):
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
+        kwargs["outlet_profile"] = load_outlet(str(crawler.settings.get("CRAWLER_OUTLET")))
         spider = super().from_crawler(crawler, *args, **kwargs)
         settings = crawler.settings
         spider.mirror_pool.fail_threshold = max(1, settings.getint("CRAWLER_MIRROR_FAIL_THRESHOLD", 2))
@@ -209,7 +215,7 @@ class PresstvSpider(Spider):
         if not self._in_range(day):
             self.crawler.stats.inc_value("discovery/out_of_range")
             return None
-        self.crawler.stats.inc_value(f"discovery/{source}/article_links")
+        self.crawler.stats.inc_value(statkeys.DISCOVERY_ARTICLE_LINKS.format(source))
         return self._request(path, self.parse_article, source, priority=10, source_url=link,
                              meta={"article_id": parsed.article_id, "hints": hints}, errback=self.article_failed)
 
@@ -310,12 +316,12 @@ class PresstvSpider(Spider):
         for xp in d["pagination_xpaths"]:
             for href in response.xpath(xp).getall():
                 path = self._site_path(response.urljoin(href.strip()))
-                m = _SECTION_PAGE.match(urlsplit(path).path) if path else None
-                if m is None:
+                listing = self.outlet.parse_section_listing(urlsplit(path).path) if path else None
+                if listing is None:
                     continue
-                page = int(m.group(2) or 1)
+                section, page = listing
                 if 1 < page <= self.max_pages:
-                    yield self._request(self.outlet.section_listing_path(m.group(1), page), self.parse_listing,
+                    yield self._request(self.outlet.section_listing_path(section, page), self.parse_listing,
                                         "sections")
 
     # ---- articles -------------------------------------------------------------------------------------
@@ -325,7 +331,7 @@ class PresstvSpider(Spider):
         (page_failed), so no article vanishes without a trace: a body over DOWNLOAD_MAXSIZE once decompressed
         (gzip bomb), a redirect loop, robots.txt, an HTTP status no component handles (401, 400, ...)."""
         exc = failure.value
-        if isinstance(exc, PageGivenUp) or type(exc).__name__ == "AlreadyStoredRequest":
+        if isinstance(exc, PageGivenUp | SkippedRequest):
             return  # recorded by the failover middleware / skipped on purpose by the incremental check
         request = failure.request  # type: ignore[attr-defined]
         status: int | None = None
@@ -333,6 +339,7 @@ class PresstvSpider(Spider):
         if isinstance(exc, HttpError):
             status = exc.response.status
             reason, key = f"HTTP {status}", str(status)
+        # Scrapy raises a plain IgnoreRequest for these three, so only its message tells them apart.
         elif isinstance(exc, IgnoreRequest) and "max redirections" in message:
             limit = self.crawler.settings.getint("REDIRECT_MAX_TIMES")
             reason, key = f"redirect loop: more than {limit} redirects (REDIRECT_MAX_TIMES)", "redirect_loop"
@@ -346,7 +353,7 @@ class PresstvSpider(Spider):
             reason, key = message[:300], type(exc).__name__
         report_page_failed(self.crawler, request, reason, status, key)
 
-    def parse_article(self, response: Response) -> Iterator[dict[str, Any] | Request]:
+    def parse_article(self, response: Response) -> Iterator[PageItem | Request]:
         """An article response becomes a page item: raw bytes and fetch facts, extraction happens later."""
         meta = response.meta
         landed = self.outlet.parse_article_url(urlsplit(response.url).path)
@@ -360,19 +367,24 @@ class PresstvSpider(Spider):
             if request is not None:
                 yield request
             return
-        encoding = getattr(response, "encoding", None)
         self.crawler.stats.inc_value("pages/article_responses")
-        yield {
-            "source_url": meta.get("source_url", response.url),
-            "article_id": str(meta["article_id"]),
-            "_page": {
-                "url": response.url,
-                "status": response.status,
-                "html": response.body,
-                "encoding": encoding,
-                "fetched_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                "mirror": urlsplit(response.url).netloc,
-            },
-            "_source": meta.get("source", ""),
-            "_hints": dict(meta.get("hints") or {}),
-        }
+        yield PageItem(
+            article_id=str(meta["article_id"]),
+            source_url=meta.get("source_url", response.url),
+            page=Page(
+                url=response.url,
+                html=response.body,
+                status=response.status,
+                encoding=getattr(response, "encoding", None),
+                fetched_at=datetime.now(UTC).isoformat(timespec="seconds"),
+                mirror=urlsplit(response.url).netloc,
+            ),
+            source=str(meta.get("source", "")),
+        )
+
+
+def _project_outlet_name() -> str:
+    """The CRAWLER_OUTLET of the project settings (for a spider built without a crawler)."""
+    from scrapy.utils.project import get_project_settings
+
+    return str(get_project_settings().get("CRAWLER_OUTLET"))

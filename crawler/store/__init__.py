@@ -6,6 +6,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+from crawler.items import Article
+
 DEFAULT_STORE = "data/crawler.sqlite"
 """Where the store lives when the setting CRAWLER_STORE is not given (relative to the working folder)."""
 
@@ -22,7 +24,7 @@ class StoreLocked(StoreError):
 
 @dataclass
 class Page:
-    """One fetched page as the extraction pipeline hands it over (the item's `_page` key)."""
+    """One fetched page and the facts of its fetch, as the store keeps it beside the article it gave."""
 
     url: str
     html: bytes
@@ -34,25 +36,6 @@ class Page:
     """zlib of `html`, when the extraction worker made it already (keeps that CPU off the reactor thread)."""
     sha256: str | None = None
     """Hex SHA-256 of `html`, when the extraction worker computed it."""
-
-    @classmethod
-    def from_item(cls, data: Any) -> Page | None:
-        """The page dict of an item (`_page`), or None when the item carries none."""
-        if not isinstance(data, dict) or not isinstance(data.get("html"), bytes | bytearray | str):
-            return None
-        html = data["html"]
-        if isinstance(html, str):
-            html = html.encode(data.get("encoding") or "utf-8", "replace")
-        return cls(
-            url=str(data.get("url") or ""),
-            html=bytes(html),
-            status=data.get("status"),
-            encoding=data.get("encoding"),
-            fetched_at=data.get("fetched_at"),
-            mirror=data.get("mirror"),
-            compressed=data.get("html_zlib") if isinstance(data.get("html_zlib"), bytes) else None,
-            sha256=data.get("html_sha256") if isinstance(data.get("html_sha256"), str) else None,
-        )
 
 
 @dataclass
@@ -98,13 +81,24 @@ class RunRow:
     stats: dict[str, Any] = field(default_factory=dict)
 
 
+ReextractJob = tuple[str, int, str, str | None, bytes]
+"""(article_id, page_id, url, encoding, zlib-compressed html): one stored raw page to extract again."""
+
+
 class ArticleStore(Protocol):
-    """What the crawl, the exports, re-extraction and the scheduler need from a store."""
+    """What the crawl, the exports, re-extraction and the scheduler need from a store.
+
+    Every caller goes through this protocol and `open_store`: a second backend is one new class plus its tests.
+    Every method raises StoreError (one line) when the store cannot do it.
+    """
 
     path: str
+    commit_seconds: float
+    """Longest a write waits uncommitted; the crawl commits a partial batch on a timer this often."""
 
     def lookup(self, article_id: str) -> StoredArticle | None: ...
-    def save_article(self, item: dict[str, Any], page: Page | None, run_id: int | None) -> SaveOutcome: ...
+    def save_article(self, article: Article, page: Page | None, run_id: int | None) -> SaveOutcome: ...
+    def save_reextracted(self, article: Article, page_id: int) -> str: ...
     def record_failure(
         self,
         run_id: int | None,
@@ -117,37 +111,36 @@ class ArticleStore(Protocol):
     ) -> None: ...
     def begin_run(self, spider: str, args: dict[str, Any], uid: str | None = None) -> int: ...
     def finish_run(self, run_id: int, **values: Any) -> None: ...
+    def record_external_run(self, uid: str, spider: str, exit_status: int, reason: str, started_at: str,
+                            args: dict[str, Any] | None = None) -> None: ...
+    def count_first_stored(self, run_id: int) -> int: ...
+    def previous_source_counts(self, spider: str) -> dict[str, int]: ...
     def runs(self, limit: int = 20) -> list[RunRow]: ...
     def iter_export(self, flt: ExportFilter) -> Iterator[dict[str, Any]]: ...
     def count_export(self, flt: ExportFilter) -> int: ...
+    def iter_reextract(self, flt: ExportFilter) -> Iterator[ReextractJob]: ...
+    def count_reextract(self, flt: ExportFilter) -> int: ...
+    def integrity_check(self) -> str: ...
     def maybe_commit(self) -> None: ...
     def commit(self) -> None: ...
     def close(self) -> None: ...
+    def __enter__(self) -> ArticleStore: ...
+    def __exit__(self, *exc: object) -> None: ...
 
 
-def open_store(path: str, *, readonly: bool = False, lock: bool = False) -> ArticleStore:
-    """Open (creating when writable) the store at `path`; `lock` takes the run lock first.
+def open_store(path: str, *, readonly: bool = False, lock: bool = False, commit_items: int | None = None,
+               commit_seconds: float | None = None, max_bytes: int = 0) -> ArticleStore:
+    """Open (creating when writable) the store at `path`; `lock` takes the run lock first. Writes commit in
+    batches of `commit_items` or after `commit_seconds`; `max_bytes` (0: none) caps the store's size.
 
     Raises StoreError (StoreLocked when another process holds the lock) with a one-line message.
     """
-    from crawler.store.sqlite import SQLiteStore
+    from crawler.store.sqlite import COMMIT_ITEMS, COMMIT_SECONDS, SQLiteStore
 
-    return SQLiteStore(path, readonly=readonly, lock=lock)
-
-
-
-
-def default_store_path() -> str:
-    """The store the commands use without --store: the project's CRAWLER_STORE setting (Scrapy project
-    settings, so a user's own settings module or scrapy.cfg counts), else DEFAULT_STORE."""
-    from scrapy.utils.project import get_project_settings
-
-    path = get_project_settings().get("CRAWLER_STORE")
-    if path is None:
-        from crawler import settings as project_settings
-
-        path = getattr(project_settings, "CRAWLER_STORE", DEFAULT_STORE)
-    return str(path or "")
+    return SQLiteStore(path, readonly=readonly, lock=lock,
+                       commit_items=COMMIT_ITEMS if commit_items is None else commit_items,
+                       commit_seconds=COMMIT_SECONDS if commit_seconds is None else commit_seconds,
+                       max_bytes=max_bytes)
 
 
 __all__ = [
@@ -155,11 +148,11 @@ __all__ = [
     "ArticleStore",
     "ExportFilter",
     "Page",
+    "ReextractJob",
     "RunRow",
     "SaveOutcome",
     "StoreError",
     "StoreLocked",
     "StoredArticle",
-    "default_store_path",
     "open_store",
 ]

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
 import sqlite3
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
-from crawler.items import ARTICLE_FIELDS
+from crawler.items import ARTICLE_FIELDS, Article
 from crawler.store import (
     ExportFilter,
     Page,
@@ -21,8 +20,8 @@ from crawler.store import (
     SaveOutcome,
     StoredArticle,
     StoreError,
-    StoreLocked,
 )
+from crawler.store.lock import RunLock
 from crawler.store.when import iso_to_utc_key, utc_key, utc_now
 
 COMMIT_ITEMS = 100
@@ -35,7 +34,7 @@ BUSY_TIMEOUT_MS = 10_000
 
 ZLIB_LEVEL = 3
 """zlib level for raw pages: 2x faster than the default 6 on Press TV-sized pages for ~5% more bytes
-(the store pipeline compresses in the reactor thread, so its time is download time)."""
+(the extraction worker compresses each page, off the crawl's reactor thread)."""
 
 # Fields that differ between two extractions of the same text without the article having changed.
 _VOLATILE = frozenset({"extracted_at", "source_url", "mirror"})
@@ -142,44 +141,6 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-class RunLock:
-    """An exclusive lock on `<store>.lock` (fcntl.flock): the kernel drops it when its process dies, so a
-    killed crawl never leaves the store locked. The holder's pid is written into the file for messages."""
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self._file: IO[str] | None = None
-
-    def acquire(self, what: str) -> None:
-        try:
-            handle = open(self.path, "a+")  # noqa: SIM115 - held open for the lock's lifetime
-        except OSError as exc:
-            raise StoreError(f"cannot create lock file {self.path}: {exc.strerror or exc}") from None
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "?"
-            handle.close()
-            raise StoreLocked(
-                f"{what} is in use by another process (pid {holder}); wait for it to finish "
-                "or point CRAWLER_STORE/--store elsewhere"
-            ) from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(str(os.getpid()))
-        handle.flush()
-        self._file = handle
-
-    def release(self) -> None:
-        if self._file is not None:
-            try:
-                fcntl.flock(self._file.fileno(), fcntl.LOCK_UN)
-            finally:
-                self._file.close()
-                self._file = None
-
-
 class SQLiteStore:
     """Articles, their versions, raw pages, failures and runs in one SQLite file (WAL mode).
 
@@ -252,15 +213,17 @@ class SQLiteStore:
         return db
 
     def _explain(self, exc: BaseException) -> str:
+        """One line for a SQLite failure, chosen by its result code (`sqlite_errorname`), not its wording."""
         text = _one_line(exc)
-        low = text.lower()
-        if "readonly" in low or "read-only" in low or "unable to open" in low:
+        code = str(getattr(exc, "sqlite_errorname", "") or "")
+        base = "_".join(code.split("_")[:2])  # SQLITE_READONLY_DBMOVED -> SQLITE_READONLY
+        if base in ("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_PERM", "SQLITE_AUTH"):
             return f"cannot write to store {self.path}: file or folder is read-only ({text})"
-        if "disk is full" in low or "database or disk is full" in low:
+        if base == "SQLITE_FULL":
             return f"cannot write to store {self.path}: disk is full; free space and run again"
-        if "not a database" in low or "malformed" in low:
+        if base in ("SQLITE_NOTADB", "SQLITE_CORRUPT"):
             return f"store {self.path} is not a crawler store or is damaged ({text})"
-        if "locked" in low or "busy" in low:
+        if base in ("SQLITE_BUSY", "SQLITE_LOCKED"):
             return f"store {self.path} is busy: another process holds a write transaction ({text})"
         return f"store {self.path}: {text}"
 
@@ -381,9 +344,11 @@ class SQLiteStore:
         )
         return int(cur.lastrowid or 0)
 
-    def save_article(self, item: dict[str, Any], page: Page | None, run_id: int | None) -> SaveOutcome:
+    def save_article(self, article: Article | Mapping[str, Any], page: Page | None,
+                     run_id: int | None) -> SaveOutcome:
         """Store one extracted article (and its raw page): "new", "updated" (a new version because the
         content hash changed) or "unchanged" (metadata such as `modified` refreshed in place)."""
+        item = article.to_dict() if isinstance(article, Article) else article
         data = {name: item.get(name) for name in ARTICLE_FIELDS}
         article_id = str(data["article_id"] or "")
         if not article_id:
@@ -629,10 +594,10 @@ class SQLiteStore:
         for row in cur:
             yield str(row[0]), int(row[1]), str(row[2]), row[3], bytes(row[4])
 
-    def save_reextracted(self, item: dict[str, Any], page_id: int) -> str:
+    def save_reextracted(self, article: Article | Mapping[str, Any], page_id: int) -> str:
         """Store a re-extraction of stored page `page_id` (a new version only if the text changed):
         "new", "updated" (new version), "metadata" (same text, other fields rewritten) or "unchanged"."""
-        data = dict(item)
+        data = article.to_dict() if isinstance(article, Article) else dict(article)
         self._write("UPDATE pages SET outcome = 'article', reason = NULL WHERE id = ?", (page_id,))
         current = self._db.execute(
             "SELECT version, content_hash FROM articles WHERE article_id = ?", (str(data["article_id"]),)
@@ -659,6 +624,10 @@ class SQLiteStore:
     def integrity_check(self) -> str:
         """SQLite's own integrity check: "ok" when the file is sound."""
         return str(self._db.execute("PRAGMA integrity_check").fetchone()[0])
+
+    def count_first_stored(self, run_id: int) -> int:
+        """Articles whose first version this run stored (committed ones: a rolled-back batch is not counted)."""
+        return int(self._db.execute("SELECT count(*) FROM articles WHERE first_run = ?", (run_id,)).fetchone()[0])
 
     def execute(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         """Read-only query helper for tests and diagnostics."""

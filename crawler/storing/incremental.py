@@ -3,22 +3,24 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest
 
-from crawler.store.crawl import CrawlStore, set_exit_status
+from crawler import statkeys
+from crawler.handoff import SkippedRequest
+from crawler.status import ExitStatus
 from crawler.store.when import parse_duration, utc_key, utc_now
+from crawler.storing.extension import StoreExtension, close_spider_soon, set_exit_status
 
 logger = logging.getLogger(__name__)
 
-EXIT_BAD_ARGUMENT = 2
 
-
-class AlreadyStoredRequest(IgnoreRequest):
+class AlreadyStoredRequest(SkippedRequest):
     """An article request skipped because the article is stored (not a failure: errbacks should ignore it)."""
 
 
@@ -36,15 +38,20 @@ class IncrementalMiddleware:
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
-        self.handle = CrawlStore.of(crawler)
         self.full = crawler.settings.getbool("CRAWLER_FULL", False)
         self.refresh: timedelta | None = None
+        self.now: Callable[[], datetime] = utc_now
+        """The clock the refresh window is measured with (tests wind it by hand)."""
         self._refresh_text = str(crawler.settings.get("CRAWLER_REFRESH", "") or "")
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> IncrementalMiddleware:
         return cls(crawler)
+
+    @property
+    def handle(self) -> StoreExtension | None:
+        return StoreExtension.of(self.crawler)
 
     def spider_opened(self, spider: Spider) -> None:
         # Spider arguments win over settings (`-a full=1`, `-a refresh=2d`).
@@ -57,13 +64,10 @@ class IncrementalMiddleware:
                 self.refresh = parse_duration(refresh)
             except ValueError as exc:
                 logger.error("crawler: bad refresh= argument: %s", exc)
-                set_exit_status(self.crawler, EXIT_BAD_ARGUMENT)
+                set_exit_status(self.crawler, ExitStatus.BAD_ARGUMENT)
                 self.full = False
                 self.refresh = None
-                assert self.crawler.engine is not None
-                from scrapy.utils.defer import deferred_from_coro
-
-                deferred_from_coro(self.crawler.engine.close_spider_async(reason="bad_argument"))
+                close_spider_soon(self.crawler, "bad_argument")
                 return
         if self.handle is not None:
             mode = "full" if self.full else (f"incremental, refresh={refresh}" if self.refresh else "incremental")
@@ -78,21 +82,20 @@ class IncrementalMiddleware:
         if request.meta.get("_incremental_seen"):
             return None  # mirror failover re-sends the same request: decided already
         request.meta["_incremental_seen"] = True
-        stats.inc_value("incremental/article_requests")
-        if self.handle is None or self.full:
+        stats.inc_value(statkeys.INCREMENTAL_ARTICLE_REQUESTS)
+        handle = self.handle
+        if handle is None or self.full:
             return None
-        if self.handle.error is not None:
-            raise IgnoreRequest(f"store unavailable: {self.handle.error}")
-        store = self.handle.open()
+        store = handle.usable()
         if store is None:
-            raise IgnoreRequest(f"store unavailable: {self.handle.error}")
+            raise IgnoreRequest(f"store unavailable: {handle.error}")
         stored = store.lookup(str(article_id))
         if stored is None:
             return None
         if self.refresh is not None:
-            cutoff = utc_key(utc_now() - self.refresh)
+            cutoff = utc_key(self.now() - self.refresh)
             if (stored.published_utc or "") >= cutoff or (stored.modified_utc or "") >= cutoff:
-                stats.inc_value("incremental/refreshed")
+                stats.inc_value(statkeys.INCREMENTAL_REFRESHED)
                 return None
-        stats.inc_value("incremental/skipped")
+        stats.inc_value(statkeys.INCREMENTAL_SKIPPED)
         raise AlreadyStoredRequest(f"article {article_id} already stored")

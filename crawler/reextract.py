@@ -1,4 +1,7 @@
-"""Re-run the current extraction over the raw pages in the store, on every core, keeping versions honest."""
+"""Re-extraction service: the current extraction rules over the store's raw pages, on every core, versions kept honest.
+
+It uses the store and the extraction core only through their public APIs (`open_store`, `ArticleStore`,
+`crawler.extract.extract_full`): the store keeps, this module extracts."""
 
 from __future__ import annotations
 
@@ -12,31 +15,27 @@ from itertools import islice
 from typing import Any
 from urllib.parse import urlsplit
 
-from crawler.store import ExportFilter
-from crawler.store.sqlite import SQLiteStore
+from crawler.items import Article
+from crawler.store import ExportFilter, ReextractJob, open_store
 
-Job = tuple[str, int, str, str | None, bytes]
-"""(article_id, page_id, url, encoding, zlib-compressed html) as the store yields them."""
+Job = ReextractJob
 Result = tuple[str, str, int, Any]
 """(kind, article_id, page_id, article dict | reason): kind is "ok", "refused" or "crashed"."""
 
 CHUNK = 8
 """Pages per pool task."""
 
-OUTLET = "presstv"
-"""The outlet whose rules apply to stored pages from hosts no profile knows (the crawl's CRAWLER_OUTLET)."""
 
 
-def extract_stored_page(job: Job) -> Result:
+def extract_stored_page(job: Job, outlet_name: str) -> Result:
     """Worker: inflate one stored page and extract it (runs in a pool process; no Scrapy, no store)."""
-    from crawler.extract import NotAnArticle, extract_full
-    from crawler.extract.decode import decode_html
+    from crawler.extract import NotAnArticle, decode_html, extract_full
     from crawler.outlet import load_outlet, outlet_for_url
 
     article_id, page_id, url, encoding, blob = job
     # As in the crawl (crawler.pipelines.extract_page): a page fetched from a host no profile knows is read
     # with the outlet's rules, or re-extraction would turn every such article into a false new version.
-    outlet = outlet_for_url(url) or load_outlet(OUTLET)
+    outlet = outlet_for_url(url) or load_outlet(outlet_name)
     try:
         html = zlib.decompress(blob)
         text = decode_html(html, encoding)
@@ -53,9 +52,9 @@ def extract_stored_page(job: Job) -> Result:
     return ("ok", article_id, page_id, article.to_dict())
 
 
-def extract_stored_pages(jobs: list[Job]) -> list[Result]:
+def extract_stored_pages(jobs: list[Job], outlet_name: str) -> list[Result]:
     """Worker: a chunk of pages (one round trip to the pool per chunk, not per page)."""
-    return [extract_stored_page(job) for job in jobs]
+    return [extract_stored_page(job, outlet_name) for job in jobs]
 
 
 @dataclass
@@ -79,13 +78,17 @@ class ReextractCounts:
 
 def reextract(path: str, flt: ExportFilter, workers: int | None = None,
               progress: Callable[[int], object] | None = None,
-              on_total: Callable[[int], None] | None = None) -> ReextractCounts:
+              on_total: Callable[[int], None] | None = None, outlet_name: str = "") -> ReextractCounts:
     """Re-extract every matching stored page with `workers` processes (default: every core) and store the
-    results (batched transactions). Takes the store's run lock: not while a crawl writes to it."""
+    results (batched transactions). Takes the store's run lock: not while a crawl writes to it.
+
+    Stored pages from hosts no profile knows are read with the rules of `outlet_name` (default: the
+    project's CRAWLER_OUTLET setting), as the crawl that fetched them did."""
+    outlet_name = outlet_name or default_outlet_name()
     workers = max(1, workers or os.cpu_count() or 1)
     counts = ReextractCounts()
     tally: Counter[str] = Counter()
-    with SQLiteStore(path, lock=True, commit_items=200) as writer, SQLiteStore(path, readonly=True) as reader:
+    with open_store(path, lock=True, commit_items=200) as writer, open_store(path, readonly=True) as reader:
         if on_total is not None:
             on_total(reader.count_reextract(flt))
         # The reader's snapshot is fixed at its first read: writes below never disturb the scan.
@@ -100,7 +103,7 @@ def reextract(path: str, flt: ExportFilter, workers: int | None = None,
                     if not chunk:
                         exhausted = True
                         break
-                    pending.add(pool.submit(extract_stored_pages, chunk))
+                    pending.add(pool.submit(extract_stored_pages, chunk, outlet_name))
                 if not pending:
                     break
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
@@ -108,7 +111,7 @@ def reextract(path: str, flt: ExportFilter, workers: int | None = None,
                     for kind, article_id, page_id, payload in fut.result():
                         counts.pages += 1
                         if kind == "ok":
-                            tally[writer.save_reextracted(payload, page_id)] += 1
+                            tally[writer.save_reextracted(Article.from_dict(payload), page_id)] += 1
                         else:
                             tally[kind] += 1
                             if writer.lookup(article_id) is None:
@@ -124,3 +127,10 @@ def reextract(path: str, flt: ExportFilter, workers: int | None = None,
     counts.refused = tally["refused"]
     counts.crashed = tally["crashed"]
     return counts
+
+
+def default_outlet_name() -> str:
+    """The project's CRAWLER_OUTLET setting (the outlet the crawls that filled the store used)."""
+    from scrapy.utils.project import get_project_settings
+
+    return str(get_project_settings().get("CRAWLER_OUTLET") or "presstv")

@@ -1,0 +1,1 @@
+"""Scrapy components around the store: the store extension, the store pipeline and the incremental middleware."""
