@@ -36,6 +36,16 @@ _COVERAGE = (
 )
 
 
+_LAYOUT_RULES = (
+    ("date", "the date XPaths"),
+    ("breadcrumb", "the breadcrumb XPaths"),
+    ("caption", "the caption XPaths"),
+    ("prune", "the prune XPaths"),
+)
+"""Layout rules whose misses the alarm watches: a rule missing on half the pages of a run has stopped matching,
+even when the cues kept every field right."""
+
+
 def _spider_args(spider: Spider) -> dict[str, Any]:
     """The spider's arguments as given (`-a name=value` become plain attributes)."""
     return {
@@ -64,6 +74,8 @@ def count_health(stats: Any, item: ExtractedItem) -> None:
         stats.inc_value(statkeys.HEALTH_GUARD_REMOVALS, len(item.guard_removed))
     if item.unknown_layout:
         stats.inc_value(statkeys.HEALTH_UNKNOWN_LAYOUT)
+    for rule in item.layout_misses:
+        stats.inc_value(statkeys.HEALTH_LAYOUT_MISS.format(rule))
     if item.source:
         stats.inc_value(statkeys.SOURCE_ITEMS.format(item.source))
     mirror = item.page.mirror or article.mirror
@@ -103,6 +115,13 @@ def health_warnings(stats: dict[str, Any], floors: dict[str, float], previous_so
                 warnings.append(
                     f"{label} coverage {share:.0%} of {items} items is below the floor {floors[floor_key]:.0%}: "
                     f"the page layout probably changed (check {where} in the outlet profile)"
+                )
+        for rule, where in _LAYOUT_RULES:
+            missed = int(stats.get(statkeys.HEALTH_LAYOUT_MISS.format(rule), 0))
+            if missed >= max(1, min_items) and missed * 2 >= items:
+                warnings.append(
+                    f"the layout's {rule} rule missed on {missed} of {items} items (the layout-independent cues "
+                    f"stood in): the page layout probably changed (check {where} in the outlet profile)"
                 )
     removed = int(stats.get(statkeys.HEALTH_GUARD_REMOVALS, 0))
     max_removed = floors.get("max_guard_removals")

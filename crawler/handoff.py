@@ -48,6 +48,8 @@ class ExtractOutcome:
     """Lines the last-resort boilerplate guard removed."""
     removed: dict[str, list[str]] = field(default_factory=dict)
     """What the layout-independent cleaning cues removed, by reason ("dateline", "nav-block", ...)."""
+    layout_misses: list[str] = field(default_factory=list)
+    """Rules of the page's known layout that missed while the cues stood in ("date", "breadcrumb", ...)."""
     layout: str = UNKNOWN_LAYOUT
     compressed: bytes | None = None
     sha256: str | None = None
@@ -55,7 +57,8 @@ class ExtractOutcome:
     @classmethod
     def coerce(cls, value: ExtractOutcome | Mapping[str, Any]) -> ExtractOutcome:
         """An outcome from a worker entry point (CRAWLER_EXTRACT_FUNCTION): this class, or a dict with the keys
-        `article` (an Article dict), `refused`, `guard_removed`, `removed`, `layout`, `html_zlib`, `html_sha256`."""
+        `article` (an Article dict), `refused`, `guard_removed`, `removed`, `layout_misses`, `layout`, `html_zlib`,
+        `html_sha256`."""
         if isinstance(value, ExtractOutcome):
             return value
         if not isinstance(value, Mapping):
@@ -69,6 +72,7 @@ class ExtractOutcome:
             refused=None if value.get("refused") is None else str(value["refused"]),
             guard_removed=list(value.get("guard_removed") or []),
             removed={str(k): list(v) for k, v in (value.get("removed") or {}).items()},
+            layout_misses=[str(m) for m in value.get("layout_misses") or []],
             layout=str(value.get("layout") or (article.layout if article else UNKNOWN_LAYOUT)),
             compressed=value.get("html_zlib") if isinstance(value.get("html_zlib"), bytes) else None,
             sha256=value.get("html_sha256") if isinstance(value.get("html_sha256"), str) else None,
@@ -85,6 +89,7 @@ class ExtractedItem:
     guard_removed: list[str] = field(default_factory=list)
     removed: dict[str, list[str]] = field(default_factory=dict)
     layout: str = UNKNOWN_LAYOUT
+    layout_misses: list[str] = field(default_factory=list)
 
     @property
     def unknown_layout(self) -> bool:

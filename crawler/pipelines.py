@@ -90,7 +90,8 @@ def extract_page(html: bytes, url: str, mirror: str, outlet_name: str) -> Extrac
     article.source_url = url
     article.mirror = mirror
     return ExtractOutcome(article=article, guard_removed=list(result.guard_removed),
-                          removed={str(k): list(v) for k, v in result.removed.items()}, layout=result.layout,
+                          removed={str(k): list(v) for k, v in result.removed.items()},
+                          layout_misses=list(result.layout_misses), layout=result.layout,
                           compressed=compressed, sha256=sha256)
 
 
@@ -210,7 +211,8 @@ class ExtractPipeline:
             self._inc(statkeys.EXTRACT_REFUSED_REASON.format(reason_key(reason)))
             raise NotAnArticlePage(f"not an article: {reason}")
         out = ExtractedItem(article=result.article, page=page, source=item.source,
-                            guard_removed=result.guard_removed, removed=result.removed, layout=result.layout)
+                            guard_removed=result.guard_removed, removed=result.removed, layout=result.layout,
+                            layout_misses=result.layout_misses)
         self._inc(statkeys.EXTRACT_OK)
         self._inc(statkeys.EXTRACT_LAYOUT.format(out.layout))
         if out.guard_removed:

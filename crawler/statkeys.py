@@ -51,6 +51,9 @@ HEALTH_WITH = "health/with_{}"
 HEALTH_GUARD_REMOVALS = "health/guard_removals"
 HEALTH_UNKNOWN_LAYOUT = "health/unknown_layout"
 """Outlet pages no profile layout matched (extracted with the layout-independent rules alone)."""
+HEALTH_LAYOUT_MISS = "health/layout_miss/{}"
+"""Pages of a known layout on which one of its rules ("date", "breadcrumb", "caption", "prune") missed and the
+layout-independent cues stood in."""
 HEALTH_ALARM = "health/alarm"
 SOURCE_ITEMS = "source/{}/items"
 

@@ -3,9 +3,12 @@ non-zero with a warning naming the likely cause; a run that finds only stored ar
 
 from __future__ import annotations
 
+import json
+import re
 import sqlite3
 import subprocess
 import sys
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -52,19 +55,46 @@ def site(corpus: SiteCorpus) -> Iterator[RunningSite]:
 
 
 def test_layout_change_raises_the_alarm(corpus: SiteCorpus, site: RunningSite, tmp_path: Path) -> None:
-    # The site renames its breadcrumb container: articles still come out, without their section.
+    # The site renames its breadcrumb container: the layout's breadcrumb rule finds nothing, the layout-independent
+    # cues still read the section off the "News / Iran" line, and the run says the rule stopped matching.
     rewrite_pages(corpus, "news-section-container", "story-crumbs")
     proc = crawl(site, tmp_path / "store.sqlite")
     assert proc.returncode == ALARM_EXIT, proc.stderr[-3000:]
     found = alarms(proc)
-    assert any(a.startswith("section coverage 0% of 10 items") and "layout probably changed" in a for a in found)
-    assert not any(a.startswith(("date coverage", "image coverage")) for a in found)
+    assert any(a.startswith("the layout's breadcrumb rule missed on 10 of 10 items")
+               and "check the breadcrumb XPaths" in a for a in found), found
+    assert not any("coverage" in a or "date rule" in a for a in found), found
     db = sqlite3.connect(tmp_path / "store.sqlite")
     row = db.execute("SELECT status, exit_status, new, warnings FROM runs").fetchone()
-    assert row[:3] == ("alarm", ALARM_EXIT, 10) and "section coverage" in row[3]
+    assert row[:3] == ("alarm", ALARM_EXIT, 10) and "breadcrumb rule missed" in row[3]
+    sections = {json.loads(r[0])["section"] for r in db.execute("SELECT item FROM versions")}
+    assert None not in sections and sections <= set(corpus.outlet.sections.values())
     table = subprocess.run([sys.executable, "-m", "crawler", "runs", "--store", str(tmp_path / "store.sqlite")],
                            cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
-    assert "alarm (4)" in table.stdout and "section coverage 0%" in table.stdout
+    assert "alarm (4)" in table.stdout and "breadcrumb rule missed" in table.stdout
+
+
+def test_a_redesign_that_matches_no_layout_is_extracted_and_named(corpus: SiteCorpus, site: RunningSite,
+                                                                  tmp_path: Path) -> None:
+    # Every class of three pages renamed (a redesign rolling out): they match no layout rule, come out clean
+    # through the layout-independent rules, are marked layout "unknown" and the alarm names them.
+    renamed = sorted(corpus.articles(), key=lambda a: a.article_id)[:3]
+    for art in renamed:
+        html = re.sub(rb'class="([^"]*)"', lambda m: b'class="x%x"' % zlib.crc32(m.group(1)), art.html)
+        corpus.update_article(art.article_id, html=html)
+    proc = crawl(site, tmp_path / "store.sqlite", "-O", str(tmp_path / "items.jsonl"))
+    assert proc.returncode == ALARM_EXIT, proc.stderr[-3000:]
+    items = {i["article_id"]: i for i in map(json.loads, (tmp_path / "items.jsonl").read_text().splitlines())}
+    assert len(items) == 10
+    for art in renamed:
+        item = items[art.article_id]
+        assert item["layout"] == "unknown" and item["title"] == art.title and item["published"]
+        assert "SHARE THIS ARTICLE" not in item["body"] and "Read more" not in item["body"]
+    assert {i["layout"] for k, i in items.items() if k not in {a.article_id for a in renamed}} == {"current"}
+    (alarm,) = [a for a in alarms(proc) if "matched no layout" in a]
+    assert alarm.startswith("3 page(s) matched no layout of the outlet profile")
+    assert all(art.path in alarm for art in renamed)
+    assert "'extract/layout/unknown': 3" in proc.stderr
 
 
 def test_furniture_leaking_past_pruning_raises_the_alarm(corpus: SiteCorpus, site: RunningSite,

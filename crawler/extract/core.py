@@ -411,6 +411,7 @@ def _extract_outlet(tree: etree._Element, url: str, outlet: Outlet, layout: Layo
     host = (urlsplit(url).hostname or "").lower()
     canonical = outlet.canonical_url(url)
     cues = Cues()
+    misses: list[str] = []
 
     # The layout's XPaths are a fast path: each field they miss comes from the layout-independent cues.
     region = first_match(tree, layout.body) if layout is not None else None
@@ -445,6 +446,7 @@ def _extract_outlet(tree: etree._Element, url: str, outlet: Outlet, layout: Layo
     image_src = str(image_attr) if image_attr is not None else None
     caption_node = first_match(tree, layout.caption) if layout is not None else None
     image_caption = node_text(caption_node) if caption_node is not None else None
+    image_caption_from_layout = image_caption
 
     byline_node = first_match(tree, layout.byline) if layout is not None else None
     authors = _byline_names([node_text(t) for t in byline_node.itertext()], outlet) if byline_node is not None else []
@@ -474,6 +476,8 @@ def _extract_outlet(tree: etree._Element, url: str, outlet: Outlet, layout: Layo
         # for the date, the section or the caption found nothing (the page's own date line beats the meta
         # tag and the URL).
         clean_page(region, outlet, cues, {region})
+        if any(cues.removed.values()):
+            misses.append("prune")
         if published is None or section is None or image_caption is None:
             clean_page(tree, outlet, cues, {region, *region.iterancestors()})
     else:
@@ -512,6 +516,11 @@ def _extract_outlet(tree: etree._Element, url: str, outlet: Outlet, layout: Layo
     if not title:
         raise NotAnArticle("page has no headline")
 
+    if layout is not None:
+        misses += [rule for rule, had, cue in (("date", published, cues.published),
+                                               ("breadcrumb", section, cues.section),
+                                               ("caption", image_caption_from_layout, cues.caption))
+                   if had is None and cue is not None]
     if published is None:
         published, modified = cues.published, modified or cues.modified
     if published is None:
@@ -545,7 +554,7 @@ def _extract_outlet(tree: etree._Element, url: str, outlet: Outlet, layout: Layo
         extractor_version=EXTRACTOR_VERSION,
         layout=name,
     )
-    return Extraction(article, guarded.removed, name, cues.removed)
+    return Extraction(article, guarded.removed, name, cues.removed, misses if layout is not None else [])
 
 
 # ---- any other page: generic extraction ------------------------------------------------------------

@@ -152,6 +152,10 @@ class Extraction:
     removed: dict[str, list[str]] = field(default_factory=dict)
     """What the layout-independent cues removed, by reason (e.g. "dateline", "nav-block"): counted per reason
     in run stats like the guard."""
+    layout_misses: list[str] = field(default_factory=list)
+    """On a page of a known layout, the layout's rules that missed while the cues did their job: "date",
+    "breadcrumb" or "caption" (the rule found nothing, the cues supplied the field) and "prune" (furniture
+    reached the body region and the cues removed it). A run counts them: many misses mean the layout drifted."""
 
 
 _WORD = re.compile(r"\w+")
