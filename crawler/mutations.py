@@ -20,6 +20,7 @@ from lxml import etree
 
 from crawler.extract import NotAnArticle, extract_full
 from crawler.extract.guard import is_boilerplate_line
+from crawler.extract.tree import remove_node
 from crawler.fixturecheck import Fixture, body_f1
 from crawler.items import normalise_text
 from crawler.outlet import Outlet, outlet_for_url
@@ -128,21 +129,6 @@ def wrappers(root: etree._Element, rng: random.Random, **_: Any) -> None:
             outer.append(child)
 
 
-def _detach(el: etree._Element) -> None:
-    """Take an element out of the tree; its tail text stays where it was."""
-    parent = el.getparent()
-    if parent is None:
-        return
-    if el.tail:
-        prev = el.getprevious()
-        if prev is not None:
-            prev.tail = (prev.tail or "") + el.tail
-        else:
-            parent.text = (parent.text or "") + el.tail
-        el.tail = None
-    parent.remove(el)
-
-
 def _wrap(el: etree._Element, tag: str) -> etree._Element:
     parent = el.getparent()
     wrapper = etree.Element(tag)
@@ -185,7 +171,7 @@ def table(root: etree._Element, rng: random.Random, *, container: etree._Element
     parent = container.getparent()
     if parent is None:
         return
-    _detach(container)
+    remove_node(container)
     tbl = etree.Element("table", width="100%", border="0")
     head_row = etree.SubElement(tbl, "tr")
     rest = etree.SubElement(head_row, "td", colspan="2")

@@ -15,7 +15,7 @@ from datetime import datetime
 from lxml import etree
 
 from crawler.extract.dates import parse_site_datetime, split_updated
-from crawler.extract.tree import remove_node
+from crawler.extract.tree import own_text_length, remove_node
 from crawler.items import normalise_text
 from crawler.outlet import Outlet
 
@@ -146,13 +146,6 @@ def line_reason(line: str, outlet: Outlet, cues: Cues) -> str | None:
 # ---- the page tree ------------------------------------------------------------------------------------
 
 
-def _own_text(el: etree._Element) -> int:
-    size = len((el.text or "").strip())
-    for child in el:
-        size += len((child.tail or "").strip())
-    return size
-
-
 _TEXT, _LINK_TEXT, _LINKS, _IMGS, _PARAS, _LEAVES = range(6)
 _NONE = [0, 0, 0, 0, 0, 0]
 
@@ -233,7 +226,7 @@ def _caption_block(el: etree._Element, s: list[int], stats: dict[etree._Element,
     if s[_IMGS] != 1 or s[_PARAS] or s[_TEXT] == 0:
         return None
     pieces = [c for c in el if isinstance(c.tag, str) and stats.get(c, _NONE)[_TEXT] > 0]
-    if (_own_text(el) > 0) + len(pieces) != 1 or (pieces and stats[pieces[0]][_IMGS]):
+    if (own_text_length(el) > 0) + len(pieces) != 1 or (pieces and stats[pieces[0]][_IMGS]):
         return None
     text = _text(el)
     if len(text.split()) > CAPTION_MAX_WORDS or s[_LINK_TEXT] > 0.5 * max(1, s[_TEXT]):

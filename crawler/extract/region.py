@@ -16,7 +16,7 @@ import re
 import trafilatura
 from lxml import etree
 
-from crawler.extract.tree import is_inside, node_text
+from crawler.extract.tree import is_inside, node_text, own_text_length
 from crawler.items import normalise_text
 
 _SKIP = frozenset({"script", "style", "noscript", "template", "head", "title", "a", "p"})
@@ -33,13 +33,6 @@ SPLIT = 0.3
 blocks and the larger region is taken."""
 
 
-def _own_text(el: etree._Element) -> int:
-    size = len((el.text or "").strip())
-    for child in el:
-        size += len((child.tail or "").strip())
-    return size
-
-
 def densest(root: etree._Element) -> etree._Element | None:
     """The element that holds the most prose of its own, links discounted."""
     body = root.find("body")
@@ -51,7 +44,7 @@ def densest(root: etree._Element) -> etree._Element | None:
         el = stack.pop()
         if not isinstance(el.tag, str) or el.tag in _SKIP:
             continue
-        score = float(max(0, _own_text(el) - 25))
+        score = float(max(0, own_text_length(el) - 25))
         for child in el:
             if isinstance(child.tag, str) and child.tag in _PARA_TAGS:
                 text = node_text(child)
@@ -76,7 +69,7 @@ def _fragments(root: etree._Element) -> dict[str, etree._Element]:
         whole = node_text(el)
         if whole and len(whole) < 20000:
             index[whole[:_KEY].casefold()] = el  # later (deeper) elements overwrite their ancestors
-        if _own_text(el):
+        if own_text_length(el):
             pieces: list[str] = [el.text or ""]
             for child in el:
                 if child.tag == "br":

@@ -175,3 +175,11 @@ def shingle_f1(a: str, b: str, n: int = 4) -> float:
         return 0.0
     precision, recall = common / sum(gb.values()), common / sum(ga.values())
     return 2 * precision * recall / (precision + recall)
+
+
+def own_text_length(el: etree._Element) -> int:
+    """Characters of text an element holds itself (its text and its children's tails), stripped."""
+    size = len((el.text or "").strip())
+    for child in el:
+        size += len((child.tail or "").strip())
+    return size
