@@ -32,6 +32,9 @@ DOWNLOAD_MAXSIZE = 16 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
 
 TELNETCONSOLE_ENABLED = False
+# Scrapy's RemoteControl runs any Python code sent to a localhost port with the token from a job file: never in an
+# unattended crawl. Turn it on for one crawl you are debugging live (`-s REMOTE_CONTROL_ENABLED=True`).
+REMOTE_CONTROL_ENABLED = False
 FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = "INFO"
 
