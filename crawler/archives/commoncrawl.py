@@ -16,7 +16,6 @@ from datetime import UTC, date, datetime
 from urllib.parse import urlencode
 
 from warcio.archiveiterator import ArchiveIterator
-from warcio.exceptions import ArchiveLoadFailed
 
 from crawler.archives.cdx import capture_time
 
@@ -150,7 +149,7 @@ def read_record(data: bytes) -> CapturedPage:
                 url=str(record.rec_headers.get_header("WARC-Target-URI")), captured_at=captured, status=status,
                 headers=list(http.headers) if http is not None else [], body=record.content_stream().read(),
             )
-    except (ArchiveLoadFailed, OSError, EOFError, ValueError) as exc:
+    except Exception as exc:  # warcio's errors on a torn record vary (see crawler.archives.warc)
         raise CommonCrawlError(f"not a WARC record: {str(exc).splitlines()[0][:120] if str(exc) else exc}") from None
     raise CommonCrawlError("no response record in the fetched range")
 

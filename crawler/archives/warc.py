@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import BinaryIO
 
 from warcio.archiveiterator import ArchiveIterator
-from warcio.exceptions import ArchiveLoadFailed
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.timeutils import iso_date_to_datetime
 from warcio.warcwriter import WARCWriter
@@ -111,8 +110,10 @@ def _read_file(path: str, wanted: Callable[[str], bool], state: _State) -> Itera
                     offset = int(iterator.offset)
                     yield from _record(record, path, offset, wanted, state)
                 return
-            except (ArchiveLoadFailed, OSError, EOFError, ValueError) as exc:
-                # zlib errors and torn records surface as these; report and go on from the next record or member.
+            except Exception as exc:
+                # warcio meets torn and garbled records with ArchiveLoadFailed, zlib errors, EOFError, ValueError
+                # and, on a record cut inside its headers, AttributeError: whatever it is, it is this record's
+                # fault, so report it and go on from the next record or member.
                 offset = int(getattr(iterator, "offset", offset))  # the start of the record being read
                 message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
                 message = "".join(ch if ch.isprintable() else "?" for ch in message[:120])
