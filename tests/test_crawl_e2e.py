@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from conftest import CrawlResult
+from crawlkit import CrawlResult
 
 from crawler.items import ARTICLE_FIELDS
 from crawler.outlet import load_outlet

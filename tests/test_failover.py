@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from conftest import CrawlResult, make_corpus
+from crawlkit import CrawlResult, make_corpus
 
 from crawler.site import MirrorSpec, faults, serve_site
 

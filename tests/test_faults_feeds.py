@@ -11,8 +11,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import CrawlResult, crawl
-from faultkit import STORES, OffsiteHost, StoreCheck, StoreView, add_article, all_bytes_under, gzip_bomb, one_summary
+from crawlkit import CrawlResult, crawl
+from faultkit import (
+    OffsiteHost,
+    StoreCheck,
+    StoreView,
+    add_article,
+    all_bytes_under,
+    assert_stores_intact,
+    gzip_bomb,
+    one_summary,
+)
 
 from crawler.site import MirrorSpec, Reply, SiteCorpus, SiteRequest, faults, pages, serve_site
 
@@ -94,8 +103,10 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
         result = crawl(out, site.mirrors_arg, "sources=rss,sitemap", f"since={since}",
                        settings={"CRAWLER_STORE": str(out / "store.sqlite")})
         log = list(site.log)
-    STORES.append(StoreCheck("feed and sitemap faults", out / "store.sqlite", corpus.article_ids()))
+    final = StoreCheck("feed and sitemap faults", out / "store.sqlite", corpus.article_ids())
     yield Run(result, StoreView(out / "store.sqlite"), corpus, out, log, list(offsite.contacts), token, month)
+    # After every test of the module read the store: still sound, each article once.
+    assert_stores_intact([final])
 
 
 def test_the_run_finishes_with_status_0_and_one_clear_summary(run: Run) -> None:

@@ -11,12 +11,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pytest
-from conftest import CrawlResult, crawl
+from crawlkit import CrawlResult, crawl
 from faultkit import (
-    STORES,
     OffsiteHost,
     StoreCheck,
     StoreView,
+    assert_stores_intact,
     garbage_response,
     one_summary,
     record_times,
@@ -110,8 +110,10 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
         })
         netloc = {m.name: m.netloc for m in site.mirrors}
         log = list(site.log)
-    STORES.append(StoreCheck("network and HTTP faults", tmp / "store.sqlite", corpus.article_ids() - NOT_STORED))
+    final = StoreCheck("network and HTTP faults", tmp / "store.sqlite", corpus.article_ids() - NOT_STORED)
     yield Run(result, StoreView(tmp / "store.sqlite"), corpus, netloc, log, list(offsite.contacts), times_429)
+    # After every test of the module read the store: still sound, each article once.
+    assert_stores_intact([final])
 
 
 def test_the_run_finishes_with_status_0_and_one_clear_summary(run: Run) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import cli
+from crawlkit import cli
 
 from crawler.extract import extract_full
 from crawler.items import content_hash
@@ -108,7 +108,7 @@ def test_exported_json_is_the_item(tmp_path: Path) -> None:
 def test_reextract_after_a_crawl_of_a_mirror_changes_nothing(tmp_path: Path) -> None:
     """Pages fetched from a mirror host no profile knows are re-read with the outlet's rules, as the crawl
     read them: unchanged rules give no new version and leave url, source_url and mirror as they were."""
-    from conftest import crawl
+    from crawlkit import crawl
 
     from crawler.site.server import serve_site
 

@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import REPO_ROOT, CrawlResult, make_corpus
+from crawlkit import REPO_ROOT, CrawlResult, make_corpus
 
 from crawler.outlet import load_outlet
 from crawler.site import RunningSite, SiteArticle, SiteCorpus, SiteRequest, faults, serve_site
