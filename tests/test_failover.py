@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from crawlkit import CrawlResult, make_corpus
+from faultkit import OffsiteHost
 
 from crawler.site import MirrorSpec, faults, serve_site
 
@@ -15,8 +16,10 @@ def _ids(result: CrawlResult) -> list[str]:
 
 def test_slow_mirror_times_out_and_the_next_one_serves_everything(run_crawl: Callable[..., CrawlResult]) -> None:
     corpus = make_corpus(generated=4)
-    with serve_site(corpus, [MirrorSpec("slow", delay=5.0), "healthy"]) as site:
-        result = run_crawl(site.mirrors_arg, "sources=rss", settings={"DOWNLOAD_TIMEOUT": 2})
+    # The slow mirror answers long after the timeout, and the timeout is long enough for any healthy answer
+    # on a loaded machine.
+    with serve_site(corpus, [MirrorSpec("slow", delay=40.0), "healthy"]) as site:
+        result = run_crawl(site.mirrors_arg, "sources=rss", settings={"DOWNLOAD_TIMEOUT": 8})
         assert result.returncode == 0, result.stderr[-3000:]
         assert sorted(_ids(result)) == sorted(corpus.article_ids())
         assert {item["mirror"] for item in result.items} == {site.mirror("healthy").netloc}
@@ -37,11 +40,11 @@ def test_tls_failure_on_a_mirror_fails_over(run_crawl: Callable[..., CrawlResult
 
 def test_offsite_redirects_are_not_followed_and_blocks_fail_over(run_crawl: Callable[..., CrawlResult]) -> None:
     corpus = make_corpus(generated=3)
-    with serve_site(corpus, ["healthy", "healthy"]) as site:
+    with OffsiteHost() as offsite, serve_site(corpus, ["healthy", "healthy"]) as site:
         hijacked, good = site.mirrors
         article = corpus.get("780002")
         assert article is not None
-        hijacked.override(article.path.lower(), faults.redirect("http://127.0.0.2:9/elsewhere", 302))
+        hijacked.override(article.path.lower(), faults.redirect(offsite.base_url + "/elsewhere", 302))
         other = corpus.get("780003")
         assert other is not None
         # A redirect to another Press TV host is followed, onto the same path on a mirror.
@@ -57,7 +60,7 @@ def test_offsite_redirects_are_not_followed_and_blocks_fail_over(run_crawl: Call
         assert by_id["780002"]["mirror"] == good.netloc
         assert by_id["780001"]["mirror"] == good.netloc and result.stats["failover/http_403"] == 1
         assert result.stats["failover/offsite_redirect"] == 1
-        assert result.stats.get("failover/connection_refused", 0) == 0, "nothing was sent to the off-site host"
+        assert offsite.contacts == [], "the off-site host's own log shows a request"
         assert result.stats["failover/redirect_to_outlet_host"] == 1
 
 

@@ -83,6 +83,11 @@ def _check_name(host: Any) -> str | None:
     name = host.decode("ascii", "replace") if isinstance(host, bytes) else str(host)
     if name == "" or is_loopback(name):
         return None
+    try:
+        ipaddress.ip_address(name.strip("[]").split("%", 1)[0])
+        return None  # an address literal needs no lookup; connecting to it is checked instead
+    except ValueError:
+        pass
     return f"name lookup of {name} refused by the test network guard (only loopback is allowed)"
 
 
@@ -128,8 +133,8 @@ def install() -> None:
             raise NetworkRefused(errno.ECONNREFUSED, problem)
         return original_sendto(self, data, *args)
 
-    socket.socket.connect = connect  # type: ignore[method-assign]
-    socket.socket.connect_ex = connect_ex  # type: ignore[method-assign]
+    socket.socket.connect = connect  # type: ignore[method-assign,assignment]
+    socket.socket.connect_ex = connect_ex  # type: ignore[method-assign,assignment]
     socket.socket.sendto = sendto  # type: ignore[assignment]
     socket.getaddrinfo = _wrap_lookup(socket.getaddrinfo)
     socket.gethostbyname = _wrap_lookup(socket.gethostbyname)
