@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from crawlkit import CrawlResult, make_corpus
-from faultkit import OffsiteHost
+from faultkit import OffsiteHost, record_times
 
 from crawler.site import MirrorSpec, faults, serve_site
 
@@ -73,6 +73,22 @@ def test_429_waits_for_retry_after_then_succeeds(run_crawl: Callable[..., CrawlR
         assert sorted(_ids(result)) == sorted(corpus.article_ids())
         assert result.stats["retry_after/waited"] == 1
         assert [s for p, s in site.requests_for("healthy") if p == "/rss.xml"] == [429, 200]
+
+
+def test_a_retry_after_beyond_the_cap_waits_only_the_cap(run_crawl: Callable[..., CrawlResult]) -> None:
+    corpus = make_corpus(generated=2)
+    asked: list[float] = []
+    with serve_site(corpus, ["healthy"]) as site:
+        # An hour asked for; CRAWLER_RETRY_AFTER_MAX allows 2 seconds.
+        site.override("/rss.xml", record_times(
+            faults.first(1, faults.status(429, b"Too Many Requests", {"Retry-After": "3600"})), asked))
+        result = run_crawl(site.mirrors_arg, "sources=rss", settings={"CRAWLER_RETRY_AFTER_MAX": 2}, timeout=150)
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert sorted(_ids(result)) == sorted(corpus.article_ids())
+        assert [s for p, s in site.requests_for("healthy") if p == "/rss.xml"] == [429, 200]
+    assert len(asked) == 2
+    assert 1.9 <= asked[1] - asked[0] < 60, f"asked again after {asked[1] - asked[0]:.1f}s, not the 2s cap"
+    assert "waiting 2.0s as Retry-After asks" in result.stderr
 
 
 def test_gone_articles_send_page_failed_and_yield_nothing(run_crawl: Callable[..., CrawlResult]) -> None:
