@@ -8,6 +8,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -61,7 +62,9 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
     token = "PASSWD-" + secrets.token_hex(12)
     secret.write_text(f"root:x:0:0:{token}:/root:/bin/bash\n", encoding="utf-8")
 
-    corpus = SiteCorpus(gzip_sitemaps=True, off_site_sitemap=False)
+    # A fixed mid-month clock: with the real one, a run just after midnight on the 1st finds this month's
+    # sitemap empty (the articles are an hour old, so last month's).
+    corpus = SiteCorpus(gzip_sitemaps=True, off_site_sitemap=False, now=datetime(2026, 9, 15, 12, 0))
     corpus.generate(10, start_id=780201)
     now = corpus.now
     month = f"{now.year:04d}-{now.month:02d}"
