@@ -1,4 +1,4 @@
-"""The test session is hermetic: any connection or name lookup outside loopback, in this process or in a crawl
+"""Every test run is hermetic: any connection or name lookup outside loopback, in this process or in a crawl
 it starts, is refused and fails the test with the address; no store is ever opened inside the repository."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Pytest plugin that makes the whole test session hermetic: loopback only, no proxies, no store in the repo.
+"""Pytest plugin that makes the whole test run hermetic: loopback only, no proxies, no store in the repo.
 
 Loaded for every run through `-p hermetic` in the pytest configuration. At start it installs the network
 guard (netguard) in this process and exports what makes every subprocess install it too: this folder on

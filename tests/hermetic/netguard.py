@@ -163,6 +163,6 @@ def _guard_store() -> None:
 
 
 def install_from_env() -> None:
-    """Install when HERMETIC_GUARD=1 (what the test session exports to its subprocesses)."""
+    """Install when HERMETIC_GUARD=1 (what the test run exports to its subprocesses)."""
     if os.environ.get(ENABLE_VAR) == "1":
         install()
