@@ -1,8 +1,12 @@
-"""Compare extraction output with the saved fixture pages' expected.json: one verdict per fixture.
+"""Compare extraction output with the saved fixture pages' expected.json and hand-written truth: one verdict each.
 
 Used by `crawler fixtures check|regen`, tests/test_fixtures.py and bench/quality.py, so all three judge
 a fixture the same way. Body similarity is scored with 4-word shingles, as the public
 article-extraction benchmark does (precision/recall over shingle counts, F1 of the two).
+
+expected.json is a snapshot of the extractor's output; the truth is written by hand from the page: meta.json's
+`truth` (title, published, section, authors) and expected.json's `body_contains`/`body_excludes` lists. A fixture
+whose hand-written truth is missing, too thin or could never match fails like a wrong field.
 """
 
 from __future__ import annotations
@@ -13,6 +17,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from lxml import etree
+from lxml import html as lxml_html
 
 from crawler.extract import NotAnArticle, extract
 from crawler.items import Article, normalise_text
@@ -26,6 +33,15 @@ IGNORED_FIELDS = frozenset({"extracted_at"})
 
 SNIPPET_KEYS = ("body_contains", "body_excludes")
 """Hand-written snippet lists: `regen` never touches these (nor `not_an_article`)."""
+
+TRUTH_KEYS = ("title", "published", "section", "authors")
+"""Fields every article fixture's meta.json `truth` states by hand (section null when the page shows none)."""
+
+MIN_BODY_CONTAINS = 3
+"""Hand-written body snippets an article fixture needs, spread over its body."""
+
+MIN_SNIPPET_SPREAD = 0.5
+"""The body_contains snippets must span at least this share of the expected body (first to last snippet)."""
 
 _TOKEN = re.compile(r"\w+")
 
@@ -81,6 +97,8 @@ class Fixture:
     url: str
     description: str
     expected: dict[str, Any]
+    truth: dict[str, Any] = field(default_factory=dict)
+    """Hand-written title, published, section and authors (meta.json `truth`)."""
 
     @property
     def page(self) -> Path:
@@ -113,7 +131,8 @@ def load_fixtures(root: Path = DEFAULT_DIR, only: str | None = None) -> list[Fix
             meta = json.loads((path / "meta.json").read_text(encoding="utf-8"))
             exp_file = path / "expected.json"
             expected = json.loads(exp_file.read_text(encoding="utf-8")) if exp_file.exists() else {}
-            found.append(Fixture(path.name, kind, path, meta["url"], meta.get("description", ""), expected))
+            found.append(Fixture(path.name, kind, path, meta["url"], meta.get("description", ""), expected,
+                                 dict(meta.get("truth") or {})))
     return found
 
 
@@ -134,11 +153,69 @@ def _more(items: list[str]) -> str:
     return f" (+{len(items) - 1} more)" if len(items) > 1 else ""
 
 
+def _squash(text: str) -> str:
+    """Text without any whitespace, lower case: what a snippet must at least share with the page to match."""
+    return re.sub(r"\s+", "", normalise_text(text)).lower()
+
+
+def page_text(fx: Fixture) -> str:
+    """Every text node of the saved page, joined: a body can only ever hold text from here."""
+    try:
+        root = lxml_html.document_fromstring(fx.page.read_bytes())
+    except (ValueError, etree.ParserError) as exc:
+        raise ValueError(f"{fx.name}: page.html does not parse: {exc}") from None
+    return " ".join(root.itertext())
+
+
+def hand_written_problems(fx: Fixture) -> dict[str, str]:
+    """What is wrong with an article fixture's hand-written truth: missing truth fields, too few body snippets,
+    snippets bunched in one place, empty lists, or entries that can never match because the page does not
+    hold their text. Non-article fixtures have none."""
+    exp = fx.expected
+    if "not_an_article" in exp or fx.kind != "articles":
+        return {}
+    problems: dict[str, str] = {}
+    missing = [k for k in TRUTH_KEYS if k not in fx.truth]
+    if missing:
+        problems["truth"] = f"meta.json truth lacks {', '.join(missing)}: write them from the page"
+    contains = [str(s) for s in exp.get("body_contains") or []]
+    excludes = [str(s) for s in exp.get("body_excludes") or []]
+    if len(contains) < MIN_BODY_CONTAINS:
+        problems["body_contains"] = (f"{len(contains)} hand-written snippets; write at least {MIN_BODY_CONTAINS} "
+                                     "spread over the body")
+    if not excludes:
+        problems["body_excludes"] = "empty: list the page's furniture that must stay out of the body"
+    text = _squash(page_text(fx))
+    never = [s for s in contains + excludes if not _squash(s) or _squash(s) not in text]
+    if never:
+        problems["never matches"] = f"{_short(never[0])} is not in the page's text" + _more(never)
+    body = _squash(str(exp.get("body", "")))
+    places = [body.find(_squash(s)) for s in contains]
+    spread_known = len(contains) >= MIN_BODY_CONTAINS and body and all(p >= 0 for p in places)
+    if spread_known and max(places) - min(places) < MIN_SNIPPET_SPREAD * len(body):
+        problems.setdefault("body_contains", "snippets bunched in one part of the body: spread them out")
+    return problems
+
+
+def _truth_failures(fx: Fixture, got: dict[str, Any]) -> dict[str, str]:
+    failures: dict[str, str] = {}
+    for key in TRUTH_KEYS:
+        if key not in fx.truth:
+            continue
+        want, have = fx.truth[key], got.get(key)
+        if key == "authors":
+            want, have = list(want or []), list(have or [])
+        if have != want:
+            failures[f"truth {key}"] = f"got {_short(have)}, want {_short(want)}"
+    return failures
+
+
 def compare(fx: Fixture) -> Verdict:
-    """Judge one fixture: every expected field equal, snippets in/out, body F1 >= MIN_BODY_F1."""
+    """Judge one fixture: the hand-written truth holds and is sound, every expected field equal, snippets
+    in/out, body F1 >= MIN_BODY_F1."""
     article, refused = run_extraction(fx)
     exp = fx.expected
-    failures: dict[str, str] = {}
+    failures: dict[str, str] = hand_written_problems(fx)
     if "not_an_article" in exp:
         if article is not None:
             failures["not_an_article"] = f"extracted an article: {_short(article.title)}"
@@ -146,8 +223,9 @@ def compare(fx: Fixture) -> Verdict:
             failures["not_an_article"] = f"refused for another reason: {refused!r}"
         return Verdict(fx, not failures, None, failures, article, refused)
     if article is None:
-        return Verdict(fx, False, 0.0, {"*": f"refused: {refused}"}, None, refused)
+        return Verdict(fx, False, 0.0, {**failures, "*": f"refused: {refused}"}, None, refused)
     got = article.to_dict()
+    failures.update(_truth_failures(fx, got))
     for key, want in sorted(exp.items()):
         if key in SNIPPET_KEYS:
             continue

@@ -16,7 +16,6 @@ import socket
 import sqlite3
 import struct
 import subprocess
-import sys
 import threading
 import time
 import zlib
@@ -207,15 +206,33 @@ def add_article(corpus: SiteCorpus, article_id: str, title: str, paragraphs: lis
 
 @dataclass
 class StoreCheck:
-    """A store some fault module wrote, and the articles it must hold exactly once when the suite ends."""
+    """A store a fault crawl wrote, and the articles it must hold exactly once after every test read it."""
 
     label: str
     path: Path
     expected_ids: set[str]
 
 
-STORES: list[StoreCheck] = []
-"""Every store the fault modules of this session filled, checked again by test_faults_zz_stores.py."""
+def store_problems(check: StoreCheck) -> list[str]:
+    """What is wrong with a store: a failed integrity check, articles extra, missing or stored twice."""
+    view = StoreView(check.path)
+    problems = []
+    integrity = view.integrity()
+    if integrity != "ok":
+        problems.append(f"{check.label}: PRAGMA integrity_check says {integrity}")
+    stored = view.article_ids()  # one entry per stored version: a duplicate shows twice
+    if stored != sorted(check.expected_ids):
+        extra = sorted(set(stored) - check.expected_ids)
+        missing = sorted(check.expected_ids - set(stored))
+        twice = sorted({a for a in stored if stored.count(a) > 1})
+        problems.append(f"{check.label}: extra {extra}, missing {missing}, stored twice {twice}")
+    return problems
+
+
+def assert_stores_intact(checks: list[StoreCheck]) -> None:
+    """Fail with every problem of these stores (called by fixture finalizers, after the tests that read them)."""
+    problems = [p for check in checks for p in store_problems(check)]
+    assert not problems, "\n".join(problems)
 
 
 @dataclass
@@ -280,19 +297,6 @@ def all_bytes_under(folder: Path) -> Iterator[tuple[Path, bytes]]:
 # ---- the process and the disk --------------------------------------------------------------------------
 
 
-def crawl_command(out_file: Path, mirrors: str, *spider_args: str, settings: dict[str, Any]) -> list[str]:
-    """The `scrapy crawl presstv` command conftest.crawl runs, for tests that must start it with Popen (to kill
-    it, or to start two at once). Same fast test settings."""
-    from conftest import FAST_SETTINGS
-
-    cmd = [sys.executable, "-m", "scrapy", "crawl", "presstv", "-O", str(out_file), "-a", f"mirrors={mirrors}"]
-    for arg in spider_args:
-        cmd += ["-a", arg]
-    for key, value in {**FAST_SETTINGS, **settings}.items():
-        cmd += ["-s", f"{key}={value}"]
-    return cmd
-
-
 @contextlib.contextmanager
 def small_disk(folder: Path, size_kb: int) -> Iterator[bool]:
     """Mount a `size_kb` tmpfs on `folder` when this process may (root with CAP_SYS_ADMIN): a real disk that
@@ -328,3 +332,21 @@ def read_only(path: Path) -> Iterator[None]:
             yield
         finally:
             path.chmod(mode)
+
+
+@contextlib.contextmanager
+def store_lock_held(store: Path) -> Iterator[None]:
+    """Hold the store's run lock (`<store>.lock`, flock) the way a running crawl does, for the `with` block:
+    a crawl started inside it meets a store in use, without racing a second crawl for it."""
+    import fcntl
+
+    with open(f"{store}.lock", "a+", encoding="utf-8") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)

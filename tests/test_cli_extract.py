@@ -109,11 +109,24 @@ def test_wrong_encoding_declaration(tmp_path: Path, declared: str, sent: str) ->
 
 
 def test_python_dash_m_entry_point_and_console_script_agree() -> None:
-    exe = Path(sys.executable).with_name("crawler")
-    proc = subprocess.run([str(exe), "extract", str(SEED_DIR / "page.html"), "--url", SEED_URL],
-                          capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout)["article_id"] == "575918"
+    args = ["extract", str(SEED_DIR / "page.html"), "--url", SEED_URL]
+    console = subprocess.run([str(Path(sys.executable).with_name("crawler")), *args], capture_output=True, text=True,
+                             timeout=120)
+    module = subprocess.run([sys.executable, "-m", "crawler", *args], capture_output=True, text=True, timeout=120)
+    assert console.returncode == module.returncode == 0, console.stderr + module.stderr
+    by_console, by_module = json.loads(console.stdout), json.loads(module.stdout)
+    assert by_console["article_id"] == "575918"
+    by_console.pop("extracted_at")
+    by_module.pop("extracted_at")
+    assert by_console == by_module
+    # The same usage errors too: one line, exit 2.
+    bad = [["extract"], ["no-such-command"]]
+    for argv in bad:
+        a = subprocess.run([str(Path(sys.executable).with_name("crawler")), *argv], capture_output=True, text=True,
+                           timeout=120)
+        b = subprocess.run([sys.executable, "-m", "crawler", *argv], capture_output=True, text=True, timeout=120)
+        assert a.returncode == b.returncode == 2, argv
+        assert a.stderr == b.stderr and "crawler" in a.stderr.splitlines()[-1], argv
 
 
 def test_without_url_the_page_declared_canonical_url_chooses_the_outlet(tmp_path: Path) -> None:

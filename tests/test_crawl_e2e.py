@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CrawlResult
+from crawlkit import CrawlResult
 
 from crawler.items import ARTICLE_FIELDS
 from crawler.outlet import load_outlet

@@ -4,6 +4,7 @@ non-zero with a warning naming the likely cause; a run that finds only stored ar
 from __future__ import annotations
 
 import json
+import math
 import re
 import sqlite3
 import subprocess
@@ -14,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from crawler.extensions import health_warnings
+from crawler.outlet import load_outlet
 from crawler.site.corpus import SiteCorpus
 from crawler.site.server import RunningSite, serve_site, status
 
@@ -122,3 +125,53 @@ def test_dead_source_raises_the_alarm(site: RunningSite, tmp_path: Path) -> None
     assert "mirror is down or the sitemap layout changed" in alarm
     # Reading only the other sources is not a dead sitemap.
     assert crawl(site, store, "-a", "sources=rss,sections").returncode == 0
+
+
+def test_no_links_on_any_source_raises_the_alarm(tmp_path: Path) -> None:
+    empty = SiteCorpus()  # the mirror answers, but its feeds, sitemaps and listings link to no article
+    with serve_site(empty, ("healthy",)) as running:
+        proc = crawl(running, tmp_path / "store.sqlite")
+        asked = {path for _, path, _ in running.log}
+    assert proc.returncode == ALARM_EXIT, proc.stderr[-3000:]
+    assert alarms(proc) == ["no article links found on any source: every mirror is down or the site layout changed"]
+    assert "/rss.xml" in asked and any(p.startswith("/Section/") for p in asked), "every source was read"
+    db = sqlite3.connect(tmp_path / "store.sqlite")
+    assert db.execute("SELECT status, exit_status, new FROM runs").fetchall() == [("alarm", ALARM_EXIT, 0)]
+
+
+@pytest.mark.parametrize(("articles", "alarmed"), [(4, False), (5, True)])
+def test_coverage_floors_are_judged_only_from_min_items_up(articles: int, alarmed: bool, tmp_path: Path) -> None:
+    # The same layout change as above on a run too small to judge (4 < [health] min_items = 5), then one just big
+    # enough.
+    small = SiteCorpus()
+    small.generate(articles)
+    rewrite_pages(small, "news-section-container", "story-crumbs")
+    with serve_site(small, ("healthy",)) as running:
+        proc = crawl(running, tmp_path / "store.sqlite", "-a", "sources=rss")
+    found = [a for a in alarms(proc) if a.startswith("section coverage")]
+    if alarmed:
+        assert proc.returncode == ALARM_EXIT, proc.stderr[-3000:]
+        assert found == [f"section coverage 0% of {articles} items is below the floor 80%: the page layout probably "
+                         "changed (check the breadcrumb XPaths in the outlet profile)"]
+    else:
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        assert found == [] and alarms(proc) == []
+
+
+FLOORS = load_outlet("presstv").health
+
+
+@pytest.mark.parametrize(("stat", "floor_key", "label"), [
+    ("published", "min_date_coverage", "date"), ("lead", "min_lead_coverage", "lead"),
+    ("section", "min_section_coverage", "section"), ("image", "min_image_coverage", "image"),
+])
+def test_each_coverage_floor_alarms_just_below_it_and_not_at_it(stat: str, floor_key: str, label: str) -> None:
+    items = 20
+    at_floor = math.ceil(FLOORS[floor_key] * items)
+    full = {f"health/with_{s}": items for s in ("published", "lead", "section", "image")}
+    healthy = {**full, "health/items": items, f"health/with_{stat}": at_floor, "discovery/rss/article_links": items}
+    assert health_warnings(healthy, FLOORS, {}) == []
+    below = {**healthy, f"health/with_{stat}": at_floor - 1}
+    [warning] = health_warnings(below, FLOORS, {})
+    assert warning.startswith(f"{label} coverage {(at_floor - 1) / items:.0%} of {items} items is below the floor "
+                              f"{FLOORS[floor_key]:.0%}")

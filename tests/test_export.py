@@ -14,7 +14,7 @@ from typing import Any
 
 import jsonschema
 import pytest
-from conftest import cli
+from crawlkit import cli
 
 from crawler.items import ARTICLE_FIELDS
 from crawler.site.corpus import SiteCorpus

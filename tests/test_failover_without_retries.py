@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from conftest import CrawlResult
+from crawlkit import CrawlResult
 
 from crawler.site import RunningSite
 

@@ -8,8 +8,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-from conftest import CrawlResult, crawl
-from faultkit import STORES, StoreCheck, StoreView, add_article, gzip_bomb, one_summary, stream_unannounced
+from crawlkit import CrawlResult, crawl
+from faultkit import (
+    StoreCheck,
+    StoreView,
+    add_article,
+    assert_stores_intact,
+    gzip_bomb,
+    one_summary,
+    stream_unannounced,
+)
 
 from crawler.site import MirrorSpec, Reply, SiteCorpus, faults, pages, serve_site
 
@@ -88,8 +96,10 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
         })
         netloc = {m.name: m.netloc for m in site.mirrors}
         log = list(site.log)
-    STORES.append(StoreCheck("content faults", tmp / "store.sqlite", corpus.article_ids() - NOT_STORED))
+    final = StoreCheck("content faults", tmp / "store.sqlite", corpus.article_ids() - NOT_STORED)
     yield Run(result, StoreView(tmp / "store.sqlite"), corpus, netloc, log)
+    # After every test of the module read the store: still sound, each article once.
+    assert_stores_intact([final])
 
 
 def test_the_run_finishes_with_status_0_and_one_clear_summary(run: Run) -> None:

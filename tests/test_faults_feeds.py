@@ -8,11 +8,21 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import pytest
-from conftest import CrawlResult, crawl
-from faultkit import STORES, OffsiteHost, StoreCheck, StoreView, add_article, all_bytes_under, gzip_bomb, one_summary
+from crawlkit import CrawlResult, crawl
+from faultkit import (
+    OffsiteHost,
+    StoreCheck,
+    StoreView,
+    add_article,
+    all_bytes_under,
+    assert_stores_intact,
+    gzip_bomb,
+    one_summary,
+)
 
 from crawler.site import MirrorSpec, Reply, SiteCorpus, SiteRequest, faults, pages, serve_site
 
@@ -52,7 +62,9 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
     token = "PASSWD-" + secrets.token_hex(12)
     secret.write_text(f"root:x:0:0:{token}:/root:/bin/bash\n", encoding="utf-8")
 
-    corpus = SiteCorpus(gzip_sitemaps=True, off_site_sitemap=False)
+    # A fixed mid-month clock: with the real one, a run just after midnight on the 1st finds this month's
+    # sitemap empty (the articles are an hour old, so last month's).
+    corpus = SiteCorpus(gzip_sitemaps=True, off_site_sitemap=False, now=datetime(2026, 9, 15, 12, 0))
     corpus.generate(10, start_id=780201)
     now = corpus.now
     month = f"{now.year:04d}-{now.month:02d}"
@@ -94,8 +106,10 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
         result = crawl(out, site.mirrors_arg, "sources=rss,sitemap", f"since={since}",
                        settings={"CRAWLER_STORE": str(out / "store.sqlite")})
         log = list(site.log)
-    STORES.append(StoreCheck("feed and sitemap faults", out / "store.sqlite", corpus.article_ids()))
+    final = StoreCheck("feed and sitemap faults", out / "store.sqlite", corpus.article_ids())
     yield Run(result, StoreView(out / "store.sqlite"), corpus, out, log, list(offsite.contacts), token, month)
+    # After every test of the module read the store: still sound, each article once.
+    assert_stores_intact([final])
 
 
 def test_the_run_finishes_with_status_0_and_one_clear_summary(run: Run) -> None:

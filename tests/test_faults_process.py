@@ -1,5 +1,5 @@
 """Fault suite, the process and the disk: a crawl killed with SIGKILL and restarted, a store on a disk that
-fills up, a store that turned read-only, and two crawls started on one store at the same moment.
+fills up, a store that turned read-only, and a store whose run lock another process holds.
 """
 
 from __future__ import annotations
@@ -13,15 +13,14 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import REPO_ROOT, crawl
+from crawlkit import REPO_ROOT, crawl, crawl_command
 from faultkit import (
-    STORES,
     StoreCheck,
     StoreView,
-    crawl_command,
     one_summary,
     read_only,
     small_disk,
+    store_lock_held,
 )
 
 from crawler.site import MirrorSpec, SiteCorpus, serve_site
@@ -76,7 +75,8 @@ def _error_lines(stderr: str) -> list[str]:
     return [line for line in stderr.splitlines() if " ERROR: " in line]
 
 
-def test_sigkill_mid_run_then_restart_stores_every_article_exactly_once(tmp_path: Path) -> None:
+def test_sigkill_mid_run_then_restart_stores_every_article_exactly_once(
+        tmp_path: Path, final_stores: list[StoreCheck]) -> None:
     corpus = SiteCorpus(off_site_sitemap=False)
     corpus.generate(24, start_id=780301)
     store = tmp_path / "store.sqlite"
@@ -112,10 +112,11 @@ def test_sigkill_mid_run_then_restart_stores_every_article_exactly_once(tmp_path
     assert {i["article_id"] for i in rerun.items} == corpus.article_ids() - before, "stored ones not fetched again"
     assert [r["status"] for r in view.runs()] == ["killed", "ok"]
     assert view.integrity() == "ok"
-    STORES.append(StoreCheck("crawl killed and restarted", store, corpus.article_ids()))
+    final_stores.append(StoreCheck("crawl killed and restarted", store, corpus.article_ids()))
 
 
-def test_disk_full_stops_the_crawl_with_one_line_and_nothing_half_written(tmp_path: Path) -> None:
+def test_disk_full_stops_the_crawl_with_one_line_and_nothing_half_written(
+        tmp_path: Path, final_stores: list[StoreCheck]) -> None:
     corpus = SiteCorpus(off_site_sitemap=False)
     corpus.generate(30, start_id=780401, pad_to_bytes=60_000)
     disk = tmp_path / "disk"
@@ -149,10 +150,11 @@ def test_disk_full_stops_the_crawl_with_one_line_and_nothing_half_written(tmp_pa
     view = StoreView(roomy / "store.sqlite")
     assert view.article_ids() == sorted(corpus.article_ids())
     assert {i["article_id"] for i in again.items} == corpus.article_ids() - set(stored)
-    STORES.append(StoreCheck("disk full, then space again", roomy / "store.sqlite", corpus.article_ids()))
+    final_stores.append(StoreCheck("disk full, then space again", roomy / "store.sqlite", corpus.article_ids()))
 
 
-def test_read_only_store_stops_at_once_with_one_line_and_stays_as_it_was(tmp_path: Path) -> None:
+def test_read_only_store_stops_at_once_with_one_line_and_stays_as_it_was(
+        tmp_path: Path, final_stores: list[StoreCheck]) -> None:
     corpus = SiteCorpus(off_site_sitemap=False)
     corpus.generate(4, start_id=780501)
     store = tmp_path / "store.sqlite"
@@ -176,26 +178,32 @@ def test_read_only_store_stops_at_once_with_one_line_and_stays_as_it_was(tmp_pat
     view = StoreView(store)
     assert view.article_ids() == sorted(corpus.article_ids())
     assert {i["article_id"] for i in after.items} == {"780511", "780512", "780513"}
-    STORES.append(StoreCheck("read-only store, then writable", store, corpus.article_ids()))
+    final_stores.append(StoreCheck("read-only store, then writable", store, corpus.article_ids()))
 
 
-def test_two_crawls_started_on_one_store_at_once(tmp_path: Path) -> None:
+def test_a_crawl_on_a_store_another_process_holds_stops_with_one_line(
+        tmp_path: Path, final_stores: list[StoreCheck]) -> None:
     corpus = SiteCorpus(off_site_sitemap=False)
     corpus.generate(8, start_id=780601)
     store = tmp_path / "store.sqlite"
     with serve_site(corpus, ["healthy"]) as site:
-        settings = {"CRAWLER_STORE": str(store), "DOWNLOAD_DELAY": 0.1, "CONCURRENT_REQUESTS": 2}
-        procs = [subprocess.Popen(crawl_command(tmp_path / f"out{n}.jsonl", site.mirrors_arg, settings=settings),
-                                  cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-                 for n in (1, 2)]
-        results = [(p.wait(timeout=120), p.communicate()[1]) for p in procs]
-    codes = sorted(code for code, _ in results)
-    assert codes == [0, 5], [err[-2000:] for _, err in results]
-    loser = next(err for code, err in results if code == 5)
-    errors = _error_lines(loser)
-    assert len(errors) == 1 and "is in use by another process" in errors[0], errors
-    assert "Traceback" not in loser
-    view = StoreView(store)
-    assert view.article_ids() == sorted(corpus.article_ids()), "the winner stored everything, once"
-    assert [r["status"] for r in view.runs()] == ["ok"], "the loser wrote no run row into a store it did not hold"
-    STORES.append(StoreCheck("two crawls at once", store, corpus.article_ids()))
+        first = crawl(tmp_path, site.mirrors_arg, "sources=rss", settings={"CRAWLER_STORE": str(store)},
+                      output_name="first.jsonl")
+        assert first.returncode == 0, first.stderr[-3000:]
+        corpus.generate(2, start_id=780611)
+        with store_lock_held(store):
+            before = store.read_bytes()
+            blocked = crawl(tmp_path, site.mirrors_arg, settings={"CRAWLER_STORE": str(store)},
+                            output_name="blocked.jsonl")
+        assert blocked.returncode == 5, blocked.stderr[-3000:]
+        errors = _error_lines(blocked.stderr)
+        assert len(errors) == 1 and "is in use by another process" in errors[0], errors
+        assert f"pid {os.getpid()}" in errors[0], "the message names the holder"
+        assert "Traceback" not in blocked.stderr
+        assert blocked.items == [], "nothing exported that could not be stored"
+        assert store.read_bytes() == before, "the store the lock holder owns was not touched"
+        assert [r["status"] for r in StoreView(store).runs()] == ["ok"], "no run row in a store it did not hold"
+        after = crawl(tmp_path, site.mirrors_arg, settings={"CRAWLER_STORE": str(store)}, output_name="after.jsonl")
+    assert after.returncode == 0, after.stderr[-3000:]
+    assert {i["article_id"] for i in after.items} == {"780611", "780612"}
+    final_stores.append(StoreCheck("store held by another process, then free", store, corpus.article_ids()))

@@ -13,12 +13,15 @@ import pytest
 
 from crawler.fixturecheck import (
     IGNORED_FIELDS,
+    MIN_BODY_CONTAINS,
     MIN_BODY_F1,
     SNIPPET_KEYS,
+    TRUTH_KEYS,
     Fixture,
     Verdict,
     body_f1,
     compare,
+    hand_written_problems,
     load_fixtures,
     regen,
 )
@@ -47,8 +50,13 @@ def verdict_of(name: str) -> Verdict:
     return compare(next(fx for fx in ALL if fx.name == name))
 
 
+DERIVED_FIELDS = frozenset({"source_url", "mirror", "extractor_version", "content_hash", "word_count"})
+"""Fields a snapshot comparison cannot vouch for: the fixture's own URL and its host, a constant, and two values
+computed from the body (which the body F1 and the snippets judge)."""
+
 FIELD_CASES = [
-    (fx.name, key) for fx in ARTICLES for key in sorted(fx.expected) if key not in SNIPPET_KEYS
+    (fx.name, key) for fx in ARTICLES for key in sorted(fx.expected)
+    if key not in SNIPPET_KEYS and key not in DERIVED_FIELDS
 ]
 
 
@@ -58,6 +66,22 @@ def test_article_fixture_field(name: str, field: str) -> None:
     assert verdict.article is not None, f"refused: {verdict.refused}"
     expected = next(fx for fx in ARTICLES if fx.name == name).expected[field]
     assert verdict.article.to_dict()[field] == expected
+
+
+@pytest.mark.parametrize("fx", ARTICLES, ids=[fx.name for fx in ARTICLES])
+def test_article_fixture_matches_its_hand_written_truth(fx: Fixture) -> None:
+    verdict = verdict_of(fx.name)
+    assert verdict.article is not None, f"refused: {verdict.refused}"
+    got = verdict.article.to_dict()
+    assert set(fx.truth) == set(TRUTH_KEYS), "meta.json states title, published, section and authors"
+    assert (got["title"], got["published"], got["section"], list(got["authors"] or [])) == (
+        fx.truth["title"], fx.truth["published"], fx.truth["section"], fx.truth["authors"])
+
+
+@pytest.mark.parametrize("fx", ARTICLES, ids=[fx.name for fx in ARTICLES])
+def test_article_fixture_hand_written_lists_are_full_and_can_match(fx: Fixture) -> None:
+    assert hand_written_problems(fx) == {}
+    assert len(fx.expected["body_contains"]) >= MIN_BODY_CONTAINS
 
 
 @pytest.mark.parametrize("fx", ARTICLES, ids=[fx.name for fx in ARTICLES])
@@ -155,3 +179,39 @@ def test_fixtures_check_command_prints_table_and_fails_on_a_broken_fixture(tmp_p
     bad = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     assert bad.returncode == 1
     assert "FAIL" in bad.stdout and "title" in bad.stdout and "body_excludes" in bad.stdout
+
+
+def _check(root: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "crawler", "fixtures", "check", "--dir", str(root)],
+                          capture_output=True, text=True, timeout=120)
+
+
+def _edit(root: Path, name: str, change: dict[str, object]) -> None:
+    path = next(root.glob(f"*/*/{name}"))
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data.update(change)
+    path.write_text(json.dumps(data), encoding="utf-8")
+
+
+@pytest.mark.parametrize(("name", "change", "complaint"), [
+    ("expected.json", {"body_contains": []}, "body_contains: 0 hand-written snippets"),
+    ("expected.json", {"body_excludes": []}, "body_excludes: empty"),
+    # The 2012 page's navigation is "Home | Middle East | World": written with slashes it can never match.
+    ("expected.json", {"body_excludes": ["Home / Middle East / World"]}, "never matches"),
+    ("expected.json", {"body_contains": ["The Arab League has decided", "to extend its observer mission",
+                                         "in Syria for another month"]}, "snippets bunched"),
+    ("meta.json", {"truth": {"title": "Arab League extends Syria observer mission"}},
+     "truth lacks published, section, authors"),
+    ("meta.json", {"truth": {"title": "Arab League extends Syria observer mission", "published":
+                             "2012-01-21T02:04:00+03:30", "section": "Middle East", "authors": ["Hassan Shah"]}},
+     "truth section: got null"),
+])
+def test_fixtures_check_fails_a_fixture_whose_hand_written_truth_is_thin_or_cannot_match(
+        tmp_path: Path, name: str, change: dict[str, object], complaint: str) -> None:
+    root = _copy(tmp_path, "2012-01-21_syria-arab-league-mission")
+    assert _check(root).returncode == 0
+    _edit(root, name, change)
+    bad = _check(root)
+    assert bad.returncode == 1, bad.stdout
+    row = next(line for line in bad.stdout.splitlines() if "syria-arab-league" in line)
+    assert " FAIL " in row and complaint in row, row

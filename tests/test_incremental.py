@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from faultkit import store_lock_held
 
 from crawler.site.corpus import SiteCorpus
 from crawler.site.server import RunningSite, serve_site
@@ -146,45 +147,56 @@ def test_killed_run_rerun_stores_every_article_exactly_once(tmp_path: Path) -> N
     assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
-def test_jobdir_pause_and_resume(tmp_path: Path) -> None:
+def _article_requests(log: list[tuple[str, str, int | str]], corpus: SiteCorpus) -> list[str]:
+    """Article ids whose page the site was asked for, in the order asked (a repeat shows twice)."""
+    by_path = {a.path.lower(): a.article_id for a in corpus.articles()}
+    return [by_path[p.lower()] for _, p, _ in log if p.lower() in by_path]
+
+
+def test_jobdir_resume_requests_only_the_pages_the_paused_run_left(tmp_path: Path) -> None:
     corpus = SiteCorpus()
     corpus.generate(30)
-    store = tmp_path / "store.sqlite"
-    jobdir = ["-s", f"JOBDIR={tmp_path / 'job'}"]
+    # No store: only JOBDIR can tell the resumed run what the paused one already did.
+    jobdir = ["-s", f"JOBDIR={tmp_path / 'job'}", "-s", "CRAWLER_STORE="]
     with serve_site(corpus, ("healthy",)) as site:
-        slow = ["-s", "CONCURRENT_REQUESTS=1", "-s", "DOWNLOAD_DELAY=0.15", "-s", "CRAWLER_STORE_COMMIT_ITEMS=2"]
-        proc = subprocess.Popen(crawl_cmd(site, store, *slow, *jobdir), cwd=ROOT, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.PIPE, text=True)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and len(stored_versions(store) if store.exists() else {}) < 5:
-            time.sleep(0.1)
-        proc.send_signal(signal.SIGINT)  # Ctrl-C once: Scrapy stops cleanly and keeps its queue in JOBDIR
-        _, err = proc.communicate(timeout=60)
-        assert "shutdown" in err or "Received SIGINT" in err
-        paused = stored_versions(store)
-        assert 5 <= len(paused) < 30
-        resumed = crawl(site, store, *jobdir)
-        assert resumed.returncode == 0, resumed.stderr[-3000:]
-    assert stored_versions(store) == {aid: 1 for aid in corpus.article_ids()}
-
-
-def test_two_crawls_on_one_store(site: RunningSite, tmp_path: Path) -> None:
-    store = tmp_path / "store.sqlite"
-    slow = ["-s", "CONCURRENT_REQUESTS=1", "-s", "DOWNLOAD_DELAY=0.2"]
-    first = subprocess.Popen(crawl_cmd(site, store, *slow), cwd=ROOT, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and not (tmp_path / "store.sqlite.lock").exists():
+        slow = ["-s", "CONCURRENT_REQUESTS=1", "-s", "DOWNLOAD_DELAY=0.15", "-a", "sources=rss",
+                "-o", str(tmp_path / "paused.jsonl")]
+        cmd = [c for c in crawl_cmd(site, tmp_path / "unused.sqlite", *slow, *jobdir)]
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and len(_article_requests(site.log, corpus)) < 5:
             time.sleep(0.05)
-        time.sleep(0.5)
-        second = crawl(site, store)
-    finally:
-        first.wait(timeout=120)
+        proc.send_signal(signal.SIGINT)  # Ctrl-C once: Scrapy stops cleanly and keeps its queue in JOBDIR
+        _, err = proc.communicate(timeout=90)
+        assert "Received SIGINT" in err, err[-3000:]
+        paused_requests = _article_requests(site.log, corpus)
+        assert 5 <= len(set(paused_requests)) < 30, "the pause landed mid-run"
+        before = len(site.log)
+
+        resumed = crawl(site, tmp_path / "unused.sqlite", *jobdir, "-a", "sources=rss",
+                        "-O", str(tmp_path / "resumed.jsonl"))
+        assert resumed.returncode == 0, resumed.stderr[-3000:]
+        resumed_requests = _article_requests(site.log[before:], corpus)
+    # The resumed run asked for exactly the pages the paused one had not, each once.
+    assert sorted(resumed_requests) == sorted(corpus.article_ids() - set(paused_requests))
+    exported = [i["article_id"] for i in lines(tmp_path / "paused.jsonl") + lines(tmp_path / "resumed.jsonl")]
+    assert sorted(set(exported)) == sorted(corpus.article_ids())
+    assert not (tmp_path / "unused.sqlite").exists()
+
+
+def test_a_crawl_on_a_store_another_process_holds_exits_5_and_leaves_it_alone(
+        site: RunningSite, tmp_path: Path) -> None:
+    store = tmp_path / "store.sqlite"
+    with store_lock_held(store):
+        second = crawl(site, store, "-O", str(tmp_path / "out.jsonl"))
     assert second.returncode == 5
     errors = [line for line in second.stderr.splitlines() if "ERROR" in line]
     assert len(errors) == 1 and "is in use by another process" in errors[0]
-    assert first.returncode == 0
+    assert not [p for _, p, _ in site.log if p.lower() in {a.path.lower() for a in site.corpus.articles()}], \
+        "no article fetched for a store that cannot take it"
+    assert lines(tmp_path / "out.jsonl") == []
+    # Free again: the next crawl stores everything once.
+    assert crawl(site, store).returncode == 0
     assert stored_versions(store) == {aid: 1 for aid in site.corpus.article_ids()}
 
 

@@ -6,10 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import cli
+from crawlkit import cli
 
 from crawler.extract import extract_full
-from crawler.items import content_hash
+from crawler.items import ARTICLE_FIELDS, content_hash
+from crawler.site import pages
 from crawler.site.corpus import SiteCorpus
 from crawler.store import ExportFilter, Page, open_store
 from crawler.store.sqlite import SQLiteStore
@@ -101,17 +102,19 @@ def test_exported_json_is_the_item(tmp_path: Path) -> None:
     """Re-extraction writes complete items: every exported line still has every field."""
     path = tmp_path / "store.sqlite"
     build_store(path)
-    cli("reextract", "--store", str(path))
+    again = cli("reextract", "--store", str(path))
+    assert again.returncode == 0, again.stderr
     out = cli("export", "--store", str(path))
+    assert out.returncode == 0, out.stderr
     rows = [json.loads(line) for line in out.stdout.splitlines()]
     assert len(rows) == 12
-    assert all(list(r) == list(rows[0]) for r in rows)
+    assert all(list(r) == list(ARTICLE_FIELDS) for r in rows), "every field, in schema order"
 
 
 def test_reextract_after_a_crawl_of_a_mirror_changes_nothing(tmp_path: Path) -> None:
     """Pages fetched from a mirror host no profile knows are re-read with the outlet's rules, as the crawl
     read them: unchanged rules give no new version and leave url, source_url and mirror as they were."""
-    from conftest import crawl
+    from crawlkit import crawl
 
     from crawler.site.server import serve_site
 
@@ -125,10 +128,41 @@ def test_reextract_after_a_crawl_of_a_mirror_changes_nothing(tmp_path: Path) -> 
     out = cli("reextract", "--store", str(store), "--workers", "1")
     assert out.returncode == 0, out.stderr
     assert "0 new versions" in out.stdout + out.stderr and "6 unchanged" in out.stdout + out.stderr
-    exported = [json.loads(line) for line in cli("export", "--store", str(store)).stdout.splitlines()]
+    export = cli("export", "--store", str(store))
+    assert export.returncode == 0, export.stderr
+    exported = [json.loads(line) for line in export.stdout.splitlines()]
     by_id = {i["article_id"]: i for i in result.items}
+    assert sorted(i["article_id"] for i in exported) == sorted(by_id), "every crawled article exported once"
     for item in exported:
         before = by_id[item["article_id"]]
         assert (item["url"], item["source_url"], item["mirror"]) == (before["url"], before["source_url"],
                                                                       before["mirror"])
         assert item["body"] == before["body"]
+
+
+def test_a_page_the_new_rules_refuse_keeps_its_last_good_version(tmp_path: Path) -> None:
+    path = tmp_path / "store.sqlite"
+    corpus = SiteCorpus()
+    corpus.generate(3)
+    good, refused = corpus.articles()[0], corpus.articles()[1]
+    with SQLiteStore(str(path)) as store:
+        for art in corpus.articles():
+            url = BASE + art.path
+            item = extract_full(art.html, url).article.to_dict()
+            # The stored raw page of one article is now a page today's rules refuse (a notice, no article).
+            html = pages.render_seizure_notice() if art is refused else art.html
+            store.save_article(item, Page(url=url, html=html, status=200, encoding="utf-8",
+                                          mirror="www.presstv.ir"), None)
+    before = {i["article_id"]: i for i in SQLiteStore(str(path), readonly=True).iter_export(ExportFilter())}
+    out = cli("reextract", "--store", str(path), "--workers", "1")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == ("3 pages re-extracted: 0 new versions, 0 new articles, 0 metadata updates, "
+                                  "2 unchanged, 1 refused, 0 crashed")
+    with SQLiteStore(str(path), readonly=True) as store:
+        after = {i["article_id"]: i for i in store.iter_export(ExportFilter())}
+        versions = dict(store.execute("SELECT article_id, count(*) FROM versions GROUP BY article_id"))
+        failures = list(store.execute("SELECT article_id FROM failures"))
+    assert after[refused.article_id] == before[refused.article_id], "the last good version is still the article"
+    assert after[refused.article_id]["body"] and after[good.article_id] == before[good.article_id]
+    assert versions == {a.article_id: 1 for a in corpus.articles()}
+    assert failures == [], "a stored article is not recorded as failing"

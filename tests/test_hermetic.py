@@ -1,0 +1,89 @@
+"""Every test run is hermetic: any connection or name lookup outside loopback, in this process or in a crawl
+it starts, is refused and fails the test with the address; no store is ever opened inside the repository."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import netguard
+import pytest
+from crawlkit import REPO_ROOT, crawl
+from hermetic import take_refusals
+
+# TEST-NET-1 (RFC 5737): an address that is never anyone's host, so even a broken guard sends nothing real.
+FAR_ADDRESS = "192.0.2.10"
+
+
+def test_a_connection_outside_loopback_is_refused_with_its_address() -> None:
+    with pytest.raises(netguard.NetworkRefused, match=re.escape(f"{FAR_ADDRESS}:80")):
+        socket.create_connection((FAR_ADDRESS, 80), timeout=1)
+    with pytest.raises(socket.gaierror, match=re.escape("www.presstv.ir")):
+        socket.getaddrinfo("www.presstv.ir", 443)
+    found = take_refusals()
+    assert any(f"{FAR_ADDRESS}:80" in line for line in found) and any("www.presstv.ir" in line for line in found)
+
+
+def test_loopback_stays_open() -> None:
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(1)
+        with socket.create_connection(server.getsockname(), timeout=5):
+            pass
+    assert socket.getaddrinfo("localhost", 80)
+    assert take_refusals() == []
+
+
+def test_every_subprocess_has_the_guard_and_no_proxy() -> None:
+    code = ("import os, socket\n"
+            "print(os.environ.get('NO_PROXY'), os.environ.get('http_proxy'))\n"
+            f"socket.create_connection(('{FAR_ADDRESS}', 443), timeout=1)\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1
+    assert proc.stdout.split() == ["*", "None"]
+    assert f"connection to {FAR_ADDRESS}:443 refused by the test network guard" in proc.stderr
+    assert any(f"{FAR_ADDRESS}:443" in line for line in take_refusals()), "the parent test hears of it"
+
+
+def test_a_crawl_of_the_real_site_is_stopped_at_the_name_lookup(tmp_path: Path) -> None:
+    result = crawl(tmp_path, "https://www.presstv.ir,https://www.presstv.co.uk", "sources=rss", timeout=120)
+    found = take_refusals()
+    assert any("name lookup of www.presstv.ir refused" in line for line in found), found
+    assert result.returncode == 1, "no mirror reachable"
+    assert result.items == []
+
+
+def test_an_empty_mirror_list_is_refused_before_the_crawl(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="real site"):
+        crawl(tmp_path, "")
+
+
+def test_no_store_inside_the_repository(tmp_path: Path) -> None:
+    with pytest.raises(sqlite3.OperationalError, match="inside the repository"):
+        sqlite3.connect(REPO_ROOT / "data" / "crawler.sqlite")
+    assert any("inside the repository" in line for line in take_refusals())
+    sqlite3.connect(tmp_path / "fine.sqlite").close()
+
+
+def test_a_test_that_asks_for_a_real_host_fails_with_the_address(tmp_path: Path) -> None:
+    # A deliberately broken test, run by a pytest of its own with this project's configuration: it crawls with
+    # a real mirror and asserts nothing, so only the guard can fail it.
+    broken = tmp_path / "test_broken_mapping.py"
+    broken.write_text(
+        "from crawlkit import crawl\n\n"
+        "def test_crawls_a_real_mirror(tmp_path):\n"
+        "    crawl(tmp_path, 'https://www.presstv.co.uk', 'sources=rss')\n",
+        encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HERMETIC_") and k != "PYTHONPATH"}
+    env["PYTHONPATH"] = str(REPO_ROOT / "tests")
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly",
+                           "-p", "no:xdist", "-c", str(REPO_ROOT / "pyproject.toml"), "--rootdir", str(tmp_path),
+                           str(broken)], capture_output=True, text=True, timeout=300, cwd=tmp_path, env=env)
+    assert proc.returncode == 1, proc.stdout[-3000:]
+    assert "1 failed" in proc.stdout
+    assert "name lookup of www.presstv.co.uk refused by the test network guard" in proc.stdout, proc.stdout[-3000:]
