@@ -8,7 +8,7 @@ import unicodedata
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-EXTRACTOR_VERSION = "1.0.0"
+EXTRACTOR_VERSION = "1.1.0"
 """Bumped whenever extraction rules change, so stored items show which rules made them."""
 
 

@@ -141,11 +141,13 @@ def test_no_links_on_any_source_raises_the_alarm(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("articles", "alarmed"), [(4, False), (5, True)])
 def test_coverage_floors_are_judged_only_from_min_items_up(articles: int, alarmed: bool, tmp_path: Path) -> None:
-    # The same layout change as above on a run too small to judge (4 < [health] min_items = 5), then one just big
-    # enough.
+    # A redesign that drops the breadcrumb altogether (no cue can stand in: the section is gone), on a run too
+    # small to judge (4 < [health] min_items = 5), then one just big enough.
     small = SiteCorpus()
     small.generate(articles)
-    rewrite_pages(small, "news-section-container", "story-crumbs")
+    for art in small.articles():
+        small.update_article(art.article_id, html=re.sub(rb'<div class="news-section-container">.*?</div>', b"",
+                                                         art.html, flags=re.S))
     with serve_site(small, ("healthy",)) as running:
         proc = crawl(running, tmp_path / "store.sqlite", "-a", "sources=rss")
     found = [a for a in alarms(proc) if a.startswith("section coverage")]
