@@ -68,23 +68,22 @@ class StorePipeline:
             self._timer = task.LoopingCall(self._tick)
             self._timer.start(max(0.5, store.commit_seconds), now=False)
 
-    def _tick(self) -> None:
+    def _commit(self, force: bool) -> None:
+        """Commit the open batch (`force`) or what is due; a store error ends the run through the handle."""
         handle = self.handle
         if handle is not None and handle.store is not None:
             try:
-                handle.store.maybe_commit()
+                handle.store.commit() if force else handle.store.maybe_commit()
             except StoreError as exc:
                 handle.fail(str(exc))
+
+    def _tick(self) -> None:
+        self._commit(force=False)
 
     def close_spider(self) -> None:
         if self._timer is not None and self._timer.running:
             self._timer.stop()
-        handle = self.handle
-        if handle is not None and handle.store is not None:
-            try:
-                handle.store.commit()
-            except StoreError as exc:
-                handle.fail(str(exc))
+        self._commit(force=True)
 
     def process_item(self, item: Any) -> Any:
         if not isinstance(item, ExtractedItem):
