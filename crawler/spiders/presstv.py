@@ -267,7 +267,8 @@ class PresstvSpider(Spider):
         root = self._xml_root(response, "sitemap")
         if root is None:
             return
-        tag = etree.QName(root).localname
+        # Not etree.QName: on a recovered document the tag can be one QName refuses ("{...ap/0.9}urlset").
+        tag = root.tag.rsplit("}", 1)[-1] if isinstance(root.tag, str) else ""
         if tag == "sitemapindex":
             yield from self._sitemap_index(response, root)
             return
