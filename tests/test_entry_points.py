@@ -14,12 +14,15 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from crawlkit import FAST_SETTINGS, cli
 
 from crawler.site import SiteCorpus, serve_site
 from crawler.site.server import closed_port
 from crawler.store.sqlite import SQLiteStore
 from crawler.store.when import utc_key
+
+pytestmark = pytest.mark.integration  # every test here runs the commands in subprocesses
 
 CONSOLE_SCRIPT = Path(sys.executable).with_name("crawler")
 

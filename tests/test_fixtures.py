@@ -165,6 +165,7 @@ def test_regen_fills_missing_fields_only_and_keeps_hand_written_lists(tmp_path: 
     assert json.loads(path.read_text(encoding="utf-8"))["title"] != "A hand-checked title"
 
 
+@pytest.mark.integration
 def test_fixtures_check_command_prints_table_and_fails_on_a_broken_fixture(tmp_path: Path) -> None:
     root = _copy(tmp_path, ARTICLES[0].name)
     cmd = [sys.executable, "-m", "crawler", "fixtures", "check", "--dir", str(root)]
@@ -193,6 +194,7 @@ def _edit(root: Path, name: str, change: dict[str, object]) -> None:
     path.write_text(json.dumps(data), encoding="utf-8")
 
 
+@pytest.mark.integration  # the command in a subprocess, per case
 @pytest.mark.parametrize(("name", "change", "complaint"), [
     ("expected.json", {"body_contains": []}, "body_contains: 0 hand-written snippets"),
     ("expected.json", {"body_excludes": []}, "body_excludes: empty"),

@@ -50,6 +50,7 @@ def test_every_subprocess_has_the_guard_and_no_proxy() -> None:
     assert any(f"{FAR_ADDRESS}:443" in line for line in take_refusals()), "the parent test hears of it"
 
 
+@pytest.mark.integration
 def test_a_crawl_of_the_real_site_is_stopped_at_the_name_lookup(tmp_path: Path) -> None:
     result = crawl(tmp_path, "https://www.presstv.ir,https://www.presstv.co.uk", "sources=rss", timeout=120)
     found = take_refusals()
@@ -58,6 +59,7 @@ def test_a_crawl_of_the_real_site_is_stopped_at_the_name_lookup(tmp_path: Path) 
     assert result.items == []
 
 
+@pytest.mark.integration
 def test_an_empty_mirror_list_is_refused_before_the_crawl(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="real site"):
         crawl(tmp_path, "")
@@ -70,6 +72,7 @@ def test_no_store_inside_the_repository(tmp_path: Path) -> None:
     sqlite3.connect(tmp_path / "fine.sqlite").close()
 
 
+@pytest.mark.integration
 def test_a_test_that_asks_for_a_real_host_fails_with_the_address(tmp_path: Path) -> None:
     # A deliberately broken test, run by a pytest of its own with this project's configuration: it crawls with
     # a real mirror and asserts nothing, so only the guard can fail it.
