@@ -114,7 +114,9 @@ def _read_file(path: str, wanted: Callable[[str], bool], state: _State) -> Itera
                 # warcio meets torn and garbled records with ArchiveLoadFailed, zlib errors, EOFError, ValueError
                 # and, on a record cut inside its headers, AttributeError: whatever it is, it is this record's
                 # fault, so report it and go on from the next record or member.
-                offset = int(getattr(iterator, "offset", offset))  # the start of the record being read
+                # The start of the record being read; warcio's own count can fall behind (even below zero) on
+                # garbage, and reading must move forward or it would never end.
+                offset = max(start, int(getattr(iterator, "offset", offset)))
                 message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
                 message = "".join(ch if ch.isprintable() else "?" for ch in message[:120])
                 yield WarcSkip(path, offset, f"corrupt record: {type(exc).__name__}: {message}")
