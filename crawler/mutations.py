@@ -20,7 +20,7 @@ from lxml import etree
 
 from crawler.extract import NotAnArticle, extract_full
 from crawler.extract.guard import is_boilerplate_line
-from crawler.extract.tree import remove_node
+from crawler.extract.tree import node_text, remove_node
 from crawler.fixturecheck import Fixture, body_f1
 from crawler.items import normalise_text
 from crawler.outlet import Outlet, outlet_for_url
@@ -36,10 +36,6 @@ def _parse(html: bytes | str) -> etree._Element:
     return lxml.html.document_fromstring(data, parser=_PARSER)
 
 
-def _text(el: etree._Element) -> str:
-    return normalise_text(" ".join(el.itertext()))
-
-
 def _deepest_with(root: etree._Element, needle: str) -> etree._Element | None:
     """The deepest element whose text contains `needle` (normalised), or None."""
     needle = normalise_text(needle)
@@ -48,7 +44,7 @@ def _deepest_with(root: etree._Element, needle: str) -> etree._Element | None:
     for el in root.iter():
         if not isinstance(el.tag, str) or el.tag in ("title", "meta", "script", "style", "head"):
             continue
-        if needle and needle in _text(el):
+        if needle and needle in node_text(el):
             depth = sum(1 for _ in el.iterancestors())
             if depth > best_depth:
                 best, best_depth = el, depth

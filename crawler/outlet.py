@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
@@ -101,9 +101,13 @@ class Outlet:
     notice_phrases: Mapping[str, tuple[bytes, ...]] = field(default_factory=dict, compare=False, repr=False)
     """[non_article] seizure/challenge/error phrases, lower-cased UTF-8, for scanning raw response bytes."""
     line_phrase_set: frozenset[str] = frozenset()
-    """`line_phrases` as a set, for whole-line lookups."""
+    """`line_phrases` as a set for whole-line lookups, each without surrounding space or a trailing colon."""
     contains_phrase_regex: re.Pattern[str] | None = None
-    """Any of `contains_phrases`, as one compiled pattern (None when the list is empty)."""
+    """Any of `contains_phrases`, as one compiled case-insensitive pattern (None when the list is empty)."""
+    date_words_regex: re.Pattern[str] | None = None
+    """Any of the [dates] foreign day and month names, longest first, as whole words (None when there are none)."""
+    updated_regex: re.Pattern[str] | None = None
+    """"[<label>: <date>]" with any of the [dates] `updated_labels`; group 1 is the date."""
 
     def __getattr__(self, name: str) -> Any:
         # Only reached when normal lookup fails: a [boilerplate] key added to the schema alone.
@@ -552,10 +556,24 @@ def parse_outlet(data: dict[str, Any], source: str = "<data>") -> Outlet:
         section_listing_regex=listing_rx,
         boilerplate=boiler,
         notice_phrases={k: tuple(p.lower().encode("utf-8") for p in v) for k, v in notices.items()},
-        line_phrase_set=frozenset(boiler["line_phrases"]),
-        contains_phrase_regex=re.compile("|".join(re.escape(p) for p in boiler["contains_phrases"]))
+        line_phrase_set=frozenset(p.strip().rstrip(":").strip() for p in boiler["line_phrases"]),
+        contains_phrase_regex=re.compile("|".join(re.escape(p) for p in boiler["contains_phrases"]), re.IGNORECASE)
         if boiler["contains_phrases"] else None,
+        date_words_regex=_words_regex(t["dates"]["words"]),
+        updated_regex=_updated_regex(t["dates"]["updated_labels"]),
     )
+
+
+def _words_regex(words: Mapping[str, str]) -> re.Pattern[str] | None:
+    ordered = sorted(words, key=len, reverse=True)  # "mardi" before "mar": the longest name wins
+    if not ordered:
+        return None
+    return re.compile(r"\b(" + "|".join(re.escape(w) for w in ordered) + r")\b", re.IGNORECASE)
+
+
+def _updated_regex(labels: Sequence[str]) -> re.Pattern[str]:
+    alternatives = "|".join(re.escape(lb).replace(r"\ ", r"\s+") for lb in labels) or "Updated"
+    return re.compile(r"\[\s*(?:" + alternatives + r")\s*:\s*([^\]]+?)\s*\]", re.IGNORECASE)
 
 
 def load_outlet_file(path: str | Path) -> Outlet:

@@ -58,27 +58,6 @@ _BLOCK_TAGS = frozenset({
 })
 
 
-
-
-# ---- small tree helpers --------------------------------------------------------------------------
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 def _block_paragraphs(region: etree._Element) -> list[str]:
     """The region's text as paragraphs: a break at every block element and every <br>."""
     out: list[str] = []
@@ -114,14 +93,6 @@ def _block_paragraphs(region: etree._Element) -> list[str]:
         walk(child)
     flush()
     return out
-
-
-
-
-
-
-
-
 
 
 # ---- classification --------------------------------------------------------------------------------
@@ -340,9 +311,9 @@ def _same_text(a: str, b: str) -> bool:
     return short == long_ or (len(short) >= 60 and long_.startswith(short))
 
 
-def _lead_node(tree: etree._Element, description: str, title_node: etree._Element | None) -> etree._Element | None:
-    """The visible lead of a page no layout rule knows: the block after the headline that repeats the page's
-    meta description (which is often cut short)."""
+def _lead_node(tree: etree._Element, description: str) -> etree._Element | None:
+    """The visible lead of a page no layout rule knows: the first block that repeats the page's meta
+    description (which is often cut short)."""
     if not description:
         return None
     for node in xp("//body//*[self::p or self::h2 or self::h3 or self::h4 or self::div or self::strong]")(tree):
@@ -437,7 +408,7 @@ def _extract_outlet(tree: etree._Element, url: str, outlet: Outlet, layout: Layo
     section = _section(crumb_node, outlet)
 
     description = meta_value(tree, "og:description", "description")
-    lead_node = first_match(tree, layout.lead) if layout is not None else _lead_node(tree, description, title_node)
+    lead_node = first_match(tree, layout.lead) if layout is not None else _lead_node(tree, description)
     lead = node_text(lead_node) if lead_node is not None else ""
     if not lead:
         lead = description
@@ -446,7 +417,6 @@ def _extract_outlet(tree: etree._Element, url: str, outlet: Outlet, layout: Layo
     image_src = str(image_attr) if image_attr is not None else None
     caption_node = first_match(tree, layout.caption) if layout is not None else None
     image_caption = node_text(caption_node) if caption_node is not None else None
-    image_caption_from_layout = image_caption
 
     byline_node = first_match(tree, layout.byline) if layout is not None else None
     authors = _byline_names([node_text(t) for t in byline_node.itertext()], outlet) if byline_node is not None else []
@@ -468,10 +438,16 @@ def _extract_outlet(tree: etree._Element, url: str, outlet: Outlet, layout: Layo
 
     # Layout-independent cues over the whole page, whatever the layout: date lines, breadcrumbs, navigation
     # boxes, bylines and captions leave the page and fill the fields the layout rules did not.
-    if region is not None:
-        _prune_read_more(region, outlet)
-        if link_density(region) > MAX_LINK_DENSITY:
-            raise NotAnArticle("headline index (body is mostly links)")
+    if region is None:
+        # No layout: the page is cleaned first, so the density region is found among prose alone.
+        clean_page(tree, outlet, cues, set())
+        region = find_body_region(tree, url)
+        if region is None:
+            raise NotAnArticle(f"{TOO_LITTLE} (no body text found; unknown layout)")
+    _prune_read_more(region, outlet)
+    if link_density(region) > MAX_LINK_DENSITY:
+        raise NotAnArticle("headline index (body is mostly links)")
+    if layout is not None:
         # A known layout: the cues clean its body region; the whole page is searched only when a layout rule
         # for the date, the section or the caption found nothing (the page's own date line beats the meta
         # tag and the URL).
@@ -480,14 +456,6 @@ def _extract_outlet(tree: etree._Element, url: str, outlet: Outlet, layout: Layo
             misses.append("prune")
         if published is None or section is None or image_caption is None:
             clean_page(tree, outlet, cues, {region, *region.iterancestors()})
-    else:
-        clean_page(tree, outlet, cues, set())
-        region = find_body_region(tree, url)
-        if region is None:
-            raise NotAnArticle(f"{TOO_LITTLE} (no body text found; unknown layout)")
-        _prune_read_more(region, outlet)
-        if link_density(region) > MAX_LINK_DENSITY:
-            raise NotAnArticle("headline index (body is mostly links)")
 
     paragraphs = split_paragraphs(_region_text(region, url))
     # The lead, title, caption and byline are fields of their own: never repeat them in the body.
@@ -519,7 +487,7 @@ def _extract_outlet(tree: etree._Element, url: str, outlet: Outlet, layout: Layo
     if layout is not None:
         misses += [rule for rule, had, cue in (("date", published, cues.published),
                                                ("breadcrumb", section, cues.section),
-                                               ("caption", image_caption_from_layout, cues.caption))
+                                               ("caption", caption_node, cues.caption))
                    if had is None and cue is not None]
     if published is None:
         published, modified = cues.published, modified or cues.modified
@@ -554,21 +522,7 @@ def _extract_outlet(tree: etree._Element, url: str, outlet: Outlet, layout: Layo
         extractor_version=EXTRACTOR_VERSION,
         layout=name,
     )
-    return Extraction(article, guarded.removed, name, cues.removed, misses if layout is not None else [])
-
-
-# ---- any other page: generic extraction ------------------------------------------------------------
-
-
-
-
-
-
-
-
-
-
-
+    return Extraction(article, guarded.removed, name, cues.removed, misses)
 
 
 # ---- entry point -------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from datetime import datetime
 from lxml import etree
 
 from crawler.extract.dates import parse_site_datetime, split_updated
-from crawler.extract.tree import own_text_length, remove_node
+from crawler.extract.tree import node_text, own_text_length, remove_node
 from crawler.items import normalise_text
 from crawler.outlet import Outlet
 
@@ -204,16 +204,12 @@ def _standalone(el: etree._Element) -> bool:
     return all(not (sib.tail or "").strip() for sib in parent if sib is not el) and parent.tag not in _INLINE
 
 
-def _text(el: etree._Element) -> str:
-    return normalise_text(" ".join(t for t in el.itertext() if isinstance(t, str)))
-
-
 def _short_items_list(el: etree._Element) -> bool:
     """A list whose items are all one to three words: a tab strip or a menu, never prose."""
     items = [c for c in el if isinstance(c.tag, str) and c.tag == "li"]
     if len(items) < 2:
         return False
-    return all(0 < len(_text(li).split()) <= NAV_ITEM_WORDS for li in items)
+    return all(0 < len(node_text(li).split()) <= NAV_ITEM_WORDS for li in items)
 
 
 def _caption_block(el: etree._Element, s: list[int], stats: dict[etree._Element, list[int]]) -> str | None:
@@ -221,14 +217,14 @@ def _caption_block(el: etree._Element, s: list[int], stats: dict[etree._Element,
     own, or one child's that holds no image). A block with two pieces of text (caption and lead, say) is not
     one: its children are judged instead."""
     if el.tag == "figcaption":
-        text = _text(el)
+        text = node_text(el)
         return text or None
     if s[_IMGS] != 1 or s[_PARAS] or s[_TEXT] == 0:
         return None
     pieces = [c for c in el if isinstance(c.tag, str) and stats.get(c, _NONE)[_TEXT] > 0]
     if (own_text_length(el) > 0) + len(pieces) != 1 or (pieces and stats[pieces[0]][_IMGS]):
         return None
-    text = _text(el)
+    text = node_text(el)
     if len(text.split()) > CAPTION_MAX_WORDS or s[_LINK_TEXT] > 0.5 * max(1, s[_TEXT]):
         return None
     return text
@@ -255,7 +251,7 @@ def clean_page(start: etree._Element, outlet: Outlet, cues: Cues, keep: set[etre
             continue
         reason = None if el in keep else _reason(el, s, stats, outlet, cues)
         if reason is not None:
-            text = _text(el)
+            text = node_text(el)
             if reason == "box":
                 _remove_box(el, outlet, cues)
                 continue
@@ -279,7 +275,7 @@ def _take_byline_name(place: etree._Element, cues: Cues) -> None:
     for sib in (place.getprevious(), place.getnext()):
         if sib is None or not isinstance(sib.tag, str):
             continue
-        name = _text(sib)
+        name = node_text(sib)
         if name and len(name.split()) <= 5 and not _SENTENCE_END.search(name) and not any(c.isdigit() for c in name):
             if name not in cues.authors:
                 cues.authors.append(name)
@@ -296,14 +292,14 @@ def _reason(
     if el.tag in _CHROME and s[_PARAS] == 0:
         return "page-chrome"
     if s[_TEXT] <= 200 and (el.tag in _BLOCKISH or el.tag in _INLINE) and _standalone(el):
-        text = _text(el)
+        text = node_text(el)
         reason = line_reason(text, outlet, cues)
         if reason == "box-heading":
             return "box"
         if reason is not None:
             return reason
     if el.tag in ("ul", "ol", "menu") and _short_items_list(el):
-        items = [_text(li) for li in el if isinstance(li.tag, str) and li.tag == "li"]
+        items = [node_text(li) for li in el if isinstance(li.tag, str) and li.tag == "li"]
         if items[0].casefold() in outlet.breadcrumb_skip:  # "News > Society > Reports" as a list
             if cues.section is None:
                 cues.section = section_from_crumbs(items, outlet)
@@ -313,13 +309,13 @@ def _reason(
         return "link-list"
     if (
         s[_LINKS] >= 1 and s[_LINK_TEXT] >= 0.9 * s[_TEXT] and el.tag in _CARD_TAGS and _standalone(el)
-        and len(_text(el).split()) <= (15 if el.tag == "p" else 25)
+        and len(node_text(el).split()) <= (15 if el.tag == "p" else 25)
     ):
         return "related-card"  # an embedded story card: a headline linking to another article
     caption = _caption_block(el, s, stats)
     if caption is not None:
         return "caption"
-    if s[_TEXT] <= 600 and s[_PARAS] <= 1 and _after_image(el) and outlet.caption_regex.search(_text(el)):
+    if s[_TEXT] <= 600 and s[_PARAS] <= 1 and _after_image(el) and outlet.caption_regex.search(node_text(el)):
         return "caption"  # a credited line right under a photo: "... (Photo by Reuters)"
     return None
 
@@ -333,7 +329,7 @@ def _after_image(el: etree._Element) -> bool:
 
 def _remove_box(heading: etree._Element, outlet: Outlet, cues: Cues) -> None:
     """Remove a box heading ("Latest From Middle East") and the lists, links and short items after it."""
-    cues.note("box-heading", _text(heading))
+    cues.note("box-heading", node_text(heading))
     sibling = heading.getnext()
     remove_node(heading)
     while sibling is not None:
@@ -341,8 +337,8 @@ def _remove_box(heading: etree._Element, outlet: Outlet, cues: Cues) -> None:
         if not isinstance(sibling.tag, str):
             sibling = nxt
             continue
-        text = _text(sibling)
-        links = sum(len(_text(a)) for a in sibling.iter("a"))
+        text = node_text(sibling)
+        links = sum(len(node_text(a)) for a in sibling.iter("a"))
         is_item = (
             sibling.tag in ("ul", "ol", "a", "br")
             or not text

@@ -15,34 +15,6 @@ _SPACES = re.compile(r"\s+")
 _LONE_MINUTE = re.compile(r"(\d{1,2}):(\d)(?=\s*[AP]M\b|\s*$)", re.IGNORECASE)
 
 
-_WORDS: dict[int, tuple[Outlet, re.Pattern[str] | None]] = {}
-
-
-def _words_regex(outlet: Outlet) -> re.Pattern[str] | None:
-    """One regex over the profile's foreign day and month names, compiled once per outlet."""
-    cached = _WORDS.get(id(outlet))
-    if cached is not None and cached[0] is outlet:
-        return cached[1]
-    words = sorted(outlet.date_words, key=len, reverse=True)
-    rx = re.compile(r"\b(" + "|".join(re.escape(w) for w in words) + r")\b", re.IGNORECASE) if words else None
-    _WORDS[id(outlet)] = (outlet, rx)
-    return rx
-
-
-_UPDATED: dict[int, tuple[Outlet, re.Pattern[str]]] = {}
-
-
-def _updated_regex(outlet: Outlet) -> re.Pattern[str]:
-    """"[Updated: ...]" with any of the profile's labels, compiled once per outlet."""
-    cached = _UPDATED.get(id(outlet))
-    if cached is not None and cached[0] is outlet:
-        return cached[1]
-    labels = "|".join(re.escape(lb).replace(r"\ ", r"\s+") for lb in outlet.updated_labels) or "Updated"
-    rx = re.compile(r"\[\s*(?:" + labels + r")\s*:\s*([^\]]+?)\s*\]", re.IGNORECASE)
-    _UPDATED[id(outlet)] = (outlet, rx)
-    return rx
-
-
 def parse_site_datetime(text: str, outlet: Outlet, tz: tzinfo | None = None) -> datetime | None:
     """A timezone-aware datetime from one of the outlet's date strings (its profile's formats), or None.
 
@@ -52,7 +24,7 @@ def parse_site_datetime(text: str, outlet: Outlet, tz: tzinfo | None = None) -> 
     text = _SPACES.sub(" ", text).strip().rstrip(".")
     if not text:
         return None
-    words = _words_regex(outlet)
+    words = outlet.date_words_regex
     if words is not None:
         text = words.sub(lambda m: outlet.date_words[m.group(1).casefold()], text)
     if _UTC_SUFFIX.search(text):
@@ -78,7 +50,7 @@ def parse_site_datetime(text: str, outlet: Outlet, tz: tzinfo | None = None) -> 
 
 def split_updated(text: str, outlet: Outlet) -> tuple[str, str | None]:
     """Split a date line into (published text, updated text or None): "<date> [Updated: <date>]"."""
-    match = _updated_regex(outlet).search(text)
+    match = outlet.updated_regex.search(text) if outlet.updated_regex is not None else None
     if not match:
         return text.strip(), None
     return text[: match.start()].strip(), match.group(1)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 from crawler.outlet import Outlet
@@ -16,42 +15,17 @@ class GuardResult:
     removed: list[str] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class _Matcher:
-    exact: frozenset[str]
-    contains: re.Pattern[str] | None
-    host_line: re.Pattern[str]
-
-
-_MATCHERS: dict[int, tuple[Outlet, _Matcher]] = {}
-
-
-def _matcher(outlet: Outlet) -> _Matcher:
-    """The outlet's phrases compiled once: a set for whole-line phrases, one regex for contained ones."""
-    cached = _MATCHERS.get(id(outlet))
-    if cached is not None and cached[0] is outlet:
-        return cached[1]
-    contains = "|".join(re.escape(p) for p in outlet.contains_phrases)
-    matcher = _Matcher(
-        exact=frozenset(p.strip().rstrip(":").strip() for p in outlet.line_phrases),
-        contains=re.compile(contains, re.IGNORECASE) if contains else None,
-        host_line=outlet.host_line_regex,
-    )
-    _MATCHERS[id(outlet)] = (outlet, matcher)
-    return matcher
-
-
 def is_boilerplate_line(line: str, outlet: Outlet) -> bool:
     """True when a line is known furniture of the outlet: an exact phrase, a contained phrase, a bare host."""
     stripped = line.strip()
     if not stripped:
         return False
-    m = _matcher(outlet)
-    if stripped.rstrip(":").strip() in m.exact:
+    # The profile's phrase matchers are compiled once, when it loads.
+    if stripped.rstrip(":").strip() in outlet.line_phrase_set:
         return True
-    if m.contains is not None and m.contains.search(stripped):
+    if outlet.contains_phrase_regex is not None and outlet.contains_phrase_regex.search(stripped):
         return True
-    return bool(m.host_line.match(stripped))
+    return bool(outlet.host_line_regex.match(stripped))
 
 
 def guard_paragraphs(paragraphs: list[str], outlet: Outlet) -> GuardResult:
