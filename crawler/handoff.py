@@ -109,6 +109,17 @@ class SkippedRequest(IgnoreRequest):
     """A request dropped on purpose, not a failure (an article already stored): errbacks record nothing."""
 
 
+def response_headers(response: Any) -> list[tuple[str, str]]:
+    """A Scrapy response's headers as (name, value) text pairs, in order, one pair per value.
+
+    Header bytes are Latin-1 by HTTP's definition, so every byte survives the round trip to WARC export."""
+    pairs: list[tuple[str, str]] = []
+    for name, values in response.headers.items():
+        for value in values:
+            pairs.append((name.decode("latin-1"), value.decode("latin-1")))
+    return pairs
+
+
 def page_url(item: Any) -> str:
     """The URL a page item, an extracted item or an Article came from ("" for anything else)."""
     if isinstance(item, PageItem | ExtractedItem):

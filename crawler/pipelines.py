@@ -210,6 +210,9 @@ class ExtractPipeline:
             self._inc(statkeys.EXTRACT_REFUSED)
             self._inc(statkeys.EXTRACT_REFUSED_REASON.format(reason_key(reason)))
             raise NotAnArticlePage(f"not an article: {reason}")
+        # Provenance is a fact of the fetch, not of the page's text: the worker cannot know it.
+        result.article.fetched_from = page.fetched_from
+        result.article.archived_at = page.archived_at
         out = ExtractedItem(article=result.article, page=page, source=item.source,
                             guard_removed=result.guard_removed, removed=result.removed, layout=result.layout,
                             layout_misses=result.layout_misses)

@@ -30,7 +30,7 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.gz import gunzip
 
 from crawler import statkeys
-from crawler.handoff import PageItem, SkippedRequest
+from crawler.handoff import PageItem, SkippedRequest, response_headers
 from crawler.middlewares import MirrorPool, PageGivenUp, report_page_failed
 from crawler.outlet import Outlet, load_outlet
 from crawler.store import Page
@@ -379,6 +379,7 @@ class PresstvSpider(Spider):
                 encoding=getattr(response, "encoding", None),
                 fetched_at=datetime.now(UTC).isoformat(timespec="seconds"),
                 mirror=urlsplit(response.url).netloc,
+                headers=response_headers(response),
             ),
             source=str(meta.get("source", "")),
         )
