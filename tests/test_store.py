@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from crawler.extract import extract_full
+from crawler.items import Article
 from crawler.site.corpus import SiteCorpus
 from crawler.store import ExportFilter, Page, StoreError, StoreLocked, open_store
 from crawler.store.sqlite import SCHEMA_VERSION, SQLiteStore
@@ -226,7 +227,7 @@ def test_pages_keep_headers_and_provenance_and_old_pages_get_a_marked_minimal_se
     second_page.fetched_from, second_page.archived_at = "wayback", "2013-05-02T08:15:00+00:00"
     second["fetched_from"], second["archived_at"] = "wayback", "2013-05-02T08:15:00+00:00"
     with open_store(str(old)) as store:
-        store.save_article(second, second_page, None)
+        store.save_article(Article.from_dict(second), second_page, None)
         store.commit()
         pages = {p.url: p for p in store.iter_pages(ExportFilter())}
         assert store.count_pages(ExportFilter()) == 2
