@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -123,8 +123,9 @@ class ArticleStore(Protocol):
     """Longest a write waits uncommitted; the crawl commits a partial batch on a timer this often."""
 
     def lookup(self, article_id: str) -> StoredArticle | None: ...
-    def save_article(self, article: Article, page: Page | None, run_id: int | None) -> SaveOutcome: ...
-    def save_reextracted(self, article: Article, page_id: int) -> str: ...
+    def save_article(self, article: Article | Mapping[str, Any], page: Page | None,
+                     run_id: int | None) -> SaveOutcome: ...
+    def save_reextracted(self, article: Article | Mapping[str, Any], page_id: int) -> str: ...
     def record_failure(
         self,
         run_id: int | None,

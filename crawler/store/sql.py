@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import logging
 import os
 import random
 import time
@@ -25,6 +26,8 @@ from crawler.store import (
     StoreError,
 )
 from crawler.store.when import iso_to_utc_key, utc_key, utc_now
+
+logger = logging.getLogger(__name__)
 
 COMMIT_ITEMS = 100
 """Default batch size: a transaction is committed after this many writes..."""
@@ -87,11 +90,13 @@ def batched_write(method: _W) -> _W:
                         self._replay = False
                     result = method(self, *args, **kwargs)
                     break
-                except Conflict:
+                except Conflict as exc:
                     if attempt == CONFLICT_RETRIES:
                         self._ops.clear()
                         self._replay = False
                         raise
+                    logger.info("store %s: batch of %d writes written again (%s)", self.path, len(self._ops) + 1,
+                                exc)
                     self._replay = True
                     time.sleep(random.uniform(0.01, 0.05) * attempt)  # let the other writer finish first
             self._ops.append((method, args, kwargs))
