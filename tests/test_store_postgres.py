@@ -4,6 +4,7 @@ with the password masked, whether it came in the URL, PGPASSWORD or a pgpass fil
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import signal
@@ -258,3 +259,25 @@ def test_stores_in_two_schemas_do_not_see_each_other(pg: str) -> None:
             store.save_article(_article("784001"), None, None)
         with open_store(other) as store:
             assert store.lookup("784001") is None and store.count_export(ExportFilter()) == 0
+
+
+def test_a_dropped_connection_mid_batch_is_one_line_and_keeps_what_was_committed(pg: str) -> None:
+    store = open_store(pg, commit_items=100, commit_seconds=3600)
+    admin = psycopg.connect(pg, autocommit=True)
+    try:
+        store.save_article(_article("785001"), None, None)
+        store.commit()
+        store.save_article(_article("785002"), None, None)  # in the open batch
+        [(backend,)] = query(store, "SELECT pg_backend_pid()")
+        admin.execute("SELECT pg_terminate_backend(%s)", (backend,))  # as a server restart does
+        with pytest.raises(StoreError) as err:
+            store.save_article(_article("785003"), None, None)
+        message = str(err.value)
+        assert "lost the connection to store postgresql://" in message and ":***@" in message
+        assert "\n" not in message and _password(pg) not in message
+    finally:
+        with contextlib.suppress(StoreError):
+            store.close()
+        admin.close()
+    with open_store(pg, readonly=True) as reader:
+        assert [r[0] for r in query(reader, "SELECT article_id FROM articles")] == ["785001"]
