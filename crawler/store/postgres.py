@@ -210,16 +210,9 @@ class PostgresStore(SQLStore):
             row = db.execute("SELECT max(version) FROM schema_version").fetchone()
             current = int(row[0] or 0) if row else 0
         if current is None and (self.readonly or not create):
-            raise StoreError(f"no store at {self.path} (run a crawl first, or give --store PATH)")
-        if current is not None and current > SCHEMA_VERSION:
-            raise StoreError(
-                f"store {self.path} has schema version {current}, newer than this crawler's "
-                f"{SCHEMA_VERSION}; upgrade the crawler"
-            )
-        if current == SCHEMA_VERSION:
+            raise self._missing()
+        if not self._needs_upgrade(current or 0, SCHEMA_VERSION):
             return
-        if self.readonly:
-            raise StoreError(f"store {self.path} needs a schema upgrade; open it once without read-only")
         # One transaction for the whole upgrade, and one upgrader at a time: crawls starting together on a new
         # database wait for the first, then find the schema current.
         with db.transaction():

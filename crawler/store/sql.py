@@ -171,6 +171,22 @@ class SQLStore:
     def _close_connection(self) -> None:
         raise NotImplementedError
 
+    def _missing(self) -> StoreError:
+        """The error for a store that is not there (yet) where one must be."""
+        return StoreError(f"no store at {self.path} (run a crawl first, or give --store PATH)")
+
+    def _needs_upgrade(self, current: int, latest: int) -> bool:
+        """Whether a store at schema version `current` is to be migrated to `latest`; StoreError when it is newer
+        than this crawler, or older and opened read-only."""
+        if current > latest:
+            raise StoreError(
+                f"store {self.path} has schema version {current}, newer than this crawler's {latest}; "
+                "upgrade the crawler"
+            )
+        if current < latest and self.readonly:
+            raise StoreError(f"store {self.path} needs a schema upgrade; open it once without read-only")
+        return current < latest
+
     # ---- statements and transactions --------------------------------------------------------------
 
     def _fail(self, exc: BaseException) -> StoreError:

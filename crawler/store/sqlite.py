@@ -150,7 +150,7 @@ class SQLiteStore(SQLStore):
         target = Path(self.path)
         if readonly or not create:
             if not target.is_file():
-                raise StoreError(f"no store at {self.path} (run a crawl first, or give --store PATH)")
+                raise self._missing()
         else:
             if target.is_dir():
                 raise StoreError(f"store path {self.path} is a folder; give a file name such as data/crawler.sqlite")
@@ -209,15 +209,8 @@ class SQLiteStore(SQLStore):
 
     def _migrate(self, db: sqlite3.Connection) -> None:
         current = int(db.execute("PRAGMA user_version").fetchone()[0])
-        if current > SCHEMA_VERSION:
-            raise StoreError(
-                f"store {self.path} has schema version {current}, newer than this crawler's "
-                f"{SCHEMA_VERSION}; upgrade the crawler"
-            )
-        if current == SCHEMA_VERSION:
+        if not self._needs_upgrade(current, SCHEMA_VERSION):
             return
-        if self.readonly:
-            raise StoreError(f"store {self.path} needs a schema upgrade; open it once without read-only")
         for version in range(current, SCHEMA_VERSION):
             # executescript commits first; wrap each step so a failed upgrade leaves the old schema whole.
             db.executescript(
