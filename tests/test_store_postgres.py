@@ -88,6 +88,7 @@ def _race(url: str, tmp_path: Path, items: list[dict[str, Any]], name: str) -> l
     return reports
 
 
+@pytest.mark.integration
 def test_two_processes_storing_the_same_articles_at_once_give_one_article_and_one_new_version(
         pg: str, tmp_path: Path) -> None:
     ids = [str(780000 + i) for i in range(40)]
@@ -142,6 +143,7 @@ def test_a_deadlock_between_two_writers_replays_the_victims_batch_and_loses_noth
             ("781001", 1), ("781002", 1)]
 
 
+@pytest.mark.integration
 def test_no_run_lock_and_a_killed_crawl_is_found_by_the_next(pg: str) -> None:
     first = open_store(pg, lock=True)
     second = open_store(pg, lock=True)  # a second crawl on the same store starts: nothing to wait for
