@@ -174,3 +174,35 @@ def test_an_archive_that_keeps_refusing_ends_the_source_with_one_clear_line(tmp_
     lines = [ln for ln in result.stderr.splitlines() if "answered 429 4 times in a row" in ln]
     assert len(lines) == 1 and "run it again later" in lines[0]
     assert result.items == []
+
+
+def test_archive_fallback_fetches_what_every_live_mirror_lost_from_the_wayback_machine(tmp_path: Path) -> None:
+    from crawler.site.server import serve_site, status
+
+    corpus = SiteCorpus()
+    live = corpus.generate(6, start_id=781001)
+    gone, never_archived = live[1], live[4]
+    archive = WaybackArchive([
+        _capture(gone, "www.presstv.ir", datetime(2026, 1, 2, tzinfo=UTC)),
+        _capture(gone, "www.presstv.ir", datetime(2026, 1, 5, tzinfo=UTC), pages.render_challenge_page()),
+    ])
+    with serve_site(corpus, ["healthy", "healthy"]) as site, RunningWayback(archive) as wayback:
+        for art in (gone, never_archived):
+            site.override(art.path, status(404, pages.render_not_found()))
+        settings = {"CRAWLER_WAYBACK_URL": wayback.url, "CRAWLER_WAYBACK_CDX_RATE": 40,
+                    "CRAWLER_WAYBACK_FETCH_RATE": 40, "CRAWLER_STORE": str(tmp_path / "store.sqlite")}
+        plain = crawl(tmp_path, site.mirrors_arg, "sources=rss", settings=settings, output_name="plain.jsonl")
+        assert not [r for r in archive.requests if not r.startswith("/robots")]  # off unless asked for
+        result = crawl(tmp_path, site.mirrors_arg, "sources=rss", "archive_fallback=1", settings=settings)
+    assert plain.returncode == 0, plain.stderr[-2000:]
+    assert {i["article_id"] for i in plain.items} == {a.article_id for a in live} - {gone.article_id,
+                                                                                      never_archived.article_id}
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert [(i["article_id"], i["fetched_from"]) for i in result.items] == [(gone.article_id, "wayback")]
+    item = result.items[0]
+    assert item["archived_at"].startswith("2026-01-02T00:00:00")  # the newer capture was a challenge page
+    assert item["title"] == gone.title
+    # The article never archived stays failed: looked up on every outlet domain, then given up.
+    assert result.stats.get("archive/fallback/articles") == 2
+    cdx = [r for r in archive.requests if r.startswith("/cdx/")]
+    assert len(cdx) == 2 * 4
