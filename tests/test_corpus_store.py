@@ -199,13 +199,22 @@ def test_coverage_counts_missing_ids_per_period(tmp_path: Path) -> None:
     weeks = [json.loads(line) for line in weekly.stdout.splitlines()]
     assert [(w["period"], w["stored"]) for w in weeks] == [("2026-W10", 2), ("total", 2)]
 
+
+@pytest.mark.integration  # matplotlib draws four charts: seconds, too slow for the fast tier
+def test_coverage_html_is_one_self_contained_page(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite"
+    with SQLiteStore(str(path)) as store:
+        for aid, day in ((780001, "2026-03-02"), (780003, "2026-03-05"), (780009, "2026-04-01")):
+            store.save_article(article(str(aid), f"Body of {aid}.", published=f"{day}T12:00:00+03:30"), None, None)
+        store.record_failure(None, "refused", "u", "780002", "not an article: page has no headline")
     report = tmp_path / "report" / "coverage.html"
     html = cli("coverage", "--html", str(report), "--store", str(path))
     assert html.returncode == 0, html.stderr
     page = report.read_text(encoding="utf-8")
     assert page.count('<img alt="') == 4 and page.count("data:image/svg+xml;base64,") == 4
     assert not re.search(r"(src|href)=\"(https?:)?//", page), "the page loads nothing from the network"
-    assert "<td>780001-780006</td>" in page
+    assert "<td>780001-780003</td>" in page
+
 
 
 def test_serve_refuses_remote_hosts_and_other_backends(tmp_path: Path) -> None:
