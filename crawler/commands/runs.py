@@ -9,7 +9,7 @@ from datetime import datetime
 
 from crawler.redact import mask_url
 from crawler.status import CommandError
-from crawler.store import RunRow, StoreError, open_store
+from crawler.store import RunRow, StoreError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -61,11 +61,11 @@ def format_table(rows: list[RunRow]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from crawler.commands.common import store_path
+    from crawler.commands.common import open_reader, store_path
 
     path = store_path(args)
     try:
-        store = open_store(path, readonly=True)
+        store = open_reader(path)
         try:
             rows = store.runs(max(1, args.limit))
         finally:

@@ -13,7 +13,7 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.pq import TransactionStatus
 
 from crawler.redact import mask_url
-from crawler.store import StoreError
+from crawler.store import ExportFilter, IdRangeFacts, Period, PeriodCounts, SearchHit, StoreError
 from crawler.store.sql import COMMIT_ITEMS, COMMIT_SECONDS, SQLStore, one_line
 
 CONNECT_TIMEOUT_SECONDS = 10
@@ -292,6 +292,27 @@ class PostgresStore(SQLStore):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    # ---- reading the corpus ------------------------------------------------------------------------
+
+    def _period(self, by: Period, column: str) -> str:
+        if by not in ("month", "week", "day"):
+            raise ValueError(f"unknown period {by!r}")
+        # date_trunc's week starts on Monday, as an ISO week does.
+        return f"to_char(date_trunc('{by}', CAST({column} AS timestamp)), 'YYYY-MM-DD')"
+
+    def _not_built(self, what: str) -> StoreError:
+        return StoreError(f"store {self.path}: {what} is not built for PostgreSQL stores yet; "
+                          "use a SQLite store for it (crawler export, then a crawl into SQLite, or reextract)")
+
+    def search(self, query: str, flt: ExportFilter, limit: int = 20) -> list[SearchHit]:
+        raise self._not_built("full-text search")
+
+    def period_counts(self, by: Period, flt: ExportFilter) -> list[PeriodCounts]:
+        raise self._not_built("coverage by period")
+
+    def id_range_facts(self, low: int, high: int) -> IdRangeFacts:
+        raise self._not_built("coverage by article id")
 
     def integrity_check(self) -> str:
         """"ok" when every article has its current version stored (the server guards its own files)."""

@@ -19,11 +19,14 @@ from crawler.redact import redact
 from crawler.store import (
     ExportFilter,
     Page,
+    Period,
     RunRow,
     SaveOutcome,
     StoredArticle,
     StoredPage,
+    StoredVersion,
     StoreError,
+    StoreNeedsUpgrade,
 )
 from crawler.store.when import iso_to_utc_key, utc_key, utc_now
 
@@ -184,7 +187,8 @@ class SQLStore:
                 "upgrade the crawler"
             )
         if current < latest and self.readonly:
-            raise StoreError(f"store {self.path} needs a schema upgrade; open it once without read-only")
+            raise StoreNeedsUpgrade(f"store {self.path} needs a schema upgrade (version {current} to {latest});"
+                                    " open it once without read-only")
         return current < latest
 
     # ---- statements and transactions --------------------------------------------------------------
@@ -544,6 +548,64 @@ class SQLStore:
     def count_first_stored(self, run_id: int) -> int:
         """Articles whose first version this run stored (committed ones: a rolled-back batch is not counted)."""
         return int(self._read_one("SELECT count(*) FROM articles WHERE first_run = ?", (run_id,))[0])
+
+    # ---- reading the corpus: versions, edits -------------------------------------------------------
+
+    def _and_where(self, flt: ExportFilter, first: str) -> tuple[str, list[Any]]:
+        """`first` plus the filter's clauses on the articles table (aliased `a`), as one WHERE."""
+        where, params = self._where(flt)
+        return (f" WHERE {first}" + (" AND " + where[len(" WHERE "):] if where else "")), params
+
+    def versions(self, article_id: str) -> list[StoredVersion]:
+        rows = self._read(
+            "SELECT version, stored_at, content_hash, item FROM versions WHERE article_id = ? ORDER BY version",
+            (str(article_id),),
+        )
+        return [StoredVersion(int(r[0]), str(r[1]), str(r[2]), json.loads(r[3])) for r in rows]
+
+    def _period(self, by: Period, column: str) -> str:
+        """The SQL expression of the first day (YYYY-MM-DD) of the `by` period holding the UTC key `column`."""
+        raise NotImplementedError
+
+    def edit_counts(self, by: Period, flt: ExportFilter) -> dict[str, int]:
+        clauses, params = ["v.version > 1"], []
+        if flt.since:
+            clauses.append("v.stored_at >= ?")
+            params.append(flt.since)
+        if flt.until:
+            clauses.append("v.stored_at < ?")
+            params.append(flt.until)
+        rows = self._read(
+            f"SELECT {self._period(by, 'v.stored_at')} AS p, count(*) FROM versions v"
+            f" WHERE {' AND '.join(clauses)} GROUP BY p ORDER BY p",
+            params,
+        )
+        return {str(p): int(n) for p, n in rows}
+
+    def _edited_where(self, since: str, flt: ExportFilter) -> tuple[str, list[Any]]:
+        where, params = self._and_where(flt, "a.version > 1 AND a.changed_at >= ?")
+        return where, [since, *params]
+
+    def count_edited(self, since: str, flt: ExportFilter) -> int:
+        where, params = self._edited_where(since, flt)
+        return int(self._read_one(f"SELECT count(*) FROM articles a{where}", params)[0])
+
+    def iter_edited(self, since: str, flt: ExportFilter) -> Iterator[dict[str, Any]]:
+        """Oldest edit first (streamed)."""
+        where, params = self._edited_where(since, flt)
+        cur = self._guarded(self._stream(
+            "SELECT v.item, p.version, p.stored_at, p.content_hash, p.item FROM articles a"
+            " JOIN versions v ON v.article_id = a.article_id AND v.version = a.version"
+            " JOIN versions p ON p.article_id = a.article_id AND p.version = a.version - 1"
+            f"{where} ORDER BY a.changed_at, a.article_id",
+            params,
+        ))
+        for item_json, version, stored_at, digest, previous_json in cur:
+            item = json.loads(item_json)
+            previous = json.loads(previous_json)
+            item["previous"] = {"version": int(version), "stored_at": stored_at, "title": previous.get("title"),
+                                "lead": previous.get("lead"), "body": previous.get("body"), "content_hash": digest}
+            yield item
 
     # ---- exports and re-extraction ------------------------------------------------------------------
 

@@ -2,20 +2,135 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from crawler.store import StoreError
+from tqdm import tqdm
+
+from crawler.store import (
+    HIT_END,
+    HIT_START,
+    ExportFilter,
+    IdRangeFacts,
+    Period,
+    PeriodCounts,
+    SearchHit,
+    SearchQueryError,
+    StoreError,
+)
 from crawler.store.lock import RunLock
 from crawler.store.sql import COMMIT_ITEMS, COMMIT_SECONDS, SQLStore, one_line
 
 BUSY_TIMEOUT_MS = 10_000
 """How long a reader or writer waits for another process's transaction before giving up."""
 
+@dataclass(frozen=True)
+class Migration:
+    """A schema step followed by a data step (e.g. filling a new index from existing rows), in one transaction."""
+
+    sql: str
+    fill: Callable[[sqlite3.Connection], None]
+
+
+# The reading copy of every article's current version: what the search index and the browsable archive read.
+# Triggers on `versions` keep it (and through it the FTS5 index) in step with every write, whichever code path
+# stores or rewrites a current version. Its rowid is the article id as a number, so it survives VACUUM.
+_ARCHIVE_COLUMNS = ("id, article_id, published, month, section, title, lead, body, authors, language, word_count,"
+                    " url, version")
+_ARCHIVE_VALUES = """CAST({v}.article_id AS INTEGER), {v}.article_id, json_extract({v}.item, '$.published'),
+    substr(a.published_utc, 1, 7), json_extract({v}.item, '$.section'), json_extract({v}.item, '$.title'),
+    json_extract({v}.item, '$.lead'), json_extract({v}.item, '$.body'),
+    coalesce(json_extract({v}.item, '$.authors'), '[]'), json_extract({v}.item, '$.language'),
+    json_extract({v}.item, '$.word_count'), json_extract({v}.item, '$.url'), {v}.version"""
+_NUMERIC_ID = "{v}.article_id <> '' AND {v}.article_id NOT GLOB '*[^0-9]*'"
+
+
+def _archive_trigger(name: str, event: str) -> str:
+    return f"""
+    CREATE TRIGGER {name} AFTER {event} ON versions
+    WHEN {_NUMERIC_ID.format(v="NEW")}
+        AND NEW.version = (SELECT version FROM articles WHERE article_id = NEW.article_id)
+    BEGIN
+        DELETE FROM archive WHERE id = CAST(NEW.article_id AS INTEGER);
+        INSERT INTO archive ({_ARCHIVE_COLUMNS})
+            SELECT {_ARCHIVE_VALUES.format(v="NEW")} FROM articles a WHERE a.article_id = NEW.article_id;
+    END;"""
+
+
+_SEARCH_SCHEMA = f"""
+    CREATE TABLE archive (
+        id INTEGER PRIMARY KEY,          -- the article id as a number: the search index's rowid
+        article_id TEXT NOT NULL UNIQUE REFERENCES articles(article_id),
+        published TEXT,
+        month TEXT,                      -- YYYY-MM of publication (UTC)
+        section TEXT,
+        title TEXT,
+        lead TEXT,
+        body TEXT,
+        authors TEXT NOT NULL DEFAULT '[]',  -- JSON list
+        language TEXT,
+        word_count INTEGER,
+        url TEXT,
+        version INTEGER                  -- the current version number
+    );
+    CREATE INDEX archive_month ON archive(month);
+    CREATE INDEX archive_section ON archive(section);
+    CREATE VIRTUAL TABLE archive_fts USING fts5(
+        title, lead, body, content="archive", content_rowid="id", tokenize="unicode61 remove_diacritics 2"
+    );
+    CREATE TRIGGER archive_fts_insert AFTER INSERT ON archive BEGIN
+        INSERT INTO archive_fts (rowid, title, lead, body) VALUES (NEW.id, NEW.title, NEW.lead, NEW.body);
+    END;
+    CREATE TRIGGER archive_fts_delete AFTER DELETE ON archive BEGIN
+        INSERT INTO archive_fts (archive_fts, rowid, title, lead, body)
+            VALUES ('delete', OLD.id, OLD.title, OLD.lead, OLD.body);
+    END;
+    CREATE TRIGGER archive_fts_update AFTER UPDATE ON archive BEGIN
+        INSERT INTO archive_fts (archive_fts, rowid, title, lead, body)
+            VALUES ('delete', OLD.id, OLD.title, OLD.lead, OLD.body);
+        INSERT INTO archive_fts (rowid, title, lead, body) VALUES (NEW.id, NEW.title, NEW.lead, NEW.body);
+    END;
+    {_archive_trigger("versions_archive_insert", "INSERT")}
+    {_archive_trigger("versions_archive_update", "UPDATE OF item")}
+    -- coverage: the latest failure of an id, and ids by number
+    CREATE INDEX failures_article ON failures(article_id, id);
+    CREATE INDEX failures_article_number ON failures(CAST(article_id AS INTEGER));
+"""
+
+FILL_BATCH = 500
+"""Articles copied into the search index per statement when an existing store is upgraded."""
+
+
+def _fill_archive(db: sqlite3.Connection) -> None:
+    """Copy every stored article's current version into the archive table (and so the search index)."""
+    total = int(db.execute("SELECT count(*) FROM articles").fetchone()[0])
+    last = 0
+    with tqdm(total=total, unit="article", desc="building the search index", file=sys.stderr,
+              disable=None if total else True) as bar:
+        while True:
+            rows = db.execute(
+                "SELECT rowid FROM articles WHERE rowid > ? ORDER BY rowid LIMIT ?", (last, FILL_BATCH)
+            ).fetchall()
+            if not rows:
+                break
+            db.execute(
+                f"INSERT INTO archive ({_ARCHIVE_COLUMNS}) SELECT {_ARCHIVE_VALUES.format(v='v')}"
+                " FROM articles a JOIN versions v ON v.article_id = a.article_id AND v.version = a.version"
+                f" WHERE a.rowid > ? AND a.rowid <= ? AND {_NUMERIC_ID.format(v='a')}",
+                (last, rows[-1][0]),
+            )
+            last = int(rows[-1][0])
+            bar.update(len(rows))
+
+
 # Each entry moves the schema one version up (PRAGMA user_version); never edit a released entry, append.
-MIGRATIONS: tuple[str, ...] = (
+MIGRATIONS: tuple[str | Migration, ...] = (
     """
     CREATE TABLE runs (
         id INTEGER PRIMARY KEY,
@@ -108,6 +223,8 @@ MIGRATIONS: tuple[str, ...] = (
     UPDATE pages SET headers_minimal = 1, headers = json_array(json_array('Content-Type',
         'text/html' || coalesce('; charset=' || encoding, '')));
     """,
+    # 3: the archive table (current versions as columns) and its full-text index, filled for existing stores.
+    Migration(_SEARCH_SCHEMA, _fill_archive),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -212,10 +329,20 @@ class SQLiteStore(SQLStore):
         if not self._needs_upgrade(current, SCHEMA_VERSION):
             return
         for version in range(current, SCHEMA_VERSION):
-            # executescript commits first; wrap each step so a failed upgrade leaves the old schema whole.
-            db.executescript(
-                f"BEGIN IMMEDIATE; {MIGRATIONS[version]}; PRAGMA user_version = {version + 1}; COMMIT;"
-            )
+            step = MIGRATIONS[version]
+            if isinstance(step, str):
+                # executescript commits first; wrap each step so a failed upgrade leaves the old schema whole.
+                db.executescript(f"BEGIN IMMEDIATE; {step}; PRAGMA user_version = {version + 1}; COMMIT;")
+                continue
+            db.executescript(f"BEGIN IMMEDIATE; {step.sql};")
+            try:
+                step.fill(db)
+                db.execute(f"PRAGMA user_version = {version + 1}")
+                db.execute("COMMIT")
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
 
     # ---- what SQLStore needs ----------------------------------------------------------------------
 
@@ -250,6 +377,67 @@ class SQLiteStore(SQLStore):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    # ---- reading the corpus: search and coverage (the archive table and its FTS5 index) --------------
+
+    def search(self, query: str, flt: ExportFilter, limit: int = 20) -> list[SearchHit]:
+        """Best matches first (bm25, a title match weighing most, then the lead, then the body)."""
+        where, params = self._and_where(flt, "archive_fts MATCH ?")
+        sql = (
+            "SELECT r.article_id, r.url, r.title, r.section, r.published,"
+            f" snippet(archive_fts, -1, '{HIT_START}', '{HIT_END}', '…', 24), bm25(archive_fts, 10.0, 4.0, 1.0),"
+            " v.item"
+            " FROM archive_fts JOIN archive r ON r.id = archive_fts.rowid"
+            " JOIN articles a ON a.article_id = r.article_id"
+            " JOIN versions v ON v.article_id = a.article_id AND v.version = a.version"
+            f"{where} ORDER BY 7, a.published_utc DESC LIMIT ?"
+        )
+        try:
+            rows = self._execute(sql, (query, *params, max(1, int(limit)))).fetchall()
+        except sqlite3.OperationalError as exc:
+            # FTS5 reports a bad query as an OperationalError ("fts5: syntax error near ...", "no such column").
+            raise SearchQueryError(f"search query {query!r}: {one_line(exc)}") from None
+        return [SearchHit(str(r[0]), r[1] or "", r[2] or "", r[3], r[4], r[5] or "", float(r[6]), json.loads(r[7]))
+                for r in rows]
+
+    def _period(self, by: Period, column: str) -> str:
+        if by == "month":
+            return f"date({column}, 'start of month')"
+        if by == "week":
+            return f"date({column}, 'weekday 0', '-6 days')"  # the Monday of its ISO week
+        if by == "day":
+            return f"date({column})"
+        raise ValueError(f"unknown period {by!r}")
+
+    def period_counts(self, by: Period, flt: ExportFilter) -> list[PeriodCounts]:
+        where, params = self._and_where(flt, "a.published_utc IS NOT NULL")
+        rows = self._read(
+            f"SELECT {self._period(by, 'a.published_utc')} AS p, coalesce(a.section, ''), count(*), min(r.id),"
+            f" max(r.id) FROM articles a JOIN archive r ON r.article_id = a.article_id{where}"
+            " GROUP BY p, a.section ORDER BY p",
+            params,
+        )
+        out: dict[str, PeriodCounts] = {}
+        for start, section, count, low, high in rows:
+            period = out.setdefault(start, PeriodCounts(start, 0, {}, int(low), int(high)))
+            period.stored += int(count)
+            period.by_section[section] = int(count)
+            period.low_id = min(period.low_id, int(low))
+            period.high_id = max(period.high_id, int(high))
+        return list(out.values())
+
+    def id_range_facts(self, low: int, high: int) -> IdRangeFacts:
+        stored = int(self._read_one(
+            "SELECT count(*) FROM archive WHERE id BETWEEN ? AND ?", (int(low), int(high)))[0])
+        rows = self._read(
+            "SELECT f.kind, f.reason, count(*) FROM failures f"
+            " WHERE CAST(f.article_id AS INTEGER) BETWEEN ? AND ?"
+            " AND f.id = (SELECT max(f2.id) FROM failures f2 WHERE f2.article_id = f.article_id)"
+            " AND NOT EXISTS (SELECT 1 FROM articles a WHERE a.article_id = f.article_id)"
+            " GROUP BY f.kind, f.reason",
+            (int(low), int(high)),
+        )
+        return IdRangeFacts(stored, {(str(kind), str(reason)): int(n) for kind, reason, n in rows})
 
     def integrity_check(self) -> str:
         """SQLite's own check of the file, then that every article has its current version: "ok" when sound."""
