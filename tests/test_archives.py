@@ -128,7 +128,7 @@ def _write(path: Path, records: list[tuple[str, str, bytes, dict[str, str]]], gz
         writer = WARCWriter(fh, gzip=gzip, warc_version="1.1")
         # warcio draws a random uuid4 per record: its ids are made from the file name and record number instead.
         ids = iter(f"<urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'{path.name}#{i}')}>" for i in range(10_000))
-        writer._make_warc_id = lambda *_: next(ids)  # type: ignore[method-assign]
+        writer._make_warc_id = lambda *_: next(ids)
         for rec_type, url, body, extra in records:
             if rec_type == "request":
                 http = StatusAndHeaders("GET / HTTP/1.1", [("Host", "x")], is_http_request=True)
