@@ -74,8 +74,10 @@ def _serve(conn: Connection, memory_mb: int, runner: Runner) -> None:
     if memory_mb:
         limit = memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    # The parsers log each malformed input they skip; 100,000 warnings would drown the figures.
+    # The parsers log each malformed input they skip, and warcio prints its complaints straight to stderr:
+    # 100,000 warnings would drown the figures. What fails is kept with its traceback all the same.
     logging.disable(logging.CRITICAL)
+    os.dup2(os.open(os.devnull, os.O_WRONLY), 2)
     conn.send(("ready", "", 0.0, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
     while True:
         try:
