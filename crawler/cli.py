@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "crawler.commands.fixtures",
     "crawler.commands.demo",
     "crawler.commands.crawl",
+    "crawler.commands.import_warc",
     "crawler.commands.export",
     "crawler.commands.reextract",
     "crawler.commands.schedule",

@@ -118,7 +118,8 @@ def _read_file(path: str, wanted: Callable[[str], bool], state: _State) -> Itera
                 # garbage, and reading must move forward or it would never end.
                 offset = max(start, int(getattr(iterator, "offset", offset)))
                 message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-                message = "".join(ch if ch.isprintable() else "?" for ch in message[:120])
+                # Only readable ASCII: warcio quotes the garbage it met, and a report line must stay one clean line.
+                message = "".join(ch if ch.isascii() and ch.isprintable() else "?" for ch in message[:80])
                 yield WarcSkip(path, offset, f"corrupt record: {type(exc).__name__}: {message}")
                 start = _next_record_start(raw, offset + 1, size)
 

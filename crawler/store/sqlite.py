@@ -134,6 +134,18 @@ MIGRATIONS: tuple[str, ...] = (
     UPDATE pages SET headers_minimal = 1, headers = json_array(json_array('Content-Type',
         'text/html' || coalesce('; charset=' || encoding, '')));
     """,
+    # 3: which records of which WARC/ARC files an import has handled, so a second import of the same files adds
+    # nothing and an interrupted one resumes. A file is known by its content (file_key), not its path.
+    """
+    CREATE TABLE warc_records (
+        file_key TEXT NOT NULL,          -- size and SHA-256 of the file's first and last MiB
+        offset INTEGER NOT NULL,         -- where the record starts in the file
+        outcome TEXT NOT NULL,           -- new | updated | unchanged | refused | crashed | superseded
+        article_id TEXT,
+        run_id INTEGER,
+        PRIMARY KEY (file_key, offset)
+    ) WITHOUT ROWID;
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -669,6 +681,33 @@ class SQLiteStore:
                 (page_id, str(data["article_id"]), str(data["article_id"])),
             )
         return outcome
+
+    # ---- WARC imports ---------------------------------------------------------------------------
+
+    def imported_offsets(self, file_key: str) -> set[int]:
+        """Offsets of the records of the file known as `file_key` that an import already handled."""
+        rows = self._db.execute("SELECT offset FROM warc_records WHERE file_key = ?", (file_key,)).fetchall()
+        return {int(r[0]) for r in rows}
+
+    def mark_imported(self, file_key: str, offset: int, outcome: str, article_id: str | None,
+                      run_id: int | None) -> None:
+        """Remember that the record at `offset` of `file_key` was handled (in the same batch as what it stored,
+        so a crash keeps both or neither)."""
+        self._write(
+            "INSERT OR REPLACE INTO warc_records (file_key, offset, outcome, article_id, run_id) VALUES (?,?,?,?,?)",
+            (file_key, int(offset), outcome, article_id, run_id),
+        )
+        self._pending += 1
+        self.maybe_commit()
+
+    def newest_capture(self, article_id: str) -> str | None:
+        """The latest capture time (UTC key) of a stored page that gave this article: its archive capture time,
+        or its fetch time for a live fetch; None when no page gave it."""
+        row = self._db.execute(
+            "SELECT max(coalesce(archived_at, fetched_at)) FROM pages WHERE article_id = ? AND outcome = 'article'",
+            (str(article_id),),
+        ).fetchone()
+        return None if row is None or row[0] is None else str(row[0])
 
     def integrity_check(self) -> str:
         """SQLite's own integrity check: "ok" when the file is sound."""
