@@ -8,6 +8,7 @@ import json
 import re
 import shutil
 import sqlite3
+import zlib
 from dataclasses import replace
 from pathlib import Path
 
@@ -57,9 +58,11 @@ def _warcs(tmp_path: Path, corpus: SiteCorpus) -> tuple[list[Path], dict[str, ob
     arts = corpus.articles()
     a = {i: arts[i] for i in range(8)}
     url = {i: IR + a[i].path for i in a}
-    edited = render_article(replace(a[2].spec, paragraphs=[*a[2].spec.paragraphs,
-                                                            "The ministry later added that the talks would resume."]))
-    older_edit = render_article(replace(a[3].spec, paragraphs=a[3].spec.paragraphs[:3]))
+    spec2, spec3 = a[2].spec, a[3].spec
+    assert spec2 is not None and spec3 is not None
+    edited = render_article(replace(spec2, paragraphs=[*spec2.paragraphs,
+                                                       "The ministry later added that the talks would resume."]))
+    older_edit = render_article(replace(spec3, paragraphs=spec3.paragraphs[:3]))
     folder = tmp_path / "warcs"
     folder.mkdir()
     one, two, three = folder / "one.warc.gz", folder / "two.warc", folder / "three.warc.gz"
@@ -123,8 +126,9 @@ def test_import_stores_every_good_page_once_and_reports_every_bad_record(tmp_pat
     assert items[ids[0]]["archived_at"] == "2013-11-04T12:00:00+00:00"
     # The page keeps the record's status and headers as received (here: a gzipped body, stored decoded).
     (status, headers, html), = _rows(
-        store, "SELECT status, headers, length(html) > 0 FROM pages WHERE article_id = ? AND archived_at = ?",
+        store, "SELECT status, headers, html FROM pages WHERE article_id = ? AND archived_at = ?",
         ids[0], "2013-11-04T12:00:00")
+    assert zlib.decompress(html) == corpus.articles()[0].html
     assert status == 200 and ["Server", "nginx/1.18"] in json.loads(headers)
     assert ["Content-Encoding", "gzip"] in json.loads(headers)
 
