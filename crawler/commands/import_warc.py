@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from concurrent.futures.process import BrokenProcessPool
 
 from tqdm import tqdm
 
@@ -70,6 +71,9 @@ def run(args: argparse.Namespace) -> int:
         return ExitStatus.INTERRUPTED
     except StoreError as exc:
         raise CommandError(str(exc), ExitStatus.STORE_ERROR) from None
+    except BrokenProcessPool:
+        raise CommandError("an extraction worker died (out of memory?); what was imported is kept: run the same "
+                           "command again to resume, with fewer --workers") from None
     except OSError as exc:
         raise CommandError(f"cannot read {getattr(exc, 'filename', '') or 'a WARC file'}: "
                            f"{exc.strerror or exc}") from None
