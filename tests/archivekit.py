@@ -8,6 +8,8 @@ Writing WARC files:
 - `write_warc_file(path, records, gzip=True) -> list[int]` writes them as WARC/1.1 (one gzip member per record
   when `gzip`) and returns each record's offset in the file.
 - `payload_digest(payload) -> str`: the `sha1:<base32>` digest warcio writes for a payload.
+- `write_arc_file(path, [(url, "YYYYMMDDhhmmss", html), ...], gzip=True)` writes the older ARC v1 format
+  (warcio reads but does not write it): a `filedesc://` header record, then one 200 text/html response each.
 
 Serving WARC files with pywb (the real one: pywb 2.x pins old redis/fakeredis, so it lives in a virtualenv of its
 own that `.ci/run` makes, and runs as a separate process):
@@ -123,6 +125,20 @@ def write_warc_file(path: Path, records: Sequence[Rec], gzip: bool = True) -> li
                                                    http_headers=http, warc_headers_dict=warc_headers)
             writer.write_record(record)
     return offsets
+
+
+def write_arc_file(path: Path, pages: Sequence[tuple[str, str, bytes]], gzip: bool = True) -> None:
+    """Write an ARC v1 file of 200 text/html responses (one gzip member per record when `gzip`)."""
+    desc = b"1 0 crawler-tests\nURL IP-address Archive-date Content-type Archive-length\n"
+    first = pages[0][1] if pages else "20000101000000"
+    records = [f"filedesc://{path.name} 127.0.0.1 {first} text/plain {len(desc)}\n".encode() + desc + b"\n"]
+    for url, stamp, body in pages:
+        http = (b"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: "
+                + str(len(body)).encode() + b"\r\n\r\n" + body)
+        records.append(f"{url} 127.0.0.1 {stamp} text/html {len(http)}\n".encode() + http + b"\n")
+    with open(path, "wb") as fh:
+        for record in records:
+            fh.write(gzip_module.compress(record, mtime=0) if gzip else record)
 
 
 # ---- pywb ---------------------------------------------------------------------------------------------------

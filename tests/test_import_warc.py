@@ -13,7 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from archivekit import Rec, write_warc_file
+from archivekit import Rec, write_arc_file, write_warc_file
 from crawlkit import cli
 
 from crawler.site import SiteCorpus
@@ -203,6 +203,20 @@ def test_an_interrupted_import_resumes_where_it_stopped(tmp_path: Path) -> None:
     assert f"{100 - first} new articles" in out.stdout and f"{first} already imported" in out.stdout
     assert sorted(_items(store)) == sorted(a.article_id for a in site.articles())
     assert _rows(store, "SELECT count(*) FROM versions")[0][0] == 100
+
+
+@pytest.mark.integration
+def test_arc_files_gzipped_or_not_are_imported_too(tmp_path: Path, corpus: SiteCorpus) -> None:
+    arts = corpus.articles()
+    write_arc_file(tmp_path / "old.arc.gz", [(IR + arts[0].path, "20111230101500", arts[0].html)])
+    write_arc_file(tmp_path / "old.arc", [(COM + arts[1].path, "20120102030405", arts[1].html)], gzip=False)
+    store = tmp_path / "store.sqlite"
+    out = cli("import-warc", "--store", str(store), str(tmp_path / "old.arc*"))
+    assert out.returncode == 0, out.stderr
+    items = _items(store)
+    assert {k: v["archived_at"] for k, v in items.items()} == {
+        arts[0].article_id: "2011-12-30T10:15:00+00:00", arts[1].article_id: "2012-01-02T03:04:05+00:00"}
+    assert items[arts[1].article_id]["mirror"] == "www.presstv.com"
 
 
 # ---- bad input (no import runs) -----------------------------------------------------------------------------
