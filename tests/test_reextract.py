@@ -51,8 +51,14 @@ def build_store(path: Path) -> dict[str, str]:
 def test_reextract_keeps_versions_honest(tmp_path: Path) -> None:
     path = tmp_path / "store.sqlite"
     done = build_store(path)
+    dirty = sorted(a for a, what in done.items() if what == "dirty body")
+    found = cli("search", '"alternate addresses"', "--json", "--store", str(path))
+    assert sorted(json.loads(line)["article_id"] for line in found.stdout.splitlines()) == dirty
     out = cli("reextract", "--store", str(path), "--workers", "2")
     assert out.returncode == 0, out.stderr
+    # The search index follows the new versions: the furniture the old rules kept is no longer found.
+    after = cli("search", '"alternate addresses"', "--store", str(path))
+    assert after.returncode == 0 and after.stdout == "" and "no stored article matches" in after.stderr
     assert out.stdout.strip() == ("12 pages re-extracted: 3 new versions, 1 new articles, 2 metadata updates, "
                                   "6 unchanged, 0 refused, 0 crashed")
     with SQLiteStore(str(path), readonly=True) as store:

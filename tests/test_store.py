@@ -214,7 +214,9 @@ def test_pages_keep_headers_and_provenance_and_old_pages_get_a_marked_minimal_se
     # A store made by the first schema, holding one page, as an older crawler left it.
     old = tmp_path / "old.sqlite"
     db = sqlite3.connect(old)
-    db.executescript(MIGRATIONS[0] + "; PRAGMA user_version = 1;")
+    first_schema = MIGRATIONS[0]
+    assert isinstance(first_schema, str)
+    db.executescript(first_schema + "; PRAGMA user_version = 1;")
     db.execute(
         "INSERT INTO pages (article_id, url, status, encoding, fetched_at, html_sha256, size, html, outcome)"
         " VALUES (?,?,?,?,?,?,?,?,?)",

@@ -8,7 +8,7 @@ import sys
 from datetime import datetime
 
 from crawler.status import CommandError
-from crawler.store import RunRow, StoreError, open_store
+from crawler.store import RunRow, StoreError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -60,11 +60,11 @@ def format_table(rows: list[RunRow]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from crawler.commands.common import store_path
+    from crawler.commands.common import open_reader, store_path
 
     path = store_path(args)
     try:
-        store = open_store(path, readonly=True)
+        store = open_reader(path)
         try:
             rows = store.runs(max(1, args.limit))
         finally:

@@ -22,6 +22,14 @@ class StoreLocked(StoreError):
     """Another process holds the store's run lock (a crawl or re-extraction is writing to it)."""
 
 
+class StoreNeedsUpgrade(StoreError):
+    """A read-only open found an older schema: opening the store once writable upgrades it."""
+
+
+class SearchQueryError(StoreError):
+    """The search query is not valid in the store's query syntax (the message says where)."""
+
+
 @dataclass
 class Page:
     """One fetched page and the facts of its fetch, as the store keeps it beside the article it gave."""
@@ -105,6 +113,63 @@ class RunRow:
     stats: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass
+class SearchHit:
+    """One search result: the current version of a matching article and where the query matched."""
+
+    article_id: str
+    url: str
+    title: str
+    section: str | None
+    published: str | None
+    snippet: str
+    """Text around the match; matched terms are wrapped in HIT_START ... HIT_END."""
+    score: float
+    """Lower is better (bm25, as SQLite FTS5 reports it)."""
+    item: dict[str, Any]
+
+
+HIT_START, HIT_END = "\x02", "\x03"
+"""Markers around matched terms in `SearchHit.snippet` (control characters no article text contains)."""
+
+
+@dataclass
+class StoredVersion:
+    """One stored version of an article's text."""
+
+    version: int
+    stored_at: str
+    content_hash: str
+    item: dict[str, Any]
+
+
+Period = Literal["month", "week", "day"]
+"""How coverage groups articles: by the month, ISO week (Monday) or day of publication (UTC)."""
+
+
+@dataclass
+class PeriodCounts:
+    """Stored articles published in one period (`start`: its first day, YYYY-MM-DD)."""
+
+    start: str
+    stored: int
+    by_section: dict[str, int]
+    low_id: int
+    """Lowest and highest stored article id of the period (ids are one increasing sequence)."""
+    high_id: int
+
+
+@dataclass
+class IdRangeFacts:
+    """What the store knows about the article ids low..high (inclusive)."""
+
+    stored: int
+    """Ids in the range that have a stored article (whatever their publication date)."""
+    not_stored: dict[tuple[str, str], int]
+    """Ids seen but not stored, counted by the (kind, reason) of their latest failure; kind is
+    refused, crashed or fetch."""
+
+
 ReextractJob = tuple[str, int, str, str | None, bytes]
 """(article_id, page_id, url, encoding, zlib-compressed html): one stored raw page to extract again."""
 
@@ -146,6 +211,26 @@ class ArticleStore(Protocol):
     def iter_pages(self, flt: ExportFilter) -> Iterator[StoredPage]: ...
     def count_pages(self, flt: ExportFilter) -> int: ...
     def count_reextract(self, flt: ExportFilter) -> int: ...
+    def search(self, query: str, flt: ExportFilter, limit: int = 20) -> list[SearchHit]:
+        """Best matches first for a full-text query over title, lead and body of current versions
+        (SearchQueryError when the query's syntax is wrong)."""
+        ...
+    def versions(self, article_id: str) -> list[StoredVersion]:
+        """Every stored version of an article, oldest first ([] when the id is not stored)."""
+        ...
+    def period_counts(self, by: Period, flt: ExportFilter) -> list[PeriodCounts]:
+        """Stored articles per publication period (filtered by `flt`), oldest period first."""
+        ...
+    def id_range_facts(self, low: int, high: int) -> IdRangeFacts: ...
+    def edit_counts(self, by: Period, flt: ExportFilter) -> dict[str, int]:
+        """New versions (after the first) per period of the time they were stored ({start: count});
+        `flt.since`/`flt.until` bound that time."""
+        ...
+    def iter_edited(self, since: str, flt: ExportFilter) -> Iterator[dict[str, Any]]:
+        """Current items of articles that got a new version at or after `since`, each with a `previous`
+        object (the version before: version, stored_at, title, lead, body, content_hash)."""
+        ...
+    def count_edited(self, since: str, flt: ExportFilter) -> int: ...
     def imported_offsets(self, file_key: str) -> set[int]: ...
     def mark_imported(self, file_key: str, offset: int, outcome: str, article_id: str | None,
                       run_id: int | None) -> None: ...
@@ -175,15 +260,24 @@ def open_store(path: str, *, readonly: bool = False, lock: bool = False, commit_
 
 __all__ = [
     "DEFAULT_STORE",
+    "HIT_END",
+    "HIT_START",
     "ArticleStore",
     "ExportFilter",
+    "IdRangeFacts",
     "Page",
+    "Period",
+    "PeriodCounts",
     "ReextractJob",
     "RunRow",
     "SaveOutcome",
+    "SearchHit",
+    "SearchQueryError",
     "StoreError",
     "StoreLocked",
+    "StoreNeedsUpgrade",
     "StoredArticle",
     "StoredPage",
+    "StoredVersion",
     "open_store",
 ]

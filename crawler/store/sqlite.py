@@ -6,21 +6,34 @@ import hashlib
 import json
 import os
 import sqlite3
+import sys
 import time
 import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tqdm import tqdm
+
 from crawler.items import ARTICLE_FIELDS, Article
 from crawler.store import (
+    HIT_END,
+    HIT_START,
     ExportFilter,
+    IdRangeFacts,
     Page,
+    Period,
+    PeriodCounts,
     RunRow,
     SaveOutcome,
+    SearchHit,
+    SearchQueryError,
     StoredArticle,
     StoredPage,
+    StoredVersion,
     StoreError,
+    StoreNeedsUpgrade,
 )
 from crawler.store.lock import RunLock
 from crawler.store.when import iso_to_utc_key, utc_key, utc_now
@@ -40,8 +53,108 @@ ZLIB_LEVEL = 3
 # Fields that differ between two extractions of the same text without the article having changed.
 _VOLATILE = frozenset({"extracted_at", "source_url", "mirror", "fetched_from", "archived_at"})
 
+
+@dataclass(frozen=True)
+class Migration:
+    """A schema step followed by a data step (e.g. filling a new index from existing rows), in one transaction."""
+
+    sql: str
+    fill: Callable[[sqlite3.Connection], None]
+
+
+# The reading copy of every article's current version: what the search index and the browsable archive read.
+# Triggers on `versions` keep it (and through it the FTS5 index) in step with every write, whichever code path
+# stores or rewrites a current version. Its rowid is the article id as a number, so it survives VACUUM.
+_ARCHIVE_COLUMNS = ("id, article_id, published, month, section, title, lead, body, authors, language, word_count,"
+                    " url, version")
+_ARCHIVE_VALUES = """CAST({v}.article_id AS INTEGER), {v}.article_id, json_extract({v}.item, '$.published'),
+    substr(a.published_utc, 1, 7), json_extract({v}.item, '$.section'), json_extract({v}.item, '$.title'),
+    json_extract({v}.item, '$.lead'), json_extract({v}.item, '$.body'),
+    coalesce(json_extract({v}.item, '$.authors'), '[]'), json_extract({v}.item, '$.language'),
+    json_extract({v}.item, '$.word_count'), json_extract({v}.item, '$.url'), {v}.version"""
+_NUMERIC_ID = "{v}.article_id <> '' AND {v}.article_id NOT GLOB '*[^0-9]*'"
+
+
+def _archive_trigger(name: str, event: str) -> str:
+    return f"""
+    CREATE TRIGGER {name} AFTER {event} ON versions
+    WHEN {_NUMERIC_ID.format(v="NEW")}
+        AND NEW.version = (SELECT version FROM articles WHERE article_id = NEW.article_id)
+    BEGIN
+        DELETE FROM archive WHERE id = CAST(NEW.article_id AS INTEGER);
+        INSERT INTO archive ({_ARCHIVE_COLUMNS})
+            SELECT {_ARCHIVE_VALUES.format(v="NEW")} FROM articles a WHERE a.article_id = NEW.article_id;
+    END;"""
+
+
+_SEARCH_SCHEMA = f"""
+    CREATE TABLE archive (
+        id INTEGER PRIMARY KEY,          -- the article id as a number: the search index's rowid
+        article_id TEXT NOT NULL UNIQUE REFERENCES articles(article_id),
+        published TEXT,
+        month TEXT,                      -- YYYY-MM of publication (UTC)
+        section TEXT,
+        title TEXT,
+        lead TEXT,
+        body TEXT,
+        authors TEXT NOT NULL DEFAULT '[]',  -- JSON list
+        language TEXT,
+        word_count INTEGER,
+        url TEXT,
+        version INTEGER                  -- the current version number
+    );
+    CREATE INDEX archive_month ON archive(month);
+    CREATE INDEX archive_section ON archive(section);
+    CREATE VIRTUAL TABLE archive_fts USING fts5(
+        title, lead, body, content="archive", content_rowid="id", tokenize="unicode61 remove_diacritics 2"
+    );
+    CREATE TRIGGER archive_fts_insert AFTER INSERT ON archive BEGIN
+        INSERT INTO archive_fts (rowid, title, lead, body) VALUES (NEW.id, NEW.title, NEW.lead, NEW.body);
+    END;
+    CREATE TRIGGER archive_fts_delete AFTER DELETE ON archive BEGIN
+        INSERT INTO archive_fts (archive_fts, rowid, title, lead, body)
+            VALUES ('delete', OLD.id, OLD.title, OLD.lead, OLD.body);
+    END;
+    CREATE TRIGGER archive_fts_update AFTER UPDATE ON archive BEGIN
+        INSERT INTO archive_fts (archive_fts, rowid, title, lead, body)
+            VALUES ('delete', OLD.id, OLD.title, OLD.lead, OLD.body);
+        INSERT INTO archive_fts (rowid, title, lead, body) VALUES (NEW.id, NEW.title, NEW.lead, NEW.body);
+    END;
+    {_archive_trigger("versions_archive_insert", "INSERT")}
+    {_archive_trigger("versions_archive_update", "UPDATE OF item")}
+    -- coverage: the latest failure of an id, and ids by number
+    CREATE INDEX failures_article ON failures(article_id, id);
+    CREATE INDEX failures_article_number ON failures(CAST(article_id AS INTEGER));
+"""
+
+FILL_BATCH = 500
+"""Articles copied into the search index per statement when an existing store is upgraded."""
+
+
+def _fill_archive(db: sqlite3.Connection) -> None:
+    """Copy every stored article's current version into the archive table (and so the search index)."""
+    total = int(db.execute("SELECT count(*) FROM articles").fetchone()[0])
+    last = 0
+    with tqdm(total=total, unit="article", desc="building the search index", file=sys.stderr,
+              disable=None if total else True) as bar:
+        while True:
+            rows = db.execute(
+                "SELECT rowid FROM articles WHERE rowid > ? ORDER BY rowid LIMIT ?", (last, FILL_BATCH)
+            ).fetchall()
+            if not rows:
+                break
+            db.execute(
+                f"INSERT INTO archive ({_ARCHIVE_COLUMNS}) SELECT {_ARCHIVE_VALUES.format(v='v')}"
+                " FROM articles a JOIN versions v ON v.article_id = a.article_id AND v.version = a.version"
+                f" WHERE a.rowid > ? AND a.rowid <= ? AND {_NUMERIC_ID.format(v='a')}",
+                (last, rows[-1][0]),
+            )
+            last = int(rows[-1][0])
+            bar.update(len(rows))
+
+
 # Each entry moves the schema one version up (PRAGMA user_version); never edit a released entry, append.
-MIGRATIONS: tuple[str, ...] = (
+MIGRATIONS: tuple[str | Migration, ...] = (
     """
     CREATE TABLE runs (
         id INTEGER PRIMARY KEY,
@@ -134,7 +247,9 @@ MIGRATIONS: tuple[str, ...] = (
     UPDATE pages SET headers_minimal = 1, headers = json_array(json_array('Content-Type',
         'text/html' || coalesce('; charset=' || encoding, '')));
     """,
-    # 3: which records of which WARC/ARC files an import has handled, so a second import of the same files adds
+    # 3: the archive table (current versions as columns) and its full-text index, filled for existing stores.
+    Migration(_SEARCH_SCHEMA, _fill_archive),
+    # 4: which records of which WARC/ARC files an import has handled, so a second import of the same files adds
     # nothing and an interrupted one resumes. A file is known by its content (file_key), not its path.
     """
     CREATE TABLE warc_records (
@@ -265,12 +380,25 @@ class SQLiteStore:
         if current == SCHEMA_VERSION:
             return
         if self.readonly:
-            raise StoreError(f"store {self.path} needs a schema upgrade; open it once without read-only")
-        for version in range(current, SCHEMA_VERSION):
-            # executescript commits first; wrap each step so a failed upgrade leaves the old schema whole.
-            db.executescript(
-                f"BEGIN IMMEDIATE; {MIGRATIONS[version]}; PRAGMA user_version = {version + 1}; COMMIT;"
+            raise StoreNeedsUpgrade(
+                f"store {self.path} needs a schema upgrade (version {current} to {SCHEMA_VERSION});"
+                " open it once without read-only"
             )
+        for version in range(current, SCHEMA_VERSION):
+            step = MIGRATIONS[version]
+            if isinstance(step, str):
+                # executescript commits first; wrap each step so a failed upgrade leaves the old schema whole.
+                db.executescript(f"BEGIN IMMEDIATE; {step}; PRAGMA user_version = {version + 1}; COMMIT;")
+                continue
+            db.executescript(f"BEGIN IMMEDIATE; {step.sql};")
+            try:
+                step.fill(db)
+                db.execute(f"PRAGMA user_version = {version + 1}")
+                db.execute("COMMIT")
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
 
     # ---- transactions ---------------------------------------------------------------------------
 
@@ -681,6 +809,120 @@ class SQLiteStore:
                 (page_id, str(data["article_id"]), str(data["article_id"])),
             )
         return outcome
+
+    # ---- reading the corpus: search, versions, coverage, edits ---------------------------------------
+
+    def _and_where(self, flt: ExportFilter, first: str) -> tuple[str, list[Any]]:
+        """`first` plus the filter's clauses on the articles table (aliased `a`), as one WHERE."""
+        where, params = self._where(flt)
+        return (f" WHERE {first}" + (" AND " + where[len(" WHERE "):] if where else "")), params
+
+    def search(self, query: str, flt: ExportFilter, limit: int = 20) -> list[SearchHit]:
+        """Best matches first (bm25, a title match weighing most, then the lead, then the body)."""
+        where, params = self._and_where(flt, "archive_fts MATCH ?")
+        sql = (
+            "SELECT r.article_id, r.url, r.title, r.section, r.published,"
+            f" snippet(archive_fts, -1, '{HIT_START}', '{HIT_END}', '…', 24), bm25(archive_fts, 10.0, 4.0, 1.0),"
+            " v.item"
+            " FROM archive_fts JOIN archive r ON r.id = archive_fts.rowid"
+            " JOIN articles a ON a.article_id = r.article_id"
+            " JOIN versions v ON v.article_id = a.article_id AND v.version = a.version"
+            f"{where} ORDER BY 7, a.published_utc DESC LIMIT ?"
+        )
+        try:
+            rows = self._db.execute(sql, (query, *params, max(1, int(limit)))).fetchall()
+        except sqlite3.OperationalError as exc:
+            # FTS5 reports a bad query as an OperationalError ("fts5: syntax error near ...", "no such column").
+            raise SearchQueryError(f"search query {query!r}: {_one_line(exc)}") from None
+        return [SearchHit(str(r[0]), r[1] or "", r[2] or "", r[3], r[4], r[5] or "", float(r[6]), json.loads(r[7]))
+                for r in rows]
+
+    def versions(self, article_id: str) -> list[StoredVersion]:
+        rows = self._db.execute(
+            "SELECT version, stored_at, content_hash, item FROM versions WHERE article_id = ? ORDER BY version",
+            (str(article_id),),
+        ).fetchall()
+        return [StoredVersion(int(r[0]), str(r[1]), str(r[2]), json.loads(r[3])) for r in rows]
+
+    @staticmethod
+    def _period(by: Period, column: str) -> str:
+        if by == "month":
+            return f"date({column}, 'start of month')"
+        if by == "week":
+            return f"date({column}, 'weekday 0', '-6 days')"  # the Monday of its ISO week
+        if by == "day":
+            return f"date({column})"
+        raise ValueError(f"unknown period {by!r}")
+
+    def period_counts(self, by: Period, flt: ExportFilter) -> list[PeriodCounts]:
+        where, params = self._and_where(flt, "a.published_utc IS NOT NULL")
+        rows = self._db.execute(
+            f"SELECT {self._period(by, 'a.published_utc')} AS p, coalesce(a.section, ''), count(*), min(r.id),"
+            f" max(r.id) FROM articles a JOIN archive r ON r.article_id = a.article_id{where}"
+            " GROUP BY p, a.section ORDER BY p",
+            params,
+        ).fetchall()
+        out: dict[str, PeriodCounts] = {}
+        for start, section, count, low, high in rows:
+            period = out.setdefault(start, PeriodCounts(start, 0, {}, int(low), int(high)))
+            period.stored += int(count)
+            period.by_section[section] = int(count)
+            period.low_id = min(period.low_id, int(low))
+            period.high_id = max(period.high_id, int(high))
+        return list(out.values())
+
+    def id_range_facts(self, low: int, high: int) -> IdRangeFacts:
+        stored = int(self._db.execute(
+            "SELECT count(*) FROM archive WHERE id BETWEEN ? AND ?", (int(low), int(high))).fetchone()[0])
+        rows = self._db.execute(
+            "SELECT f.kind, f.reason, count(*) FROM failures f"
+            " WHERE CAST(f.article_id AS INTEGER) BETWEEN ? AND ?"
+            " AND f.id = (SELECT max(f2.id) FROM failures f2 WHERE f2.article_id = f.article_id)"
+            " AND NOT EXISTS (SELECT 1 FROM articles a WHERE a.article_id = f.article_id)"
+            " GROUP BY f.kind, f.reason",
+            (int(low), int(high)),
+        ).fetchall()
+        return IdRangeFacts(stored, {(str(kind), str(reason)): int(n) for kind, reason, n in rows})
+
+    def edit_counts(self, by: Period, flt: ExportFilter) -> dict[str, int]:
+        clauses, params = ["v.version > 1"], []
+        if flt.since:
+            clauses.append("v.stored_at >= ?")
+            params.append(flt.since)
+        if flt.until:
+            clauses.append("v.stored_at < ?")
+            params.append(flt.until)
+        rows = self._db.execute(
+            f"SELECT {self._period(by, 'v.stored_at')} AS p, count(*) FROM versions v"
+            f" WHERE {' AND '.join(clauses)} GROUP BY p ORDER BY p",
+            params,
+        ).fetchall()
+        return {str(p): int(n) for p, n in rows}
+
+    def _edited_where(self, since: str, flt: ExportFilter) -> tuple[str, list[Any]]:
+        where, params = self._and_where(flt, "a.version > 1 AND a.changed_at >= ?")
+        return where, [since, *params]
+
+    def count_edited(self, since: str, flt: ExportFilter) -> int:
+        where, params = self._edited_where(since, flt)
+        return int(self._db.execute(f"SELECT count(*) FROM articles a{where}", params).fetchone()[0])
+
+    def iter_edited(self, since: str, flt: ExportFilter) -> Iterator[dict[str, Any]]:
+        """Oldest edit first (streamed)."""
+        where, params = self._edited_where(since, flt)
+        cur = self._db.execute(
+            "SELECT v.item, p.version, p.stored_at, p.content_hash, p.item FROM articles a"
+            " JOIN versions v ON v.article_id = a.article_id AND v.version = a.version"
+            " JOIN versions p ON p.article_id = a.article_id AND p.version = a.version - 1"
+            f"{where} ORDER BY a.changed_at, a.article_id",
+            params,
+        )
+        for item_json, version, stored_at, digest, previous_json in cur:
+            item = json.loads(item_json)
+            previous = json.loads(previous_json)
+            item["previous"] = {"version": int(version), "stored_at": stored_at, "title": previous.get("title"),
+                                "lead": previous.get("lead"), "body": previous.get("body"), "content_hash": digest}
+            yield item
 
     # ---- WARC imports ---------------------------------------------------------------------------
 
