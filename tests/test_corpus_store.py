@@ -78,12 +78,13 @@ def test_an_older_store_gets_its_search_index_on_first_read(tmp_path: Path) -> N
     with SQLiteStore(str(path)) as store:
         for n in range(30):
             store.save_article(article(str(780100 + n), f"{SENTENCES[n % 3]} Item number {n}."), None, None)
-    # Take the store back to the schema before the search index existed.
+    # Take the store back to the schema before the search index existed (and the WARC import table after it).
     step = next(i for i, m in enumerate(MIGRATIONS) if isinstance(m, Migration))
     db = sqlite3.connect(path)
     db.executescript("DROP TRIGGER versions_archive_insert; DROP TRIGGER versions_archive_update;"
                      "DROP TABLE archive_fts; DROP TABLE archive; DROP INDEX failures_article;"
-                     f"DROP INDEX failures_article_number; PRAGMA user_version = {step};")
+                     "DROP INDEX failures_article_number; DROP TABLE warc_records;"
+                     f"PRAGMA user_version = {step};")
     db.close()
     with pytest.raises(Exception, match="needs a schema upgrade"):
         SQLiteStore(str(path), readonly=True)
