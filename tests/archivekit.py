@@ -15,13 +15,15 @@ Serving WARC files with pywb (the real one: pywb 2.x pins old redis/fakeredis, s
 own that `.ci/run` makes, and runs as a separate process):
 - `PYWB_ENV` ("CRAWLER_TEST_PYWB") names that virtualenv's bin folder (holding `wb-manager` and `wayback`);
   `pywb_bin()` returns it or None, and `requires_pywb` skips a test, saying pywb is absent, when it is not set.
-- `serve_pywb(collections, root) -> RunningPywb` (a context manager): for each {name: [WARC paths]} it runs
+- `serve_pywb(collections, root, config=None) -> RunningPywb` (a context manager): `config` (a dict) becomes
+  pywb's `root/config.yaml`; for each {name: [WARC paths]} it runs
   `wb-manager init NAME` and `wb-manager add NAME FILES...` in `root` (which copies and indexes the files), then
   starts `wayback -b 127.0.0.1 -p PORT -d root` on a free loopback port, waits until it answers, and stops it
   (SIGTERM, then SIGKILL) on exit. Its log is `root/pywb.log`.
 - `RunningPywb.url` is `http://127.0.0.1:PORT`; `replay_url(coll, timestamp, url)` is the raw, unrewritten
   replay `/<coll>/<timestamp>id_/<url>`; `cdx_url(coll, **params)` is the collection's CDX API
-  (`/<coll>/cdx?url=...&output=json` answers one JSON object per line, like the Common Crawl index server).
+  (`/<coll>/cdx?url=...&output=json` answers one JSON object per line, like the Common Crawl index server;
+  with config {"cdx_api_endpoint": "-index"} it is `/<coll>-index`, and `cdx_url` follows the config).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import contextlib
 import gzip as gzip_module
 import hashlib
 import io
+import json
 import os
 import signal
 import socket
@@ -41,6 +44,7 @@ import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 import pytest
@@ -152,6 +156,8 @@ class RunningPywb:
     port: int
     root: Path
     process: subprocess.Popen[bytes]
+    cdx_endpoint: str = "/cdx"
+    """pywb's `cdx_api_endpoint`: what follows the collection name in the CDX API's path."""
 
     def replay_url(self, coll: str, timestamp: str, url: str) -> str:
         """The raw replay of a capture: `/<coll>/<timestamp>id_/<url>` (the bytes as archived, not rewritten)."""
@@ -159,7 +165,7 @@ class RunningPywb:
 
     def cdx_url(self, coll: str, **params: str) -> str:
         """The collection's CDX API with these query parameters (e.g. url=..., output="json")."""
-        return f"{self.url}/{coll}/cdx?{urlencode(params)}"
+        return f"{self.url}/{coll}{self.cdx_endpoint}?{urlencode(params)}"
 
 
 def _free_port() -> int:
@@ -169,14 +175,19 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def serve_pywb(collections: Mapping[str, Sequence[Path]], root: Path, *, bin_dir: Path | None = None,
-               timeout: float = 90) -> Iterator[RunningPywb]:
+def serve_pywb(collections: Mapping[str, Sequence[Path]], root: Path, *, config: Mapping[str, Any] | None = None,
+               bin_dir: Path | None = None, timeout: float = 90) -> Iterator[RunningPywb]:
     """Build a pywb collection per {name: [WARC files]} under `root` and serve them on a free loopback port
-    until the block ends (see the module docstring). Fails the test with pywb's log when it does not start."""
+    until the block ends (see the module docstring); `config` is written as pywb's config.yaml (e.g.
+    {"cdx_api_endpoint": "-index"} serves the CDX API at `/<coll>-index`, as the Common Crawl index server
+    does). Fails the test with pywb's log when it does not start."""
     folder = bin_dir or pywb_bin()
     if folder is None:
         pytest.skip(f"pywb is absent: set {PYWB_ENV} to the bin folder of a virtualenv with pywb 2.x")
     root.mkdir(parents=True, exist_ok=True)
+    if config:
+        # JSON is YAML: no YAML writer needed in the project's own virtualenv.
+        (root / "config.yaml").write_text(json.dumps(dict(config)), encoding="utf-8")
     log_path = root / "pywb.log"
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     with open(log_path, "ab") as log:
@@ -190,7 +201,8 @@ def serve_pywb(collections: Mapping[str, Sequence[Path]], root: Path, *, bin_dir
         port = _free_port()
         process = subprocess.Popen([str(folder / "wayback"), "-b", "127.0.0.1", "-p", str(port), "-d", str(root)],
                                    cwd=root, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
-    running = RunningPywb(f"http://127.0.0.1:{port}", port, root, process)
+    running = RunningPywb(f"http://127.0.0.1:{port}", port, root, process,
+                          str((config or {}).get("cdx_api_endpoint", "/cdx")))
     try:
         deadline = time.monotonic() + timeout
         while True:

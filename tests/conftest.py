@@ -5,6 +5,8 @@
 - `four_mirrors`: the same corpus behind seized, refuse, 503, healthy mirrors, in that priority order.
 - `run_crawl`: `run_crawl(mirrors_arg, *spider_args, settings={...}, timeout=...) -> CrawlResult`, crawlkit.crawl
   writing into the test's tmp_path.
+- `store_location`: a new empty store, once per backend (a SQLite file; a schema of its own on the PostgreSQL
+  server `.ci/run` starts, skipped when it is absent). Helpers in storekit.py.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 import pytest
 from crawlkit import CrawlResult, crawl, make_corpus
 from faultkit import StoreCheck, assert_stores_intact
+from storekit import BACKENDS, new_store_location
 
 from crawler.site import RunningSite, SiteCorpus, serve_site
 
@@ -50,3 +53,10 @@ def final_stores() -> Iterator[list[StoreCheck]]:
     checks: list[StoreCheck] = []
     yield checks
     assert_stores_intact(checks)
+
+
+@pytest.fixture(params=[pytest.param(b, marks=[pytest.mark.postgres] if b == "postgresql" else []) for b in BACKENDS])
+def store_location(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A new, empty store on each backend: its path or URL (given to open_store or -s CRAWLER_STORE=)."""
+    with new_store_location(request.param, tmp_path) as location:
+        yield location

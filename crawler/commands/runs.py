@@ -7,6 +7,7 @@ import json
 import sys
 from datetime import datetime
 
+from crawler.redact import mask_url
 from crawler.status import CommandError
 from crawler.store import RunRow, StoreError
 
@@ -78,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
             print(json.dumps(data, ensure_ascii=False))
         return 0
     if not rows:
-        print(f"no runs recorded in {path} yet", file=sys.stderr)
+        print(f"no runs recorded in {mask_url(path)} yet", file=sys.stderr)
         return 0
     print(format_table(rows))
     return 0

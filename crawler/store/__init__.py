@@ -1,12 +1,14 @@
-"""The article store: its protocol, its errors, and `open_store` choosing the implementation for a path."""
+"""The article store: its protocol, its errors, and `open_store` choosing the implementation for a location."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from crawler.items import Article
+from crawler.redact import mask_url
 
 DEFAULT_STORE = "data/crawler.sqlite"
 """Where the store lives when the setting CRAWLER_STORE is not given (relative to the working folder)."""
@@ -186,8 +188,9 @@ class ArticleStore(Protocol):
     """Longest a write waits uncommitted; the crawl commits a partial batch on a timer this often."""
 
     def lookup(self, article_id: str) -> StoredArticle | None: ...
-    def save_article(self, article: Article, page: Page | None, run_id: int | None) -> SaveOutcome: ...
-    def save_reextracted(self, article: Article, page_id: int) -> str: ...
+    def save_article(self, article: Article | Mapping[str, Any], page: Page | None,
+                     run_id: int | None) -> SaveOutcome: ...
+    def save_reextracted(self, article: Article | Mapping[str, Any], page_id: int) -> str: ...
     def record_failure(
         self,
         run_id: int | None,
@@ -243,19 +246,58 @@ class ArticleStore(Protocol):
     def __exit__(self, *exc: object) -> None: ...
 
 
-def open_store(path: str, *, readonly: bool = False, lock: bool = False, commit_items: int | None = None,
-               commit_seconds: float | None = None, max_bytes: int = 0) -> ArticleStore:
-    """Open (creating when writable) the store at `path`; `lock` takes the run lock first. Writes commit in
-    batches of `commit_items` or after `commit_seconds`; `max_bytes` (0: none) caps the store's size.
+_URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 
-    Raises StoreError (StoreLocked when another process holds the lock) with a one-line message.
+
+def is_postgres_url(location: str) -> bool:
+    """True for a PostgreSQL store location (a postgresql:// or postgres:// URL)."""
+    return str(location).startswith(("postgresql://", "postgres://"))
+
+
+def sqlite_file(location: str) -> str | None:
+    """The file of a SQLite store location (a path, or `sqlite:///relative/path`, `sqlite:////absolute/path`);
+    None for a server's URL. StoreError for a URL of a kind no backend opens."""
+    location = str(location)
+    if location.startswith("sqlite://"):
+        rest = location[len("sqlite://"):]
+        if not rest.startswith("/") or len(rest) < 2:
+            raise StoreError(f"store {location}: a SQLite URL is sqlite:///relative/path or sqlite:////absolute/path")
+        return rest[1:]
+    if is_postgres_url(location):
+        return None
+    if _URL_SCHEME.match(location):
+        raise StoreError(f"store {mask_url(location)}: unknown kind of store; give a file path, "
+                         "sqlite:///path or postgresql://user@host:port/dbname")
+    return location
+
+
+def open_store(path: str, *, readonly: bool = False, lock: bool = False, create: bool = True,
+               commit_items: int | None = None, commit_seconds: float | None = None,
+               max_bytes: int = 0) -> ArticleStore:
+    """Open the store at `path`: a SQLite file path (or `sqlite:///path`) or a `postgresql://` URL.
+
+    A writable store is created (schema and all) unless `create` is false; `lock` takes the run lock first
+    (a SQLite store has one writer at a time; a PostgreSQL store is shared and takes none). Writes commit in
+    batches of `commit_items` or after `commit_seconds`; `max_bytes` (0: none) caps a SQLite store's size.
+
+    Raises StoreError (StoreLocked when another process holds the lock) with a one-line message in which a
+    URL's password is masked.
     """
-    from crawler.store.sqlite import COMMIT_ITEMS, COMMIT_SECONDS, SQLiteStore
+    from crawler.store.sql import COMMIT_ITEMS, COMMIT_SECONDS
 
-    return SQLiteStore(path, readonly=readonly, lock=lock,
-                       commit_items=COMMIT_ITEMS if commit_items is None else commit_items,
-                       commit_seconds=COMMIT_SECONDS if commit_seconds is None else commit_seconds,
-                       max_bytes=max_bytes)
+    options: dict[str, Any] = {
+        "readonly": readonly, "lock": lock, "create": create, "max_bytes": max_bytes,
+        "commit_items": COMMIT_ITEMS if commit_items is None else commit_items,
+        "commit_seconds": COMMIT_SECONDS if commit_seconds is None else commit_seconds,
+    }
+    file = sqlite_file(path)
+    if file is None:
+        from crawler.store.postgres import PostgresStore
+
+        return PostgresStore(str(path), **options)
+    from crawler.store.sqlite import SQLiteStore
+
+    return SQLiteStore(file, **options)
 
 
 __all__ = [
@@ -279,5 +321,7 @@ __all__ = [
     "StoredArticle",
     "StoredPage",
     "StoredVersion",
+    "is_postgres_url",
     "open_store",
+    "sqlite_file",
 ]
