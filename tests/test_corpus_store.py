@@ -95,8 +95,8 @@ def _back_to_the_schema_before_search(location: str) -> None:
         import psycopg
 
         step = PG_MIGRATIONS.index(next(m for m in PG_MIGRATIONS if "CREATE TABLE archive" in m))
-        with psycopg.connect(location, autocommit=True) as db:
-            db.execute("DROP TRIGGER versions_archive ON versions; DROP FUNCTION archive_follow_versions();"
+        with psycopg.connect(location, autocommit=True) as pg:
+            pg.execute("DROP TRIGGER versions_archive ON versions; DROP FUNCTION archive_follow_versions();"
                        "DROP TABLE archive; DROP INDEX failures_article; DROP INDEX failures_article_number;"
                        f"UPDATE schema_version SET version = {step}")
         return
