@@ -89,6 +89,18 @@ def test_search_follows_every_write_and_reextraction(store_location: str) -> Non
             assert rows(store, "INSERT INTO archive_fts(archive_fts) VALUES ('integrity-check')") == []
 
 
+@pytest.mark.postgres
+def test_a_nul_character_is_stored_and_searchable_on_postgresql() -> None:
+    # jsonb refuses an escaped NUL: the index's trigger must not fail the write of a hostile page.
+    with fresh_schema(postgres_url()) as url, open_store(url) as store:
+        body = "A hostile\x00 page about submarines."
+        assert store.save_article(article("780012", body, title="Nul\x00 story"), None, None) == "new"
+        store.commit()
+        assert hits(store, "submarines") == ["780012"] and hits(store, "nul story") == ["780012"]
+        assert rows(store, "SELECT title, body FROM archive") == [("Nul\ufffd story", body.replace("\x00", "\ufffd"))]
+        assert next(store.iter_export(ExportFilter()))["body"] == body
+
+
 def _back_to_the_schema_before_search(location: str) -> None:
     """Take a store back to the schema it had before the search index existed (as an older crawler left it)."""
     if is_postgres_url(location):
