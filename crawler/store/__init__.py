@@ -127,7 +127,7 @@ class SearchHit:
     snippet: str
     """Text around the match; matched terms are wrapped in HIT_START ... HIT_END."""
     score: float
-    """Lower is better (bm25, as SQLite FTS5 reports it)."""
+    """Lower is better (SQLite: bm25 as FTS5 reports it; PostgreSQL: minus ts_rank_cd)."""
     item: dict[str, Any]
 
 

@@ -18,8 +18,10 @@ from crawler.items import ARTICLE_FIELDS, Article
 from crawler.redact import redact
 from crawler.store import (
     ExportFilter,
+    IdRangeFacts,
     Page,
     Period,
+    PeriodCounts,
     RunRow,
     SaveOutcome,
     StoredArticle,
@@ -594,6 +596,46 @@ class SQLStore:
     def _period(self, by: Period, column: str) -> str:
         """The SQL expression of the first day (YYYY-MM-DD) of the `by` period holding the UTC key `column`."""
         raise NotImplementedError
+
+    def _id_number(self, column: str) -> str:
+        """The SQL expression of the article id `column` as a whole number (the archive table's `id`)."""
+        raise NotImplementedError
+
+    # Coverage reads the archive table (one row per stored article with a numeric id, `id` its number), which
+    # each backend keeps in step with the current versions.
+
+    def period_counts(self, by: Period, flt: ExportFilter) -> list[PeriodCounts]:
+        where, params = self._and_where(flt, "a.published_utc IS NOT NULL")
+        rows = self._read(
+            f"SELECT {self._period(by, 'a.published_utc')} AS p, coalesce(a.section, ''), count(*), min(r.id),"
+            f" max(r.id) FROM articles a JOIN archive r ON r.article_id = a.article_id{where}"
+            " GROUP BY 1, 2 ORDER BY 1",
+            params,
+        )
+        out: dict[str, PeriodCounts] = {}
+        for start, section, count, low, high in rows:
+            period = out.setdefault(str(start), PeriodCounts(str(start), 0, {}, int(low), int(high)))
+            period.stored += int(count)
+            period.by_section[str(section)] = int(count)
+            period.low_id = min(period.low_id, int(low))
+            period.high_id = max(period.high_id, int(high))
+        for period in out.values():
+            # Sections by name, the same on every backend whatever the database's collation.
+            period.by_section = dict(sorted(period.by_section.items()))
+        return list(out.values())
+
+    def id_range_facts(self, low: int, high: int) -> IdRangeFacts:
+        stored = int(self._read_one(
+            "SELECT count(*) FROM archive WHERE id BETWEEN ? AND ?", (int(low), int(high)))[0])
+        rows = self._read(
+            "SELECT f.kind, f.reason, count(*) FROM failures f"
+            f" WHERE {self._id_number('f.article_id')} BETWEEN ? AND ?"
+            " AND f.id = (SELECT max(f2.id) FROM failures f2 WHERE f2.article_id = f.article_id)"
+            " AND NOT EXISTS (SELECT 1 FROM articles a WHERE a.article_id = f.article_id)"
+            " GROUP BY f.kind, f.reason",
+            (int(low), int(high)),
+        )
+        return IdRangeFacts(stored, {(str(kind), str(reason)): int(n) for kind, reason, n in rows})
 
     def edit_counts(self, by: Period, flt: ExportFilter) -> dict[str, int]:
         clauses, params = ["v.version > 1"], []

@@ -17,9 +17,7 @@ from crawler.store import (
     HIT_END,
     HIT_START,
     ExportFilter,
-    IdRangeFacts,
     Period,
-    PeriodCounts,
     SearchHit,
     SearchQueryError,
     StoreError,
@@ -390,7 +388,7 @@ class SQLiteStore(SQLStore):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # ---- reading the corpus: search and coverage (the archive table and its FTS5 index) --------------
+    # ---- reading the corpus: search (the archive table's FTS5 index) and coverage's dialect -----------
 
     def search(self, query: str, flt: ExportFilter, limit: int = 20) -> list[SearchHit]:
         """Best matches first (bm25, a title match weighing most, then the lead, then the body)."""
@@ -421,35 +419,8 @@ class SQLiteStore(SQLStore):
             return f"date({column})"
         raise ValueError(f"unknown period {by!r}")
 
-    def period_counts(self, by: Period, flt: ExportFilter) -> list[PeriodCounts]:
-        where, params = self._and_where(flt, "a.published_utc IS NOT NULL")
-        rows = self._read(
-            f"SELECT {self._period(by, 'a.published_utc')} AS p, coalesce(a.section, ''), count(*), min(r.id),"
-            f" max(r.id) FROM articles a JOIN archive r ON r.article_id = a.article_id{where}"
-            " GROUP BY p, a.section ORDER BY p",
-            params,
-        )
-        out: dict[str, PeriodCounts] = {}
-        for start, section, count, low, high in rows:
-            period = out.setdefault(start, PeriodCounts(start, 0, {}, int(low), int(high)))
-            period.stored += int(count)
-            period.by_section[section] = int(count)
-            period.low_id = min(period.low_id, int(low))
-            period.high_id = max(period.high_id, int(high))
-        return list(out.values())
-
-    def id_range_facts(self, low: int, high: int) -> IdRangeFacts:
-        stored = int(self._read_one(
-            "SELECT count(*) FROM archive WHERE id BETWEEN ? AND ?", (int(low), int(high)))[0])
-        rows = self._read(
-            "SELECT f.kind, f.reason, count(*) FROM failures f"
-            " WHERE CAST(f.article_id AS INTEGER) BETWEEN ? AND ?"
-            " AND f.id = (SELECT max(f2.id) FROM failures f2 WHERE f2.article_id = f.article_id)"
-            " AND NOT EXISTS (SELECT 1 FROM articles a WHERE a.article_id = f.article_id)"
-            " GROUP BY f.kind, f.reason",
-            (int(low), int(high)),
-        )
-        return IdRangeFacts(stored, {(str(kind), str(reason)): int(n) for kind, reason, n in rows})
+    def _id_number(self, column: str) -> str:
+        return f"CAST({column} AS INTEGER)"
 
     def integrity_check(self) -> str:
         """SQLite's own check of the file, then that every article has its current version: "ok" when sound."""
