@@ -102,7 +102,8 @@ def test_a_nul_character_is_stored_and_searchable_on_postgresql() -> None:
 
 
 def _back_to_the_schema_before_search(location: str) -> None:
-    """Take a store back to the schema it had before the search index existed (as an older crawler left it)."""
+    """Take a store back to the schema it had before the search index existed (as an older crawler left it),
+    without the WARC import's table that came after it."""
     if is_postgres_url(location):
         import psycopg
 
@@ -110,13 +111,14 @@ def _back_to_the_schema_before_search(location: str) -> None:
         with psycopg.connect(location, autocommit=True) as pg:
             pg.execute("DROP TRIGGER versions_archive ON versions; DROP FUNCTION archive_follow_versions();"
                        "DROP TABLE archive; DROP INDEX failures_article; DROP INDEX failures_article_number;"
-                       f"UPDATE schema_version SET version = {step}")
+                       f"DROP TABLE warc_records; UPDATE schema_version SET version = {step}")
         return
     step = next(i for i, m in enumerate(MIGRATIONS) if isinstance(m, Migration))
     db = sqlite3.connect(location)
     db.executescript("DROP TRIGGER versions_archive_insert; DROP TRIGGER versions_archive_update;"
                      "DROP TABLE archive_fts; DROP TABLE archive; DROP INDEX failures_article;"
-                     f"DROP INDEX failures_article_number; PRAGMA user_version = {step};")
+                     "DROP INDEX failures_article_number; DROP TABLE warc_records;"
+                     f"PRAGMA user_version = {step};")
     db.close()
 
 

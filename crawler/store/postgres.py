@@ -179,6 +179,17 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX failures_article ON failures(article_id, id);
     CREATE INDEX failures_article_number ON failures(({id_number("article_id")}));
     """,
+    # 4: the WARC import's record of what it handled.
+    """
+    CREATE TABLE warc_records (
+        file_key TEXT COLLATE "C" NOT NULL,
+        record_offset BIGINT NOT NULL,
+        outcome TEXT NOT NULL,
+        article_id TEXT COLLATE "C",
+        run_id BIGINT,
+        PRIMARY KEY (file_key, record_offset)
+    );
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

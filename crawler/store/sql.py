@@ -551,6 +551,34 @@ class SQLStore:
         """Articles whose first version this run stored (committed ones: a rolled-back batch is not counted)."""
         return int(self._read_one("SELECT count(*) FROM articles WHERE first_run = ?", (run_id,))[0])
 
+    # ---- WARC imports ---------------------------------------------------------------------------
+
+    def imported_offsets(self, file_key: str) -> set[int]:
+        """Offsets of the records of the file known as `file_key` that an import already handled."""
+        rows = self._read("SELECT record_offset FROM warc_records WHERE file_key = ?", (file_key,))
+        return {int(r[0]) for r in rows}
+
+    @batched_write
+    def mark_imported(self, file_key: str, offset: int, outcome: str, article_id: str | None,
+                      run_id: int | None) -> None:
+        """Remember that the record at `offset` of `file_key` was handled (in the same batch as what it stored,
+        so a crash keeps both or neither)."""
+        self._write(
+            "INSERT INTO warc_records (file_key, record_offset, outcome, article_id, run_id) VALUES (?,?,?,?,?)"
+            " ON CONFLICT (file_key, record_offset) DO UPDATE SET outcome = excluded.outcome,"
+            " article_id = excluded.article_id, run_id = excluded.run_id",
+            (file_key, int(offset), outcome, article_id, run_id),
+        )
+
+    def newest_capture(self, article_id: str) -> str | None:
+        """The latest capture time (UTC key) of a stored page that gave this article: its archive capture time,
+        or its fetch time for a live fetch; None when no page gave it."""
+        row = self._read_one(
+            "SELECT max(coalesce(archived_at, fetched_at)) FROM pages WHERE article_id = ? AND outcome = 'article'",
+            (str(article_id),),
+        )
+        return None if row is None or row[0] is None else str(row[0])
+
     # ---- reading the corpus: versions, edits -------------------------------------------------------
 
     def _and_where(self, flt: ExportFilter, first: str) -> tuple[str, list[Any]]:

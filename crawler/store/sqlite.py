@@ -223,6 +223,18 @@ MIGRATIONS: tuple[str | Migration, ...] = (
     """,
     # 3: the archive table (current versions as columns) and its full-text index, filled for existing stores.
     Migration(_SEARCH_SCHEMA, _fill_archive),
+    # 4: which records of which WARC/ARC files an import has handled, so a second import of the same files adds
+    # nothing and an interrupted one resumes. A file is known by its content (file_key), not its path.
+    """
+    CREATE TABLE warc_records (
+        file_key TEXT NOT NULL,          -- size and SHA-256 of the file's first and last MiB
+        record_offset INTEGER NOT NULL,  -- where the record starts in the file
+        outcome TEXT NOT NULL,           -- new | updated | unchanged | refused | crashed | older
+        article_id TEXT,
+        run_id INTEGER,
+        PRIMARY KEY (file_key, record_offset)
+    ) WITHOUT ROWID;
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
