@@ -154,6 +154,16 @@ _SECTION_RSS = re.compile(r"^/rss/rss-(\d+)\.xml$", re.IGNORECASE)
 _MONTHLY = re.compile(r"^/sitemap/(\d{4})-(\d{2})/sitemap-news-\d{4}-\d{2}\.xml(\.gz)?$", re.IGNORECASE)
 
 
+def send_simple(handler: BaseHTTPRequestHandler, status: int, headers: dict[str, str], body: bytes) -> None:
+    """Answer a request of one of the stand-in servers: status, headers, Content-Length and the body."""
+    handler.send_response(status)
+    for name, value in headers.items():
+        handler.send_header(name, value)
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)
+
+
 def check_loopback(host: str) -> None:
     """Refuse any address but loopback: the look-alike site must never be reachable from outside."""
     if host not in ("127.0.0.1", "::1"):

@@ -114,6 +114,19 @@ def batched_write(method: _W) -> _W:
     return cast(_W, wrapper)
 
 
+
+def _window(column: str, flt: ExportFilter) -> tuple[list[str], list[Any]]:
+    """WHERE clauses and parameters keeping `column` within the filter's since (inclusive)..until (exclusive)."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    if flt.since:
+        clauses.append(f"{column} >= ?")
+        params.append(flt.since)
+    if flt.until:
+        clauses.append(f"{column} < ?")
+        params.append(flt.until)
+    return clauses, params
+
 class SQLStore:
     """Articles, their versions, raw pages, failures and runs in SQL tables, written in batches.
 
@@ -638,13 +651,8 @@ class SQLStore:
         return IdRangeFacts(stored, {(str(kind), str(reason)): int(n) for kind, reason, n in rows})
 
     def edit_counts(self, by: Period, flt: ExportFilter) -> dict[str, int]:
-        clauses, params = ["v.version > 1"], []
-        if flt.since:
-            clauses.append("v.stored_at >= ?")
-            params.append(flt.since)
-        if flt.until:
-            clauses.append("v.stored_at < ?")
-            params.append(flt.until)
+        clauses, params = _window("v.stored_at", flt)
+        clauses.insert(0, "v.version > 1")
         rows = self._read(
             f"SELECT {self._period(by, 'v.stored_at')} AS p, count(*) FROM versions v"
             f" WHERE {' AND '.join(clauses)} GROUP BY p ORDER BY p",
@@ -681,14 +689,7 @@ class SQLStore:
 
     @staticmethod
     def _where(flt: ExportFilter) -> tuple[str, list[Any]]:
-        clauses: list[str] = []
-        params: list[Any] = []
-        if flt.since:
-            clauses.append("a.published_utc >= ?")
-            params.append(flt.since)
-        if flt.until:
-            clauses.append("a.published_utc < ?")
-            params.append(flt.until)
+        clauses, params = _window("a.published_utc", flt)
         if flt.section:
             clauses.append("lower(a.section) = lower(?)")
             params.append(flt.section)
