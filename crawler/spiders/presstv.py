@@ -147,6 +147,13 @@ class PresstvSpider(Spider):
         requests = self.start_requests_list()
         if not requests:
             return
+        if self.settings.get("CRAWLER_FRONTIER"):
+            # On a shared frontier any worker may take the probe, so nobody waits for it: one process (the
+            # seeding one) queues all of discovery, and the others only work the shared queue.
+            if self.settings.getbool("CRAWLER_FRONTIER_SEED", True):
+                for request in requests:
+                    yield request
+            return
         yield requests[0].replace(errback=self._probe_failed)
         await maybe_deferred_to_future(self.mirror_pool.settled())
         if self.mirror_pool.gave_up:

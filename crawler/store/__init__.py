@@ -128,16 +128,18 @@ class ArticleStore(Protocol):
     def __exit__(self, *exc: object) -> None: ...
 
 
-def open_store(path: str, *, readonly: bool = False, lock: bool = False, commit_items: int | None = None,
-               commit_seconds: float | None = None, max_bytes: int = 0) -> ArticleStore:
-    """Open (creating when writable) the store at `path`; `lock` takes the run lock first. Writes commit in
-    batches of `commit_items` or after `commit_seconds`; `max_bytes` (0: none) caps the store's size.
+def open_store(path: str, *, readonly: bool = False, lock: bool = False, shared_lock: bool = False,
+               commit_items: int | None = None, commit_seconds: float | None = None,
+               max_bytes: int = 0) -> ArticleStore:
+    """Open (creating when writable) the store at `path`; `lock` takes the run lock first, shared with the
+    other workers of one shared-frontier crawl when `shared_lock`. Writes commit in batches of `commit_items`
+    or after `commit_seconds`; `max_bytes` (0: none) caps the store's size.
 
     Raises StoreError (StoreLocked when another process holds the lock) with a one-line message.
     """
     from crawler.store.sqlite import COMMIT_ITEMS, COMMIT_SECONDS, SQLiteStore
 
-    return SQLiteStore(path, readonly=readonly, lock=lock,
+    return SQLiteStore(path, readonly=readonly, lock=lock, shared_lock=shared_lock,
                        commit_items=COMMIT_ITEMS if commit_items is None else commit_items,
                        commit_seconds=COMMIT_SECONDS if commit_seconds is None else commit_seconds,
                        max_bytes=max_bytes)
