@@ -194,8 +194,8 @@ class Frontier:
     """Add-on: with CRAWLER_FRONTIER set, the crawl runs on the shared Redis frontier.
 
     Sets the Redis scheduler (queue persisted between workers, never flushed by one of them), the dupe filter
-    keyed on article ids, the worker extension, the host-rate download handlers, and keeps each worker's store
-    writes short so that several processes can write to one SQLite store in turn."""
+    keyed on article ids, the worker extension, the host-rate download handlers, and commits each worker's
+    store writes one by one."""
 
     def update_settings(self, settings: Settings) -> None:
         if not frontier_url(settings):
@@ -218,10 +218,11 @@ class Frontier:
                 handlers[scheme] = "crawler.frontier.rate.HostRateHTTPHandler"
             settings.set("DOWNLOAD_HANDLERS", handlers,
                          priority=settings.getpriority("DOWNLOAD_HANDLERS") or "project")
-        # Short write transactions: workers on one SQLite store wait for each other's commits.
-        for name, value in (("CRAWLER_STORE_COMMIT_ITEMS", 10), ("CRAWLER_STORE_COMMIT_SECONDS", 0.25)):
-            if (settings.getpriority(name) or 0) <= 20:  # not given on the command line
-                settings.set(name, value, priority="project")
+        # Each write committed at once: a request leaves a worker's in-flight list only when what it gave is
+        # stored for good (so a killed worker loses nothing), and workers on one SQLite store hold its write
+        # lock only briefly. Given on the command line, a batch size wins (a kill may then lose one batch).
+        if (settings.getpriority("CRAWLER_STORE_COMMIT_ITEMS") or 0) <= 20:
+            settings.set("CRAWLER_STORE_COMMIT_ITEMS", 1, priority="project")
 
 
 __all__ = ["REDIS_ERRORS", "Frontier", "FrontierError", "FrontierKeys", "FrontierState", "connect",

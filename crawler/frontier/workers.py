@@ -32,6 +32,7 @@ from crawler import signals as crawler_signals
 from crawler import statkeys
 from crawler.frontier import REDIS_ERRORS, FrontierState
 from crawler.middlewares import MirrorPool, pool_for
+from crawler.status import ExitStatus
 
 if TYPE_CHECKING:
     from typing import Self
@@ -112,6 +113,15 @@ class FrontierWorker:
         self.closing = True
         if self._loop is not None and self._loop.running:
             self._loop.stop()
+        stats = self.crawler.stats
+        assert stats is not None
+        lost = int(stats.get_value(statkeys.FRONTIER_ENQUEUE_FAILED, 0) or 0)
+        if lost and not stats.get_value(statkeys.EXIT_STATUS):
+            from crawler.storing.extension import set_exit_status
+
+            logger.error("crawler: %d requests could not be queued while the frontier Redis was unreachable; run "
+                         "the crawl again to fetch them (stored articles are skipped)", lost)
+            set_exit_status(self.crawler, ExitStatus.FRONTIER_ERROR)
         if self.state.error is not None:
             return
         try:
