@@ -183,9 +183,12 @@ def test_redis_restarted_mid_run_workers_reconnect_or_stop_with_one_line_and_a_r
     try:
         with serve_site(make_corpus(200), ["healthy"]) as site:
             store = tmp_path / "store.sqlite"
-            parent = subprocess.Popen(workers_command(2, store, site.mirrors_arg, url, rate=25), cwd=tmp_path,
-                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                      env={**os.environ, "PYTHONUNBUFFERED": "1"})
+            # The workers' logs go to a file: a pipe nobody reads while they run would fill and stop them.
+            log = tmp_path / "stderr.txt"
+            with log.open("w") as err:
+                parent = subprocess.Popen(workers_command(2, store, site.mirrors_arg, url, rate=25), cwd=tmp_path,
+                                          stdout=subprocess.PIPE, stderr=err, text=True,
+                                          env={**os.environ, "PYTHONUNBUFFERED": "1"})
             try:
                 wait_for(lambda: stored_count(store) >= 40, 120, "40 stored articles")
                 with contextlib.suppress(redis.exceptions.ConnectionError):
@@ -193,10 +196,11 @@ def test_redis_restarted_mid_run_workers_reconnect_or_stop_with_one_line_and_a_r
                 server.wait(timeout=20)
                 time.sleep(1)
                 server = start_redis()
-                stdout, stderr = parent.communicate(timeout=240)
+                parent.communicate(timeout=240)
             finally:
                 with contextlib.suppress(ProcessLookupError):
                     parent.kill()
+            stderr = log.read_text()
             assert "Traceback" not in stderr
             expected = site.corpus.article_ids()
             if restart == "saved":
