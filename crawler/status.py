@@ -17,7 +17,7 @@ class ExitStatus(IntEnum):
     """The run finished but its summary raised the layout-drift alarm."""
     STORE_ERROR = 5
     """The store could not be opened or written (locked, read-only, disk full, corrupt)."""
-    FRONTIER_ERROR = 6
+    FRONTIER_ERROR = 7
     """The shared frontier (CRAWLER_FRONTIER's Redis) could not be reached, or lost the crawl's queue."""
     INTERRUPTED = 130
     """Ctrl-C."""

@@ -207,7 +207,7 @@ def test_redis_restarted_mid_run_workers_reconnect_or_stop_with_one_line_and_a_r
                 assert parent.returncode == 0, stderr[-3000:]
                 assert set(stored(store)[0]) == expected
             else:
-                assert parent.returncode == 6, stderr[-3000:]
+                assert parent.returncode == 7, stderr[-3000:]
                 lost = [line for line in stderr.splitlines() if "ERROR: crawler:" in line]
                 assert len(lost) == 2 and all("lost crawl run" in line for line in lost), lost
             rerun = run_workers(tmp_path, 2, store, site.mirrors_arg, url, rate=25)
