@@ -28,8 +28,8 @@ DEFAULT_DIR = Path("fixtures/presstv")
 MIN_BODY_F1 = 0.98
 """Body F1 (4-word shingles) an article fixture must reach against its expected body."""
 
-IGNORED_FIELDS = frozenset({"extracted_at"})
-"""Fields that change on every run and so are never part of expected.json."""
+IGNORED_FIELDS = frozenset({"extracted_at", "fetched_from", "archived_at"})
+"""Fields that change on every run or are facts of the fetch, not of the page, so never part of expected.json."""
 
 SNIPPET_KEYS = ("body_contains", "body_excludes")
 """Hand-written snippet lists: `regen` never touches these (nor `not_an_article`)."""

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from scrapy import Request
 from scrapy.exceptions import DropItem, IgnoreRequest
 
 from crawler.items import Article
@@ -31,7 +32,11 @@ class PageItem:
     page: Page
     """The fetched bytes and facts of the fetch."""
     source: str = ""
-    """The discovery source that found the link: "rss", "sitemap" or "sections" (counted per source)."""
+    """The discovery source that found the link: "rss", "sitemap", "sections", "wayback", "commoncrawl"
+    (counted per source)."""
+    fallback: Request | None = None
+    """For a web-archive capture: the request for the next older capture of the same article, sent when
+    extraction refuses this one (a seizure notice, a challenge page...)."""
 
 
 @dataclass
@@ -105,8 +110,23 @@ class ExtractionCrashed(DropItem):
     """Extraction failed on the page: "extraction crashed: ..." (recorded by the store as crashed)."""
 
 
+class CaptureRefused(DropItem):
+    """Extraction refused an archived capture that has an older one to try: counted, not recorded as failed."""
+
+
 class SkippedRequest(IgnoreRequest):
     """A request dropped on purpose, not a failure (an article already stored): errbacks record nothing."""
+
+
+def response_headers(response: Any) -> list[tuple[str, str]]:
+    """A Scrapy response's headers as (name, value) text pairs, in order, one pair per value.
+
+    Header bytes are Latin-1 by HTTP's definition, so every byte survives the round trip to WARC export."""
+    pairs: list[tuple[str, str]] = []
+    for name, values in response.headers.items():
+        for value in values:
+            pairs.append((name.decode("latin-1"), value.decode("latin-1")))
+    return pairs
 
 
 def page_url(item: Any) -> str:

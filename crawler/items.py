@@ -81,6 +81,15 @@ class Article:
     "unknown" when none did (the page went through the layout-independent rules alone) or no profile knows the
     host. A run's stats count unknown-layout pages and the drift alarm names them."""
 
+    fetched_from: str = "live"
+    """Where the page came from: "live" (the outlet's site or a mirror), "wayback" (the Internet Archive's
+    Wayback Machine), "commoncrawl" (a Common Crawl WARC record) or "warc" (a WARC/ARC file imported with
+    `crawler import-warc`)."""
+
+    archived_at: str | None = None
+    """When the archive captured the page, ISO 8601 in UTC (e.g. "2013-05-02T08:15:00+00:00"); None for a live
+    fetch."""
+
     def to_dict(self) -> dict[str, Any]:
         """The item as a plain JSON-ready dict, fields in schema order."""
         return asdict(self)
@@ -104,6 +113,9 @@ def content_hash(body: str) -> str:
     """The `content_hash` of a body: sha256 of its normalised text."""
     return hashlib.sha256(normalise_text(body).encode("utf-8")).hexdigest()
 
+
+FETCH_SOURCES: tuple[str, ...] = ("live", "wayback", "commoncrawl", "warc")
+"""Every value `Article.fetched_from` may take."""
 
 ARTICLE_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Article))
 """Field names in schema order (used by exports and the JSON Schema test)."""

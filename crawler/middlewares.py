@@ -535,3 +535,100 @@ class ArticleIdDupeFilter(RFPDupeFilter):
         if request.meta.get("article_id") and request.meta.get("redirect_urls"):
             return False  # a redirect continues a request already let in
         return super().request_seen(request)
+
+
+class ArchivePolitenessMiddleware:
+    """Web archives' 429 and 503 answers: the archive's whole download slot waits (Retry-After, else
+    CRAWLER_ARCHIVE_BACKOFF seconds) and slows down (its delay doubles); the request is sent again. More than
+    CRAWLER_ARCHIVE_MAX_THROTTLES such answers in a row stop that archive source for the rest of the run, with
+    one ERROR line and exit status 6, rather than hammering a service that asks us to stop.
+
+    Only requests carrying `meta["archive_source"]` are handled; it sits just inside RetryMiddleware so their
+    429/503 answers never reach Scrapy's own retries.
+    """
+
+    THROTTLE_STATUSES = (429, 503)
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        settings = crawler.settings
+        self.backoff = settings.getfloat("CRAWLER_ARCHIVE_BACKOFF", 60.0)
+        self.max_wait = settings.getfloat("CRAWLER_RETRY_AFTER_MAX", 120.0)
+        self.max_throttles = settings.getint("CRAWLER_ARCHIVE_MAX_THROTTLES", 5)
+        self.max_delay = settings.getfloat("AUTOTHROTTLE_MAX_DELAY", 30.0)
+        self.in_a_row: dict[str, int] = {}
+        self.stopped: dict[str, str] = {}
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(crawler)
+
+    def _inc(self, key: str) -> None:
+        assert self.crawler.stats is not None
+        self.crawler.stats.inc_value(key)
+
+    def process_request(self, request: Request) -> None:
+        source = request.meta.get("archive_source")
+        if source in self.stopped:
+            request.meta["archive_dropped"] = True
+            raise IgnoreRequest(self.stopped[source])
+        return None
+
+    def process_response(self, request: Request, response: Response) -> Request | Response:
+        source = request.meta.get("archive_source")
+        if not source:
+            return response
+        if response.status not in self.THROTTLE_STATUSES:
+            self.in_a_row[source] = 0
+            return response
+        count = self.in_a_row[source] = self.in_a_row.get(source, 0) + 1
+        self._inc(f"archive/{source}/throttled_{response.status}")
+        if count > self.max_throttles:
+            self._stop(source, response.status, count)
+            request.meta["archive_dropped"] = True
+            raise IgnoreRequest(self.stopped[source])
+        asked = _retry_after(response.headers.get(b"Retry-After"))
+        wait = min(self.backoff if asked is None else asked, self.max_wait)
+        slot_key = str(request.meta.get("download_slot", ""))
+        engine = self.crawler.engine
+        slot = engine.downloader.slots.get(slot_key) if engine is not None else None
+        if slot is not None:
+            # The slot's next request goes out `wait` seconds from now (Scrapy waits `delay` after `lastseen`),
+            # and every later one at half the rate it had.
+            slot.delay = min(max(slot.delay * 2, 0.1), max(self.max_delay, slot.delay))
+            slot.lastseen = time.monotonic() + wait - slot.delay
+        logger.info("%s answered %d: waiting %.1fs, then %.2fs between requests (%d in a row)", source,
+                    response.status, wait, slot.delay if slot else 0.0, count)
+        return request.replace(dont_filter=True)
+
+    def _stop(self, source: str, status: int, count: int) -> None:
+        if source in self.stopped:
+            return
+        message = (f"{source}: the archive answered {status} {count} times in a row; stopped reading it for this "
+                   f"run (the backfill is incomplete: run it again later, or lower its rate setting)")
+        self.stopped[source] = message
+        logger.error(message)
+        assert self.crawler.stats is not None
+        self.crawler.stats.set_value(statkeys.ARCHIVE_STOPPED.format(source), message)
+        if not self.crawler.stats.get_value(statkeys.EXIT_STATUS):
+            self.crawler.stats.set_value(statkeys.EXIT_STATUS, int(ExitStatus.ARCHIVE_STOPPED))
+        stop = getattr(self.crawler.spider, "stop_archive_source", None)
+        if stop is not None:
+            stop(source)
+        engine = self.crawler.engine
+        if engine is None:
+            return
+        # Requests already waiting in this source's download slots passed process_request before the stop:
+        # drop them there too, or they would still go out one by one.
+        for key, slot in engine.downloader.slots.items():
+            if not key.startswith("archive:"):
+                continue
+            kept = []
+            while slot.queue:
+                queued, waiting = slot.queue.popleft()
+                if queued.meta.get("archive_source") == source:
+                    queued.meta["archive_dropped"] = True
+                    waiting.errback(IgnoreRequest(message))
+                else:
+                    kept.append((queued, waiting))
+            slot.queue.extend(kept)

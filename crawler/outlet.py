@@ -108,6 +108,8 @@ class Outlet:
     """Any of the [dates] foreign day and month names, longest first, as whole words (None when there are none)."""
     updated_regex: re.Pattern[str] | None = None
     """"[<label>: <date>]" with any of the [dates] `updated_labels`; group 1 is the date."""
+    archives: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    """The [archives] table: URL heads and eras web-archive backfills query (see crawler.archives.cdx)."""
 
     def __getattr__(self, name: str) -> Any:
         # Only reached when normal lookup fails: a [boilerplate] key added to the schema alone.
@@ -349,8 +351,16 @@ def _map(of: type | tuple[type, ...], label: str, digits: bool = False) -> Calla
     return check
 
 
+def _date(value: Any, key: str, where: str) -> date:
+    try:
+        return date.fromisoformat(_as(value, str, key, where, "str"))
+    except ValueError:
+        raise _fail(where, f"key '{key}' is not a date like 2012-12-31: {value!r}") from None
+
+
 KINDS: dict[str, Callable[[Any, str, str], Any]] = {
     "str": lambda v, k, w: _as(v, str, k, w, "str"),
+    "date": _date,
     "int": lambda v, k, w: _as(v, int, k, w, "int"),
     "str_list": _str_list,
     "regex": lambda v, k, w: _regex(_as(v, str, k, w, "str"), k, w),
@@ -426,6 +436,13 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "formats": Key("str_list"),
         "words": Key("str_map"),
         "updated_labels": Key("str_list"),
+    },
+    "archives": {
+        "dated_heads": Key("str_list"),
+        "undated_heads": Key("str_list", required=False, default=()),
+        "undated_until": Key("date", required=False),
+        "id_prefix_digits": Key("int", required=False, default=2),
+        "first_year": Key("int"),
     },
 }
 """The profile's tables and their keys."""
@@ -561,6 +578,7 @@ def parse_outlet(data: dict[str, Any], source: str = "<data>") -> Outlet:
         if boiler["contains_phrases"] else None,
         date_words_regex=_words_regex(t["dates"]["words"]),
         updated_regex=_updated_regex(t["dates"]["updated_labels"]),
+        archives=t["archives"],
     )
 
 

@@ -30,7 +30,15 @@ from twisted.internet.defer import Deferred, DeferredLock
 
 from crawler import signals as crawler_signals
 from crawler import statkeys
-from crawler.handoff import ExtractedItem, ExtractionCrashed, ExtractOutcome, NotAnArticlePage, PageItem, page_url
+from crawler.handoff import (
+    CaptureRefused,
+    ExtractedItem,
+    ExtractionCrashed,
+    ExtractOutcome,
+    NotAnArticlePage,
+    PageItem,
+    page_url,
+)
 
 if TYPE_CHECKING:
     from typing import Self
@@ -205,11 +213,22 @@ class ExtractPipeline:
             self._crashed(page.url, str(exc))
         # The store (or its failure record) uses these instead of redoing them.
         page.compressed, page.sha256 = result.compressed or page.compressed, result.sha256 or page.sha256
+        if result.article is None and item.fallback is not None:
+            # An archived capture refused (post-seizure captures are the seizure notice): the next older capture
+            # of the same article is asked for, like a mirror failover.
+            reason = str(result.refused or "no article")
+            self._inc(statkeys.ARCHIVE_CAPTURE_REFUSED.format(item.source, reason_key(reason)))
+            assert self.crawler.engine is not None
+            self.crawler.engine.crawl(item.fallback)
+            raise CaptureRefused(f"archived capture refused ({reason}); trying an older capture")
         if result.article is None:
             reason = str(result.refused or "no article")
             self._inc(statkeys.EXTRACT_REFUSED)
             self._inc(statkeys.EXTRACT_REFUSED_REASON.format(reason_key(reason)))
             raise NotAnArticlePage(f"not an article: {reason}")
+        # Provenance is a fact of the fetch, not of the page's text: the worker cannot know it.
+        result.article.fetched_from = page.fetched_from
+        result.article.archived_at = page.archived_at
         out = ExtractedItem(article=result.article, page=page, source=item.source,
                             guard_removed=result.guard_removed, removed=result.removed, layout=result.layout,
                             layout_misses=result.layout_misses)

@@ -66,6 +66,8 @@ DOWNLOADER_MIDDLEWARES = {
     # Just inside Scrapy's RetryMiddleware (550): mirror requests are retried here (RETRY_* settings), then
     # sent to the next mirror; other requests go on to RetryMiddleware as in any Scrapy project.
     "crawler.middlewares.MirrorFailoverMiddleware": 555,
+    # Web archives' 429/503 answers slow their whole slot down before Scrapy's RetryMiddleware (550) sees them.
+    "crawler.middlewares.ArchivePolitenessMiddleware": 560,
 }
 # Mirror failover, seizure/challenge handling and 404/410 recording (off: plain Scrapy retries only).
 CRAWLER_FAILOVER_ENABLED = True
@@ -102,6 +104,20 @@ CRAWLER_MIRROR_FAIL_THRESHOLD = 2
 CRAWLER_MIRROR_COOLDOWN = 300.0
 # Longest wait honoured from a 429's Retry-After header (seconds).
 CRAWLER_RETRY_AFTER_MAX = 120.0
+# ---- Web archives (spider arguments sources=wayback,commoncrawl and archive_fallback=1) ----
+CRAWLER_WAYBACK_URL = "https://web.archive.org"
+# Requests per second to the Wayback CDX server (0.4 = 24 a minute, what the Internet Archive asks), and to
+# its capture replay, across the whole crawl.
+CRAWLER_WAYBACK_CDX_RATE = 0.4
+CRAWLER_WAYBACK_FETCH_RATE = 2.0
+CRAWLER_CC_INDEX_URL = "https://index.commoncrawl.org"
+CRAWLER_CC_DATA_URL = "https://data.commoncrawl.org"
+CRAWLER_CC_INDEX_RATE = 1.0
+CRAWLER_CC_DATA_RATE = 2.0
+# Wait after a 429/503 from an archive that sends no Retry-After (seconds); after this many in a row the
+# archive source stops for the run (exit status 6).
+CRAWLER_ARCHIVE_BACKOFF = 60.0
+CRAWLER_ARCHIVE_MAX_THROTTLES = 5
 # Largest (decompressed) sitemap or feed read.
 CRAWLER_SITEMAP_MAX_BYTES = 50 * 1024 * 1024
 # Extraction worker processes; 0 = one per core.

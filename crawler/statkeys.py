@@ -26,6 +26,17 @@ DISCOVERY_ARTICLE_LINKS = "discovery/{}/article_links"
 DISCOVERY_PREFIX = "discovery/"
 DISCOVERY_LINKS_SUFFIX = "/article_links"
 
+# ---- web archives (spider, extraction pipeline) -> run summary ----
+ARCHIVE_ARTICLE_IDS = "archive/{}/article_ids"
+"""Article ids an archive source found captures of (per source: "wayback", "commoncrawl")."""
+ARCHIVE_CAPTURE_FAILED = "archive/{}/capture_failed/{}"
+"""Captures that could not be fetched or read, per source and reason; the next older capture was tried."""
+ARCHIVE_CAPTURE_REFUSED = "archive/{}/capture_refused/{}"
+"""Captures extraction refused (seizure notice, challenge, error page, listing), per source and reason; the next
+older capture was tried."""
+ARCHIVE_STOPPED = "archive/{}/stopped"
+"""One-line message when an archive source was stopped because the archive kept refusing requests."""
+
 # ---- incremental middleware -> drift alarm, run summary ----
 INCREMENTAL_ARTICLE_REQUESTS = "incremental/article_requests"
 INCREMENTAL_SKIPPED = "incremental/skipped"

@@ -17,6 +17,9 @@ class ExitStatus(IntEnum):
     """The run finished but its summary raised the layout-drift alarm."""
     STORE_ERROR = 5
     """The store could not be opened or written (locked, read-only, disk full, corrupt)."""
+    ARCHIVE_STOPPED = 6
+    """A web-archive source was stopped early because the archive kept answering 429/503: the backfill is
+    incomplete; run it again later (it resumes: stored articles are skipped)."""
     FRONTIER_ERROR = 7
     """The shared frontier (CRAWLER_FRONTIER's Redis) could not be reached, or lost the crawl's queue."""
     INTERRUPTED = 130

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from crawler.extract import extract_full
+from crawler.items import Article
 from crawler.site.corpus import SiteCorpus
 from crawler.store import ExportFilter, Page, StoreError, StoreLocked, open_store
 from crawler.store.sqlite import SCHEMA_VERSION, SQLiteStore
@@ -203,3 +204,39 @@ def test_bad_paths_give_one_line_errors(tmp_path: Path) -> None:
     junk.write_bytes(b"this is not a database at all" * 100)
     with pytest.raises(StoreError, match="not a crawler store or is damaged"):
         SQLiteStore(str(junk))
+
+
+def test_pages_keep_headers_and_provenance_and_old_pages_get_a_marked_minimal_set(tmp_path: Path,
+                                                                                  corpus: SiteCorpus) -> None:
+    from crawler.store.sqlite import MIGRATIONS
+
+    (first, first_page), (second, second_page) = _items(corpus)[:2]
+    # A store made by the first schema, holding one page, as an older crawler left it.
+    old = tmp_path / "old.sqlite"
+    db = sqlite3.connect(old)
+    db.executescript(MIGRATIONS[0] + "; PRAGMA user_version = 1;")
+    db.execute(
+        "INSERT INTO pages (article_id, url, status, encoding, fetched_at, html_sha256, size, html, outcome)"
+        " VALUES (?,?,?,?,?,?,?,?,?)",
+        (first["article_id"], first_page.url, 200, "windows-1252", "2020-01-01T00:00:00", "x" * 64,
+         len(first_page.html), zlib.compress(first_page.html), "article"),
+    )
+    db.commit()
+    db.close()
+    second_page.headers = [("Content-Type", "text/html; charset=utf-8"), ("Set-Cookie", "a=1"), ("Set-Cookie", "b=2")]
+    second_page.fetched_from, second_page.archived_at = "wayback", "2013-05-02T08:15:00+00:00"
+    second["fetched_from"], second["archived_at"] = "wayback", "2013-05-02T08:15:00+00:00"
+    with open_store(str(old)) as store:
+        store.save_article(Article.from_dict(second), second_page, None)
+        store.commit()
+        pages = {p.url: p for p in store.iter_pages(ExportFilter())}
+        assert store.count_pages(ExportFilter()) == 2
+        exported = {item["article_id"]: item for item in store.iter_export(ExportFilter())}
+    upgraded, fresh = pages[first_page.url], pages[second_page.url]
+    assert upgraded.headers_minimal and upgraded.headers == [("Content-Type", "text/html; charset=windows-1252")]
+    assert upgraded.fetched_from == "live" and upgraded.archived_at is None
+    assert upgraded.html == first_page.html
+    assert not fresh.headers_minimal and fresh.headers == second_page.headers
+    assert (fresh.fetched_from, fresh.archived_at) == ("wayback", "2013-05-02T08:15:00")
+    assert exported[second["article_id"]]["fetched_from"] == "wayback"
+    assert exported[second["article_id"]]["archived_at"] == "2013-05-02T08:15:00+00:00"

@@ -41,6 +41,14 @@ class Command(ScrapyCrawlCommand):
                 print(f"scrapy crawl: error: {exc}", file=sys.stderr)
                 self.exitcode = ExitStatus.BAD_ARGUMENT
                 return
+        check_settings = getattr(spidercls, "check_settings", None)
+        if check_settings is not None:
+            try:
+                check_settings(self.settings)
+            except ValueError as exc:
+                print(f"scrapy crawl: error: {exc}", file=sys.stderr)
+                self.exitcode = ExitStatus.BAD_ARGUMENT
+                return
         crawler = self._create_crawler(spidercls)
         self.crawler_process.crawl(crawler, **opts.spargs)
         self.crawler_process.start()

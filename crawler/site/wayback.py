@@ -15,6 +15,7 @@ import hashlib
 import json
 import re
 import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -71,6 +72,8 @@ class WaybackArchive:
         self.faults = WaybackFaults()
         self.requests: list[str] = []
         """Every request path and query, in order (what the crawler asked)."""
+        self.request_times: list[tuple[float, str]] = []
+        """(time.monotonic(), path) of every request: what rate the crawler kept to."""
         self._lock = threading.Lock()
 
     def add(self, capture: ArchivedCapture) -> None:
@@ -160,6 +163,7 @@ class _Handler(BaseHTTPRequestHandler):
         parts = urlsplit(self.path)
         with archive._lock:
             archive.requests.append(self.path)
+            archive.request_times.append((time.monotonic(), self.path))
             cdx_calls = sum(1 for r in archive.requests if r.startswith("/cdx/"))
         if parts.path == "/cdx/search/cdx":
             if cdx_calls <= archive.faults.throttle_first:

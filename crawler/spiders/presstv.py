@@ -2,10 +2,15 @@
 
 Arguments (`scrapy crawl presstv -a name=value`):
 - mirrors=URL,URL,...   base URLs in priority order (default: the outlet profile's [mirrors] default list)
-- sources=rss,sitemap,sections   discovery sources (default all three)
+- sources=rss,sitemap,sections   discovery sources on the live site (default all three)
 - since=YYYY-MM-DD, until=YYYY-MM-DD   keep articles whose URL or sitemap date is in range; with `since`
   (or `until`) every monthly sitemap the index lists in range is read, otherwise the current and previous month
 - max_pages=N   section listing pages per section (default the profile's discovery.max_pages)
+- sources=wayback,commoncrawl   web archives as sources too (alone, or beside the live ones): every capture of
+  every article URL of the window (since/until; default the outlet's first year to today), newest first
+- crawls=CC-MAIN-2024-10,...   Common Crawl crawls to read (default: those of collinfo.json that may hold the window)
+- archive_fallback=1   an article every live mirror fails (or answers 404/410) comes from its newest good Wayback
+  capture
 
 The spider only discovers and routes: each article response becomes a `PageItem` (raw HTML and fetch facts)
 that the extraction pipeline turns into an Article. Every link to any outlet host (seized domains included) is
@@ -30,9 +35,10 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.gz import gunzip
 
 from crawler import statkeys
-from crawler.handoff import PageItem, SkippedRequest
+from crawler.handoff import PageItem, SkippedRequest, response_headers
 from crawler.middlewares import MirrorPool, PageGivenUp, report_page_failed
 from crawler.outlet import Outlet, load_outlet
+from crawler.spiders.archived import ARCHIVE_SOURCES, ArchiveSources, archive_slots
 from crawler.store import Page
 
 if TYPE_CHECKING:
@@ -41,7 +47,8 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from twisted.python.failure import Failure
 
-SOURCES = ("rss", "sitemap", "sections")
+LIVE_SOURCES = ("rss", "sitemap", "sections")
+SOURCES = (*LIVE_SOURCES, *ARCHIVE_SOURCES)
 
 # Sitemaps and feeds come from the network: never expand entities, load DTDs or touch the network.
 _XML_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False,
@@ -63,15 +70,27 @@ def _parse_date(name: str, value: str | None) -> date | None:
         raise SpiderArgumentError(f"argument {name}={value!r} is not a date like 2026-08-15") from None
 
 
-class PresstvSpider(Spider):
-    """Crawl Press TV through its mirrors; yields page items for the extraction pipeline."""
+def _flag(name: str, value: Any) -> bool:
+    text = str(value if value is not None else "").strip().lower()
+    if text in ("", "0", "false", "no", "off"):
+        return False
+    if text in ("1", "true", "yes", "on"):
+        return True
+    raise SpiderArgumentError(f"argument {name}={value!r}: use 1 or 0")
+
+
+class PresstvSpider(ArchiveSources, Spider):
+    """Crawl Press TV through its mirrors (and web archives); yields page items for the extraction pipeline."""
 
     name = "presstv"
 
     def __init__(self, mirrors: str | None = None, sources: str | None = None, since: str | None = None,
                  until: str | None = None, max_pages: str | int | None = None, *,
+                 archive_fallback: str | None = None, crawls: str | None = None,
                  outlet_profile: Outlet | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self.archive_fallback = _flag("archive_fallback", archive_fallback)
+        self.crawls = crawls
         # from_crawler passes the profile CRAWLER_OUTLET names; alone (argument checks) the project's setting.
         self.outlet: Outlet = outlet_profile or load_outlet(_project_outlet_name())
         self.outlet_name = self.outlet.name
@@ -106,13 +125,35 @@ class PresstvSpider(Spider):
     @staticmethod
     def _sources_arg(value: str | None) -> tuple[str, ...]:
         if not value:
-            return SOURCES
+            return LIVE_SOURCES
         chosen = tuple(s.strip().lower() for s in value.split(",") if s.strip())
         bad = [s for s in chosen if s not in SOURCES]
         if bad or not chosen:
             raise SpiderArgumentError(f"argument sources={value!r}: use a comma-separated subset of "
                                       f"{','.join(SOURCES)}")
         return chosen
+
+    @property
+    def live_sources(self) -> tuple[str, ...]:
+        """The chosen sources that read the outlet's own site."""
+        return tuple(s for s in self.sources if s in LIVE_SOURCES)
+
+    @classmethod
+    def update_settings(cls, settings: Any) -> None:
+        super().update_settings(settings)
+        # The archives' politeness: one download slot per archive service, its rate from the settings. A bad
+        # value is reported by check_settings before the crawl starts; the defaults stand in until then.
+        try:
+            slots = archive_slots(settings)
+        except ValueError:
+            return
+        # Merged with (never replacing) DOWNLOAD_SLOTS given on the command line or in the project.
+        settings.set("DOWNLOAD_SLOTS", {**slots, **settings.getdict("DOWNLOAD_SLOTS")}, priority="cmdline")
+
+    @classmethod
+    def check_settings(cls, settings: Any) -> None:
+        """Raise ValueError (one line) for a bad setting of this spider, before any crawling starts."""
+        archive_slots(settings)
 
     @classmethod
     def check_arguments(cls, **kwargs: Any) -> None:
@@ -127,6 +168,7 @@ class PresstvSpider(Spider):
         spider.mirror_pool.fail_threshold = max(1, settings.getint("CRAWLER_MIRROR_FAIL_THRESHOLD", 2))
         spider.mirror_pool.cooldown = settings.getfloat("CRAWLER_MIRROR_COOLDOWN", 300.0)
         spider.sitemap_max_bytes = settings.getint("CRAWLER_SITEMAP_MAX_BYTES", 50 * 1024 * 1024)
+        spider.setup_archives(crawler)
         return spider
 
     sitemap_max_bytes = 50 * 1024 * 1024
@@ -142,17 +184,21 @@ class PresstvSpider(Spider):
         return Request(url, callback=callback, meta=full_meta, priority=priority, errback=errback)
 
     async def start(self) -> AsyncIterator[Any]:
+        frontier = bool(self.settings.get("CRAWLER_FRONTIER"))
+        if frontier and not self.settings.getbool("CRAWLER_FRONTIER_SEED", True):
+            return  # a joining worker works the shared queue only: the seeding one queued discovery
+        # Archive queries do not depend on the mirrors: they start at once, at the archives' own pace.
+        for request in self.archive_start_requests():
+            yield request
         # One probe first: when no mirror answers, the run ends after a handful of requests instead of
         # queueing every discovery URL against dead hosts.
         requests = self.start_requests_list()
         if not requests:
             return
-        if self.settings.get("CRAWLER_FRONTIER"):
-            # On a shared frontier any worker may take the probe, so nobody waits for it: one process (the
-            # seeding one) queues all of discovery, and the others only work the shared queue.
-            if self.settings.getbool("CRAWLER_FRONTIER_SEED", True):
-                for request in requests:
-                    yield request
+        if frontier:
+            # On a shared frontier any worker may take the probe, so nobody waits for it.
+            for request in requests:
+                yield request
             return
         yield requests[0].replace(errback=self._probe_failed)
         await maybe_deferred_to_future(self.mirror_pool.settled())
@@ -170,7 +216,7 @@ class PresstvSpider(Spider):
         self.mirror_pool.settle()
 
     def start_requests_list(self) -> list[Request]:
-        """The discovery requests a run starts with."""
+        """The live discovery requests a run starts with."""
         d = self.outlet.discovery
         sections = [str(s) for s in d["listing_sections"]]
         out: list[Request] = []
@@ -386,6 +432,7 @@ class PresstvSpider(Spider):
                 encoding=getattr(response, "encoding", None),
                 fetched_at=datetime.now(UTC).isoformat(timespec="seconds"),
                 mirror=urlsplit(response.url).netloc,
+                headers=response_headers(response),
             ),
             source=str(meta.get("source", "")),
         )

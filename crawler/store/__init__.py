@@ -36,6 +36,30 @@ class Page:
     """zlib of `html`, when the extraction worker made it already (keeps that CPU off the reactor thread)."""
     sha256: str | None = None
     """Hex SHA-256 of `html`, when the extraction worker computed it."""
+    headers: list[tuple[str, str]] | None = None
+    """The response headers as received, in order (None: not known; the store then keeps a minimal set)."""
+    fetched_from: str = "live"
+    """"live", "wayback", "commoncrawl" or "warc" (see Article.fetched_from)."""
+    archived_at: str | None = None
+    """The archive's capture time (ISO 8601 UTC) for a page from a web archive; None for a live fetch."""
+
+
+@dataclass
+class StoredPage:
+    """One stored raw page with the facts of its fetch, as `iter_pages` yields it (for WARC export)."""
+
+    id: int
+    article_id: str | None
+    url: str
+    status: int | None
+    headers: list[tuple[str, str]]
+    headers_minimal: bool
+    """True when the page was stored before headers were kept: `headers` is a reconstructed minimal set."""
+    fetched_at: str
+    fetched_from: str
+    archived_at: str | None
+    outcome: str
+    html: bytes
 
 
 @dataclass
@@ -119,6 +143,8 @@ class ArticleStore(Protocol):
     def iter_export(self, flt: ExportFilter) -> Iterator[dict[str, Any]]: ...
     def count_export(self, flt: ExportFilter) -> int: ...
     def iter_reextract(self, flt: ExportFilter) -> Iterator[ReextractJob]: ...
+    def iter_pages(self, flt: ExportFilter) -> Iterator[StoredPage]: ...
+    def count_pages(self, flt: ExportFilter) -> int: ...
     def count_reextract(self, flt: ExportFilter) -> int: ...
     def integrity_check(self) -> str: ...
     def maybe_commit(self) -> None: ...
@@ -156,5 +182,6 @@ __all__ = [
     "StoreError",
     "StoreLocked",
     "StoredArticle",
+    "StoredPage",
     "open_store",
 ]

@@ -19,6 +19,7 @@ from crawler.store import (
     RunRow,
     SaveOutcome,
     StoredArticle,
+    StoredPage,
     StoreError,
 )
 from crawler.store.lock import RunLock
@@ -37,7 +38,7 @@ ZLIB_LEVEL = 3
 (the extraction worker compresses each page, off the crawl's reactor thread)."""
 
 # Fields that differ between two extractions of the same text without the article having changed.
-_VOLATILE = frozenset({"extracted_at", "source_url", "mirror"})
+_VOLATILE = frozenset({"extracted_at", "source_url", "mirror", "fetched_from", "archived_at"})
 
 # Each entry moves the schema one version up (PRAGMA user_version); never edit a released entry, append.
 MIGRATIONS: tuple[str, ...] = (
@@ -123,8 +124,23 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX failures_run ON failures(run_id);
     """,
+    # 2: provenance and the HTTP response of every page, for WARC export. Pages stored before this keep a
+    # minimal header set reconstructed from what was kept, marked by headers_minimal.
+    """
+    ALTER TABLE pages ADD COLUMN headers TEXT;  -- JSON list of [name, value] pairs as received
+    ALTER TABLE pages ADD COLUMN headers_minimal INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE pages ADD COLUMN fetched_from TEXT NOT NULL DEFAULT 'live';  -- live | wayback | commoncrawl | warc
+    ALTER TABLE pages ADD COLUMN archived_at TEXT;  -- capture time (UTC) of a page from a web archive
+    UPDATE pages SET headers_minimal = 1, headers = json_array(json_array('Content-Type',
+        'text/html' || coalesce('; charset=' || encoding, '')));
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def _minimal_headers(encoding: str | None) -> list[list[str]]:
+    """The header set a page stored without its headers gets: its content type and the charset it was read in."""
+    return [["Content-Type", "text/html" + (f"; charset={encoding}" if encoding else "")]]
 
 
 def _one_line(exc: BaseException) -> str:
@@ -337,11 +353,16 @@ class SQLiteStore:
                 (fetched, outcome, reason, run_id, page.url, page.mirror, row[0]),
             )
             return int(row[0])
+        minimal = page.headers is None
+        headers = _minimal_headers(page.encoding) if page.headers is None else [list(h) for h in page.headers]
         cur = self._write(
             "INSERT INTO pages (article_id, url, mirror, status, encoding, fetched_at, html_sha256, size, html,"
-            " outcome, reason, run_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            " outcome, reason, run_id, headers, headers_minimal, fetched_from, archived_at)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (article_id, page.url, page.mirror, page.status, page.encoding, fetched, sha, len(page.html),
-             page.compressed or zlib.compress(page.html, ZLIB_LEVEL), outcome, reason, run_id),
+             page.compressed or zlib.compress(page.html, ZLIB_LEVEL), outcome, reason, run_id,
+             json.dumps(headers, ensure_ascii=False), int(minimal), page.fetched_from,
+             iso_to_utc_key(page.archived_at)),
         )
         return int(cur.lastrowid or 0)
 
@@ -594,6 +615,34 @@ class SQLiteStore:
         )
         for row in cur:
             yield str(row[0]), int(row[1]), str(row[2]), row[3], bytes(row[4])
+
+    @staticmethod
+    def _pages_where(flt: ExportFilter) -> tuple[str, list[Any]]:
+        where, params = SQLiteStore._where(flt)
+        if not where:
+            return "", params
+        return f" WHERE p.article_id IN (SELECT a.article_id FROM articles a{where})", params
+
+    def count_pages(self, flt: ExportFilter) -> int:
+        where, params = self._pages_where(flt)
+        return int(self._db.execute(f"SELECT count(*) FROM pages p{where}", params).fetchone()[0])
+
+    def iter_pages(self, flt: ExportFilter) -> Iterator[StoredPage]:
+        """Every stored raw page (of the matching articles, when filtered), in the order they were stored."""
+        where, params = self._pages_where(flt)
+        cur = self._db.execute(
+            "SELECT p.id, p.article_id, p.url, p.status, p.headers, p.headers_minimal, p.fetched_at,"
+            f" p.fetched_from, p.archived_at, p.outcome, p.html, p.encoding FROM pages p{where} ORDER BY p.id",
+            params,
+        )
+        for row in cur:
+            headers = json.loads(row[4]) if row[4] else _minimal_headers(row[11])
+            yield StoredPage(
+                id=int(row[0]), article_id=row[1], url=str(row[2]), status=row[3],
+                headers=[(str(k), str(v)) for k, v in headers], headers_minimal=bool(row[5]) or not row[4],
+                fetched_at=str(row[6]), fetched_from=str(row[7] or "live"), archived_at=row[8],
+                outcome=str(row[9]), html=zlib.decompress(bytes(row[10])),
+            )
 
     def save_reextracted(self, article: Article | Mapping[str, Any], page_id: int) -> str:
         """Store a re-extraction of stored page `page_id` (a new version only if the text changed):
