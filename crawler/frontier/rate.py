@@ -10,6 +10,7 @@ queues, at the moment the request is really sent; a download timeout counts from
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -43,16 +44,26 @@ class HostRateLimiter:
         self._reserve = client.register_script(_RESERVE)
 
     async def wait_turn(self, host: str) -> float:
-        """Wait until this request may go to `host`; returns the seconds waited."""
-        try:
-            wait = int(self._reserve(keys=[rate_key(host)], args=[self.interval_us])) / 1_000_000
-        except REDIS_ERRORS:
-            # Not the host's fault, so not a download failure: keep at least this worker's own share polite
-            # (the worker extension stops the crawl if Redis stays away).
-            wait = self.interval_us / 1_000_000
-        if wait > 0:
-            await asyncio.sleep(wait)
-        return wait
+        """Wait until this request may go to `host`; returns the seconds waited.
+
+        A turn woken up late (a busy process) is given up for a new one: requests that all overslept their
+        turns must not then leave together."""
+        interval = self.interval_us / 1_000_000
+        waited = 0.0
+        for _ in range(5):
+            try:
+                wait = int(self._reserve(keys=[rate_key(host)], args=[self.interval_us])) / 1_000_000
+            except REDIS_ERRORS:
+                # Not the host's fault, so not a download failure: keep at least this worker's own share polite
+                # (the worker extension stops the crawl if Redis stays away).
+                wait = interval
+            due = time.monotonic() + wait
+            if wait > 0:
+                await asyncio.sleep(wait)
+            waited += wait
+            if time.monotonic() - due < interval / 2:
+                break
+        return waited
 
 
 class HostRateHTTPHandler(HTTP11DownloadHandler):
