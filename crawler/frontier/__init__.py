@@ -89,6 +89,11 @@ class FrontierKeys:
         """Written when the run starts: gone means Redis lost the run's data."""
         return f"{self.base}:started"
 
+    @property
+    def seeded(self) -> str:
+        """Written when the seeding worker opens: before it, an empty queue does not mean an idle crawl."""
+        return f"{self.base}:seeded"
+
     def inflight(self, worker: str) -> str:
         """Requests a worker took from the queue and has not finished (handed back if it dies)."""
         return f"{self.base}:inflight:{worker}"

@@ -47,6 +47,8 @@ ALIVE_SECONDS = 10.0
 """A worker silent this long is taken for dead and its in-flight requests are handed back."""
 LOST_SECONDS = 20.0
 """A worker that cannot reach Redis for this long stops with one line (redis-py retries within each call)."""
+SEED_WAIT_SECONDS = 120.0
+"""How long a joining worker waits for the seeding one to open before an empty run counts as idle."""
 DONE_TTL = 24 * 3600
 """How long a finished run's seen set is kept (for looking at it with redis-cli), in seconds."""
 
@@ -92,6 +94,9 @@ class FrontierWorker:
         try:
             pipe = self.client.pipeline()
             pipe.set(self.keys.marker, str(int(time.time())), nx=True)
+            if self.state.seed:
+                pipe.set(self.keys.seeded, self.state.worker)
+                pipe.set(self.keys.busy, self.state.worker, px=int(self.state.idle_seconds * 1000))
             pipe.sadd(self.keys.workers, self.state.worker)
             pipe.set(self.keys.alive(self.state.worker), "1", px=int(ALIVE_SECONDS * 1000))
             pipe.execute()
@@ -99,6 +104,7 @@ class FrontierWorker:
             self.closing = True
             self.state.fail(self.state.unreachable(exc))
             return
+        self.started = time.monotonic()  # the idle clock starts when this worker can take work
         logger.info("Frontier worker %s in run %s (%s)", self.state.worker, self.state.run,
                     "seeding discovery" if self.state.seed else "joined")
         self._loop = task.LoopingCall(self.tick)
@@ -133,7 +139,7 @@ class FrontierWorker:
                 pipe.delete(self.keys.inflight(self.state.worker))
                 pipe.srem(self.keys.workers, self.state.worker)
             if reason == "finished":
-                for key in (self.keys.seen, self.keys.marker):
+                for key in (self.keys.seen, self.keys.marker, self.keys.seeded):
                     pipe.expire(key, DONE_TTL)
             pipe.execute()
         except REDIS_ERRORS:
@@ -210,13 +216,16 @@ class FrontierWorker:
         if time.monotonic() - self.started < self.state.idle_seconds:
             return
         pipe = self.client.pipeline()
+        pipe.exists(keys.seeded)
         pipe.exists(keys.busy)
         pipe.zcard(keys.queue)
         for worker in workers:
             pipe.exists(keys.inflight(_text(worker)))
-        busy_anywhere, queued, *inflight = pipe.execute()
+        seeded, busy_anywhere, queued, *inflight = pipe.execute()
         if busy_anywhere or queued or any(inflight):
             return
+        if not seeded and time.monotonic() - self.started < max(SEED_WAIT_SECONDS, self.state.idle_seconds):
+            return  # the seeding worker has not opened yet (it may start slower than this one)
         logger.info("The whole crawl (run %s) has been idle for %gs: this worker ends", self.state.run,
                     self.state.idle_seconds)
         self.closing = True
