@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from crawler import __version__
+from crawler.redact import install_log_redaction, redact
 from crawler.status import CommandError, ExitStatus
 
 # Each module defines `register(subparsers)` adding its subcommand(s) with `set_defaults(func=...)`;
@@ -19,6 +20,10 @@ COMMAND_MODULES = (
     "crawler.commands.demo",
     "crawler.commands.crawl",
     "crawler.commands.export",
+    "crawler.commands.search",
+    "crawler.commands.diff",
+    "crawler.commands.coverage",
+    "crawler.commands.serve",
     "crawler.commands.reextract",
     "crawler.commands.schedule",
     "crawler.commands.runs",
@@ -52,13 +57,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    install_log_redaction()
     if not getattr(args, "func", None):
         parser.print_help()
         return ExitStatus.BAD_ARGUMENT
     try:
         status: int = args.func(args)
     except CommandError as exc:
-        print(f"crawler: error: {exc}", file=sys.stderr)
+        print(f"crawler: error: {redact(str(exc))}", file=sys.stderr)
         return exc.status
     except KeyboardInterrupt:
         print("crawler: interrupted", file=sys.stderr)

@@ -84,7 +84,7 @@ def extract_page(html: bytes, url: str, mirror: str, outlet_name: str) -> Extrac
     """
     from crawler.extract import NotAnArticle, extract_full
     from crawler.outlet import load_outlet
-    from crawler.store.sqlite import ZLIB_LEVEL
+    from crawler.store.sql import ZLIB_LEVEL
 
     outlet = load_outlet(outlet_name)
     # The store keeps the raw page zlib-compressed under its SHA-256: doing both here, in the worker, keeps

@@ -80,7 +80,8 @@ def reextract(path: str, flt: ExportFilter, workers: int | None = None,
               progress: Callable[[int], object] | None = None,
               on_total: Callable[[int], None] | None = None, outlet_name: str = "") -> ReextractCounts:
     """Re-extract every matching stored page with `workers` processes (default: every core) and store the
-    results (batched transactions). Takes the store's run lock: not while a crawl writes to it.
+    results (batched transactions). Takes the store's run lock: not while a crawl writes to a SQLite store
+    (a PostgreSQL store has no run lock: its row locks keep crawls and re-extraction apart).
 
     Stored pages from hosts no profile knows are read with the rules of `outlet_name` (default: the
     project's CRAWLER_OUTLET setting), as the crawl that fetched them did."""
@@ -88,7 +89,8 @@ def reextract(path: str, flt: ExportFilter, workers: int | None = None,
     workers = max(1, workers or os.cpu_count() or 1)
     counts = ReextractCounts()
     tally: Counter[str] = Counter()
-    with open_store(path, lock=True, commit_items=200) as writer, open_store(path, readonly=True) as reader:
+    with open_store(path, lock=True, create=False, commit_items=200) as writer, \
+            open_store(path, readonly=True) as reader:
         if on_total is not None:
             on_total(reader.count_reextract(flt))
         # The reader's snapshot is fixed at its first read: writes below never disturb the scan.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from os import environ as _environ
+
 from crawler import __version__
 from crawler.items import ARTICLE_FIELDS as _ARTICLE_FIELDS
 
@@ -42,8 +44,10 @@ LOG_LEVEL = "INFO"
 CRAWLER_OUTLET = "presstv"
 
 # ---- Store, incremental runs, run records, exports (crawler/store, crawler/storing, crawler/extensions.py) ----
-# The embedded SQLite store; "" switches storing and incremental skipping off.
-CRAWLER_STORE = "data/crawler.sqlite"
+# The store: a SQLite file (or sqlite:///path), or a shared postgresql://user@host:port/dbname; "" switches
+# storing and incremental skipping off. The environment variable CRAWLER_STORE gives it without a command line
+# that `ps` shows (a PostgreSQL password may also come from PGPASSWORD or ~/.pgpass).
+CRAWLER_STORE = _environ.get("CRAWLER_STORE", "data/crawler.sqlite")
 # Store writes are batched: a transaction commits after this many writes or seconds (and at close).
 CRAWLER_STORE_COMMIT_ITEMS = 100
 CRAWLER_STORE_COMMIT_SECONDS = 2.0

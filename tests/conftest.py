@@ -7,6 +7,8 @@
   tests needing them skip, saying Redis is absent, without one.
 - `run_crawl`: `run_crawl(mirrors_arg, *spider_args, settings={...}, timeout=...) -> CrawlResult`, crawlkit.crawl
   writing into the test's tmp_path.
+- `store_location`: a new empty store, once per backend (a SQLite file; a schema of its own on the PostgreSQL
+  server `.ci/run` starts, skipped when it is absent). Helpers in storekit.py.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 import pytest
 from crawlkit import CrawlResult, crawl, make_corpus
 from faultkit import StoreCheck, assert_stores_intact
+from storekit import BACKENDS, new_store_location
 
 from crawler.site import RunningSite, SiteCorpus, serve_site
 
@@ -75,3 +78,10 @@ def redis_server_binary() -> str:
     if found is None:
         pytest.skip("Redis is absent: no redis-server on PATH (bash .ci/run installs Debian's)")
     return found
+
+
+@pytest.fixture(params=[pytest.param(b, marks=[pytest.mark.postgres] if b == "postgresql" else []) for b in BACKENDS])
+def store_location(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A new, empty store on each backend: its path or URL (given to open_store or -s CRAWLER_STORE=)."""
+    with new_store_location(request.param, tmp_path) as location:
+        yield location

@@ -6,6 +6,7 @@ import io
 import json
 import subprocess
 import sys
+import uuid
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -121,8 +122,13 @@ def _outlet_url(url: str) -> bool:
 
 
 def _write(path: Path, records: list[tuple[str, str, bytes, dict[str, str]]], gzip: bool = True) -> None:
+    """WARC records written the same way, byte for byte, on every run (ids made from the record's place and
+    URL, gzip without a time stamp): a test that garbles bytes garbles the same ones every time."""
     with open(path, "wb") as fh:
         writer = WARCWriter(fh, gzip=gzip, warc_version="1.1")
+        # warcio draws a random uuid4 per record: its ids are made from the file name and record number instead.
+        ids = iter(f"<urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'{path.name}#{i}')}>" for i in range(10_000))
+        writer._make_warc_id = lambda *_: next(ids)
         for rec_type, url, body, extra in records:
             if rec_type == "request":
                 http = StatusAndHeaders("GET / HTTP/1.1", [("Host", "x")], is_http_request=True)

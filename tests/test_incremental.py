@@ -14,9 +14,11 @@ from pathlib import Path
 
 import pytest
 from faultkit import store_lock_held
+from storekit import rows as query
 
 from crawler.site.corpus import SiteCorpus
 from crawler.site.server import RunningSite, serve_site
+from crawler.store import StoreError, open_store
 
 pytestmark = pytest.mark.integration
 
@@ -25,12 +27,13 @@ FAST = ["-s", "AUTOTHROTTLE_ENABLED=0", "-s", "DOWNLOAD_DELAY=0", "-s", "CRAWLER
         "-s", "LOG_LEVEL=INFO", "-s", "FEEDS={}"]
 
 
-def crawl_cmd(site: RunningSite, store: Path, *extra: str) -> list[str]:
+def crawl_cmd(site: RunningSite, store: Path | str, *extra: str) -> list[str]:
     return [sys.executable, "-m", "scrapy", "crawl", "presstv", "-a", f"mirrors={site.mirrors_arg}",
             "-s", f"CRAWLER_STORE={store}", *FAST, *extra]
 
 
-def crawl(site: RunningSite, store: Path, *extra: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def crawl(site: RunningSite, store: Path | str, *extra: str,
+          timeout: float = 120) -> subprocess.CompletedProcess[str]:
     return subprocess.run(crawl_cmd(site, store, *extra), cwd=ROOT, capture_output=True, text=True,
                           timeout=timeout, check=False)
 
@@ -39,14 +42,12 @@ def lines(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def stored_versions(store: Path) -> dict[str, int]:
-    db = sqlite3.connect(store)
+def stored_versions(store: Path | str) -> dict[str, int]:
     try:
-        return dict(db.execute("SELECT article_id, count(*) FROM versions GROUP BY article_id").fetchall())
-    except sqlite3.OperationalError:  # the crawl has created the file but not yet its tables
+        with open_store(str(store), readonly=True) as reader:
+            return dict(query(reader, "SELECT article_id, count(*) FROM versions GROUP BY article_id"))
+    except StoreError:  # the crawl has not created the store, or not yet its tables
         return {}
-    finally:
-        db.close()
 
 
 @pytest.fixture
@@ -57,8 +58,8 @@ def site() -> Iterator[RunningSite]:
         yield running
 
 
-def test_second_run_brings_nothing_new_and_exits_zero(site: RunningSite, tmp_path: Path) -> None:
-    store = tmp_path / "store.sqlite"
+def test_second_run_brings_nothing_new_and_exits_zero(site: RunningSite, tmp_path: Path, store_location: str) -> None:
+    store = store_location
     first = crawl(site, store, "-O", str(tmp_path / "out1.jsonl"))
     assert first.returncode == 0, first.stderr[-3000:]
     items = lines(tmp_path / "out1.jsonl")
@@ -76,8 +77,8 @@ def test_second_run_brings_nothing_new_and_exits_zero(site: RunningSite, tmp_pat
     assert stored_versions(store) == {aid: 1 for aid in site.corpus.article_ids()}
 
 
-def test_edited_article_comes_back_as_new_version(site: RunningSite, tmp_path: Path) -> None:
-    store = tmp_path / "store.sqlite"
+def test_edited_article_comes_back_as_new_version(site: RunningSite, tmp_path: Path, store_location: str) -> None:
+    store = store_location
     assert crawl(site, store, "-O", str(tmp_path / "out1.jsonl")).returncode == 0
     newest = site.corpus.articles()[0]
     assert newest.spec is not None
@@ -93,9 +94,9 @@ def test_edited_article_comes_back_as_new_version(site: RunningSite, tmp_path: P
     versions = stored_versions(store)
     assert versions.pop(newest.article_id) == 2
     assert set(versions.values()) == {1}
-    db = sqlite3.connect(store)
-    bodies = [r[0] for r in db.execute("SELECT json_extract(item, '$.body') FROM versions WHERE article_id = ? "
-                                       "ORDER BY version", (newest.article_id,))]
+    with open_store(store, readonly=True) as reader:
+        bodies = [json.loads(r[0])["body"] for r in query(
+            reader, "SELECT item FROM versions WHERE article_id = ? ORDER BY version", (newest.article_id,))]
     assert "resume next week" not in bodies[0] and "resume next week" in bodies[1]
 
     # full=1 requests everything again, and still stores nothing twice.
@@ -105,10 +106,10 @@ def test_edited_article_comes_back_as_new_version(site: RunningSite, tmp_path: P
     assert "12 unchanged" in full.stderr
 
 
-def test_killed_run_rerun_stores_every_article_exactly_once(tmp_path: Path) -> None:
+def test_killed_run_rerun_stores_every_article_exactly_once(tmp_path: Path, store_location: str) -> None:
     corpus = SiteCorpus()
     corpus.generate(40)
-    store = tmp_path / "store.sqlite"
+    store = store_location
     with serve_site(corpus, ("healthy",)) as site:
         # One request at a time, slowly, with small batches: the kill lands mid-run with work committed.
         slow = ["-s", "CONCURRENT_REQUESTS=1", "-s", "DOWNLOAD_DELAY=0.15", "-s", "CRAWLER_STORE_COMMIT_ITEMS=3",
@@ -118,15 +119,8 @@ def test_killed_run_rerun_stores_every_article_exactly_once(tmp_path: Path) -> N
         try:
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline:
-                if store.exists():
-                    db = sqlite3.connect(store)
-                    try:
-                        count = db.execute("SELECT count(*) FROM articles").fetchone()[0]
-                    except sqlite3.OperationalError:
-                        count = 0
-                    db.close()
-                    if count >= 6:
-                        break
+                if len(stored_versions(store)) >= 6:
+                    break
                 time.sleep(0.1)
             os.kill(proc.pid, signal.SIGKILL)
         finally:
@@ -141,10 +135,9 @@ def test_killed_run_rerun_stores_every_article_exactly_once(tmp_path: Path) -> N
     # What the killed run committed is not fetched again; the rerun exports the rest.
     rerun_ids = {i["article_id"] for i in lines(tmp_path / "rerun.jsonl")}
     assert rerun_ids == corpus.article_ids() - set(partial)
-    db = sqlite3.connect(store)
-    statuses = [r[0] for r in db.execute("SELECT status FROM runs ORDER BY id")]
-    assert statuses == ["killed", "ok"]
-    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    with open_store(store) as reader:
+        assert [r.status for r in reader.runs()] == ["killed", "ok"]
+        assert reader.integrity_check() == "ok"
 
 
 def _article_requests(log: list[tuple[str, str, int | str]], corpus: SiteCorpus) -> list[str]:

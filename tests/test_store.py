@@ -1,4 +1,5 @@
-"""The SQLite store on articles really extracted from look-alike pages: versions, raw pages, locks, crashes."""
+"""The store on articles really extracted from look-alike pages, on both backends where the behaviour is shared
+(versions, raw pages, crashes, runs) and on SQLite alone for its file, lock and size cap."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import zlib
 from pathlib import Path
 
 import pytest
+from storekit import rows as query
 
 from crawler.extract import extract_full
 from crawler.items import Article
@@ -39,14 +41,14 @@ def corpus() -> SiteCorpus:
     return c
 
 
-def test_new_unchanged_and_new_version(tmp_path: Path, corpus: SiteCorpus) -> None:
-    path = str(tmp_path / "s.sqlite")
+def test_new_unchanged_and_new_version(store_location: str, corpus: SiteCorpus) -> None:
+    path = store_location
     items = _items(corpus)
-    with SQLiteStore(path) as store:
+    with open_store(path) as store:
         outcomes = [store.save_article(item, page, None) for item, page in items]
     assert outcomes == ["new"] * len(items)
 
-    with SQLiteStore(path) as store:
+    with open_store(path) as store:
         assert [store.save_article(item, page, None) for item, page in items] == ["unchanged"] * len(items)
         # Press TV edits one story: the text changes, so a second version is kept beside the first.
         target = corpus.articles()[2]
@@ -58,26 +60,26 @@ def test_new_unchanged_and_new_version(tmp_path: Path, corpus: SiteCorpus) -> No
         assert changed is not None
         item = extract_full(changed.html, BASE + changed.path).article.to_dict()
         assert store.save_article(item, Page(url=BASE + changed.path, html=changed.html), None) == "updated"
-        rows = store.execute(
-            "SELECT version, json_extract(item, '$.body') FROM versions WHERE article_id = ? ORDER BY version",
-            (target.article_id,),
+        rows = query(store,
+            "SELECT version, item FROM versions WHERE article_id = ? ORDER BY version", (target.article_id,),
         )
         assert [r[0] for r in rows] == [1, 2]
-        assert "new closing paragraph" in rows[1][1] and "new closing paragraph" not in rows[0][1]
+        bodies = [json.loads(r[1])["body"] for r in rows]
+        assert "new closing paragraph" in bodies[1] and "new closing paragraph" not in bodies[0]
         exported = {a["article_id"]: a for a in store.iter_export(ExportFilter())}
         assert "new closing paragraph" in exported[target.article_id]["body"]
         assert len(exported) == len(items)
         assert store.integrity_check() == "ok"
 
 
-def test_raw_pages_kept_compressed_once_per_content(tmp_path: Path, corpus: SiteCorpus) -> None:
+def test_raw_pages_kept_compressed_once_per_content(store_location: str, corpus: SiteCorpus) -> None:
     items = _items(corpus)
-    with SQLiteStore(str(tmp_path / "s.sqlite")) as store:
+    with open_store(store_location) as store:
         for item, page in items:
             store.save_article(item, page, None)
         for item, page in items:  # the same bytes fetched again are not stored twice
             store.save_article(item, page, None)
-        rows = store.execute("SELECT article_id, html, size FROM pages ORDER BY article_id")
+        rows = query(store, "SELECT article_id, html, size FROM pages ORDER BY article_id")
     assert len(rows) == len(items)
     by_id = {item["article_id"]: page for item, page in items}
     for article_id, blob, size in rows:
@@ -85,25 +87,26 @@ def test_raw_pages_kept_compressed_once_per_content(tmp_path: Path, corpus: Site
         assert len(blob) < size
 
 
-def test_metadata_change_without_text_change_is_not_a_version(tmp_path: Path, corpus: SiteCorpus) -> None:
+def test_metadata_change_without_text_change_is_not_a_version(store_location: str, corpus: SiteCorpus) -> None:
     item, page = _items(corpus)[0]
-    with SQLiteStore(str(tmp_path / "s.sqlite")) as store:
+    with open_store(store_location) as store:
         store.save_article(item, page, None)
         moved = dict(item, modified="2026-11-27T21:00:00+03:30")
         assert store.save_article(moved, page, None) == "unchanged"
-        rows = store.execute("SELECT version, modified FROM versions WHERE article_id = ?", (item["article_id"],))
+        rows = query(store,
+            "SELECT version, modified FROM versions WHERE article_id = ?", (item["article_id"],))
         assert rows == [(1, "2026-11-27T21:00:00+03:30")]
 
 
-def test_failures_and_runs_recorded(tmp_path: Path) -> None:
-    with SQLiteStore(str(tmp_path / "s.sqlite")) as store:
+def test_failures_and_runs_recorded(store_location: str) -> None:
+    with open_store(store_location) as store:
         run = store.begin_run("presstv", {"mirrors": "http://127.0.0.1:1"})
         store.record_failure(run, "fetch", "http://127.0.0.1:1/Detail/2026/01/01/770001/x", "770001",
                              "connection refused\non every mirror", None)
         store.record_failure(run, "refused", "http://127.0.0.1:1/Section/101/1", None, "not an article: listing",
                              200, Page(url="http://127.0.0.1:1/Section/101/1", html=b"<html>listing</html>"))
         store.finish_run(run, status="ok", exit_status=0, new=0, failed=1, refused=1, mirrors=["127.0.0.1"])
-        failures = store.execute("SELECT kind, reason FROM failures ORDER BY id")
+        failures = query(store, "SELECT kind, reason FROM failures ORDER BY id")
         runs = store.runs()
     assert failures == [("fetch", "connection refused on every mirror"), ("refused", "not an article: listing")]
     assert len(runs) == 1 and runs[0].status == "ok" and runs[0].failed == 1 and runs[0].mirrors == ["127.0.0.1"]
@@ -140,27 +143,28 @@ def test_lock_of_a_killed_process_is_released(tmp_path: Path) -> None:
     open_store(path, lock=True).close()
 
 
-def test_sigkill_keeps_committed_batches_and_loses_nothing_half_written(tmp_path: Path, corpus: SiteCorpus) -> None:
+def test_sigkill_keeps_committed_batches_and_loses_nothing_half_written(tmp_path: Path, store_location: str,
+                                                                       corpus: SiteCorpus) -> None:
     """A batch of 4: after 6 saves and a SIGKILL, exactly the first 4 articles are stored, whole."""
-    path = str(tmp_path / "s.sqlite")
+    path = store_location
     items = _items(corpus)
     data = tmp_path / "items.json"
     data.write_text(json.dumps([item for item, _ in items]))
     code = textwrap.dedent(f"""
         import json, os, signal
-        from crawler.store.sqlite import SQLiteStore
-        store = SQLiteStore({path!r}, commit_items=4, commit_seconds=3600)
+        from crawler.store import open_store
+        store = open_store({path!r}, commit_items=4, commit_seconds=3600)
         for item in json.load(open({str(data)!r})):
             store.save_article(item, None, None)
         os.kill(os.getpid(), signal.SIGKILL)
     """)
     proc = subprocess.run([sys.executable, "-c", code], check=False)
     assert proc.returncode == -signal.SIGKILL
-    with SQLiteStore(path) as store:
+    with open_store(path) as store:
         assert store.integrity_check() == "ok"
-        stored = [r[0] for r in store.execute("SELECT article_id FROM articles ORDER BY article_id")]
+        stored = [r[0] for r in query(store, "SELECT article_id FROM articles ORDER BY article_id")]
         assert stored == sorted(item["article_id"] for item, _ in items[:4])
-        assert store.execute("SELECT count(*) FROM versions")[0][0] == 4
+        assert query(store, "SELECT count(*) FROM versions")[0][0] == 4
 
 
 def test_disk_full_is_one_line_and_rolls_the_batch_back(tmp_path: Path) -> None:
@@ -214,7 +218,9 @@ def test_pages_keep_headers_and_provenance_and_old_pages_get_a_marked_minimal_se
     # A store made by the first schema, holding one page, as an older crawler left it.
     old = tmp_path / "old.sqlite"
     db = sqlite3.connect(old)
-    db.executescript(MIGRATIONS[0] + "; PRAGMA user_version = 1;")
+    first_schema = MIGRATIONS[0]
+    assert isinstance(first_schema, str)
+    db.executescript(first_schema + "; PRAGMA user_version = 1;")
     db.execute(
         "INSERT INTO pages (article_id, url, status, encoding, fetched_at, html_sha256, size, html, outcome)"
         " VALUES (?,?,?,?,?,?,?,?,?)",

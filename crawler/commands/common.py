@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from crawler.status import CommandError
-from crawler.store import DEFAULT_STORE, ExportFilter
+from crawler.store import DEFAULT_STORE, ArticleStore, ExportFilter, StoreError, StoreNeedsUpgrade, open_store
 from crawler.store.when import parse_when
 
 
@@ -44,3 +44,19 @@ def build_filter(args: argparse.Namespace) -> ExportFilter:
             raise CommandError(f"--{name.replace('_', '-')}: {exc}") from None
     return ExportFilter(since=values["since"], until=values["until"], section=getattr(args, "section", None),
                         changed_since=values["changed_since"])
+
+
+def open_reader(path: str) -> ArticleStore:
+    """The store opened read-only for a reading command; a store of an older schema is upgraded first (the
+    same upgrade the next crawl would make). CommandError (one line) when it cannot be read."""
+    try:
+        return open_store(path, readonly=True)
+    except StoreNeedsUpgrade:
+        pass
+    except StoreError as exc:
+        raise CommandError(str(exc)) from None
+    try:
+        open_store(path).close()
+        return open_store(path, readonly=True)
+    except StoreError as exc:
+        raise CommandError(str(exc)) from None

@@ -12,10 +12,10 @@ from typing import IO
 
 from tqdm import tqdm
 
-from crawler.commands.common import build_filter, store_path
+from crawler.commands.common import build_filter, open_reader, store_path
 from crawler.items import ARTICLE_FIELDS, Article
 from crawler.status import CommandError
-from crawler.store import StoreError, open_store
+from crawler.store.when import parse_when
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -31,6 +31,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--until", metavar="DATE", help="published before DATE")
     p.add_argument("--section", metavar="NAME", help='only this section, e.g. "Politics" (case-insensitive)')
     p.add_argument("--changed-since", metavar="DATE", help="new or changed in the store at or after DATE")
+    p.add_argument("--edited-since", metavar="DATE",
+                   help="only articles that got a new version at or after DATE, each with the version before it "
+                   "in a `previous` object (title, lead, body, version, stored_at)")
     p.add_argument("--store", metavar="PATH", help="store file (default: the CRAWLER_STORE setting)")
     p.set_defaults(func=run)
 
@@ -50,26 +53,33 @@ def _open_output(name: str) -> tuple[IO[str], str | None]:
 def run(args: argparse.Namespace) -> int:
 
     flt = build_filter(args)
+    edited_since = None
+    if args.edited_since is not None:
+        try:
+            edited_since = parse_when(args.edited_since)
+        except ValueError as exc:
+            raise CommandError(f"--edited-since: {exc}") from None
     path = store_path(args)
-    try:
-        store = open_store(path, readonly=True)
-    except StoreError as exc:
-        raise CommandError(str(exc)) from None
+    store = open_reader(path)
     written = 0
     tmp: str | None = None
     out: IO[str] | None = None
     try:
-        total = store.count_export(flt)
+        total = store.count_export(flt) if edited_since is None else store.count_edited(edited_since, flt)
         try:
             out, tmp = _open_output(args.output)
         except OSError as exc:
             raise CommandError(f"cannot write {args.output}: {exc.strerror or exc}") from None
         with tqdm(total=total, unit="article", file=sys.stderr, disable=not sys.stderr.isatty(),
                   desc="export") as bar:
-            for item in store.iter_export(flt):
+            items = store.iter_export(flt) if edited_since is None else store.iter_edited(edited_since, flt)
+            for item in items:
                 # Items stored by an older version lack newer fields: give them the schema's defaults.
                 if any(name not in item for name in ARTICLE_FIELDS):
+                    previous = item.get("previous")
                     item = Article.from_dict(item).to_dict()
+                    if previous is not None:
+                        item["previous"] = previous
                 out.write(json.dumps(item, ensure_ascii=False))
                 out.write("\n")
                 written += 1

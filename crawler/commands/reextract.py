@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
 from tqdm import tqdm
@@ -18,7 +17,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="re-extract stored raw pages with the current rules (a new version only when the text changes)",
         description="Re-run extraction on the raw HTML kept in the store, after the extraction rules changed. "
         "A new version is stored only when an article's text (content hash) changes; other field changes "
-        "update the current version in place. Not while a crawl writes to the same store.",
+        "update the current version in place. Not while a crawl writes to the same SQLite store (a PostgreSQL "
+        "store may be crawled meanwhile).",
     )
     p.add_argument("--since", metavar="DATE", help="only articles published at or after DATE")
     p.add_argument("--until", metavar="DATE", help="only articles published before DATE")
@@ -37,8 +37,6 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError("--workers must be at least 1")
     flt = build_filter(args)
     path = store_path(args)
-    if not os.path.isfile(path):
-        raise CommandError(f"no store at {path} (run a crawl first, or give --store PATH)")
     bar = tqdm(unit="page", file=sys.stderr, disable=not sys.stderr.isatty(), desc="reextract")
 
     def on_total(total: int) -> None:

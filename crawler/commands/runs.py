@@ -7,8 +7,9 @@ import json
 import sys
 from datetime import datetime
 
+from crawler.redact import mask_url
 from crawler.status import CommandError
-from crawler.store import RunRow, StoreError, open_store
+from crawler.store import RunRow, StoreError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -60,11 +61,11 @@ def format_table(rows: list[RunRow]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from crawler.commands.common import store_path
+    from crawler.commands.common import open_reader, store_path
 
     path = store_path(args)
     try:
-        store = open_store(path, readonly=True)
+        store = open_reader(path)
         try:
             rows = store.runs(max(1, args.limit))
         finally:
@@ -78,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
             print(json.dumps(data, ensure_ascii=False))
         return 0
     if not rows:
-        print(f"no runs recorded in {path} yet", file=sys.stderr)
+        print(f"no runs recorded in {mask_url(path)} yet", file=sys.stderr)
         return 0
     print(format_table(rows))
     return 0

@@ -17,8 +17,9 @@ from typing import Any
 
 from crawler.commands.common import default_store_path
 from crawler.commands.crawl import add_spider_options
+from crawler.redact import redact
 from crawler.status import CommandError
-from crawler.store import StoreError, StoreLocked, open_store
+from crawler.store import StoreError, StoreLocked, is_postgres_url, open_store, sqlite_file
 from crawler.store.lock import RunLock
 from crawler.store.when import parse_duration, utc_key, utc_now
 
@@ -64,7 +65,8 @@ class Scheduled:
 
 
 def _say(message: str) -> None:
-    print(f"{datetime.now().astimezone().strftime('%Y-%m-%d %H:%M:%S%z')} schedule: {message}", flush=True)
+    stamp = datetime.now().astimezone().strftime('%Y-%m-%d %H:%M:%S%z')
+    print(f"{stamp} schedule: {redact(message)}", flush=True)
 
 
 def _pairs(values: list[str], flag: str) -> list[str]:
@@ -78,15 +80,33 @@ def _pairs(values: list[str], flag: str) -> list[str]:
 
 
 def build_command(args: argparse.Namespace, store: str) -> list[str]:
-    """The crawl each run starts: this Python's Scrapy with the project settings and the user's arguments."""
+    """The crawl each run starts: this Python's Scrapy with the project settings and the user's arguments.
+
+    A store URL (which may hold a password) goes to the crawl in its environment (`child_env`), never on its
+    command line, which `ps` shows to every user."""
     extra = list(args.crawl_args or [])
     if extra and extra[0] == "--":
         extra = extra[1:]
     command = [sys.executable, "-m", "scrapy", "crawl", args.spider]
     command += _pairs(args.spider_args, "-a") + _pairs(args.settings, "-s")
-    if store:
+    if store and not is_postgres_url(store):
         command += ["-s", f"CRAWLER_STORE={store}"]
     return command + extra
+
+
+def child_env(store: str) -> dict[str, str]:
+    """The environment of each run's crawl: ours, the project settings, and a store URL when there is one."""
+    env = dict(os.environ)
+    env.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
+    if is_postgres_url(store):
+        env["CRAWLER_STORE"] = store
+    return env
+
+
+def default_lock_path(store: str) -> str:
+    """The schedule lock beside a store file; for a store on a server, in the current folder."""
+    file = sqlite_file(store) if store else None
+    return f"{file}.schedule.lock" if file else "crawler.schedule.lock"
 
 
 def run_once(state: Scheduled) -> None:
@@ -113,8 +133,7 @@ def run_once(state: Scheduled) -> None:
     began = time.monotonic()
     try:
         _say(f"run {number} started: {' '.join(state.command[2:])}")
-        env = dict(os.environ)
-        env.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
+        env = child_env(state.store)
         with state.child_lock:
             if state.stop.is_set():
                 return
@@ -179,7 +198,10 @@ def run(args: argparse.Namespace) -> int:
     if args.max_runs < 0:
         raise CommandError("--max-runs must be 0 (never stop) or more")
     store = args.store if args.store is not None else default_store_path()
-    lock_path = args.lock or (f"{store}.schedule.lock" if store else "crawler.schedule.lock")
+    try:
+        lock_path = args.lock or default_lock_path(store)
+    except StoreError as exc:
+        raise CommandError(str(exc)) from None
     if os.path.dirname(lock_path):
         try:
             os.makedirs(os.path.dirname(lock_path), exist_ok=True)

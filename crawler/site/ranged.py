@@ -43,8 +43,8 @@ class _Handler(BaseHTTPRequestHandler):
         path = unquote(urlsplit(self.path).path).lstrip("/")
         wanted = self.headers.get("Range")
         with served.lock:
-            number = len(served.requests) + 1
-        if number <= served.slow_down_first:
+            number = sum(1 for r in served.requests if r.range is not None) + 1
+        if wanted is not None and number <= served.slow_down_first:
             self._reply(503, b"Slow Down", wanted, {"Retry-After": "1"})
             return
         target = (served.root / path).resolve()
@@ -88,7 +88,7 @@ class RangedFiles:
         self.root = Path(root).resolve()
         self.requests: list[DataRequest] = []
         self.slow_down_first = 0
-        """Answer this many requests 503 with Retry-After: 1 before serving."""
+        """Answer this many Range requests 503 with Retry-After: 1 before serving them."""
         self.lock = threading.Lock()
         self._server = _DataServer((host, port), _Handler)
         self._server.served = self

@@ -15,6 +15,7 @@ from scrapy.exceptions import NotConfigured
 from scrapy.utils.defer import deferred_from_coro
 
 from crawler import statkeys
+from crawler.redact import install_log_redaction
 from crawler.status import ExitStatus
 from crawler.store import DEFAULT_STORE, ArticleStore, StoreError, open_store
 
@@ -52,6 +53,8 @@ class StoreExtension:
         if not path:
             # No message: Scrapy logs a NotConfigured message as a WARNING, and no store is a choice.
             raise NotConfigured
+        # Store URLs may hold a password: no log line of this crawl shows one, whoever writes it.
+        install_log_redaction()
         self.crawler = crawler
         self.path = path
         self.store: ArticleStore | None = None

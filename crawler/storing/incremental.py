@@ -13,7 +13,9 @@ from scrapy.exceptions import IgnoreRequest
 
 from crawler import statkeys
 from crawler.handoff import SkippedRequest
+from crawler.redact import mask_url
 from crawler.status import ExitStatus
+from crawler.store import StoreError
 from crawler.store.when import parse_duration, utc_key, utc_now
 from crawler.storing.extension import StoreExtension, close_spider_soon, set_exit_status
 
@@ -71,7 +73,7 @@ class IncrementalMiddleware:
                 return
         if self.handle is not None:
             mode = "full" if self.full else (f"incremental, refresh={refresh}" if self.refresh else "incremental")
-            logger.info("Store %s (%s)", self.handle.path, mode)
+            logger.info("Store %s (%s)", mask_url(self.handle.path), mode)
 
     def process_request(self, request: Request) -> None:
         article_id = request.meta.get("article_id")
@@ -89,7 +91,12 @@ class IncrementalMiddleware:
         store = handle.usable()
         if store is None:
             raise IgnoreRequest(f"store unavailable: {handle.error}")
-        stored = store.lookup(str(article_id))
+        try:
+            stored = store.lookup(str(article_id))
+        except StoreError as exc:
+            # The store went away mid-run (a PostgreSQL server restarting): one line, exit 5, as for a write.
+            handle.fail(str(exc))
+            raise IgnoreRequest(f"store unavailable: {exc}") from None
         if stored is None:
             return None
         if self.refresh is not None:

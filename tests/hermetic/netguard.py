@@ -152,7 +152,9 @@ def _guard_store() -> None:
     def connect(database: Any, *args: Any, **kwargs: Any) -> sqlite3.Connection:
         name = os.fsdecode(database) if isinstance(database, str | bytes | os.PathLike) else ""
         if kwargs.get("uri") or name.startswith("file:"):
-            name = name.removeprefix("file:").split("?", 1)[0]
+            name, _, query = name.removeprefix("file:").partition("?")
+            if "mode=memory" in query.split("&"):
+                name = ""  # a named in-memory database (Datasette's internal one): no file at all
         if name and name != ":memory:" and Path(name).resolve().is_relative_to(root):
             problem = f"store {Path(name).resolve()} is inside the repository: tests must use a temporary store"
             _record(problem)

@@ -1,0 +1,69 @@
+"""`crawler serve`: the store as a browsable, searchable archive in Datasette, opened read-only."""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import sys
+
+from crawler.commands.common import open_reader, store_path
+from crawler.status import CommandError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "serve",
+        help="browse and search the store in a web browser (Datasette, read-only)",
+        description="Open the store read-only in Datasette: articles with search and facets (section, author, "
+        "language, month), each article's versions, failures and runs. Safe while a crawl writes. SQLite stores "
+        "only. Listens on 127.0.0.1 unless told otherwise.",
+    )
+    p.add_argument("--port", type=int, default=8001, help="port to listen on (default 8001)")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default 127.0.0.1; another address needs --allow-remote)")
+    p.add_argument("--allow-remote", action="store_true",
+                   help="allow a --host other than loopback: anyone who can reach it reads the whole store "
+                   "and can run read-only SQL on it")
+    p.add_argument("--store", metavar="PATH", help="store file (default: the CRAWLER_STORE setting)")
+    p.set_defaults(func=run)
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` is a loopback address or "localhost"."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def run(args: argparse.Namespace) -> int:
+    path = store_path(args)
+    if "://" in path:
+        raise CommandError(f"crawler serve works on SQLite store files only, not {path.split('://', 1)[0]}:// "
+                           "stores; use `crawler search`, `diff`, `coverage` and `export` there")
+    if not is_loopback(args.host) and not args.allow_remote:
+        raise CommandError(f"--host {args.host} is not loopback: add --allow-remote to serve the whole store to "
+                           "anyone who can reach that address")
+    if not 0 < args.port < 65536:
+        raise CommandError(f"--port {args.port}: give a port between 1 and 65535")
+    # Checks the store and brings an older schema up to date before serving it read-only.
+    open_reader(path).close()
+
+    import uvicorn
+    from datasette.app import Datasette
+    from datasette.plugins import pm
+
+    from crawler.browse import SETTINGS, ArchiveLinks, metadata
+    from crawler.outlet import load_outlet
+
+    if not pm.is_registered(ArchiveLinks):
+        pm.register(ArchiveLinks, name="crawler-archive-links")
+    # A mutable (not immutable) database: Datasette opens it with mode=ro, so it sees what a running crawl
+    # commits and never writes the file.
+    datasette = Datasette(files=[path], metadata=metadata(path, load_outlet("presstv").display_name),
+                          settings=SETTINGS)
+    print(f"crawler: serving {path} read-only at http://{args.host}:{args.port}/ (Ctrl-C stops)", file=sys.stderr)
+    uvicorn.run(datasette.app(), host=args.host, port=args.port, log_level="warning")
+    return 0
