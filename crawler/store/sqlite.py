@@ -265,6 +265,7 @@ class SQLiteStore(SQLStore):
         readonly: bool = False,
         lock: bool = False,
         create: bool = True,
+        shared_lock: bool = False,
         commit_items: int = COMMIT_ITEMS,
         commit_seconds: float = COMMIT_SECONDS,
         max_bytes: int = 0,
@@ -287,7 +288,7 @@ class SQLiteStore(SQLStore):
                 raise StoreError(f"cannot create folder for store {self.path}: {exc.strerror or exc}") from None
         if lock and not readonly:
             self._lock = RunLock(self.path + ".lock")
-            self._lock.acquire(f"store {self.path}")
+            self._lock.acquire(f"store {self.path}", shared=shared_lock)
         try:
             self._db: sqlite3.Connection | None = self._connect()
         except BaseException:
