@@ -6,7 +6,7 @@ news" sidebar (the renderers' `pad_to_bytes`); a footer with link columns and tr
 is article text. Sizes are drawn per page (seeded), so the same N always gives the same site.
 
 Usage:
-    .venv/bin/python bench/sitegen.py serve [--pages N] [--port P]   # prints "mirrors=<url>", serves till killed
+    .venv/bin/python bench/sitegen.py serve [--pages N] [--port P] [--latency S]   # prints "mirrors=<url>"
     .venv/bin/python bench/sitegen.py write DIR [--pages N]          # DIR/<id>.html plus DIR/urls.txt
     .venv/bin/python bench/sitegen.py stats [--pages N]              # sizes and element counts
 
@@ -192,10 +192,12 @@ def build_corpus(count: int = DEFAULT_PAGES, cache: Path | None = CACHE_DIR) -> 
     return corpus
 
 
-def serve(count: int, port: int = 0) -> None:
-    """Serve until killed; first stdout line `mirrors=<base URL>`."""
+def serve(count: int, port: int = 0, latency: float = 0.0) -> None:
+    """Serve until killed; first stdout line `mirrors=<base URL>`. With `latency`, every answer waits that many
+    seconds first (each request in its own thread, as a distant server would)."""
     corpus = build_corpus(count)
-    with serve_site(corpus, [MirrorSpec("healthy", port=port)]) as site:
+    spec = MirrorSpec("slow", delay=latency, port=port) if latency > 0 else MirrorSpec("healthy", port=port)
+    with serve_site(corpus, [spec]) as site:
         site.log.clear()
         print(f"mirrors={site.mirrors_arg}", flush=True)
         _stop_log_growth(site)
@@ -210,9 +212,17 @@ class _NoLog(list[tuple[str, str, "int | str"]]):
         pass
 
 
+class _NoArrivals(list[tuple[str, float]]):
+    """An arrival log that keeps nothing."""
+
+    def append(self, _item: tuple[str, float]) -> None:
+        pass
+
+
 def _stop_log_growth(site: RunningSite) -> None:
-    """The site's request log is for tests; a long benchmark must not let it grow."""
+    """The site's request and arrival logs are for tests; a long benchmark must not let them grow."""
     site.log = _NoLog()
+    site.arrivals = _NoArrivals()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -222,6 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     s = sub.add_parser("serve", help="serve the site on 127.0.0.1")
     s.add_argument("--pages", type=int, default=DEFAULT_PAGES)
     s.add_argument("--port", type=int, default=0)
+    s.add_argument("--latency", type=float, default=0.0, help="seconds before each answer (default 0)")
     w = sub.add_parser("write", help="write the pages to a folder")
     w.add_argument("dir", type=Path)
     w.add_argument("--pages", type=int, default=DEFAULT_PAGES)
@@ -232,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
         print("sitegen: --pages must be at least 1", file=sys.stderr)
         return 2
     if args.cmd == "serve":
-        serve(args.pages, args.port)
+        serve(args.pages, args.port, args.latency)
     elif args.cmd == "write":
         args.dir.mkdir(parents=True, exist_ok=True)
         with open(args.dir / "urls.txt", "w", encoding="utf-8") as urls:

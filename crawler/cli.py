@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "crawler.commands.fixtures",
     "crawler.commands.demo",
     "crawler.commands.crawl",
+    "crawler.commands.import_warc",
     "crawler.commands.export",
     "crawler.commands.search",
     "crawler.commands.diff",

@@ -23,6 +23,11 @@ class DefaultFeed:
         folder = str(settings.get("CRAWLER_EXPORT_DIR", "exports") or "")
         if not folder:
             return
-        uri = f"{folder.rstrip('/')}/{DEFAULT_FEED_NAME}"
+        name = DEFAULT_FEED_NAME
+        worker = str(settings.get("CRAWLER_WORKER", "") or "")
+        if worker:
+            # The workers of one `crawler crawl --workers N` start in the same second: one file each.
+            name = name.replace(".jsonl", f"-worker{worker}.jsonl")
+        uri = f"{folder.rstrip('/')}/{name}"
         settings.set("FEEDS", {uri: {"format": "jsonlines", "encoding": "utf8", "store_empty": False}},
                      priority="addon")

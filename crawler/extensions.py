@@ -94,12 +94,15 @@ def unknown_layout_warning(count: int, urls: list[str]) -> str | None:
 
 
 def health_warnings(stats: dict[str, Any], floors: dict[str, float], previous_sources: dict[str, int],
-                    spider: Spider | None = None, unknown_layout_urls: list[str] | None = None) -> list[str]:
+                    spider: Spider | None = None, unknown_layout_urls: list[str] | None = None,
+                    discovery_checks: bool = True) -> list[str]:
     """The layout-drift warnings a finished run's stats deserve (empty list: healthy).
 
     "Nothing new" is healthy: links found to articles already stored count as found. Per source, the
     spider's `discovery/<source>/article_links` (counted before dedupe, so stable from run to run) is
-    compared with the last finished run that found any. Any page that matched no profile layout is named."""
+    compared with the last finished run that found any. Any page that matched no profile layout is named.
+    Without `discovery_checks` (one worker of a shared-frontier crawl, which reads only the discovery pages
+    it happens to take from the queue) the sources are not judged."""
     warnings: list[str] = []
     unknown = unknown_layout_warning(int(stats.get(statkeys.HEALTH_UNKNOWN_LAYOUT, 0)), unknown_layout_urls or [])
     if unknown:
@@ -133,6 +136,8 @@ def health_warnings(stats: dict[str, Any], floors: dict[str, float], previous_so
     discovered = sum(int(v) for k, v in stats.items()
                      if k.startswith(statkeys.DISCOVERY_PREFIX) and k.endswith(statkeys.DISCOVERY_LINKS_SUFFIX))
     found_any = discovered > 0 or int(stats.get(statkeys.INCREMENTAL_ARTICLE_REQUESTS, 0)) > 0 or items > 0
+    if not discovery_checks:
+        return warnings
     if not found_any:
         warnings.append("no article links found on any source: every mirror is down or the site layout changed")
         return warnings
@@ -197,7 +202,9 @@ class RunRecorder:
         stats: dict[str, Any] = dict(self.crawler.stats.get_stats())
         warnings: list[str] = []
         if reason == "finished" and not stats.get(statkeys.EXIT_STATUS):
-            warnings = health_warnings(stats, self.floors, self.previous_sources, spider, self.unknown_layout_urls)
+            frontier = bool(str(self.crawler.settings.get("CRAWLER_FRONTIER", "") or "").strip())
+            warnings = health_warnings(stats, self.floors, self.previous_sources, spider, self.unknown_layout_urls,
+                                       discovery_checks=not frontier)
             for line in warnings:
                 logger.warning("LAYOUT DRIFT ALARM: %s", line)
             if warnings:

@@ -5,27 +5,20 @@ It uses the store and the extraction core only through their public APIs (`open_
 
 from __future__ import annotations
 
-import os
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
-from itertools import islice
 from typing import Any
 from urllib.parse import urlsplit
 
 from crawler.items import Article
 from crawler.store import ExportFilter, ReextractJob, open_store
+from crawler.workpool import default_workers, ordered_map
 
 Job = ReextractJob
 Result = tuple[str, str, int, Any]
 """(kind, article_id, page_id, article dict | reason): kind is "ok", "refused" or "crashed"."""
-
-CHUNK = 8
-"""Pages per pool task."""
-
-
 
 def extract_stored_page(job: Job, outlet_name: str) -> Result:
     """Worker: inflate one stored page and extract it (runs in a pool process; no Scrapy, no store)."""
@@ -86,7 +79,7 @@ def reextract(path: str, flt: ExportFilter, workers: int | None = None,
     Stored pages from hosts no profile knows are read with the rules of `outlet_name` (default: the
     project's CRAWLER_OUTLET setting), as the crawl that fetched them did."""
     outlet_name = outlet_name or default_outlet_name()
-    workers = max(1, workers or os.cpu_count() or 1)
+    workers = default_workers(workers)
     counts = ReextractCounts()
     tally: Counter[str] = Counter()
     with open_store(path, lock=True, create=False, commit_items=200) as writer, \
@@ -95,33 +88,19 @@ def reextract(path: str, flt: ExportFilter, workers: int | None = None,
             on_total(reader.count_reextract(flt))
         # The reader's snapshot is fixed at its first read: writes below never disturb the scan.
         jobs: Iterator[Job] = reader.iter_reextract(flt)
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            pending: set[Future[list[Result]]] = set()
-            window = workers * 4  # chunks in flight: bounded, so memory stays flat however large the store
-            exhausted = False
-            while pending or not exhausted:
-                while not exhausted and len(pending) < window:
-                    chunk = list(islice(jobs, CHUNK))
-                    if not chunk:
-                        exhausted = True
-                        break
-                    pending.add(pool.submit(extract_stored_pages, chunk, outlet_name))
-                if not pending:
-                    break
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    for kind, article_id, page_id, payload in fut.result():
-                        counts.pages += 1
-                        if kind == "ok":
-                            tally[writer.save_reextracted(Article.from_dict(payload), page_id)] += 1
-                        else:
-                            tally[kind] += 1
-                            if writer.lookup(article_id) is None:
-                                # Only a page that never gave an article is recorded as failing; a stored
-                                # article keeps its last good version when new rules refuse its page.
-                                writer.record_failure(None, kind, "", article_id, str(payload))
-                        if progress is not None:
-                            progress(1)
+        for _chunk, results in ordered_map(extract_stored_pages, jobs, workers=workers, args=(outlet_name,)):
+            for kind, article_id, page_id, payload in results:
+                counts.pages += 1
+                if kind == "ok":
+                    tally[writer.save_reextracted(Article.from_dict(payload), page_id)] += 1
+                else:
+                    tally[kind] += 1
+                    if writer.lookup(article_id) is None:
+                        # Only a page that never gave an article is recorded as failing; a stored
+                        # article keeps its last good version when new rules refuse its page.
+                        writer.record_failure(None, kind, "", article_id, str(payload))
+                if progress is not None:
+                    progress(1)
     counts.new = tally["new"]
     counts.versions = tally["updated"]
     counts.metadata = tally["metadata"]

@@ -85,7 +85,21 @@ EXTENSIONS = {
 CRAWLER_EXPORT_DIR = "exports"
 ADDONS = {
     "crawler.exports.DefaultFeed": 0,
+    "crawler.frontier.Frontier": 10,
 }
+
+# ---- Several workers on one shared frontier (crawler/frontier; README "Outgrowing one machine") ----
+# redis://host:port/db of the shared queue; "" crawls with Scrapy's local scheduler in this process alone. The
+# environment variable CRAWLER_FRONTIER gives it (and its password) without a command line that `ps` shows.
+CRAWLER_FRONTIER = _environ.get("CRAWLER_FRONTIER", "")
+# A worker ends when the whole crawl (queue empty, no worker with requests in flight) was idle this long.
+CRAWLER_FRONTIER_IDLE_SECONDS = 30.0
+# This process seeds discovery (feeds, sitemaps, listings) and starts a run; False joins the current run.
+CRAWLER_FRONTIER_SEED = True
+# The run's name (its Redis key prefix); "" a new one when seeding, the current one when joining.
+CRAWLER_FRONTIER_RUN = ""
+# Requests per second per host for the whole crawl, all workers together (frontier only; 0: no shared limit).
+CRAWLER_HOST_RATE = 2.0
 
 # ---- Crawl: mirrors, dedupe, extraction, exit status (crawler/middlewares.py, pipelines.py, spiders/) ----
 # One request (and so one item) per article id per run, whatever mirror or URL variant.

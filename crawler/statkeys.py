@@ -13,6 +13,12 @@ NO_MIRROR_REACHABLE = "crawler/no_mirror_reachable"
 """One-line message when no mirror answered at all (printed last by `scrapy crawl`)."""
 STORE_ERROR = "store/error"
 """One-line message of the store failure that stopped the crawl."""
+FRONTIER_ERROR = "frontier/error"
+"""One-line message of the shared frontier's failure that stopped the worker."""
+FRONTIER_REQUEUED = "frontier/requeued"
+"""Requests this worker handed back to the queue from workers that died with them in flight."""
+FRONTIER_ENQUEUE_FAILED = "frontier/enqueue_failed"
+"""Requests lost because Redis could not be reached when they were scheduled (the next run finds them)."""
 
 # ---- discovery (spider) -> drift alarm ----
 DISCOVERY_ARTICLE_LINKS = "discovery/{}/article_links"

@@ -20,6 +20,8 @@ class ExitStatus(IntEnum):
     ARCHIVE_STOPPED = 6
     """A web-archive source was stopped early because the archive kept answering 429/503: the backfill is
     incomplete; run it again later (it resumes: stored articles are skipped)."""
+    FRONTIER_ERROR = 7
+    """The shared frontier (CRAWLER_FRONTIER's Redis) could not be reached, or lost the crawl's queue."""
     INTERRUPTED = 130
     """Ctrl-C."""
 

@@ -3,6 +3,8 @@
 - `site_corpus`: a fresh SiteCorpus per test (fixture pages + 12 generated current-layout articles).
 - `site`: that corpus served by one healthy mirror (RunningSite; `site.mirrors_arg` for the spider).
 - `four_mirrors`: the same corpus behind seized, refuse, 503, healthy mirrors, in that priority order.
+- `redis_url` / `redis_server_binary`: the test Redis (CRAWLER_TEST_REDIS_URL) / the redis-server binary;
+  tests needing them skip, saying Redis is absent, without one.
 - `run_crawl`: `run_crawl(mirrors_arg, *spider_args, settings={...}, timeout=...) -> CrawlResult`, crawlkit.crawl
   writing into the test's tmp_path.
 - `store_location`: a new empty store, once per backend (a SQLite file; a schema of its own on the PostgreSQL
@@ -53,6 +55,29 @@ def final_stores() -> Iterator[list[StoreCheck]]:
     checks: list[StoreCheck] = []
     yield checks
     assert_stores_intact(checks)
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """The Redis the shared-frontier tests use (CRAWLER_TEST_REDIS_URL, started by .ci/run); skipped without one."""
+    import os
+
+    url = os.environ.get("CRAWLER_TEST_REDIS_URL", "")
+    if not url:
+        pytest.skip("Redis is absent: set CRAWLER_TEST_REDIS_URL=redis://127.0.0.1:PORT/0 to a running "
+                    "redis-server (bash .ci/run starts one)")
+    return url
+
+
+@pytest.fixture
+def redis_server_binary() -> str:
+    """Path of redis-server, for tests that start and restart a Redis of their own; skipped without one."""
+    import shutil
+
+    found = shutil.which("redis-server")
+    if found is None:
+        pytest.skip("Redis is absent: no redis-server on PATH (bash .ci/run installs Debian's)")
+    return found
 
 
 @pytest.fixture(params=[pytest.param(b, marks=[pytest.mark.postgres] if b == "postgresql" else []) for b in BACKENDS])

@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 from crawlkit import REPO_ROOT, cli, crawl
+from storekit import BACKENDS, fresh_schema, postgres_url
 
 from crawler.items import Article, content_hash
 from crawler.site import SiteCorpus, faults, serve_site
@@ -35,12 +36,9 @@ NEW_SENTENCE = "The ministry later said the talks would resume next week in Gene
 FURNITURE = '"alternate addresses"'  # the site's footer note on every page
 
 
-@pytest.fixture(scope="module")
-def crawled(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """20 articles published every other day from 2026-03-03 to 2026-04-10 (ids 780001-780020), crawled twice;
-    before the second crawl one article's sentence is rewritten on the site."""
-    work = tmp_path_factory.mktemp("corpus")
-    store = work / "store.sqlite"
+def _crawl_corpus(work: Path, store: Path | str) -> dict[str, Any]:
+    """20 articles published every other day from 2026-03-03 to 2026-04-10 (ids 780001-780020), crawled twice
+    into `store`; before the second crawl one article's sentence is rewritten on the site."""
     corpus = SiteCorpus(now=datetime(2026, 4, 11, 9))
     corpus.generate(20, start=datetime(2026, 4, 10, 12), interval=timedelta(days=2))
     corpus.remove_article(REMOVED)
@@ -64,9 +62,30 @@ def crawled(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return {"work": work, "store": store, "corpus": corpus, "old_sentence": old_sentence}
 
 
-def test_search_finds_body_text_and_not_furniture(crawled: dict[str, Any]) -> None:
-    store = str(crawled["store"])
-    phrase = crawled["corpus"].get("780011").spec.paragraphs[4].split()[:6]
+@pytest.fixture(scope="module")
+def crawled(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The corpus crawled into a SQLite store (what `crawler serve` reads)."""
+    work = tmp_path_factory.mktemp("corpus")
+    return _crawl_corpus(work, work / "store.sqlite")
+
+
+@pytest.fixture(scope="module")
+def crawled_postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """The corpus crawled into a PostgreSQL store (a schema of its own)."""
+    with fresh_schema(postgres_url()) as url:
+        yield _crawl_corpus(tmp_path_factory.mktemp("corpus-pg"), url)
+
+
+@pytest.fixture(params=[pytest.param(b, marks=[pytest.mark.postgres] if b == "postgresql" else []) for b in BACKENDS])
+def crawled_store(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """The crawled corpus on each backend; its "store" is the store's location as a string."""
+    found: dict[str, Any] = request.getfixturevalue("crawled" if request.param == "sqlite" else "crawled_postgres")
+    return {**found, "store": str(found["store"])}
+
+
+def test_search_finds_body_text_and_not_furniture(crawled_store: dict[str, Any]) -> None:
+    store = crawled_store["store"]
+    phrase = crawled_store["corpus"].get("780011").spec.paragraphs[4].split()[:6]
     found = cli("search", '"' + " ".join(phrase) + '"', "--json", "--store", store)
     assert found.returncode == 0, found.stderr
     assert "780011" in [json.loads(line)["article_id"] for line in found.stdout.splitlines()]
@@ -74,24 +93,24 @@ def test_search_finds_body_text_and_not_furniture(crawled: dict[str, Any]) -> No
     assert furniture.returncode == 0 and furniture.stdout == ""
     edited = cli("search", '"talks would resume"', "--store", store)
     assert f"({EDITED})" in edited.stdout and "[talks would resume]" in edited.stdout
-    assert cli("search", f'"{" ".join(crawled["old_sentence"].split()[:8])}"', "--store", store).stdout == ""
+    assert cli("search", f'"{" ".join(crawled_store["old_sentence"].split()[:8])}"', "--store", store).stdout == ""
 
 
-def test_diff_shows_the_sentence_edited_on_the_site(crawled: dict[str, Any]) -> None:
-    out = cli("diff", EDITED, "--store", str(crawled["store"]))
+def test_diff_shows_the_sentence_edited_on_the_site(crawled_store: dict[str, Any]) -> None:
+    out = cli("diff", EDITED, "--store", crawled_store["store"])
     assert out.returncode == 0, out.stderr
-    assert re.findall(r"\[-(.*?)-\]", out.stdout) == [crawled["old_sentence"]]
+    assert re.findall(r"\[-(.*?)-\]", out.stdout) == [crawled_store["old_sentence"]]
     assert re.findall(r"\{\+(.*?)\+\}", out.stdout) == [NEW_SENTENCE]
     assert "title: unchanged" in out.stdout
-    edited = cli("export", "--edited-since", "1d", "--store", str(crawled["store"]))
+    edited = cli("export", "--edited-since", "1d", "--store", crawled_store["store"])
     items = [json.loads(line) for line in edited.stdout.splitlines()]
     assert [i["article_id"] for i in items] == [EDITED]
-    assert crawled["old_sentence"] in items[0]["previous"]["body"] and NEW_SENTENCE in items[0]["body"]
+    assert crawled_store["old_sentence"] in items[0]["previous"]["body"] and NEW_SENTENCE in items[0]["body"]
 
 
-def test_coverage_reports_the_missing_ids_in_their_months(crawled: dict[str, Any]) -> None:
+def test_coverage_reports_the_missing_ids_in_their_months(crawled_store: dict[str, Any]) -> None:
     out = cli("coverage", "--json", "--since", "2026-03-01", "--until", "2026-05-01", "--store",
-              str(crawled["store"]))
+              crawled_store["store"])
     assert out.returncode == 0, out.stderr
     rows = {r["period"]: r for r in map(json.loads, out.stdout.splitlines())}
     # March: 780001-780015 published, 780004 never linked, 780008 refused. April: 780016-780020, 780018 failed.

@@ -13,7 +13,7 @@ from crawler.extract import extract_full
 from crawler.items import ARTICLE_FIELDS, content_hash
 from crawler.site import pages
 from crawler.site.corpus import SiteCorpus
-from crawler.store import ExportFilter, Page, is_postgres_url, open_store
+from crawler.store import ExportFilter, Page, open_store
 from crawler.store.sqlite import SQLiteStore
 
 pytestmark = pytest.mark.integration
@@ -53,16 +53,13 @@ def test_reextract_keeps_versions_honest(store_location: str) -> None:
     path = store_location
     done = build_store(path)
     dirty = sorted(a for a, what in done.items() if what == "dirty body")
-    searchable = not is_postgres_url(path)  # full-text search is built for SQLite stores only
-    if searchable:
-        found = cli("search", '"alternate addresses"', "--json", "--store", str(path))
-        assert sorted(json.loads(line)["article_id"] for line in found.stdout.splitlines()) == dirty
+    found = cli("search", '"alternate addresses"', "--json", "--store", str(path))
+    assert sorted(json.loads(line)["article_id"] for line in found.stdout.splitlines()) == dirty
     out = cli("reextract", "--store", str(path), "--workers", "2")
     assert out.returncode == 0, out.stderr
-    if searchable:
-        # The search index follows the new versions: the furniture the old rules kept is no longer found.
-        after = cli("search", '"alternate addresses"', "--store", str(path))
-        assert after.returncode == 0 and after.stdout == "" and "no stored article matches" in after.stderr
+    # The search index follows the new versions: the furniture the old rules kept is no longer found.
+    after = cli("search", '"alternate addresses"', "--store", str(path))
+    assert after.returncode == 0 and after.stdout == "" and "no stored article matches" in after.stderr
     assert out.stdout.strip() == ("12 pages re-extracted: 3 new versions, 1 new articles, 2 metadata updates, "
                                   "6 unchanged, 0 refused, 0 crashed")
     with open_store(path, readonly=True) as store:

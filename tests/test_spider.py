@@ -135,12 +135,17 @@ def test_sections_only_with_max_pages(run_crawl: Callable[..., CrawlResult]) -> 
     ("since=15/08/2026", "argument since='15/08/2026' is not a date"),
     ("max_pages=0", "argument max_pages='0' must be at least 1"),
     ("mirrors=ftp://mirror.example", "argument mirrors: 'ftp://mirror.example' is not a base URL"),
+    ("sources=wayback,archive.org", "argument sources='wayback,archive.org'"),
+    ("archive_fallback=maybe", "argument archive_fallback='maybe': use 1 or 0"),
+    ("-s CRAWLER_WAYBACK_CDX_RATE=0", "setting CRAWLER_WAYBACK_CDX_RATE=0 must be above 0"),
+    ("-s CRAWLER_CC_DATA_RATE=fast", "setting CRAWLER_CC_DATA_RATE='fast' is not a number"),
 ])
 def test_bad_arguments_get_one_line_and_status_2(argument: str, message: str, tmp_path: Path) -> None:
     # Loopback mirrors and a temporary store, so a spider that failed to reject the argument still stays
     # off the real site and out of the repository (the bad mirrors argument comes last and replaces them).
+    given = argument.split(" ", 1) if argument.startswith("-s ") else ["-a", argument]
     cmd = [sys.executable, "-m", "scrapy", "crawl", "presstv", "-a", f"mirrors=http://127.0.0.1:{closed_port()}",
-           "-a", argument, "-s", f"CRAWLER_STORE={tmp_path / 'store.sqlite'}", "-s", "FEEDS={}"]
+           *given, "-s", f"CRAWLER_STORE={tmp_path / 'store.sqlite'}", "-s", "FEEDS={}"]
     proc = subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2, proc.stderr[-3000:]
     last = proc.stderr.strip().splitlines()[-1]

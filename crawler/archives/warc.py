@@ -57,9 +57,20 @@ class WarcSkip:
 
 @dataclass
 class _Original:
+    """Where a response a revisit may point at sits: its payload is read again only when a revisit needs it, so
+    memory stays flat however many responses the files hold."""
+
     status: int
     headers: list[tuple[str, str]]
-    body: bytes
+    file: str
+    offset: int
+
+    def body(self) -> bytes:
+        with open(self.file, "rb") as raw:
+            raw.seek(self.offset)
+            for record in ArchiveIterator(raw, arc2warc=True):
+                return bytes(record.content_stream().read())
+        return b""
 
 
 @dataclass
@@ -82,7 +93,7 @@ def read_pages(paths: Iterable[str | Path], wanted: Callable[[str], bool]) -> It
         if original is None or url is None:
             yield skip
         else:
-            yield WarcPage(url, when, status or original.status, headers or original.headers, original.body,
+            yield WarcPage(url, when, status or original.status, headers or original.headers, original.body(),
                            skip.file, skip.offset, revisit=True)
 
 
@@ -108,6 +119,8 @@ def _read_file(path: str, wanted: Callable[[str], bool], state: _State) -> Itera
                     # Where this record starts (absolute: the iterator began at the file's position). Not
                     # get_record_offset(), which reads the record to its end before its content is read.
                     offset = int(iterator.offset)
+                    if _garbled(record):
+                        raise ValueError("garbled record headers")
                     yield from _record(record, path, offset, wanted, state)
                 return
             except Exception as exc:
@@ -118,9 +131,21 @@ def _read_file(path: str, wanted: Callable[[str], bool], state: _State) -> Itera
                 # garbage, and reading must move forward or it would never end.
                 offset = max(start, int(getattr(iterator, "offset", offset)))
                 message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-                message = "".join(ch if ch.isprintable() else "?" for ch in message[:120])
+                # Only readable ASCII: warcio quotes the garbage it met, and a report line must stay one clean line.
+                message = "".join(ch if ch.isascii() and ch.isprintable() else "?" for ch in message[:80])
                 yield WarcSkip(path, offset, f"corrupt record: {type(exc).__name__}: {message}")
                 start = _next_record_start(raw, offset + 1, size)
+
+
+def _garbled(record: object) -> bool:
+    """True when the record's type or target URI holds control bytes: warcio, failing to inflate a damaged gzip
+    member, can fall back to reading its compressed bytes as an uncompressed record, which would swallow the
+    good members after it; such a record is corrupt, and reading goes on from the next member."""
+    headers = getattr(record, "rec_headers", None)
+    values = [str(getattr(record, "rec_type", "") or "")]
+    if headers is not None:
+        values.append(str(headers.get_header("WARC-Target-URI") or ""))
+    return any(ord(ch) < 32 or 0x7F <= ord(ch) < 0xA0 for value in values for ch in value)
 
 
 def _next_record_start(raw: BinaryIO, after: int, size: int, chunk: int = 1 << 20) -> int:
@@ -166,7 +191,7 @@ def _record(record: object, path: str, offset: int, wanted: Callable[[str], bool
             skip = WarcSkip(path, offset, "revisit of a record not in these files", url)
             state.pending.append((skip, digest, url, when, header_list, status))
             return
-        yield WarcPage(url, when, status or original.status, header_list or original.headers, original.body,
+        yield WarcPage(url, when, status or original.status, header_list or original.headers, original.body(),
                        path, offset, revisit=True)
         return
     content_type = http.get_header("Content-Type") if http is not None else ""
@@ -175,7 +200,7 @@ def _record(record: object, path: str, offset: int, wanted: Callable[[str], bool
         return
     body = record.content_stream().read()  # type: ignore[attr-defined]
     if digest:
-        state.originals[digest] = _Original(status, header_list, body)
+        state.originals[digest] = _Original(status, header_list, path, offset)
     yield WarcPage(url, when, status, header_list, body, path, offset)
 
 

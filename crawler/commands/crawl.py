@@ -1,9 +1,20 @@
-"""`crawler crawl`: `scrapy crawl presstv` with the project's settings, from any folder."""
+"""`crawler crawl`: `scrapy crawl presstv` with the project's settings, from any folder; with `--workers N`,
+N such crawls as local worker processes on one shared frontier and store, and one combined summary."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import signal
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from crawler.status import CommandError, ExitStatus
 
 
 def add_spider_options(p: argparse.ArgumentParser) -> None:
@@ -29,6 +40,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="append items to FILE (feed export; replaces the default exports/ file)")
     p.add_argument("-O", dest="overwrite", action="append", default=[], metavar="FILE",
                    help="write items to FILE, replacing it")
+    p.add_argument("--workers", type=int, metavar="N",
+                   help="run N worker processes on the shared frontier -s CRAWLER_FRONTIER=redis://... (the first "
+                   "seeds discovery) into one store, and print one combined summary")
     p.add_argument("scrapy_args", nargs=argparse.REMAINDER, help="-- then more `scrapy crawl` arguments")
     p.set_defaults(func=run)
 
@@ -51,6 +65,8 @@ def scrapy_argv(args: argparse.Namespace) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.workers is not None:
+        return run_workers(args)
     from scrapy.cmdline import execute
 
     # The project settings even outside the checkout (an installed package has no scrapy.cfg).
@@ -60,3 +76,98 @@ def run(args: argparse.Namespace) -> int:
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     return 0
+
+
+# ---- --workers N ---------------------------------------------------------------------------------------
+
+def _setting(args: argparse.Namespace, name: str) -> str | None:
+    """The last `-s NAME=VALUE` given for `name` (None when not given)."""
+    found = None
+    for value in args.settings:
+        key, _, rest = value.partition("=")
+        if key.strip() == name:
+            found = rest
+    return found
+
+
+def worker_argvs(args: argparse.Namespace, run: str, stats_dir: Path) -> list[list[str]]:
+    """The `scrapy crawl` command line of each worker: the same crawl, one run, the first one seeding."""
+    base = [sys.executable, "-m", *scrapy_argv(args)]
+    seed = str(_setting(args, "CRAWLER_FRONTIER_SEED") or "True").strip().lower() not in ("0", "false", "no", "off")
+    out = []
+    for i in range(1, args.workers + 1):
+        out.append([*base, "-s", f"CRAWLER_FRONTIER_RUN={run}",
+                    "-s", f"CRAWLER_FRONTIER_SEED={seed and i == 1}",
+                    "-s", f"CRAWLER_WORKER={i}",
+                    "-s", f"CRAWLER_STATS_FILE={stats_dir / f'worker-{i}.json'}",
+                    # Never a code-running control port in an unattended worker, whatever was given.
+                    "-s", "REMOTE_CONTROL_ENABLED=False"])
+    return out
+
+
+def combine_stats(all_stats: list[dict[str, Any]]) -> dict[str, Any]:
+    """The workers' stats added up (numbers summed; the mirror keys united)."""
+    total: dict[str, Any] = {}
+    for stats in all_stats:
+        for key, value in stats.items():
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                continue
+            total[key] = total.get(key, 0) + value
+    return total
+
+
+def run_workers(args: argparse.Namespace) -> int:
+    from crawler.extensions import RunRecorder
+    from crawler.frontier import frontier_url, new_run_name
+
+    if args.workers < 1:
+        raise CommandError("--workers must be at least 1")
+    if args.append_to or args.overwrite:
+        raise CommandError("-o/-O cannot be shared by several workers: each writes its own exports/ file, "
+                           "and `crawler export` gives one file of the store")
+    os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
+    frontier = _setting(args, "CRAWLER_FRONTIER")
+    if frontier is None:
+        from scrapy.utils.project import get_project_settings
+
+        frontier = frontier_url(get_project_settings())
+    if not (frontier or "").strip():
+        raise CommandError("--workers needs a shared frontier: add -s CRAWLER_FRONTIER=redis://127.0.0.1:6379/0 "
+                           "(a running Redis)")
+    run = (_setting(args, "CRAWLER_FRONTIER_RUN") or "").strip() or new_run_name()
+    with tempfile.TemporaryDirectory(prefix="crawler-workers-") as tmp:
+        stats_dir = Path(tmp)
+        procs = [subprocess.Popen(argv) for argv in worker_argvs(args, run, stats_dir)]
+        print(f"crawler: {len(procs)} workers in run {run} on {frontier}: pids "
+              f"{', '.join(str(p.pid) for p in procs)}", file=sys.stderr, flush=True)
+
+        def forward(signum: int, _frame: FrameType | None) -> None:
+            for proc in procs:
+                if proc.poll() is None:
+                    proc.send_signal(signum)
+
+        previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            codes = [proc.wait() for proc in procs]
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        all_stats = []
+        for i in range(1, len(procs) + 1):
+            path = stats_dir / f"worker-{i}.json"
+            all_stats.append(json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {})
+    status = 0
+    for i, (code, stats) in enumerate(zip(codes, all_stats, strict=True), start=1):
+        if code < 0:
+            line = f"killed by signal {-code} (its requests in flight went back to the queue)"
+            status = status or int(ExitStatus.NO_MIRROR_REACHABLE)
+        else:
+            line = RunRecorder.summary(stats)["text"] if stats else "no summary"
+            status = status or code
+        print(f"worker {i} (pid {procs[i - 1].pid}, exit {code}): {line}")
+    total = RunRecorder.summary(combine_stats(all_stats))
+    mirrors = sorted({m for stats in all_stats for m in RunRecorder.summary(stats)["mirrors"]})
+    text = total["text"].replace(f"mirrors used: {', '.join(total['mirrors']) or 'none'}",
+                                 f"mirrors used: {', '.join(mirrors) or 'none'}")
+    print(f"all {len(procs)} workers: {text}; exit status {status}")
+    return status

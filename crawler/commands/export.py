@@ -1,4 +1,4 @@
-"""`crawler export`: stream stored articles as JSON Lines (file, .gz file or stdout), filtered by date/section."""
+"""`crawler export`: stored articles as JSON Lines (file, .gz file or stdout), or stored raw pages as WARC/1.1."""
 
 from __future__ import annotations
 
@@ -8,23 +8,32 @@ import io
 import json
 import os
 import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import IO
 
 from tqdm import tqdm
 
+from crawler import __version__
 from crawler.commands.common import build_filter, open_reader, store_path
 from crawler.items import ARTICLE_FIELDS, Article
 from crawler.status import CommandError
+from crawler.store import ArticleStore, ExportFilter, StoredPage, StoreError
 from crawler.store.when import parse_when
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "export",
-        help="write stored articles as JSON Lines (one article per line; .gz when the name ends so)",
-        description="Stream the current version of every stored article matching the filters as JSON Lines. "
+        help="write stored articles as JSON Lines (one article per line; .gz when the name ends so), or stored "
+        "raw pages as WARC",
+        description="Stream the current version of every stored article matching the filters as JSON Lines, or "
+        "with --format warc every stored raw page (of the matching articles) as a WARC/1.1 response record. "
         "Dates are YYYY-MM-DD (midnight UTC), ISO 8601 times, or ages such as 7d.",
     )
+    p.add_argument("--format", choices=("jsonl", "warc"), default="jsonl",
+                   help="jsonl (the default): one article per line; warc: every stored raw page as a gzipped "
+                   "WARC/1.1 response record, with a warcinfo record first (needs -o FILE.warc.gz)")
     p.add_argument("-o", "--output", default="-", metavar="FILE",
                    help="output file (- for stdout, the default; FILE.gz is gzip-compressed)")
     p.add_argument("--since", metavar="DATE", help="published at or after DATE")
@@ -60,7 +69,13 @@ def run(args: argparse.Namespace) -> int:
         except ValueError as exc:
             raise CommandError(f"--edited-since: {exc}") from None
     path = store_path(args)
+    if args.format == "warc" and args.output == "-":
+        raise CommandError("--format warc writes a file: give -o FILE.warc.gz")
+    if args.format == "warc" and edited_since is not None:
+        raise CommandError("--edited-since goes with JSON Lines; for WARC use --changed-since")
     store = open_reader(path)
+    if args.format == "warc":
+        return _export_warc(store, flt, args.output)
     written = 0
     tmp: str | None = None
     out: IO[str] | None = None
@@ -107,4 +122,44 @@ def run(args: argparse.Namespace) -> int:
                 os.remove(tmp)
     where = "stdout" if args.output == "-" else args.output
     print(f"exported {written} articles to {where}", file=sys.stderr)
+    return 0
+
+
+def _when(page: StoredPage) -> datetime:
+    """The record's WARC-Date: the archive's capture time for a page from a web archive, else the fetch time."""
+    when = datetime.fromisoformat(page.archived_at or page.fetched_at)
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def _export_warc(store: ArticleStore, flt: ExportFilter, output: str) -> int:
+    """Every stored raw page as a WARC/1.1 response record in `output` (written under a temporary name)."""
+    from crawler.archives.warc import PageRecord, write_warc
+
+    tmp = f"{output}.part"
+    written = 0
+    try:
+        total = store.count_pages(flt)
+        os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
+        with tqdm(total=total, unit="page", file=sys.stderr, disable=not sys.stderr.isatty(),
+                  desc="export") as bar, open(tmp, "wb") as out:
+
+            def records() -> Iterator[PageRecord]:
+                nonlocal written
+                for page in store.iter_pages(flt):
+                    yield PageRecord(url=page.url, fetched_at=_when(page), body=page.html,
+                                     status=page.status or 200, headers=list(page.headers))
+                    written += 1
+                    bar.update()
+
+            write_warc(out, records(), software=f"crawler/{__version__}", filename=os.path.basename(output))
+        os.replace(tmp, output)
+    except OSError as exc:
+        raise CommandError(f"cannot write {output}: {exc.strerror or exc}") from None
+    except StoreError as exc:
+        raise CommandError(str(exc)) from None
+    finally:
+        store.close()
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    print(f"exported {written} pages to {output}", file=sys.stderr)
     return 0

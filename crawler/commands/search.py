@@ -15,9 +15,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "search",
         help="full-text search of stored articles (title, lead, body), best matches first",
-        description='Search the current version of every stored article. QUERY uses SQLite FTS5 syntax: words '
-        '(all must occur), "an exact phrase", OR, NOT, prefix*, NEAR(a b, 5), title:word. A title match ranks '
-        "above a lead match, which ranks above a body match (bm25). Dates as for `crawler export`.",
+        description='Search the current version of every stored article. On a SQLite store QUERY uses FTS5 '
+        'syntax: words (all must occur), "an exact phrase", OR, NOT, prefix*, NEAR(a b, 5), title:word; ranked by '
+        "bm25. On a PostgreSQL store it uses web-search syntax: words, \"an exact phrase\", OR, -word or NOT word "
+        "(English stemming and stop words); ranked by ts_rank_cd. A title match ranks above a lead match, which "
+        "ranks above a body match. Dates as for `crawler export`.",
     )
     p.add_argument("query", metavar="QUERY",
                    help='what to find, e.g. \'"talks would resume"\' or \'sanctions NOT oil\'')

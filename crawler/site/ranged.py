@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from crawler.site.server import check_loopback
+from crawler.site.server import check_loopback, send_simple
 
 _RANGE = re.compile(r"^bytes=(\d+)-(\d*)$")
 
@@ -66,13 +66,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _reply(self, status: int, body: bytes, wanted: str | None, headers: dict[str, str] | None = None) -> None:
         with self.server.served.lock:
             self.server.served.requests.append(DataRequest(self.path, wanted, status))
-        self.send_response(status)
-        self.send_header("Content-Type", "application/octet-stream")
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        send_simple(self, status, {"Content-Type": "application/octet-stream", **(headers or {})}, body)
 
 
 class _DataServer(ThreadingHTTPServer):

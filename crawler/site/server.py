@@ -154,6 +154,16 @@ _SECTION_RSS = re.compile(r"^/rss/rss-(\d+)\.xml$", re.IGNORECASE)
 _MONTHLY = re.compile(r"^/sitemap/(\d{4})-(\d{2})/sitemap-news-\d{4}-\d{2}\.xml(\.gz)?$", re.IGNORECASE)
 
 
+def send_simple(handler: BaseHTTPRequestHandler, status: int, headers: dict[str, str], body: bytes) -> None:
+    """Answer a request of one of the stand-in servers: status, headers, Content-Length and the body."""
+    handler.send_response(status)
+    for name, value in headers.items():
+        handler.send_header(name, value)
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)
+
+
 def check_loopback(host: str) -> None:
     """Refuse any address but loopback: the look-alike site must never be reachable from outside."""
     if host not in ("127.0.0.1", "::1"):
@@ -240,6 +250,7 @@ class RunningMirror:
             self.hits[path] = self.hits.get(path, 0) + 1
             hit = self.hits[path]
         req = SiteRequest(self, h.command, path, parts.query, {k: v for k, v in h.headers.items()}, hit)
+        self.site.arrivals.append((str(h.headers.get("Host") or self.netloc), time.monotonic()))
         reply: Reply | None = None
         for handler in (self.overrides.get(path.lower()), self.overrides.get("*"),
                         self.site.overrides.get(path.lower()), self.site.overrides.get("*")):
@@ -361,6 +372,8 @@ class RunningSite:
         self.overrides: dict[str, Handler] = {}
         self.log: list[tuple[str, str, int | str]] = []
         """(mirror name, path, status or "reset") for every request answered, in order."""
+        self.arrivals: list[tuple[str, float]] = []
+        """(Host header, time.monotonic()) of every request as it arrived: what per-host rates are measured on."""
         self.mirrors: list[RunningMirror] = []
         for spec in specs:
             self.mirrors.append(RunningMirror(self, spec, host))
@@ -394,6 +407,22 @@ class RunningSite:
         self.overrides.clear()
         for m in self.mirrors:
             m.overrides.clear()
+
+    def peak_rates(self, window: float = 2.0) -> dict[str, float]:
+        """Per Host header, the most requests that arrived within any `window` seconds, per second."""
+        times: dict[str, list[float]] = {}
+        for host, at in list(self.arrivals):
+            times.setdefault(host, []).append(at)
+        peaks: dict[str, float] = {}
+        for host, stamps in times.items():
+            stamps.sort()
+            most, first = 0, 0
+            for last, at in enumerate(stamps):
+                while at - stamps[first] >= window:
+                    first += 1
+                most = max(most, last - first + 1)
+            peaks[host] = most / window
+        return peaks
 
     def requests_for(self, mirror: str) -> list[tuple[str, int | str]]:
         """(path, status) of requests a mirror answered."""

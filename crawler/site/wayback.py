@@ -22,7 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from crawler.site.server import check_loopback
+from crawler.site.server import check_loopback, send_simple
 
 FIELDS = ("urlkey", "timestamp", "original", "mimetype", "statuscode", "digest", "length")
 _REPLAY = re.compile(r"^/web/(\d{1,14})id_/(.+)$")
@@ -179,12 +179,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(404, {"Content-Type": "text/plain"}, b"not found")
 
     def _send(self, status: int, headers: dict[str, str], body: bytes) -> None:
-        self.send_response(status)
-        for k, v in headers.items():
-            self.send_header(k, v)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        send_simple(self, status, headers, body)
 
 
 class _WaybackServer(ThreadingHTTPServer):

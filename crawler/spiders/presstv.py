@@ -184,6 +184,9 @@ class PresstvSpider(ArchiveSources, Spider):
         return Request(url, callback=callback, meta=full_meta, priority=priority, errback=errback)
 
     async def start(self) -> AsyncIterator[Any]:
+        frontier = bool(self.settings.get("CRAWLER_FRONTIER"))
+        if frontier and not self.settings.getbool("CRAWLER_FRONTIER_SEED", True):
+            return  # a joining worker works the shared queue only: the seeding one queued discovery
         # Archive queries do not depend on the mirrors: they start at once, at the archives' own pace.
         for request in self.archive_start_requests():
             yield request
@@ -191,6 +194,11 @@ class PresstvSpider(ArchiveSources, Spider):
         # queueing every discovery URL against dead hosts.
         requests = self.start_requests_list()
         if not requests:
+            return
+        if frontier:
+            # On a shared frontier any worker may take the probe, so nobody waits for it.
+            for request in requests:
+                yield request
             return
         yield requests[0].replace(errback=self._probe_failed)
         await maybe_deferred_to_future(self.mirror_pool.settled())

@@ -127,7 +127,7 @@ class SearchHit:
     snippet: str
     """Text around the match; matched terms are wrapped in HIT_START ... HIT_END."""
     score: float
-    """Lower is better (bm25, as SQLite FTS5 reports it)."""
+    """Lower is better (SQLite: bm25 as FTS5 reports it; PostgreSQL: minus ts_rank_cd)."""
     item: dict[str, Any]
 
 
@@ -234,6 +234,10 @@ class ArticleStore(Protocol):
         object (the version before: version, stored_at, title, lead, body, content_hash)."""
         ...
     def count_edited(self, since: str, flt: ExportFilter) -> int: ...
+    def imported_offsets(self, file_key: str) -> set[int]: ...
+    def mark_imported(self, file_key: str, offset: int, outcome: str, article_id: str | None,
+                      run_id: int | None) -> None: ...
+    def newest_capture(self, article_id: str) -> str | None: ...
     def integrity_check(self) -> str: ...
     def maybe_commit(self) -> None: ...
     def commit(self) -> None: ...
@@ -269,11 +273,12 @@ def sqlite_file(location: str) -> str | None:
 
 def open_store(path: str, *, readonly: bool = False, lock: bool = False, create: bool = True,
                commit_items: int | None = None, commit_seconds: float | None = None,
-               max_bytes: int = 0) -> ArticleStore:
+               max_bytes: int = 0, shared_lock: bool = False) -> ArticleStore:
     """Open the store at `path`: a SQLite file path (or `sqlite:///path`) or a `postgresql://` URL.
 
     A writable store is created (schema and all) unless `create` is false; `lock` takes the run lock first
-    (a SQLite store has one writer at a time; a PostgreSQL store is shared and takes none). Writes commit in
+    (a SQLite store has one writer at a time, or the workers of one shared-frontier crawl together with
+    `shared_lock`; a PostgreSQL store is shared and takes none). Writes commit in
     batches of `commit_items` or after `commit_seconds`; `max_bytes` (0: none) caps a SQLite store's size.
 
     Raises StoreError (StoreLocked when another process holds the lock) with a one-line message in which a
@@ -293,7 +298,7 @@ def open_store(path: str, *, readonly: bool = False, lock: bool = False, create:
         return PostgresStore(str(path), **options)
     from crawler.store.sqlite import SQLiteStore
 
-    return SQLiteStore(file, **options)
+    return SQLiteStore(file, shared_lock=shared_lock, **options)
 
 
 __all__ = [

@@ -1,4 +1,5 @@
-"""A run lock file: one writer process per store (or per schedule), released by the kernel when it dies."""
+"""A run lock file: one writer process per store (or per schedule), or the workers of one shared-frontier crawl
+together; released by the kernel when its process dies."""
 
 from __future__ import annotations
 
@@ -10,20 +11,24 @@ from crawler.store import StoreError, StoreLocked
 
 
 class RunLock:
-    """An exclusive lock on `<store>.lock` (fcntl.flock): the kernel drops it when its process dies, so a
-    killed crawl never leaves the store locked. The holder's pid is written into the file for messages."""
+    """A lock on `<store>.lock` (fcntl.flock): the kernel drops it when its process dies, so a killed crawl
+    never leaves the store locked. The holder's pid is written into the file for messages.
+
+    Exclusive by default (one crawl or re-extraction at a time). Shared (`shared=True`) for the workers of a
+    crawl on a shared frontier: any number of them hold it together (their writes take turns in the store),
+    while an exclusive holder shuts them all out, and they it."""
 
     def __init__(self, path: str) -> None:
         self.path = path
         self._file: IO[str] | None = None
 
-    def acquire(self, what: str) -> None:
+    def acquire(self, what: str, shared: bool = False) -> None:
         try:
             handle = open(self.path, "a+")  # noqa: SIM115 - held open for the lock's lifetime
         except OSError as exc:
             raise StoreError(f"cannot create lock file {self.path}: {exc.strerror or exc}") from None
         try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(handle.fileno(), (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
         except BlockingIOError:
             handle.seek(0)
             holder = handle.read().strip() or "?"
@@ -34,7 +39,7 @@ class RunLock:
             ) from None
         handle.seek(0)
         handle.truncate()
-        handle.write(str(os.getpid()))
+        handle.write(str(os.getpid()))  # of shared holders, the latest names them all
         handle.flush()
         self._file = handle
 

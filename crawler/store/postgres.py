@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import itertools
+import json
 import os
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,7 +15,7 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg.pq import TransactionStatus
 
 from crawler.redact import mask_url
-from crawler.store import ExportFilter, IdRangeFacts, Period, PeriodCounts, SearchHit, StoreError
+from crawler.store import HIT_END, HIT_START, ExportFilter, Period, SearchHit, SearchQueryError, StoreError
 from crawler.store.sql import COMMIT_ITEMS, COMMIT_SECONDS, SQLStore, one_line
 
 CONNECT_TIMEOUT_SECONDS = 10
@@ -21,6 +23,19 @@ CONNECT_TIMEOUT_SECONDS = 10
 
 STREAM_ROWS = 200
 """Rows fetched per round trip by exports and re-extraction (server-side cursor)."""
+
+SEARCH_CONFIG = "english"
+"""The text-search configuration of the search index and of queries: English stemming and stop words (the
+corpus is Press TV's English site)."""
+
+NUMERIC_ID = "^[0-9]{1,18}$"
+"""An article id the archive table keeps: a number that fits a bigint (SQLite's keeps numeric ids too)."""
+
+
+def id_number(column: str) -> str:
+    """The SQL of article id `column` as a number, NULL when it is none (a bare cast would fail the query)."""
+    return f"CASE WHEN {column} ~ '{NUMERIC_ID}' THEN CAST({column} AS bigint) END"
+
 
 # Each entry moves the schema one version up (table schema_version); never edit a released entry, append.
 # The versions mean what the SQLite store's do. Keys and dates are compared byte-wise (COLLATE "C"), as
@@ -118,10 +133,99 @@ MIGRATIONS: tuple[str, ...] = (
     UPDATE pages SET headers_minimal = 1, headers = json_build_array(json_build_array('Content-Type',
         'text/html' || coalesce('; charset=' || encoding, '')))::text;
     """,
+    # 3: the archive table (each article's current text, its number as `id`) with its full-text vector, kept
+    # by a trigger on `versions` whichever code path writes a current version, and filled for existing stores.
+    f"""
+    CREATE TABLE archive (
+        id BIGINT PRIMARY KEY,
+        article_id TEXT COLLATE "C" NOT NULL UNIQUE REFERENCES articles(article_id),
+        version INTEGER NOT NULL,
+        title TEXT,
+        lead TEXT,
+        body TEXT,
+        search tsvector GENERATED ALWAYS AS (
+            setweight(to_tsvector('{SEARCH_CONFIG}', coalesce(title, '')), 'A')
+            || setweight(to_tsvector('{SEARCH_CONFIG}', coalesce(lead, '')), 'B')
+            || setweight(to_tsvector('{SEARCH_CONFIG}', coalesce(body, '')), 'C')
+        ) STORED
+    );
+    CREATE INDEX archive_search ON archive USING GIN (search);
+    CREATE FUNCTION archive_follow_versions() RETURNS trigger LANGUAGE plpgsql AS $$
+    DECLARE
+        item jsonb;
+    BEGIN
+        IF NEW.article_id !~ '{NUMERIC_ID}'
+                OR NEW.version IS DISTINCT FROM (SELECT version FROM articles WHERE article_id = NEW.article_id) THEN
+            RETURN NULL;
+        END IF;
+        -- jsonb refuses the escaped NUL a hostile page can bring; the search copy gets U+FFFD in its place.
+        item := replace(NEW.item, '\\u0000', '\\ufffd')::jsonb;
+        INSERT INTO archive (id, article_id, version, title, lead, body)
+            VALUES (CAST(NEW.article_id AS bigint), NEW.article_id, NEW.version, item->>'title', item->>'lead',
+                    item->>'body')
+            ON CONFLICT (id) DO UPDATE SET article_id = EXCLUDED.article_id, version = EXCLUDED.version,
+                title = EXCLUDED.title, lead = EXCLUDED.lead, body = EXCLUDED.body;
+        RETURN NULL;
+    END $$;
+    CREATE TRIGGER versions_archive AFTER INSERT OR UPDATE OF item ON versions
+        FOR EACH ROW EXECUTE FUNCTION archive_follow_versions();
+    INSERT INTO archive (id, article_id, version, title, lead, body)
+        SELECT CAST(a.article_id AS bigint), a.article_id, a.version, j->>'title', j->>'lead', j->>'body'
+        FROM articles a JOIN versions v ON v.article_id = a.article_id AND v.version = a.version,
+            LATERAL (SELECT replace(v.item, '\\u0000', '\\ufffd')::jsonb AS j) AS parsed
+        WHERE a.article_id ~ '{NUMERIC_ID}'
+        ON CONFLICT (id) DO NOTHING;
+    -- coverage: the latest failure of an id, and ids by number
+    CREATE INDEX failures_article ON failures(article_id, id);
+    CREATE INDEX failures_article_number ON failures(({id_number("article_id")}));
+    """,
+    # 4: the WARC import's record of what it handled.
+    """
+    CREATE TABLE warc_records (
+        file_key TEXT COLLATE "C" NOT NULL,
+        record_offset BIGINT NOT NULL,
+        outcome TEXT NOT NULL,
+        article_id TEXT COLLATE "C",
+        run_id BIGINT,
+        PRIMARY KEY (file_key, record_offset)
+    );
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
 _cursor_names = itertools.count(1)
+
+_RANK_WEIGHTS = "{0, 0.1, 0.4, 1}"
+"""ts_rank_cd's weights of body (C), lead (B) and title (A) matches, as SQLite's bm25 weighs them (1:4:10)."""
+
+_HEADLINE = (f"StartSel={HIT_START}, StopSel={HIT_END}, MaxFragments=1, MaxWords=24, MinWords=12,"
+             " FragmentDelimiter=…")
+"""ts_headline's options: one fragment of about SQLite's snippet length, matches between the hit markers."""
+
+_NOT = re.compile(r"(?<!\S)NOT\s+(?=\S)")
+_EDGE = re.compile(r"^\W+|\W+$")
+"""Punctuation and spaces at either end, which a fragment leaves out."""
+
+
+def websearch_text(query: str) -> str:
+    """The query for websearch_to_tsquery, with the SQLite search's `NOT word` written as its `-word` (outside
+    quotes): both backends then read `sanctions NOT oil` alike, where websearch would drop "not" as a stop word."""
+    parts = query.split('"')
+    parts[::2] = [_NOT.sub("-", part) for part in parts[::2]]
+    return '"'.join(parts)
+
+
+def _snippet(headline: str, text: str) -> str:
+    """ts_headline's fragment as SQLite's snippet shows one: adjacent matched words in one mark (a phrase reads
+    as one), and `…` where the fragment cuts the text."""
+    headline = re.sub(f"{HIT_END}(\\s+){HIT_START}", r"\1", headline.strip())
+    plain = _EDGE.sub("", headline.replace(HIT_START, "").replace(HIT_END, ""))
+    whole = _EDGE.sub("", text)
+    if plain and not whole.startswith(plain):
+        headline = "…" + headline
+    if plain and not whole.endswith(plain):
+        headline += "…"
+    return headline
 
 
 def _clean(value: Any) -> Any:
@@ -301,18 +405,38 @@ class PostgresStore(SQLStore):
         # date_trunc's week starts on Monday, as an ISO week does.
         return f"to_char(date_trunc('{by}', CAST({column} AS timestamp)), 'YYYY-MM-DD')"
 
-    def _not_built(self, what: str) -> StoreError:
-        return StoreError(f"store {self.path}: {what} is not built for PostgreSQL stores yet; "
-                          "use a SQLite store for it (crawler export, then a crawl into SQLite, or reextract)")
+    def _id_number(self, column: str) -> str:
+        return id_number(column)
 
     def search(self, query: str, flt: ExportFilter, limit: int = 20) -> list[SearchHit]:
-        raise self._not_built("full-text search")
-
-    def period_counts(self, by: Period, flt: ExportFilter) -> list[PeriodCounts]:
-        raise self._not_built("coverage by period")
-
-    def id_range_facts(self, low: int, high: int) -> IdRangeFacts:
-        raise self._not_built("coverage by article id")
+        """Best matches first (ts_rank_cd: a title match weighing most, then the lead, then the body); the query
+        in web-search syntax (websearch_to_tsquery), which takes any text."""
+        text = websearch_text(query)
+        found = self._read_one(f"SELECT numnode(websearch_to_tsquery('{SEARCH_CONFIG}', ?))", (text,))
+        if not found or not int(found[0]):
+            raise SearchQueryError(f"search query {query!r}: no word in it can be searched (English stop words "
+                                   "such as \"the\" and punctuation are not indexed)")
+        where, params = self._and_where(flt, "r.search @@ q.q")
+        # The snippet comes from the body when the query matches it alone, else the lead, else all three; it is
+        # made after the LIMIT, for the hits shown only.
+        sql = (
+            "SELECT h.article_id, h.url, h.title, h.section, h.published, h.rank, h.item, h.text,"
+            f" ts_headline('{SEARCH_CONFIG}', h.text, h.q, '{_HEADLINE}') FROM ("
+            " SELECT m.*, CASE"
+            f" WHEN to_tsvector('{SEARCH_CONFIG}', coalesce(m.body, '')) @@ m.q THEN m.body"
+            f" WHEN to_tsvector('{SEARCH_CONFIG}', coalesce(m.lead, '')) @@ m.q THEN m.lead"
+            " ELSE concat_ws(E'\\n', m.title, m.lead, m.body) END AS text FROM ("
+            " SELECT r.article_id, a.url, a.title, a.section, a.published, a.published_utc, v.item, r.lead,"
+            f" r.body, q.q, ts_rank_cd('{_RANK_WEIGHTS}', r.search, q.q) AS rank"
+            f" FROM archive r CROSS JOIN websearch_to_tsquery('{SEARCH_CONFIG}', ?) AS q(q)"
+            " JOIN articles a ON a.article_id = r.article_id"
+            " JOIN versions v ON v.article_id = a.article_id AND v.version = a.version"
+            f"{where} ORDER BY rank DESC, a.published_utc DESC NULLS LAST, r.id LIMIT ?) m) h"
+            " ORDER BY h.rank DESC, h.published_utc DESC NULLS LAST, h.article_id"
+        )
+        rows = self._read(sql, (text, *params, max(1, int(limit))))
+        return [SearchHit(str(r[0]), r[1] or "", r[2] or "", r[3], r[4], _snippet(r[8] or "", r[7] or ""),
+                          -float(r[5]), json.loads(r[6])) for r in rows]
 
     def integrity_check(self) -> str:
         """"ok" when every article has its current version stored (the server guards its own files)."""

@@ -18,8 +18,10 @@ from crawler.items import ARTICLE_FIELDS, Article
 from crawler.redact import redact
 from crawler.store import (
     ExportFilter,
+    IdRangeFacts,
     Page,
     Period,
+    PeriodCounts,
     RunRow,
     SaveOutcome,
     StoredArticle,
@@ -111,6 +113,19 @@ def batched_write(method: _W) -> _W:
 
     return cast(_W, wrapper)
 
+
+
+def _window(column: str, flt: ExportFilter) -> tuple[list[str], list[Any]]:
+    """WHERE clauses and parameters keeping `column` within the filter's since (inclusive)..until (exclusive)."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    if flt.since:
+        clauses.append(f"{column} >= ?")
+        params.append(flt.since)
+    if flt.until:
+        clauses.append(f"{column} < ?")
+        params.append(flt.until)
+    return clauses, params
 
 class SQLStore:
     """Articles, their versions, raw pages, failures and runs in SQL tables, written in batches.
@@ -549,6 +564,34 @@ class SQLStore:
         """Articles whose first version this run stored (committed ones: a rolled-back batch is not counted)."""
         return int(self._read_one("SELECT count(*) FROM articles WHERE first_run = ?", (run_id,))[0])
 
+    # ---- WARC imports ---------------------------------------------------------------------------
+
+    def imported_offsets(self, file_key: str) -> set[int]:
+        """Offsets of the records of the file known as `file_key` that an import already handled."""
+        rows = self._read("SELECT record_offset FROM warc_records WHERE file_key = ?", (file_key,))
+        return {int(r[0]) for r in rows}
+
+    @batched_write
+    def mark_imported(self, file_key: str, offset: int, outcome: str, article_id: str | None,
+                      run_id: int | None) -> None:
+        """Remember that the record at `offset` of `file_key` was handled (in the same batch as what it stored,
+        so a crash keeps both or neither)."""
+        self._write(
+            "INSERT INTO warc_records (file_key, record_offset, outcome, article_id, run_id) VALUES (?,?,?,?,?)"
+            " ON CONFLICT (file_key, record_offset) DO UPDATE SET outcome = excluded.outcome,"
+            " article_id = excluded.article_id, run_id = excluded.run_id",
+            (file_key, int(offset), outcome, article_id, run_id),
+        )
+
+    def newest_capture(self, article_id: str) -> str | None:
+        """The latest capture time (UTC key) of a stored page that gave this article: its archive capture time,
+        or its fetch time for a live fetch; None when no page gave it."""
+        row = self._read_one(
+            "SELECT max(coalesce(archived_at, fetched_at)) FROM pages WHERE article_id = ? AND outcome = 'article'",
+            (str(article_id),),
+        )
+        return None if row is None or row[0] is None else str(row[0])
+
     # ---- reading the corpus: versions, edits -------------------------------------------------------
 
     def _and_where(self, flt: ExportFilter, first: str) -> tuple[str, list[Any]]:
@@ -567,14 +610,49 @@ class SQLStore:
         """The SQL expression of the first day (YYYY-MM-DD) of the `by` period holding the UTC key `column`."""
         raise NotImplementedError
 
+    def _id_number(self, column: str) -> str:
+        """The SQL expression of the article id `column` as a whole number (the archive table's `id`)."""
+        raise NotImplementedError
+
+    # Coverage reads the archive table (one row per stored article with a numeric id, `id` its number), which
+    # each backend keeps in step with the current versions.
+
+    def period_counts(self, by: Period, flt: ExportFilter) -> list[PeriodCounts]:
+        where, params = self._and_where(flt, "a.published_utc IS NOT NULL")
+        rows = self._read(
+            f"SELECT {self._period(by, 'a.published_utc')} AS p, coalesce(a.section, ''), count(*), min(r.id),"
+            f" max(r.id) FROM articles a JOIN archive r ON r.article_id = a.article_id{where}"
+            " GROUP BY 1, 2 ORDER BY 1",
+            params,
+        )
+        out: dict[str, PeriodCounts] = {}
+        for start, section, count, low, high in rows:
+            period = out.setdefault(str(start), PeriodCounts(str(start), 0, {}, int(low), int(high)))
+            period.stored += int(count)
+            period.by_section[str(section)] = int(count)
+            period.low_id = min(period.low_id, int(low))
+            period.high_id = max(period.high_id, int(high))
+        for period in out.values():
+            # Sections by name, the same on every backend whatever the database's collation.
+            period.by_section = dict(sorted(period.by_section.items()))
+        return list(out.values())
+
+    def id_range_facts(self, low: int, high: int) -> IdRangeFacts:
+        stored = int(self._read_one(
+            "SELECT count(*) FROM archive WHERE id BETWEEN ? AND ?", (int(low), int(high)))[0])
+        rows = self._read(
+            "SELECT f.kind, f.reason, count(*) FROM failures f"
+            f" WHERE {self._id_number('f.article_id')} BETWEEN ? AND ?"
+            " AND f.id = (SELECT max(f2.id) FROM failures f2 WHERE f2.article_id = f.article_id)"
+            " AND NOT EXISTS (SELECT 1 FROM articles a WHERE a.article_id = f.article_id)"
+            " GROUP BY f.kind, f.reason",
+            (int(low), int(high)),
+        )
+        return IdRangeFacts(stored, {(str(kind), str(reason)): int(n) for kind, reason, n in rows})
+
     def edit_counts(self, by: Period, flt: ExportFilter) -> dict[str, int]:
-        clauses, params = ["v.version > 1"], []
-        if flt.since:
-            clauses.append("v.stored_at >= ?")
-            params.append(flt.since)
-        if flt.until:
-            clauses.append("v.stored_at < ?")
-            params.append(flt.until)
+        clauses, params = _window("v.stored_at", flt)
+        clauses.insert(0, "v.version > 1")
         rows = self._read(
             f"SELECT {self._period(by, 'v.stored_at')} AS p, count(*) FROM versions v"
             f" WHERE {' AND '.join(clauses)} GROUP BY p ORDER BY p",
@@ -611,14 +689,7 @@ class SQLStore:
 
     @staticmethod
     def _where(flt: ExportFilter) -> tuple[str, list[Any]]:
-        clauses: list[str] = []
-        params: list[Any] = []
-        if flt.since:
-            clauses.append("a.published_utc >= ?")
-            params.append(flt.since)
-        if flt.until:
-            clauses.append("a.published_utc < ?")
-            params.append(flt.until)
+        clauses, params = _window("a.published_utc", flt)
         if flt.section:
             clauses.append("lower(a.section) = lower(?)")
             params.append(flt.section)

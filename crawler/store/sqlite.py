@@ -17,9 +17,7 @@ from crawler.store import (
     HIT_END,
     HIT_START,
     ExportFilter,
-    IdRangeFacts,
     Period,
-    PeriodCounts,
     SearchHit,
     SearchQueryError,
     StoreError,
@@ -225,6 +223,18 @@ MIGRATIONS: tuple[str | Migration, ...] = (
     """,
     # 3: the archive table (current versions as columns) and its full-text index, filled for existing stores.
     Migration(_SEARCH_SCHEMA, _fill_archive),
+    # 4: which records of which WARC/ARC files an import has handled, so a second import of the same files adds
+    # nothing and an interrupted one resumes. A file is known by its content (file_key), not its path.
+    """
+    CREATE TABLE warc_records (
+        file_key TEXT NOT NULL,          -- size and SHA-256 of the file's first and last MiB
+        record_offset INTEGER NOT NULL,  -- where the record starts in the file
+        outcome TEXT NOT NULL,           -- new | updated | unchanged | refused | crashed | older
+        article_id TEXT,
+        run_id INTEGER,
+        PRIMARY KEY (file_key, record_offset)
+    ) WITHOUT ROWID;
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -255,6 +265,7 @@ class SQLiteStore(SQLStore):
         readonly: bool = False,
         lock: bool = False,
         create: bool = True,
+        shared_lock: bool = False,
         commit_items: int = COMMIT_ITEMS,
         commit_seconds: float = COMMIT_SECONDS,
         max_bytes: int = 0,
@@ -277,7 +288,7 @@ class SQLiteStore(SQLStore):
                 raise StoreError(f"cannot create folder for store {self.path}: {exc.strerror or exc}") from None
         if lock and not readonly:
             self._lock = RunLock(self.path + ".lock")
-            self._lock.acquire(f"store {self.path}")
+            self._lock.acquire(f"store {self.path}", shared=shared_lock)
         try:
             self._db: sqlite3.Connection | None = self._connect()
         except BaseException:
@@ -378,7 +389,7 @@ class SQLiteStore(SQLStore):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # ---- reading the corpus: search and coverage (the archive table and its FTS5 index) --------------
+    # ---- reading the corpus: search (the archive table's FTS5 index) and coverage's dialect -----------
 
     def search(self, query: str, flt: ExportFilter, limit: int = 20) -> list[SearchHit]:
         """Best matches first (bm25, a title match weighing most, then the lead, then the body)."""
@@ -409,35 +420,8 @@ class SQLiteStore(SQLStore):
             return f"date({column})"
         raise ValueError(f"unknown period {by!r}")
 
-    def period_counts(self, by: Period, flt: ExportFilter) -> list[PeriodCounts]:
-        where, params = self._and_where(flt, "a.published_utc IS NOT NULL")
-        rows = self._read(
-            f"SELECT {self._period(by, 'a.published_utc')} AS p, coalesce(a.section, ''), count(*), min(r.id),"
-            f" max(r.id) FROM articles a JOIN archive r ON r.article_id = a.article_id{where}"
-            " GROUP BY p, a.section ORDER BY p",
-            params,
-        )
-        out: dict[str, PeriodCounts] = {}
-        for start, section, count, low, high in rows:
-            period = out.setdefault(start, PeriodCounts(start, 0, {}, int(low), int(high)))
-            period.stored += int(count)
-            period.by_section[section] = int(count)
-            period.low_id = min(period.low_id, int(low))
-            period.high_id = max(period.high_id, int(high))
-        return list(out.values())
-
-    def id_range_facts(self, low: int, high: int) -> IdRangeFacts:
-        stored = int(self._read_one(
-            "SELECT count(*) FROM archive WHERE id BETWEEN ? AND ?", (int(low), int(high)))[0])
-        rows = self._read(
-            "SELECT f.kind, f.reason, count(*) FROM failures f"
-            " WHERE CAST(f.article_id AS INTEGER) BETWEEN ? AND ?"
-            " AND f.id = (SELECT max(f2.id) FROM failures f2 WHERE f2.article_id = f.article_id)"
-            " AND NOT EXISTS (SELECT 1 FROM articles a WHERE a.article_id = f.article_id)"
-            " GROUP BY f.kind, f.reason",
-            (int(low), int(high)),
-        )
-        return IdRangeFacts(stored, {(str(kind), str(reason)): int(n) for kind, reason, n in rows})
+    def _id_number(self, column: str) -> str:
+        return f"CAST({column} AS INTEGER)"
 
     def integrity_check(self) -> str:
         """SQLite's own check of the file, then that every article has its current version: "ok" when sound."""

@@ -83,6 +83,8 @@ class StoreExtension:
             self.store = open_store(
                 self.path,
                 lock=True,
+                # The workers of a shared-frontier crawl write to one store together.
+                shared_lock=bool(str(settings.get("CRAWLER_FRONTIER", "") or "").strip()),
                 commit_items=settings.getint("CRAWLER_STORE_COMMIT_ITEMS", 100),
                 commit_seconds=settings.getfloat("CRAWLER_STORE_COMMIT_SECONDS", 2.0),
                 max_bytes=int(settings.getfloat("CRAWLER_STORE_MAX_MB", 0) * 1024 * 1024),

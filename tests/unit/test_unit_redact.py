@@ -45,3 +45,20 @@ def test_log_records_naming_a_frontier_url_are_masked(caplog: pytest.LogCaptureF
         except ConnectionError:
             logging.getLogger("crawler.test").exception("frontier down")
     assert "s3cret-redis" not in caplog.text and "redis://:***@127.0.0.1:6379/0" in caplog.text
+
+
+def test_store_and_frontier_urls_can_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    # So that no password needs to be on a command line, which `ps` shows to every user.
+    import importlib
+
+    import crawler.settings as project_settings
+    monkeypatch.setenv("CRAWLER_FRONTIER", "redis://:s3cret-redis@127.0.0.1:6379/0")
+    monkeypatch.setenv("CRAWLER_STORE", "postgresql://crawler@db.internal/crawl")
+    try:
+        reloaded = importlib.reload(project_settings)
+        assert reloaded.CRAWLER_FRONTIER == "redis://:s3cret-redis@127.0.0.1:6379/0"
+        assert reloaded.CRAWLER_STORE == "postgresql://crawler@db.internal/crawl"
+    finally:
+        monkeypatch.delenv("CRAWLER_FRONTIER")
+        monkeypatch.delenv("CRAWLER_STORE")
+        importlib.reload(project_settings)

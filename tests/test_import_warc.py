@@ -1,0 +1,255 @@
+"""`crawler import-warc`: WARC files holding Press TV pages, other hosts, revisits, a truncated record and a corrupt
+gzip member give every good page once, every bad record reported; importing again adds nothing; an interrupted
+import resumes."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import sqlite3
+import zlib
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from archivekit import Rec, write_arc_file, write_warc_file
+from crawlkit import cli
+
+from crawler.site import SiteCorpus
+from crawler.site.pages import render_article, render_seizure_notice
+from crawler.warcimport import WarcInputError, file_key, import_warcs, resolve_inputs
+
+IR = "https://www.presstv.ir"
+COM = "http://www.presstv.com"
+
+
+def _rows(store: Path, sql: str, *params: object) -> list[tuple]:
+    db = sqlite3.connect(store)
+    try:
+        return db.execute(sql, params).fetchall()
+    finally:
+        db.close()
+
+
+def _items(store: Path) -> dict[str, dict]:
+    out = cli("export", "--store", str(store))
+    assert out.returncode == 0, out.stderr
+    return {item["article_id"]: item for item in map(json.loads, out.stdout.splitlines())}
+
+
+def _garble_member(path: Path, offset: int) -> None:
+    """Flip bytes inside the compressed data of the gzip member at `offset` (its header stays readable)."""
+    data = bytearray(path.read_bytes())
+    for i in range(offset + 12, offset + 60):
+        data[i] ^= 0x5A
+    path.write_bytes(bytes(data))
+
+
+@pytest.fixture
+def corpus() -> SiteCorpus:
+    site = SiteCorpus()
+    site.generate(8, start_id=334401)
+    return site
+
+
+def _warcs(tmp_path: Path, corpus: SiteCorpus) -> tuple[list[Path], dict[str, object]]:
+    """Three WARC files covering every case; returns them and what the test needs to know about them."""
+    arts = corpus.articles()
+    a = {i: arts[i] for i in range(8)}
+    url = {i: IR + a[i].path for i in a}
+    spec2, spec3 = a[2].spec, a[3].spec
+    assert spec2 is not None and spec3 is not None
+    edited = render_article(replace(spec2, paragraphs=[*spec2.paragraphs,
+                                                       "The ministry later added that the talks would resume."]))
+    older_edit = render_article(replace(spec3, paragraphs=spec3.paragraphs[:3]))
+    folder = tmp_path / "warcs"
+    folder.mkdir()
+    one, two, three = folder / "one.warc.gz", folder / "two.warc", folder / "three.warc.gz"
+    server = [("Content-Type", "text/html; charset=utf-8"), ("Server", "nginx/1.18"), ("X-Cache", "MISS")]
+    write_warc_file(one, [
+        Rec("request", url[0]),
+        Rec("response", url[0], a[0].html, date="2013-11-04T12:00:00Z", headers=server, gzip_body=True),
+        Rec("response", url[1], a[1].html, date="2013-11-04T12:01:00Z"),
+        Rec("response", url[2], a[2].html, date="2013-11-04T12:02:00Z"),
+        Rec("response", url[3], a[3].html, date="2015-01-01T00:00:00Z"),
+        Rec("response", "https://example.org/news/1", a[1].html),
+        Rec("response", IR + "/Photo/2013/11/04/1.jpg", b"\x89PNG\r\n", headers=[("Content-Type", "image/png")]),
+        Rec("response", IR + "/", b"<html><body>home</body></html>"),
+        Rec("response", url[4], b"<html>gone</html>", status="404 Not Found"),
+        Rec("metadata", url[0], b"outlinks: none"),
+    ])
+    offsets_two = write_warc_file(two, [
+        Rec("revisit", url[0], date="2014-02-01T00:00:00Z", revisit_of=Rec("x", "", a[0].html,
+                                                                            gzip_body=True).payload()),
+        Rec("revisit", url[5], date="2014-02-01T00:00:00Z", revisit_of=b"a payload in no file given"),
+        Rec("response", url[5], a[5].html[:2000], warc_headers={"WARC-Truncated": "length"}),
+        Rec("response", COM + a[6].path, render_seizure_notice(), date="2022-01-01T00:00:00Z"),
+    ], gzip=False)
+    offsets_three = write_warc_file(three, [
+        Rec("response", url[2], edited, date="2016-05-05T05:05:05Z"),
+        Rec("response", url[3], older_edit, date="2014-01-01T00:00:00Z"),
+        Rec("response", url[6], a[6].html, date="2013-11-05T00:00:00Z"),
+        Rec("response", url[7], a[7].html, date="2013-11-05T00:00:00Z"),
+    ])
+    _garble_member(three, offsets_three[2])
+    return [one, two, three], {
+        "ids": [x.article_id for x in arts], "url": url, "edited": edited,
+        "bad": {(str(two), offsets_two[1]): "revisit", (str(two), offsets_two[2]): "truncated",
+                (str(three), offsets_three[2]): "corrupt"},
+    }
+
+
+
+@pytest.mark.integration
+def test_import_stores_every_good_page_once_and_reports_every_bad_record(tmp_path: Path,
+                                                                         corpus: SiteCorpus) -> None:
+    files, facts = _warcs(tmp_path, corpus)
+    ids: list[str] = facts["ids"]  # type: ignore[assignment]
+    store = tmp_path / "store.sqlite"
+    out = cli("import-warc", "--store", str(store), "--workers", "2", *map(str, files))
+    assert out.returncode == 0, out.stderr
+
+    items = _items(store)
+    # 0 (and its revisit), 1, 2 (two captures), 3, 7: stored once each. 4 was a 404, 5 truncated, 6 corrupt
+    # (its seizure-notice capture was refused).
+    assert sorted(items) == sorted([ids[0], ids[1], ids[2], ids[3], ids[7]])
+    assert all(item["fetched_from"] == "warc" for item in items.values())
+    assert items[ids[1]]["archived_at"] == "2013-11-04T12:01:00+00:00"
+    # The newer capture's edited text is a new version; the older capture of 3 did not replace the newer.
+    assert items[ids[2]]["archived_at"] == "2016-05-05T05:05:05+00:00"
+    assert "talks would resume" in items[ids[2]]["body"]
+    assert _rows(store, "SELECT version FROM articles WHERE article_id = ?", ids[2]) == [(2,)]
+    assert _rows(store, "SELECT version FROM articles WHERE article_id = ?", ids[3]) == [(1,)]
+    assert items[ids[3]]["archived_at"] == "2015-01-01T00:00:00+00:00"
+    # The revisit is a later capture of the same bytes: the article is unchanged, its archived_at the original's.
+    assert items[ids[0]]["archived_at"] == "2013-11-04T12:00:00+00:00"
+    # The page keeps the record's status and headers as received (here: a gzipped body, stored decoded).
+    (status, headers, html), = _rows(
+        store, "SELECT status, headers, html FROM pages WHERE article_id = ? AND archived_at = ?",
+        ids[0], "2013-11-04T12:00:00")
+    assert zlib.decompress(html) == corpus.articles()[0].html
+    assert status == 200 and ["Server", "nginx/1.18"] in json.loads(headers)
+    assert ["Content-Encoding", "gzip"] in json.loads(headers)
+
+    # The seizure notice at an article URL is a refused page, recorded with its reason like in a crawl.
+    failures = _rows(store, "SELECT kind, url, reason FROM failures")
+    assert [(k, u) for k, u, _ in failures] == [("refused", COM + corpus.articles()[6].path)]
+    assert "seizure" in failures[0][2].lower()
+
+    # Every damaged record is reported with its file and offset.
+    reported = {(m.group(1), int(m.group(2))): m.group(3)
+                for m in re.finditer(r"warning: (\S+) at offset (\d+): (.*)", out.stderr)}
+    bad: dict[tuple[str, int], str] = facts["bad"]  # type: ignore[assignment]
+    assert len(reported) == len(bad), out.stderr
+    for (file, offset), what in bad.items():
+        near = [r for (f, o), r in reported.items() if f == file and offset - 4 <= o <= offset]
+        assert near and what in near[0], (file, offset, out.stderr)
+    summary = out.stdout.strip().splitlines()[-1]
+    assert "5 new articles, 1 new versions" in summary and "1 refused" in summary
+    for reason in ("other host 1", "request record 1", "metadata record 1", "not HTML 1", "not an article URL 1",
+                   "HTTP 404 1", "truncated 1", "corrupt record 1", "revisit of a record not in these files 1"):
+        assert reason in summary, summary
+    assert "1 older than stored" in summary
+
+    runs = cli("runs", "--store", str(store), "--json")
+    (run,) = [json.loads(line) for line in runs.stdout.splitlines()]
+    assert run["spider"] == "import-warc" and run["status"] == "ok" and run["new"] == 5
+
+
+@pytest.mark.integration
+def test_a_second_import_of_the_same_files_adds_nothing(tmp_path: Path, corpus: SiteCorpus) -> None:
+    files, _ = _warcs(tmp_path, corpus)
+    store = tmp_path / "store.sqlite"
+    assert cli("import-warc", "--store", str(store), *map(str, files)).returncode == 0
+    tables = ("articles", "versions", "pages", "failures", "warc_records")
+    before = {t: _rows(store, f"SELECT * FROM {t}") for t in tables}
+    # The same files again, by a glob, one of them also as a copy under another name.
+    copy = tmp_path / "elsewhere" / "copy-of-one.warc.gz"
+    copy.parent.mkdir()
+    shutil.copyfile(files[0], copy)
+    again = cli("import-warc", "--store", str(store), str(files[0].parent / "*"), str(copy))
+    assert again.returncode == 0, again.stderr
+    after = {t: _rows(store, f"SELECT * FROM {t}") for t in tables}
+    assert after == before
+    summary = again.stdout.strip().splitlines()[-1]
+    assert "0 new articles, 0 new versions, 0 unchanged, 0 refused, 0 crashed" in summary
+    assert "3 files" in summary and "already imported" in summary
+
+
+@pytest.mark.integration
+def test_an_interrupted_import_resumes_where_it_stopped(tmp_path: Path) -> None:
+    site = SiteCorpus()
+    site.generate(100, start_id=500001)
+    path = tmp_path / "big.warc.gz"
+    write_warc_file(path, [Rec("response", IR + a.path, a.html) for a in site.articles()])
+    store = tmp_path / "store.sqlite"
+    seen = 0
+
+    def stop_halfway(records: int, _bytes: int) -> None:
+        nonlocal seen
+        seen += records
+        if seen == 70:  # records are read ahead of the stores by the pool's window (32 here)
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        import_warcs(str(store), [path], workers=1, progress=stop_halfway, commit_items=5)
+    first = _rows(store, "SELECT count(*) FROM articles")[0][0]
+    assert 0 < first < 70
+    assert _rows(store, "SELECT status FROM runs") == [("stopped",)]
+
+    out = cli("import-warc", "--store", str(store), str(path))
+    assert out.returncode == 0, out.stderr
+    assert f"{100 - first} new articles" in out.stdout and f"{first} already imported" in out.stdout
+    assert sorted(_items(store)) == sorted(a.article_id for a in site.articles())
+    assert _rows(store, "SELECT count(*) FROM versions")[0][0] == 100
+
+
+@pytest.mark.integration
+def test_arc_files_gzipped_or_not_are_imported_too(tmp_path: Path, corpus: SiteCorpus) -> None:
+    arts = corpus.articles()
+    write_arc_file(tmp_path / "old.arc.gz", [(IR + arts[0].path, "20111230101500", arts[0].html)])
+    write_arc_file(tmp_path / "old.arc", [(COM + arts[1].path, "20120102030405", arts[1].html)], gzip=False)
+    store = tmp_path / "store.sqlite"
+    out = cli("import-warc", "--store", str(store), str(tmp_path / "old.arc*"))
+    assert out.returncode == 0, out.stderr
+    items = _items(store)
+    assert {k: v["archived_at"] for k, v in items.items()} == {
+        arts[0].article_id: "2011-12-30T10:15:00+00:00", arts[1].article_id: "2012-01-02T03:04:05+00:00"}
+    assert items[arts[1].article_id]["mirror"] == "www.presstv.com"
+
+
+# ---- bad input (no import runs) -----------------------------------------------------------------------------
+
+
+def test_missing_files_empty_globs_and_non_warc_files_are_one_line_errors(tmp_path: Path) -> None:
+    store = str(tmp_path / "store.sqlite")
+    (tmp_path / "page.html").write_text("<html></html>")
+    (tmp_path / "empty.warc").write_bytes(b"")
+    cases = {
+        str(tmp_path / "nothere.warc.gz"): "no such file",
+        str(tmp_path / "*.arc.gz"): "no file matches",
+        str(tmp_path / "page.html"): "is not a WARC or ARC file",
+        str(tmp_path / "empty.warc"): "is empty",
+        str(tmp_path): "is a folder",
+    }
+    for arg, message in cases.items():
+        out = cli("import-warc", "--store", store, arg)
+        assert out.returncode == 2, (arg, out.stderr)
+        assert len(out.stderr.strip().splitlines()) == 1 and message in out.stderr, out.stderr
+    assert not Path(store).exists()  # nothing was opened, nothing recorded
+
+
+def test_inputs_are_each_read_once_and_known_by_their_bytes(tmp_path: Path) -> None:
+    a = tmp_path / "a.warc.gz"
+    write_warc_file(a, [Rec("response", IR + "/", b"<html></html>")])
+    b = tmp_path / "sub" / "b.warc"
+    b.parent.mkdir()
+    write_warc_file(b, [Rec("response", IR + "/", b"<html></html>")], gzip=False)
+    found = resolve_inputs([str(tmp_path / "**" / "*.warc*"), str(a)])
+    assert found == [a, b]
+    copy = tmp_path / "copy.bin"
+    shutil.copyfile(a, copy)
+    assert file_key(copy) == file_key(a) != file_key(b)
+    with pytest.raises(WarcInputError, match="not a WARC"):
+        resolve_inputs([str(Path(__file__))])
