@@ -237,10 +237,12 @@ def test_the_archive_and_the_coverage_page_in_a_browser(served: dict[str, Any], 
 
 def test_the_archive_sees_what_a_crawl_commits_while_it_serves(served: dict[str, Any]) -> None:
     body = "A sentence about a lighthouse that no other article has."
+    # The store is shared by this module's tests (in any order): the article is dated outside the months the
+    # coverage test reads, and its words match no other test's search.
     with SQLiteStore(str(served["store"]), commit_items=1) as writer:
-        writer.save_article(Article(article_id="780099", url="https://www.presstv.ir/Detail/2026/04/11/780099/x",
+        writer.save_article(Article(article_id="780099", url="https://www.presstv.ir/Detail/2026/07/11/780099/x",
                                     source_url="u", mirror="m", title="Lighthouse", lead="", body=body,
-                                    published="2026-04-11T10:00:00+03:30", content_hash=content_hash(body)),
+                                    published="2026-07-11T10:00:00+04:30", content_hash=content_hash(body)),
                             None, None)
         # The write is committed but still in the WAL (the writer is open): the archive reads it all the same.
         url = f"{served['base']}/{served['db']}/archive.json?_search=lighthouse&_shape=array&_col=title"

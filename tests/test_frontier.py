@@ -203,9 +203,16 @@ def test_redis_restarted_mid_run_workers_reconnect_or_stop_with_one_line_and_a_r
             stderr = log.read_text()
             assert "Traceback" not in stderr
             expected = site.corpus.article_ids()
-            if restart == "saved":
-                assert parent.returncode == 0, stderr[-3000:]
+            if restart == "saved" and parent.returncode == 0:
+                # Reconnected: the run went on and finished the set.
                 assert set(stored(store)[0]) == expected
+            elif restart == "saved":
+                # A restart slower than the client's retries (a busy machine): requests yielded while Redis was
+                # down could not be queued; each worker that lost some says so in one line, and the rerun below
+                # completes the set.
+                assert parent.returncode == 7, stderr[-3000:]
+                lines = [line for line in stderr.splitlines() if "ERROR: crawler:" in line]
+                assert lines and all("could not be queued" in line or "unreachable" in line for line in lines), lines
             else:
                 assert parent.returncode == 7, stderr[-3000:]
                 lost = [line for line in stderr.splitlines() if "ERROR: crawler:" in line]

@@ -113,12 +113,12 @@ class FrontierError(Exception):
 def connect(url: str) -> redis.Redis:
     """A client for the frontier's Redis: one connection pool per process, shared by every component.
 
-    redis-py retries a failed command with back-off for about ten seconds, so a Redis restart is ridden out;
-    after that the error reaches the caller, which stops the crawl with one line."""
+    redis-py retries a failed command with back-off for about twenty seconds, so a Redis restart is ridden out
+    even on a busy machine; after that the error reaches the caller, which stops the crawl with one line."""
     try:
         return redis.Redis.from_url(
             url, socket_timeout=15, socket_connect_timeout=5, health_check_interval=15,
-            retry=Retry(ExponentialBackoff(cap=2.0, base=0.1), retries=8),
+            retry=Retry(ExponentialBackoff(cap=2.0, base=0.1), retries=13),
             retry_on_error=[redis.exceptions.ConnectionError, redis.exceptions.TimeoutError],
         )
     except ValueError as exc:
