@@ -89,8 +89,9 @@ ADDONS = {
 }
 
 # ---- Several workers on one shared frontier (crawler/frontier; README "Outgrowing one machine") ----
-# redis://host:port/db of the shared queue; "" crawls with Scrapy's local scheduler in this process alone.
-CRAWLER_FRONTIER = ""
+# redis://host:port/db of the shared queue; "" crawls with Scrapy's local scheduler in this process alone. The
+# environment variable CRAWLER_FRONTIER gives it (and its password) without a command line that `ps` shows.
+CRAWLER_FRONTIER = _environ.get("CRAWLER_FRONTIER", "")
 # A worker ends when the whole crawl (queue empty, no worker with requests in flight) was idle this long.
 CRAWLER_FRONTIER_IDLE_SECONDS = 30.0
 # This process seeds discovery (feeds, sitemaps, listings) and starts a run; False joins the current run.
