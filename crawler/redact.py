@@ -8,9 +8,10 @@ from collections.abc import Callable
 
 MASK = "***"
 
-# scheme://user:password@ (the user may be empty, as in redis://:password@host). A password is URL-encoded,
-# so it holds no '@', '/' or whitespace; the user part holds no ':' either.
-_USERINFO = re.compile(r"(?P<head>\b[A-Za-z][A-Za-z0-9+.-]*://[^:/@\s]*):(?P<secret>[^@/\s]+)@")
+# scheme://user:password@ (the user may be empty, as in redis://:password@host). The password runs to the last
+# '@' before the host: clients such as redis-py split the authority there, so an unencoded '@' or ':' in a
+# password is still a password. It holds no '/' or whitespace (the authority would end there); the user no ':'.
+_USERINFO = re.compile(r"(?P<head>\b[A-Za-z][A-Za-z0-9+.-]*://[^:/@\s]*):(?P<secret>[^/\s]+)@")
 # libpq also takes the password as a URL parameter (?password=... or &password=...).
 _PARAMETER = re.compile(r"(?P<head>[?&]password=)(?P<secret>[^&\s#]+)", re.IGNORECASE)
 # A client's repr names it as a keyword (redis-py: `Connection(password=secret,host=...)`): up to the next

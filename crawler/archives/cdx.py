@@ -139,6 +139,12 @@ def plan_shards(
     return shards
 
 
+def _first_line(value: object, width: int = 120) -> str:
+    """`value` shown in one line of at most about `width` characters (an error message quotes hostile input)."""
+    shown = " ".join(str(value).split())
+    return shown if len(shown) <= width else shown[:width] + "..."
+
+
 def parse_cdx_json(text: str) -> tuple[list[Capture], str | None]:
     """Captures and the resume key (or None) of one `output=json&showResumeKey=true` answer.
 
@@ -151,6 +157,9 @@ def parse_cdx_json(text: str) -> tuple[list[Capture], str | None]:
         rows = json.loads(text)
     except json.JSONDecodeError as exc:
         raise CdxError(f"CDX answer is not JSON: {exc.msg} at line {exc.lineno}") from None
+    except (ValueError, RecursionError) as exc:
+        # JSON the decoder gives up on: nested deeper than the stack, an integer too long to convert.
+        raise CdxError(f"CDX answer is not usable JSON: {_first_line(exc)}") from None
     if not isinstance(rows, list) or not all(isinstance(r, list) for r in rows):
         raise CdxError("CDX answer is not an array of arrays")
     if not rows:
@@ -158,7 +167,7 @@ def parse_cdx_json(text: str) -> tuple[list[Capture], str | None]:
     header = [str(h) for h in rows[0]]
     missing = [f for f in ("original", "timestamp") if f not in header]
     if missing:
-        raise CdxError(f"CDX header row lacks {', '.join(missing)}: {header}")
+        raise CdxError(f"CDX header row lacks {', '.join(missing)}: {_first_line(header)}")
     resume: str | None = None
     body = rows[1:]
     if len(body) >= 2 and body[-2] == [] and len(body[-1]) == 1:

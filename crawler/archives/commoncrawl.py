@@ -71,6 +71,8 @@ def parse_collinfo(text: str) -> list[Crawl]:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise CommonCrawlError(f"collinfo.json is not JSON: {exc.msg}") from None
+    except (ValueError, RecursionError) as exc:  # nested deeper than the stack, an integer too long to convert
+        raise CommonCrawlError(f"collinfo.json is not usable JSON: {str(exc)[:120]}") from None
     if not isinstance(data, list):
         raise CommonCrawlError("collinfo.json is not a list of crawls")
     crawls = []
@@ -127,8 +129,8 @@ def parse_index(status: int, text: str) -> list[IndexRecord]:
                 mime=str(row.get("mime", "")), filename=str(row["filename"]), offset=int(row["offset"]),
                 length=int(row["length"]),
             ))
-        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
-            raise CommonCrawlError(f"index line {number} is not a capture record: {exc}") from None
+        except (KeyError, TypeError, ValueError, RecursionError) as exc:
+            raise CommonCrawlError(f"index line {number} is not a capture record: {str(exc)[:120]}") from None
     return records
 
 
