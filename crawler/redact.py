@@ -14,6 +14,9 @@ MASK = "***"
 _USERINFO = re.compile(r"(?P<head>\b[A-Za-z][A-Za-z0-9+.-]*://[^:/@\s]*):(?P<secret>[^/\s]+)@")
 # libpq also takes the password as a URL parameter (?password=... or &password=...).
 _PARAMETER = re.compile(r"(?P<head>[?&]password=)(?P<secret>[^&\s#]+)", re.IGNORECASE)
+# A client's repr names it as a keyword (redis-py: `Connection(password=secret,host=...)`): up to the next
+# `,name=`, `)` or space.
+_KEYWORD = re.compile(r"(?P<head>(?<![?&\w])password=)(?P<secret>.+?)(?=,\s*\w+=|\)|\s|$)", re.IGNORECASE)
 
 
 def redact(text: str) -> str:
@@ -21,7 +24,8 @@ def redact(text: str) -> str:
     if "://" not in text and "password=" not in text.lower():
         return text
     text = _USERINFO.sub(lambda m: f"{m['head']}:{MASK}@", text)
-    return _PARAMETER.sub(lambda m: f"{m['head']}{MASK}", text)
+    text = _PARAMETER.sub(lambda m: f"{m['head']}{MASK}", text)
+    return _KEYWORD.sub(lambda m: f"{m['head']}{MASK}", text)
 
 
 def mask_url(url: str) -> str:

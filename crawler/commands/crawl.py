@@ -14,7 +14,11 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from crawler.redact import mask_url
 from crawler.status import CommandError, ExitStatus
+
+SECRET_SETTINGS = ("CRAWLER_STORE", "CRAWLER_FRONTIER")
+"""Settings whose URL may hold a password: workers get them in their environment, never on a command line."""
 
 
 def add_spider_options(p: argparse.ArgumentParser) -> None:
@@ -41,8 +45,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-O", dest="overwrite", action="append", default=[], metavar="FILE",
                    help="write items to FILE, replacing it")
     p.add_argument("--workers", type=int, metavar="N",
-                   help="run N worker processes on the shared frontier -s CRAWLER_FRONTIER=redis://... (the first "
-                   "seeds discovery) into one store, and print one combined summary")
+                   help="run N worker processes on the shared frontier (environment variable or -s "
+                   "CRAWLER_FRONTIER=redis://...; the first seeds discovery) into one store, and print one combined "
+                   "summary")
     p.add_argument("scrapy_args", nargs=argparse.REMAINDER, help="-- then more `scrapy crawl` arguments")
     p.set_defaults(func=run)
 
@@ -90,9 +95,43 @@ def _setting(args: argparse.Namespace, name: str) -> str | None:
     return found
 
 
+def split_secrets(argv: list[str]) -> tuple[list[str], dict[str, str]]:
+    """`argv` without its store and frontier settings (`-s NAME=VALUE`, `-sNAME=VALUE`, `--set NAME=VALUE`,
+    `--set=NAME=VALUE`), and their values (the last one given wins, as in Scrapy)."""
+    kept: list[str] = []
+    found: dict[str, str] = {}
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg in ("-s", "--set") and i + 1 < len(argv):
+            flag, value, step = [arg], argv[i + 1], 2
+        elif arg.startswith("--set="):
+            flag, value, step = [], arg[len("--set="):], 1
+        elif arg.startswith("-s") and not arg.startswith("--") and len(arg) > 2:
+            flag, value, step = [], arg[2:], 1
+        else:
+            kept.append(arg)
+            i += 1
+            continue
+        name, _, rest = value.partition("=")
+        if name.strip() in SECRET_SETTINGS:
+            found[name.strip()] = rest
+        else:
+            kept += [*flag, value] if flag else [arg]
+        i += step
+    return kept, found
+
+
+def worker_env(args: argparse.Namespace) -> dict[str, str]:
+    """The workers' environment: ours, plus the store and frontier given as options (`ps` shows a command line
+    to every user of the machine, an environment only to its owner)."""
+    return {**os.environ, **split_secrets(scrapy_argv(args))[1]}
+
+
 def worker_argvs(args: argparse.Namespace, run: str, stats_dir: Path) -> list[list[str]]:
-    """The `scrapy crawl` command line of each worker: the same crawl, one run, the first one seeding."""
-    base = [sys.executable, "-m", *scrapy_argv(args)]
+    """The `scrapy crawl` command line of each worker: the same crawl, one run, the first one seeding; the store
+    and frontier are not on it (`worker_env` carries them)."""
+    base = [sys.executable, "-m", *split_secrets(scrapy_argv(args))[0]]
     seed = str(_setting(args, "CRAWLER_FRONTIER_SEED") or "True").strip().lower() not in ("0", "false", "no", "off")
     out = []
     for i in range(1, args.workers + 1):
@@ -126,19 +165,20 @@ def run_workers(args: argparse.Namespace) -> int:
         raise CommandError("-o/-O cannot be shared by several workers: each writes its own exports/ file, "
                            "and `crawler export` gives one file of the store")
     os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
-    frontier = _setting(args, "CRAWLER_FRONTIER")
+    frontier = split_secrets(scrapy_argv(args))[1].get("CRAWLER_FRONTIER")
     if frontier is None:
         from scrapy.utils.project import get_project_settings
 
         frontier = frontier_url(get_project_settings())
     if not (frontier or "").strip():
-        raise CommandError("--workers needs a shared frontier: add -s CRAWLER_FRONTIER=redis://127.0.0.1:6379/0 "
-                           "(a running Redis)")
+        raise CommandError("--workers needs a shared frontier: export CRAWLER_FRONTIER=redis://127.0.0.1:6379/0 "
+                           "or add -s CRAWLER_FRONTIER=... (a running Redis)")
     run = (_setting(args, "CRAWLER_FRONTIER_RUN") or "").strip() or new_run_name()
     with tempfile.TemporaryDirectory(prefix="crawler-workers-") as tmp:
         stats_dir = Path(tmp)
-        procs = [subprocess.Popen(argv) for argv in worker_argvs(args, run, stats_dir)]
-        print(f"crawler: {len(procs)} workers in run {run} on {frontier}: pids "
+        env = worker_env(args)
+        procs = [subprocess.Popen(argv, env=env) for argv in worker_argvs(args, run, stats_dir)]
+        print(f"crawler: {len(procs)} workers in run {run} on {mask_url(frontier)}: pids "
               f"{', '.join(str(p.pid) for p in procs)}", file=sys.stderr, flush=True)
 
         def forward(signum: int, _frame: FrameType | None) -> None:

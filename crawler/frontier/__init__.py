@@ -27,6 +27,7 @@ from redis.retry import Retry
 from scrapy.exceptions import NotConfigured
 
 from crawler import statkeys
+from crawler.redact import install_log_redaction, mask_url, redact
 from crawler.status import ExitStatus
 
 if TYPE_CHECKING:
@@ -122,8 +123,8 @@ def connect(url: str) -> redis.Redis:
             retry_on_error=[redis.exceptions.ConnectionError, redis.exceptions.TimeoutError],
         )
     except ValueError as exc:
-        raise FrontierError(f"CRAWLER_FRONTIER={url!r} is not a Redis URL like redis://127.0.0.1:6379/0 "
-                            f"({exc})") from None
+        raise FrontierError(f"CRAWLER_FRONTIER={mask_url(url)!r} is not a Redis URL like redis://127.0.0.1:6379/0 "
+                            f"({redact(str(exc))})") from None
 
 
 _STATES: weakref.WeakKeyDictionary[Any, FrontierState] = weakref.WeakKeyDictionary()
@@ -139,6 +140,8 @@ class FrontierState:
         settings = crawler.settings
         self.crawler = crawler
         self.url = frontier_url(settings)
+        # The URL as every message, stat and run record shows it: its password masked.
+        self.shown_url = mask_url(self.url)
         self.spider = str(getattr(crawler.spidercls, "name", "") or "spider")
         self.seed = settings.getbool("CRAWLER_FRONTIER_SEED", True)
         self.idle_seconds = max(0.5, settings.getfloat("CRAWLER_FRONTIER_IDLE_SECONDS", 30.0))
@@ -162,15 +165,15 @@ class FrontierState:
             else:
                 found = self.client.get(current_key(self.spider))
                 if not found:
-                    raise FrontierError(f"no crawl to join on the frontier {self.url}: start the seeding crawl "
+                    raise FrontierError(f"no crawl to join on the frontier {self.shown_url}: start the seeding crawl "
                                         "first (the same command without CRAWLER_FRONTIER_SEED=False)")
                 self.run = found.decode() if isinstance(found, bytes) else str(found)
         if self.seed:
             self.client.set(current_key(self.spider), self.run)
 
     def unreachable(self, exc: BaseException) -> str:
-        text = " ".join(str(exc).split()) or type(exc).__name__
-        return f"the frontier Redis at {self.url} cannot be reached ({text})"
+        text = redact(" ".join(str(exc).split())) or type(exc).__name__
+        return f"the frontier Redis at {self.shown_url} cannot be reached ({text})"
 
     @classmethod
     def of(cls, crawler: Crawler) -> FrontierState:
@@ -189,6 +192,7 @@ class FrontierState:
         assert stats is not None
         if stats.get_value(statkeys.FRONTIER_ERROR):
             return
+        message = redact(message)
         stats.set_value(statkeys.FRONTIER_ERROR, message)
         logger.error("crawler: %s", message)
         set_exit_status(self.crawler, ExitStatus.FRONTIER_ERROR)
@@ -205,6 +209,9 @@ class Frontier:
     def update_settings(self, settings: Settings) -> None:
         if not frontier_url(settings):
             return
+        # The frontier URL may hold a password: masked in every log line of this crawl from here on, Scrapy's
+        # "Overridden settings" among them.
+        install_log_redaction()
         settings.set("SCHEDULER", "crawler.frontier.scheduler.FrontierScheduler", priority="addon")
         # The project's settings module names the local article-id filter; the frontier's replaces it.
         settings.set("DUPEFILTER_CLASS", "crawler.frontier.scheduler.FrontierDupeFilter", priority="project")

@@ -21,6 +21,7 @@ from scrapy_redis.scheduler import Scheduler
 
 from crawler import statkeys
 from crawler.frontier import REDIS_ERRORS, FrontierState
+from crawler.redact import redact
 
 if TYPE_CHECKING:
     from typing import Self
@@ -127,7 +128,7 @@ class FrontierScheduler(Scheduler):
         if waiting:
             logger.info("Joining crawl run %s of the frontier: %d requests queued", self.state.run, waiting)
         else:
-            logger.info("Crawl run %s on the frontier %s", self.state.run, self.state.url)
+            logger.info("Crawl run %s on the frontier %s", self.state.run, self.state.shown_url)
 
     def close(self, reason: str) -> None:
         """Nothing to flush: the queue and the seen set belong to every worker of the run."""
@@ -135,7 +136,7 @@ class FrontierScheduler(Scheduler):
     def _lost(self, exc: BaseException) -> None:
         if not self._warned:
             self._warned = True
-            logger.warning("crawler: frontier Redis unreachable (%s); retrying", " ".join(str(exc).split()))
+            logger.warning("crawler: frontier Redis unreachable (%s); retrying", redact(" ".join(str(exc).split())))
 
     def enqueue_request(self, request: Request) -> bool:
         if self.state.error is not None:

@@ -32,6 +32,7 @@ from crawler import signals as crawler_signals
 from crawler import statkeys
 from crawler.frontier import REDIS_ERRORS, FrontierState
 from crawler.middlewares import MirrorPool, pool_for
+from crawler.redact import redact
 from crawler.status import ExitStatus
 
 if TYPE_CHECKING:
@@ -171,7 +172,7 @@ class FrontierWorker:
             now = time.monotonic()
             if self._unreachable_since is None:
                 self._unreachable_since = now
-                logger.warning("crawler: frontier Redis unreachable (%s); retrying", " ".join(str(exc).split()))
+                logger.warning("crawler: frontier Redis unreachable (%s); retrying", redact(" ".join(str(exc).split())))
             elif now - self._unreachable_since >= LOST_SECONDS:
                 self.closing = True
                 self.state.fail(self.state.unreachable(exc) + f" for {LOST_SECONDS:g}s: stopping; run the crawl "
@@ -200,7 +201,7 @@ class FrontierWorker:
         *_, marker, queued, workers = pipe.execute()
         if not marker:
             self.closing = True
-            self.state.fail(f"the frontier Redis at {self.state.url} lost crawl run {self.state.run} (restarted "
+            self.state.fail(f"the frontier Redis at {self.state.shown_url} lost crawl run {self.state.run} (restarted "
                             "without saving?): stopping; run the crawl again to finish it (stored articles are "
                             "skipped)")
             return

@@ -17,6 +17,7 @@ from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.exceptions import UsageError
 
 from crawler import statkeys
+from crawler.redact import redact
 from crawler.status import ExitStatus
 
 
@@ -38,7 +39,7 @@ class Command(ScrapyCrawlCommand):
             try:
                 check(**opts.spargs)
             except ValueError as exc:
-                print(f"scrapy crawl: error: {exc}", file=sys.stderr)
+                print(f"scrapy crawl: error: {redact(str(exc))}", file=sys.stderr)
                 self.exitcode = ExitStatus.BAD_ARGUMENT
                 return
         check_settings = getattr(spidercls, "check_settings", None)
@@ -46,7 +47,7 @@ class Command(ScrapyCrawlCommand):
             try:
                 check_settings(self.settings)
             except ValueError as exc:
-                print(f"scrapy crawl: error: {exc}", file=sys.stderr)
+                print(f"scrapy crawl: error: {redact(str(exc))}", file=sys.stderr)
                 self.exitcode = ExitStatus.BAD_ARGUMENT
                 return
         crawler = self._create_crawler(spidercls)
@@ -56,11 +57,12 @@ class Command(ScrapyCrawlCommand):
         stats_file = crawler.settings.get("CRAWLER_STATS_FILE")
         if stats_file:
             # For tests and benchmarks that run the crawl as a subprocess and read its figures.
-            Path(stats_file).write_text(json.dumps(stats, default=str, sort_keys=True, indent=1), encoding="utf-8")
+            text = redact(json.dumps(stats, default=str, sort_keys=True, indent=1))
+            Path(stats_file).write_text(text, encoding="utf-8")
         status = int(stats.get(statkeys.EXIT_STATUS) or 0)
         message = stats.get(statkeys.NO_MIRROR_REACHABLE)
         if message:
-            print(str(message), file=sys.stderr)
+            print(redact(str(message)), file=sys.stderr)
         if status:
             self.exitcode = status
         elif self.crawler_process.bootstrap_failed:

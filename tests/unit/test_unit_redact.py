@@ -62,3 +62,13 @@ def test_store_and_frontier_urls_can_come_from_the_environment(monkeypatch: pyte
         monkeypatch.delenv("CRAWLER_FRONTIER")
         monkeypatch.delenv("CRAWLER_STORE")
         importlib.reload(project_settings)
+
+
+def test_a_redis_client_shown_by_repr_keeps_its_password_masked() -> None:
+    # redis-py's repr names the password as a keyword, not in a URL.
+    import redis
+
+    client = redis.Redis.from_url("redis://:Redis-Pa55,word@127.0.0.1:6379/3")
+    shown = redact(repr(client))
+    assert "Redis-Pa55" not in shown and ",word" not in shown
+    assert "password=***" in shown and "port=6379" in shown and "db=3" in shown
