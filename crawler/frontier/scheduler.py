@@ -37,17 +37,27 @@ def inflight_field(request: Request, data: bytes) -> str:
     return f"a:{article_id}" if article_id else "r:" + hashlib.sha1(data).hexdigest()
 
 
-class FrontierQueue(PriorityQueue):
-    """scrapy-redis's priority queue (a sorted set popped atomically), also handing back the raw entry."""
+# Pop the first request and record it in the worker's in-flight hash in one step, so a worker killed between the
+# two can never take a request with it: it is on the queue or in flight, never neither.
+_POP_INTO_INFLIGHT = """
+local item = redis.call('ZRANGE', KEYS[1], 0, 0)
+if #item == 0 then return false end
+redis.call('ZREMRANGEBYRANK', KEYS[1], 0, 0)
+redis.call('HSET', KEYS[2], 'p:' .. redis.sha1hex(item[1]), item[1])
+return item[1]
+"""
 
-    def pop_raw(self) -> tuple[bytes, Request] | None:
-        pipe = self.server.pipeline()
-        pipe.multi()
-        pipe.zrange(self.key, 0, 0).zremrangebyrank(self.key, 0, 0)
-        results, _ = pipe.execute()
-        if not results:
+
+class FrontierQueue(PriorityQueue):
+    """scrapy-redis's priority queue (a sorted set), popped atomically into a worker's in-flight hash."""
+
+    def pop_into(self, inflight_key: str) -> tuple[bytes, Request] | None:
+        """The first request, already recorded in `inflight_key` under "p:<sha1 of its bytes>"; None when the
+        queue is empty."""
+        raw = self.server.eval(_POP_INTO_INFLIGHT, 2, self.key, inflight_key)
+        if raw is None:
             return None
-        data = bytes(results[0])
+        data = bytes(raw)
         return data, self._decode_request(data)
 
     def encode(self, request: Request) -> bytes:
@@ -160,11 +170,17 @@ class FrontierScheduler(Scheduler):
         if self.state.error is not None:
             return None
         try:
-            popped = self.queue.pop_raw()
+            inflight = self.state.keys.inflight(self.state.worker)
+            popped = self.queue.pop_into(inflight)
             if popped is None:
                 return None
             data, request = popped
-            self.server.hset(self.state.keys.inflight(self.state.worker), inflight_field(request, data), data)
+            field = inflight_field(request, data)
+            # Under the name the acknowledgement uses (the article id); until then it is in flight as "p:...".
+            pipe = self.server.pipeline()
+            pipe.hset(inflight, field, data)
+            pipe.hdel(inflight, "p:" + hashlib.sha1(data).hexdigest())
+            pipe.execute()
         except REDIS_ERRORS as exc:
             self._lost(exc)
             return None
