@@ -246,3 +246,30 @@ def test_pages_keep_headers_and_provenance_and_old_pages_get_a_marked_minimal_se
     assert (fresh.fetched_from, fresh.archived_at) == ("wayback", "2013-05-02T08:15:00")
     assert exported[second["article_id"]]["fetched_from"] == "wayback"
     assert exported[second["article_id"]]["archived_at"] == "2013-05-02T08:15:00+00:00"
+
+
+def _open_and_store(path: str, number: int) -> str:
+    try:
+        with open_store(path, commit_items=1) as store:
+            body = f"Article number {number} of a store that several processes created at once."
+            store.save_article(Article(article_id=str(900000 + number), url=f"https://www.presstv.ir/Detail/x/{number}",
+                                       source_url="u", mirror="m", title=f"T{number}", lead="", body=body,
+                                       content_hash=str(number)), None, None)
+        return "ok"
+    except StoreError as exc:
+        return str(exc)
+
+
+def test_processes_opening_a_new_store_at_once_all_get_it(tmp_path: Path) -> None:
+    import multiprocessing
+
+    path = str(tmp_path / "fresh.sqlite")
+    with multiprocessing.get_context("fork").Pool(4) as pool:
+        outcomes = pool.starmap(_open_and_store, [(path, n) for n in range(8)])
+    assert outcomes == ["ok"] * 8
+    db = sqlite3.connect(path)
+    try:
+        assert db.execute("SELECT count(*) FROM articles").fetchone()[0] == 8
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    finally:
+        db.close()

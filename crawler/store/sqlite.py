@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import sqlite3
@@ -339,6 +340,20 @@ class SQLiteStore(SQLStore):
         current = int(db.execute("PRAGMA user_version").fetchone()[0])
         if not self._needs_upgrade(current, SCHEMA_VERSION):
             return
+        # Several processes may open a new or older store at once (the workers of one crawl): one upgrades it
+        # while the others wait, then find it upgraded. SQLite's own lock cannot span the steps (executescript
+        # commits first), so a lock file beside the store does.
+        try:
+            guard = open(self.path + ".upgrade", "a")  # noqa: SIM115 - closed below, after the upgrade
+        except OSError:
+            self._upgrade(db, current)  # a folder we cannot add a file to: nobody else can upgrade it either
+            return
+        with guard:
+            fcntl.flock(guard.fileno(), fcntl.LOCK_EX)
+            current = int(db.execute("PRAGMA user_version").fetchone()[0])
+            self._upgrade(db, current)
+
+    def _upgrade(self, db: sqlite3.Connection, current: int) -> None:
         for version in range(current, SCHEMA_VERSION):
             step = MIGRATIONS[version]
             if isinstance(step, str):
