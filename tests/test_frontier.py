@@ -21,9 +21,11 @@ from typing import Any
 import pytest
 import redis
 from crawlkit import FAST_SETTINGS, CrawlResult, crawl, make_corpus
+from storekit import BACKENDS, new_store_location, rows
 
 from crawler.site import RunningSite, serve_site
 from crawler.site.server import closed_port
+from crawler.store import open_store
 
 pytestmark = [pytest.mark.integration, pytest.mark.redis]
 
@@ -32,7 +34,7 @@ TOTAL_LINE = re.compile(r"^all (\d+) workers: (\d+) articles extracted \((\d+) n
 EXTRACTED = re.compile(r"^(\d+) articles extracted \((\d+) new")
 
 
-def workers_command(n: int, store: Path, mirrors: str, redis_url: str, *, rate: float, idle: float = 2.0,
+def workers_command(n: int, store: Path | str, mirrors: str, redis_url: str, *, rate: float, idle: float = 2.0,
                     settings: dict[str, Any] | None = None) -> list[str]:
     """`crawler crawl --workers N` on the frontier, with the fast test settings and a store."""
     merged = {**FAST_SETTINGS, "CRAWLER_FRONTIER": redis_url, "CRAWLER_FRONTIER_IDLE_SECONDS": idle,
@@ -92,15 +94,19 @@ def big_site() -> Iterator[RunningSite]:
         yield running
 
 
+@pytest.mark.parametrize("backend", [pytest.param(b, marks=[pytest.mark.postgres] if b == "postgresql" else [])
+                                     for b in BACKENDS])
 def test_three_workers_store_every_article_once_share_the_work_and_keep_the_host_rate(
-        tmp_path: Path, big_site: RunningSite, redis_url: str) -> None:
+        tmp_path: Path, big_site: RunningSite, redis_url: str, backend: str) -> None:
     rate = 12.0
-    store = tmp_path / "store.sqlite"
-    proc = run_workers(tmp_path, 3, store, big_site.mirrors_arg, redis_url, rate=rate)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "Traceback" not in proc.stderr
+    with new_store_location(backend, tmp_path) as store:
+        proc = run_workers(tmp_path, 3, store, big_site.mirrors_arg, redis_url, rate=rate)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        assert "Traceback" not in proc.stderr
+        with open_store(store, readonly=True) as reader:
+            ids = [str(r[0]) for r in rows(reader, "SELECT article_id FROM articles")]
+            versions = int(rows(reader, "SELECT count(*) FROM versions")[0][0])
 
-    ids, versions = stored(store)
     expected = big_site.corpus.article_ids()
     assert set(ids) == expected and len(ids) == len(expected), "every article stored"
     assert versions == len(expected), "each stored once: one version per article"
