@@ -34,18 +34,15 @@ class Command(ScrapyCrawlCommand):
             print(f"scrapy crawl: error: no spider named {args[0]!r}", file=sys.stderr)
             self.exitcode = ExitStatus.BAD_ARGUMENT
             return
-        check = getattr(spidercls, "check_arguments", None)
-        if check is not None:
+        # The spider's own checks of its arguments and settings, before anything is opened or fetched.
+        checks = (("check_arguments", lambda check: check(**opts.spargs)),
+                  ("check_settings", lambda check: check(self.settings)))
+        for name, call in checks:
+            check = getattr(spidercls, name, None)
+            if check is None:
+                continue
             try:
-                check(**opts.spargs)
-            except ValueError as exc:
-                print(f"scrapy crawl: error: {redact(str(exc))}", file=sys.stderr)
-                self.exitcode = ExitStatus.BAD_ARGUMENT
-                return
-        check_settings = getattr(spidercls, "check_settings", None)
-        if check_settings is not None:
-            try:
-                check_settings(self.settings)
+                call(check)
             except ValueError as exc:
                 print(f"scrapy crawl: error: {redact(str(exc))}", file=sys.stderr)
                 self.exitcode = ExitStatus.BAD_ARGUMENT
