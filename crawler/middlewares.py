@@ -75,6 +75,8 @@ class _MirrorState:
     failures: int = 0
     set_aside_until: float = 0.0
     responses: int = 0
+    answers: int = 0
+    """HTTP answers of any kind (notice pages and errors too): the mirror can be reached."""
     last_failure: float = float("-inf")
     seized: bool = False
     """On a seized or dead domain of the outlet: tried only after every other mirror."""
@@ -157,6 +159,12 @@ class MirrorPool:
             m.set_aside_until = self._clock() + self.cooldown
             return True
         return False
+
+    def note_answer(self, netloc: str) -> None:
+        """Count an HTTP answer of any kind from a mirror (it is reachable, whatever it said)."""
+        m = self._by_netloc.get(netloc.lower())
+        if m is not None:
+            m.answers += 1
 
     def record_success(self, netloc: str) -> bool:
         """Count a usable response; True when it brings a set-aside mirror back."""
@@ -289,6 +297,7 @@ class _MirrorDecisions:
         self.crawler = crawler
         self.stats = crawler.stats
         self.outlet = load_outlet(str(crawler.settings.get("CRAWLER_OUTLET")))
+        self.shared_frontier = bool(str(crawler.settings.get("CRAWLER_FRONTIER", "") or "").strip())
 
     # ---- shared steps ------------------------------------------------------------------------------
 
@@ -335,6 +344,10 @@ class _MirrorDecisions:
     def _maybe_give_up(self, pool: MirrorPool) -> bool:
         """No mirror ever answered and all are set aside: stop the run now instead of failing every URL."""
         if pool.reached or not pool.all_failed():
+            return False
+        if self.shared_frontier and any(m.answers for m in pool.mirrors):
+            # A worker on a shared frontier takes no probe of its own: its first pages may be the few notice or
+            # error pages of a mirror that serves the others well. A mirror that answered HTTP is reachable.
             return False
         pool.gave_up = True
         tried = ", ".join(m.base for m in pool.mirrors)
@@ -421,6 +434,7 @@ class MirrorFailoverMiddleware(_MirrorDecisions):
             return response
         if pool is None or "mirror_path" not in request.meta:
             return response
+        pool.note_answer(netloc)
         kind = notice_kind(response, self.outlet)
         if kind is not None:
             return self._failover(request, kind, response.status)

@@ -176,3 +176,17 @@ def test_ignore_request_is_left_to_scrapy() -> None:
     crawler = make_crawler()
     mw = MirrorFailoverMiddleware.from_crawler(crawler)
     assert mw.process_exception(article_request(crawler), IgnoreRequest("robots")) is None
+
+
+def test_notice_pages_first_do_not_make_a_frontier_worker_give_up_a_mirror_that_answers() -> None:
+    # A worker on a shared frontier takes no probe: its first pages may be notice pages of the one mirror, which
+    # answers (a lone crawl probed the mirror's feeds first and gives up only when no mirror answers at all).
+    crawler = make_crawler(mirrors=(MIRRORS[0],), RETRY_ENABLED=False, CRAWLER_FRONTIER="redis://127.0.0.1:6379/0")
+    mw = MirrorFailoverMiddleware.from_crawler(crawler)
+    phrase = load_outlet("presstv").non_article["challenge"][0]
+    for n in range(3):
+        with pytest.raises(PageGivenUp):
+            respond(mw, article_request(crawler, f"/Detail/2026/01/02/77700{n}/x"), 200,
+                    f"<html><body><p>{phrase}</p></body></html>")
+    assert crawler.stats is not None and not crawler.stats.get_value("crawler/no_mirror_reachable")
+    assert not spider_of(crawler).mirror_pool.gave_up
