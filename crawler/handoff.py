@@ -114,6 +114,10 @@ class CaptureRefused(DropItem):
     """Extraction refused an archived capture that has an older one to try: counted, not recorded as failed."""
 
 
+class OutsideWindow(DropItem):
+    """The extracted article's `published` date is outside the crawl's since=/until=: not stored, not exported."""
+
+
 class SkippedRequest(IgnoreRequest):
     """A request dropped on purpose, not a failure (an article already stored): errbacks record nothing."""
 

@@ -5,6 +5,7 @@ guard and cleaning removals, the layout) and sends `crawler.signals.page_extract
 reads it. `StripPrivateFieldsPipeline` (900) hands the exports the `Article` alone.
 
 Stats (names in crawler.statkeys): extract/ok, extract/refused (and extract/refused/<reason>), extract/crashed,
+extract/outside_window (published outside since=/until=),
 extract/guard_removed (lines), extract/removed/<reason> (lines or blocks), extract/layout/<name>.
 """
 
@@ -36,6 +37,7 @@ from crawler.handoff import (
     ExtractionCrashed,
     ExtractOutcome,
     NotAnArticlePage,
+    OutsideWindow,
     PageItem,
     page_url,
 )
@@ -226,6 +228,12 @@ class ExtractPipeline:
             self._inc(statkeys.EXTRACT_REFUSED)
             self._inc(statkeys.EXTRACT_REFUSED_REASON.format(reason_key(reason)))
             raise NotAnArticlePage(f"not an article: {reason}")
+        # An undated URL (/detail/<id>.html) passed discovery's window check unseen: its date is known only now.
+        in_window = getattr(self.crawler.spider, "published_in_window", None)
+        if in_window is not None and not in_window(result.article.published):
+            self._inc(statkeys.EXTRACT_OUTSIDE_WINDOW)
+            raise OutsideWindow(f"published {result.article.published}, outside the crawl's since=/until= window",
+                                log_level="INFO")
         # Provenance is a fact of the fetch, not of the page's text: the worker cannot know it.
         result.article.fetched_from = page.fetched_from
         result.article.archived_at = page.archived_at

@@ -10,12 +10,15 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from crawlkit import cli
 from faultkit import store_lock_held
 from storekit import rows as query
 
+from crawler.site import FIXTURES_ROOT
 from crawler.site.corpus import SiteCorpus
 from crawler.site.server import RunningSite, serve_site
 from crawler.store import StoreError, open_store
@@ -104,6 +107,55 @@ def test_edited_article_comes_back_as_new_version(site: RunningSite, tmp_path: P
     assert full.returncode == 0
     assert lines(tmp_path / "out3.jsonl") == []
     assert "12 unchanged" in full.stderr
+
+
+def test_headline_and_lead_edits_are_new_versions(site: RunningSite, tmp_path: Path, store_location: str) -> None:
+    store = store_location
+    assert crawl(site, store, "-O", str(tmp_path / "out1.jsonl")).returncode == 0
+    titled, led = site.corpus.articles()[0], site.corpus.articles()[1]
+    new_title = "Ministry confirms talks will resume next week"
+    site.corpus.update_article(titled.article_id, title=new_title)
+    site.corpus.update_article(led.article_id, lead="Officials now say the vote was postponed until Friday.")
+
+    again = crawl(site, store, "-a", "refresh=2d", "-O", str(tmp_path / "out2.jsonl"))
+    assert again.returncode == 0, again.stderr[-3000:]
+    # The summary counts both edits as updated, and the run's export carries them (and nothing else).
+    assert "(0 new, 2 updated," in again.stderr, again.stderr[-3000:]
+    items = {i["article_id"]: i for i in lines(tmp_path / "out2.jsonl")}
+    assert sorted(items) == sorted([titled.article_id, led.article_id])
+    assert items[titled.article_id]["title"] == new_title
+    assert items[led.article_id]["lead"] == "Officials now say the vote was postponed until Friday."
+    versions = stored_versions(store)
+    assert versions[titled.article_id] == 2 and versions[led.article_id] == 2
+    with open_store(store, readonly=True) as reader:
+        first = json.loads(query(reader, "SELECT item FROM versions WHERE article_id = ? AND version = 1",
+                                 (titled.article_id,))[0][0])
+    assert first["title"] == titled.title  # version 1 kept as it was, not rewritten in place
+
+    shown = cli("diff", titled.article_id, "--store", store)
+    assert shown.returncode == 0, shown.stderr
+    assert "{+Ministry confirms talks will resume next week+}" in shown.stdout, shown.stdout
+    assert f"[-{titled.title}-]" in shown.stdout, shown.stdout
+
+
+def test_an_undated_urls_article_outside_the_window_is_neither_stored_nor_exported(
+        tmp_path: Path, store_location: str) -> None:
+    # The 2012 page sits at /detail/222208.html: no date in its URL, and the feeds list it like any other.
+    corpus = SiteCorpus.from_fixtures(FIXTURES_ROOT)
+    for other in corpus.article_ids(only_articles=False) - {"222208"}:
+        corpus.remove_article(other)
+    recent = corpus.generate(4)
+    old = corpus.get("222208")
+    assert old is not None and "/detail/222208.html" in old.path.lower()
+    since = (corpus.now - timedelta(days=30)).date().isoformat()
+    with serve_site(corpus, ("healthy",)) as running:
+        run = crawl(running, store_location, "-a", f"since={since}", "-a", "sources=rss",
+                    "-O", str(tmp_path / "out.jsonl"))
+    assert run.returncode == 0, run.stderr[-3000:]
+    exported = sorted(i["article_id"] for i in lines(tmp_path / "out.jsonl"))
+    assert exported == sorted(a.article_id for a in recent)
+    assert set(stored_versions(store_location)) == {a.article_id for a in recent}
+    assert "outside the crawl's since=/until= window" in run.stderr
 
 
 def test_killed_run_rerun_stores_every_article_exactly_once(tmp_path: Path, store_location: str) -> None:

@@ -98,6 +98,21 @@ def test_metadata_change_without_text_change_is_not_a_version(store_location: st
         assert rows == [(1, "2026-11-27T21:00:00+03:30")]
 
 
+def test_title_or_lead_edit_is_a_new_version(store_location: str, corpus: SiteCorpus) -> None:
+    item, page = _items(corpus)[0]
+    with open_store(store_location) as store:
+        store.save_article(item, page, None)
+        assert store.save_article(dict(item, title=f"  {item['title']}  "), page, None) == "unchanged"
+        assert store.save_article(dict(item, title="A sharper headline"), page, None) == "updated"
+        assert store.save_article(dict(item, title="A sharper headline", lead="A new lead."), page,
+                                  None) == "updated"
+        rows = query(store, "SELECT version, item FROM versions WHERE article_id = ? ORDER BY version",
+                     (item["article_id"],))
+    assert [(v, json.loads(i)["title"].strip(), json.loads(i)["lead"]) for v, i in rows] == [
+        (1, item["title"], item["lead"]), (2, "A sharper headline", item["lead"]),
+        (3, "A sharper headline", "A new lead.")]
+
+
 def test_failures_and_runs_recorded(store_location: str) -> None:
     with open_store(store_location) as store:
         run = store.begin_run("presstv", {"mirrors": "http://127.0.0.1:1"})

@@ -3,7 +3,8 @@
 Arguments (`scrapy crawl presstv -a name=value`):
 - mirrors=URL,URL,...   base URLs in priority order (default: the outlet profile's [mirrors] default list)
 - sources=rss,sitemap,sections   discovery sources on the live site (default all three)
-- since=YYYY-MM-DD, until=YYYY-MM-DD   keep articles whose URL or sitemap date is in range; with `since`
+- since=YYYY-MM-DD, until=YYYY-MM-DD   keep articles whose URL or sitemap date is in range, and, once extracted,
+  whose `published` date is (an undated URL's article outside it is neither stored nor exported); with `since`
   (or `until`) every monthly sitemap the index lists in range is read, otherwise the current and previous month
 - max_pages=N   section listing pages per section (default the profile's discovery.max_pages)
 - sources=wayback,commoncrawl   web archives as sources too (alone, or beside the live ones): every capture of
@@ -243,6 +244,17 @@ class PresstvSpider(ArchiveSources, Spider):
             return None
         parts = urlsplit(url)
         return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+
+    def published_in_window(self, published: str | None) -> bool:
+        """Whether an extracted article's `published` date (its own calendar day, as the site shows it) is
+        within since=/until=; an article without a date is kept (its URL or sitemap date was checked)."""
+        if not (self.since or self.until) or not published:
+            return True
+        try:
+            day = datetime.fromisoformat(str(published)).date()
+        except ValueError:
+            return True
+        return self._in_range(day)
 
     def _in_range(self, day: date | None) -> bool:
         if day is None:

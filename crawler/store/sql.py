@@ -53,6 +53,13 @@ _RUN_COLUMNS = frozenset({"status", "finish_reason", "exit_status", "new", "upda
                           "failed", "refused", "mirrors", "warnings", "stats", "finished_at"})
 
 
+def headline_changed(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
+    """Whether the title or lead differs between two items (whitespace aside): with the body's content hash,
+    what makes an edit a new version. Headline and lead edits are often the telling ones."""
+    return any(" ".join(str(old.get(f) or "").split()) != " ".join(str(new.get(f) or "").split())
+               for f in ("title", "lead"))
+
+
 class Conflict(StoreError):
     """The server gave up one of two writers waiting on each other's rows (deadlock): the open batch was rolled
     back and can be written again as it was."""
@@ -345,8 +352,8 @@ class SQLStore:
     @batched_write
     def save_article(self, article: Article | Mapping[str, Any], page: Page | None,
                      run_id: int | None) -> SaveOutcome:
-        """Store one extracted article (and its raw page): "new", "updated" (a new version because the
-        content hash changed) or "unchanged" (metadata such as `modified` refreshed in place)."""
+        """Store one extracted article (and its raw page): "new", "updated" (a new version because the title,
+        lead or body (content hash) changed) or "unchanged" (metadata such as `modified` refreshed in place)."""
         item = article.to_dict() if isinstance(article, Article) else article
         data = {name: item.get(name) for name in ARTICLE_FIELDS}
         article_id = str(data["article_id"] or "")
@@ -374,7 +381,11 @@ class SQLStore:
             # Another writer stored it first (its insert committed while ours waited): one article, go on as
             # for a stored one.
             current = self._current(article_id)
-        if current[1] != digest:
+        stored = self._write(
+            "SELECT item FROM versions WHERE article_id = ? AND version = ?", (article_id, int(current[0]))
+        ).fetchone()
+        old_item = json.loads(stored[0]) if stored else {}
+        if current[1] != digest or headline_changed(old_item, data):
             version = int(current[0]) + 1
             self._write(
                 "UPDATE articles SET url=?, title=?, section=?, published=?, published_utc=?, modified_utc=?,"
@@ -385,7 +396,7 @@ class SQLStore:
             self._insert_version(article_id, version, digest, data, item_json, now, run_id, page_id)
             return "updated"
         self._refresh_metadata(article_id, int(current[0]), data, item_json, published_utc, modified_utc, now,
-                               run_id)
+                               run_id, old_item)
         return "unchanged"
 
     def _insert_version(self, article_id: str, version: int, digest: str, data: dict[str, Any], item_json: str,
@@ -399,13 +410,14 @@ class SQLStore:
 
     def _refresh_metadata(self, article_id: str, version: int, data: dict[str, Any], item_json: str,
                           published_utc: str | None, modified_utc: str | None, now: str,
-                          run_id: int | None) -> bool:
-        """Same text, possibly new metadata (a moved `modified`, a fixed lead): update the current version
-        in place, since versions count text changes only."""
-        stored = self._write(
-            "SELECT item FROM versions WHERE article_id = ? AND version = ?", (article_id, version)
-        ).fetchone()
-        old = json.loads(stored[0]) if stored else {}
+                          run_id: int | None, old: dict[str, Any] | None = None) -> bool:
+        """Same text, possibly new metadata (a moved `modified`, a new section): update the current version
+        in place, since versions count changes of the text (title, lead, body) only."""
+        if old is None:
+            stored = self._write(
+                "SELECT item FROM versions WHERE article_id = ? AND version = ?", (article_id, version)
+            ).fetchone()
+            old = json.loads(stored[0]) if stored else {}
         if {k: v for k, v in old.items() if k not in _VOLATILE} != {
             k: v for k, v in data.items() if k not in _VOLATILE
         }:
