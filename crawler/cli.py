@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "crawler.commands.extract",
     "crawler.commands.fixtures",
     "crawler.commands.demo",
+    "crawler.commands.site",
     "crawler.commands.crawl",
     "crawler.commands.import_warc",
     "crawler.commands.export",

@@ -21,6 +21,10 @@ logger = logging.getLogger(__name__)
 EXIT_LAYOUT_ALARM = ExitStatus.LAYOUT_ALARM
 """Exit status of a crawl whose run summary raised the layout-drift alarm."""
 
+LIMIT_REASONS = frozenset({"closespider_itemcount", "closespider_pagecount", "closespider_timeout"})
+"""Close reasons of Scrapy's CloseSpider limits (CLOSESPIDER_ITEMCOUNT, _PAGECOUNT, _TIMEOUT): a run that
+stopped where it was told to is recorded as ok, not failed (the drift alarm is not judged on a cut-short run)."""
+
 UNKNOWN_LAYOUT_URLS_SHOWN = 5
 """How many unknown-layout page URLs the alarm names (the count covers them all)."""
 
@@ -218,6 +222,8 @@ class RunRecorder:
             status = "alarm"
         elif reason == "shutdown" and not exit_status:
             status = "stopped"  # Ctrl-C / SIGTERM: a clean early stop, what was done is stored
+        elif reason in LIMIT_REASONS and not exit_status:
+            status = "ok"  # a CLOSESPIDER_* limit the user set was reached: the run did what it was asked
         elif exit_status or reason != "finished":
             status = "failed"
         else:

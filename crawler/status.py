@@ -6,7 +6,7 @@ from enum import IntEnum
 
 
 class ExitStatus(IntEnum):
-    """What a `crawler` command or a `scrapy crawl` run exits with (documented in README "Exit statuses")."""
+    """What a `crawler` command or a `scrapy crawl` run exits with (docs/02-crawling.md, "Exit statuses")."""
 
     OK = 0
     NO_MIRROR_REACHABLE = 1
@@ -24,6 +24,24 @@ class ExitStatus(IntEnum):
     """The shared frontier (CRAWLER_FRONTIER's Redis) could not be reached, or lost the crawl's queue."""
     INTERRUPTED = 130
     """Ctrl-C."""
+
+
+EXIT_STATUS_MEANINGS: dict[ExitStatus, str] = {
+    ExitStatus.OK: "ok",
+    ExitStatus.NO_MIRROR_REACHABLE: "no mirror reachable",
+    ExitStatus.BAD_ARGUMENT: "bad argument",
+    ExitStatus.LAYOUT_ALARM: "layout-drift alarm",
+    ExitStatus.STORE_ERROR: "store unusable",
+    ExitStatus.ARCHIVE_STOPPED: "a web-archive source stopped early (run it again later)",
+    ExitStatus.FRONTIER_ERROR: "shared frontier (Redis) unreachable or its queue lost",
+    ExitStatus.INTERRUPTED: "interrupted (Ctrl-C)",
+}
+"""Each exit status in a few words, for help texts."""
+
+
+def exit_statuses_text() -> str:
+    """Every exit status and its meaning on one line, e.g. "0 ok, 1 no mirror reachable, ..."."""
+    return ", ".join(f"{int(s)} {EXIT_STATUS_MEANINGS[s]}" for s in ExitStatus)
 
 
 class CommandError(Exception):

@@ -15,7 +15,7 @@ from types import FrameType
 from typing import Any
 
 from crawler.redact import mask_url
-from crawler.status import CommandError, ExitStatus
+from crawler.status import CommandError, ExitStatus, exit_statuses_text
 
 SECRET_SETTINGS = ("CRAWLER_STORE", "CRAWLER_FRONTIER")
 """Settings whose URL may hold a password: workers get them in their environment, never on a command line."""
@@ -36,7 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="run the crawl (scrapy crawl presstv) with the project settings, from any folder",
         description="Run `scrapy crawl <spider>` with the project's settings (no scrapy.cfg needed). "
         "Incremental by default: stored articles are skipped (-a refresh=2d or -a full=1 to re-fetch). "
-        "Exit status: 0 ok, 1 no mirror reachable, 2 bad argument, 4 layout-drift alarm, 5 store unusable.",
+        f"Exit status: {exit_statuses_text()}.",
     )
     add_spider_options(p)
     p.add_argument("--store", metavar="PATH", help="store file (sets CRAWLER_STORE; \"\" switches the store off)")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -85,7 +86,27 @@ def run(args: argparse.Namespace) -> int:
         tail = "; ".join(proc.stderr.strip().splitlines()[-3:])
         raise CommandError(f"the demo crawl failed (exit {proc.returncode}): {tail}", proc.returncode or 1)
     print(summary(stats, names, output, store, elapsed))
+    print(next_steps(store))
     return 0
+
+
+def next_steps(store: str) -> str:
+    """What to try next: commands that read the demo's own store (not the default one), and how to go on."""
+    lines = ["", "Try next (activate the virtualenv first: source .venv/bin/activate):"]
+    if store:
+        q = shlex.quote(store)
+        lines += [
+            f"  crawler runs --store {q}                         # the run just made",
+            f"  crawler search sanctions --store {q}             # full-text search of the stored articles",
+            f"  crawler export --section Politics --store {q}    # stored articles as JSON Lines",
+            f"  crawler coverage --store {q}                     # stored and missing ids per month",
+            f"  crawler serve --store {q}                        # the archive in a browser",
+        ]
+    lines += [
+        "  crawler site                  # keep the look-alike site and a Wayback stand-in running to crawl yourself",
+        "  crawler crawl                 # the real site (needs network), into data/crawler.sqlite",
+    ]
+    return "\n".join(lines)
 
 
 def summary(stats: dict[str, Any], names: dict[str, str], output: Path, store: str, elapsed: float) -> str:
