@@ -65,12 +65,14 @@ def run(args: argparse.Namespace) -> int:
             print(f"Look-alike Press TV site: {len(corpus.article_ids())} articles on "
                   f"{len(site.mirrors)} mirror(s): {site.mirrors_arg}")
             print(f"Wayback Machine stand-in: {wayback.url} ({len(captures)} captures on {ARCHIVED_HOST})")
-            print("Crawl them from another terminal (virtualenv active), then read the store with "
-                  f"crawler runs/search/export --store {store}:")
+            print("Crawl them from another terminal (virtualenv active):")
             print(f"  crawler crawl --store {store} -a mirrors={site.mirrors_arg}")
             print(f"  crawler crawl --store {store} -a mirrors={site.mirrors_arg} -a sources=wayback"
                   f" -a since={oldest}-01-01 -a until={oldest}-12-31 -s CRAWLER_WAYBACK_URL={wayback.url}"
                   " -s CRAWLER_WAYBACK_CDX_RATE=50 -s CRAWLER_WAYBACK_FETCH_RATE=50")
+            print("then read what they stored:")
+            print(f"  crawler runs --store {store}")
+            print(f"  crawler search sanctions --store {store}")
             print("Ctrl-C stops the servers.", flush=True)
             with contextlib.suppress(KeyboardInterrupt):
                 threading.Event().wait()
