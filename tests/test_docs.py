@@ -55,7 +55,8 @@ def _blocks_and_prose(page: Path) -> tuple[list[Block], str]:
     blocks: list[Block] = []
     prose: list[str] = []
     fence: str | None = None
-    lang, start, body = "", 0, []
+    lang, start = "", 0
+    body: list[str] = []
     for n, line in enumerate(page.read_text(encoding="utf-8").splitlines(), 1):
         m = FENCE.match(line)
         if fence is None and m:
@@ -95,7 +96,7 @@ def anchors(page: Path) -> set[str]:
 
 
 def _links() -> list[tuple[Path, str]]:
-    out = []
+    out: list[tuple[Path, str]] = []
     for page in PAGES:
         _, prose = _blocks_and_prose(page)
         out.extend((page, target) for target in LINK.findall(prose))
@@ -171,7 +172,7 @@ def _command_lines() -> list[tuple[str, list[str]]]:
 
 
 def _commands_in(tokens: list[str]) -> list[list[str]]:
-    out = []
+    out: list[list[str]] = []
     i = 0
     while i < len(tokens):
         tok = tokens[i].rsplit("=", 1)[-1] if "/" in tokens[i] else tokens[i]
