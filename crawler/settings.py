@@ -88,7 +88,7 @@ ADDONS = {
     "crawler.frontier.Frontier": 10,
 }
 
-# ---- Several workers on one shared frontier (crawler/frontier; README "Outgrowing one machine") ----
+# ---- Several workers on one shared frontier (crawler/frontier; docs/08-scale-out.md) ----
 # redis://host:port/db of the shared queue; "" crawls with Scrapy's local scheduler in this process alone. The
 # environment variable CRAWLER_FRONTIER gives it (and its password) without a command line that `ps` shows.
 CRAWLER_FRONTIER = _environ.get("CRAWLER_FRONTIER", "")

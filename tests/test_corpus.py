@@ -230,7 +230,7 @@ def test_the_archive_and_the_coverage_page_in_a_browser(served: dict[str, Any], 
         driver.quit()
     assert _fingerprint(store) == before, "serving changed the store file"
     copy_to = os.environ.get("CRAWLER_SCREENSHOTS_DIR")
-    if copy_to:  # how the README's pictures are made: CRAWLER_SCREENSHOTS_DIR=docs pytest -k browser
+    if copy_to:  # how the manual's pictures are made: CRAWLER_SCREENSHOTS_DIR=docs pytest -k browser
         shutil.copy(shots / "archive-search.png", Path(copy_to) / "archive.png")
         shutil.copy(shots / "coverage.png", Path(copy_to) / "coverage.png")
 
