@@ -113,6 +113,33 @@ def test_title_or_lead_edit_is_a_new_version(store_location: str, corpus: SiteCo
         (3, "A sharper headline", "A new lead.")]
 
 
+def test_a_store_of_the_first_schema_upgrades_and_then_keeps_a_title_edit(tmp_path: Path,
+                                                                          corpus: SiteCorpus) -> None:
+    from crawler.store.sqlite import MIGRATIONS
+
+    item, page = _items(corpus)[0]
+    # An article as the first schema's crawler stored it: one version, its title since rewritten in place.
+    old = tmp_path / "old.sqlite"
+    db = sqlite3.connect(old)
+    first_schema = MIGRATIONS[0]
+    assert isinstance(first_schema, str)
+    db.executescript(first_schema + "; PRAGMA user_version = 1;")
+    db.execute("INSERT INTO articles (article_id, url, title, content_hash, version, first_seen, changed_at,"
+               " last_seen) VALUES (?,?,?,?,1,'2026-01-01T00:00:00','2026-01-01T00:00:00','2026-01-01T00:00:00')",
+               (item["article_id"], item["url"], item["title"], item["content_hash"]))
+    db.execute("INSERT INTO versions (article_id, version, content_hash, item, stored_at) VALUES (?,1,?,?,?)",
+               (item["article_id"], item["content_hash"], json.dumps(item), "2026-01-01T00:00:00"))
+    db.commit()
+    db.close()
+    with open_store(str(old)) as store:
+        assert store.save_article(item, page, None) == "unchanged"
+        assert store.save_article(dict(item, title="Headline changed after the vote"), page, None) == "updated"
+        exported = {a["article_id"]: a for a in store.iter_export(ExportFilter())}
+        versions = [v.item["title"] for v in store.versions(item["article_id"])]
+    assert versions == [item["title"], "Headline changed after the vote"]
+    assert exported[item["article_id"]]["title"] == "Headline changed after the vote"
+
+
 def test_failures_and_runs_recorded(store_location: str) -> None:
     with open_store(store_location) as store:
         run = store.begin_run("presstv", {"mirrors": "http://127.0.0.1:1"})
