@@ -48,7 +48,7 @@ def test_a_crawl_opens_no_remote_control_endpoint(site: RunningSite, tmp_path: P
 
 
 def test_remote_control_can_be_turned_on_for_one_crawl(site: RunningSite, tmp_path: Path) -> None:
-    # The switch really is the setting the manual names (docs/11-security.md): on, Scrapy's extension starts for this crawl.
+    # The switch really is the setting the manual names (docs/11-security.md): on, the extension starts.
     proc = _crawl(site, tmp_path, "-s", "REMOTE_CONTROL_ENABLED=True")
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "scrapy.extensions.remote_control.RemoteControl" in _extensions(proc.stderr)
