@@ -14,6 +14,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from crawler.commands.argtypes import whole
 from crawler.redact import mask_url
 from crawler.status import CommandError, ExitStatus
 
@@ -44,7 +45,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="append items to FILE (feed export; replaces the default exports/ file)")
     p.add_argument("-O", dest="overwrite", action="append", default=[], metavar="FILE",
                    help="write items to FILE, replacing it")
-    p.add_argument("--workers", type=int, metavar="N",
+    p.add_argument("--workers", type=whole(1, 256), metavar="N",
                    help="run N worker processes on the shared frontier (environment variable or -s "
                    "CRAWLER_FRONTIER=redis://...; the first seeds discovery) into one store, and print one combined "
                    "summary")

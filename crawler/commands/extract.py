@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -11,6 +10,7 @@ from urllib.parse import urlsplit
 from crawler.extract import NotAnArticle, extract
 from crawler.extract.decode import read_page_file
 from crawler.status import CommandError
+from crawler.terminal import json_line
 
 NOT_AN_ARTICLE_STATUS = 3
 
@@ -81,6 +81,5 @@ def run(args: argparse.Namespace) -> int:
     except NotAnArticle as exc:
         print(f"not an article: {exc.reason}", file=sys.stderr)
         return NOT_AN_ARTICLE_STATUS
-    json.dump(article.to_dict(), sys.stdout, ensure_ascii=False, indent=2)
-    sys.stdout.write("\n")
+    sys.stdout.write(json_line(article.to_dict(), indent=2) + "\n")
     return 0
