@@ -41,7 +41,7 @@ class Parser(argparse.ArgumentParser):
         self.exit(ExitStatus.BAD_ARGUMENT, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
 
 
-class CommandLogHandler(logging.StreamHandler):  # type: ignore[type-arg]
+class CommandLogHandler(logging.StreamHandler):
     """The commands' stderr log handler. It stands down while Scrapy's own root handler is installed (a crawl
     run in this process): Scrapy then logs every record once, by its LOG_LEVEL, LOG_FILE and LOG_STDOUT."""
 

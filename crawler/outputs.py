@@ -7,7 +7,7 @@ import stat
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from typing import IO
+from typing import IO, BinaryIO
 
 
 def is_special(path: str) -> bool:
@@ -21,7 +21,7 @@ def is_special(path: str) -> bool:
 
 
 @contextmanager
-def output_file(path: str) -> Iterator[IO[bytes]]:
+def output_file(path: str) -> Iterator[BinaryIO]:
     """A binary stream for `path`, committed when the block ends without an exception.
 
     A regular (or new) file is written under a fresh temporary name in its own folder (mkstemp: O_EXCL, so no

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import ExitStack
 from datetime import UTC, datetime
-from typing import IO
+from typing import IO, BinaryIO
 
 from tqdm import tqdm
 
@@ -49,9 +49,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _jsonl_stream(raw: IO[bytes], name: str) -> IO[str]:
+def _jsonl_stream(raw: BinaryIO, name: str) -> IO[str]:
     """The text stream the JSON Lines go into: gzip-compressed when the name ends in .gz."""
-    binary: IO[bytes] = gzip.GzipFile(fileobj=raw, mode="wb") if name.endswith(".gz") else raw
+    binary: BinaryIO = gzip.GzipFile(fileobj=raw, mode="wb") if name.endswith(".gz") else raw  # type: ignore[assignment]
     return io.TextIOWrapper(binary, encoding="utf-8", newline="\n")
 
 
