@@ -49,26 +49,33 @@ class CommandLogHandler(logging.StreamHandler):
         scrapy_log = sys.modules.get("scrapy.utils.log")
         if scrapy_log is not None and scrapy_log.get_scrapy_root_handler() is not None:
             return
+        self.stream = sys.stderr  # whatever stderr is now (tests and callers may redirect it)
         super().emit(record)
 
 
 def setup_logging(verbose: bool) -> None:
     """Warnings (with -v, debug detail) to stderr, one line each; passwords masked in every record."""
     level = logging.DEBUG if verbose else logging.WARNING
+    for old in [h for h in logging.root.handlers if isinstance(h, CommandLogHandler)]:
+        logging.root.removeHandler(old)  # main() run again in one process (tests, callers) logs once
     handler = CommandLogHandler(sys.stderr)
     # On the handler, not only the root logger: Scrapy sets the root logger's level to NOTSET when it starts.
     handler.setLevel(level)
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
     logging.root.addHandler(handler)
-    logging.root.setLevel(level)
+    if verbose:
+        logging.root.setLevel(level)
     install_log_redaction()
 
 
 def _quiet_broken_pipe() -> int:
     """The reader of stdout left (`crawler search ... | head`): not an error. Point stdout at /dev/null so the
     interpreter's final flush does not fail again (the recipe of Python's `signal` documentation)."""
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass  # stdout is not a file descriptor (a caller's buffer): nothing more to flush
     return ExitStatus.OK
 
 
@@ -94,7 +101,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # a usage error (printed), --help or --version: a status, as for any command
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else ExitStatus.BAD_ARGUMENT)
     setup_logging(args.verbose)
     if not getattr(args, "func", None):
         parser.print_help()

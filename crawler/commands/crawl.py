@@ -15,7 +15,7 @@ from types import FrameType
 from typing import Any
 
 from crawler.commands.argtypes import whole
-from crawler.redact import mask_url
+from crawler.redact import mask_url, redact
 from crawler.status import CommandError, ExitStatus
 
 SECRET_SETTINGS = ("CRAWLER_STORE", "CRAWLER_FRONTIER")
@@ -156,6 +156,26 @@ def combine_stats(all_stats: list[dict[str, Any]]) -> dict[str, Any]:
     return total
 
 
+def _check_frontier(url: str) -> None:
+    """One ping before any worker starts: an unreachable Redis is one line, not N workers' retries and logs."""
+    import redis
+
+    from crawler.frontier import FrontierError, connect
+
+    try:
+        client = connect(url)
+    except FrontierError as exc:
+        raise CommandError(str(exc), ExitStatus.FRONTIER_ERROR) from None
+    try:
+        redis.Redis(connection_pool=client.connection_pool, retry=None).ping()
+    except (redis.exceptions.RedisError, OSError) as exc:
+        raise CommandError(f"the frontier Redis at {mask_url(url)} cannot be reached "
+                           f"({redact(' '.join(str(exc).split()))}); start it or fix CRAWLER_FRONTIER",
+                           ExitStatus.FRONTIER_ERROR) from None
+    finally:
+        client.close()
+
+
 def run_workers(args: argparse.Namespace) -> int:
     from crawler.extensions import RunRecorder
     from crawler.frontier import frontier_url, new_run_name
@@ -174,6 +194,7 @@ def run_workers(args: argparse.Namespace) -> int:
     if not (frontier or "").strip():
         raise CommandError("--workers needs a shared frontier: export CRAWLER_FRONTIER=redis://127.0.0.1:6379/0 "
                            "or add -s CRAWLER_FRONTIER=... (a running Redis)")
+    _check_frontier(frontier)
     run = (_setting(args, "CRAWLER_FRONTIER_RUN") or "").strip() or new_run_name()
     with tempfile.TemporaryDirectory(prefix="crawler-workers-") as tmp:
         stats_dir = Path(tmp)
@@ -210,5 +231,12 @@ def run_workers(args: argparse.Namespace) -> int:
     mirrors = sorted({m for stats in all_stats for m in RunRecorder.summary(stats)["mirrors"]})
     text = total["text"].replace(f"mirrors used: {', '.join(total['mirrors']) or 'none'}",
                                  f"mirrors used: {', '.join(mirrors) or 'none'}")
-    print(f"all {len(procs)} workers: {text}; exit status {status}")
+    print(f"all {len(procs)} workers: {text}; exit status {status}", flush=True)
+    if status:
+        from crawler.scrapy_commands.crawl import failure_cause
+
+        # The reason, last, even when the workers logged it hundreds of lines earlier.
+        causes = list(dict.fromkeys(c for c in map(failure_cause, all_stats) if c))
+        if causes:
+            print(f"crawler: error: {redact('; '.join(causes))}", file=sys.stderr)
     return status
