@@ -163,11 +163,12 @@ def _check_frontier(url: str) -> None:
     from crawler.frontier import FrontierError, connect
 
     try:
-        client = connect(url)
+        connect(url).close()  # the URL checked as the workers will read it
     except FrontierError as exc:
         raise CommandError(str(exc), ExitStatus.FRONTIER_ERROR) from None
+    client = redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=10)
     try:
-        redis.Redis(connection_pool=client.connection_pool, retry=None).ping()
+        client.ping()
     except (redis.exceptions.RedisError, OSError) as exc:
         raise CommandError(f"the frontier Redis at {mask_url(url)} cannot be reached "
                            f"({redact(' '.join(str(exc).split()))}); start it or fix CRAWLER_FRONTIER",
