@@ -10,7 +10,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import ExitStack
 from datetime import UTC, datetime
-from typing import IO, BinaryIO
+from typing import IO, Any, BinaryIO
 
 from tqdm import tqdm
 
@@ -73,6 +73,7 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "warc":
         return _export_warc(store, flt, args.output)
     written = 0
+    items: Iterator[dict[str, Any]] | None = None
     try:
         total = store.count_export(flt) if edited_since is None else store.count_edited(edited_since, flt)
         with ExitStack() as stack:
@@ -102,6 +103,11 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise CommandError(f"cannot write {args.output}: {exc.strerror or exc}") from None
     finally:
+        # The row generator first: left open, it would touch the closed store when collected (a reader that
+        # left early stops the loop mid-way).
+        close = getattr(items, "close", None)
+        if close is not None:
+            close()
         store.close()
     where = "stdout" if args.output == "-" else args.output
     print(f"exported {written} articles to {where}", file=sys.stderr)
