@@ -284,3 +284,19 @@ def test_extraction_drops_controls_decoded_from_character_references() -> None:
     item = extract(poisoned, SEED_URL)
     assert not re.search(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]", item.title), repr(item.title)
     assert item.title.endswith("[2J ]0;owned")
+
+
+def test_a_store_in_use_is_the_last_line_of_a_crawl(tmp_path: Path) -> None:
+    from crawler.store.lock import RunLock
+
+    store = tmp_path / "crawl.sqlite"
+    lock = RunLock(f"{store}.lock")
+    lock.acquire("store")
+    try:
+        with serve_site(make_corpus(2), ["healthy"]) as site:
+            proc = crawler(*crawl_args(site, tmp_path), cwd=tmp_path)
+    finally:
+        lock.release()
+    assert proc.returncode == 5, proc.stderr[-3000:]
+    lines = proc.stderr.strip().splitlines()
+    assert "is in use by another process" in lines[-1] and lines[-2].startswith("crawl summary: ")
