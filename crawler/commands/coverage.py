@@ -4,7 +4,6 @@ or a self-contained HTML page with charts)."""
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 
@@ -13,6 +12,7 @@ from crawler.coverage import as_json, compute, format_table, render_html
 from crawler.outputs import output_file
 from crawler.status import CommandError
 from crawler.store import StoreError
+from crawler.terminal import json_line, safe
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -57,10 +57,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"wrote {args.html}", file=sys.stderr)
     if args.json:
         for row in [*rows, total]:
-            print(json.dumps(as_json(row), ensure_ascii=False))
+            print(json_line(as_json(row)))
         return 0
     if not rows:
         print(f"no articles in {path} match", file=sys.stderr)
         return 0
-    print(format_table(rows, total))
+    print(safe(format_table(rows, total)))  # section names come from pages
     return 0

@@ -13,6 +13,7 @@ from crawler.archives.warc import WarcSkip
 from crawler.commands.argtypes import whole
 from crawler.status import CommandError, ExitStatus
 from crawler.store import StoreError
+from crawler.terminal import safe
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -61,7 +62,8 @@ def run(args: argparse.Namespace) -> int:
                                 refresh=False)
 
     def problem(skip: WarcSkip) -> None:
-        bar.write(f"crawler: warning: {skip.file} at offset {skip.offset}: {skip.reason}", file=sys.stderr)
+        bar.write(safe(f"crawler: warning: {skip.file} at offset {skip.offset}: {skip.reason}", newlines=False),
+                  file=sys.stderr)
 
     try:
         counts = import_warcs(path, files, workers=args.workers, progress=progress, on_problem=problem)

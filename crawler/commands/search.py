@@ -37,7 +37,9 @@ def format_hit(rank: int, hit: SearchHit, *, color: bool) -> str:
     """One hit as three lines: date, section and title; its URL; the snippet with matches marked."""
     start, end = ("\x1b[1;33m", "\x1b[0m") if color else ("[", "]")
     # Page text is made inert before the highlight's own escape codes go in.
-    snippet = safe(" ".join(hit.snippet.split()), newlines=False).replace(HIT_START, start).replace(HIT_END, end)
+    snippet = " ".join(hit.snippet.split())
+    snippet = start.join(end.join(safe(piece, newlines=False) for piece in part.split(HIT_END))
+                         for part in snippet.split(HIT_START))
     date = safe((hit.published or "")[:10] or "no date")
     title, section, url = (safe(v, newlines=False) for v in (hit.title, hit.section or "-", hit.url))
     return f"{rank:>3}. {date}  {section}  {title}\n     {url}\n     {snippet}"
