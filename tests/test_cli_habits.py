@@ -177,11 +177,14 @@ def test_a_misspelt_name_is_one_line_and_status_2_before_any_request(
     assert "Traceback" not in proc.stderr and not (tmp_path / "s.sqlite").exists()
 
 
-@pytest.mark.parametrize("command", [["search", "harbour"], ["export"], ["runs", "--json"]])
+@pytest.mark.parametrize("command", [["search", "harbour", "--store", "STORE"], ["export", "--store", "STORE"],
+                                     ["coverage", "--json", "--store", "STORE"],
+                                     ["extract", str(SEED_DIR / "page.html"), "--url", SEED_URL]])
 def test_a_pipe_closed_early_ends_quietly(command: list[str], store: Path, tmp_path: Path) -> None:
     read_end, write_end = os.pipe()
     os.close(read_end)  # `| head -0`: the reader is gone before the first line
-    proc = subprocess.run([sys.executable, "-m", "crawler", *command, "--store", str(store)], cwd=tmp_path, env=ENV,
+    argv = [str(store) if arg == "STORE" else arg for arg in command]
+    proc = subprocess.run([sys.executable, "-m", "crawler", *argv], cwd=tmp_path, env=ENV,
                           stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=120)
     os.close(write_end)
     assert proc.returncode == 0, proc.stderr
