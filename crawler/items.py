@@ -102,11 +102,14 @@ class Article:
 
 
 _WS = re.compile(r"\s+")
+# C0/C1 controls that are not whitespace (ESC, BEL, CSI...): a page's `&#27;` reaches the text only after the
+# parser decodes character references, so they are dropped here, from the decoded text.
+_CONTROLS = re.compile("[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f]")
 
 
 def normalise_text(text: str) -> str:
-    """NFC-normalised text with all whitespace runs collapsed to one space, stripped."""
-    return _WS.sub(" ", unicodedata.normalize("NFC", text)).strip()
+    """NFC-normalised text without control characters, all whitespace runs collapsed to one space, stripped."""
+    return _WS.sub(" ", _CONTROLS.sub("", unicodedata.normalize("NFC", text))).strip()
 
 
 def content_hash(body: str) -> str:

@@ -615,11 +615,34 @@ class ArchivePolitenessMiddleware:
                     response.status, wait, slot.delay if slot else 0.0, count)
         return request.replace(dont_filter=True)
 
-    def _stop(self, source: str, status: int, count: int) -> None:
+    UNREACHABLE = ("connection_refused", "dns", "connect_error")
+    """Download failures that mean the archive cannot be reached at all (offline, blocked, no DNS)."""
+
+    def process_exception(self, request: Request, exception: Exception) -> None:
+        # An archive that cannot be reached would otherwise cost every CDX query and capture its full retries
+        # at the archive's slow rate: minutes of a backfill that cannot work. Counted with the 429/503 answers.
+        source = request.meta.get("archive_source")
+        if not source or source in self.stopped:
+            return None
+        reason = exception_reason(exception)
+        if reason not in self.UNREACHABLE:
+            return None
+        count = self.in_a_row[source] = self.in_a_row.get(source, 0) + 1
+        if count > self.max_throttles:
+            self._stop(source, reason.replace("_", " "), count, unreachable=True)
+            request.meta["archive_dropped"] = True
+            raise IgnoreRequest(self.stopped[source])
+        return None
+
+    def _stop(self, source: str, status: int | str, count: int, *, unreachable: bool = False) -> None:
         if source in self.stopped:
             return
-        message = (f"{source}: the archive answered {status} {count} times in a row; stopped reading it for this "
-                   f"run (the backfill is incomplete: run it again later, or lower its rate setting)")
+        if unreachable:
+            message = (f"{source}: the archive could not be reached {count} times in a row ({status}); stopped "
+                       "reading it for this run (the backfill is incomplete: run it again when it can be reached)")
+        else:
+            message = (f"{source}: the archive answered {status} {count} times in a row; stopped reading it for "
+                       f"this run (the backfill is incomplete: run it again later, or lower its rate setting)")
         self.stopped[source] = message
         logger.error(message)
         assert self.crawler.stats is not None

@@ -129,6 +129,10 @@ def resolve_inputs(patterns: Sequence[str]) -> list[Path]:
                                  f"{os.path.join(pattern, '*.warc.gz')}")
         elif not os.path.exists(expanded):
             raise WarcInputError(f"no such file: {pattern}")
+        elif not os.path.isfile(expanded):
+            # A pipe or device: opening one with no writer would wait forever, and records are read by offset.
+            raise WarcInputError(f"{pattern} is not a regular file (a pipe or device); save the WARC data to a "
+                                 "file first, import-warc reads its records by offset")
         else:
             matches = [expanded]
         for match in matches:

@@ -172,7 +172,9 @@ def test_an_archive_that_keeps_refusing_ends_the_source_with_one_clear_line(tmp_
     assert result.returncode == 6
     assert len(cdx_requests) == 4  # three waits, then the fourth 429 ends the source: no hammering
     lines = [ln for ln in result.stderr.splitlines() if "answered 429 4 times in a row" in ln]
-    assert len(lines) == 1 and "run it again later" in lines[0]
+    # Logged once as an ERROR where it happened, and repeated as the run's last line.
+    assert len(lines) == 2 and " ERROR: " in lines[0] and "run it again later" in lines[0]
+    assert result.stderr.strip().splitlines()[-1] == lines[0].split(" ERROR: ", 1)[1]
     assert result.items == []
 
 

@@ -153,12 +153,14 @@ def test_a_crawl_its_runs_its_export_and_failing_connections_show_no_password(
             assert cause in failed_stats["frontier/error"]
             assert "Traceback" not in failed.stderr
 
-        # The same through `crawler crawl --workers 2`, the URLs in the environment: each worker's stop line.
+        # The same through `crawler crawl --workers 2`, the URLs in the environment: refused before any worker
+        # starts, in one line naming the masked URL.
         workers = _crawler(tmp_path, "crawl", "--workers", "2", "-a", f"mirrors={healthy_site.mirrors_arg}",
                            *[f"-s{k}={v}" for k, v in FAST_SETTINGS.items() if k != "CRAWLER_STORE"],
                            CRAWLER_STORE=store, CRAWLER_FRONTIER=_with_password(locked_redis, WRONG))
         assert workers.returncode == 7, workers.stderr[-3000:]
-        assert len(_errors(workers.stderr)) == 2 and "on redis://:***@127.0.0.1:" in workers.stderr
+        [line] = workers.stderr.strip().splitlines()
+        assert line.startswith("crawler: error: the frontier Redis at redis://:***@127.0.0.1:"), line
         seen["workers, wrong password"] = workers.stdout + workers.stderr
 
         seen["runs after failures"] = _crawler(tmp_path, "runs", "--json", CRAWLER_STORE=store).stdout

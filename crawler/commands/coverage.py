@@ -4,14 +4,15 @@ or a self-contained HTML page with charts)."""
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 
 from crawler.commands.common import build_filter, open_reader, store_path
 from crawler.coverage import as_json, compute, format_table, render_html
+from crawler.outputs import output_file
 from crawler.status import CommandError
 from crawler.store import StoreError
+from crawler.terminal import json_line, safe
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -46,23 +47,20 @@ def run(args: argparse.Namespace) -> int:
         note = (f"Store {os.path.basename(path)}, by {args.by} of publication (UTC). Missing ids lie between the "
                 "lowest and highest stored id of a period and have no stored article.")
         page = render_html(rows, total, title="Corpus coverage", note=note)
-        tmp = f"{args.html}.part"
         try:
-            os.makedirs(os.path.dirname(os.path.abspath(args.html)), exist_ok=True)
-            with open(tmp, "w", encoding="utf-8") as out:
-                out.write(page)
-            os.replace(tmp, args.html)
+            with output_file(args.html) as out:
+                out.write(page.encode("utf-8"))
+        except BrokenPipeError:
+            raise
         except OSError as exc:
-            if os.path.exists(tmp):
-                os.remove(tmp)
             raise CommandError(f"cannot write {args.html}: {exc.strerror or exc}") from None
         print(f"wrote {args.html}", file=sys.stderr)
     if args.json:
         for row in [*rows, total]:
-            print(json.dumps(as_json(row), ensure_ascii=False))
+            print(json_line(as_json(row)))
         return 0
     if not rows:
         print(f"no articles in {path} match", file=sys.stderr)
         return 0
-    print(format_table(rows, total))
+    print(safe(format_table(rows, total)))  # section names come from pages
     return 0

@@ -14,7 +14,8 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from crawler.redact import mask_url
+from crawler.commands.argtypes import whole
+from crawler.redact import mask_url, redact
 from crawler.status import CommandError, ExitStatus, exit_statuses_text
 
 SECRET_SETTINGS = ("CRAWLER_STORE", "CRAWLER_FRONTIER")
@@ -44,7 +45,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="append items to FILE (feed export; replaces the default exports/ file)")
     p.add_argument("-O", dest="overwrite", action="append", default=[], metavar="FILE",
                    help="write items to FILE, replacing it")
-    p.add_argument("--workers", type=int, metavar="N",
+    p.add_argument("--workers", type=whole(1, 256), metavar="N",
                    help="run N worker processes on the shared frontier (environment variable or -s "
                    "CRAWLER_FRONTIER=redis://...; the first seeds discovery) into one store, and print one combined "
                    "summary")
@@ -155,6 +156,27 @@ def combine_stats(all_stats: list[dict[str, Any]]) -> dict[str, Any]:
     return total
 
 
+def _check_frontier(url: str) -> None:
+    """One ping before any worker starts: an unreachable Redis is one line, not N workers' retries and logs."""
+    import redis
+
+    from crawler.frontier import FrontierError, connect
+
+    try:
+        connect(url).close()  # the URL checked as the workers will read it
+    except FrontierError as exc:
+        raise CommandError(str(exc), ExitStatus.FRONTIER_ERROR) from None
+    client = redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=10)
+    try:
+        client.ping()
+    except (redis.exceptions.RedisError, OSError) as exc:
+        raise CommandError(f"the frontier Redis at {mask_url(url)} cannot be reached "
+                           f"({redact(' '.join(str(exc).split()))}); start it or fix CRAWLER_FRONTIER",
+                           ExitStatus.FRONTIER_ERROR) from None
+    finally:
+        client.close()
+
+
 def run_workers(args: argparse.Namespace) -> int:
     from crawler.extensions import RunRecorder
     from crawler.frontier import frontier_url, new_run_name
@@ -173,6 +195,7 @@ def run_workers(args: argparse.Namespace) -> int:
     if not (frontier or "").strip():
         raise CommandError("--workers needs a shared frontier: export CRAWLER_FRONTIER=redis://127.0.0.1:6379/0 "
                            "or add -s CRAWLER_FRONTIER=... (a running Redis)")
+    _check_frontier(frontier)
     run = (_setting(args, "CRAWLER_FRONTIER_RUN") or "").strip() or new_run_name()
     with tempfile.TemporaryDirectory(prefix="crawler-workers-") as tmp:
         stats_dir = Path(tmp)
@@ -209,5 +232,12 @@ def run_workers(args: argparse.Namespace) -> int:
     mirrors = sorted({m for stats in all_stats for m in RunRecorder.summary(stats)["mirrors"]})
     text = total["text"].replace(f"mirrors used: {', '.join(total['mirrors']) or 'none'}",
                                  f"mirrors used: {', '.join(mirrors) or 'none'}")
-    print(f"all {len(procs)} workers: {text}; exit status {status}")
+    print(f"all {len(procs)} workers: {text}; exit status {status}", flush=True)
+    if status:
+        from crawler.scrapy_commands.crawl import failure_cause
+
+        # The reason, last, even when the workers logged it hundreds of lines earlier.
+        causes = list(dict.fromkeys(c for c in map(failure_cause, all_stats) if c))
+        if causes:
+            print(f"crawler: error: {redact('; '.join(causes))}", file=sys.stderr)
     return status

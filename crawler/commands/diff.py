@@ -7,9 +7,11 @@ import difflib
 import sys
 from dataclasses import dataclass
 
+from crawler.commands.argtypes import whole
 from crawler.commands.common import open_reader, store_path
 from crawler.status import CommandError
 from crawler.store import StoredVersion, StoreError
+from crawler.terminal import safe
 
 FIELDS = ("title", "lead", "body")
 CONTEXT_WORDS = 8
@@ -26,9 +28,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         "removed words as [-...-], added ones as {+...+} (in colour on a terminal).",
     )
     p.add_argument("article_id", metavar="ARTICLE_ID", help="the article's id, e.g. 780001")
-    p.add_argument("--from", dest="from_version", type=int, metavar="N", help="older version (default: the one "
-                   "before --to)")
-    p.add_argument("--to", dest="to_version", type=int, metavar="M", help="newer version (default: the latest)")
+    p.add_argument("--from", dest="from_version", type=whole(1, 10**9), metavar="N",
+                   help="older version (default: the one before --to)")
+    p.add_argument("--to", dest="to_version", type=whole(1, 10**9), metavar="M",
+                   help="newer version (default: the latest)")
     p.add_argument("--store", metavar="PATH", help="store file (default: the CRAWLER_STORE setting)")
     p.set_defaults(func=run)
 
@@ -94,7 +97,8 @@ def _fold(changes: list[Change]) -> list[Change]:
 
 
 def _join(tokens: list[str]) -> str:
-    return " ".join("¶" if t == PARAGRAPH else t for t in tokens)
+    # Page text is made inert here, before the diff's own colour codes go around it.
+    return " ".join("¶" if t == PARAGRAPH else safe(t, newlines=False) for t in tokens)
 
 
 def format_changes(changes: list[Change], *, color: bool) -> list[str]:
@@ -130,7 +134,7 @@ def format_changes(changes: list[Change], *, color: bool) -> list[str]:
 def render(article_id: str, older: StoredVersion, newer: StoredVersion, *, color: bool) -> str:
     """The diff of two versions as text: a header with both versions' times, then each field's changes."""
     lines = [
-        f"article {article_id}  {newer.item.get('url', '')}",
+        f"article {safe(article_id)}  {safe(newer.item.get('url', ''), newlines=False)}",
         f"version {older.version} (stored {older.stored_at} UTC) -> version {newer.version} "
         f"(stored {newer.stored_at} UTC)",
     ]

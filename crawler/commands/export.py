@@ -5,21 +5,23 @@ from __future__ import annotations
 import argparse
 import gzip
 import io
-import json
 import os
 import sys
 from collections.abc import Iterator
+from contextlib import ExitStack
 from datetime import UTC, datetime
-from typing import IO
+from typing import IO, Any, BinaryIO
 
 from tqdm import tqdm
 
 from crawler import __version__
 from crawler.commands.common import build_filter, open_reader, store_path
 from crawler.items import ARTICLE_FIELDS, Article
+from crawler.outputs import output_file
 from crawler.status import CommandError
 from crawler.store import ArticleStore, ExportFilter, StoredPage, StoreError
 from crawler.store.when import parse_when
+from crawler.terminal import json_line
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -47,16 +49,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _open_output(name: str) -> tuple[IO[str], str | None]:
-    """The stream to write and, for files, the temporary name renamed into place once complete."""
-    if name == "-":
-        return sys.stdout, None
-    tmp = f"{name}.part"
-    folder = os.path.dirname(os.path.abspath(name))
-    os.makedirs(folder, exist_ok=True)
-    if name.endswith(".gz"):
-        return io.TextIOWrapper(gzip.open(tmp, "wb"), encoding="utf-8", newline="\n"), tmp
-    return open(tmp, "w", encoding="utf-8", newline="\n"), tmp  # closed in run()
+def _jsonl_stream(raw: BinaryIO, name: str) -> IO[str]:
+    """The text stream the JSON Lines go into: gzip-compressed when the name ends in .gz."""
+    binary: BinaryIO = gzip.GzipFile(fileobj=raw, mode="wb") if name.endswith(".gz") else raw  # type: ignore[assignment]
+    return io.TextIOWrapper(binary, encoding="utf-8", newline="\n")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -77,16 +73,18 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "warc":
         return _export_warc(store, flt, args.output)
     written = 0
-    tmp: str | None = None
-    out: IO[str] | None = None
+    items: Iterator[dict[str, Any]] | None = None
     try:
         total = store.count_export(flt) if edited_since is None else store.count_edited(edited_since, flt)
-        try:
-            out, tmp = _open_output(args.output)
-        except OSError as exc:
-            raise CommandError(f"cannot write {args.output}: {exc.strerror or exc}") from None
-        with tqdm(total=total, unit="article", file=sys.stderr, disable=not sys.stderr.isatty(),
-                  desc="export") as bar:
+        with ExitStack() as stack:
+            if args.output == "-":
+                out: IO[str] = sys.stdout
+            else:
+                raw = stack.enter_context(output_file(args.output))
+                out = _jsonl_stream(raw, args.output)
+                stack.callback(out.close)  # before output_file commits: flushes the gzip trailer
+            bar = stack.enter_context(tqdm(total=total, unit="article", file=sys.stderr,
+                                           disable=not sys.stderr.isatty(), desc="export"))
             items = store.iter_export(flt) if edited_since is None else store.iter_edited(edited_since, flt)
             for item in items:
                 # Items stored by an older version lack newer fields: give them the schema's defaults.
@@ -95,31 +93,22 @@ def run(args: argparse.Namespace) -> int:
                     item = Article.from_dict(item).to_dict()
                     if previous is not None:
                         item["previous"] = previous
-                out.write(json.dumps(item, ensure_ascii=False))
+                out.write(json_line(item))
                 out.write("\n")
                 written += 1
                 bar.update()
-        if tmp is not None:
-            out.close()
-            os.replace(tmp, args.output)
-            tmp = None
-        else:
             out.flush()
     except BrokenPipeError:
-        # `crawler export | head`: the reader left; that is not an error.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return 0
+        raise  # `crawler export | head`: the reader left; the command line ends quietly
     except OSError as exc:
         raise CommandError(f"cannot write {args.output}: {exc.strerror or exc}") from None
     finally:
+        # The row generator first: left open, it would touch the closed store when collected (a reader that
+        # left early stops the loop mid-way).
+        close = getattr(items, "close", None)
+        if close is not None:
+            close()
         store.close()
-        if tmp is not None:
-            # A failed export leaves no half-written file behind.
-            if out is not None:
-                out.close()
-            if os.path.exists(tmp):
-                os.remove(tmp)
     where = "stdout" if args.output == "-" else args.output
     print(f"exported {written} articles to {where}", file=sys.stderr)
     return 0
@@ -135,13 +124,11 @@ def _export_warc(store: ArticleStore, flt: ExportFilter, output: str) -> int:
     """Every stored raw page as a WARC/1.1 response record in `output` (written under a temporary name)."""
     from crawler.archives.warc import PageRecord, write_warc
 
-    tmp = f"{output}.part"
     written = 0
     try:
         total = store.count_pages(flt)
-        os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
         with tqdm(total=total, unit="page", file=sys.stderr, disable=not sys.stderr.isatty(),
-                  desc="export") as bar, open(tmp, "wb") as out:
+                  desc="export") as bar, output_file(output) as out:
 
             def records() -> Iterator[PageRecord]:
                 nonlocal written
@@ -152,14 +139,13 @@ def _export_warc(store: ArticleStore, flt: ExportFilter, output: str) -> int:
                     bar.update()
 
             write_warc(out, records(), software=f"crawler/{__version__}", filename=os.path.basename(output))
-        os.replace(tmp, output)
+    except BrokenPipeError:
+        raise
     except OSError as exc:
         raise CommandError(f"cannot write {output}: {exc.strerror or exc}") from None
     except StoreError as exc:
         raise CommandError(str(exc)) from None
     finally:
         store.close()
-        if os.path.exists(tmp):
-            os.remove(tmp)
     print(f"exported {written} pages to {output}", file=sys.stderr)
     return 0

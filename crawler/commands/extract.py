@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -11,6 +10,7 @@ from urllib.parse import urlsplit
 from crawler.extract import NotAnArticle, extract
 from crawler.extract.decode import read_page_file
 from crawler.status import CommandError
+from crawler.terminal import json_line, safe
 
 NOT_AN_ARTICLE_STATUS = 3
 
@@ -75,12 +75,18 @@ def run(args: argparse.Namespace) -> int:
             return NOT_AN_ARTICLE_STATUS
         except OSError as exc:
             raise CommandError(f"cannot read {source}: {exc.strerror or exc}") from None
-        url = args.url or _declared_url(data) or path.resolve().as_uri()
+        declared = None if args.url else _declared_url(data)
+        url = args.url or declared or path.resolve().as_uri()
+        if not args.url:
+            # Without its address a saved page has no outlet rules: no id, no date, furniture left in the body.
+            note = (f"no --url given: using the page's own canonical address {safe(declared, newlines=False)}"
+                    if declared else "no --url given and the page names no canonical address: the item may lack "
+                    "its id and date and keep page furniture; pass --url with the page's original address")
+            print(f"crawler: warning: {note}", file=sys.stderr)
     try:
         article = extract(data, url)
     except NotAnArticle as exc:
         print(f"not an article: {exc.reason}", file=sys.stderr)
         return NOT_AN_ARTICLE_STATUS
-    json.dump(article.to_dict(), sys.stdout, ensure_ascii=False, indent=2)
-    sys.stdout.write("\n")
+    sys.stdout.write(json_line(article.to_dict(), indent=2) + "\n")
     return 0

@@ -10,8 +10,10 @@ from concurrent.futures.process import BrokenProcessPool
 from tqdm import tqdm
 
 from crawler.archives.warc import WarcSkip
+from crawler.commands.argtypes import whole
 from crawler.status import CommandError, ExitStatus
 from crawler.store import StoreError
+from crawler.terminal import safe
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -26,7 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("paths", nargs="+", metavar="PATH_OR_GLOB",
                    help="WARC/ARC files or globs (quote a glob to let the command expand it; ** recurses)")
-    p.add_argument("--workers", type=int, default=None, metavar="N",
+    p.add_argument("--workers", type=whole(1, 1024), default=None, metavar="N",
                    help="extraction processes (default: every core)")
     p.add_argument("--store", metavar="PATH", help="store file (default: the CRAWLER_STORE setting)")
     p.set_defaults(func=run)
@@ -60,7 +62,8 @@ def run(args: argparse.Namespace) -> int:
                                 refresh=False)
 
     def problem(skip: WarcSkip) -> None:
-        bar.write(f"crawler: warning: {skip.file} at offset {skip.offset}: {skip.reason}", file=sys.stderr)
+        bar.write(safe(f"crawler: warning: {skip.file} at offset {skip.offset}: {skip.reason}", newlines=False),
+                  file=sys.stderr)
 
     try:
         counts = import_warcs(path, files, workers=args.workers, progress=progress, on_problem=problem)

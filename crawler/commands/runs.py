@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from datetime import datetime
 
+from crawler.commands.argtypes import whole
 from crawler.redact import mask_url
 from crawler.status import CommandError
 from crawler.store import RunRow, StoreError
+from crawler.terminal import json_line, safe
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("runs", help="show recent crawl runs: start, duration, new, updated, failed, mirrors, status")
-    p.add_argument("-n", "--limit", type=int, default=20, help="how many recent runs (default 20)")
+    p.add_argument("-n", "--limit", type=whole(1, 1_000_000), default=20, help="how many recent runs (default 20)")
     p.add_argument("--json", action="store_true", help="one JSON object per run instead of a table")
     p.add_argument("--store", metavar="PATH", help="store file (default: the CRAWLER_STORE setting)")
     p.set_defaults(func=run)
@@ -45,7 +46,7 @@ def format_table(rows: list[RunRow]) -> str:
     for r in rows:
         lines.append((
             str(r.id), r.started_at.replace("T", " "), _duration(r), str(r.new), str(r.updated), str(r.skipped),
-            str(r.refused), str(r.failed), ",".join(r.mirrors) or "-", _status(r),
+            str(r.refused), str(r.failed), safe(",".join(r.mirrors) or "-", newlines=False), _status(r),
         ))
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     numeric = {2, 3, 4, 5, 6, 7}
@@ -56,7 +57,7 @@ def format_table(rows: list[RunRow]) -> str:
     if rows and rows[-1].warnings:
         text.append("")
         text.append(f"run {rows[-1].id} warnings:")
-        text.extend(f"  - {w}" for w in rows[-1].warnings)
+        text.extend(f"  - {safe(w, newlines=False)}" for w in rows[-1].warnings)
     return "\n".join(text)
 
 
@@ -76,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
         for r in rows:
             data = dict(vars(r))
             data.pop("stats", None)
-            print(json.dumps(data, ensure_ascii=False))
+            print(json_line(data))
         return 0
     if not rows:
         print(f"no runs recorded in {mask_url(path)} yet", file=sys.stderr)

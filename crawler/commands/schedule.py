@@ -15,6 +15,7 @@ from datetime import datetime
 from types import FrameType
 from typing import Any
 
+from crawler.commands.argtypes import whole
 from crawler.commands.common import default_store_path
 from crawler.commands.crawl import add_spider_options
 from crawler.redact import redact
@@ -43,7 +44,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_spider_options(p)
     p.add_argument("--store", metavar="PATH", help="store file (default: the CRAWLER_STORE setting)")
     p.add_argument("--lock", metavar="PATH", help="lock file (default: <store>.schedule.lock)")
-    p.add_argument("--max-runs", type=int, default=0, metavar="N", help="stop after N runs (default: never)")
+    p.add_argument("--max-runs", type=whole(0, 10**9), default=0, metavar="N",
+                   help="stop after N runs (default: never)")
     p.add_argument("crawl_args", nargs=argparse.REMAINDER, help="-- then more `scrapy crawl` arguments")
     p.set_defaults(func=run)
 

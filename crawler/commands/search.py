@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
+from crawler.commands.argtypes import whole
 from crawler.commands.common import build_filter, open_reader, store_path
 from crawler.status import CommandError
 from crawler.store import HIT_END, HIT_START, SearchHit, SearchQueryError, StoreError
+from crawler.terminal import json_line, safe
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -26,7 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--section", metavar="NAME", help='only this section, e.g. "Politics" (case-insensitive)')
     p.add_argument("--since", metavar="DATE", help="published at or after DATE")
     p.add_argument("--until", metavar="DATE", help="published before DATE")
-    p.add_argument("--limit", type=int, default=20, metavar="N", help="at most N hits (default 20)")
+    p.add_argument("--limit", type=whole(1, 10_000), default=20, metavar="N", help="at most N hits (default 20)")
     p.add_argument("--json", action="store_true", help="print the matching articles as JSON Lines items")
     p.add_argument("--store", metavar="PATH", help="store file (default: the CRAWLER_STORE setting)")
     p.set_defaults(func=run)
@@ -35,9 +36,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 def format_hit(rank: int, hit: SearchHit, *, color: bool) -> str:
     """One hit as three lines: date, section and title; its URL; the snippet with matches marked."""
     start, end = ("\x1b[1;33m", "\x1b[0m") if color else ("[", "]")
-    snippet = " ".join(hit.snippet.split()).replace(HIT_START, start).replace(HIT_END, end)
-    date = (hit.published or "")[:10] or "no date"
-    return f"{rank:>3}. {date}  {hit.section or '-'}  {hit.title}\n     {hit.url}\n     {snippet}"
+    # Page text is made inert before the highlight's own escape codes go in.
+    snippet = " ".join(hit.snippet.split())
+    snippet = start.join(end.join(safe(piece, newlines=False) for piece in part.split(HIT_END))
+                         for part in snippet.split(HIT_START))
+    date = safe((hit.published or "")[:10] or "no date")
+    title, section, url = (safe(v, newlines=False) for v in (hit.title, hit.section or "-", hit.url))
+    return f"{rank:>3}. {date}  {section}  {title}\n     {url}\n     {snippet}"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -57,10 +62,10 @@ def run(args: argparse.Namespace) -> int:
         store.close()
     if args.json:
         for hit in hits:
-            print(json.dumps(hit.item, ensure_ascii=False))
+            print(json_line(hit.item))
         return 0
     if not hits:
-        print(f"no stored article matches {args.query}", file=sys.stderr)
+        print(f"no stored article matches {safe(args.query)}", file=sys.stderr)
         return 0
     color = sys.stdout.isatty()
     print("\n\n".join(format_hit(n, hit, color=color) for n, hit in enumerate(hits, 1)))

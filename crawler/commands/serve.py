@@ -6,6 +6,7 @@ import argparse
 import ipaddress
 import sys
 
+from crawler.commands.argtypes import whole
 from crawler.commands.common import open_reader, store_path
 from crawler.status import CommandError
 
@@ -18,7 +19,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "language, month), each article's versions, failures and runs. Safe while a crawl writes. SQLite stores "
         "only. Listens on 127.0.0.1 unless told otherwise.",
     )
-    p.add_argument("--port", type=int, default=8001, help="port to listen on (default 8001)")
+    p.add_argument("--port", type=whole(1, 65535), default=8001, help="port to listen on (default 8001)")
     p.add_argument("--host", default="127.0.0.1",
                    help="address to listen on (default 127.0.0.1; another address needs --allow-remote)")
     p.add_argument("--allow-remote", action="store_true",

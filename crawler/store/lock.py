@@ -3,10 +3,12 @@ together; released by the kernel when its process dies."""
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 from typing import IO
 
+from crawler.outputs import open_lock_file
 from crawler.store import StoreError, StoreLocked
 
 
@@ -24,8 +26,11 @@ class RunLock:
 
     def acquire(self, what: str, shared: bool = False) -> None:
         try:
-            handle = open(self.path, "a+")  # noqa: SIM115 - held open for the lock's lifetime
+            handle = open_lock_file(self.path)  # held open for the lock's lifetime
         except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise StoreError(f"lock file {self.path} is a symbolic link; remove it (a lock file is never "
+                                 "followed to another file)") from None
             raise StoreError(f"cannot create lock file {self.path}: {exc.strerror or exc}") from None
         try:
             fcntl.flock(handle.fileno(), (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
