@@ -20,6 +20,7 @@ import time
 import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
 import redis
 from redis.backoff import ExponentialBackoff
@@ -27,7 +28,7 @@ from redis.retry import Retry
 from scrapy.exceptions import NotConfigured
 
 from crawler import statkeys
-from crawler.redact import install_log_redaction, mask_url, redact
+from crawler.redact import install_log_redaction, mask_url, redact, split_url
 from crawler.status import ExitStatus
 
 if TYPE_CHECKING:
@@ -116,9 +117,15 @@ def connect(url: str) -> redis.Redis:
 
     redis-py retries a failed command with back-off for about twenty seconds, so a Redis restart is ridden out
     even on a busy machine; after that the error reaches the caller, which stops the crawl with one line."""
+    # The password goes to redis-py on its own, never inside the URL: one with an unencoded '/', '?' or '#' would
+    # otherwise be cut up by the URL parser and parts of it echoed as a port or a database in errors.
+    password: dict[str, str] = {}
+    parts = split_url(url)
+    if parts is not None:
+        url, password["password"] = parts.without_password, unquote(parts.password)
     try:
         return redis.Redis.from_url(
-            url, socket_timeout=15, socket_connect_timeout=5, health_check_interval=15,
+            url, **password, socket_timeout=15, socket_connect_timeout=5, health_check_interval=15,
             retry=Retry(ExponentialBackoff(cap=2.0, base=0.1), retries=13),
             retry_on_error=[redis.exceptions.ConnectionError, redis.exceptions.TimeoutError],
         )
@@ -148,8 +155,10 @@ class FrontierState:
         self.worker = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(2)}"
         self.error: str | None = None
         self.run = str(settings.get("CRAWLER_FRONTIER_RUN", "") or "")
-        self.client: redis.Redis = connect(self.url) if self.url else redis.Redis()
+        self.client: redis.Redis = redis.Redis()
         try:
+            if self.url:
+                self.client = connect(self.url)
             self._resolve_run()
         except FrontierError as exc:
             self.error = str(exc)

@@ -8,13 +8,14 @@ import os
 import re
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import unquote
 
 import psycopg
 from psycopg import errors
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.pq import TransactionStatus
 
-from crawler.redact import mask_url
+from crawler.redact import mask_url, remember, split_url
 from crawler.store import HIT_END, HIT_START, ExportFilter, Period, SearchHit, SearchQueryError, StoreError
 from crawler.store.sql import COMMIT_ITEMS, COMMIT_SECONDS, SQLStore, one_line
 
@@ -282,11 +283,17 @@ class PostgresStore(SQLStore):
     # ---- connection and schema ------------------------------------------------------------------
 
     def _connect(self, url: str) -> psycopg.Connection[Any]:
+        remember(os.environ.get("PGPASSWORD", ""))
+        extra: dict[str, Any] = {}
+        # The password goes to libpq on its own, never inside the URL: one with an unencoded '@', '/', space or
+        # '%' would otherwise be cut up by libpq's URL parser and parts of it echoed as a host or port in errors.
+        parts = split_url(url)
+        if parts is not None:
+            url, extra["password"] = parts.without_password, unquote(parts.password)
         try:
             given = conninfo_to_dict(url)
         except psycopg.Error as exc:
             raise StoreError(f"store {self.path} is not a valid PostgreSQL URL ({one_line(exc)})") from None
-        extra: dict[str, Any] = {}
         if "connect_timeout" not in given and not os.environ.get("PGCONNECT_TIMEOUT"):
             extra["connect_timeout"] = CONNECT_TIMEOUT_SECONDS
         if "application_name" not in given:
