@@ -60,18 +60,21 @@ class SplitURL:
 def split_url(url: str) -> SplitURL | None:
     """`url` cut around the password of its user part, or None when it names no password there.
 
-    Forgiving where URL parsers are not: the user part ends at the last '@' of the authority, so a password may
-    hold '@', ':', spaces or '%'; with no '@' in the authority the password holds '/', '?' or '#' and the user
-    part ends at the string's last '@' (unless that '@' belongs to a `password=` parameter)."""
+    Forgiving where URL parsers are not: the user part ends at the string's last '@', so a password may hold '@',
+    ':', '/', '?', '#', spaces or '%'. Unless that '@' is in the value of a query parameter (after a '?', no '/'
+    after it, and an '@' in the authority or a `password=` parameter before it): `u:p@host/db?x=a@b`."""
     found = _SCHEME.match(url)
     if found is None:
         return None
     scheme, rest = url[: found.end()], url[found.end():]
-    authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
-    at = authority.rfind("@")
+    at = rest.rfind("@")
     if at < 0:
-        at = rest.rfind("@")
-        if at < 0 or "password=" in rest[:at].lower():
+        return None
+    authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
+    if "?" in rest[:at] and "/" not in rest[at + 1:] and (
+            "@" in authority or re.search(r"[?&]password=[^&#]*$", rest[:at], re.IGNORECASE)):
+        at = authority.rfind("@")
+        if at < 0:
             return None
     userinfo = rest[:at]
     if ":" not in userinfo:

@@ -122,10 +122,10 @@ def connect(url: str) -> redis.Redis:
     password: dict[str, str] = {}
     parts = split_url(url)
     if parts is not None:
-        url, password["password"] = parts.without_password, unquote(parts.password)
+        password["password"] = unquote(parts.password)
     try:
         return redis.Redis.from_url(
-            url, **password, socket_timeout=15, socket_connect_timeout=5, health_check_interval=15,
+            parts.without_password if parts is not None else url, **password, socket_timeout=15, socket_connect_timeout=5, health_check_interval=15,
             retry=Retry(ExponentialBackoff(cap=2.0, base=0.1), retries=13),
             retry_on_error=[redis.exceptions.ConnectionError, redis.exceptions.TimeoutError],
         )

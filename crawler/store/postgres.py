@@ -237,6 +237,17 @@ def _clean(value: Any) -> Any:
     return value
 
 
+def connection_arguments(url: str) -> tuple[str, dict[str, Any]]:
+    """The URL libpq is given and the password given beside it (percent-decoded), when the URL holds one.
+
+    The password never goes to libpq inside the URL: one with an unencoded '@', '/', space or '%' would be cut
+    up by libpq's URL parser, and parts of it echoed as a host or a port in its errors."""
+    parts = split_url(url)
+    if parts is None:
+        return url, {}
+    return parts.without_password, {"password": unquote(parts.password)}
+
+
 class PostgresStore(SQLStore):
     """The store in a PostgreSQL database (or the first schema of the URL's search_path), shared by any
     number of crawls at once: no run lock; each writer locks the article rows it changes until its batch
@@ -284,12 +295,7 @@ class PostgresStore(SQLStore):
 
     def _connect(self, url: str) -> psycopg.Connection[Any]:
         remember(os.environ.get("PGPASSWORD", ""))
-        extra: dict[str, Any] = {}
-        # The password goes to libpq on its own, never inside the URL: one with an unencoded '@', '/', space or
-        # '%' would otherwise be cut up by libpq's URL parser and parts of it echoed as a host or port in errors.
-        parts = split_url(url)
-        if parts is not None:
-            url, extra["password"] = parts.without_password, unquote(parts.password)
+        url, extra = connection_arguments(url)
         try:
             given = conninfo_to_dict(url)
         except psycopg.Error as exc:
@@ -450,4 +456,4 @@ class PostgresStore(SQLStore):
         return self.consistency()
 
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "PostgresStore"]
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "PostgresStore", "connection_arguments"]
