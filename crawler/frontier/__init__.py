@@ -119,13 +119,13 @@ def connect(url: str) -> redis.Redis:
     even on a busy machine; after that the error reaches the caller, which stops the crawl with one line."""
     # The password goes to redis-py on its own, never inside the URL: one with an unencoded '/', '?' or '#' would
     # otherwise be cut up by the URL parser and parts of it echoed as a port or a database in errors.
-    password: dict[str, str] = {}
+    given, password = url, {}
     parts = split_url(url)
     if parts is not None:
-        password["password"] = unquote(parts.password)
+        given, password["password"] = parts.without_password, unquote(parts.password)
     try:
         return redis.Redis.from_url(
-            parts.without_password if parts is not None else url, **password, socket_timeout=15, socket_connect_timeout=5, health_check_interval=15,
+            given, **password, socket_timeout=15, socket_connect_timeout=5, health_check_interval=15,
             retry=Retry(ExponentialBackoff(cap=2.0, base=0.1), retries=13),
             retry_on_error=[redis.exceptions.ConnectionError, redis.exceptions.TimeoutError],
         )
