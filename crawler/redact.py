@@ -185,6 +185,16 @@ def _redacting_excepthook(kind: type[BaseException], exc: BaseException, tb: Tra
     sys.stderr.write(redact("".join(traceback.format_exception(kind, exc, tb))))
 
 
+def _redacting_thread_excepthook(args: threading.ExceptHookArgs) -> None:
+    if args.exc_type is SystemExit:
+        return
+    import traceback
+
+    name = args.thread.name if args.thread is not None else "?"
+    shown = "".join(traceback.format_exception(args.exc_type, args.exc_value, args.exc_traceback))
+    sys.stderr.write(redact(f"Exception in thread {name}:\n{shown}"))
+
+
 def install_log_redaction() -> None:
     """Mask passwords in every log record and uncaught traceback of this process from now on (idempotent)."""
     # Passwords the environment gives libpq or our settings are known before anything can echo them.
@@ -196,6 +206,8 @@ def install_log_redaction() -> None:
         logging.setLogRecordFactory(_RedactingRecordFactory(current))
     if sys.excepthook is sys.__excepthook__:
         sys.excepthook = _redacting_excepthook
+    if threading.excepthook is threading.__excepthook__:
+        threading.excepthook = _redacting_thread_excepthook
 
 
 __all__ = ["MASK", "MIN_SECRET", "SplitURL", "forget_all", "install_log_redaction", "mask_url", "passwords_in",

@@ -231,3 +231,17 @@ def test_an_at_sign_in_a_query_value_leaves_the_user_part_as_written() -> None:
     assert split_url("postgresql://crawler@db/crawl?password=a@b") is None
     assert mask_url("postgresql://crawler@db/crawl?password=a@b&sslmode=require") == (
         "postgresql://crawler@db/crawl?password=***&sslmode=require")
+
+
+def test_an_uncaught_traceback_in_a_thread_or_the_main_program_is_masked() -> None:
+    import subprocess
+    import sys
+
+    program = ("import threading\nfrom crawler.redact import install_log_redaction, remember_location\n"
+               "install_log_redaction()\nremember_location('redis://:pa ss/w0rd@127.0.0.1:6379/0')\n"
+               "def fail():\n    raise ConnectionError('AUTH pa ss/w0rd refused')\n"
+               "t = threading.Thread(target=fail)\nt.start()\nt.join()\nfail()\n")
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 1 and done.stderr.count("Traceback") == 2, done.stderr
+    assert "pa ss/w0rd" not in done.stderr and "w0rd" not in done.stderr
+    assert done.stderr.count("ConnectionError: AUTH *** refused") == 2, done.stderr
