@@ -28,7 +28,7 @@ from redis.retry import Retry
 from scrapy.exceptions import NotConfigured
 
 from crawler import statkeys
-from crawler.redact import install_log_redaction, mask_url, redact, split_url
+from crawler.redact import install_log_redaction, mask_url, redact, remember_location, split_url
 from crawler.status import ExitStatus
 
 if TYPE_CHECKING:
@@ -221,6 +221,7 @@ class Frontier:
         # The frontier URL may hold a password: masked in every log line of this crawl from here on, Scrapy's
         # "Overridden settings" among them.
         install_log_redaction()
+        remember_location(frontier_url(settings))
         settings.set("SCHEDULER", "crawler.frontier.scheduler.FrontierScheduler", priority="addon")
         # The project's settings module names the local article-id filter; the frontier's replaces it.
         settings.set("DUPEFILTER_CLASS", "crawler.frontier.scheduler.FrontierDupeFilter", priority="project")
