@@ -155,7 +155,8 @@ class FrontierState:
         self.worker = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(2)}"
         self.error: str | None = None
         self.run = str(settings.get("CRAWLER_FRONTIER_RUN", "") or "")
-        self.client: redis.Redis = redis.Redis()
+        # Until connect() succeeds, a client that reaches no server (not redis-py's default localhost:6379).
+        self.client: redis.Redis = redis.Redis(unix_socket_path=os.devnull)
         try:
             if self.url:
                 self.client = connect(self.url)
