@@ -173,9 +173,8 @@ class _RedactingRecordFactory:
             record.msg, record.args = masked, None
         if record.exc_info and record.exc_info[1] is not None:
             # The traceback text is made later from the exception (and those chained to it): mask what it prints.
-            shown = logging.Formatter().formatException(record.exc_info)
-            if redact(shown) != shown:
-                record.exc_text = redact(shown)
+            # (Formatters print exc_text when it is set, so it is formatted once.)
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
         return record
 
 
