@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from types import TracebackType
+from typing import Any
 from urllib.parse import quote, unquote
 
 MASK = "***"
@@ -147,6 +148,23 @@ def redact(text: str) -> str:
     return text
 
 
+def redact_value(value: Any) -> Any:
+    """`value` (JSON-like: dicts, lists, strings, numbers) with every string in it redacted; numbers stay numbers."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {redact_value(key): redact_value(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [redact_value(item) for item in value]
+    return value
+
+
+def redact_json(value: Any, **dumps: Any) -> str:
+    """`value` as JSON with every password in it masked. The strings are masked before they are written, so a
+    password that looks like a number or like JSON punctuation cannot break the document."""
+    return json.dumps(redact_value(value), default=lambda other: redact(str(other)), **dumps)
+
+
 def mask_url(url: str) -> str:
     """A store or frontier URL as it may be shown, logged or stored: its password masked, however it is written
     (and remembered, so that any message echoing it is masked too)."""
@@ -210,4 +228,4 @@ def install_log_redaction() -> None:
 
 
 __all__ = ["MASK", "MIN_SECRET", "SplitURL", "forget_all", "install_log_redaction", "mask_url", "passwords_in",
-           "redact", "remember", "remember_location", "split_url"]
+           "redact", "redact_json", "redact_value", "remember", "remember_location", "split_url"]

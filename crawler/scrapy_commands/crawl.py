@@ -9,7 +9,6 @@ With setting CRAWLER_STATS_FILE=path the run's final stats are written there as 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -17,7 +16,7 @@ from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.exceptions import UsageError
 
 from crawler import statkeys
-from crawler.redact import redact
+from crawler.redact import redact, redact_json
 from crawler.status import ExitStatus
 
 
@@ -54,7 +53,7 @@ class Command(ScrapyCrawlCommand):
         stats_file = crawler.settings.get("CRAWLER_STATS_FILE")
         if stats_file:
             # For tests and benchmarks that run the crawl as a subprocess and read its figures.
-            text = redact(json.dumps(stats, default=str, sort_keys=True, indent=1))
+            text = redact_json(stats, sort_keys=True, indent=1)
             Path(stats_file).write_text(text, encoding="utf-8")
         status = int(stats.get(statkeys.EXIT_STATUS) or 0)
         message = stats.get(statkeys.NO_MIRROR_REACHABLE)

@@ -23,6 +23,8 @@ from crawler.redact import (
     install_log_redaction,
     mask_url,
     redact,
+    redact_json,
+    remember_location,
     split_url,
 )
 from crawler.store import StoreError, open_store
@@ -245,3 +247,12 @@ def test_an_uncaught_traceback_in_a_thread_or_the_main_program_is_masked() -> No
     assert done.returncode == 1 and done.stderr.count("Traceback") == 2, done.stderr
     assert "pa ss/w0rd" not in done.stderr and "w0rd" not in done.stderr
     assert done.stderr.count("ConnectionError: AUTH *** refused") == 2, done.stderr
+
+
+def test_a_password_that_looks_like_a_number_leaves_stored_stats_valid_json() -> None:
+    forget_all()
+    remember_location("postgresql://crawler:2026@db/crawl")
+    stats = {"item_scraped_count": 2026, "start_time": "2026-03-01", "store": "postgresql://crawler:2026@db/crawl"}
+    shown = json.loads(redact_json(stats))
+    assert shown == {"item_scraped_count": 2026, "start_time": "***-03-01", "store": "postgresql://crawler:***@db/crawl"}
+    forget_all()
