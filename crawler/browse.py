@@ -1,9 +1,14 @@
-"""The browsable archive: Datasette metadata that makes a store read like an archive, and its one cell link
-(an article's version count opens the page of its versions)."""
+"""The browsable archive: Datasette metadata that makes a store read like an archive, its one cell link (an
+article's version count opens the page of its versions) and the guards that keep its SQL to reading."""
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import sqlite3
+import sys
+import weakref
+from collections.abc import Awaitable, Callable, Collection, MutableMapping
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -18,8 +23,10 @@ SETTINGS: dict[str, Any] = {
     "default_page_size": 50,
     "truncate_cells_html": 300,  # bodies are long; a cell shows the start, the row page all of it
     "facet_time_limit_ms": 1000,
-    "sql_time_limit_ms": 5000,
+    "sql_time_limit_ms": 5000,  # a query, ?sql= ones included, is stopped after this long
+    "max_returned_rows": 1000,
     "allow_download": False,
+    "allow_csv_stream": False,  # a streamed CSV ignores max_returned_rows
 }
 """Datasette settings for `crawler serve`."""
 
@@ -149,3 +156,125 @@ class ArchiveLinks:
         url = f"{datasette.urls.database(database)}/{VERSIONS_QUERY}?article_id={escape(article_id)}"
         label = "1 version" if value == 1 else f"{int(value)} versions"
         return Markup(f'<a class="versions" href="{url}">{escape(label)}</a>')
+
+
+VALUE_BYTES = 20 * 1024 * 1024
+"""The longest string or blob a query may make or read (SQLITE_LIMIT_LENGTH): above the largest stored page
+(DOWNLOAD_MAXSIZE is 16 MB), far below what `randomblob(1e9)` would take."""
+
+RESULT_BYTES = 24 * 1024 * 1024
+"""The most one query may return, all its rows together; past it the query fails with an error."""
+
+SQLITE_HEAP_BYTES = 64 * 1024 * 1024
+"""SQLite's own memory in the serving process (PRAGMA hard_heap_limit): bounds a single wide row, sorts, CTEs."""
+
+REFUSED_FUNCTIONS = frozenset({"fts3_tokenizer", "load_extension"})
+"""SQL functions no query may call: fts3_tokenizer() reads and writes a pointer of the SQLite library (Debian's
+SQLite builds it enabled), load_extension() runs a shared library."""
+
+
+class QueryTooLarge(sqlite3.DatabaseError):
+    """A query's rows passed RESULT_BYTES."""
+
+
+def _size(value: object) -> int:
+    return sys.getsizeof(value) if isinstance(value, str | bytes) else 16
+
+
+def _authorize(action: int, name: str | None, function: str | None, *_: object) -> int:
+    if action == sqlite3.SQLITE_FUNCTION and (function or "").lower() in REFUSED_FUNCTIONS:
+        return sqlite3.SQLITE_DENY
+    return sqlite3.SQLITE_OK
+
+
+def guard_connection(conn: sqlite3.Connection) -> None:
+    """Bound what any query on `conn` can do: refused functions fail when the query is prepared ("not
+    authorized"), a value longer than VALUE_BYTES fails ("string or blob too big"), rows past RESULT_BYTES fail."""
+    conn.set_authorizer(_authorize)
+    conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, VALUE_BYTES)
+    inner = conn.row_factory
+    spent: weakref.WeakKeyDictionary[sqlite3.Cursor, int] = weakref.WeakKeyDictionary()
+
+    def budgeted(cursor: sqlite3.Cursor, row: tuple[Any, ...]) -> Any:
+        total = spent.get(cursor, 0) + sum(_size(value) for value in row)
+        if total > RESULT_BYTES:
+            raise QueryTooLarge(f"query result larger than {RESULT_BYTES // (1024 * 1024)} MB")
+        spent[cursor] = total
+        return inner(cursor, row) if inner is not None else row
+
+    conn.row_factory = budgeted
+
+
+def limit_sqlite_heap(limit: int = SQLITE_HEAP_BYTES) -> None:
+    """Cap SQLite's memory in this whole process (it then fails an allocation past it, never the process)."""
+    conn = sqlite3.connect(":memory:")
+    try:
+        conn.execute(f"PRAGMA hard_heap_limit = {int(limit)}")
+    finally:
+        conn.close()
+
+
+class ReadOnlySQL:
+    """Datasette plugin: every connection Datasette opens goes through `guard_connection`."""
+
+    @staticmethod
+    @hookimpl
+    def prepare_connection(conn: sqlite3.Connection) -> None:
+        guard_connection(conn)
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` is a loopback address or "localhost"."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def host_name(header: str) -> str:
+    """The name of a Host header, without its port: `[::1]:8001` is `::1`, `Localhost:8001` is `localhost`."""
+    header = header.strip().lower()
+    if header.startswith("["):
+        return header[1:header.find("]")] if "]" in header else header
+    return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
+
+
+Scope = MutableMapping[str, Any]
+ASGIApp = Callable[[Scope, Callable[[], Awaitable[Any]], Callable[[Any], Awaitable[None]]], Awaitable[None]]
+
+
+class HostCheck:
+    """ASGI middleware: a request whose Host header names neither a loopback address nor one of `allowed` gets
+    400. A web page of another site the user visits cannot then reach the server through a name of its own that
+    resolves to 127.0.0.1 (DNS rebinding). `allowed` None: every name is accepted."""
+
+    def __init__(self, app: ASGIApp, allowed: Collection[str] | None = ()) -> None:
+        self.app = app
+        self.allowed = None if allowed is None else frozenset(host_name(name) for name in allowed)
+
+    def accepts(self, header: str | None) -> bool:
+        if self.allowed is None:
+            return True
+        if not header:
+            return False
+        name = host_name(header)
+        return is_loopback(name) or name in self.allowed
+
+    async def __call__(self, scope: Scope, receive: Callable[[], Awaitable[Any]],
+                       send: Callable[[Any], Awaitable[None]]) -> None:
+        if scope["type"] in ("http", "websocket"):
+            headers = dict(scope.get("headers") or [])
+            raw = headers.get(b"host")
+            if not self.accepts(raw.decode("latin-1") if raw is not None else None):
+                if scope["type"] == "websocket":
+                    await send({"type": "websocket.close", "code": 1008})
+                    return
+                body = b"Bad Request: this server answers to loopback names only (see crawler serve --allow-remote)\n"
+                await send({"type": "http.response.start", "status": 400,
+                            "headers": [(b"content-type", b"text/plain; charset=utf-8"),
+                                        (b"content-length", str(len(body)).encode())]})
+                await send({"type": "http.response.body", "body": body})
+                return
+        await self.app(scope, receive, send)

@@ -215,3 +215,56 @@ def test_workers_carry_no_password_on_their_command_lines(
     for where, text in seen.items():
         for password in (pg_password, redis_password):
             assert password not in text, f"a password shows in the {where}"
+
+
+# Wrong passwords of odd shape (the server refuses each): spaces, an unencoded '@', '/', '?', '#', '%', ':', quotes.
+# Each part is searched for too: a URL parser that cuts a password up shows a part of it as a host or a port.
+ODD_PASSWORDS = ["Qx7 Kp9 Zr4", "Qx7@Kp9@Zr4", "Qx7/Kp9?Zr4#Wm2", "Qx7%zzKp9:Zr4", "Qx7'Kp9\\Zr4\"Wm2"]
+
+
+def _shows(password: str, text: str) -> bool:
+    return password in text or any(part in text for part in re.findall(r"[A-Za-z0-9]{3}", password))
+
+
+def test_odd_passwords_of_a_failing_store_show_nowhere(healthy_site: RunningSite, tmp_path: Path) -> None:
+    store = postgres_url()
+    parts = urlsplit(store)
+    masked = f"postgresql://{parts.username}:***@{parts.hostname}:{parts.port}{parts.path}"
+    for number, password in enumerate(ODD_PASSWORDS):
+        odd = f"postgresql://{parts.username}:{password}@{parts.hostname}:{parts.port}{parts.path}"
+        # `crawler runs`: one line naming the store as meant (host and port as written), the server's refusal.
+        done = _crawler(tmp_path, "runs", "--store", odd)
+        assert done.returncode == 2 and done.stdout == "", done.stderr
+        [line] = done.stderr.splitlines()
+        assert f"cannot open store {masked}: " in line and "password authentication failed" in line, line
+        # A crawl logging to LOG_FILE at DEBUG: one ERROR line, exit status 5, the password in none of its output.
+        log_file = tmp_path / f"crawl-{number}.log"
+        cmd = crawl_command(tmp_path / f"crawl-{number}.jsonl", healthy_site.mirrors_arg, settings={
+            "LOG_LEVEL": "DEBUG", "LOG_FILE": str(log_file), "CRAWLER_STORE": odd})
+        crawled = subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True, timeout=180, env=_env())
+        log = log_file.read_text(encoding="utf-8")
+        assert crawled.returncode == 5, log[-3000:]
+        [error] = _errors(log)
+        assert f"cannot open store {masked}: " in error and "Traceback" not in log
+        # The password in PGPASSWORD instead, the URL without one.
+        env_given = _crawler(tmp_path, "runs", "--store", store.replace(f":{parts.password}@", "@"),
+                             PGPASSWORD=password)
+        assert env_given.returncode == 2 and "password authentication failed" in env_given.stderr
+        for where, text in (("runs", done.stdout + done.stderr), ("crawl", crawled.stdout + crawled.stderr + log),
+                            ("PGPASSWORD", env_given.stdout + env_given.stderr)):
+            assert not _shows(password, text), f"{password!r} shows in the {where}"
+
+
+def test_odd_passwords_of_a_failing_frontier_show_nowhere(healthy_site: RunningSite, locked_redis: str,
+                                                          tmp_path: Path) -> None:
+    port = urlsplit(locked_redis).port
+    for number, password in enumerate(ODD_PASSWORDS):
+        frontier = f"redis://:{password}@127.0.0.1:{port}/0"
+        failed, stats, seen = _scrapy_crawl(healthy_site, tmp_path, f"odd-{number}", "", frontier)
+        # Redis was reached on the port as written and refused the password: one ERROR line, exit status 7.
+        assert failed.returncode == 7, failed.stderr[-3000:]
+        [error] = _errors(failed.stderr)
+        assert f"the frontier Redis at redis://:***@127.0.0.1:{port}/0 cannot be reached" in error, error
+        assert "invalid username-password pair" in error and "Traceback" not in failed.stderr
+        assert "invalid username-password pair" in stats["frontier/error"]
+        assert not _shows(password, seen), f"{password!r} shows"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import sys
 
 from crawler.commands.argtypes import whole
@@ -22,29 +21,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--port", type=whole(1, 65535), default=8001, help="port to listen on (default 8001)")
     p.add_argument("--host", default="127.0.0.1",
                    help="address to listen on (default 127.0.0.1; another address needs --allow-remote)")
-    p.add_argument("--allow-remote", action="store_true",
+    p.add_argument("--allow-remote", nargs="*", metavar="NAME",
                    help="allow a --host other than loopback: anyone who can reach it reads the whole store "
-                   "and can run read-only SQL on it")
+                   "and can run read-only SQL on it. Requests must name the server (Host header) by a loopback "
+                   "address or one of the NAMEs given here; with no NAME, by any name")
     p.add_argument("--store", metavar="PATH", help="store file (default: the CRAWLER_STORE setting)")
     p.set_defaults(func=run)
 
 
-def is_loopback(host: str) -> bool:
-    """Whether `host` is a loopback address or "localhost"."""
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
 def run(args: argparse.Namespace) -> int:
+    from crawler.browse import is_loopback
+
     path = store_path(args)
     if "://" in path:
         raise CommandError(f"crawler serve works on SQLite store files only, not {path.split('://', 1)[0]}:// "
                            "stores; use `crawler search`, `diff`, `coverage` and `export` there")
-    if not is_loopback(args.host) and not args.allow_remote:
+    if not is_loopback(args.host) and args.allow_remote is None:
         raise CommandError(f"--host {args.host} is not loopback: add --allow-remote to serve the whole store to "
                            "anyone who can reach that address")
     if not 0 < args.port < 65536:
@@ -56,15 +48,19 @@ def run(args: argparse.Namespace) -> int:
     from datasette.app import Datasette
     from datasette.plugins import pm
 
-    from crawler.browse import SETTINGS, ArchiveLinks, metadata
+    from crawler.browse import SETTINGS, ArchiveLinks, HostCheck, ReadOnlySQL, limit_sqlite_heap, metadata
     from crawler.outlet import load_outlet
 
-    if not pm.is_registered(ArchiveLinks):
-        pm.register(ArchiveLinks, name="crawler-archive-links")
+    for plugin, name in ((ArchiveLinks, "crawler-archive-links"), (ReadOnlySQL, "crawler-read-only-sql")):
+        if not pm.is_registered(plugin):
+            pm.register(plugin, name=name)
+    limit_sqlite_heap()
     # A mutable (not immutable) database: Datasette opens it with mode=ro, so it sees what a running crawl
     # commits and never writes the file.
     datasette = Datasette(files=[path], metadata=metadata(path, load_outlet("presstv").display_name),
                           settings=SETTINGS)
     print(f"crawler: serving {path} read-only at http://{args.host}:{args.port}/ (Ctrl-C stops)", file=sys.stderr)
-    uvicorn.run(datasette.app(), host=args.host, port=args.port, log_level="warning")
+    # Loopback names only, unless --allow-remote names others (or, given alone, accepts any).
+    allowed = None if args.allow_remote == [] else [args.host, *(args.allow_remote or [])]
+    uvicorn.run(HostCheck(datasette.app(), allowed), host=args.host, port=args.port, log_level="warning")
     return 0

@@ -20,6 +20,7 @@ import time
 import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
 import redis
 from redis.backoff import ExponentialBackoff
@@ -27,7 +28,7 @@ from redis.retry import Retry
 from scrapy.exceptions import NotConfigured
 
 from crawler import statkeys
-from crawler.redact import install_log_redaction, mask_url, redact
+from crawler.redact import install_log_redaction, mask_url, redact, remember_location, split_url
 from crawler.status import ExitStatus
 
 if TYPE_CHECKING:
@@ -116,9 +117,15 @@ def connect(url: str) -> redis.Redis:
 
     redis-py retries a failed command with back-off for about twenty seconds, so a Redis restart is ridden out
     even on a busy machine; after that the error reaches the caller, which stops the crawl with one line."""
+    # The password goes to redis-py on its own, never inside the URL: one with an unencoded '/', '?' or '#' would
+    # otherwise be cut up by the URL parser and parts of it echoed as a port or a database in errors.
+    given, password = url, {}
+    parts = split_url(url)
+    if parts is not None:
+        given, password["password"] = parts.without_password, unquote(parts.password)
     try:
         return redis.Redis.from_url(
-            url, socket_timeout=15, socket_connect_timeout=5, health_check_interval=15,
+            given, **password, socket_timeout=15, socket_connect_timeout=5, health_check_interval=15,
             retry=Retry(ExponentialBackoff(cap=2.0, base=0.1), retries=13),
             retry_on_error=[redis.exceptions.ConnectionError, redis.exceptions.TimeoutError],
         )
@@ -148,8 +155,11 @@ class FrontierState:
         self.worker = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(2)}"
         self.error: str | None = None
         self.run = str(settings.get("CRAWLER_FRONTIER_RUN", "") or "")
-        self.client: redis.Redis = connect(self.url) if self.url else redis.Redis()
+        # Until connect() succeeds, a client that reaches no server (not redis-py's default localhost:6379).
+        self.client: redis.Redis = redis.Redis(unix_socket_path=os.devnull)
         try:
+            if self.url:
+                self.client = connect(self.url)
             self._resolve_run()
         except FrontierError as exc:
             self.error = str(exc)
@@ -212,6 +222,7 @@ class Frontier:
         # The frontier URL may hold a password: masked in every log line of this crawl from here on, Scrapy's
         # "Overridden settings" among them.
         install_log_redaction()
+        remember_location(frontier_url(settings))
         settings.set("SCHEDULER", "crawler.frontier.scheduler.FrontierScheduler", priority="addon")
         # The project's settings module names the local article-id filter; the frontier's replaces it.
         settings.set("DUPEFILTER_CLASS", "crawler.frontier.scheduler.FrontierDupeFilter", priority="project")

@@ -13,7 +13,6 @@ when LOG_LEVEL is above INFO and the run succeeded) and, on failure, its one-lin
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import sys
@@ -26,7 +25,7 @@ from scrapy.utils.log import get_scrapy_root_handler
 
 from crawler import statkeys
 from crawler.argcheck import check_crawler_settings, check_spider_arguments
-from crawler.redact import redact
+from crawler.redact import redact, redact_json
 from crawler.status import ExitStatus
 
 CAUSE_KEYS = (statkeys.NO_MIRROR_REACHABLE, statkeys.STORE_ERROR, statkeys.FRONTIER_ERROR)
@@ -139,7 +138,7 @@ class Command(ScrapyCrawlCommand):
         stats_file = crawler.settings.get("CRAWLER_STATS_FILE")
         if stats_file:
             # For tests and benchmarks that run the crawl as a subprocess and read its figures.
-            text = redact(json.dumps(stats, default=str, sort_keys=True, indent=1))
+            text = redact_json(stats, sort_keys=True, indent=1)
             Path(stats_file).write_text(text, encoding="utf-8")
         status = int(stats.get(statkeys.EXIT_STATUS) or 0)
         if not status and self.crawler_process.bootstrap_failed:

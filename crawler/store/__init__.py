@@ -247,6 +247,7 @@ class ArticleStore(Protocol):
 
 
 _URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+_KEYWORD_DSN = re.compile(r"^\s*(host|hostaddr|port|dbname|user|password|service|sslmode)\s*=", re.IGNORECASE)
 
 
 def is_postgres_url(location: str) -> bool:
@@ -261,10 +262,14 @@ def sqlite_file(location: str) -> str | None:
     if location.startswith("sqlite://"):
         rest = location[len("sqlite://"):]
         if not rest.startswith("/") or len(rest) < 2:
-            raise StoreError(f"store {location}: a SQLite URL is sqlite:///relative/path or sqlite:////absolute/path")
+            raise StoreError(f"store {mask_url(location)}: a SQLite URL is sqlite:///relative/path or sqlite:////absolute/path")
         return rest[1:]
     if is_postgres_url(location):
         return None
+    if _KEYWORD_DSN.match(location):
+        # Else it would name a SQLite file, the password in its name.
+        raise StoreError(f"store {mask_url(location)}: a keyword DSN is not a store location; write it as "
+                         "postgresql://user@host:port/dbname (the password in PGPASSWORD or ~/.pgpass)")
     if _URL_SCHEME.match(location):
         raise StoreError(f"store {mask_url(location)}: unknown kind of store; give a file path, "
                          "sqlite:///path or postgresql://user@host:port/dbname")

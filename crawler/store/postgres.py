@@ -8,13 +8,14 @@ import os
 import re
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import unquote
 
 import psycopg
 from psycopg import errors
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.pq import TransactionStatus
 
-from crawler.redact import mask_url
+from crawler.redact import mask_url, remember, split_url
 from crawler.store import HIT_END, HIT_START, ExportFilter, Period, SearchHit, SearchQueryError, StoreError
 from crawler.store.sql import COMMIT_ITEMS, COMMIT_SECONDS, SQLStore, one_line
 
@@ -236,6 +237,17 @@ def _clean(value: Any) -> Any:
     return value
 
 
+def connection_arguments(url: str) -> tuple[str, dict[str, Any]]:
+    """The URL libpq is given and the password given beside it (percent-decoded), when the URL holds one.
+
+    The password never goes to libpq inside the URL: one with an unencoded '@', '/', space or '%' would be cut
+    up by libpq's URL parser, and parts of it echoed as a host or a port in its errors."""
+    parts = split_url(url)
+    if parts is None:
+        return url, {}
+    return parts.without_password, {"password": unquote(parts.password)}
+
+
 class PostgresStore(SQLStore):
     """The store in a PostgreSQL database (or the first schema of the URL's search_path), shared by any
     number of crawls at once: no run lock; each writer locks the article rows it changes until its batch
@@ -282,11 +294,12 @@ class PostgresStore(SQLStore):
     # ---- connection and schema ------------------------------------------------------------------
 
     def _connect(self, url: str) -> psycopg.Connection[Any]:
+        remember(os.environ.get("PGPASSWORD", ""))
+        url, extra = connection_arguments(url)
         try:
             given = conninfo_to_dict(url)
         except psycopg.Error as exc:
             raise StoreError(f"store {self.path} is not a valid PostgreSQL URL ({one_line(exc)})") from None
-        extra: dict[str, Any] = {}
         if "connect_timeout" not in given and not os.environ.get("PGCONNECT_TIMEOUT"):
             extra["connect_timeout"] = CONNECT_TIMEOUT_SECONDS
         if "application_name" not in given:
@@ -443,4 +456,4 @@ class PostgresStore(SQLStore):
         return self.consistency()
 
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "PostgresStore"]
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "PostgresStore", "connection_arguments"]

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Protocol, TypeVar, cast
 
 from crawler.items import ARTICLE_FIELDS, Article
-from crawler.redact import redact
+from crawler.redact import redact, redact_json
 from crawler.store import (
     ExportFilter,
     IdRangeFacts,
@@ -800,7 +800,7 @@ class SQLStore:
 
 def _json(value: Any, *, sort_keys: bool = False) -> str:
     """JSON for a run column, with any URL's password masked (run arguments and stats can name URLs)."""
-    return redact(json.dumps(value, ensure_ascii=False, default=str, sort_keys=sort_keys))
+    return redact_json(value, ensure_ascii=False, sort_keys=sort_keys)
 
 
 __all__ = ["COMMIT_ITEMS", "COMMIT_SECONDS", "ZLIB_LEVEL", "Conflict", "SQLStore", "batched_write",

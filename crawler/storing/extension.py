@@ -15,7 +15,7 @@ from scrapy.exceptions import NotConfigured
 from scrapy.utils.defer import deferred_from_coro
 
 from crawler import statkeys
-from crawler.redact import install_log_redaction
+from crawler.redact import install_log_redaction, remember_location
 from crawler.status import ExitStatus
 from crawler.store import DEFAULT_STORE, ArticleStore, StoreError, open_store
 
@@ -55,6 +55,7 @@ class StoreExtension:
             raise NotConfigured
         # Store URLs may hold a password: no log line of this crawl shows one, whoever writes it.
         install_log_redaction()
+        remember_location(path)
         self.crawler = crawler
         self.path = path
         self.store: ArticleStore | None = None
