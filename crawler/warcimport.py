@@ -87,13 +87,14 @@ class ImportCounts:
         """The one-line summary a user reads after the import."""
         mb = self.bytes / 1e6
         rate = self.records / self.seconds if self.seconds > 0 else 0.0
+        why = ""
+        if self.refusals:
+            why = " (" + ", ".join(f"{reason} {n}" for reason, n in sorted(
+                self.refusals.items(), key=lambda kv: (-kv[1], kv[0]))) + ")"
         head = (f"{self.records} records in {self.files} file{'s' if self.files != 1 else ''} ({mb:.1f} MB, "
                 f"{rate:.0f} records/s): {self.new} new articles, {self.updated} new versions, "
-                f"{self.unchanged} unchanged, {self.refused} refused, {self.crashed} crashed, "
+                f"{self.unchanged} unchanged, {self.refused} refused{why}, {self.crashed} crashed, "
                 f"{self.older} older than stored, {self.already} already imported")
-        if self.refusals:
-            head += " (" + ", ".join(f"{reason} {n}" for reason, n in sorted(
-                self.refusals.items(), key=lambda kv: (-kv[1], kv[0]))) + ")"
         if self.skipped:
             head += "; skipped: " + ", ".join(f"{reason} {n}" for reason, n in sorted(
                 self.skipped.items(), key=lambda kv: (-kv[1], kv[0])))
@@ -248,8 +249,9 @@ def import_warcs(store_path: str, files: Sequence[Path], *, workers: int | None 
 
     `progress(records, bytes)` is called as records are read (how many more, how many more bytes of the files);
     `on_problem(skip)` for every damaged or incomplete record and every record past the page size limit
-    `max_bytes` (bytes of decoded payload), and for each warcio warning (as a skip that is not counted). Ctrl-C (KeyboardInterrupt) stops the import after
-    committing what is done; it is recorded as a stopped run and raised again.
+    `max_bytes` (bytes of decoded payload), and for each warcio warning (as a skip that is not counted).
+    Ctrl-C (KeyboardInterrupt) stops the import after committing what is done; it is recorded as a stopped run
+    and raised again.
     """
     from crawler.reextract import default_outlet_name
 

@@ -86,7 +86,7 @@ class _WarcioLog(logging.Handler):
 
 WARCIO_WARNINGS = _WarcioStderr()
 for _module in (warcio.archiveiterator, warcio.bufferedreaders):
-    _module.sys = _SysWithQuietStderr(WARCIO_WARNINGS)  # type: ignore[attr-defined]
+    _module.sys = _SysWithQuietStderr(WARCIO_WARNINGS)
 _log = logging.getLogger("warcio")
 _log.addHandler(_WarcioLog())
 _log.propagate = False
