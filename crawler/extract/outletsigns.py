@@ -13,6 +13,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from crawler.outlet import Outlet
 
 NOT_OUTLET_PAGE = "not an outlet page"
 """The refusal reason (and its counting key) for a page that carries none of the outlet's signs."""
@@ -81,4 +85,12 @@ def refusal(display_name: str, kinds: Sequence[str] = ("site name", "host", "cop
     return f"{NOT_OUTLET_PAGE}: none of {display_name}'s signs ({', '.join(kinds)}) in its title, tags or footer"
 
 
-__all__ = ["NOT_OUTLET_PAGE", "OutletSigns", "is_outlet_page", "refusal", "signs_found"]
+def outlet_page_refusal(html: bytes | str, outlet: Outlet) -> str | None:
+    """The refusal reason when the page carries none of the outlet's signs (its [signs] names and its hosts),
+    None for the outlet's own page: the check every extraction path (crawl, archive backfill, WARC import,
+    re-extraction) makes on a page that became an article."""
+    signs = OutletSigns.of(outlet.signs, (outlet.canonical_host, *outlet.domains))
+    return None if is_outlet_page(html, signs) else refusal(outlet.display_name)
+
+
+__all__ = ["NOT_OUTLET_PAGE", "OutletSigns", "is_outlet_page", "outlet_page_refusal", "refusal", "signs_found"]
