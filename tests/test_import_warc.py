@@ -393,3 +393,18 @@ def test_a_record_claiming_3_gb_is_one_line(tmp_path: Path) -> None:
     assert "too large: the record claims 3,000.0 MB" in line, line
     assert "too large 1" in stdout
     assert peak_kib < 300 * 1024
+
+
+def test_a_revisit_of_an_image_is_counted_as_not_html_and_its_truncation_header_is_no_reason(
+        tmp_path: Path) -> None:
+    from crawler.archives.warc import WarcSkip, read_pages
+
+    png = b"\x89PNG\r\n\x1a\n" + bytes(64)
+    path = tmp_path / "img.warc.gz"
+    write_warc_file(path, [
+        Rec("response", IR + "/Photo/2020/01/01/1.png", png, headers=[("Content-Type", "image/png")]),
+        Rec("revisit", IR + "/Photo/2020/01/01/1.png", revisit_of=png, headers=[("Content-Type", "image/png")],
+            warc_headers={"WARC-Truncated": "length"}),
+    ])
+    reasons = [o.reason for o in read_pages([path], lambda url: True) if isinstance(o, WarcSkip)]
+    assert reasons == ["not HTML (image/png)", "not HTML (image/png)"]

@@ -356,13 +356,16 @@ def _record(record: Any, path: str, offset: int, wanted: Callable[[str], bool],
     header_list = [(k, v) for k, v in (http.headers if http is not None else [])]
     content_type = str(http.get_header("Content-Type") or "") if http is not None else ""
     digest = headers.get_header("WARC-Payload-Digest") or ""
-    if rec_type == "response" and digest and not headers.get_header("WARC-Truncated"):
-        # Every complete response, HTML or not, so a revisit of an image is told apart from one of a page that
-        # is missing; only where it sits is kept.
-        state.originals.setdefault(digest, _Original(status, header_list, content_type, path, offset))
     if not url or not wanted(url):
         yield WarcSkip(path, offset, "other host", url)
         return
+    if rec_type == "response" and digest and not headers.get_header("WARC-Truncated"):
+        # Every complete response of a wanted URL, HTML or not, so a revisit of an image is told apart from one
+        # of a page that is missing; only where it sits is kept (and headers only for a page), so memory stays
+        # small however many records the files hold.
+        html = bool(_HTML.search(content_type))
+        state.originals.setdefault(digest, _Original(status, header_list if html else [], content_type, path,
+                                                     offset))
     when = _when(headers.get_header("WARC-Date"))
     if rec_type == "revisit":
         # A revisit has no payload of its own: Heritrix marks every one "WARC-Truncated: length", which says
