@@ -288,7 +288,8 @@ def test_real_warc_and_arc_files_every_record_has_a_reason_and_no_other_site_is_
     match = _SUMMARY.search(summary)
     assert match, summary
     records, *outcomes = (int(g) for g in match.groups()[:8])
-    skipped = {m.group(1): int(m.group(2)) for m in re.finditer(r"([^,;]+?) (\d+)(?:,|$)", match.group(9) or "")}
+    skipped = {m.group(1).strip(): int(m.group(2))
+               for m in re.finditer(r"([^,;]+?) (\d+)(?:,|$)", match.group(9) or "")}
     assert records == sum(outcomes) + sum(skipped.values()), summary
     assert not any(word in reason for reason in skipped for word in ("None", "unknown", "no known type")), skipped
     assert set(skipped) <= {"request record", "warcinfo record", "other host", "corrupt record", "resource record",
