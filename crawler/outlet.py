@@ -110,6 +110,9 @@ class Outlet:
     """"[<label>: <date>]" with any of the [dates] `updated_labels`; group 1 is the date."""
     archives: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
     """The [archives] table: URL heads and eras web-archive backfills query (see crawler.archives.cdx)."""
+    signs: tuple[str, ...] = ()
+    """The [signs] table's names (site name, copyright line, logo file): with the hosts, what marks a page as the
+    outlet's own (crawler.extract.outletsigns). Optional: a profile without it accepts every page."""
 
     def __getattr__(self, name: str) -> Any:
         # Only reached when normal lookup fails: a [boilerplate] key added to the schema alone.
@@ -579,7 +582,23 @@ def parse_outlet(data: dict[str, Any], source: str = "<data>") -> Outlet:
         date_words_regex=_words_regex(t["dates"]["words"]),
         updated_regex=_updated_regex(t["dates"]["updated_labels"]),
         archives=t["archives"],
+        signs=_signs(data.get("signs", {}), f"{source} [signs]"),
     )
+
+
+SIGNS_SCHEMA: dict[str, Key] = {
+    "site_names": Key("str_list"),
+    "copyright_lines": Key("str_list", required=False, default=()),
+    "logos": Key("str_list", required=False, default=()),
+}
+"""The optional [signs] table: names a page of the outlet carries in its furniture."""
+
+
+def _signs(table: Any, where: str) -> tuple[str, ...]:
+    if table == {}:
+        return ()
+    checked = _check_table(table, SIGNS_SCHEMA, where)
+    return tuple(name for key in SIGNS_SCHEMA for name in checked[key])
 
 
 def _words_regex(words: Mapping[str, str]) -> re.Pattern[str] | None:

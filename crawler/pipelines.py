@@ -85,6 +85,7 @@ def extract_page(html: bytes, url: str, mirror: str, outlet_name: str) -> Extrac
     extracted as the same path on the outlet's canonical host, then credited to the host it came from.
     """
     from crawler.extract import NotAnArticle, extract_full
+    from crawler.extract.outletsigns import outlet_page_refusal
     from crawler.outlet import load_outlet
     from crawler.store.sql import ZLIB_LEVEL
 
@@ -96,6 +97,9 @@ def extract_page(html: bytes, url: str, mirror: str, outlet_name: str) -> Extrac
         result = extract_full(html, outlet.extraction_url(url), outlet)
     except NotAnArticle as exc:
         return ExtractOutcome(refused=exc.reason, compressed=compressed, sha256=sha256)
+    not_outlet = outlet_page_refusal(html, outlet)  # an outlet URL serving another site's page
+    if not_outlet:
+        return ExtractOutcome(refused=not_outlet, compressed=compressed, sha256=sha256)
     article = result.article
     article.source_url = url
     article.mirror = mirror

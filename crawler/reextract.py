@@ -23,6 +23,7 @@ Result = tuple[str, str, int, Any]
 def extract_stored_page(job: Job, outlet_name: str) -> Result:
     """Worker: inflate one stored page and extract it (runs in a pool process; no Scrapy, no store)."""
     from crawler.extract import NotAnArticle, decode_html, extract_full
+    from crawler.extract.outletsigns import outlet_page_refusal
     from crawler.outlet import load_outlet, outlet_for_url
 
     article_id, page_id, url, encoding, blob = job
@@ -33,6 +34,9 @@ def extract_stored_page(job: Job, outlet_name: str) -> Result:
         html = zlib.decompress(blob)
         text = decode_html(html, encoding)
         article = extract_full(text, outlet.extraction_url(url), outlet).article
+        not_outlet = outlet_page_refusal(html, outlet)
+        if not_outlet:
+            raise NotAnArticle(not_outlet)
     except NotAnArticle as exc:
         return ("refused", article_id, page_id, f"not an article: {exc.reason}")
     except Exception as exc:  # a crash on one page is counted, the others go on

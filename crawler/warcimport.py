@@ -14,8 +14,9 @@ order. What an import decides, per record of an outlet article URL:
   committed batch ended.
 
 Other hosts, other URLs of the outlet, requests, metadata, non-HTML and non-2xx records are skipped and counted
-by reason; truncated records, corrupt records or gzip members and revisits whose original is in none of the
-files are reported with their file and offset.
+by reason; truncated records, records cut short, corrupt records or gzip members, records past the page size
+limit and revisits whose original is in none of the files are reported with their file and offset. Revisits
+are resolved whatever their WARC-Truncated header says (they carry no payload of their own).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from crawler.archives.warc import WarcPage, WarcSkip, read_pages
+from crawler.archives.warc import MAX_PAGE_BYTES, WarcPage, WarcSkip, WarcWarning, one_stream_gzip, read_pages
 from crawler.handoff import ExtractOutcome
 from crawler.outlet import load_outlet
 from crawler.store import Page, open_store
@@ -48,8 +49,9 @@ RUN_NAME = "import-warc"
 
 _KEY_SPAN = 1 << 20
 _CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.IGNORECASE)
-_PROBLEMS = ("corrupt record", "truncated", "revisit of")
-"""Reasons (prefixes) that mean a record is damaged or incomplete, reported one by one with file and offset."""
+_PROBLEMS = ("corrupt record", "truncated", "revisit of", "too large")
+"""Reasons (prefixes) that mean a record is damaged, incomplete or past a limit, reported one by one with file and
+offset."""
 
 
 class WarcInputError(ValueError):
@@ -73,7 +75,11 @@ class ImportCounts:
     already: int = 0
     """Records an earlier import of the same file already handled."""
     skipped: Counter[str] = field(default_factory=Counter)
+    refusals: Counter[str] = field(default_factory=Counter)
+    """Refused pages by reason ("not an outlet page", "seizure notice", ...)."""
     problems: list[WarcSkip] = field(default_factory=list)
+    warnings: list[WarcWarning] = field(default_factory=list)
+    """What warcio noticed about records (bad lengths, bad digests), one line each."""
     hosts: set[str] = field(default_factory=set)
     seconds: float = 0.0
 
@@ -81,9 +87,13 @@ class ImportCounts:
         """The one-line summary a user reads after the import."""
         mb = self.bytes / 1e6
         rate = self.records / self.seconds if self.seconds > 0 else 0.0
+        why = ""
+        if self.refusals:
+            why = " (" + ", ".join(f"{reason} {n}" for reason, n in sorted(
+                self.refusals.items(), key=lambda kv: (-kv[1], kv[0]))) + ")"
         head = (f"{self.records} records in {self.files} file{'s' if self.files != 1 else ''} ({mb:.1f} MB, "
                 f"{rate:.0f} records/s): {self.new} new articles, {self.updated} new versions, "
-                f"{self.unchanged} unchanged, {self.refused} refused, {self.crashed} crashed, "
+                f"{self.unchanged} unchanged, {self.refused} refused{why}, {self.crashed} crashed, "
                 f"{self.older} older than stored, {self.already} already imported")
         if self.skipped:
             head += "; skipped: " + ", ".join(f"{reason} {n}" for reason, n in sorted(
@@ -95,6 +105,7 @@ class ImportCounts:
         out: dict[str, Any] = {f"warc/{k}": getattr(self, k) for k in (
             "files", "bytes", "records", "new", "updated", "unchanged", "refused", "crashed", "older", "already")}
         out.update({f"warc/skipped/{reason}": n for reason, n in self.skipped.items()})
+        out.update({f"warc/refused/{reason}": n for reason, n in self.refusals.items()})
         return out
 
 
@@ -165,6 +176,9 @@ def check_warc(path: Path) -> None:
         raise WarcInputError(f"cannot read {path}: {exc.strerror or exc}") from None
     if not head.lstrip(b"\r\n").startswith((b"WARC/", b"filedesc://")):
         raise WarcInputError(f"{path} is not a WARC or ARC file (it does not start with a WARC or ARC header)")
+    if one_stream_gzip(path):
+        raise WarcInputError(f"{path} is gzipped as one stream, not one gzip member per record, so its records "
+                             f"cannot be read one by one; fix it with: warcio recompress {path} fixed.warc.gz")
 
 
 def file_key(path: Path) -> str:
@@ -232,14 +246,16 @@ def _encoding(headers: list[tuple[str, str]]) -> str | None:
 def import_warcs(store_path: str, files: Sequence[Path], *, workers: int | None = None, outlet_name: str = "",
                  progress: Callable[[int, int], object] | None = None,
                  on_problem: Callable[[WarcSkip], object] | None = None,
-                 commit_items: int = 200) -> ImportCounts:
+                 commit_items: int = 200, max_bytes: int = MAX_PAGE_BYTES) -> ImportCounts:
     """Import the article pages of `files` (already checked by `resolve_inputs`) into the store at
     `store_path`, extracting with `workers` processes (default: every core). Takes the store's run lock and
     records the import as a run.
 
     `progress(records, bytes)` is called as records are read (how many more, how many more bytes of the files);
-    `on_problem(skip)` for every damaged or incomplete record. Ctrl-C (KeyboardInterrupt) stops the import after
-    committing what is done; it is recorded as a stopped run and raised again.
+    `on_problem(skip)` for every damaged or incomplete record and every record past the page size limit
+    `max_bytes` (bytes of decoded payload), and for each warcio warning (as a skip that is not counted).
+    Ctrl-C (KeyboardInterrupt) stops the import after committing what is done; it is recorded as a stopped run
+    and raised again.
     """
     from crawler.reextract import default_outlet_name
 
@@ -282,7 +298,13 @@ def import_warcs(store_path: str, files: Sequence[Path], *, workers: int | None 
             return newest is not None and newest > captured
 
         def jobs() -> Iterator[_Pending]:
-            for item in read_pages(list(keys), lambda url: outlet.is_outlet_host(urlsplit(url).hostname or "")):
+            for item in read_pages(list(keys), lambda url: outlet.is_outlet_host(urlsplit(url).hostname or ""),
+                                   max_bytes=max_bytes):
+                if isinstance(item, WarcWarning):
+                    counts.warnings.append(item)
+                    if on_problem is not None:
+                        on_problem(WarcSkip(item.file, item.offset, f"warcio: {item.message}"))
+                    continue
                 advance(item)
                 if isinstance(item, WarcSkip):
                     skip(item.reason)
@@ -331,6 +353,7 @@ def import_warcs(store_path: str, files: Sequence[Path], *, workers: int | None 
                 store.record_failure(run_id, "refused", item.url, pending.article_id,
                                      f"not an article: {result.refused or 'no article'}", item.status, page)
                 counts.refused += 1
+                counts.refusals[skip_key(result.refused or "no article")] += 1
                 _mark(pending, "refused")
                 return
             if older_than_stored(pending.article_id, pending.captured):
@@ -366,7 +389,8 @@ def import_warcs(store_path: str, files: Sequence[Path], *, workers: int | None 
                     updated=counts.updated, unchanged=counts.unchanged,
                     skipped=sum(counts.skipped.values()) + counts.older + counts.already, refused=counts.refused,
                     failed=counts.crashed + len(counts.problems), mirrors=sorted(counts.hosts),
-                    warnings=[f"{p.file} at offset {p.offset}: {p.reason}" for p in counts.problems[:20]],
+                    warnings=[f"{p.file} at offset {p.offset}: {p.reason}" for p in counts.problems[:20]]
+                    + [f"{w.file} at offset {w.offset}: warcio: {w.message}" for w in counts.warnings[:20]],
                     stats=counts.stats())
             except Exception:
                 if status == "ok":

@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 import uuid
+import zlib
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -243,6 +244,7 @@ def test_written_warc_passes_warcio_check_and_reads_back_byte_for_byte(tmp_path:
 
 from crawler.archives.commoncrawl import (  # noqa: E402
     CommonCrawlError,
+    RecordTooLarge,
     crawls_for,
     index_query,
     parse_collinfo,
@@ -290,3 +292,22 @@ def test_one_ranged_gzip_member_is_one_page(tmp_path: Path) -> None:
     assert page.captured_at == datetime(2013, 11, 4, 12, 49, 1, tzinfo=UTC)
     with pytest.raises(CommonCrawlError):
         read_record(data[second + 5 :])
+
+
+def test_a_common_crawl_record_is_read_within_the_page_size_limit(tmp_path: Path) -> None:
+    squeeze = zlib.compressobj(9, zlib.DEFLATED, 31)
+    bomb = b"".join([squeeze.compress(bytes(1 << 20)) for _ in range(512)] + [squeeze.flush()])  # 512 MiB
+    path = tmp_path / "cc.warc.gz"
+    with open(path, "wb") as fh:
+        http = StatusAndHeaders("200 OK", [("Content-Type", "text/html"), ("Content-Encoding", "gzip")],
+                                protocol="HTTP/1.1")
+        writer = WARCWriter(fh, gzip=True)
+        writer.write_record(writer.create_warc_record(ART1, "response", payload=io.BytesIO(bomb),
+                                                      http_headers=http))
+    data = path.read_bytes()
+    assert len(data) < 4096  # a few KB fetched
+    with pytest.raises(RecordTooLarge, match="too large: the payload inflates past the page size limit"):
+        read_record(data)
+    # The limit is the caller's (the spider passes its DOWNLOAD_MAXSIZE setting).
+    with pytest.raises(RecordTooLarge, match=r"limit \(1 MB\)"):
+        read_record(data, max_bytes=1 << 20)

@@ -80,8 +80,10 @@ def _warcs(tmp_path: Path, corpus: SiteCorpus) -> tuple[list[Path], dict[str, ob
         Rec("metadata", url[0], b"outlinks: none"),
     ])
     offsets_two = write_warc_file(two, [
+        # Heritrix (Internet Archive, Archive-It) marks every revisit "WARC-Truncated: length": it has no payload.
         Rec("revisit", url[0], date="2014-02-01T00:00:00Z", revisit_of=Rec("x", "", a[0].html,
-                                                                            gzip_body=True).payload()),
+                                                                            gzip_body=True).payload(),
+            warc_headers={"WARC-Truncated": "length"}),
         Rec("revisit", url[5], date="2014-02-01T00:00:00Z", revisit_of=b"a payload in no file given"),
         Rec("response", url[5], a[5].html[:2000], warc_headers={"WARC-Truncated": "length"}),
         Rec("response", COM + a[6].path, render_seizure_notice(), date="2022-01-01T00:00:00Z"),
@@ -146,7 +148,7 @@ def test_import_stores_every_good_page_once_and_reports_every_bad_record(tmp_pat
         near = [r for (f, o), r in reported.items() if f == file and offset - 4 <= o <= offset]
         assert near and what in near[0], (file, offset, out.stderr)
     summary = out.stdout.strip().splitlines()[-1]
-    assert "5 new articles, 1 new versions" in summary and "1 refused" in summary
+    assert "5 new articles, 1 new versions, 1 unchanged" in summary and "1 refused" in summary
     for reason in ("other host 1", "request record 1", "metadata record 1", "not HTML 1", "not an article URL 1",
                    "HTTP 404 1", "truncated 1", "corrupt record 1", "revisit of a record not in these files 1"):
         assert reason in summary, summary
@@ -253,3 +255,161 @@ def test_inputs_are_each_read_once_and_known_by_their_bytes(tmp_path: Path) -> N
     assert file_key(copy) == file_key(a) != file_key(b)
     with pytest.raises(WarcInputError, match="not a WARC"):
         resolve_inputs([str(Path(__file__))])
+
+
+# ---- real files (tests/data/real, see SOURCES there) -----------------------------------------------------------
+
+REAL = Path(__file__).parent / "data" / "real"
+ONE_STREAM = REAL / "warcio-example-bad-non-chunked.warc.gz"
+PTV_URL = "https://www.presstv.ir/Detail/2017/03/06/513321/Iran-example-page"
+_SUMMARY = re.compile(r"(\d+) records in .*?: (\d+) new articles, (\d+) new versions, (\d+) unchanged, "
+                      r"(\d+) refused(?: \([^)]*\))?, (\d+) crashed, (\d+) older than stored, (\d+) already imported"
+                      r"(?:; skipped: (.*))?$")
+
+
+def _real_files() -> list[Path]:
+    files = sorted(p for p in REAL.iterdir() if p.name != "SOURCES" and p != ONE_STREAM)
+    assert len(files) >= 15
+    return files
+
+
+@pytest.mark.integration
+def test_real_warc_and_arc_files_every_record_has_a_reason_and_no_other_site_is_stored(tmp_path: Path) -> None:
+    store = tmp_path / "store.sqlite"
+    out = cli("import-warc", "--store", str(store), "--workers", "1", *map(str, _real_files()))
+    assert out.returncode == 0, out.stderr
+    assert "Traceback" not in out.stderr + out.stdout
+    # warcio's own multi-line warnings come as our one-line warnings, each naming its file and offset.
+    lines = out.stderr.strip().splitlines()
+    assert lines and all(re.match(r"crawler: warning: \S+ at offset \d+: \S", line) for line in lines), out.stderr
+    assert "Record not followed by newline" in out.stderr and "Replacing spaces" in out.stderr
+
+    summary = out.stdout.strip().splitlines()[-1]
+    match = _SUMMARY.search(summary)
+    assert match, summary
+    records, *outcomes = (int(g) for g in match.groups()[:8])
+    skipped = {m.group(1).strip(): int(m.group(2))
+               for m in re.finditer(r"([^,;]+?) (\d+)(?:,|$)", match.group(9) or "")}
+    assert records == sum(outcomes) + sum(skipped.values()), summary
+    assert not any(word in reason for reason in skipped for word in ("None", "unknown", "no known type")), skipped
+    assert set(skipped) <= {"request record", "warcinfo record", "other host", "corrupt record", "resource record",
+                            "metadata record", "not HTML"}, skipped
+    # warcio's words for a damaged record are turned into plain ones.
+    assert "ArchiveLoadFailed" not in out.stderr and "do not start a WARC or ARC record" in out.stderr
+    # The IA-style revisit (WARC-Truncated: length) is resolved like the plain one: nothing is "truncated".
+    assert "truncated" not in skipped, summary
+
+    # example.com's page under a Press TV URL is no Press TV article: refused with its own reason, every capture
+    # of it (two complete responses and three revisits: the split file's revisit has the same payload digest,
+    # so it is resolved from the complete response in another file), and nothing is stored as an article.
+    assert _rows(store, "SELECT count(*) FROM articles") == [(0,)]
+    refusals = _rows(store, "SELECT url, reason FROM failures")
+    assert len(refusals) == 5 and all(u == PTV_URL and "not an outlet page" in r for u, r in refusals), refusals
+    assert "5 refused (not an outlet page 5)" in summary
+    # Every revisit found its payload (three of the five refusals are revisits).
+    assert not any(reason.startswith("revisit") for reason in skipped), summary
+    # No page is stored empty: the response split across gzip members is a corrupt record, not a page.
+    assert all(zlib.decompress(html) for (html,) in _rows(store, "SELECT html FROM pages"))
+    split = str(REAL / "warcio-example-presstv-url-split-member.warc.gz")
+    assert re.search(re.escape(split) + r" at offset \d+: corrupt record: cut short", out.stderr), out.stderr
+
+
+@pytest.mark.integration
+def test_a_warc_gzipped_as_one_stream_is_one_line_naming_the_fix_and_the_fix_works(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    store = tmp_path / "store.sqlite"
+    out = cli("import-warc", "--store", str(store), str(ONE_STREAM))
+    assert out.returncode != 0
+    (line,) = out.stderr.strip().splitlines()
+    assert "gzipped as one stream" in line and "warcio recompress" in line, line
+    assert not store.exists()
+
+    fixed = tmp_path / "fixed.warc.gz"
+    subprocess.run([sys.executable, "-c", "from warcio.cli import main; main()", "recompress", str(ONE_STREAM),
+                    str(fixed)], check=True, capture_output=True)
+    again = cli("import-warc", "--store", str(store), str(fixed))
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.strip().splitlines()[-1].startswith("import-warc: 6 records"), again.stdout
+
+
+# ---- bounded memory ---------------------------------------------------------------------------------------------
+
+_PEAK_RSS = """
+import resource, subprocess, sys
+done = subprocess.run(sys.argv[1:], capture_output=True, text=True)
+print(done.returncode)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+sys.stderr.write(done.stderr)
+print(done.stdout)
+"""
+
+
+def _import_measured(store: Path, path: Path) -> tuple[int, int, str, str]:
+    """Run the import as its own process; its exit status, peak RSS (KiB), stdout and stderr."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", _PEAK_RSS, sys.executable, "-m", "crawler", "import-warc",
+                           "--store", str(store), "--workers", "1", str(path)],
+                          capture_output=True, text=True, timeout=600)
+    status, peak, stdout = done.stdout.split("\n", 2)
+    return int(status), int(peak), stdout, done.stderr
+
+
+@pytest.fixture(scope="module")
+def gzip_bomb() -> bytes:
+    """A 1 MB gzip body that inflates to 1 GiB."""
+    squeeze = zlib.compressobj(9, zlib.DEFLATED, 31)
+    zeros = bytes(1 << 20)
+    return b"".join([squeeze.compress(zeros) for _ in range(1024)] + [squeeze.flush()])
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("name", ["bomb.warc", "bomb.warc.gz"])
+def test_a_gzip_bomb_payload_is_refused_as_too_large_in_bounded_memory(tmp_path: Path, gzip_bomb: bytes,
+                                                                       name: str) -> None:
+    path = tmp_path / name
+    write_warc_file(path, [Rec("response", IR + "/Detail/2020/01/01/612345/Bomb", gzip_bomb,
+                               headers=[("Content-Type", "text/html"), ("Content-Encoding", "gzip")])],
+                    gzip=name.endswith(".gz"))
+    # 1 MB as a plain WARC; a few KB gzipped (the WARC's own gzip squeezes the gzip body again).
+    assert path.stat().st_size < 1_200_000
+    status, peak_kib, stdout, stderr = _import_measured(tmp_path / "store.sqlite", path)
+    assert status == 0, stderr
+    assert "too large: the payload inflates past the page size limit (16 MB)" in stderr
+    assert "too large 1" in stdout and "0 new articles" in stdout
+    assert peak_kib < 300 * 1024, f"peak RSS {peak_kib / 1024:.0f} MB"
+
+
+@pytest.mark.integration
+def test_a_record_claiming_3_gb_is_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "liar.warc"
+    page = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n<html><body>short</body></html>"
+    path.write_bytes(b"WARC/1.0\r\nWARC-Type: response\r\nWARC-Target-URI: " + IR.encode()
+                     + b"/Detail/2020/01/01/612346/Liar\r\nWARC-Date: 2020-01-01T00:00:00Z\r\n"
+                     b"WARC-Record-ID: <urn:uuid:00000000-0000-0000-0000-000000000001>\r\n"
+                     b"Content-Type: application/http; msgtype=response\r\nContent-Length: 3000000000\r\n\r\n"
+                     + page + b"\r\n\r\n")
+    status, peak_kib, stdout, stderr = _import_measured(tmp_path / "store.sqlite", path)
+    assert status == 0 and "Traceback" not in stderr, stderr
+    (line,) = stderr.strip().splitlines()
+    assert "too large: the record claims 3,000.0 MB" in line, line
+    assert "too large 1" in stdout
+    assert peak_kib < 300 * 1024
+
+
+def test_a_revisit_of_an_image_is_counted_as_not_html_and_its_truncation_header_is_no_reason(
+        tmp_path: Path) -> None:
+    from crawler.archives.warc import WarcSkip, read_pages
+
+    png = b"\x89PNG\r\n\x1a\n" + bytes(64)
+    path = tmp_path / "img.warc.gz"
+    write_warc_file(path, [
+        Rec("response", IR + "/Photo/2020/01/01/1.png", png, headers=[("Content-Type", "image/png")]),
+        Rec("revisit", IR + "/Photo/2020/01/01/1.png", revisit_of=png, headers=[("Content-Type", "image/png")],
+            warc_headers={"WARC-Truncated": "length"}),
+    ])
+    reasons = [o.reason for o in read_pages([path], lambda url: True) if isinstance(o, WarcSkip)]
+    assert reasons == ["not HTML (image/png)", "not HTML (image/png)"]

@@ -18,10 +18,15 @@ from urllib.parse import urlencode
 from warcio.archiveiterator import ArchiveIterator
 
 from crawler.archives.cdx import capture_time
+from crawler.archives.warc import MAX_PAGE_BYTES, PayloadProblem, read_payload, too_large_claim
 
 
 class CommonCrawlError(ValueError):
     """An answer of the Common Crawl services that is not what they document."""
+
+
+class RecordTooLarge(CommonCrawlError):
+    """A fetched record whose payload is past the page size limit (claimed, or once decompressed)."""
 
 
 @dataclass(frozen=True)
@@ -134,8 +139,9 @@ def parse_index(status: int, text: str) -> list[IndexRecord]:
     return records
 
 
-def read_record(data: bytes) -> CapturedPage:
-    """The response in one fetched gzip member (one WARC record); raises CommonCrawlError when it is not one."""
+def read_record(data: bytes, max_bytes: int = MAX_PAGE_BYTES) -> CapturedPage:
+    """The response in one fetched gzip member (one WARC record); raises CommonCrawlError when it is not one,
+    RecordTooLarge when its payload is past `max_bytes` (the page size limit), read in bounded memory."""
     try:
         for record in ArchiveIterator(io.BytesIO(data), arc2warc=True):
             if record.rec_type != "response":
@@ -147,16 +153,27 @@ def read_record(data: bytes) -> CapturedPage:
                 captured = datetime.fromisoformat(when.replace("Z", "+00:00"))
             except ValueError:
                 captured = datetime.now(UTC)
+            claim = too_large_claim(record, max_bytes)
+            if claim:
+                raise RecordTooLarge(claim)
+            try:
+                body = read_payload(record, max_bytes)
+            except PayloadProblem as exc:
+                if str(exc).startswith("too large"):
+                    raise RecordTooLarge(str(exc)) from None
+                raise CommonCrawlError(str(exc)) from None
             return CapturedPage(
                 url=str(record.rec_headers.get_header("WARC-Target-URI")), captured_at=captured, status=status,
-                headers=list(http.headers) if http is not None else [], body=record.content_stream().read(),
+                headers=list(http.headers) if http is not None else [], body=body,
             )
+    except CommonCrawlError:
+        raise
     except Exception as exc:  # warcio's errors on a torn record vary (see crawler.archives.warc)
         raise CommonCrawlError(f"not a WARC record: {str(exc).splitlines()[0][:120] if str(exc) else exc}") from None
     raise CommonCrawlError("no response record in the fetched range")
 
 
 __all__ = [
-    "CapturedPage", "CommonCrawlError", "Crawl", "IndexRecord", "crawls_for", "index_query", "parse_collinfo",
-    "parse_index", "read_record",
+    "CapturedPage", "CommonCrawlError", "Crawl", "IndexRecord", "RecordTooLarge", "crawls_for", "index_query",
+    "parse_collinfo", "parse_index", "read_record",
 ]

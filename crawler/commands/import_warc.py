@@ -34,6 +34,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def _page_size_limit() -> int:
+    """The DOWNLOAD_MAXSIZE setting (the crawl's page size limit), which bounds each record's decoded payload."""
+    from scrapy.utils.project import get_project_settings
+
+    return get_project_settings().getint("DOWNLOAD_MAXSIZE") or 16 * 1024 * 1024
+
+
 def run(args: argparse.Namespace) -> int:
     from crawler.commands.common import store_path
     from crawler.warcimport import WarcInputError, import_warcs, resolve_inputs
@@ -66,7 +73,8 @@ def run(args: argparse.Namespace) -> int:
                   file=sys.stderr)
 
     try:
-        counts = import_warcs(path, files, workers=args.workers, progress=progress, on_problem=problem)
+        counts = import_warcs(path, files, workers=args.workers, progress=progress, on_problem=problem,
+                              max_bytes=_page_size_limit())
     except KeyboardInterrupt:
         bar.close()
         print("import-warc: interrupted; what was imported is kept, run the same command again to resume",

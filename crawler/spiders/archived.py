@@ -26,6 +26,7 @@ from crawler import statkeys
 from crawler.archives.cdx import Capture, CdxError, Shard, capture_time, parse_cdx_json, plan_shards, replay_url
 from crawler.archives.commoncrawl import (
     CommonCrawlError,
+    RecordTooLarge,
     crawls_for,
     index_query,
     parse_collinfo,
@@ -338,7 +339,9 @@ class ArchiveSources:
             body = response.body
         else:
             try:
-                record = read_record(response.body)
+                record = read_record(response.body, self.crawler.settings.getint("DOWNLOAD_MAXSIZE") or 1 << 24)
+            except RecordTooLarge as exc:
+                return self._capture_unusable(meta, f"capture {exc}", "too_large")
             except CommonCrawlError as exc:
                 return self._capture_unusable(meta, f"bad WARC record: {exc}", "bad_record")
             if record.status != 200:
