@@ -75,12 +75,33 @@ class Shard:
         return f"{base.rstrip('/')}/cdx/search/cdx?{urlencode(self.params(resume_key))}"
 
 
+def repair_timestamp(timestamp: str) -> str:
+    """A 1-14 digit Wayback timestamp as 14 valid digits (missing digits are the start of the period).
+
+    The real index holds some impossible ones: month or day `00` (a capture whose date was unknown in part)
+    becomes the first month or day; an hour, minute or second past its range is clamped. Raises CdxError for
+    anything else that is not a date (letters, under four digits, 30 February).
+    """
+    text = timestamp.strip()
+    if len(text) < 4 or len(text) > 14 or not text.isdigit():
+        raise CdxError(f"not a Wayback timestamp: {_first_line(timestamp, 40)!r}")
+    digits = (text + "00000101000000"[len(text):])[:14]
+    year, month, day = digits[:4], digits[4:6], digits[6:8]
+    month = "01" if month == "00" else month
+    day = "01" if day == "00" else day
+    hour, minute, second = (min(int(digits[i:i + 2]), top) for i, top in ((8, 23), (10, 59), (12, 59)))
+    fixed = f"{year}{month}{day}{hour:02d}{minute:02d}{second:02d}"
+    try:
+        datetime.strptime(fixed, "%Y%m%d%H%M%S")
+    except ValueError:
+        raise CdxError(f"not a Wayback timestamp: {text!r} (no such date)") from None
+    return fixed
+
+
 def capture_time(timestamp: str) -> datetime:
-    """A 1-14 digit Wayback timestamp as an aware UTC datetime (missing digits are the start of the period)."""
-    digits = (timestamp.strip() + "00000101000000"[len(timestamp.strip()) :])[:14]
-    if not digits.isdigit() or len(timestamp.strip()) < 4:
-        raise CdxError(f"not a Wayback timestamp: {timestamp!r}")
-    return datetime.strptime(digits, "%Y%m%d%H%M%S").replace(tzinfo=UTC)
+    """A 1-14 digit Wayback timestamp as an aware UTC datetime (repaired as `repair_timestamp` does; CdxError,
+    a ValueError, when it cannot be)."""
+    return datetime.strptime(repair_timestamp(timestamp), "%Y%m%d%H%M%S").replace(tzinfo=UTC)
 
 
 def _months(since: date, until: date) -> Iterable[tuple[int, int]]:
@@ -135,7 +156,9 @@ def plan_shards(
         if undated_heads and (undated_until is None or since <= undated_until):
             for head in undated_heads:
                 for digits in _id_prefixes(id_first_digits, id_prefix_digits):
-                    shards.append(Shard(f"{domain}/{head}/{digits}", start))
+                    # A head naming a query (`detail.aspx?id=`) is followed by the id itself, not a slash.
+                    sep = "" if head.endswith(("=", "?")) else "/"
+                    shards.append(Shard(f"{domain}/{head}{sep}{digits}", start))
     return shards
 
 
@@ -217,5 +240,5 @@ def candidates_by_article(
 
 __all__ = [
     "CDX_FIELDS", "CDX_LINE_CAP", "Capture", "CdxError", "Shard", "candidates_by_article", "capture_time",
-    "parse_cdx_json", "plan_shards", "replay_url",
+    "parse_cdx_json", "plan_shards", "repair_timestamp", "replay_url",
 ]
