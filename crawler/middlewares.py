@@ -439,7 +439,7 @@ class MirrorFailoverMiddleware(_MirrorDecisions):
         if kind is not None:
             return self._failover(request, kind, response.status)
         if response.status == 429 and not request.meta.get("dont_retry"):
-            wait = _retry_after(response.headers.get(b"Retry-After"))
+            wait = retry_after(response.headers.get(b"Retry-After"))
             if wait is not None:
                 wait = min(wait, self.retry_after_max)
                 self._inc("retry_after/waited")
@@ -498,7 +498,7 @@ def _is_robots_request(request: Request) -> bool:
     return urlsplit(request.url).path == "/robots.txt" and bool(request.meta.get("dont_obey_robotstxt"))
 
 
-def _retry_after(value: bytes | None) -> float | None:
+def retry_after(value: bytes | None) -> float | None:
     """Seconds from a Retry-After header (delta-seconds or an HTTP date)."""
     if not value:
         return None
@@ -601,7 +601,7 @@ class ArchivePolitenessMiddleware:
             self._stop(source, response.status, count)
             request.meta["archive_dropped"] = True
             raise IgnoreRequest(self.stopped[source])
-        asked = _retry_after(response.headers.get(b"Retry-After"))
+        asked = retry_after(response.headers.get(b"Retry-After"))
         wait = min(self.backoff if asked is None else asked, self.max_wait)
         slot_key = str(request.meta.get("download_slot", ""))
         engine = self.crawler.engine

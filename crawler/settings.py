@@ -75,6 +75,12 @@ DOWNLOADER_MIDDLEWARES = {
     # Web archives' 429/503 answers slow their whole slot down before Scrapy's RetryMiddleware (550) sees them.
     "crawler.middlewares.ArchivePolitenessMiddleware": 560,
 }
+# Scrapy's HTTP/1.1 handler that sends each request at its turn: web archives after their 429 pause (and, on the
+# frontier, at their rate for all workers together), other hosts at CRAWLER_HOST_RATE on the frontier.
+DOWNLOAD_HANDLERS = {
+    "http": "crawler.frontier.rate.HostRateHTTPHandler",
+    "https": "crawler.frontier.rate.HostRateHTTPHandler",
+}
 # Mirror failover, seizure/challenge handling and 404/410 recording (off: plain Scrapy retries only).
 CRAWLER_FAILOVER_ENABLED = True
 EXTENSIONS = {

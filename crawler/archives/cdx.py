@@ -208,6 +208,47 @@ def parse_cdx_json(text: str) -> tuple[list[Capture], str | None]:
     return captures, resume
 
 
+CDX_TEXT_FIELDS = ("urlkey", "timestamp", "original", "mimetype", "statuscode", "digest", "length")
+"""The fields of a plain-text CDX line when no `fl=` was honoured (the server's default order)."""
+
+
+def parse_cdx_text(text: str, fields: Sequence[str] = CDX_FIELDS) -> tuple[list[Capture], str | None]:
+    """Captures and the resume key (or None) of a plain-text CDX answer (one space-separated capture a line).
+
+    A server that ignores `output=json` answers this way: lines of `fields` (the `fl=` asked for), or of the
+    server's seven default fields. With `showResumeKey=true` a blank line and then the key end the answer.
+    Lines of any other width (a URL with spaces, a torn line) are skipped rather than guessed at.
+    """
+    lines = text.split("\n")
+    while lines and not lines[-1].strip():
+        lines.pop()
+    resume: str | None = None
+    if len(lines) >= 2 and not lines[-2].strip() and len(lines[-1].split()) == 1:
+        resume = lines[-1].strip()
+        lines = lines[:-2]
+    captures: list[Capture] = []
+    for line in lines:
+        parts = line.split()
+        if len(parts) == len(fields):
+            row = dict(zip(fields, parts, strict=True))
+        elif len(parts) == len(CDX_TEXT_FIELDS):
+            row = dict(zip(CDX_TEXT_FIELDS, parts, strict=True))
+        else:
+            continue
+        captures.append(Capture(original=row["original"], timestamp=row["timestamp"],
+                                statuscode=row.get("statuscode", ""), mimetype=row.get("mimetype", ""),
+                                digest=row.get("digest", "")))
+    return captures, resume
+
+
+def parse_cdx_answer(text: str) -> tuple[list[Capture], str | None]:
+    """Captures and resume key of a CDX answer, JSON (what is asked for) or plain text (what some servers and
+    proxies send instead); CdxError when a JSON answer is not the documented one."""
+    if text.lstrip().startswith("["):
+        return parse_cdx_json(text)
+    return parse_cdx_text(text)
+
+
 def replay_url(base: str, capture: Capture) -> str:
     """The raw (not rewritten) replay of a capture: {base}/web/<timestamp>id_/<original>."""
     return f"{base.rstrip('/')}/web/{capture.timestamp}id_/{capture.original}"
@@ -239,6 +280,7 @@ def candidates_by_article(
 
 
 __all__ = [
-    "CDX_FIELDS", "CDX_LINE_CAP", "Capture", "CdxError", "Shard", "candidates_by_article", "capture_time",
-    "parse_cdx_json", "plan_shards", "repair_timestamp", "replay_url",
+    "CDX_FIELDS", "CDX_LINE_CAP", "CDX_TEXT_FIELDS", "Capture", "CdxError", "Shard", "candidates_by_article",
+    "capture_time", "parse_cdx_answer", "parse_cdx_json", "parse_cdx_text", "plan_shards", "repair_timestamp",
+    "replay_url",
 ]

@@ -28,7 +28,7 @@ from crawler.archives.cdx import (
     CdxError,
     Shard,
     capture_time,
-    parse_cdx_json,
+    parse_cdx_answer,
     plan_shards,
     repair_timestamp,
     replay_url,
@@ -157,6 +157,10 @@ class ArchiveSources:
             self._limits_said = self._limits_said | {key}
             logger.warning("%s", message)
 
+    def archive_source_stopped(self, source: str) -> bool:
+        """True once this archive is no longer read this run."""
+        return source in self._stopped_sources
+
     def stop_archive_source(self, source: str) -> None:
         """No more requests to this archive this run (it kept refusing): its captures are no longer tried."""
         self._stopped_sources.add(source)
@@ -251,7 +255,7 @@ class ArchiveSources:
     def parse_cdx(self, response: Response) -> list[Request]:
         """One page of a Wayback CDX answer: every capture of an article URL becomes a candidate."""
         try:
-            captures, resume = parse_cdx_json(response.text)
+            captures, resume = parse_cdx_answer(response.text)
         except CdxError as exc:
             self._stat("archive/wayback/bad_answers")
             logger.warning("wayback: unreadable CDX answer for %s: %s", response.url, exc)
