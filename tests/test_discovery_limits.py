@@ -285,3 +285,53 @@ def test_after_a_429_no_request_reaches_the_archive_before_its_retry_after(tmp_p
         if later:
             # The stand-in notes a request before it answers: the 429 left after `answered`.
             assert min(later) - answered >= 1.0, min(later) - answered
+
+
+# ---- one archive rate for every worker -------------------------------------------------------------------------
+
+
+def _max_in_window(stamps: list[float], window: float) -> int:
+    """The most requests any `window` seconds held."""
+    stamps = sorted(stamps)
+    best, start = 0, 0
+    for end, t in enumerate(stamps):
+        while t - stamps[start] >= window:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
+
+
+@pytest.mark.redis
+def test_three_workers_together_keep_each_wayback_rate(tmp_path: Path, redis_url: str) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from crawlkit import FAST_SETTINGS, REPO_ROOT
+
+    cdx_rate, fetch_rate = 2.0, 2.0
+    archive = WaybackArchive(_may_2013_captures(30))
+    with RunningWayback(archive) as wayback:
+        merged = {**FAST_SETTINGS, "CRAWLER_FRONTIER": redis_url, "CRAWLER_FRONTIER_IDLE_SECONDS": 3,
+                  "CRAWLER_WAYBACK_URL": wayback.url, "CRAWLER_WAYBACK_CDX_RATE": cdx_rate,
+                  "CRAWLER_WAYBACK_FETCH_RATE": fetch_rate}
+        merged.pop("CRAWLER_STORE")
+        cmd = [sys.executable, "-m", "crawler", "crawl", "--workers", "3", "--store", str(tmp_path / "store.sqlite"),
+               "-a", f"mirrors={NO_MIRROR}", "-a", "sources=wayback", "-a", "since=2013-05-01",
+               "-a", "until=2013-06-30"]
+        for key, value in merged.items():
+            cmd += ["-s", f"{key}={value}"]
+        proc = subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True, timeout=400,
+                              env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        times = {kind: [t for t, path in archive.request_times if path.startswith(prefix)]
+                 for kind, prefix in (("cdx", "/cdx/"), ("replay", "/web/"))}
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "30 articles extracted" in proc.stdout, proc.stdout[-2000:]
+    for kind, rate in (("cdx", cdx_rate), ("replay", fetch_rate)):
+        stamps = times[kind]
+        assert len(stamps) >= 30, kind
+        # Measured at the archive: over the whole run and in any 4 s, all three workers together sent no more
+        # than the one rate allows (one request of margin per window for send jitter on a loaded machine).
+        span = max(stamps) - min(stamps)
+        assert len(stamps) - 1 <= span * rate + 1, (kind, len(stamps), span)
+        assert _max_in_window(stamps, 4.0) <= 4.0 * rate + 1, (kind, _max_in_window(stamps, 4.0))
