@@ -335,3 +335,18 @@ def test_three_workers_together_keep_each_wayback_rate(tmp_path: Path, redis_url
         span = max(stamps) - min(stamps)
         assert len(stamps) - 1 <= span * rate + 1, (kind, len(stamps), span)
         assert _max_in_window(stamps, 4.0) <= 4.0 * rate + 1, (kind, _max_in_window(stamps, 4.0))
+
+
+def test_captures_with_an_impossible_timestamp_are_repaired_and_still_stored(tmp_path: Path) -> None:
+    good, odd = _may_2013_captures(2)
+    # The real index holds such stamps: month 00 (here of 2014, after publication), and a day 00 with hour 24.
+    only_odd = replace(odd, timestamp="20140015103000")
+    newer_odd = replace(good, timestamp="20150400241500")
+    archive = WaybackArchive([good, only_odd, newer_odd])
+    with RunningWayback(archive) as wayback:
+        result = _backfill(tmp_path, wayback)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr
+    archived = {item["article_id"]: item["archived_at"] for item in result.items}
+    assert archived == {"330102": "2014-01-15T10:30:00+00:00", "330101": "2015-04-01T23:15:00+00:00"}
+    assert result.stats["archive/wayback/timestamps_repaired"] == 2
