@@ -454,7 +454,8 @@ class PresstvSpider(ArchiveSources, Spider):
     def parse_article(self, response: Response) -> Iterator[PageItem | Request]:
         """An article response becomes a page item: raw bytes and fetch facts, extraction happens later."""
         meta = response.meta
-        landed = self.outlet.parse_article_url(response.url)
+        landed_at = urlsplit(response.url)  # path and query: a mirror's host (a loopback one too) is not asked
+        landed = self.outlet.parse_article_url(landed_at.path + (f"?{landed_at.query}" if landed_at.query else ""))
         if landed is not None and landed.article_id != str(meta["article_id"]):
             # A redirect led to another article: this id has no page of its own any more. Record that, and ask
             # for the other article under its own id, so the dupe filter keeps it to one item per run.
