@@ -439,7 +439,7 @@ class MirrorFailoverMiddleware(_MirrorDecisions):
         if kind is not None:
             return self._failover(request, kind, response.status)
         if response.status == 429 and not request.meta.get("dont_retry"):
-            wait = _retry_after(response.headers.get(b"Retry-After"))
+            wait = retry_after(response.headers.get(b"Retry-After"))
             if wait is not None:
                 wait = min(wait, self.retry_after_max)
                 self._inc("retry_after/waited")
@@ -498,7 +498,7 @@ def _is_robots_request(request: Request) -> bool:
     return urlsplit(request.url).path == "/robots.txt" and bool(request.meta.get("dont_obey_robotstxt"))
 
 
-def _retry_after(value: bytes | None) -> float | None:
+def retry_after(value: bytes | None) -> float | None:
     """Seconds from a Retry-After header (delta-seconds or an HTTP date)."""
     if not value:
         return None
@@ -601,7 +601,7 @@ class ArchivePolitenessMiddleware:
             self._stop(source, response.status, count)
             request.meta["archive_dropped"] = True
             raise IgnoreRequest(self.stopped[source])
-        asked = _retry_after(response.headers.get(b"Retry-After"))
+        asked = retry_after(response.headers.get(b"Retry-After"))
         wait = min(self.backoff if asked is None else asked, self.max_wait)
         slot_key = str(request.meta.get("download_slot", ""))
         engine = self.crawler.engine
@@ -669,3 +669,75 @@ class ArchivePolitenessMiddleware:
                 else:
                     kept.append((queued, waiting))
             slot.queue.extend(kept)
+
+
+def _host_port(url: str) -> tuple[str, int | None]:
+    """A URL's host and port, the scheme's default port as None (http->https on one host is the same host)."""
+    parts = urlsplit(url)
+    port = parts.port
+    if (parts.scheme, port) in (("http", 80), ("https", 443)):
+        port = None
+    return (parts.hostname or "").lower().rstrip("."), port
+
+
+class OwnHostGuardMiddleware:
+    """robots.txt requests and web-archive requests stay on their own host, and robots.txt stays small.
+
+    - A redirect of a robots.txt request, or of an archive request (Wayback CDX or replay, Common Crawl index or
+      data), to another host is refused (IgnoreRequest): stats `redirects/refused/<robots|archive source>`, one
+      warning line per kind and run. robots.txt then counts as absent; an archive capture fails over to the
+      next older one. The same host over https, or another path on it, is followed as usual.
+    - A robots.txt is read up to CRAWLER_ROBOTSTXT_MAX_BYTES (cut at its last whole line there, like Google's
+      500 KiB), so a huge one costs neither the parse time on the reactor thread nor its memory: stat
+      `limits/robotstxt_size`; one past eight times the limit is not even downloaded (then absent).
+    """
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.robots_max = max(1024, crawler.settings.getint("CRAWLER_ROBOTSTXT_MAX_BYTES", 512 * 1024))
+        self._said: set[str] = set()
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(crawler)
+
+    def _once(self, key: str, message: str, *args: Any) -> None:
+        assert self.crawler.stats is not None
+        self.crawler.stats.inc_value(key)
+        if key not in self._said:
+            self._said.add(key)
+            logger.warning(message, *args)
+        else:
+            logger.info(message, *args)
+
+    def _kind(self, request: Request) -> str | None:
+        first = (request.meta.get("redirect_urls") or [request.url])[0]
+        if request.meta.get("dont_obey_robotstxt") and urlsplit(first).path == "/robots.txt":
+            return "robots"
+        source = request.meta.get("archive_source")
+        return str(source) if source else None
+
+    def process_request(self, request: Request) -> None:
+        kind = self._kind(request)
+        if kind is None:
+            return None
+        if kind == "robots":
+            request.meta.setdefault("download_maxsize", self.robots_max * 8)
+        chain = request.meta.get("redirect_urls")
+        if chain and _host_port(chain[0]) != _host_port(request.url):
+            what = "robots.txt" if kind == "robots" else f"{kind} request"
+            self._once(f"redirects/refused/{kind}", "not following the redirect of %s %s to another host: %s",
+                       what, chain[0], request.url)
+            if kind != "robots":
+                request.meta["offsite_redirect"] = request.url
+            raise IgnoreRequest(f"redirect to another host refused: {request.url}")
+        return None
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        if not _is_robots_request(request) or len(response.body) <= self.robots_max:
+            return response
+        head = response.body[: self.robots_max]
+        cut = max(head.rfind(b"\n"), head.rfind(b"\r"))
+        self._once("limits/robotstxt_size", "robots.txt %s is %d bytes: only its first %d are read "
+                   "(CRAWLER_ROBOTSTXT_MAX_BYTES)", response.url, len(response.body), self.robots_max)
+        return response.replace(body=head[: cut + 1] if cut >= 0 else b"")

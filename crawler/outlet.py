@@ -158,8 +158,12 @@ class Outlet:
         if parts.netloc and not self.is_outlet_host(parts.hostname or ""):
             return None
         path = parts.path or "/"
+        # Patterns are matched against the path, and then against path and query: the 2008-2011 form
+        # (`/detail.aspx?id=130017&sectionid=3510203`) carries its id in the query. Path patterns end before
+        # any `?`, so the second try only ever matches a pattern that names the query.
+        tries = (path, f"{path}?{parts.query}") if parts.query else (path,)
         for era, pattern in self.article_patterns:
-            match = pattern.match(path)
+            match = next((m for m in (pattern.match(t) for t in tries) if m), None)
             if not match:
                 continue
             groups = match.groupdict()
@@ -198,15 +202,18 @@ class Outlet:
         host = parts.hostname or self.canonical_host
         if not self.is_outlet_host(host) or self.language_for_host(host) == self.language:
             host = self.canonical_host
-        path = parts.path
+        path, query = parts.path, ""
         template = self.canonical_paths.get(parsed.era) if parsed else None
-        if parsed and parsed.path_date and template:
+        if parsed and template and "{y" not in template:
+            # An undated form whose id sits in the query: the template alone (other query fields dropped).
+            path, _, query = template.format(id=parsed.article_id).partition("?")
+        elif parsed and parsed.path_date and template:
             d = parsed.path_date
             path = template.format(y=d.year, m=d.month, d=d.day, id=parsed.article_id)
             slug = canonical_slug(parsed.slug)
             if slug:
                 path += "/" + slug
-        return urlunsplit((self.canonical_scheme, host, path, "", ""))
+        return urlunsplit((self.canonical_scheme, host, path, query, ""))
 
     def extraction_url(self, url: str) -> str:
         """The URL a fetched page is extracted as: itself on an outlet host; the same path and query on the
@@ -501,7 +508,7 @@ def _pattern(entry: dict[str, Any], where: str) -> tuple[str, re.Pattern[str], s
     template = entry["canonical"]
     if template is not None:
         try:
-            template.format(y=2000, m=1, d=1, id="1")
+            template.format(y=2000, m=1, d=1, id="1")  # undated templates name id alone
         except (KeyError, IndexError, ValueError) as exc:
             raise _fail(where, f"key 'canonical' is not a path template of y, m, d and id: {exc}") from None
     return entry["era"], rx, template

@@ -67,11 +67,19 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.storing.incremental.IncrementalMiddleware": 50,
     # Redirects and requests queued for a mirror set aside are put back on a trusted mirror before robots.txt.
     "crawler.middlewares.MirrorRoutingMiddleware": 90,
+    # robots.txt and web-archive requests: redirects stay on their own host; robots.txt is read up to a size.
+    "crawler.middlewares.OwnHostGuardMiddleware": 95,
     # Just inside Scrapy's RetryMiddleware (550): mirror requests are retried here (RETRY_* settings), then
     # sent to the next mirror; other requests go on to RetryMiddleware as in any Scrapy project.
     "crawler.middlewares.MirrorFailoverMiddleware": 555,
     # Web archives' 429/503 answers slow their whole slot down before Scrapy's RetryMiddleware (550) sees them.
     "crawler.middlewares.ArchivePolitenessMiddleware": 560,
+}
+# Scrapy's HTTP/1.1 handler that sends each request at its turn: web archives after their 429 pause (and, on the
+# frontier, at their rate for all workers together), other hosts at CRAWLER_HOST_RATE on the frontier.
+DOWNLOAD_HANDLERS = {
+    "http": "crawler.frontier.rate.HostRateHTTPHandler",
+    "https": "crawler.frontier.rate.HostRateHTTPHandler",
 }
 # Mirror failover, seizure/challenge handling and 404/410 recording (off: plain Scrapy retries only).
 CRAWLER_FAILOVER_ENABLED = True
@@ -125,6 +133,16 @@ CRAWLER_ARCHIVE_BACKOFF = 60.0
 CRAWLER_ARCHIVE_MAX_THROTTLES = 5
 # Largest (decompressed) sitemap or feed read.
 CRAWLER_SITEMAP_MAX_BYTES = 50 * 1024 * 1024
+# Bounds on sitemap work per run (each counted under limits/ and logged once when it bites): how deep sitemap
+# indexes may nest, how many sitemap files are requested, how many links one file and all of them may give.
+CRAWLER_SITEMAP_MAX_DEPTH = 3
+CRAWLER_SITEMAP_MAX_FILES = 2000
+CRAWLER_SITEMAP_MAX_LINKS_PER_FILE = 50_000
+CRAWLER_SITEMAP_MAX_LINKS = 1_000_000
+# Pages of one Wayback CDX query followed by resume key (a repeated resume key ends the query at once).
+CRAWLER_CDX_MAX_PAGES = 1000
+# Largest robots.txt read (bytes); a larger one is cut there, as Google does at 500 KiB.
+CRAWLER_ROBOTSTXT_MAX_BYTES = 512 * 1024
 # Extraction worker processes; 0 = one per core.
 CRAWLER_EXTRACT_WORKERS = 0
 # Worker entry point (html, url, mirror, outlet name) -> ExtractOutcome (or a dict of its fields); see

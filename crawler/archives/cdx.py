@@ -75,12 +75,33 @@ class Shard:
         return f"{base.rstrip('/')}/cdx/search/cdx?{urlencode(self.params(resume_key))}"
 
 
+def repair_timestamp(timestamp: str) -> str:
+    """A 1-14 digit Wayback timestamp as 14 valid digits (missing digits are the start of the period).
+
+    The real index holds some impossible ones: month or day `00` (a capture whose date was unknown in part)
+    becomes the first month or day; an hour, minute or second past its range is clamped. Raises CdxError for
+    anything else that is not a date (letters, under four digits, 30 February).
+    """
+    text = timestamp.strip()
+    if len(text) < 4 or len(text) > 14 or not text.isdigit():
+        raise CdxError(f"not a Wayback timestamp: {_first_line(timestamp, 40)!r}")
+    digits = (text + "00000101000000"[len(text):])[:14]
+    year, month, day = digits[:4], digits[4:6], digits[6:8]
+    month = "01" if month == "00" else month
+    day = "01" if day == "00" else day
+    hour, minute, second = (min(int(digits[i:i + 2]), top) for i, top in ((8, 23), (10, 59), (12, 59)))
+    fixed = f"{year}{month}{day}{hour:02d}{minute:02d}{second:02d}"
+    try:
+        datetime.strptime(fixed, "%Y%m%d%H%M%S")
+    except ValueError:
+        raise CdxError(f"not a Wayback timestamp: {text!r} (no such date)") from None
+    return fixed
+
+
 def capture_time(timestamp: str) -> datetime:
-    """A 1-14 digit Wayback timestamp as an aware UTC datetime (missing digits are the start of the period)."""
-    digits = (timestamp.strip() + "00000101000000"[len(timestamp.strip()) :])[:14]
-    if not digits.isdigit() or len(timestamp.strip()) < 4:
-        raise CdxError(f"not a Wayback timestamp: {timestamp!r}")
-    return datetime.strptime(digits, "%Y%m%d%H%M%S").replace(tzinfo=UTC)
+    """A 1-14 digit Wayback timestamp as an aware UTC datetime (repaired as `repair_timestamp` does; CdxError,
+    a ValueError, when it cannot be)."""
+    return datetime.strptime(repair_timestamp(timestamp), "%Y%m%d%H%M%S").replace(tzinfo=UTC)
 
 
 def _months(since: date, until: date) -> Iterable[tuple[int, int]]:
@@ -135,7 +156,9 @@ def plan_shards(
         if undated_heads and (undated_until is None or since <= undated_until):
             for head in undated_heads:
                 for digits in _id_prefixes(id_first_digits, id_prefix_digits):
-                    shards.append(Shard(f"{domain}/{head}/{digits}", start))
+                    # A head naming a query (`detail.aspx?id=`) is followed by the id itself, not a slash.
+                    sep = "" if head.endswith(("=", "?")) else "/"
+                    shards.append(Shard(f"{domain}/{head}{sep}{digits}", start))
     return shards
 
 
@@ -185,6 +208,47 @@ def parse_cdx_json(text: str) -> tuple[list[Capture], str | None]:
     return captures, resume
 
 
+CDX_TEXT_FIELDS = ("urlkey", "timestamp", "original", "mimetype", "statuscode", "digest", "length")
+"""The fields of a plain-text CDX line when no `fl=` was honoured (the server's default order)."""
+
+
+def parse_cdx_text(text: str, fields: Sequence[str] = CDX_FIELDS) -> tuple[list[Capture], str | None]:
+    """Captures and the resume key (or None) of a plain-text CDX answer (one space-separated capture a line).
+
+    A server that ignores `output=json` answers this way: lines of `fields` (the `fl=` asked for), or of the
+    server's seven default fields. With `showResumeKey=true` a blank line and then the key end the answer.
+    Lines of any other width (a URL with spaces, a torn line) are skipped rather than guessed at.
+    """
+    lines = text.split("\n")
+    while lines and not lines[-1].strip():
+        lines.pop()
+    resume: str | None = None
+    if len(lines) >= 2 and not lines[-2].strip() and len(lines[-1].split()) == 1:
+        resume = lines[-1].strip()
+        lines = lines[:-2]
+    captures: list[Capture] = []
+    for line in lines:
+        parts = line.split()
+        if len(parts) == len(fields):
+            row = dict(zip(fields, parts, strict=True))
+        elif len(parts) == len(CDX_TEXT_FIELDS):
+            row = dict(zip(CDX_TEXT_FIELDS, parts, strict=True))
+        else:
+            continue
+        captures.append(Capture(original=row["original"], timestamp=row["timestamp"],
+                                statuscode=row.get("statuscode", ""), mimetype=row.get("mimetype", ""),
+                                digest=row.get("digest", "")))
+    return captures, resume
+
+
+def parse_cdx_answer(text: str) -> tuple[list[Capture], str | None]:
+    """Captures and resume key of a CDX answer, JSON (what is asked for) or plain text (what some servers and
+    proxies send instead); CdxError when a JSON answer is not the documented one."""
+    if text.lstrip().startswith("["):
+        return parse_cdx_json(text)
+    return parse_cdx_text(text)
+
+
 def replay_url(base: str, capture: Capture) -> str:
     """The raw (not rewritten) replay of a capture: {base}/web/<timestamp>id_/<original>."""
     return f"{base.rstrip('/')}/web/{capture.timestamp}id_/{capture.original}"
@@ -216,6 +280,7 @@ def candidates_by_article(
 
 
 __all__ = [
-    "CDX_FIELDS", "CDX_LINE_CAP", "Capture", "CdxError", "Shard", "candidates_by_article", "capture_time",
-    "parse_cdx_json", "plan_shards", "replay_url",
+    "CDX_FIELDS", "CDX_LINE_CAP", "CDX_TEXT_FIELDS", "Capture", "CdxError", "Shard", "candidates_by_article",
+    "capture_time", "parse_cdx_answer", "parse_cdx_json", "parse_cdx_text", "plan_shards", "repair_timestamp",
+    "replay_url",
 ]

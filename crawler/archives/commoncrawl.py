@@ -36,6 +36,10 @@ class Crawl:
     id: str
     name: str
     cdx_api: str
+    start: date | None = None
+    """The first day it captured (collinfo.json's `from`), when given."""
+    end: date | None = None
+    """The last day it captured (collinfo.json's `to`), when given."""
 
 
 @dataclass(frozen=True)
@@ -83,27 +87,40 @@ def parse_collinfo(text: str) -> list[Crawl]:
     crawls = []
     for entry in data:
         if isinstance(entry, dict) and entry.get("id") and entry.get("cdx-api"):
-            crawls.append(Crawl(str(entry["id"]), str(entry.get("name", entry["id"])), str(entry["cdx-api"])))
+            crawls.append(Crawl(str(entry["id"]), str(entry.get("name", entry["id"])), str(entry["cdx-api"]),
+                                _day(entry.get("from")), _day(entry.get("to"))))
     return crawls
 
 
+def _day(value: object) -> date | None:
+    """The date of a collinfo.json `from`/`to` ("2024-02-20T00:00:00"), or None when absent or unreadable."""
+    try:
+        return datetime.fromisoformat(str(value)[:19]).date() if value else None
+    except ValueError:
+        return None
+
+
 def crawl_year(crawl_id: str) -> int | None:
-    """The year a crawl id names (CC-MAIN-2024-10 -> 2024; older ids CC-MAIN-2012 alike), or None."""
-    parts = crawl_id.split("-")
-    for part in parts[2:3]:
-        if part.isdigit() and len(part) == 4:
-            return int(part)
-    return None
+    """The last year a crawl id names (CC-MAIN-2024-10 -> 2024; CC-MAIN-2009-2010 -> 2010), or None."""
+    years = [int(part) for part in crawl_id.split("-")[2:] if part.isdigit() and len(part) == 4]
+    return years[-1] if years else None
 
 
 def crawls_for(crawls: Sequence[Crawl], since: date | None, until: date | None) -> list[Crawl]:
-    """The crawls that may hold captures of articles published in the window: a crawl captures pages
-    published before it, so every crawl from the year of `since` on (up to none, with no window: all)."""
+    """The crawls that may hold captures of articles published in the window: a crawl captures pages published
+    before it ended, so every crawl whose `to` date (collinfo.json) is on or after `since`; a crawl listed
+    without dates is judged by the last year its id names. With no `since`: all."""
     out = []
     for crawl in crawls:
-        year = crawl_year(crawl.id)
-        if year is None or since is None or year >= since.year:
+        if since is None:
             out.append(crawl)
+        elif crawl.end is not None:
+            if crawl.end >= since:
+                out.append(crawl)
+        else:
+            year = crawl_year(crawl.id)
+            if year is None or year >= since.year:
+                out.append(crawl)
     del until  # an article published before `until` may be captured by any later crawl
     return out
 

@@ -2,8 +2,9 @@
 
 Setting `CRAWLER_FRONTIER=redis://host:port/db` makes the `Frontier` add-on swap in the Redis scheduler and
 dupe filter (`crawler.frontier.scheduler`), the whole-crawl idle end, worker heartbeats and shared mirror
-health (`crawler.frontier.workers`) and the per-host request rate shared by every worker
-(`crawler.frontier.rate`). Unset, the crawl uses Scrapy's local scheduler as before and none of this loads.
+health (`crawler.frontier.workers`) and the per-host request rate and each web archive's rates, shared by every
+worker (`crawler.frontier.rate`). Unset, the crawl uses Scrapy's local scheduler as before and none of this loads
+but the download handler of `crawler.frontier.rate`, which then paces web archives within this one process.
 
 Every key of one crawl sits under `crawler:<spider>:<run>:`, so feeds, sitemaps and listings fetched in one
 run are fetched again by the next; `crawler:<spider>:current` names the run that workers started with

@@ -312,7 +312,7 @@ class RunningMirror:
             if listing is None:
                 return Reply(status=404, body=pages.render_not_found())
             return Reply(body=listing)
-        article = corpus.article_for_path(path)
+        article = corpus.article_for_path(f"{path}?{req.query}" if req.query else path)
         if article is not None:
             return Reply(body=article.html, content_type=article.content_type)
         if low in corpus.extra_pages:

@@ -4,7 +4,8 @@ It speaks the Internet Archive's formats as documented for wayback-cdx-server: p
 (scheme, `www.` and case ignored), `from`/`to` on 1-14 digit timestamps, repeated `filter=[!]field:regex` that
 must match the whole field, `fl=`, `output=json` (an array of arrays whose first row is the header), a line cap
 per query, `showResumeKey=true` (an empty row, then the key) and `resumeKey=`; `/web/<timestamp>id_/<url>` answers
-the capture's bytes unchanged. Faults for tests: 429 with or without Retry-After for the first N CDX requests.
+the capture's bytes unchanged. Faults for tests: 429 with or without Retry-After for the first N CDX requests or
+every Nth one, a resume key repeated forever, replays redirected to another host.
 Loopback only, like the rest of the look-alike site.
 """
 
@@ -61,6 +62,12 @@ class WaybackFaults:
     """Answer this many CDX requests with 429 before serving."""
     retry_after: str | None = "1"
     """The Retry-After header of those 429s (None: none)."""
+    throttle_every: int = 0
+    """Answer every Nth CDX request with 429 (and `retry_after`), whatever came before (0: never)."""
+    resume_key_loop: str | None = None
+    """End every JSON CDX answer with this resume key, whatever was asked: a server paging forever."""
+    replay_redirect: str | None = None
+    """Answer every replay with a 302 to this URL followed by the replay's own path (another host)."""
 
 
 class WaybackArchive:
@@ -165,14 +172,24 @@ class _Handler(BaseHTTPRequestHandler):
             archive.requests.append(self.path)
             archive.request_times.append((time.monotonic(), self.path))
             cdx_calls = sum(1 for r in archive.requests if r.startswith("/cdx/"))
+        faults = archive.faults
         if parts.path == "/cdx/search/cdx":
-            if cdx_calls <= archive.faults.throttle_first:
-                headers = {"Retry-After": archive.faults.retry_after} if archive.faults.retry_after else {}
+            if cdx_calls <= faults.throttle_first or (faults.throttle_every and cdx_calls % faults.throttle_every == 0):
+                headers = {"Retry-After": faults.retry_after} if faults.retry_after else {}
                 self._send(429, headers, b"Too Many Requests")
                 return
-            self._send(*archive.cdx(parts.query))
+            status, headers, body = archive.cdx(parts.query)
+            if faults.resume_key_loop is not None and status == 200 and body.startswith(b"["):
+                rows = json.loads(body) or [["original", "timestamp"]]
+                if len(rows) >= 3 and rows[-2] == []:
+                    rows = rows[:-2]
+                body = json.dumps([*rows, [], [faults.resume_key_loop]]).encode()
+            self._send(status, headers, body)
             return
         match = _REPLAY.match(self.path)
+        if match and faults.replay_redirect:
+            self._send(302, {"Location": faults.replay_redirect.rstrip("/") + self.path}, b"")
+            return
         if match:
             self._send(*archive.replay(match.group(1), match.group(2)))
             return

@@ -23,7 +23,16 @@ from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
 
 from crawler import statkeys
-from crawler.archives.cdx import Capture, CdxError, Shard, capture_time, parse_cdx_json, plan_shards, replay_url
+from crawler.archives.cdx import (
+    Capture,
+    CdxError,
+    Shard,
+    capture_time,
+    parse_cdx_answer,
+    plan_shards,
+    repair_timestamp,
+    replay_url,
+)
 from crawler.archives.commoncrawl import (
     CommonCrawlError,
     RecordTooLarge,
@@ -129,6 +138,7 @@ class ArchiveSources:
         self.wayback_url = str(settings.get("CRAWLER_WAYBACK_URL", "https://web.archive.org")).rstrip("/")
         self.cc_index_url = str(settings.get("CRAWLER_CC_INDEX_URL", "https://index.commoncrawl.org")).rstrip("/")
         self.cc_data_url = str(settings.get("CRAWLER_CC_DATA_URL", "https://data.commoncrawl.org")).rstrip("/")
+        self.cdx_max_pages = max(1, settings.getint("CRAWLER_CDX_MAX_PAGES", 1000))
         self._candidates: dict[str, dict[tuple[str, str, str], Candidate]] = {}
         self._fallback_ids: set[str] = set()
         self._archive_tried: set[str] = set()
@@ -138,6 +148,19 @@ class ArchiveSources:
             from crawler import signals as crawler_signals
 
             crawler.signals.connect(self._live_failed, signal=crawler_signals.page_failed)
+
+    _limits_said: frozenset[str] = frozenset()
+
+    def limit_reached(self, key: str, message: str) -> None:
+        """A work limit bit: counted every time (`limits/<key>`), logged once per run as one warning line."""
+        self._stat(f"limits/{key}")
+        if key not in self._limits_said:
+            self._limits_said = self._limits_said | {key}
+            logger.warning("%s", message)
+
+    def archive_source_stopped(self, source: str) -> bool:
+        """True once this archive is no longer read this run."""
+        return source in self._stopped_sources
 
     def stop_archive_source(self, source: str) -> None:
         """No more requests to this archive this run (it kept refusing): its captures are no longer tried."""
@@ -191,8 +214,10 @@ class ArchiveSources:
         return Request(url, callback=callback, errback=errback or self.archive_query_failed, meta=full,
                        dont_filter=dont_filter, headers=headers, priority=priority)
 
-    def _cdx_request(self, shard: Shard, resume_key: str | None = None, fallback_for: str | None = None) -> Request:
-        meta: dict[str, Any] = {"shard": [shard.prefix, shard.since, shard.until]}
+    def _cdx_request(self, shard: Shard, resume_key: str | None = None, fallback_for: str | None = None,
+                     page: int = 1) -> Request:
+        meta: dict[str, Any] = {"shard": [shard.prefix, shard.since, shard.until], "cdx_page": page,
+                                "cdx_resume": resume_key}
         if fallback_for:
             meta["fallback_for"] = fallback_for
         # Paging must not be filtered: a resumed query can repeat a URL only by a changed resume key.
@@ -219,6 +244,9 @@ class ArchiveSources:
             # The index server's answer for a prefix without captures ("No Captures found").
             self._stat(f"archive/{source}/empty_queries")
             return
+        if request.meta.get("offsite_redirect"):
+            self._stat(f"archive/{source}/query_failed")
+            return  # said once by the middleware that refused it
         reason = f"HTTP {exc.response.status}" if isinstance(exc, HttpError) else exception_reason(exc)
         self._stat(f"archive/{source}/query_failed")
         logger.warning("%s query failed (%s): %s", source, reason, request.url)
@@ -228,19 +256,43 @@ class ArchiveSources:
     def parse_cdx(self, response: Response) -> list[Request]:
         """One page of a Wayback CDX answer: every capture of an article URL becomes a candidate."""
         try:
-            captures, resume = parse_cdx_json(response.text)
+            captures, resume = parse_cdx_answer(response.text)
         except CdxError as exc:
             self._stat("archive/wayback/bad_answers")
             logger.warning("wayback: unreadable CDX answer for %s: %s", response.url, exc)
             return []
         self._stat("archive/wayback/cdx_pages")
         for capture in captures:
-            self._add_candidate(Candidate(WAYBACK, capture.original, capture.timestamp),
-                                response.meta.get("fallback_for"))
-        if resume:
-            prefix, since, until = response.meta["shard"]
-            return [self._cdx_request(Shard(prefix, since, until), resume, response.meta.get("fallback_for"))]
-        return []
+            timestamp = self._checked_timestamp(WAYBACK, capture.timestamp, capture.original)
+            if timestamp is not None:
+                self._add_candidate(Candidate(WAYBACK, capture.original, timestamp), response.meta.get("fallback_for"))
+        if not resume:
+            return []
+        prefix, since, until = response.meta["shard"]
+        page = int(response.meta.get("cdx_page", 1))
+        if resume == response.meta.get("cdx_resume"):
+            self.limit_reached("cdx_repeated_resume_key", (
+                f"wayback: the CDX server repeated its resume key for {prefix}*: that query ends here"))
+            return []
+        if page >= self.cdx_max_pages:
+            self.limit_reached("cdx_pages", (
+                f"wayback: the CDX query for {prefix}* reached {self.cdx_max_pages} pages: the rest is not read "
+                f"(CRAWLER_CDX_MAX_PAGES)"))
+            return []
+        return [self._cdx_request(Shard(prefix, since, until), resume, response.meta.get("fallback_for"), page + 1)]
+
+    def _checked_timestamp(self, source: str, timestamp: str, url: str) -> str | None:
+        """A capture's timestamp, repaired where the index holds an impossible one (month or day 00), or None
+        (counted, logged at debug level) when it cannot be read at all: that capture is skipped."""
+        try:
+            fixed = repair_timestamp(timestamp)
+        except CdxError as exc:
+            self._stat(f"archive/{source}/timestamps_skipped")
+            logger.debug("%s: skipping capture of %s: %s", source, url, exc)
+            return None
+        if fixed != timestamp:
+            self._stat(f"archive/{source}/timestamps_repaired")
+        return fixed
 
     def parse_collinfo(self, response: Response) -> list[Request]:
         """Common Crawl's crawl list: an index query per crawl overlapping the window, per URL-prefix shard."""
@@ -267,7 +319,9 @@ class ArchiveSources:
         for rec in records:
             if rec.status not in ("200", "") or "html" not in rec.mime.lower():
                 continue
-            self._add_candidate(Candidate(COMMONCRAWL, rec.url, rec.timestamp, rec.filename, rec.offset, rec.length))
+            timestamp = self._checked_timestamp(COMMONCRAWL, rec.timestamp, rec.url)
+            if timestamp is not None:
+                self._add_candidate(Candidate(COMMONCRAWL, rec.url, timestamp, rec.filename, rec.offset, rec.length))
 
     def _add_candidate(self, candidate: Candidate, fallback_for: str | None = None) -> None:
         parsed = self.outlet.parse_article_url(candidate.url)
@@ -373,6 +427,8 @@ class ArchiveSources:
         if isinstance(exc, HttpError):
             status: int | None = exc.response.status
             reason, key = f"HTTP {status}", f"http_{status}"
+        elif request.meta.get("offsite_redirect"):
+            status, reason, key = None, "redirect to another host refused", "offsite_redirect"
         else:
             status, reason = None, exception_reason(exc)
             key = reason
@@ -403,7 +459,8 @@ class ArchiveSources:
         Wayback Machine, one CDX query per outlet domain for its own URL."""
         if not article_id or article_id in self._archive_tried or article_id in self._fallback_ids:
             return
-        path = urlsplit(url).path
+        parts = urlsplit(url)
+        path = parts.path + (f"?{parts.query}" if parts.query else "")
         parsed = self.outlet.parse_article_url(path)
         if parsed is None:
             return

@@ -169,10 +169,20 @@ class PresstvSpider(ArchiveSources, Spider):
         spider.mirror_pool.fail_threshold = max(1, settings.getint("CRAWLER_MIRROR_FAIL_THRESHOLD", 2))
         spider.mirror_pool.cooldown = settings.getfloat("CRAWLER_MIRROR_COOLDOWN", 300.0)
         spider.sitemap_max_bytes = settings.getint("CRAWLER_SITEMAP_MAX_BYTES", 50 * 1024 * 1024)
+        spider.sitemap_max_depth = settings.getint("CRAWLER_SITEMAP_MAX_DEPTH", 3)
+        spider.sitemap_max_files = settings.getint("CRAWLER_SITEMAP_MAX_FILES", 2000)
+        spider.sitemap_max_links_per_file = settings.getint("CRAWLER_SITEMAP_MAX_LINKS_PER_FILE", 50_000)
+        spider.sitemap_max_links = settings.getint("CRAWLER_SITEMAP_MAX_LINKS", 1_000_000)
         spider.setup_archives(crawler)
         return spider
 
     sitemap_max_bytes = 50 * 1024 * 1024
+    sitemap_max_depth = 3
+    sitemap_max_files = 2000
+    sitemap_max_links_per_file = 50_000
+    sitemap_max_links = 1_000_000
+    _sitemap_files = 0
+    _sitemap_links = 0
 
     # ---- requests -------------------------------------------------------------------------------------
 
@@ -226,13 +236,16 @@ class PresstvSpider(ArchiveSources, Spider):
             out.extend(self._request(self.outlet.section_rss_path(s), self.parse_feed, "rss") for s in sections)
         if "sitemap" in self.sources:
             if self.since or self.until:
-                out.append(self._request(str(d["sitemap_index"]), self.parse_sitemap, "sitemap"))
+                out.append(self._request(str(d["sitemap_index"]), self.parse_sitemap, "sitemap",
+                                         meta={"sitemap_depth": 0}))
+                self._sitemap_files += 1
             else:
                 today = datetime.now(self.outlet.timezone).date()
                 prev = date(today.year - 1, 12, 1) if today.month == 1 else date(today.year, today.month - 1, 1)
                 for month in (today, prev):
                     out.append(self._request(self.outlet.monthly_sitemap_path(month.year, month.month),
-                                             self.parse_sitemap, "sitemap"))
+                                             self.parse_sitemap, "sitemap", meta={"sitemap_depth": 0}))
+                    self._sitemap_files += 1
         if "sections" in self.sources:
             out.extend(self._request(self.outlet.section_listing_path(s, 1), self.parse_listing, "sections")
                        for s in sections)
@@ -314,18 +327,24 @@ class PresstvSpider(ArchiveSources, Spider):
         return root
 
     def parse_feed(self, response: Response) -> Iterator[Request]:
-        """An RSS feed: every item link (hosts vary, items repeat, no dates) may be an article."""
+        """A feed (RSS 2.0, RSS 1.0/RDF or Atom): every item link (hosts vary, items repeat, no dates) may be an
+        article. A document that is XML but none of these is skipped with one warning line."""
         root = self._xml_root(response, "rss")
         if root is None:
             return
+        entries = _feed_entries(root)
+        if entries is None:
+            self.logger.warning("skipping feed %s: XML, but not RSS or Atom (root element <%s>)", response.url,
+                                _local(root.tag)[:40])
+            self.crawler.stats.inc_value("discovery/rss/not_a_feed")
+            return
         self.crawler.stats.inc_value("discovery/rss/feeds")
-        for item in root.iter("item"):
-            link = (item.findtext("link") or "").strip()
-            title = " ".join((item.findtext("title") or "").split())
-            if link:
-                request = self.article_request(urljoin(response.url, link), "rss", {"title": title} if title else {})
-                if request is not None:
-                    yield request
+        for link, title in entries:
+            if not link:
+                continue
+            request = self.article_request(urljoin(response.url, link), "rss", {"title": title} if title else {})
+            if request is not None:
+                yield request
 
     def parse_sitemap(self, response: Response) -> Iterator[Request]:
         """A sitemap index (monthly sitemaps in range, on-site only) or a news sitemap (articles with dates)."""
@@ -338,10 +357,23 @@ class PresstvSpider(ArchiveSources, Spider):
             yield from self._sitemap_index(response, root)
             return
         self.crawler.stats.inc_value("discovery/sitemap/files")
+        in_file = 0
         for url in root.iterfind("sm:url", _NS):
             loc = (url.findtext("sm:loc", namespaces=_NS) or "").strip()
             if not loc:
                 continue
+            if in_file >= self.sitemap_max_links_per_file:
+                self.limit_reached("sitemap_links_per_file", (
+                    f"sitemap {response.url} lists more than {self.sitemap_max_links_per_file} links: the rest of it "
+                    f"is not read (CRAWLER_SITEMAP_MAX_LINKS_PER_FILE)"))
+                return
+            if self._sitemap_links >= self.sitemap_max_links:
+                self.limit_reached("sitemap_links", (
+                    f"sitemaps listed more than {self.sitemap_max_links} links this run: no more are read "
+                    f"(CRAWLER_SITEMAP_MAX_LINKS)"))
+                return
+            in_file += 1
+            self._sitemap_links += 1
             hints: dict[str, Any] = {}
             pub = url.findtext("news:news/news:publication_date", namespaces=_NS)
             title = url.findtext("news:news/news:title", namespaces=_NS)
@@ -354,6 +386,12 @@ class PresstvSpider(ArchiveSources, Spider):
                 yield request
 
     def _sitemap_index(self, response: Response, root: etree._Element) -> Iterable[Request]:
+        depth = int(response.meta.get("sitemap_depth", 0)) + 1
+        if depth > self.sitemap_max_depth:
+            self.limit_reached("sitemap_depth", (
+                f"sitemap index {response.url} is nested {depth} deep: its sitemaps are not read "
+                f"(CRAWLER_SITEMAP_MAX_DEPTH={self.sitemap_max_depth})"))
+            return
         for loc_node in root.iterfind("sm:sitemap/sm:loc", _NS):
             loc = urljoin(response.url, (loc_node.text or "").strip())
             path = self._site_path(loc)
@@ -368,7 +406,13 @@ class PresstvSpider(ArchiveSources, Spider):
                     continue
                 if self.until and first > self.until:
                     continue
-            yield self._request(path, self.parse_sitemap, "sitemap")
+            if self._sitemap_files >= self.sitemap_max_files:
+                self.limit_reached("sitemap_files", (
+                    f"more than {self.sitemap_max_files} sitemaps this run: no more are requested "
+                    f"(CRAWLER_SITEMAP_MAX_FILES)"))
+                return
+            self._sitemap_files += 1
+            yield self._request(path, self.parse_sitemap, "sitemap", meta={"sitemap_depth": depth})
 
     def parse_listing(self, response: Response) -> Iterator[Request]:
         """A section listing page: article links, and further pages up to max_pages."""
@@ -422,7 +466,8 @@ class PresstvSpider(ArchiveSources, Spider):
     def parse_article(self, response: Response) -> Iterator[PageItem | Request]:
         """An article response becomes a page item: raw bytes and fetch facts, extraction happens later."""
         meta = response.meta
-        landed = self.outlet.parse_article_url(urlsplit(response.url).path)
+        landed_at = urlsplit(response.url)  # path and query: a mirror's host (a loopback one too) is not asked
+        landed = self.outlet.parse_article_url(landed_at.path + (f"?{landed_at.query}" if landed_at.query else ""))
         if landed is not None and landed.article_id != str(meta["article_id"]):
             # A redirect led to another article: this id has no page of its own any more. Record that, and ask
             # for the other article under its own id, so the dupe filter keeps it to one item per run.
@@ -448,6 +493,41 @@ class PresstvSpider(ArchiveSources, Spider):
             ),
             source=str(meta.get("source", "")),
         )
+
+
+def _local(tag: Any) -> str:
+    """An element's tag without its namespace ("" for comments and processing instructions)."""
+    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
+
+
+def _child_text(node: etree._Element, name: str) -> str:
+    for child in node:
+        if _local(child.tag) == name:
+            return " ".join("".join(child.itertext()).split())
+    return ""
+
+
+def _atom_link(entry: etree._Element) -> str:
+    """An Atom entry's page: its `link rel="alternate"` (or a link without rel), else an `id` that is a URL."""
+    for child in entry:
+        if _local(child.tag) == "link" and child.get("rel", "alternate") == "alternate" and child.get("href"):
+            return str(child.get("href")).strip()
+    ident = _child_text(entry, "id")
+    return ident if ident.startswith(("http://", "https://")) else ""
+
+
+def _feed_entries(root: etree._Element) -> list[tuple[str, str]] | None:
+    """(link, title) of every item of an RSS 0.9x/2.0, RSS 1.0 (RDF) or Atom feed; None when `root` is none of
+    them. Elements are matched by local name: RSS 1.0 and Atom put them in a namespace, RSS 2.0 does not."""
+    kind = _local(root.tag)
+    if kind in ("rss", "RDF"):
+        items = [el for el in root.iter() if _local(el.tag) == "item"]
+        return [(_child_text(el, "link") or str(el.get("{http://www.w3.org/1999/02/22-rdf-syntax-ns#}about", "")),
+                 _child_text(el, "title")) for el in items]
+    if kind == "feed":
+        entries = [el for el in root.iter() if _local(el.tag) == "entry"]
+        return [(_atom_link(el), _child_text(el, "title")) for el in entries]
+    return None
 
 
 def _project_outlet_name() -> str:
