@@ -259,7 +259,7 @@ def test_inputs_are_each_read_once_and_known_by_their_bytes(tmp_path: Path) -> N
 
 # ---- real files (tests/data/real, see SOURCES there) -----------------------------------------------------------
 
-REAL = Path(__file__).parent / "data" / "real"
+REAL = Path(__file__).parent / "data" / "real" / "warc"
 ONE_STREAM = REAL / "warcio-example-bad-non-chunked.warc.gz"
 PTV_URL = "https://www.presstv.ir/Detail/2017/03/06/513321/Iran-example-page"
 _SUMMARY = re.compile(r"(\d+) records in .*?: (\d+) new articles, (\d+) new versions, (\d+) unchanged, "

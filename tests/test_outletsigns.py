@@ -17,7 +17,7 @@ from crawler.site import SiteCorpus
 from crawler.site.pages import render_seizure_notice
 
 URL = "https://www.presstv.ir/Detail/2017/03/06/513321/Iran-example-page"
-REAL = Path(__file__).parent / "data" / "real"
+REAL = Path(__file__).parent / "data" / "real" / "warc"
 
 
 def _example_com_page() -> bytes:
