@@ -1,0 +1,154 @@
+"""Promises at their edges, in process: a bare date is midnight UTC, a refresh window counts edits, 451 fails
+over like 403, the drift alarm fires at exactly half, archives' Retry-After (seconds or an HTTP date) is waited
+out, January asks for December's sitemap, a backfill window keeps its first and last day."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import UTC, date, datetime, timedelta
+from email.utils import format_datetime
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from scrapy import Request
+from scrapy.core.downloader import Slot
+from scrapy.http import Response
+from unitkit import MIRRORS, article_request, extracted, html_response, make_crawler, spider_of
+
+from crawler.archives.cdx import plan_shards
+from crawler.extensions import health_warnings
+from crawler.middlewares import ArchivePolitenessMiddleware, MirrorFailoverMiddleware
+from crawler.outlet import load_outlet
+from crawler.spiders.archived import SLOT_WAYBACK, WAYBACK, Candidate
+from crawler.store import open_store
+from crawler.store.when import parse_when
+from crawler.storing.extension import StoreExtension
+from crawler.storing.incremental import AlreadyStoredRequest, IncrementalMiddleware
+
+FLOORS = load_outlet("presstv").health
+
+
+@pytest.mark.parametrize(("text", "key"), [
+    ("2026-12-05", "2026-12-05T00:00:00"),  # a bare date is the start of that day in UTC, not its end
+    ("2026-01-01", "2026-01-01T00:00:00"),
+    ("2026-12-05T03:30:00+03:30", "2026-12-05T00:00:00"),  # an offset is turned into UTC
+    ("2026-12-05T10:15:00", "2026-12-05T10:15:00"),  # a naive time is UTC
+])
+def test_a_users_date_is_read_as_the_readme_says(text: str, key: str) -> None:
+    assert parse_when(text) == key
+
+
+def test_an_age_counts_back_from_now_and_nonsense_is_one_readable_line() -> None:
+    now = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
+    assert parse_when("7d", now=now) == "2026-11-29T12:00:00"
+    assert parse_when("30m", now=now) == "2026-12-06T11:30:00"
+    with pytest.raises(ValueError, match=r"not a date: 'yesterday' \(use YYYY-MM-DD"):
+        parse_when("yesterday")
+
+
+def test_refresh_brings_back_an_old_story_edited_within_the_window(tmp_path: Path) -> None:
+    store_path = tmp_path / "store.sqlite"
+    old = extracted().article
+    old.published = "2024-03-01T10:00:00+00:00"  # published long ago...
+    old.modified = "2026-01-02T09:00:00+00:00"  # ...edited yesterday
+    with open_store(str(store_path)) as store:
+        store.save_article(old, None, None)
+    crawler = make_crawler(store=store_path, CRAWLER_REFRESH="2d")
+    middleware = IncrementalMiddleware.from_crawler(crawler)
+    middleware.spider_opened(spider_of(crawler))
+    try:
+        middleware.now = lambda: datetime(2026, 1, 3, tzinfo=UTC)
+        middleware.process_request(article_request(crawler))  # asked again: its edit is within two days
+        assert crawler.stats is not None and crawler.stats.get_value("incremental/refreshed") == 1
+        middleware.now = lambda: datetime(2026, 1, 3, tzinfo=UTC) + timedelta(days=3)
+        with pytest.raises(AlreadyStoredRequest):
+            middleware.process_request(article_request(crawler))  # neither date within two days: skipped
+    finally:
+        handle = StoreExtension.of(crawler)
+        assert handle is not None
+        handle.close()
+
+
+@pytest.mark.parametrize("status", [403, 451])
+def test_a_blocked_answer_fails_over_to_the_next_mirror(status: int) -> None:
+    crawler = make_crawler()
+    mw = MirrorFailoverMiddleware.from_crawler(crawler)
+    request = article_request(crawler)
+    nxt = asyncio.run(mw.process_response(request, html_response(request, "<p>Unavailable</p>", status)))
+    assert isinstance(nxt, Request) and nxt.url.startswith(MIRRORS[1]), f"a {status} must fail over"
+    assert crawler.stats is not None and crawler.stats.get_value(f"failover/http_{status}") == 1
+
+
+@pytest.mark.parametrize(("missed", "alarmed"), [(9, False), (10, True), (11, True)])
+def test_the_layout_rule_alarm_fires_from_exactly_half_the_items(missed: int, alarmed: bool) -> None:
+    items = 20
+    full = {f"health/with_{s}": items for s in ("published", "lead", "section", "image")}
+    stats = {**full, "health/items": items, "health/layout_miss/date": missed, "discovery/rss/article_links": items}
+    warnings = [w for w in health_warnings(stats, FLOORS, {}) if "date rule missed" in w]
+    assert bool(warnings) is alarmed, (missed, warnings)
+    if alarmed:
+        assert warnings[0].startswith(f"the layout's date rule missed on {missed} of {items} items")
+
+
+def _throttled(crawler: Any, headers: dict[str, str]) -> tuple[Slot, float]:
+    """A 429 from the Wayback CDX server through the archive middleware: its download slot and how long from
+    now its next request may go out."""
+    slot = Slot(concurrency=1, delay=1.0, jitter=0)
+    # The engine's downloader slots are all the middleware reads; the crawl's engine is not started here.
+    crawler.engine = SimpleNamespace(downloader=SimpleNamespace(slots={SLOT_WAYBACK: slot}))
+    mw = ArchivePolitenessMiddleware.from_crawler(crawler)
+    request = Request("http://127.0.0.1:9/cdx?url=x", meta={"archive_source": WAYBACK, "download_slot": SLOT_WAYBACK})
+    again = mw.process_response(request, Response(request.url, status=429, headers=headers, request=request))
+    assert isinstance(again, Request) and again.dont_filter
+    return slot, slot.lastseen + slot.delay - time.monotonic()
+
+
+@pytest.mark.parametrize("asked", ["seconds", "http-date"])
+def test_an_archive_retry_after_is_waited_out_in_either_form(asked: str) -> None:
+    crawler = make_crawler(CRAWLER_ARCHIVE_BACKOFF=60.0, CRAWLER_RETRY_AFTER_MAX=120.0)
+    value = "20" if asked == "seconds" else format_datetime(datetime.now(UTC) + timedelta(seconds=21), usegmt=True)
+    slot, wait = _throttled(crawler, {"Retry-After": value})
+    # 20 s asked (an HTTP date has whole seconds); far from the 60 s backoff used when nothing is asked.
+    assert 15 <= wait <= 21.5, wait
+    assert slot.delay == 2.0, "the archive's rate is halved"
+
+
+def test_an_archive_429_without_retry_after_waits_the_backoff() -> None:
+    crawler = make_crawler(CRAWLER_ARCHIVE_BACKOFF=60.0, CRAWLER_RETRY_AFTER_MAX=120.0)
+    _, wait = _throttled(crawler, {})
+    assert 55 <= wait <= 60.5, wait
+
+
+@pytest.mark.parametrize(("today", "months"), [
+    (datetime(2027, 1, 10, 12, 0, tzinfo=UTC), [(2027, 1), (2026, 12)]),  # January: last year's December
+    (datetime(2026, 3, 31, 22, 0, tzinfo=UTC), [(2026, 4), (2026, 3)]),  # already April 1st in Tehran
+    (datetime(2026, 7, 15, 8, 0, tzinfo=UTC), [(2026, 7), (2026, 6)]),
+])
+def test_a_live_run_reads_this_months_and_last_months_sitemap(today: datetime, months: list[tuple[int, int]]) -> None:
+    spider = spider_of(make_crawler())
+    spider.sources = ["sitemap"]
+    spider.clock = lambda: today
+    paths = [r.url.removeprefix(MIRRORS[0]) for r in spider.start_requests_list()]
+    assert paths == [spider.outlet.monthly_sitemap_path(y, m) for y, m in months]
+
+
+def test_a_backfill_keeps_the_first_and_last_day_of_its_window() -> None:
+    crawler = make_crawler()
+    spider = spider_of(crawler)
+    spider.since, spider.until = date(2013, 11, 1), date(2013, 11, 30)
+    days = {"340001": "2013/10/31", "340002": "2013/11/01", "340003": "2013/11/30", "340004": "2013/12/01"}
+    for article_id, day in days.items():
+        url = f"http://www.presstv.ir/Detail/{day}/{article_id}/Some-story"
+        spider._add_candidate(Candidate(WAYBACK, url, "20131204000000"))
+    assert sorted(spider._candidates) == ["340002", "340003"]
+
+
+def test_a_backfill_asks_the_archive_for_every_month_of_its_window() -> None:
+    shards = plan_shards(["www.presstv.ir"], dated_heads=["detail"], since=date(2013, 11, 30), until=date(2014, 1, 1))
+    prefixes = {s.prefix for s in shards}
+    assert {"www.presstv.ir/detail/2013/11/", "www.presstv.ir/detail/2013/12/", "www.presstv.ir/detail/2014/01/",
+            "www.presstv.ir/detail/2014/1/"} == prefixes
+    assert {s.since for s in shards} == {"20131130000000"}
