@@ -1,0 +1,64 @@
+"""`crawler export` as the manual promises it: oldest publication first, `--since DATE` from that day's midnight
+UTC (inclusive), `--until DATE` up to that midnight (exclusive), articles on the boundaries included as stated."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from crawlkit import cli
+
+from crawler.items import Article, content_hash
+from crawler.store import open_store
+
+# Publication times (UTC) on and around the edges of 2026-12-05, stored in a scrambled order.
+PUBLISHED = {
+    "900003": "2026-12-05T12:00:00+00:00",
+    "900001": "2026-12-04T23:59:59+00:00",
+    "900005": "2026-12-06T03:30:00+03:30",  # midnight UTC on the 6th, written with Tehran's offset
+    "900002": "2026-12-05T03:30:00+03:30",  # midnight UTC on the 5th
+    "900004": "2026-12-05T23:59:59+00:00",
+}
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> str:
+    path = str(tmp_path / "store.sqlite")
+    with open_store(path) as db:
+        for article_id, published in PUBLISHED.items():
+            body = f"Story {article_id} of the window test."
+            db.save_article(Article(article_id=article_id, url=f"https://outlet.test/{article_id}",
+                                    source_url=f"http://m1.test/Detail/2026/12/05/{article_id}/x", mirror="m1.test",
+                                    title=f"Story {article_id}", lead="", body=body, published=published, section="World",
+                                    content_hash=content_hash(body), word_count=len(body.split())), None, None)
+    return path
+
+
+def exported(store: str, *args: str) -> list[str]:
+    done = cli("export", "--store", store, *args)
+    assert done.returncode == 0, done.stderr
+    return [json.loads(line)["article_id"] for line in done.stdout.splitlines()]
+
+
+def test_export_is_oldest_publication_first(store: str) -> None:
+    assert exported(store) == ["900001", "900002", "900003", "900004", "900005"]
+
+
+def test_since_a_bare_date_starts_at_its_midnight_utc(store: str) -> None:
+    assert exported(store, "--since", "2026-12-05") == ["900002", "900003", "900004", "900005"]
+
+
+def test_until_a_bare_date_stops_before_its_midnight_utc(store: str) -> None:
+    assert exported(store, "--until", "2026-12-06") == ["900001", "900002", "900003", "900004"]
+
+
+def test_a_one_day_window_is_exactly_that_day(store: str) -> None:
+    assert exported(store, "--since", "2026-12-05", "--until", "2026-12-06") == ["900002", "900003", "900004"]
+
+
+def test_a_bad_date_is_one_line_and_exit_status_2(store: str) -> None:
+    done = cli("export", "--store", store, "--since", "last tuesday")
+    assert done.returncode == 2 and done.stdout == ""
+    [line] = done.stderr.strip().splitlines()
+    assert "--since" in line and "last tuesday" in line
