@@ -28,9 +28,10 @@ def store(tmp_path: Path) -> str:
     with open_store(path) as db:
         for article_id, published in PUBLISHED.items():
             body = f"Story {article_id} of the window test."
+            source = f"http://m1.test/Detail/2026/12/05/{article_id}/x"
             db.save_article(Article(article_id=article_id, url=f"https://outlet.test/{article_id}",
-                                    source_url=f"http://m1.test/Detail/2026/12/05/{article_id}/x", mirror="m1.test",
-                                    title=f"Story {article_id}", lead="", body=body, published=published, section="World",
+                                    source_url=source, mirror="m1.test", title=f"Story {article_id}", lead="",
+                                    body=body, published=published, section="World",
                                     content_hash=content_hash(body), word_count=len(body.split())), None, None)
     return path
 

@@ -4,6 +4,7 @@ requests to a host by the default download delay."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import statistics
@@ -46,7 +47,7 @@ def test_a_crawl_with_the_default_settings_obeys_robots_txt_and_the_download_del
     # DOWNLOAD_DELAY (0.5 s, randomised to 0.25-0.75 s; AutoThrottle never goes below it) between any two
     # requests to the host: the median gap stays well above what a crawl without a delay shows (AutoThrottle
     # alone halves its 1 s start delay on every fast answer, down to a few milliseconds). Load only widens gaps.
-    gaps = [b - a for a, b in zip(stamps, stamps[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(stamps)]
     assert len(gaps) >= 10, paths
     assert statistics.median(gaps) >= 0.3, [round(g, 3) for g in gaps]
     assert sum(gaps) >= 0.25 * len(gaps), "the whole crawl took at least the smallest delay per request"

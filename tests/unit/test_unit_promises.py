@@ -129,7 +129,7 @@ def test_an_archive_429_without_retry_after_waits_the_backoff() -> None:
 ])
 def test_a_live_run_reads_this_months_and_last_months_sitemap(today: datetime, months: list[tuple[int, int]]) -> None:
     spider = spider_of(make_crawler())
-    spider.sources = ["sitemap"]
+    spider.sources = ("sitemap",)
     spider.clock = lambda: today
     paths = [r.url.removeprefix(MIRRORS[0]) for r in spider.start_requests_list()]
     assert paths == [spider.outlet.monthly_sitemap_path(y, m) for y, m in months]
