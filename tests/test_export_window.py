@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from crawlkit import cli
+from storekit import rows
 
 from crawler.items import Article, content_hash
 from crawler.store import open_store
@@ -63,3 +64,30 @@ def test_a_bad_date_is_one_line_and_exit_status_2(store: str) -> None:
     assert done.returncode == 2 and done.stdout == ""
     [line] = done.stderr.strip().splitlines()
     assert "--since" in line and "last tuesday" in line
+
+
+def test_a_section_filter_ignores_case(store: str) -> None:
+    assert exported(store, "--section", "wORLD") == list(sorted(PUBLISHED))
+    assert exported(store, "--section", "Iran") == []
+
+
+def test_changed_since_includes_an_article_changed_at_that_very_second(store: str) -> None:
+    with open_store(store, readonly=True) as db:
+        changed = {str(r[0]): str(r[1]) for r in rows(db, "SELECT article_id, changed_at FROM articles")}
+    latest = max(changed.values())
+    assert exported(store, "--changed-since", latest) == sorted(a for a, at in changed.items() if at == latest)
+
+
+def test_edited_since_lists_only_articles_with_a_new_version_and_their_previous_text(store: str) -> None:
+    with open_store(store) as db:
+        body = "Story 900003 of the window test, corrected."
+        db.save_article(Article(article_id="900003", url="https://outlet.test/900003",
+                                source_url="http://m1.test/Detail/2026/12/05/900003/x", mirror="m1.test",
+                                title="Story 900003", lead="", body=body, published=PUBLISHED["900003"],
+                                section="World", content_hash=content_hash(body), word_count=len(body.split())),
+                        None, None)
+    done = cli("export", "--store", store, "--edited-since", "2000-01-01")
+    assert done.returncode == 0, done.stderr
+    [item] = [json.loads(line) for line in done.stdout.splitlines()]
+    assert item["article_id"] == "900003" and item["body"] == body
+    assert item["previous"]["version"] == 1 and item["previous"]["body"] == "Story 900003 of the window test."

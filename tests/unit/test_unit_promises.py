@@ -5,6 +5,7 @@ out, January asks for December's sitemap, a backfill window keeps its first and 
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from datetime import UTC, date, datetime, timedelta
 from email.utils import format_datetime
@@ -15,16 +16,19 @@ from typing import Any
 import pytest
 from scrapy import Request
 from scrapy.core.downloader import Slot
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from unitkit import MIRRORS, article_request, extracted, html_response, make_crawler, spider_of
 
 from crawler.archives.cdx import plan_shards
 from crawler.extensions import health_warnings
-from crawler.middlewares import ArchivePolitenessMiddleware, MirrorFailoverMiddleware
+from crawler.middlewares import ArchivePolitenessMiddleware, MirrorFailoverMiddleware, PageGivenUp
 from crawler.outlet import load_outlet
+from crawler.redact import redact
 from crawler.spiders.archived import SLOT_WAYBACK, WAYBACK, Candidate
+from crawler.spiders.presstv import PresstvSpider, SpiderArgumentError
 from crawler.store import open_store
-from crawler.store.when import parse_when
+from crawler.store.when import parse_duration, parse_when
 from crawler.storing.extension import StoreExtension
 from crawler.storing.incremental import AlreadyStoredRequest, IncrementalMiddleware
 
@@ -152,3 +156,91 @@ def test_a_backfill_asks_the_archive_for_every_month_of_its_window() -> None:
     assert {"www.presstv.ir/detail/2013/11/", "www.presstv.ir/detail/2013/12/", "www.presstv.ir/detail/2014/01/",
             "www.presstv.ir/detail/2014/1/"} == prefixes
     assert {s.since for s in shards} == {"20131130000000"}
+
+
+@pytest.mark.parametrize("text", ["0", "0s", "0d", "-1d", "soon"])
+def test_a_duration_must_be_positive_and_readable(text: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(repr(text))):
+        parse_duration(text)
+
+
+def _incremental(tmp_path: Path, **settings: Any) -> tuple[Any, IncrementalMiddleware]:
+    store_path = tmp_path / "store.sqlite"
+    with open_store(str(store_path)) as store:
+        store.save_article(extracted().article, None, None)  # published 2026-01-02T10:00+03:30 = 06:30 UTC
+    crawler = make_crawler(store=store_path, **settings)
+    middleware = IncrementalMiddleware.from_crawler(crawler)
+    middleware.spider_opened(spider_of(crawler))
+    return crawler, middleware
+
+
+def test_the_refresh_window_includes_its_edge(tmp_path: Path) -> None:
+    crawler, middleware = _incremental(tmp_path, CRAWLER_REFRESH="2d")
+    try:
+        published = datetime(2026, 1, 2, 6, 30, tzinfo=UTC)
+        middleware.now = lambda: published + timedelta(days=2)  # exactly two days later: still within
+        middleware.process_request(article_request(crawler))
+        middleware.now = lambda: published + timedelta(days=2, seconds=1)
+        with pytest.raises(AlreadyStoredRequest):
+            middleware.process_request(article_request(crawler))
+    finally:
+        handle = StoreExtension.of(crawler)
+        assert handle is not None
+        handle.close()
+
+
+def test_full_requests_every_stored_article_again(tmp_path: Path) -> None:
+    crawler, middleware = _incremental(tmp_path, CRAWLER_FULL=True)
+    try:
+        middleware.process_request(article_request(crawler))  # raises AlreadyStoredRequest when skipped
+        assert crawler.stats is not None and not crawler.stats.get_value("incremental/skipped")
+    finally:
+        handle = StoreExtension.of(crawler)
+        assert handle is not None
+        handle.close()
+
+
+@pytest.mark.parametrize("status", [404, 410])
+def test_a_gone_page_is_given_up_once_not_failed_over(status: int) -> None:
+    crawler = make_crawler()
+    mw = MirrorFailoverMiddleware.from_crawler(crawler)
+    request = article_request(crawler)
+    with pytest.raises(PageGivenUp, match=f"HTTP {status}"):
+        asyncio.run(mw.process_response(request, html_response(request, "<p>Not found</p>", status)))
+
+
+def test_an_archive_retry_after_is_capped() -> None:
+    crawler = make_crawler(CRAWLER_ARCHIVE_BACKOFF=60.0, CRAWLER_RETRY_AFTER_MAX=90.0)
+    _, wait = _throttled(crawler, {"Retry-After": "3600"})
+    assert 85 <= wait <= 90.5, wait
+
+
+def test_an_archive_that_keeps_throttling_is_stopped_after_the_limit_with_exit_status_6() -> None:
+    crawler: Any = make_crawler(CRAWLER_ARCHIVE_BACKOFF=0.0, CRAWLER_ARCHIVE_MAX_THROTTLES=3)
+    slot = Slot(concurrency=1, delay=1.0, jitter=0)
+    crawler.engine = SimpleNamespace(downloader=SimpleNamespace(slots={SLOT_WAYBACK: slot}))
+    mw = ArchivePolitenessMiddleware.from_crawler(crawler)
+    request = Request("http://127.0.0.1:9/cdx?url=x", meta={"archive_source": WAYBACK, "download_slot": SLOT_WAYBACK})
+    for _ in range(3):  # up to the limit: sent again
+        again = mw.process_response(request, Response(request.url, status=429, request=request))
+        assert isinstance(again, Request)
+    with pytest.raises(IgnoreRequest, match="answered 429 4 times in a row"):
+        mw.process_response(request, Response(request.url, status=429, request=request))
+    assert crawler.stats is not None and crawler.stats.get_value("crawler/exit_status") == 6
+
+
+def test_a_live_window_keeps_its_first_and_last_day_and_one_day_is_allowed() -> None:
+    crawler = make_crawler()
+    spider = spider_of(crawler)
+    same_day = PresstvSpider(mirrors=",".join(MIRRORS), since="2026-12-05", until="2026-12-05")
+    assert (same_day.since, same_day.until) == (date(2026, 12, 5), date(2026, 12, 5))
+    spider.since, spider.until = date(2026, 12, 1), date(2026, 12, 5)
+    assert [spider._in_range(date(2026, 12, d)) for d in (1, 5)] == [True, True]
+    assert [spider._in_range(d) for d in (date(2026, 11, 30), date(2026, 12, 6))] == [False, False]
+    with pytest.raises(SpiderArgumentError, match="since=2026-12-06 is after until=2026-12-05"):
+        PresstvSpider(mirrors=",".join(MIRRORS), since="2026-12-06", until="2026-12-05")
+
+
+def test_a_password_parameter_is_masked_whatever_its_case() -> None:
+    shown = redact("postgresql://crawler@db/crawl?PASSWORD=S3cret&sslmode=require")
+    assert "S3cret" not in shown and "sslmode=require" in shown
