@@ -5,7 +5,7 @@ changed) in the store, the exports, incremental skipping, mirror failover, the d
 redaction, the drift alarm and the politeness defaults. The repository is copied once into a temporary folder
 (the working tree is never touched); each mutant is applied there alone, the fast test files that cover its
 module run against it (`-x`: the first failure kills it), and the file is restored. Prints one line per
-mutant, then the kill ratio and the survivors (docs/quality.md lists the known ones and why they are harmless).
+mutant, then the kill ratio and the survivors (docs/promises.md lists the known ones and why they are harmless).
 
     .venv/bin/python bench/mutation.py                    # every mutant (about 10 minutes on two cores)
     .venv/bin/python bench/mutation.py --only since,451   # mutants whose name contains one of these

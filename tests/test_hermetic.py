@@ -169,6 +169,20 @@ def test_a_python_child_without_site_is_refused(argv: list[str]) -> None:
     assert take_refusals()
 
 
+def test_another_interpreter_ignoring_pythonpath_is_refused(tmp_path: Path) -> None:
+    other = tmp_path / "bin" / "python3"  # an interpreter outside this venv: no .pth hook in its site-packages
+    other.parent.mkdir()
+    other.symlink_to(sys.executable)
+    with pytest.raises(netguard.ChildRefused, match="-I/-E refused"):
+        subprocess.run([str(other), "-I", "-c", "pass"], timeout=60)
+    with pytest.raises(netguard.ChildRefused, match="-I/-E refused"):
+        os.system(f"{other} -E -c pass")
+    proc = subprocess.run([str(other), "-c", "import netguard; print(netguard._installed)"], capture_output=True,
+                          text=True, timeout=60)
+    assert proc.stdout.strip() == "True", "without -I/-E any interpreter loads the guard from PYTHONPATH"
+    assert take_refusals()
+
+
 def test_options_that_are_not_site_switches_are_let_through() -> None:
     proc = subprocess.run([sys.executable, "-X", "utf8", "-c", "import sys; print(sys.flags.no_site)", "-S"],
                           capture_output=True, text=True, timeout=60)

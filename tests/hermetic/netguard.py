@@ -3,8 +3,8 @@
 Installed in the test process by the `hermetic` pytest plugin and in every Python subprocess the tests start:
 through `sitecustomize.py` beside this file (the plugin puts this folder on PYTHONPATH) and, for children that
 ignore PYTHONPATH (`python -I`, `-E`), through a `.pth` file the plugin writes into the interpreter's
-site-packages (inert unless HERMETIC_GUARD=1). A Python child started with `-S` (no site: nothing can load the
-guard) is refused. Covered: connect/connect_ex, sendto/sendmsg on every Python socket (TCP, UDP, IPv6, raw),
+site-packages (inert unless HERMETIC_GUARD=1). A Python child the guard cannot reach is refused before it starts:
+`-S` (no site: nothing can load it), or `-I`/`-E` on another interpreter than this one (no hook there). Covered: connect/connect_ex, sendto/sendmsg on every Python socket (TCP, UDP, IPv6, raw),
 name lookups, and libpq connections (psycopg: the host/hostaddr of every connection attempt, before libpq
 resolves or connects). Each refusal raises an error naming the address and is appended to the file named by
 HERMETIC_GUARD_LOG, so the test that caused it fails even when the crawler swallows the error as an
@@ -20,6 +20,7 @@ import ipaddress
 import os
 import re
 import shlex
+import shutil
 import socket
 import sqlite3
 import subprocess
@@ -246,31 +247,56 @@ _PYTHON_NAME = re.compile(r"^(python|pypy)[\d.]*$")
 _OPTION_WITH_VALUE = set("cmWX")
 
 
-def _site_disabled(argv: Sequence[Any]) -> bool:
-    """True for a Python command line with `-S` among its interpreter options (the guard could not load)."""
+def _interpreter_options(argv: Sequence[Any]) -> set[str] | None:
+    """The one-letter interpreter options of a Python command line (`-IS` gives I and S); None when the
+    program is not Python."""
     if not argv:
-        return False
+        return None
     program = os.path.basename(os.fsdecode(argv[0]))
     if not _PYTHON_NAME.match(program):
-        return False
+        return None
+    options: set[str] = set()
     for raw in argv[1:]:
         arg = os.fsdecode(raw)
         if arg == "--" or not arg.startswith("-") or arg == "-":
-            return False
+            break
         if arg.startswith("--"):
             continue  # --check-hash-based-pycs VALUE and friends: no site switch among them
         for char in arg[1:]:
-            if char == "S":
-                return True
             if char in _OPTION_WITH_VALUE:
-                return False
-    return False
+                return options  # -c CODE, -m MODULE: the rest is the program's
+            options.add(char)
+    return options
+
+
+def _has_the_pth_hook(program: str) -> bool:
+    """True when `program` is this interpreter (its folder: the venv whose site-packages holds the hook)."""
+    found = program if os.sep in program else shutil.which(program)
+    return bool(found) and os.path.dirname(os.path.abspath(str(found))) == os.path.dirname(sys.executable)
+
+
+def _site_disabled(argv: Sequence[Any]) -> bool:
+    """True for a Python command line with `-S` among its interpreter options (the guard could not load)."""
+    return "S" in (_interpreter_options(argv) or set())
+
+
+def _why_unguarded(argv: Sequence[Any]) -> str | None:
+    """Why a child started with `argv` could not load the guard, else None."""
+    options = _interpreter_options(argv)
+    if options is None:
+        return None
+    if "S" in options:
+        return "with -S refused by the test network guard (no site: the guard cannot load in it)"
+    if options & {"I", "E"} and not _has_the_pth_hook(os.fsdecode(argv[0])):
+        return ("with -I/-E refused by the test network guard (it ignores PYTHONPATH, and only this interpreter "
+                "has the guard's .pth hook)")
+    return None
 
 
 def _refuse_child(argv: Sequence[Any]) -> None:
-    if _site_disabled(argv):
-        problem = (f"Python subprocess with -S refused by the test network guard (no site: the guard cannot "
-                   f"load in it): {' '.join(os.fsdecode(a) for a in argv)}")
+    why = _why_unguarded(argv)
+    if why:
+        problem = f"Python subprocess {why}: {' '.join(os.fsdecode(a) for a in argv)}"
         _record(problem)
         raise ChildRefused(errno.EPERM, problem)
 
@@ -303,6 +329,14 @@ def _guard_children() -> None:
             _refuse_child(list(args))
             return original(path, args, *rest, **kwargs)
         return guarded
+
+    original_system = os.system
+
+    def system(command: Any) -> int:
+        _check_command(command, shell=True)
+        return original_system(command)
+
+    os.system = system
 
     # os.execl*/spawnl* end in these; Twisted's spawnProcess and multiprocessing's fork server use them too.
     for name in ("execv", "execve", "execvp", "execvpe", "posix_spawn", "posix_spawnp"):
