@@ -3,12 +3,13 @@
 Installed in the test process by the `hermetic` pytest plugin and in every Python subprocess the tests start:
 through `sitecustomize.py` beside this file (the plugin puts this folder on PYTHONPATH) and, for children that
 ignore PYTHONPATH (`python -I`, `-E`), through a `.pth` file the plugin writes into the interpreter's
-site-packages (inert unless HERMETIC_GUARD=1). A Python child the guard cannot reach is refused before it starts:
-`-S` (no site: nothing can load it), or `-I`/`-E` on another interpreter than this one (no hook there). Covered: connect/connect_ex, sendto/sendmsg on every Python socket (TCP, UDP, IPv6, raw),
-name lookups, and libpq connections (psycopg: the host/hostaddr of every connection attempt, before libpq
-resolves or connects). Each refusal raises an error naming the address and is appended to the file named by
-HERMETIC_GUARD_LOG, so the test that caused it fails even when the crawler swallows the error as an
-unreachable mirror.
+site-packages (inert unless HERMETIC_GUARD=1). A Python child the guard cannot reach is refused before it
+starts: `-S` (no site: nothing can load it), or `-I`/`-E` on another interpreter than this one (no hook there).
+
+Covered: connect/connect_ex, sendto/sendmsg on every Python socket (TCP, UDP, IPv6, raw), name lookups, and
+libpq connections (psycopg: the host/hostaddr of every connection attempt, before libpq resolves or connects).
+Each refusal raises an error naming the address and is appended to the file named by HERMETIC_GUARD_LOG, so the
+test that caused it fails even when the crawler swallows the error as an unreachable mirror.
 """
 
 from __future__ import annotations
