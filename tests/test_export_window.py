@@ -91,3 +91,14 @@ def test_edited_since_lists_only_articles_with_a_new_version_and_their_previous_
     [item] = [json.loads(line) for line in done.stdout.splitlines()]
     assert item["article_id"] == "900003" and item["body"] == body
     assert item["previous"]["version"] == 1 and item["previous"]["body"] == "Story 900003 of the window test."
+
+
+def test_export_and_runs_read_while_a_crawl_holds_the_store(store: str) -> None:
+    crawl_lock = open_store(store, lock=True)  # what a running crawl holds
+    try:
+        # Both return (a reader that waited for the lock would hang until the test's time limit).
+        assert exported(store) == sorted(PUBLISHED)
+        runs = cli("runs", "--store", store)
+        assert runs.returncode == 0, runs.stderr
+    finally:
+        crawl_lock.close()
