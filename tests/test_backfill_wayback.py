@@ -16,7 +16,7 @@ from crawler.site.corpus import SiteArticle, SiteCorpus
 from crawler.site.server import closed_port
 from crawler.site.wayback import ArchivedCapture, RunningWayback, WaybackArchive
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]  # backfills of up to 300 s each
 
 NO_MIRROR = f"http://127.0.0.1:{closed_port()}"
 """The live site is not part of these runs: a mirror that refuses connections stands in for it."""

@@ -59,6 +59,7 @@ def test_hangs_crashes_deaths_and_memory_blowups_are_counted_and_saved(tmp_path:
     assert {p.read_bytes() for p in tmp_path.glob("*.bin")} == {b"hang", b"crash", b"die", b"hog"}
 
 
+@pytest.mark.timeout(600)  # the campaign's own limit is 300 s
 def test_a_short_campaign_over_every_target_finishes_clean(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, str(ROOT / "bench" / "fuzz.py"), "--inputs", "200", "--seed", "3",
                            "--crashes", str(tmp_path / "crashes")], capture_output=True, text=True, timeout=300,

@@ -27,7 +27,8 @@ from crawler.site import RunningSite, serve_site
 from crawler.site.server import closed_port
 from crawler.store import open_store
 
-pytestmark = [pytest.mark.integration, pytest.mark.redis]
+# Worker runs of up to 300 s each, some tests two of them: past the default time limit.
+pytestmark = [pytest.mark.integration, pytest.mark.redis, pytest.mark.timeout(900)]
 
 WORKER_LINE = re.compile(r"^worker (\d+) \(pid (\d+), exit (-?\d+)\): (.*)$", re.MULTILINE)
 TOTAL_LINE = re.compile(r"^all (\d+) workers: (\d+) articles extracted \((\d+) new, (\d+) updated", re.MULTILINE)

@@ -73,6 +73,7 @@ def test_no_store_inside_the_repository(tmp_path: Path) -> None:
 
 
 @pytest.mark.integration
+@pytest.mark.timeout(600)  # a whole pytest run of its own, limited to 300 s
 def test_a_test_that_asks_for_a_real_host_fails_with_the_address(tmp_path: Path) -> None:
     # A deliberately broken test, run by a pytest of its own with this project's configuration: it crawls with
     # a real mirror and asserts nothing, so only the guard can fail it.
