@@ -18,11 +18,11 @@ from scrapy import Request
 from scrapy.core.downloader import Slot
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
-from unitkit import MIRRORS, article_request, extracted, html_response, make_crawler, spider_of
+from unitkit import MIRRORS, Clock, article_request, extracted, html_response, make_crawler, spider_of
 
 from crawler.archives.cdx import plan_shards
 from crawler.extensions import health_warnings
-from crawler.middlewares import ArchivePolitenessMiddleware, MirrorFailoverMiddleware, PageGivenUp
+from crawler.middlewares import ArchivePolitenessMiddleware, MirrorFailoverMiddleware, MirrorPool, PageGivenUp
 from crawler.outlet import load_outlet
 from crawler.redact import redact
 from crawler.spiders.archived import SLOT_WAYBACK, WAYBACK, Candidate
@@ -244,3 +244,30 @@ def test_a_live_window_keeps_its_first_and_last_day_and_one_day_is_allowed() -> 
 def test_a_password_parameter_is_masked_whatever_its_case() -> None:
     shown = redact("postgresql://crawler@db/crawl?PASSWORD=S3cret&sslmode=require")
     assert "S3cret" not in shown and "sslmode=require" in shown
+
+
+@pytest.mark.parametrize(("words", "fails_over"), [(400, True), (401, False)])
+def test_a_notice_with_its_page_furniture_up_to_the_word_limit_still_fails_over(words: int, fails_over: bool) -> None:
+    crawler = make_crawler()
+    mw = MirrorFailoverMiddleware.from_crawler(crawler)
+    phrase = load_outlet("presstv").non_article["seizure"][0]
+    furniture = " menu" * (words - len(phrase.split()))
+    request = article_request(crawler)
+    page = f"<html><body><h1>{phrase}</h1><nav>{furniture}</nav></body></html>"
+    answer = asyncio.run(mw.process_response(request, html_response(request, page)))
+    assert isinstance(answer, Request) is fails_over, f"{words} words"
+
+
+def test_a_mirror_that_answers_again_starts_its_failure_count_afresh() -> None:
+    clock = Clock()
+    pool = MirrorPool(MIRRORS[:2], load_outlet("presstv"), fail_threshold=2, cooldown=60.0, clock=clock)
+    m1, m2 = (base.removeprefix("http://") for base in MIRRORS[:2])
+    pool.record_failure(m1)
+    pool.record_failure(m2)
+    assert pool.all_failed()
+    pool.record_success(m1)
+    assert not pool.all_failed(), "a mirror that answers again is not a failed one"
+    clock.advance(1)
+    assert pool.best() == MIRRORS[0], "nor ranked behind the one still failing"
+    assert pool.record_failure(m1) is False, "one failure after the success is not two in a row"
+    assert not pool.is_set_aside(m1)
