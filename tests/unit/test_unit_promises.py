@@ -25,7 +25,16 @@ from crawler.extensions import health_warnings
 from crawler.middlewares import ArchivePolitenessMiddleware, MirrorFailoverMiddleware, MirrorPool, PageGivenUp
 from crawler.outlet import load_outlet
 from crawler.redact import redact
-from crawler.spiders.archived import SLOT_WAYBACK, WAYBACK, Candidate
+from crawler.spiders.archived import (
+    SLOT_CC_DATA,
+    SLOT_CC_INDEX,
+    SLOT_WAYBACK,
+    SLOT_WAYBACK_CDX,
+    WAYBACK,
+    ArchiveSettingError,
+    Candidate,
+    archive_slots,
+)
 from crawler.spiders.presstv import PresstvSpider, SpiderArgumentError
 from crawler.store import open_store
 from crawler.store.when import parse_duration, parse_when
@@ -271,3 +280,17 @@ def test_a_mirror_that_answers_again_starts_its_failure_count_afresh() -> None:
     assert pool.best() == MIRRORS[0], "nor ranked behind the one still failing"
     assert pool.record_failure(m1) is False, "one failure after the success is not two in a row"
     assert not pool.is_set_aside(m1)
+
+
+def test_the_archives_get_the_documented_politeness_by_default() -> None:
+    crawler = make_crawler()  # the project's own settings
+    slots = archive_slots(crawler.settings)
+    # (slot, seconds between requests, requests at once): 0.4 CDX queries/s, 2 replays/s, 1 CC index query/s,
+    # 2 CC record reads/s; index queries one at a time.
+    assert {k: (v["delay"], v["concurrency"], v["jitter"]) for k, v in slots.items()} == {
+        SLOT_WAYBACK_CDX: (2.5, 1, 0), SLOT_WAYBACK: (0.5, 2, 0), SLOT_CC_INDEX: (1.0, 1, 0),
+        SLOT_CC_DATA: (0.5, 2, 0)}
+    mw = ArchivePolitenessMiddleware.from_crawler(crawler)
+    assert (mw.backoff, mw.max_throttles, mw.max_wait) == (60.0, 5, 120.0)
+    with pytest.raises(ArchiveSettingError, match="CRAWLER_WAYBACK_CDX_RATE=0 must be above 0"):
+        archive_slots(make_crawler(CRAWLER_WAYBACK_CDX_RATE=0).settings)
