@@ -294,3 +294,11 @@ def test_the_archives_get_the_documented_politeness_by_default() -> None:
     assert (mw.backoff, mw.max_throttles, mw.max_wait) == (60.0, 5, 120.0)
     with pytest.raises(ArchiveSettingError, match="CRAWLER_WAYBACK_CDX_RATE=0 must be above 0"):
         archive_slots(make_crawler(CRAWLER_WAYBACK_CDX_RATE=0).settings)
+
+
+@pytest.mark.parametrize(("url", "shown"), [
+    ("redis://:pa:ss@w0rd@cache:6379/0", "redis://:***@cache:6379/0"),  # no part of the password left behind
+    ("postgresql://crawler:a@b@c@db:5432/crawl", "postgresql://crawler:***@db:5432/crawl"),
+])
+def test_a_password_with_at_signs_is_masked_whole(url: str, shown: str) -> None:
+    assert redact(url) == shown
