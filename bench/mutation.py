@@ -141,6 +141,10 @@ MUTANTS: tuple[Mutant, ...] = (
       'if "://" not in text:'),
     m("redact-logs-off", REDACT, "        masked = redact(message)\n", "        masked = message\n"),
     # ---- exports and the drift alarm --------------------------------------------------------------------
+    m("export-gz-not-compressed", EXPORT, 'if name.endswith(".gz"):', 'if name.endswith(".gzip"):'),
+    m("export-part-file-kept", EXPORT, "            os.replace(tmp, args.output)\n",
+      "            os.link(tmp, args.output)\n"),
+    m("export-ascii-escaped", EXPORT, "out.write(json.dumps(item, ensure_ascii=False))", "out.write(json.dumps(item))"),
     m("warc-date-is-fetch-time", EXPORT, "datetime.fromisoformat(page.archived_at or page.fetched_at)",
       "datetime.fromisoformat(page.fetched_at)", WARC_TEST),
     m("alarm-not-at-half", EXT, "missed * 2 >= items", "missed * 2 > items"),

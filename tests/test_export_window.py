@@ -3,6 +3,7 @@ UTC (inclusive), `--until DATE` up to that midnight (exclusive), articles on the
 
 from __future__ import annotations
 
+import gzip
 import json
 from pathlib import Path
 
@@ -30,8 +31,9 @@ def store(tmp_path: Path) -> str:
         for article_id, published in PUBLISHED.items():
             body = f"Story {article_id} of the window test."
             source = f"http://m1.test/Detail/2026/12/05/{article_id}/x"
+            title = f"Story {article_id}: Tehran’s view"
             db.save_article(Article(article_id=article_id, url=f"https://outlet.test/{article_id}",
-                                    source_url=source, mirror="m1.test", title=f"Story {article_id}", lead="",
+                                    source_url=source, mirror="m1.test", title=title, lead="",
                                     body=body, published=published, section="World",
                                     content_hash=content_hash(body), word_count=len(body.split())), None, None)
     return path
@@ -102,3 +104,17 @@ def test_export_and_runs_read_while_a_crawl_holds_the_store(store: str) -> None:
         assert runs.returncode == 0, runs.stderr
     finally:
         crawl_lock.close()
+
+
+def test_an_export_to_a_gz_file_is_gzip_and_only_the_finished_file_is_left(store: str, tmp_path: Path) -> None:
+    out = tmp_path / "deep" / "window.jsonl.gz"
+    done = cli("export", "--store", store, "--since", "2026-12-05", "-o", str(out))
+    assert done.returncode == 0 and done.stdout == "", done.stderr
+    with gzip.open(out, "rt", encoding="utf-8") as fh:
+        assert [json.loads(line)["article_id"] for line in fh] == ["900002", "900003", "900004", "900005"]
+    assert [p.name for p in out.parent.iterdir()] == [out.name], "no .part file left behind"
+
+
+def test_the_export_is_utf8_text_not_escapes(store: str) -> None:
+    done = cli("export", "--store", store, "--since", "2026-12-06")
+    assert done.stdout.count("Tehran’s view") == 1 and "\\u2019" not in done.stdout
