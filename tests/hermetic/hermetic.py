@@ -40,7 +40,11 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ[netguard.ENABLE_VAR] = "1"
     os.environ[netguard.FORBID_VAR] = str(REPO_ROOT)
     os.environ[netguard.DIR_VAR] = str(HERE)
-    install_pth_hook()
+    try:
+        install_pth_hook()
+        os.environ[netguard.PTH_VAR] = "1"
+    except OSError:
+        os.environ.pop(netguard.PTH_VAR, None)  # a read-only site-packages: -I/-E children are refused instead
     _log_dir = Path(tempfile.mkdtemp(prefix="hermetic-"))
     netguard.install()
 

@@ -35,6 +35,8 @@ ENABLE_VAR = "HERMETIC_GUARD"
 DIR_VAR = "HERMETIC_GUARD_DIR"
 """This folder, for the `.pth` hook of children that ignore PYTHONPATH (not a PYTHON* variable: -E keeps it)."""
 PTH_NAME = "hermetic_guard.pth"
+PTH_VAR = "HERMETIC_GUARD_PTH"
+"""Set to 1 once the hook is in this interpreter's site-packages (else its -I/-E children are refused too)."""
 LOG_VAR = "HERMETIC_GUARD_LOG"
 FORBID_VAR = "HERMETIC_FORBID_STORE_UNDER"
 ALLOWED_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"})
@@ -272,6 +274,8 @@ def _interpreter_options(argv: Sequence[Any]) -> set[str] | None:
 
 def _has_the_pth_hook(program: str) -> bool:
     """True when `program` is this interpreter (its folder: the venv whose site-packages holds the hook)."""
+    if os.environ.get(PTH_VAR) != "1":
+        return False
     found = program if os.sep in program else shutil.which(program)
     return bool(found) and os.path.dirname(os.path.abspath(str(found))) == os.path.dirname(sys.executable)
 
