@@ -173,13 +173,16 @@ def copy_repository(dest: Path) -> None:
 def run_tests(copy: Path, tests: tuple[str, ...], timeout: float) -> tuple[bool, str]:
     """(passed, last lines of output) of pytest on `tests` in the copy, its own code first on the path."""
     env = {**os.environ, "PYTHONPATH": str(copy), "PYTHONDONTWRITEBYTECODE": "1"}
-    cmd = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:randomly", "-p", "no:cacheprovider",
+    cmd = [sys.executable, "-m", "pytest", "-x", "-q", "-rf", "-p", "no:randomly", "-p", "no:cacheprovider",
            "-o", "addopts=-p hermetic", *tests]
     try:
         proc = subprocess.run(cmd, cwd=copy, env=env, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
         return False, f"timed out after {timeout:.0f} s (a hang counts as caught)"
     lines = [ln for ln in proc.stdout.splitlines() if ln.strip()]
+    failed = [ln.split()[1] for ln in lines if ln.startswith("FAILED ")]
+    if failed:
+        return False, f"caught by {failed[0]}"
     return proc.returncode == 0, lines[-1] if lines else proc.stderr.strip()[-200:]
 
 
