@@ -5,7 +5,8 @@ changed) in the store, the exports, incremental skipping, mirror failover, the d
 redaction, the drift alarm and the politeness defaults. The repository is copied once into a temporary folder
 (the working tree is never touched); each mutant is applied there alone, the fast test files that cover its
 module run against it (`-x`: the first failure kills it), and the file is restored. Prints one line per
-mutant, then the kill ratio and the survivors (docs/promises.md lists the known ones and why they are harmless).
+mutant with the test that caught it (checked to pass without the mutant), then the kill ratio and the
+survivors (docs/promises.md lists the known ones and why they are harmless).
 
     .venv/bin/python bench/mutation.py                    # every mutant (15-20 minutes on a loaded two-core machine)
     .venv/bin/python bench/mutation.py --only since,451   # mutants whose name contains one of these
@@ -228,6 +229,12 @@ def main() -> int:
                 passed, detail = run_tests(copy, mu.tests, args.timeout)
             finally:
                 target.write_text(original, encoding="utf-8")
+            if not passed and detail.startswith("caught by "):
+                # A kill counts only if the catching test passes without the mutant: a test that failed for
+                # another reason (a flaky one on a loaded machine) proves nothing, and the mutant counts as alive.
+                catcher = detail.removeprefix("caught by ")
+                if not run_tests(copy, (catcher,), args.timeout)[0]:
+                    passed, detail = True, f"not decided: {catcher} fails without the mutant too"
             if passed:
                 survivors.append(mu)
             print(f"{'SURVIVED' if passed else 'killed':<8} {mu.name:<40} {time.monotonic() - began:5.1f} s  {detail}",
