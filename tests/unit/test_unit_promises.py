@@ -1,10 +1,12 @@
-"""Promises at their edges, in process: a bare date is midnight UTC, a refresh window counts edits, 451 fails
-over like 403, the drift alarm fires at exactly half, archives' Retry-After (seconds or an HTTP date) is waited
-out, January asks for December's sitemap, a backfill window keeps its first and last day."""
+"""Promises at their edges, in process: a bare date is midnight UTC, a refresh window counts edits and keeps its
+edge, 451 fails over like 403, the drift alarm fires at exactly half, archives' Retry-After (seconds or an HTTP
+date) is waited out and capped, January asks for December's sitemap, date windows keep their first and last day,
+passwords are masked whole, and the documented defaults (archive rates, mirror health, the per-run feed) hold."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import time
 from datetime import UTC, date, datetime, timedelta
@@ -18,9 +20,13 @@ from scrapy import Request
 from scrapy.core.downloader import Slot
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
+from scrapy.settings import Settings
 from unitkit import MIRRORS, Clock, article_request, extracted, html_response, make_crawler, spider_of
+from unitkit import settings as project_settings
 
+import crawler.settings as project_module
 from crawler.archives.cdx import plan_shards
+from crawler.exports import DefaultFeed
 from crawler.extensions import health_warnings
 from crawler.middlewares import ArchivePolitenessMiddleware, MirrorFailoverMiddleware, MirrorPool, PageGivenUp
 from crawler.outlet import load_outlet
@@ -302,3 +308,24 @@ def test_the_archives_get_the_documented_politeness_by_default() -> None:
 ])
 def test_a_password_with_at_signs_is_masked_whole(url: str, shown: str) -> None:
     assert redact(url) == shown
+
+
+def _feeds(**overrides: Any) -> dict[str, Any]:
+    settings = Settings(project_settings(**overrides))
+    DefaultFeed().update_settings(settings)
+    return dict(settings.getdict("FEEDS"))
+
+
+def test_each_run_gets_one_timestamped_feed_that_is_not_written_when_empty() -> None:
+    assert _feeds() == {"exports/%(name)s-%(time)s.jsonl": {"format": "jsonlines", "encoding": "utf8",
+                                                             "store_empty": False}}
+    assert list(_feeds(CRAWLER_WORKER="2")) == ["exports/%(name)s-%(time)s-worker2.jsonl"], "one file per worker"
+    assert _feeds(CRAWLER_EXPORT_DIR="") == {}, "switched off"
+
+
+def test_the_mirror_defaults_are_the_documented_ones() -> None:
+    crawler = make_crawler()
+    settings = crawler.settings
+    assert (settings.getint("CRAWLER_MIRROR_FAIL_THRESHOLD"), settings.getfloat("CRAWLER_MIRROR_COOLDOWN")) == (2, 300)
+    assert MirrorFailoverMiddleware.from_crawler(crawler).retry_after_max == 120.0
+    assert project_module.CRAWLER_STORE in ("data/crawler.sqlite", os.environ.get("CRAWLER_STORE"))
