@@ -329,3 +329,15 @@ def test_the_mirror_defaults_are_the_documented_ones() -> None:
     assert (settings.getint("CRAWLER_MIRROR_FAIL_THRESHOLD"), settings.getfloat("CRAWLER_MIRROR_COOLDOWN")) == (2, 300)
     assert MirrorFailoverMiddleware.from_crawler(crawler).retry_after_max == 120.0
     assert project_module.CRAWLER_STORE in ("data/crawler.sqlite", os.environ.get("CRAWLER_STORE"))
+
+
+def test_every_test_the_promise_list_names_exists() -> None:
+    root = Path(__file__).resolve().parents[2]
+    text = (root / "docs" / "promises.md").read_text(encoding="utf-8")
+    named = set(re.findall(r"`([\w/]+\.py)::(\w+)", text))
+    assert len(named) > 50
+    missing = [f"{path}::{test}" for path, test in sorted(named)
+               if not (root / "tests" / path).is_file()
+               or not re.search(rf"^(?:async )?def {test}\(", (root / "tests" / path).read_text(encoding="utf-8"),
+                                re.MULTILINE)]
+    assert missing == [], "docs/promises.md names tests that do not exist (renamed or removed?)"
