@@ -23,7 +23,7 @@ from crawler.site.corpus import SiteArticle, SiteCorpus
 from crawler.site.ranged import RangedFiles
 from crawler.site.server import closed_port
 
-pytestmark = [pytest.mark.integration, requires_pywb]
+pytestmark = [pytest.mark.integration, requires_pywb, pytest.mark.timeout(600)]  # a 300 s backfill and pywb
 
 NO_MIRROR = f"http://127.0.0.1:{closed_port()}"
 CRAWLS = {"CC-MAIN-2013-48": datetime(2013, 12, 5, tzinfo=UTC), "CC-MAIN-2022-05": datetime(2022, 1, 20, tzinfo=UTC),

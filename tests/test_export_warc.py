@@ -36,9 +36,9 @@ def _fill(store_path: Path) -> dict[str, Page]:
                                  ("Content-Type", "text/html; charset=utf-8"), ("Content-Encoding", "gzip"),
                                  ("Transfer-Encoding", "chunked"), ("Content-Length", "1234"),
                                  ("Server", "nginx"), ("Set-Cookie", "a=1"), ("Set-Cookie", "b=2")]),
-        # From a WARC import: WARC-Date must be the capture time, not the import's.
+        # From a WARC import on 2026-11-29: WARC-Date must be the capture time (2013), not the import's.
         IR + archived.path: Page(url=IR + archived.path, html=archived.html, status=200,
-                                 fetched_at="2013-11-04T12:49:01+00:00", mirror="www.presstv.ir",
+                                 fetched_at="2026-11-29T08:00:00+00:00", mirror="www.presstv.ir",
                                  headers=[("Content-Type", "text/html")], fetched_from="warc",
                                  archived_at="2013-11-04T12:49:01+00:00"),
         # Stored before headers were kept: the minimal set.

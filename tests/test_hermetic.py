@@ -73,6 +73,7 @@ def test_no_store_inside_the_repository(tmp_path: Path) -> None:
 
 
 @pytest.mark.integration
+@pytest.mark.timeout(600)  # a whole pytest run of its own, limited to 300 s
 def test_a_test_that_asks_for_a_real_host_fails_with_the_address(tmp_path: Path) -> None:
     # A deliberately broken test, run by a pytest of its own with this project's configuration: it crawls with
     # a real mirror and asserts nothing, so only the guard can fail it.
@@ -90,3 +91,102 @@ def test_a_test_that_asks_for_a_real_host_fails_with_the_address(tmp_path: Path)
     assert proc.returncode == 1, proc.stdout[-3000:]
     assert "1 failed" in proc.stdout
     assert "name lookup of www.presstv.co.uk refused by the test network guard" in proc.stdout, proc.stdout[-3000:]
+
+
+@pytest.mark.parametrize(("family", "kind", "host"), [
+    (socket.AF_INET, socket.SOCK_DGRAM, FAR_ADDRESS), (socket.AF_INET6, socket.SOCK_DGRAM, "2001:db8::10"),
+    (socket.AF_INET, socket.SOCK_STREAM, FAR_ADDRESS),
+])
+@pytest.mark.parametrize("call", ["sendto", "sendto-flags", "sendmsg"])
+def test_a_datagram_to_an_outside_address_is_refused_whatever_the_call(family: int, kind: int, host: str,
+                                                                       call: str) -> None:
+    with socket.socket(family, kind) as sock, pytest.raises(netguard.NetworkRefused, match=re.escape(host)):
+        if call == "sendto":
+            sock.sendto(b"x", (host, 53))
+        elif call == "sendto-flags":
+            sock.sendto(b"x", 0, (host, 53))
+        else:
+            sock.sendmsg([b"x"], [], 0, (host, 53))
+    assert any(host in line for line in take_refusals())
+
+
+def test_a_datagram_to_loopback_still_goes_out() -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as server, \
+            socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as client:
+        server.bind(("127.0.0.1", 0))
+        server.settimeout(30)
+        client.sendmsg([b"one"], [], 0, server.getsockname())
+        client.sendto(b"two", server.getsockname())
+        assert {server.recv(16), server.recv(16)} == {b"one", b"two"}
+    assert take_refusals() == []
+
+
+@pytest.mark.parametrize("conninfo", [
+    f"postgresql://user@{FAR_ADDRESS}:5432/db", "host=db.example.org dbname=x",
+    f"host=127.0.0.1 hostaddr={FAR_ADDRESS} dbname=x", f"postgresql://u@127.0.0.1,{FAR_ADDRESS}/db",
+])
+def test_a_postgresql_connection_outside_loopback_is_refused_before_libpq_connects(conninfo: str) -> None:
+    import psycopg
+
+    with pytest.raises(psycopg.OperationalError, match="refused by the test network guard"):
+        psycopg.connect(conninfo, connect_timeout=2)
+    # A host name may be stopped already at psycopg's own lookup (the socket guard), an address at libpq's door.
+    assert any("refused by the test network guard" in line for line in take_refusals())
+
+
+def test_a_postgresql_host_from_the_environment_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    import psycopg
+
+    monkeypatch.setenv("PGHOST", FAR_ADDRESS)
+    with pytest.raises(psycopg.OperationalError, match=re.escape(FAR_ADDRESS)):
+        psycopg.connect("dbname=x", connect_timeout=2)
+    assert any(FAR_ADDRESS in line for line in take_refusals())
+
+
+def test_a_postgresql_connection_in_a_subprocess_is_refused_too() -> None:
+    code = f"import psycopg\npsycopg.connect('postgresql://u@{FAR_ADDRESS}/db', connect_timeout=2)\n"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1 and f"PostgreSQL connection to {FAR_ADDRESS} refused" in proc.stderr
+    assert any(FAR_ADDRESS in line for line in take_refusals())
+
+
+@pytest.mark.parametrize("flags", [["-I"], ["-E"], ["-E", "-s"], ["-I", "-u"]])
+def test_a_python_child_that_ignores_pythonpath_still_has_the_guard(flags: list[str]) -> None:
+    code = f"import socket\nsocket.create_connection(('{FAR_ADDRESS}', 443), timeout=1)\n"
+    proc = subprocess.run([sys.executable, *flags, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1
+    assert f"connection to {FAR_ADDRESS}:443 refused by the test network guard" in proc.stderr
+    assert any(f"{FAR_ADDRESS}:443" in line for line in take_refusals())
+
+
+@pytest.mark.parametrize("argv", [["-S"], ["-IS"], ["-u", "-S"], ["-Sc"]])
+def test_a_python_child_without_site_is_refused(argv: list[str]) -> None:
+    code = "print('ran')"
+    cmd = [sys.executable, *argv, code] if argv[-1].endswith("c") else [sys.executable, *argv, "-c", code]
+    with pytest.raises(netguard.ChildRefused, match="-S refused"):
+        subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    with pytest.raises(netguard.ChildRefused):
+        subprocess.run(f"{sys.executable} {' '.join(argv)} -c pass", shell=True, timeout=60)
+    assert take_refusals()
+
+
+def test_another_interpreter_ignoring_pythonpath_is_refused(tmp_path: Path) -> None:
+    other = tmp_path / "bin" / "python3"  # an interpreter outside this venv: no .pth hook in its site-packages
+    other.parent.mkdir()
+    other.symlink_to(sys.executable)
+    with pytest.raises(netguard.ChildRefused, match="-I/-E refused"):
+        subprocess.run([str(other), "-I", "-c", "pass"], timeout=60)
+    with pytest.raises(netguard.ChildRefused, match="-I/-E refused"):
+        os.system(f"{other} -E -c pass")
+    proc = subprocess.run([str(other), "-c", "import netguard; print(netguard._installed)"], capture_output=True,
+                          text=True, timeout=60)
+    assert proc.stdout.strip() == "True", "without -I/-E any interpreter loads the guard from PYTHONPATH"
+    assert take_refusals()
+
+
+def test_options_that_are_not_site_switches_are_let_through() -> None:
+    proc = subprocess.run([sys.executable, "-X", "utf8", "-c", "import sys; print(sys.flags.no_site)", "-S"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.stdout.strip() == "0", "-S after -c is the program's argument, not the interpreter's"
+    assert netguard._site_disabled(["/usr/bin/env", "-S", "python3"]) is False
+    assert take_refusals() == []

@@ -31,7 +31,8 @@ from storekit import dump_rows, fresh_schema, postgres_url
 from crawler.site import RunningSite, serve_site
 from crawler.site.server import closed_port
 
-pytestmark = [pytest.mark.integration, pytest.mark.postgres, pytest.mark.redis]
+# Several crawls of up to 300 s each: past the default time limit.
+pytestmark = [pytest.mark.integration, pytest.mark.postgres, pytest.mark.redis, pytest.mark.timeout(900)]
 
 WRONG = "Wr0ng-Redis-Pa55word"
 PIDS_LINE = re.compile(r"^crawler: 2 workers in run \S+ on (\S+): pids (\d+), (\d+)$", re.MULTILINE)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import http.client
 import re
+import selectors
 import socket
 import subprocess
 import sys
@@ -23,7 +24,17 @@ from crawler.site.pages import ArticleSpec, render_article
 OUTLET = load_outlet("presstv")
 
 
-def get(url: str, timeout: float = 5) -> tuple[int, dict[str, str], bytes]:
+def first_line(proc: subprocess.Popen[bytes], timeout: float = 120) -> str:
+    """The process's first line of output; fails (rather than hanging the run) when none comes in `timeout` s."""
+    assert proc.stdout is not None
+    with selectors.DefaultSelector() as sel:
+        sel.register(proc.stdout, selectors.EVENT_READ)
+        if not sel.select(timeout):
+            pytest.fail(f"no line of output within {timeout} s", pytrace=False)
+    return proc.stdout.readline().decode().strip()
+
+
+def get(url: str, timeout: float = 30) -> tuple[int, dict[str, str], bytes]:
     try:
         with urllib.request.urlopen(url, timeout=timeout) as r:
             return r.status, dict(r.headers), r.read()
@@ -190,8 +201,7 @@ def test_runs_as_a_process_and_prints_its_mirrors() -> None:
     proc = subprocess.Popen([sys.executable, "-m", "crawler.site", "--mirrors", "seized,healthy", "--generate", "3"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline().decode().strip()
+        line = first_line(proc)
         assert line.startswith("mirrors=http://127.0.0.1:")
         seized, healthy = line.removeprefix("mirrors=").split(",")
         assert b"seized" in get(seized + "/rss.xml")[2]

@@ -22,7 +22,7 @@ mirror fails. Every outlet fact (hosts, paths, XPaths) comes from the profile th
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
@@ -111,6 +111,8 @@ class PresstvSpider(ArchiveSources, Spider):
             if self.max_pages < 1:
                 raise SpiderArgumentError(f"argument max_pages={max_pages!r} must be at least 1")
         self.mirror_pool = MirrorPool(self.mirror_bases, self.outlet)
+        self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+        """The time the monthly sitemaps are chosen by (tests set January by hand)."""
 
     def _mirrors_arg(self, value: str | None) -> list[str]:
         bases = [m.strip().rstrip("/") for m in (value or "").split(",") if m.strip()]
@@ -240,7 +242,7 @@ class PresstvSpider(ArchiveSources, Spider):
                                          meta={"sitemap_depth": 0}))
                 self._sitemap_files += 1
             else:
-                today = datetime.now(self.outlet.timezone).date()
+                today = self.clock().astimezone(self.outlet.timezone).date()
                 prev = date(today.year - 1, 12, 1) if today.month == 1 else date(today.year, today.month - 1, 1)
                 for month in (today, prev):
                     out.append(self._request(self.outlet.monthly_sitemap_path(month.year, month.month),

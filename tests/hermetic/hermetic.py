@@ -2,7 +2,9 @@
 
 Loaded for every run through `-p hermetic` in the pytest configuration. At start it installs the network
 guard (netguard) in this process and exports what makes every subprocess install it too: this folder on
-PYTHONPATH (its sitecustomize.py), HERMETIC_GUARD=1, and the repository as the place no store may be opened.
+PYTHONPATH (its sitecustomize.py), HERMETIC_GUARD=1, and the repository as the place no store may be opened;
+for children that ignore PYTHONPATH (`python -I`) it writes a `.pth` hook into this interpreter's
+site-packages (inert outside a test run).
 Proxy variables are dropped and NO_PROXY covers everything. Each test gets its own refusal log; a test whose
 process or subprocesses tried a non-loopback address fails with that address.
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import sysconfig
 import tempfile
 from collections.abc import Generator
 from pathlib import Path
@@ -36,8 +39,25 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["PYTHONPATH"] = os.pathsep.join(paths)
     os.environ[netguard.ENABLE_VAR] = "1"
     os.environ[netguard.FORBID_VAR] = str(REPO_ROOT)
+    os.environ[netguard.DIR_VAR] = str(HERE)
+    try:
+        install_pth_hook()
+        os.environ[netguard.PTH_VAR] = "1"
+    except OSError:
+        os.environ.pop(netguard.PTH_VAR, None)  # a read-only site-packages: -I/-E children are refused instead
     _log_dir = Path(tempfile.mkdtemp(prefix="hermetic-"))
     netguard.install()
+
+
+def install_pth_hook() -> Path:
+    """Write the guard's `.pth` hook into this interpreter's site-packages (atomically; unchanged if current)."""
+    target = Path(sysconfig.get_paths()["purelib"]) / netguard.PTH_NAME
+    line = netguard.pth_line()
+    if not target.exists() or target.read_text(encoding="utf-8") != line:
+        partial = target.with_name(f".{target.name}.{os.getpid()}")
+        partial.write_text(line, encoding="utf-8")
+        os.replace(partial, target)
+    return target
 
 
 def take_refusals() -> list[str]:
