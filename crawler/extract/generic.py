@@ -118,6 +118,9 @@ _ABOVE_HEADLINE_MAX_WORDS = 30
 # Elements that wrap an embedded post, and the few characters (a caption, "Embed") they may add to it.
 _WRAPPER_TAGS = frozenset({"div", "figure", "span", "section"})
 _WRAPPER_SLACK_CHARS = 5
+# A fast extraction with fewer words than this share of the words in the page's <p> elements missed the article:
+# trafilatura's full cascade runs instead (the fallback extractors the fast path skips).
+RESCUE_SHARE = 0.3
 # A last block with fewer words than this ("Comments", "All...", "©") is a label, not prose.
 _EDGE_MIN_WORDS = 2
 
@@ -262,9 +265,16 @@ def _body_text(tree: etree._Element) -> str:
     document = trafilatura.bare_extraction(
         tree, include_comments=False, fast=True, favor_recall=True, deduplicate=False, include_links=True
     )
-    if not isinstance(document, Document) or document.body is None:
+    body = document.body if isinstance(document, Document) else None
+    got = len(" ".join(body.itertext()).split()) if body is not None else 0
+    if got < RESCUE_SHARE * sum(len(" ".join(p.itertext()).split()) for p in tree.iter("p")):
+        # The fast path kept a fraction of the page's paragraph prose (it took a teaser or a sidebar block):
+        # trafilatura's full cascade (its fallback extractors compared) runs, and the longer body wins.
+        full = trafilatura.bare_extraction(tree, include_comments=False, deduplicate=False, include_links=True)
+        if isinstance(full, Document) and full.body is not None and len(" ".join(full.body.itertext()).split()) > got:
+            body = full.body
+    if body is None:
         return ""
-    body = document.body
     _drop_link_lines(body)
     _trim_edges(body)
     etree.strip_tags(body, "ref")
