@@ -151,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{1000 * mean_cpu:.1f} | {mean_cpu / base_cpu:.2f}x |")
     if args.worst:
         for name in names[1:]:
-            gaps = sorted(((f1s[name][i] - f1s["trafilatura"][i], pages[i][0]) for i in range(len(pages))))
+            gaps = sorted((f1s[name][i] - f1s["trafilatura"][i], pages[i][0]) for i in range(len(pages)))
             print(f"\n{name}: pages furthest below trafilatura: "
                   + ", ".join(f"{pid} {gap:+.3f}" for gap, pid in gaps[: args.worst]))
     return 0

@@ -254,8 +254,11 @@ def _unwrap_quoted_posts(tree: etree._Element) -> None:
             parent.replace(wrapper, quote)
 
 
-def _body_text(tree: etree._Element) -> str:
-    """The article text trafilatura finds in the tree, with its edges trimmed (empty when it finds none)."""
+def _body_text(tree: etree._Element, link_share: list[float] | None = None) -> str:
+    """The article text trafilatura finds in the tree, with its edges trimmed (empty when it finds none).
+
+    `link_share`, when given, receives the share of the kept text that sits in links (a headline index is
+    mostly links)."""
     _unwrap_quoted_posts(tree)
     _merge_split_body(tree)
     # fast: skip trafilatura's fallback extractors; favor_recall: keep doubtful paragraphs (the title
@@ -277,8 +280,23 @@ def _body_text(tree: etree._Element) -> str:
         return ""
     _drop_link_lines(body)
     _trim_edges(body)
+    if link_share is not None:
+        text = _chars(body)
+        link_share.append(sum(_chars(ref) for ref in body.iter("ref")) / text if text else 0.0)
     etree.strip_tags(body, "ref")
     return xmltotxt(body, False)
+
+
+def generic_paragraphs(tree: etree._Element, link_share: list[float] | None = None) -> list[str]:
+    """The article's paragraphs as the generic path finds them in the tree (cleaned in place first), without
+    the headline and what stands above it; `link_share` as for the body text."""
+    titles = _title_variants(tree)
+    _prune_link_lists(tree)
+    paragraphs = split_paragraphs(_body_text(tree, link_share))
+    while len(paragraphs) > 1 and paragraphs[0].casefold() in titles:
+        paragraphs.pop(0)
+    _drop_above_headline(paragraphs, titles)
+    return paragraphs
 
 
 def extract_generic(tree: etree._Element, url: str, outlet: Outlet | None = None) -> Extraction:
