@@ -441,7 +441,8 @@ def _read_structure(tree: etree._Element, url: str, outlet: Outlet) -> _Reading:
     if link_density(region) > MAX_LINK_DENSITY:
         raise NotAnArticle("headline index (body is mostly links)")
     reading.region = region
-    paragraphs = _agreed_paragraphs(_block_paragraphs(region), generic)
+    headings = {node_text(h) for h in region.iter("h2", "h3", "h4", "h5", "h6")}
+    paragraphs = _agreed_paragraphs(_block_paragraphs(region), generic, headings)
     if shingle_f1("\n\n".join(paragraphs), "\n\n".join(generic)) < DISAGREE:
         # The region is the wrong block (a comment thread, one half of a split body): the generic text wins.
         cues.note("second-opinion", f"density region replaced by the generic body ({len(generic)} paragraphs)")
@@ -459,10 +460,11 @@ KEEP_UNSEEN_WORDS = 10
 (text straight in a <div> between <br>s, which trafilatura drops); shorter ones are the region's furniture."""
 
 
-def _agreed_paragraphs(own: list[str], generic: list[str]) -> list[str]:
-    """The region's paragraphs, less the short ones the generic extractor left out of the page's text."""
+def _agreed_paragraphs(own: list[str], generic: list[str], headings: set[str]) -> list[str]:
+    """The region's paragraphs, less the short ones (other than its subheadings) the generic extractor left out
+    of the page's text."""
     kept = " ".join(generic)
-    return [p for p in own if len(p.split()) >= KEEP_UNSEEN_WORDS or p in kept]
+    return [p for p in own if len(p.split()) >= KEEP_UNSEEN_WORDS or p in kept or p in headings]
 
 
 def _structural_lead(tree: etree._Element, title_node: etree._Element | None, region: etree._Element) -> str:
