@@ -92,6 +92,12 @@ def contains(body_tokens: str, snippet: str) -> bool:
     return bool(snip) and f" {snip} " in body_tokens
 
 
+def snippets(truth: dict[str, object], key: str) -> list[str]:
+    """The ground truth's `with` or `without` snippets."""
+    value = truth.get(key)
+    return [str(s) for s in value] if isinstance(value, list) else []
+
+
 def _forget_page_strings() -> None:
     for fn in (tf_utils.line_processing, tf_utils.trim, tf_utils.return_printables_and_spaces):
         fn.cache_clear()
@@ -124,8 +130,8 @@ def main(argv: list[str] | None = None) -> int:
     cpu: dict[str, list[float]] = {n: [] for n in names}
     leaked = dict.fromkeys(names, 0)
     missed = dict.fromkeys(names, 0)
-    n_with = sum(len(list(gt.get("with") or [])) for *_, gt in pages)  # type: ignore[call-overload]
-    n_without = sum(len(list(gt.get("without") or [])) for *_, gt in pages)  # type: ignore[call-overload]
+    n_with = sum(len(snippets(gt, "with")) for *_, gt in pages)
+    n_without = sum(len(snippets(gt, "without")) for *_, gt in pages)
     for _, url, html, _ in pages[:1]:  # warm-up: imports, stop lists, compiled XPaths
         for i, fn in enumerate(READINGS.values()):
             fn(html, url, i)
@@ -138,8 +144,8 @@ def main(argv: list[str] | None = None) -> int:
             cpu[name].append(time.process_time() - c0)
             f1s[name].append(word_f1(str(gt.get("main_content") or ""), body))
             joined = " " + " ".join(tokens(body)) + " "
-            missed[name] += sum(1 for s in gt.get("with") or [] if not contains(joined, str(s)))  # type: ignore[attr-defined]
-            leaked[name] += sum(1 for s in gt.get("without") or [] if contains(joined, str(s)))  # type: ignore[attr-defined]
+            missed[name] += sum(1 for s in snippets(gt, "with") if not contains(joined, s))
+            leaked[name] += sum(1 for s in snippets(gt, "without") if contains(joined, s))
     base_cpu = statistics.mean(cpu["trafilatura"])
     print(f"WCXB ({args.benchmark.name}): {len(pages)} pages, {n_with} `with` and {n_without} `without` snippets; "
           f"trafilatura {trafilatura.__version__}\n")

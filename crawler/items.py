@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import re
 import unicodedata
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
@@ -101,12 +100,10 @@ class Article:
         return cls(**{k: v for k, v in data.items() if k in names})
 
 
-_WS = re.compile(r"\s+")
-
-
 def normalise_text(text: str) -> str:
     """NFC-normalised text with all whitespace runs collapsed to one space, stripped."""
-    return _WS.sub(" ", unicodedata.normalize("NFC", text)).strip()
+    # str.split() splits on exactly the characters the regex \s matches, several times faster.
+    return " ".join(unicodedata.normalize("NFC", text).split())
 
 
 def content_hash(body: str) -> str:

@@ -111,12 +111,12 @@ def classify_non_article(
     head_bits = [node_text(n) for n in xp("//title | //h1 | //h2 | //h3")(tree)[:12]]
     head_text = " | ".join(b for b in head_bits if b).lower()
     if outlet is not None:
-        body_text = ""
+        short = False
         if not has_layout:  # the whole text is only read for pages without an article layout
             body = tree.find("body")
-            body_text = node_text(body) if body is not None else ""
-        short = not has_layout and len(body_text.split()) < SHORT_PAGE_WORDS
-        lowered = body_text.lower() if short else ""
+            words = " ".join(body.itertext()).split() if body is not None else []
+            short = len(words) < SHORT_PAGE_WORDS
+        lowered = " ".join(words).lower() if short else ""
         for kind, label in (
             ("seizure", "seizure notice"),
             ("challenge", "challenge or block page"),
@@ -312,22 +312,36 @@ def _same_text(a: str, b: str) -> bool:
     return short == long_ or (len(short) >= 60 and long_.startswith(short))
 
 
+_LEAD_END = re.compile(r"[.!?\"”’…)]$")
+_LEAD_TAGS = frozenset({"p", "h2", "h3", "h4", "div", "strong"})
+
+
 def _lead_node(tree: etree._Element, description: str) -> etree._Element | None:
     """The visible lead of a page no layout rule knows: the first block that repeats the page's meta
     description (which is often cut short)."""
     if not description:
         return None
-    for node in xp("//body//*[self::p or self::h2 or self::h3 or self::h4 or self::div or self::strong]")(tree):
-        text = node_text(node)
-        if len(text) > 2000 or not _same_text(text, description):
+    start = description.casefold()[:30]
+    # Only text that starts like the description can open the lead: the page's text runs are scanned, not the
+    # text of every block (which costs a join per element).
+    for run in xp("//body//text()")(tree):
+        text = " ".join(run.split()).casefold()[:30]
+        if run.is_tail or not text or text != start[: len(text)]:
             continue
+        node = run.getparent()
+        chain = [node]
+        for anc in node.iterancestors():
+            if anc.tag == "body" or len(node_text(anc)) > 2000 or not _same_text(node_text(anc), description):
+                break
+            chain.append(anc)
+        blocks = [n for n in chain if n.tag in _LEAD_TAGS and _same_text(node_text(n), description)]
+        if not blocks:
+            continue
+        top = blocks[-1]
         # The deepest block with that text: a wrapper holding only the lead says the same.
-        inner = [c for c in node if isinstance(c.tag, str) and _same_text(node_text(c), text)]
-        return inner[0] if inner else node
+        inner = [c for c in top if isinstance(c.tag, str) and _same_text(node_text(c), node_text(top))]
+        return inner[0] if inner else top
     return None
-
-
-_LEAD_END = re.compile(r"[.!?\"”’…)]$")
 
 
 @dataclass

@@ -9,6 +9,7 @@ at the outermost wrapper that holds nothing else, however deep the markup nests 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from urllib.parse import urljoin, urlsplit
 
@@ -21,6 +22,7 @@ from crawler.outlet import Outlet
 CARD_MAX_WORDS = 80
 """A story card's text (headline, URL, maybe a linked blurb) is never longer than this."""
 
+_ID_DIGITS = re.compile(r"\d{4}")
 _STOP = frozenset({"html", "body", "head"})
 _SKIP = frozenset({"script", "style", "noscript", "template"})
 
@@ -32,6 +34,7 @@ class _Page:
         self.outlet = outlet
         self.url = url
         self.own_id = outlet.article_id(url)
+        self.targets: dict[str, bool] = {}
 
     def href(self, a: etree._Element) -> str:
         return (a.get("href") or "").strip()
@@ -47,10 +50,13 @@ class _Page:
     def other_article(self, a: etree._Element) -> bool:
         """True for a link to an article of the outlet other than this page's own."""
         href = self.href(a)
-        if not href or href.startswith(("#", "javascript:", "mailto:")):
-            return False
-        target = self.outlet.article_id(urljoin(self.url, href))
-        return target is not None and target != self.own_id
+        if not href or href.startswith(("#", "javascript:", "mailto:")) or not _ID_DIGITS.search(href):
+            return False  # every article URL of an outlet holds its numeric id
+        known = self.targets.get(href)
+        if known is None:
+            target = self.outlet.article_id(urljoin(self.url, href))
+            known = self.targets[href] = target is not None and target != self.own_id
+        return known
 
     def is_host_link(self, a: etree._Element) -> bool:
         """A link to one of the outlet's addresses itself (its home page on some host)."""
@@ -162,6 +168,8 @@ def prune_story_cards(root: etree._Element, outlet: Outlet, url: str, keep: set[
 def prune_alternate_addresses(root: etree._Element, outlet: Outlet, url: str, keep: set[etree._Element],
                               removed: list[str]) -> None:
     """Remove the alternate-address note and the outlet host links that follow it."""
+    if not outlet.alternate_address_regex.search(" ".join(root.itertext())):
+        return  # one search over the whole text first: most pages have no note
     page = _Page(outlet, url)
     hits: list[etree._Element] = []
     for text in root.xpath(".//text()"):

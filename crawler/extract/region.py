@@ -2,11 +2,11 @@
 
 Two independent views of where the article is: the element with the most prose of its own (paragraphs and text
 between <br>s, links discounted), and the smallest element that holds most of what trafilatura's main-content
-extraction (the generic path, run once on the page) kept. Density alone is exact on pages whose body sits in one container, but takes a comment thread
-that outweighs a short article, or one half of a body split over two containers; trafilatura knows comments and
-navigation but keeps stray lines. Where the two agree the denser, tighter region wins; where trafilatura's region
-holds the densest block and more, the body was split and the larger region is taken; where they disagree, the
-one trafilatura chose.
+extraction (the generic path, run once on the page) kept. Density alone is exact on pages whose body sits in one
+container, but takes a comment thread that outweighs a short article, or one half of a body split over two
+containers; trafilatura knows comments and navigation but keeps stray lines. Where the two agree the denser,
+tighter region wins; where trafilatura's region holds the densest block and more, the body was split and the
+larger region is taken; where they disagree, the one trafilatura chose.
 """
 
 from __future__ import annotations
