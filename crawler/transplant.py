@@ -283,6 +283,22 @@ def _clear_between(root: etree._Element, first: etree._Element, last: etree._Ele
             el.tail = None
 
 
+def _headline(page_body: etree._Element, container: etree._Element) -> etree._Element | None:
+    """The page's own headline: an h1 inside the article block, else the last h1 above it (not a logo h1 at
+    the top of the page when the article's own comes later), else the first h1."""
+    h1s = list(page_body.iter("h1"))
+    inside = [h for h in h1s if container in set(h.iterancestors())]
+    if inside:
+        return inside[0]
+    above: etree._Element | None = None
+    for el in page_body.iter():
+        if el is container:
+            break
+        if el.tag == "h1":
+            above = el
+    return above if above is not None else (h1s[0] if h1s else None)
+
+
 def _rewrite_head(root: etree._Element, story: Story) -> None:
     """The other site's title, metadata and structured data go; Press TV's title and description come."""
     for el in list(root.iter("meta", "link", "title", "script")):
@@ -314,8 +330,11 @@ def _rewrite_head(root: etree._Element, story: Story) -> None:
 
 
 def _drop_breadcrumbs(root: etree._Element) -> None:
+    """The other site's breadcrumb trails go (a Press TV page here has none): short blocks named so."""
     for el in list(root.iter()):
-        if not isinstance(el.tag, str):
+        if not isinstance(el.tag, str) or el.tag in ("html", "body"):
+            continue
+        if len(" ".join(el.itertext())) > 400:  # a page class such as `has-breadcrumb` on a whole layout block
             continue
         marks = " ".join((el.get("class") or "", el.get("id") or "", el.get("itemtype") or "",
                           el.get("aria-label") or "")).lower()
@@ -327,10 +346,12 @@ def _menu(root: etree._Element, container: etree._Element, furniture: Furniture,
     """The page's own top menu (the first list of links above the article) now lists Press TV's sections."""
     body = root.find("body")
     above: etree._Element | None = None
+    around = set(container.iterancestors())
     for el in root.iter():
         if el is container:
-            break  # only lists above the article
-        if el.tag in ("ul", "ol") and len([li for li in el if li.tag == "li" and li.find(".//a") is not None]) >= 3:
+            break  # only lists above the article, never one that holds it
+        links = [li for li in el if li.tag == "li" and li.find(".//a") is not None] if el.tag in ("ul", "ol") else []
+        if el not in around and len(links) >= 3:
             above = el
             break
     if above is None:
@@ -386,7 +407,7 @@ def transplant(template: Template, story: Story, other: Story, furniture: Furnit
         return None
 
     # The headline: the page's own headline element (the first h1, else the one holding the template's title).
-    headline = page_body.find(".//h1")
+    headline = _headline(page_body, container)
     if headline is None and template.title:
         headline = _deepest(texts, _squash(template.title))
     if headline is None or headline is page_body or container in {*headline.iterancestors()}:
