@@ -610,8 +610,14 @@ def judge(t: Transplant) -> TransplantScore:
     article = result.article
     score.layout = result.layout
     score.body_f1 = body_f1(t.story.body, article.body)
+    # A card whose link text is a URL leaks as a card, not as an alternate address of the outlet.
+    urls = [s for s in t.planted.get("card", []) if s.startswith("http")]
     for kind, snippets in t.planted.items():
-        leaked = [s for s in snippets if _count(article.body, s) > _count(t.story.body, s)]
+        body = article.body
+        if kind == "alternate":
+            for url in urls:
+                body = body.replace(url, " ")
+        leaked = [s for s in snippets if _count(body, s) > _count(t.story.body, s)]
         if leaked:
             score.leaked[kind] = leaked
     score.title_ok = article.title == t.story.title
