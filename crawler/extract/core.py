@@ -285,6 +285,12 @@ def _plausible_region(tree: etree._Element, region: etree._Element) -> bool:
     return True
 
 
+TITLE_OVERLAP = 0.5
+"""Share of the page title's words a heading must repeat to be taken for the headline the title rewords."""
+
+_WORDS = re.compile(r"\w+")
+
+
 def _title_node(tree: etree._Element, outlet: Outlet) -> etree._Element | None:
     """The headline element of a page no layout rule knows: the heading that repeats the page's title
     (og:title or <title> without the site's decoration), else the first h1 with a few words."""
@@ -296,6 +302,13 @@ def _title_node(tree: etree._Element, outlet: Outlet) -> etree._Element | None:
     headings = xp("//body//h1 | //body//h2 | //body//h3")(tree)[:40]
     for node in headings:
         if node_text(node).casefold() in wanted:
+            return node
+    # A headline the page's title rewords ("Rouhani in NY to ..." over "Iran president in New York to ..."):
+    # the first heading that shares most of the title's words.
+    title_words = [set(_WORDS.findall(t)) for t in wanted]
+    for node in headings:
+        words = set(_WORDS.findall(node_text(node).casefold()))
+        if len(words) >= 3 and any(len(words & t) >= TITLE_OVERLAP * len(t) for t in title_words if t):
             return node
     for node in headings:
         if node.tag == "h1" and len(node_text(node).split()) >= 3:
@@ -445,8 +458,9 @@ def _read_structure(tree: etree._Element, url: str, outlet: Outlet) -> _Reading:
     body = tree.find("body")
     page = body if body is not None else tree
     reading.furniture = prune_furniture(page, outlet, url)
-    # The page is cleaned first, so the density region is found among prose alone.
-    clean_page(tree, outlet, cues, set())
+    # The page is cleaned first, so the density region is found among prose alone; the headline's blocks are
+    # searched inside but never removed whole (a <header> holding headline, date line and breadcrumb).
+    clean_page(tree, outlet, cues, set() if title_node is None else {title_node, *title_node.iterancestors()})
     _prune_read_more(page, outlet)
     generic = generic_paragraphs(tree)
     region = find_body_region(tree, generic)

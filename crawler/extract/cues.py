@@ -101,6 +101,9 @@ def _dateline(text: str, outlet: Outlet, cues: Cues) -> bool:
     if not _YEAR.search(text):
         return False
     pub_text, upd_text = split_updated(text, outlet)
+    match = outlet.updated_regex.search(text) if upd_text is not None and outlet.updated_regex else None
+    if match is not None and text[match.end():].strip():
+        return False  # more than a date line (a breadcrumb after it, say): its parts are judged one by one
     published = parse_site_datetime(pub_text, outlet)
     if published is None:
         return False
@@ -251,11 +254,13 @@ def _caption_block(el: etree._Element, s: list[int], stats: dict[etree._Element,
     if el.tag == "figcaption":
         text = node_text(el)
         return text or None
-    if s[_IMGS] != 1 or s[_PARAS] or s[_TEXT] == 0:
+    if s[_IMGS] != 1 or s[_PARAS] > 1 or s[_TEXT] == 0:
         return None
     pieces = [c for c in el if isinstance(c.tag, str) and stats.get(c, _NONE)[_TEXT] > 0]
     if (own_text_length(el) > 0) + len(pieces) != 1 or (pieces and stats[pieces[0]][_IMGS]):
         return None
+    if s[_PARAS] and (el.tag == "p" or pieces[0].tag != "p"):
+        return None  # a long line of text with an image in it is a paragraph; a photo block's <p> is its caption
     text = node_text(el)
     if len(text.split()) > CAPTION_MAX_WORDS or s[_LINK_TEXT] > 0.5 * max(1, s[_TEXT]):
         return None

@@ -22,6 +22,9 @@ from crawler.outlet import Outlet
 CARD_MAX_WORDS = 80
 """A story card's text (headline, URL, maybe a linked blurb) is never longer than this."""
 
+TEASER_MAX_WORDS = 60
+"""A story card's teaser (the other story's lead) is never longer than this."""
+
 _ID_DIGITS = re.compile(r"\d{4}")
 _STOP = frozenset({"html", "body", "head"})
 _SKIP = frozenset({"script", "style", "noscript", "template"})
@@ -161,8 +164,31 @@ def prune_story_cards(root: etree._Element, outlet: Outlet, url: str, keep: set[
             label = _text_without(parent, [x for x in parent.iter("a") if page.other_article(x)])
             if label and not outlet.read_more_regex.match(label):
                 continue  # the link shares its line with other text
+        # A card may also show the other story's teaser in a block of its own beside the linked headline.
+        parent = card.getparent()
+        while parent is not None and parent not in keep and parent.tag not in _STOP and _with_teaser(parent, card,
+                                                                                                      outlet):
+            card, parent = parent, parent.getparent()
         removed.append(node_text(card))
         remove_node(card)
+
+
+def _with_teaser(parent: etree._Element, card: etree._Element, outlet: Outlet) -> bool:
+    """True when `parent` holds the card and, beside it, only labels and at most one short block of text
+    without links (the other story's teaser): the whole block is the card."""
+    if (parent.text or "").strip() or any((c.tail or "").strip() for c in parent):
+        return False
+    teasers = 0
+    for child in parent:
+        if child is card or not isinstance(child.tag, str) or child.tag in _SKIP:
+            continue
+        text = node_text(child)
+        if not text or outlet.read_more_regex.match(text):
+            continue
+        if child.tag in ("a", "ul", "ol", "table") or list(child.iter("a")) or len(text.split()) > TEASER_MAX_WORDS:
+            return False
+        teasers += 1
+    return teasers <= 1 and len(node_text(parent).split()) <= CARD_MAX_WORDS
 
 
 def prune_alternate_addresses(root: etree._Element, outlet: Outlet, url: str, keep: set[etree._Element],
