@@ -236,7 +236,10 @@ def _standalone(el: etree._Element) -> bool:
         return True
     if (parent.text or "").strip() or (el.tail or "").strip():
         return False
-    return all(not (sib.tail or "").strip() for sib in parent if sib is not el) and parent.tag not in _INLINE
+    if any((sib.tail or "").strip() for sib in parent if sib is not el):
+        return False
+    # An inline parent that holds blocks (a <span> wrapping a whole article body) is used as a block.
+    return parent.tag not in _INLINE or any(isinstance(c.tag, str) and c.tag in _BLOCKISH for c in parent)
 
 
 def _short_items_list(el: etree._Element) -> bool:

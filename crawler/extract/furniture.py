@@ -159,10 +159,10 @@ def prune_story_cards(root: etree._Element, outlet: Outlet, url: str, keep: set[
         card = _climb(a, only_card, keep)
         if card is a and not _standalone(a):
             continue  # a linked phrase inside a sentence: text
-        if card is a and a.getparent() is not None and node_text(a.getparent()) != node_text(a):
-            parent = a.getparent()
-            label = _text_without(parent, [x for x in parent.iter("a") if page.other_article(x)])
-            if label and not outlet.read_more_regex.match(label):
+        parent = a.getparent()
+        if card is a and parent is not None:
+            own = normalise_text(" ".join([parent.text or "", *(c.tail or "" for c in parent)]))
+            if own and not outlet.read_more_regex.match(own):
                 continue  # the link shares its line with other text
         # A card may also show the other story's teaser in a block of its own beside the linked headline.
         parent = card.getparent()
