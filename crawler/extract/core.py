@@ -33,6 +33,7 @@ from crawler.extract.tree import (
     page_language,
     remove_node,
     shingle_f1,
+    shingle_share,
     split_paragraphs,
     xp,
 )
@@ -463,7 +464,7 @@ def _read_structure(tree: etree._Element, url: str, outlet: Outlet) -> _Reading:
     clean_page(tree, outlet, cues, set() if title_node is None else {title_node, *title_node.iterancestors()})
     _prune_read_more(page, outlet)
     generic = generic_paragraphs(tree)
-    region = find_body_region(tree, generic)
+    region = find_body_region(tree, generic, title_node)
     if region is None:
         raise NotAnArticle(f"{TOO_LITTLE} (no body text found; unknown layout)")
     if link_density(region) > MAX_LINK_DENSITY:
@@ -471,7 +472,10 @@ def _read_structure(tree: etree._Element, url: str, outlet: Outlet) -> _Reading:
     reading.region = region
     headings = {node_text(h) for h in region.iter("h2", "h3", "h4", "h5", "h6")}
     paragraphs = _agreed_paragraphs(_block_paragraphs(region), generic, headings)
-    if shingle_f1("\n\n".join(paragraphs), "\n\n".join(generic)) < DISAGREE:
+    own, other = "\n\n".join(paragraphs), "\n\n".join(generic)
+    # A region whose text the generic extractor kept too is the article whatever else that extractor kept
+    # (the page's furniture around a short article); one it mostly did not keep is another block.
+    if shingle_f1(own, other) < DISAGREE and shingle_share(own, other) < CONTAINED:
         # The region is the wrong block (a comment thread, one half of a split body): the generic text wins.
         cues.note("second-opinion", f"density region replaced by the generic body ({len(generic)} paragraphs)")
         paragraphs, reading.region = generic, None
@@ -482,6 +486,9 @@ def _read_structure(tree: etree._Element, url: str, outlet: Outlet) -> _Reading:
 DISAGREE = 0.5
 """Shingle F1 between the density region's body and the generic extractor's under which the region is taken to
 be the wrong block (a comment thread, one half of a split body) and the generic body is used."""
+
+CONTAINED = 0.9
+"""Share of the region's shingles the generic text must hold for the region to stand despite the disagreement."""
 
 KEEP_UNSEEN_WORDS = 10
 """A paragraph of the region the generic extractor did not keep stays when it has at least this many words
