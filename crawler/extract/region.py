@@ -114,7 +114,7 @@ def find_body_region(root: etree._Element, lines: list[str], headline: etree._El
     region = _agreed_region(root, lines)
     if region is None or headline is None:
         return region
-    first = _first_prose_block(headline)
+    first = first_prose_block(headline)
     if first is None or is_inside(first, region) or is_inside(region, first):
         return region
     position = {el: i for i, el in enumerate(root.iter())}
@@ -123,7 +123,7 @@ def find_body_region(root: etree._Element, lines: list[str], headline: etree._El
     return region
 
 
-def _first_prose_block(headline: etree._Element) -> etree._Element | None:
+def first_prose_block(headline: etree._Element) -> etree._Element | None:
     """The parent of the first prose paragraph after the headline, when it holds two or more of them."""
     for el in headline.xpath("following::p[position() <= 60]"):
         text = node_text(el)
@@ -159,4 +159,4 @@ def _agreed_region(root: etree._Element, lines: list[str]) -> etree._Element | N
     return located
 
 
-__all__ = ["densest", "find_body_region", "text_region"]
+__all__ = ["densest", "find_body_region", "first_prose_block", "text_region"]
