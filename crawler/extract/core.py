@@ -19,7 +19,7 @@ from crawler.extract.errors import NotAnArticle
 from crawler.extract.furniture import prune_furniture
 from crawler.extract.generic import extract_generic, generic_paragraphs
 from crawler.extract.guard import guard_paragraphs
-from crawler.extract.region import find_body_region, first_prose_block
+from crawler.extract.region import find_body_region
 from crawler.extract.tree import (
     LOCAL,
     MIN_BODY_WORDS,
@@ -33,7 +33,6 @@ from crawler.extract.tree import (
     page_language,
     remove_node,
     shingle_f1,
-    shingle_share,
     split_paragraphs,
     xp,
 )
@@ -464,7 +463,7 @@ def _read_structure(tree: etree._Element, url: str, outlet: Outlet) -> _Reading:
     clean_page(tree, outlet, cues, set() if title_node is None else {title_node, *title_node.iterancestors()})
     _prune_read_more(page, outlet)
     generic = generic_paragraphs(tree)
-    region = find_body_region(tree, generic, title_node)
+    region = find_body_region(tree, generic)
     if region is None:
         raise NotAnArticle(f"{TOO_LITTLE} (no body text found; unknown layout)")
     if link_density(region) > MAX_LINK_DENSITY:
@@ -472,12 +471,7 @@ def _read_structure(tree: etree._Element, url: str, outlet: Outlet) -> _Reading:
     reading.region = region
     headings = {node_text(h) for h in region.iter("h2", "h3", "h4", "h5", "h6")}
     paragraphs = _agreed_paragraphs(_block_paragraphs(region), generic, headings)
-    own, other = "\n\n".join(paragraphs), "\n\n".join(generic)
-    # The first prose block under the headline, whose text the generic extractor kept too, is the article
-    # whatever else that extractor kept (the page's furniture around a short article).
-    anchored = title_node is not None and region is first_prose_block(title_node)
-    agree = shingle_f1(own, other)
-    if agree < DISAGREE and not (anchored and agree >= DISAGREE / 2 and shingle_share(own, other) >= CONTAINED):
+    if shingle_f1("\n\n".join(paragraphs), "\n\n".join(generic)) < DISAGREE:
         # The region is the wrong block (a comment thread, one half of a split body): the generic text wins.
         cues.note("second-opinion", f"density region replaced by the generic body ({len(generic)} paragraphs)")
         paragraphs, reading.region = generic, None
@@ -488,10 +482,6 @@ def _read_structure(tree: etree._Element, url: str, outlet: Outlet) -> _Reading:
 DISAGREE = 0.5
 """Shingle F1 between the density region's body and the generic extractor's under which the region is taken to
 be the wrong block (a comment thread, one half of a split body) and the generic body is used."""
-
-CONTAINED = 0.9
-"""Share of the region's shingles the generic text must hold for the first prose block under the headline to stand
-despite a disagreement (down to half of DISAGREE: the generic text holds up to about six times as much)."""
 
 KEEP_UNSEEN_WORDS = 10
 """A paragraph of the region the generic extractor did not keep stays when it has at least this many words

@@ -32,8 +32,6 @@ SPLIT = 0.3
 blocks and the larger region is taken."""
 
 
-PROSE_CHARS = 80
-"""A paragraph of prose has at least this many characters."""
 SPLIT_MAX_GROWTH = 3.0
 """A region holding a split body has at most this many times the text of its densest part; a larger one is the
 page around the article, whose furniture trafilatura kept."""
@@ -105,39 +103,9 @@ def text_region(root: etree._Element, lines: list[str]) -> tuple[etree._Element 
     return max(holding, key=lambda el: sum(1 for _ in el.iterancestors())), weight, total
 
 
-def find_body_region(root: etree._Element, lines: list[str], headline: etree._Element | None = None
-                     ) -> etree._Element | None:
+def find_body_region(root: etree._Element, lines: list[str]) -> etree._Element | None:
     """Where the article body is, whatever the markup calls it (see the module docstring); `lines` are the
-    paragraphs the generic extractor kept from the same tree. A region that lies after a block of prose
-    paragraphs that follows the headline (`headline`, when known) yields to that block: an article's body is
-    the first prose under its headline, and what comes later (legal text, comment rules) is the page's."""
-    region = _agreed_region(root, lines)
-    if region is None or headline is None:
-        return region
-    first = first_prose_block(headline)
-    if first is None or is_inside(first, region) or is_inside(region, first):
-        return region
-    position = {el: i for i, el in enumerate(root.iter())}
-    if position.get(region, -1) > position.get(first, -1):
-        return first
-    return region
-
-
-def first_prose_block(headline: etree._Element) -> etree._Element | None:
-    """The parent of the first prose paragraph after the headline, when it holds two or more of them."""
-    for el in headline.xpath("following::p[position() <= 60]"):
-        text = node_text(el)
-        if len(text) < PROSE_CHARS or sum(len(node_text(a)) for a in el.iter("a")) > 0.3 * len(text):
-            continue
-        parent = el.getparent()
-        if parent is None:
-            return None
-        prose = [p for p in parent if isinstance(p.tag, str) and p.tag == "p" and len(node_text(p)) >= PROSE_CHARS]
-        return parent if len(prose) >= 2 else None
-    return None
-
-
-def _agreed_region(root: etree._Element, lines: list[str]) -> etree._Element | None:
+    paragraphs the generic extractor kept from the same tree."""
     dense = densest(root)
     located, weight, total = text_region(root, lines)
     if located is None:
@@ -159,4 +127,4 @@ def _agreed_region(root: etree._Element, lines: list[str]) -> etree._Element | N
     return located
 
 
-__all__ = ["densest", "find_body_region", "first_prose_block", "text_region"]
+__all__ = ["densest", "find_body_region", "text_region"]

@@ -161,23 +161,15 @@ class Extraction:
 _WORD = re.compile(r"\w+")
 
 
-def _grams(text: str, n: int) -> Counter[tuple[str, ...]]:
-    words = _WORD.findall(text.lower())
-    if len(words) < n:
-        return Counter([tuple(words)] if words else [])
-    return Counter(zip(*(words[i:] for i in range(n)), strict=False))
-
-
-def shingle_share(part: str, whole: str, n: int = 4) -> float:
-    """Share of `part`'s n-word shingles that `whole` also holds (1.0 for an empty part)."""
-    gp = _grams(part, n)
-    total = sum(gp.values())
-    return sum((gp & _grams(whole, n)).values()) / total if total else 1.0
-
-
 def shingle_f1(a: str, b: str, n: int = 4) -> float:
     """How much two texts say the same: F1 of their n-word shingle counts (1.0 for two empty texts)."""
-    ga, gb = _grams(a, n), _grams(b, n)
+    def grams(text: str) -> Counter[tuple[str, ...]]:
+        words = _WORD.findall(text.lower())
+        if len(words) < n:
+            return Counter([tuple(words)] if words else [])
+        return Counter(zip(*(words[i:] for i in range(n)), strict=False))
+
+    ga, gb = grams(a), grams(b)
     if not ga and not gb:
         return 1.0
     common = sum((ga & gb).values())
