@@ -427,6 +427,7 @@ def transplant(template: Template, story: Story, other: Story, furniture: Furnit
     for el in container.iter():
         if isinstance(el.tag, str) and el.tag not in _SKIP:
             el.text = None
+            el.attrib.pop("datetime", None)  # the other story's times, kept in attributes
             if el is not container:
                 el.tail = None
     if headline is None:
