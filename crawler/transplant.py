@@ -39,7 +39,7 @@ FURNITURE_FILE = Path(__file__).resolve().parent.parent / "fixtures" / "transpla
 """Real Press TV furniture lines (share bar, cards, notes, menu, captions, bylines, promos)."""
 
 LEAK_KINDS: tuple[str, ...] = ("share label", "share hosts", "alternate", "card", "menu", "caption", "byline",
-                               "promo", "date line")
+                               "promo", "date line", "headline")
 """Kinds of planted furniture whose text must never reach the body."""
 
 _PARSER = lxml.html.HTMLParser(encoding="utf-8", remove_comments=True)
@@ -427,6 +427,7 @@ def transplant(template: Template, story: Story, other: Story, furniture: Furnit
     for el in container.iter():
         if isinstance(el.tag, str) and el.tag not in _SKIP:
             el.text = None
+            el.attrib.pop("datetime", None)  # the other story's times, kept in attributes
             if el is not container:
                 el.tail = None
     if headline is None:
@@ -437,10 +438,12 @@ def transplant(template: Template, story: Story, other: Story, furniture: Furnit
     for child in list(headline):
         headline.remove(child)
     headline.text = story.title
+    planted_title = [story.title]
 
     dress = _Dresser(_classes(root), rng)
     french = story.language == "fr"
     planted: dict[str, list[str]] = {kind: [] for kind in LEAK_KINDS}
+    planted["headline"] = planted_title
 
     def para(text: str) -> etree._Element:
         return _like(proto, text)

@@ -4,6 +4,8 @@ extract right (the floors of bench/robustness.py and its --transplant suite)."""
 from __future__ import annotations
 
 import statistics
+import subprocess
+import sys
 from pathlib import Path
 
 import lxml.html
@@ -142,3 +144,17 @@ def test_transplanted_article_keeps_its_body_and_sheds_the_furniture(
 def test_transplant_sample_meets_the_suite_floors(transplant_scores: list[TransplantScore]) -> None:
     figures = summary(transplant_scores)
     assert figures["mean_f1"] >= 0.97 and figures["date_right"] >= 0.95, figures
+
+
+def test_the_bench_prints_every_variant_and_the_summary_and_refuses_a_wrong_folder(tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parent.parent
+    bench = root / "bench" / "robustness.py"
+    folder = TRANSPLANT_DATA / "wcxb-dev-articles"
+    run = subprocess.run([sys.executable, str(bench), "--transplant", str(folder), "--limit", "2"],
+                         capture_output=True, text=True, check=False, cwd=root)
+    assert run.returncode == 0, run.stderr
+    assert sum(1 for line in run.stdout.splitlines() if line.startswith("wcxb/")) == 2
+    assert "body F1: mean" in run.stdout and "by kind: share label" in run.stdout and "from the menu" in run.stdout
+    wrong = subprocess.run([sys.executable, str(bench), "--transplant", str(tmp_path)],
+                           capture_output=True, text=True, check=False, cwd=root)
+    assert wrong.returncode == 2 and "not a known benchmark" in wrong.stderr and len(wrong.stderr.splitlines()) == 1
