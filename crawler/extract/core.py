@@ -426,10 +426,11 @@ def _read_layout(tree: etree._Element, url: str, outlet: Outlet, layout: Layout,
             is_inside(node, region)
         ):
             remove_node(node)
-    _prune_read_more(region, outlet)
     if link_density(region) > MAX_LINK_DENSITY:
         raise NotAnArticle("headline index (body is mostly links)")
+    # Cards first, whole (headline, teaser, label); then what is left after a "Read more:" label.
     reading.furniture = prune_furniture(region, outlet, url, {region})
+    _prune_read_more(region, outlet)
     clean_page(region, outlet, cues, {region})
     if any(cues.removed.values()) or reading.furniture:
         reading.misses.append("prune")
