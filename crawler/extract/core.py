@@ -432,7 +432,8 @@ def _read_layout(tree: etree._Element, url: str, outlet: Outlet, layout: Layout,
     reading.furniture = prune_furniture(region, outlet, url, {region})
     _prune_read_more(region, outlet)
     clean_page(region, outlet, cues, {region})
-    if any(cues.removed.values()) or reading.furniture:
+    # Story cards in the body are the site's own (the "Read more:" pruning always took them): not a miss.
+    if any(cues.removed.values()) or set(reading.furniture) - {"story-card"}:
         reading.misses.append("prune")
     if reading.published is None or reading.section is None or reading.image_caption is None:
         # A rule for the date, the section or the caption found nothing: the whole page is searched.
