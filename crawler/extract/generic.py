@@ -120,7 +120,9 @@ _WRAPPER_TAGS = frozenset({"div", "figure", "span", "section"})
 _WRAPPER_SLACK_CHARS = 5
 # A fast extraction with fewer words than this share of the words in the page's <p> elements missed the article:
 # trafilatura's full cascade runs instead (the fallback extractors the fast path skips).
-RESCUE_SHARE = 0.3
+RESCUE_SHARE = 0.2
+# ... and its body is taken only when it holds more than this many times the words (a real rescue, not a variant).
+RESCUE_GAIN = 4.0
 # A last block with fewer words than this ("Comments", "All...", "©") is a label, not prose.
 _EDGE_MIN_WORDS = 2
 
@@ -274,7 +276,8 @@ def _body_text(tree: etree._Element, link_share: list[float] | None = None) -> s
         # The fast path kept a fraction of the page's paragraph prose (it took a teaser or a sidebar block):
         # trafilatura's full cascade (its fallback extractors compared) runs, and the longer body wins.
         full = trafilatura.bare_extraction(tree, include_comments=False, deduplicate=False, include_links=True)
-        if isinstance(full, Document) and full.body is not None and len(" ".join(full.body.itertext()).split()) > got:
+        if (isinstance(full, Document) and full.body is not None
+                and len(" ".join(full.body.itertext()).split()) > RESCUE_GAIN * got):
             body = full.body
     if body is None:
         return ""
