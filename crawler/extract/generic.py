@@ -120,9 +120,9 @@ _WRAPPER_TAGS = frozenset({"div", "figure", "span", "section"})
 _WRAPPER_SLACK_CHARS = 5
 # A fast extraction with fewer words than this share of the words in the page's <p> elements missed the article:
 # trafilatura's full cascade runs instead (the fallback extractors the fast path skips).
-RESCUE_SHARE = 0.2
+RESCUE_SHARE = 0.3
 # ... and its body is taken only when it holds more than this many times the words (a real rescue, not a variant).
-RESCUE_GAIN = 4.0
+RESCUE_GAIN = 5.0
 # A last block with fewer words than this ("Comments", "All...", "©") is a label, not prose.
 _EDGE_MIN_WORDS = 2
 
