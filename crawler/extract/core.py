@@ -485,7 +485,7 @@ DISAGREE = 0.5
 """Shingle F1 between the density region's body and the generic extractor's under which the region is taken to
 be the wrong block (a comment thread, one half of a split body) and the generic body is used."""
 
-KEEP_UNSEEN_WORDS = 10
+KEEP_UNSEEN_WORDS = 6
 """A paragraph of the region the generic extractor did not keep stays when it has at least this many words
 (text straight in a <div> between <br>s, which trafilatura drops); shorter ones are the region's furniture."""
 
