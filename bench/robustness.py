@@ -8,12 +8,20 @@ a table, and all of these at once), extracted, and scored against the fixture's 
     .venv/bin/python bench/robustness.py --seeds 5   # more variants per mutation
     .venv/bin/python bench/robustness.py --no-layouts   # without the profile's layout rules (cues alone)
     .venv/bin/python bench/robustness.py --benchmark DIR   # also: other sites' pages read as outlet pages
+    .venv/bin/python bench/robustness.py --transplant DIR [--transplant DIR2]   # the transplant suite alone
 
 With --benchmark DIR (or the environment variable ARTICLE_BENCHMARK_DIR) naming a copy of the public
 article-extraction-benchmark (ground-truth.json and html/*.html.gz), every benchmark page is also extracted as if
 it were a Press TV page in a layout never seen: real markup of 181 other sites, whose furniture nobody wrote a
 rule for, through the outlet path (profile layouts tried first, then the cues and the density region), scored
 against the benchmark's ground truth beside the generic path on the page's real URL.
+
+With --transplant DIR (a copy of the article-extraction-benchmark or of a WCXB split: pages/NNNN.html.gz +
+NNNN.json; give it once per folder) the transplant suite runs instead (crawler.transplant): every page whose
+article block is found gets a Press TV article written into that block in the page's own markup, with Press
+TV's real furniture (share bar, "Read more:" and "Lire aussi" cards, alternate-addresses note, a top menu,
+captions, bylines, app promos), and is read at the article's Press TV URL. Printed: one line per variant, then
+mean and min body F1, leaks by kind, title and date right, and sections taken from the menu.
 """
 
 from __future__ import annotations
@@ -31,6 +39,15 @@ from pathlib import Path
 from crawler.extract import NotAnArticle, extract_full
 from crawler.fixturecheck import f1, load_fixtures, precision_recall, shingle_counts
 from crawler.mutations import MUTATIONS, VariantScore, judge_all
+from crawler.transplant import (
+    LEAK_KINDS,
+    TransplantScore,
+    judge,
+    load_templates,
+    stories_from_fixtures,
+    summary,
+    transplants,
+)
 
 
 def _cell(scores: list[VariantScore]) -> str:
@@ -71,6 +88,45 @@ def foreign(bench: Path) -> None:
     print(f"outlet path refused {refused} pages (scored 0)")
 
 
+def transplant_suite(folders: list[Path], fixtures_dir: Path, seed: int, limit: int | None) -> int:
+    """Press TV articles in other sites' real pages: one line per variant, then the summary."""
+    stories = stories_from_fixtures(load_fixtures(fixtures_dir))
+    if len(stories) < 2:
+        print(f"need at least two article fixtures under {fixtures_dir}", file=sys.stderr)
+        return 2
+    start = time.perf_counter()
+    scores: list[TransplantScore] = []
+    skipped = 0
+    for folder in folders:
+        try:
+            templates = load_templates(folder)[:limit]
+        except (OSError, ValueError) as exc:
+            print(f"--transplant {folder}: {exc}", file=sys.stderr)
+            return 2
+        made = list(transplants(templates, stories, seed=seed))
+        skipped += len(templates) - len(made)
+        scores += [judge(t) for t in made]
+    spent = time.perf_counter() - start
+    print(f"{'template':<16} {'story':<42} {'F1':>6} {'title':>5} {'date':>5} {'section':<12} leaks")
+    for s in scores:
+        leaks = ", ".join(f"{k} {v[0][:40]!r}" for k, v in s.leaked.items())
+        print(f"{s.template:<16} {s.story:<42} {s.body_f1:>6.3f} {'ok' if s.title_ok else 'NO':>5} "
+              f"{'ok' if s.date_ok else 'NO':>5} {str(s.section)[:12]:<12} "
+              + (f"refused: {s.refused}" if s.refused else leaks))
+    figures = summary(scores)
+    if not scores:
+        print("no transplant made: no template's article block was found", file=sys.stderr)
+        return 2
+    print(f"\n{figures['variants']} transplants ({skipped} pages skipped: article block not found) in {spent:.1f} s")
+    print(f"body F1: mean {figures['mean_f1']:.3f}, min {figures['min_f1']:.3f}, "
+          f"{figures['below_0.93']} variants below 0.93; refused {figures['refused']}")
+    print(f"variants with a leak: {figures['variants_leaking']}; by kind: "
+          + ", ".join(f"{k} {figures['leaks'][k]}" for k in LEAK_KINDS))
+    print(f"title right {figures['title_right']:.1%}, date right {figures['date_right']:.1%}, "
+          f"section set {figures['section_set']} (from the menu {figures['section_from_menu']})")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=2, help="variants per fixture and mutation (default 2)")
@@ -80,7 +136,13 @@ def main() -> int:
                         help="article-extraction-benchmark folder: also read other sites' pages as outlet pages")
     parser.add_argument("--no-layouts", action="store_true",
                         help="drop the profile's layout rules: measure the layout-independent rules alone")
+    parser.add_argument("--transplant", type=Path, action="append",
+                        help="benchmark folder whose pages receive Press TV articles (repeatable): run that suite")
+    parser.add_argument("--seed", type=int, default=0, help="transplant seed (default 0)")
+    parser.add_argument("--limit", type=int, help="transplant only the first N pages of each folder")
     args = parser.parse_args()
+    if args.transplant:
+        return transplant_suite(args.transplant, Path(args.fixtures), args.seed, args.limit)
     fixtures = [fx for fx in load_fixtures(Path(args.fixtures), args.only) if fx.kind == "articles"]
     if not fixtures:
         print(f"no article fixtures under {args.fixtures}", file=sys.stderr)

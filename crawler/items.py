@@ -101,7 +101,6 @@ class Article:
         return cls(**{k: v for k, v in data.items() if k in names})
 
 
-_WS = re.compile(r"\s+")
 # C0/C1 controls that are not whitespace (ESC, BEL, CSI...): a page's `&#27;` reaches the text only after the
 # parser decodes character references, so they are dropped here, from the decoded text.
 _CONTROLS = re.compile("[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f]")
@@ -109,7 +108,8 @@ _CONTROLS = re.compile("[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f]")
 
 def normalise_text(text: str) -> str:
     """NFC-normalised text without control characters, all whitespace runs collapsed to one space, stripped."""
-    return _WS.sub(" ", _CONTROLS.sub("", unicodedata.normalize("NFC", text))).strip()
+    # str.split() splits on exactly the characters the regex \s matches, several times faster.
+    return " ".join(_CONTROLS.sub("", unicodedata.normalize("NFC", text)).split())
 
 
 def content_hash(body: str) -> str:

@@ -434,6 +434,10 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "byline_line_regex": Key("regex"),
         "initials_regex": Key("case_regex"),  # editor initials are capitals: case carries the meaning
         "site_clock_regex": Key("regex"),
+        # Furniture known by what it is (crawler.extract.furniture); a profile without them finds none.
+        "share_link_regex": Key("regex", required=False, default=re.compile(r"(?!)")),
+        "share_line_regex": Key("regex", required=False, default=re.compile(r"(?!)")),
+        "alternate_address_regex": Key("regex", required=False, default=re.compile(r"(?!)")),
     },
     "non_article": {
         "seizure": Key("str_list"),

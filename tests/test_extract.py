@@ -76,13 +76,27 @@ def test_byline_pair_in_body_becomes_authors() -> None:
 
 
 def test_guard_removes_and_counts_furniture_that_slipped_past_pruning() -> None:
+    # Lines only the profile's phrase list knows (no structure gives them away) reach the last guard.
+    body = paras() + (
+        "<p>Press TV News Roku</p><p>Install the new version of PressTv application</p>"
+        "<p>Sorry, the video player failed to load.(Error Code: 100013)</p>"
+    )
+    ext = extract_full(page(body), URL)
+    assert ext.article.body == "\n\n".join(PARAS)
+    assert len(ext.guard_removed) == 3 and ext.layout == "current"
+
+
+def test_share_label_and_alternate_addresses_in_the_body_region_are_known_by_what_they_are() -> None:
     body = paras() + (
         "<p>SHARE THIS ARTICLE</p>"
         "<p>Press TV’s website can also be accessed at the following alternate addresses:</p><p>www.presstv.co.uk</p>"
     )
     ext = extract_full(page(body), URL)
     assert ext.article.body == "\n\n".join(PARAS)
-    assert len(ext.guard_removed) == 3 and ext.layout == "current"
+    assert ext.removed["share"] == ["SHARE THIS ARTICLE"]
+    assert ext.removed["alternate-address"] == [
+        "www.presstv.co.uk", "Press TV’s website can also be accessed at the following alternate addresses:"]
+    assert "prune" in ext.layout_misses  # furniture reached the layout's body region: a drift signal
 
 
 def test_date_falls_back_to_meta_then_to_the_url() -> None:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import copy
 import re
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -16,7 +16,8 @@ from crawler.extract.cues import Cues, clean_page, clean_paragraphs
 from crawler.extract.dates import date_at_midnight, iso, parse_site_datetime, split_updated
 from crawler.extract.decode import decode_html
 from crawler.extract.errors import NotAnArticle
-from crawler.extract.generic import extract_generic
+from crawler.extract.furniture import prune_furniture
+from crawler.extract.generic import extract_generic, generic_paragraphs
 from crawler.extract.guard import guard_paragraphs
 from crawler.extract.region import find_body_region
 from crawler.extract.tree import (
@@ -110,12 +111,12 @@ def classify_non_article(
     head_bits = [node_text(n) for n in xp("//title | //h1 | //h2 | //h3")(tree)[:12]]
     head_text = " | ".join(b for b in head_bits if b).lower()
     if outlet is not None:
-        body_text = ""
+        short = False
         if not has_layout:  # the whole text is only read for pages without an article layout
             body = tree.find("body")
-            body_text = node_text(body) if body is not None else ""
-        short = not has_layout and len(body_text.split()) < SHORT_PAGE_WORDS
-        lowered = body_text.lower() if short else ""
+            words = " ".join(body.itertext()).split() if body is not None else []
+            short = len(words) < SHORT_PAGE_WORDS
+        lowered = " ".join(words).lower() if short else ""
         for kind, label in (
             ("seizure", "seizure notice"),
             ("challenge", "challenge or block page"),
@@ -284,6 +285,12 @@ def _plausible_region(tree: etree._Element, region: etree._Element) -> bool:
     return True
 
 
+TITLE_OVERLAP = 0.5
+"""Share of the page title's words a heading must repeat to be taken for the headline the title rewords."""
+
+_WORDS = re.compile(r"\w+")
+
+
 def _title_node(tree: etree._Element, outlet: Outlet) -> etree._Element | None:
     """The headline element of a page no layout rule knows: the heading that repeats the page's title
     (og:title or <title> without the site's decoration), else the first h1 with a few words."""
@@ -295,6 +302,13 @@ def _title_node(tree: etree._Element, outlet: Outlet) -> etree._Element | None:
     headings = xp("//body//h1 | //body//h2 | //body//h3")(tree)[:40]
     for node in headings:
         if node_text(node).casefold() in wanted:
+            return node
+    # A headline the page's title rewords ("Rouhani in NY to ..." over "Iran president in New York to ..."):
+    # the first heading that shares most of the title's words.
+    title_words = [set(_WORDS.findall(t)) for t in wanted]
+    for node in headings:
+        words = set(_WORDS.findall(node_text(node).casefold()))
+        if len(words) >= 3 and any(len(words & t) >= TITLE_OVERLAP * len(t) for t in title_words if t):
             return node
     for node in headings:
         if node.tag == "h1" and len(node_text(node).split()) >= 3:
@@ -311,22 +325,176 @@ def _same_text(a: str, b: str) -> bool:
     return short == long_ or (len(short) >= 60 and long_.startswith(short))
 
 
+_LEAD_END = re.compile(r"[.!?\"”’…)]$")
+_LEAD_TAGS = frozenset({"p", "h2", "h3", "h4", "div", "strong"})
+
+
 def _lead_node(tree: etree._Element, description: str) -> etree._Element | None:
     """The visible lead of a page no layout rule knows: the first block that repeats the page's meta
     description (which is often cut short)."""
     if not description:
         return None
-    for node in xp("//body//*[self::p or self::h2 or self::h3 or self::h4 or self::div or self::strong]")(tree):
-        text = node_text(node)
-        if len(text) > 2000 or not _same_text(text, description):
+    start = description.casefold()[:30]
+    # Only text that starts like the description can open the lead: the page's text runs are scanned, not the
+    # text of every block (which costs a join per element).
+    for run in xp("//body//text()")(tree):
+        text = " ".join(run.split()).casefold()[:30]
+        if run.is_tail or not text or text != start[: len(text)]:
             continue
+        node = run.getparent()
+        chain = [node]
+        for anc in node.iterancestors():
+            if anc.tag == "body" or len(node_text(anc)) > 2000 or not _same_text(node_text(anc), description):
+                break
+            chain.append(anc)
+        blocks = [n for n in chain if n.tag in _LEAD_TAGS and _same_text(node_text(n), description)]
+        if not blocks:
+            continue
+        top = blocks[-1]
         # The deepest block with that text: a wrapper holding only the lead says the same.
-        inner = [c for c in node if isinstance(c.tag, str) and _same_text(node_text(c), text)]
-        return inner[0] if inner else node
+        inner = [c for c in top if isinstance(c.tag, str) and _same_text(node_text(c), node_text(top))]
+        return inner[0] if inner else top
     return None
 
 
-_LEAD_END = re.compile(r"[.!?\"”’…)]$")
+@dataclass
+class _Reading:
+    """What one strategy read from a page: the fields it found and the body's paragraphs, before the shared
+    finishing steps (field paragraphs dropped, captions, bylines, guard, line cues, fallbacks)."""
+
+    layout: Layout | None
+    cues: Cues
+    title: str
+    title_node: etree._Element | None
+    description: str
+    lead: str
+    lead_node: etree._Element | None
+    paragraphs: list[str]
+    published: datetime | None = None
+    modified: datetime | None = None
+    section: str | None = None
+    image_src: str | None = None
+    image_caption: str | None = None
+    caption_found: bool = False
+    authors: list[str] = field(default_factory=list)
+    misses: list[str] = field(default_factory=list)
+    furniture: dict[str, list[str]] = field(default_factory=dict)
+    region: etree._Element | None = None
+    """The body region a page no layout rule knows was read from (the lead is looked for above it)."""
+
+
+def _headline(tree: etree._Element, title_node: etree._Element | None, outlet: Outlet) -> str:
+    title = node_text(title_node) if title_node is not None else ""
+    if not title:
+        title = meta_value(tree, "og:title") or node_text(tree.find(".//title"))
+    return outlet.title_decoration_regex.sub("", title)
+
+
+def _read_layout(tree: etree._Element, url: str, outlet: Outlet, layout: Layout, region: etree._Element) -> _Reading:
+    """The layout strategy: the layout's XPaths name the fields and the body region; the cues clean the region
+    and fill each field a rule missed (the page's own date line beats the meta tag and the URL)."""
+    cues = Cues()
+    title_node = first_match(tree, layout.title)
+    cues.headline = title_node
+    date_node = first_match(tree, layout.date)
+    published_text, updated_text = split_updated(node_text(date_node) if date_node is not None else "", outlet)
+    crumb_node = first_match(tree, layout.breadcrumb)
+    description = meta_value(tree, "og:description", "description")
+    lead_node = first_match(tree, layout.lead)
+    image_attr = first_match(tree, layout.image)
+    caption_node = first_match(tree, layout.caption)
+    byline_node = first_match(tree, layout.byline)
+    reading = _Reading(
+        layout=layout, cues=cues, title=_headline(tree, title_node, outlet), title_node=title_node,
+        description=description, lead=(node_text(lead_node) if lead_node is not None else "") or description,
+        lead_node=lead_node, paragraphs=[],
+        published=parse_site_datetime(published_text, outlet) if published_text else None,
+        modified=parse_site_datetime(updated_text, outlet) if updated_text else None,
+        section=_section(crumb_node, outlet),
+        image_src=str(image_attr) if image_attr is not None else None,
+        image_caption=node_text(caption_node) if caption_node is not None else None,
+        caption_found=caption_node is not None,
+        authors=[] if byline_node is None else _byline_names([node_text(t) for t in byline_node.itertext()], outlet),
+    )
+    # Prune inside the region only: nothing outside it reaches the body.
+    for expr in layout.prune:
+        for node in xp(expr)(region):
+            if isinstance(node, etree._Element) and node is not region and node.getparent() is not None:
+                remove_node(node)
+    for node in (title_node, lead_node, caption_node, byline_node, date_node, crumb_node):
+        if isinstance(node, etree._Element) and node is not region and node.getparent() is not None and (
+            is_inside(node, region)
+        ):
+            remove_node(node)
+    if link_density(region) > MAX_LINK_DENSITY:
+        raise NotAnArticle("headline index (body is mostly links)")
+    # Cards first, whole (headline, teaser, label); then what is left after a "Read more:" label.
+    reading.furniture = prune_furniture(region, outlet, url, {region})
+    _prune_read_more(region, outlet)
+    clean_page(region, outlet, cues, {region})
+    # Story cards in the body are the site's own (the "Read more:" pruning always took them): not a miss.
+    if any(cues.removed.values()) or set(reading.furniture) - {"story-card"}:
+        reading.misses.append("prune")
+    if reading.published is None or reading.section is None or reading.image_caption is None:
+        # A rule for the date, the section or the caption found nothing: the whole page is searched.
+        clean_page(tree, outlet, cues, {region, *region.iterancestors()})
+    reading.paragraphs = split_paragraphs(_region_text(region, url))
+    return reading
+
+
+def _read_structure(tree: etree._Element, url: str, outlet: Outlet) -> _Reading:
+    """The structure-only strategy, for a page no layout rule knows: furniture is found by what it is (share
+    links, story cards, the alternate-address note, date lines, breadcrumbs, menus, captions); the generic
+    extractor runs once on the cleaned page, and the body is the text-densest region (checked against where the
+    generic text lies) unless the two disagree, when the generic text is taken."""
+    cues = Cues()
+    title_node = _title_node(tree, outlet)
+    cues.headline = title_node
+    description = meta_value(tree, "og:description", "description")
+    lead_node = _lead_node(tree, description)
+    reading = _Reading(
+        layout=None, cues=cues, title=_headline(tree, title_node, outlet), title_node=title_node,
+        description=description, lead=(node_text(lead_node) if lead_node is not None else "") or description,
+        lead_node=lead_node, paragraphs=[],
+    )
+    body = tree.find("body")
+    page = body if body is not None else tree
+    reading.furniture = prune_furniture(page, outlet, url)
+    # The page is cleaned first, so the density region is found among prose alone; the headline's blocks are
+    # searched inside but never removed whole (a <header> holding headline, date line and breadcrumb).
+    clean_page(tree, outlet, cues, set() if title_node is None else {title_node, *title_node.iterancestors()})
+    _prune_read_more(page, outlet)
+    generic = generic_paragraphs(tree)
+    region = find_body_region(tree, generic)
+    if region is None:
+        raise NotAnArticle(f"{TOO_LITTLE} (no body text found; unknown layout)")
+    if link_density(region) > MAX_LINK_DENSITY:
+        raise NotAnArticle("headline index (body is mostly links)")
+    reading.region = region
+    headings = {node_text(h) for h in region.iter("h2", "h3", "h4", "h5", "h6")}
+    paragraphs = _agreed_paragraphs(_block_paragraphs(region), generic, headings)
+    if shingle_f1("\n\n".join(paragraphs), "\n\n".join(generic)) < DISAGREE:
+        # The region is the wrong block (a comment thread, one half of a split body): the generic text wins.
+        cues.note("second-opinion", f"density region replaced by the generic body ({len(generic)} paragraphs)")
+        paragraphs, reading.region = generic, None
+    reading.paragraphs = paragraphs
+    return reading
+
+
+DISAGREE = 0.5
+"""Shingle F1 between the density region's body and the generic extractor's under which the region is taken to
+be the wrong block (a comment thread, one half of a split body) and the generic body is used."""
+
+KEEP_UNSEEN_WORDS = 6
+"""A paragraph of the region the generic extractor did not keep stays when it has at least this many words
+(text straight in a <div> between <br>s, which trafilatura drops); shorter ones are the region's furniture."""
+
+
+def _agreed_paragraphs(own: list[str], generic: list[str], headings: set[str]) -> list[str]:
+    """The region's paragraphs, less the short ones (other than its subheadings) the generic extractor left out
+    of the page's text."""
+    kept = " ".join(generic)
+    return [p for p in own if len(p.split()) >= KEEP_UNSEEN_WORDS or p in kept or p in headings]
 
 
 def _structural_lead(tree: etree._Element, title_node: etree._Element | None, region: etree._Element) -> str:
@@ -359,154 +527,69 @@ def _structural_lead(tree: etree._Element, title_node: etree._Element | None, re
     return found
 
 
-DISAGREE = 0.5
-"""Shingle F1 between the density region's body and the generic extractor's under which the region is taken to
-be the wrong block (a comment thread, one half of a split body) and the generic body is used."""
-
-
-def _second_opinion(body: str, pristine: etree._Element, url: str, outlet: Outlet, cues: Cues) -> str:
-    """The body of a page no layout rule knows: the density region's, unless the generic extractor, run on the
-    untouched page, finds a mostly different text; then the generic one, cleaned by the same line cues."""
-    try:
-        other = extract_generic(pristine, url, outlet).article.body
-    except NotAnArticle:
-        return body
-    if shingle_f1(body, other) >= DISAGREE:
-        return body
-    cues.note("second-opinion", f"density region replaced by the generic body ({len(other.split())} words)")
-    return "\n\n".join(clean_paragraphs(other.split("\n\n"), outlet, cues))
-
-
-def _extract_outlet(tree: etree._Element, url: str, outlet: Outlet, layout: Layout | None) -> Extraction:
-    parsed_url = outlet.parse_article_url(url)
-    host = (urlsplit(url).hostname or "").lower()
-    canonical = outlet.canonical_url(url)
-    cues = Cues()
-    misses: list[str] = []
-
-    # The layout's XPaths are a fast path: each field they miss comes from the layout-independent cues.
-    region = first_match(tree, layout.body) if layout is not None else None
-    if region is None or not _plausible_region(tree, region):
-        # A known layout without its body region, or whose region holds a fraction of the page's prose (a class
-        # name reused by a redesign or another site), is not that layout: report it as unknown.
-        layout, region = None, None
-    # Without a layout the density region is checked against the generic extractor on an untouched copy.
-    pristine = copy.deepcopy(tree) if layout is None else None
-
-    title_node = first_match(tree, layout.title) if layout is not None else _title_node(tree, outlet)
-    title = node_text(title_node) if title_node is not None else ""
-    if not title:
-        title = meta_value(tree, "og:title") or node_text(tree.find(".//title"))
-    title = outlet.title_decoration_regex.sub("", title)
-
-    date_node = first_match(tree, layout.date) if layout is not None else None
-    published_text, updated_text = split_updated(node_text(date_node) if date_node is not None else "", outlet)
-    published = parse_site_datetime(published_text, outlet) if published_text else None
-    modified = parse_site_datetime(updated_text, outlet) if updated_text else None
-
-    crumb_node = first_match(tree, layout.breadcrumb) if layout is not None else None
-    section = _section(crumb_node, outlet)
-
-    description = meta_value(tree, "og:description", "description")
-    lead_node = first_match(tree, layout.lead) if layout is not None else _lead_node(tree, description)
-    lead = node_text(lead_node) if lead_node is not None else ""
-    if not lead:
-        lead = description
-
-    image_attr = first_match(tree, layout.image) if layout is not None else None
-    image_src = str(image_attr) if image_attr is not None else None
-    caption_node = first_match(tree, layout.caption) if layout is not None else None
-    image_caption = node_text(caption_node) if caption_node is not None else None
-
-    byline_node = first_match(tree, layout.byline) if layout is not None else None
-    authors = _byline_names([node_text(t) for t in byline_node.itertext()], outlet) if byline_node is not None else []
-
-    if region is not None and layout is not None:
-        # Prune inside the region only: nothing outside it reaches the body.
-        for expr in layout.prune:
-            for node in xp(expr)(region):
-                if isinstance(node, etree._Element) and node is not region and node.getparent() is not None:
-                    remove_node(node)
-    # Without a layout the headline and the lead stay in place until the body region is found: the lead is
-    # looked for after the headline, and a lead that opens the region leaves the body with the drop below.
-    known = (title_node, lead_node, caption_node, byline_node, date_node, crumb_node) if layout is not None else ()
-    for node in known:
-        if isinstance(node, etree._Element) and node is not region and node.getparent() is not None and (
-            region is None or is_inside(node, region)
-        ):
-            remove_node(node)
-
-    # Layout-independent cues over the whole page, whatever the layout: date lines, breadcrumbs, navigation
-    # boxes, bylines and captions leave the page and fill the fields the layout rules did not.
-    if region is None:
-        # No layout: the page is cleaned first, so the density region is found among prose alone.
-        clean_page(tree, outlet, cues, set())
-        region = find_body_region(tree, url)
-        if region is None:
-            raise NotAnArticle(f"{TOO_LITTLE} (no body text found; unknown layout)")
-    _prune_read_more(region, outlet)
-    if link_density(region) > MAX_LINK_DENSITY:
-        raise NotAnArticle("headline index (body is mostly links)")
-    if layout is not None:
-        # A known layout: the cues clean its body region; the whole page is searched only when a layout rule
-        # for the date, the section or the caption found nothing (the page's own date line beats the meta
-        # tag and the URL).
-        clean_page(region, outlet, cues, {region})
-        if any(cues.removed.values()):
-            misses.append("prune")
-        if published is None or section is None or image_caption is None:
-            clean_page(tree, outlet, cues, {region, *region.iterancestors()})
-
-    paragraphs = split_paragraphs(_region_text(region, url))
+def _finish(tree: etree._Element, url: str, outlet: Outlet, r: _Reading) -> Extraction:
+    """The shared finishing steps of both strategies, and the one place an outlet's Article is built."""
+    cues = r.cues
+    paragraphs = r.paragraphs
+    lead = r.lead
     # The lead, title, caption and byline are fields of their own: never repeat them in the body.
-    image_caption = image_caption or cues.caption
-    drop = {normalise_text(x).casefold() for x in (lead, title, image_caption or "") if x}
+    image_caption = r.image_caption or cues.caption
+    drop = {normalise_text(x).casefold() for x in (lead, r.title, image_caption or "") if x}
     paragraphs = [p for p in paragraphs if p.casefold() not in drop]
-    if layout is None and lead_node is None:
-        if paragraphs and _same_text(paragraphs[0], description):
-            lead = paragraphs.pop(0)  # the lead opens the body region: it is a field of its own
-        else:
-            lead = _structural_lead(tree, title_node, region) or lead
     captions = [p for p in paragraphs if len(p.split()) <= 60 and outlet.caption_regex.search(p)]
     if captions:
         paragraphs = [p for p in paragraphs if p not in captions]
         image_caption = image_caption or captions[0]
     paragraphs, more_authors = _strip_byline_pair(paragraphs, outlet)
-    authors += [a for a in more_authors if a not in authors]
+    authors = r.authors + [a for a in more_authors if a not in r.authors]
     guarded = guard_paragraphs(paragraphs, outlet)
     paragraphs = clean_paragraphs(guarded.text.split("\n\n") if guarded.text else [], outlet, cues)
     authors += [a for a in cues.authors if a not in authors]
+    if r.layout is None and r.lead_node is None and paragraphs:
+        if _same_text(paragraphs[0], r.description):
+            lead = paragraphs.pop(0)  # the lead opens the body: it is a field of its own
+        elif r.region is not None:
+            found = _structural_lead(tree, r.title_node, r.region)
+            if found and found not in paragraphs[1:]:
+                lead = found
+                paragraphs = [p for p in paragraphs if p != lead]
     body = "\n\n".join(paragraphs)
-    if pristine is not None:
-        body = _second_opinion(body, pristine, url, outlet, cues)
     if len(body.split()) < MIN_BODY_WORDS:
         raise NotAnArticle(f"{TOO_LITTLE} ({len(body.split())} words)")
-    if not title:
+    if not r.title:
         raise NotAnArticle("page has no headline")
 
-    if layout is not None:
-        misses += [rule for rule, had, cue in (("date", published, cues.published),
-                                               ("breadcrumb", section, cues.section),
-                                               ("caption", caption_node, cues.caption))
+    misses = list(r.misses)
+    if r.layout is not None:
+        misses += [rule for rule, had, cue in (("date", r.published, cues.published),
+                                               ("breadcrumb", r.section, cues.section),
+                                               ("caption", r.caption_found or None, cues.caption))
                    if had is None and cue is not None]
+    published, modified = r.published, r.modified
     if published is None:
         published, modified = cues.published, modified or cues.modified
     if published is None:
         meta_date = meta_value(tree, "DC.Date.Created", "date")
         published = parse_site_datetime(meta_date, outlet) if meta_date else None
+    parsed_url = outlet.parse_article_url(url)
     if published is None and parsed_url and parsed_url.path_date:
         published = date_at_midnight(parsed_url.path_date, outlet.timezone)
-    section = section or cues.section
+    # A breadcrumb beside the headline, else structured data; never a menu (a wrong section is worse than none).
+    section = r.section or cues.section or _structured_section(tree)
+    canonical = outlet.canonical_url(url)
+    host = (urlsplit(url).hostname or "").lower()
     # Relative sources resolve against the canonical URL, so every mirror's copy gives the same item.
-    image_url = absolute_url(image_src or cues.image or meta_value(tree, "og:image"), canonical)
-    name = layout.name if layout is not None else "unknown"
-
+    image_url = absolute_url(r.image_src or cues.image or meta_value(tree, "og:image"), canonical)
+    name = r.layout.name if r.layout is not None else "unknown"
+    removed = dict(cues.removed)
+    for reason, items in r.furniture.items():
+        removed.setdefault(reason, []).extend(items)
     article = Article(
         article_id=parsed_url.article_id if parsed_url else "",
         url=canonical,
         source_url=url,
         mirror=host,
-        title=title,
+        title=r.title,
         lead=lead,
         body=body,
         published=iso(published),
@@ -522,7 +605,31 @@ def _extract_outlet(tree: etree._Element, url: str, outlet: Outlet, layout: Layo
         extractor_version=EXTRACTOR_VERSION,
         layout=name,
     )
-    return Extraction(article, guarded.removed, name, cues.removed, misses)
+    return Extraction(article, guarded.removed, name, removed, misses)
+
+
+_JSONLD_SECTION = re.compile(r'"articleSection"\s*:\s*(?:\[\s*)?"([^"]{1,60})"')
+
+
+def _structured_section(tree: etree._Element) -> str | None:
+    """The section the page's structured data names (article:section, JSON-LD articleSection), if any."""
+    value = meta_value(tree, "article:section")
+    if not value:
+        scripts = " ".join(t for t in xp("//script[@type='application/ld+json']/text()")(tree))
+        match = _JSONLD_SECTION.search(scripts)
+        value = normalise_text(match.group(1)) if match else ""
+    return value or None
+
+
+def _extract_outlet(tree: etree._Element, url: str, outlet: Outlet, layout: Layout | None) -> Extraction:
+    """An outlet page: the layout strategy when a layout's body region holds the page's prose, else the
+    structure-only one; both end in the same finishing steps."""
+    region = first_match(tree, layout.body) if layout is not None else None
+    if layout is not None and region is not None and _plausible_region(tree, region):
+        return _finish(tree, url, outlet, _read_layout(tree, url, outlet, layout, region))
+    # A known layout without its body region, or whose region holds a fraction of the page's prose (a class
+    # name reused by a redesign or another site), is not that layout: the page is read as unknown.
+    return _finish(tree, url, outlet, _read_structure(tree, url, outlet))
 
 
 # ---- entry point -------------------------------------------------------------------------------------

@@ -9,12 +9,14 @@ out of the page is counted per reason, like the boilerplate guard, so a run show
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from lxml import etree
 
 from crawler.extract.dates import parse_site_datetime, split_updated
+from crawler.extract.furniture import is_share_text
 from crawler.extract.tree import node_text, own_text_length, remove_node
 from crawler.items import normalise_text
 from crawler.outlet import Outlet
@@ -31,6 +33,13 @@ NAV_ITEM_WORDS = 3
 LINK_LIST_DENSITY = 0.8
 """Share of a block's text inside links above which a block of two or more links is a link list."""
 
+CRUMB_WINDOW = 15
+"""A breadcrumb stands within this many elements of the headline (in document order, before or after it)."""
+
+MAX_CRUMBS = 5
+"""A breadcrumb has at most this many entries; a longer list of short links is a menu."""
+
+_HEADINGS = frozenset({"h1", "h2", "h3", "h4"})
 _YEAR = re.compile(r"\b(?:19|20)\d\d")
 _CLOCK = re.compile(r"\d:\d")
 _NAV_SPLIT = re.compile(r"\s*[|•·]\s*")
@@ -62,10 +71,25 @@ class Cues:
     image: str | None = None
     """The src of the image whose caption block the cues removed (the article's lead image)."""
     removed: dict[str, list[str]] = field(default_factory=dict)
+    headline: etree._Element | None = None
+    """The page's headline element: a breadcrumb names the section only when it stands beside it."""
 
     def note(self, reason: str, text: str) -> None:
         """Count one removal under its reason."""
         self.removed.setdefault(reason, []).append(text[:200])
+
+    def beside_headline(self, el: etree._Element) -> bool:
+        """True when `el` stands within a few elements of the headline, before or after it (a breadcrumb does;
+        a site menu at the top of the page, a footer or a sidebar list does not)."""
+        head = self.headline
+        if head is None:
+            return False
+        text = node_text(head)
+        window = f"following::*[position() <= {CRUMB_WINDOW}] | preceding::*[position() <= {CRUMB_WINDOW}]"
+        for node in el.xpath(window):
+            if node is head or (text and node.tag in _HEADINGS and node_text(node) == text):
+                return True
+        return False
 
 
 # ---- one line of text ---------------------------------------------------------------------------------
@@ -77,6 +101,9 @@ def _dateline(text: str, outlet: Outlet, cues: Cues) -> bool:
     if not _YEAR.search(text):
         return False
     pub_text, upd_text = split_updated(text, outlet)
+    match = outlet.updated_regex.search(text) if upd_text is not None and outlet.updated_regex else None
+    if match is not None and text[match.end():].strip():
+        return False  # more than a date line (a breadcrumb after it, say): its parts are judged one by one
     published = parse_site_datetime(pub_text, outlet)
     if published is None:
         return False
@@ -93,17 +120,22 @@ def section_from_crumbs(parts: list[str], outlet: Outlet) -> str | None:
     return names[-1] if names else None
 
 
-def _breadcrumb(text: str, outlet: Outlet, cues: Cues) -> bool:
-    """True for "News / Politics"-like lines: short parts split by slashes, one a generic or known section."""
+def _breadcrumb(text: str, outlet: Outlet, cues: Cues, beside: Callable[[], bool]) -> bool:
+    """True for "News / Politics"-like lines: short parts split by slashes, one a generic or known section.
+    Only a short one beside the headline names the section (a menu never does)."""
     parts = [p.strip() for p in _CRUMB_SPLIT.split(text)]
     if len(parts) < 2 or any(not p or len(p.split()) > 4 or _SENTENCE_END.search(p) for p in parts):
         return False
     known = {s.casefold() for s in outlet.sections.values()}
     if not any(p.casefold() in outlet.breadcrumb_skip or p.casefold() in known for p in parts):
         return False
-    if cues.section is None:
+    if cues.section is None and len(parts) <= MAX_CRUMBS and beside():
         cues.section = section_from_crumbs(parts, outlet)
     return True
+
+
+def _never() -> bool:
+    return False
 
 
 def _nav_row(text: str) -> bool:
@@ -112,10 +144,11 @@ def _nav_row(text: str) -> bool:
     return len(parts) >= 3 and all(len(p.split()) <= NAV_ITEM_WORDS for p in parts)
 
 
-def line_reason(line: str, outlet: Outlet, cues: Cues) -> str | None:
+def line_reason(line: str, outlet: Outlet, cues: Cues, beside: Callable[[], bool] = _never) -> str | None:
     """Why a short line of page text is furniture ("dateline", "breadcrumb", ...), or None when it may be text.
 
-    Date lines and breadcrumbs also fill `cues.published`/`cues.section` the first time they are seen.
+    Date lines fill `cues.published` the first time they are seen; a breadcrumb fills `cues.section` when
+    `beside()` says it stands beside the headline.
     """
     text = normalise_text(line)
     if not text or len(text.split()) > SHORT_LINE_WORDS:
@@ -126,10 +159,12 @@ def line_reason(line: str, outlet: Outlet, cues: Cues) -> str | None:
         return "dateline"
     if outlet.box_heading_regex.match(text):
         return "box-heading"
-    if _breadcrumb(text, outlet, cues):
+    if _breadcrumb(text, outlet, cues, beside):
         return "breadcrumb"
     if _nav_row(text):
         return "nav-row"
+    if is_share_text(text, outlet):
+        return "share"
     if outlet.initials_regex.match(text):
         return "initials"
     if outlet.byline_place_regex.match(text):
@@ -201,7 +236,10 @@ def _standalone(el: etree._Element) -> bool:
         return True
     if (parent.text or "").strip() or (el.tail or "").strip():
         return False
-    return all(not (sib.tail or "").strip() for sib in parent if sib is not el) and parent.tag not in _INLINE
+    if any((sib.tail or "").strip() for sib in parent if sib is not el):
+        return False
+    # An inline parent that holds blocks (a <span> wrapping a whole article body) is used as a block.
+    return parent.tag not in _INLINE or any(isinstance(c.tag, str) and c.tag in _BLOCKISH for c in parent)
 
 
 def _short_items_list(el: etree._Element) -> bool:
@@ -219,11 +257,13 @@ def _caption_block(el: etree._Element, s: list[int], stats: dict[etree._Element,
     if el.tag == "figcaption":
         text = node_text(el)
         return text or None
-    if s[_IMGS] != 1 or s[_PARAS] or s[_TEXT] == 0:
+    if s[_IMGS] != 1 or s[_PARAS] > 1 or s[_TEXT] == 0:
         return None
     pieces = [c for c in el if isinstance(c.tag, str) and stats.get(c, _NONE)[_TEXT] > 0]
     if (own_text_length(el) > 0) + len(pieces) != 1 or (pieces and stats[pieces[0]][_IMGS]):
         return None
+    if s[_PARAS] and (el.tag == "p" or pieces[0].tag != "p"):
+        return None  # a long line of text with an image in it is a paragraph; a photo block's <p> is its caption
     text = node_text(el)
     if len(text.split()) > CAPTION_MAX_WORDS or s[_LINK_TEXT] > 0.5 * max(1, s[_TEXT]):
         return None
@@ -293,7 +333,7 @@ def _reason(
         return "page-chrome"
     if s[_TEXT] <= 200 and (el.tag in _BLOCKISH or el.tag in _INLINE) and _standalone(el):
         text = node_text(el)
-        reason = line_reason(text, outlet, cues)
+        reason = line_reason(text, outlet, cues, lambda: cues.beside_headline(el))
         if reason == "box-heading":
             return "box"
         if reason is not None:
@@ -301,7 +341,7 @@ def _reason(
     if el.tag in ("ul", "ol", "menu") and _short_items_list(el):
         items = [node_text(li) for li in el if isinstance(li.tag, str) and li.tag == "li"]
         if items[0].casefold() in outlet.breadcrumb_skip:  # "News > Society > Reports" as a list
-            if cues.section is None:
+            if cues.section is None and len(items) <= MAX_CRUMBS and cues.beside_headline(el):
                 cues.section = section_from_crumbs(items, outlet)
             return "breadcrumb"
         return "nav-block"
@@ -360,8 +400,9 @@ def clean_paragraphs(paragraphs: list[str], outlet: Outlet, cues: Cues) -> list[
     """Drop furniture lines that reached the body text (a date line between two <br>s, say) and editor
     initials glued to the last line."""
     kept: list[str] = []
-    for para in paragraphs:
-        reason = line_reason(para, outlet, cues)
+    for i, para in enumerate(paragraphs):
+        # A breadcrumb that reached the text names the section only where the headline was: at the top.
+        reason = line_reason(para, outlet, cues, (lambda: True) if i == 0 and not kept else _never)
         if reason is not None:
             cues.note(reason, para)
             continue

@@ -118,6 +118,11 @@ _ABOVE_HEADLINE_MAX_WORDS = 30
 # Elements that wrap an embedded post, and the few characters (a caption, "Embed") they may add to it.
 _WRAPPER_TAGS = frozenset({"div", "figure", "span", "section"})
 _WRAPPER_SLACK_CHARS = 5
+# A fast extraction with fewer words than this share of the words in the page's <p> elements missed the article:
+# trafilatura's full cascade runs instead (the fallback extractors the fast path skips).
+RESCUE_SHARE = 0.3
+# ... and its body is taken only when it holds more than this many times the words (a real rescue, not a variant).
+RESCUE_GAIN = 5.0
 # A last block with fewer words than this ("Comments", "All...", "©") is a label, not prose.
 _EDGE_MIN_WORDS = 2
 
@@ -251,8 +256,11 @@ def _unwrap_quoted_posts(tree: etree._Element) -> None:
             parent.replace(wrapper, quote)
 
 
-def _body_text(tree: etree._Element) -> str:
-    """The article text trafilatura finds in the tree, with its edges trimmed (empty when it finds none)."""
+def _body_text(tree: etree._Element, link_share: list[float] | None = None) -> str:
+    """The article text trafilatura finds in the tree, with its edges trimmed (empty when it finds none).
+
+    `link_share`, when given, receives the share of the kept text that sits in links (a headline index is
+    mostly links)."""
     _unwrap_quoted_posts(tree)
     _merge_split_body(tree)
     # fast: skip trafilatura's fallback extractors; favor_recall: keep doubtful paragraphs (the title
@@ -262,13 +270,36 @@ def _body_text(tree: etree._Element) -> str:
     document = trafilatura.bare_extraction(
         tree, include_comments=False, fast=True, favor_recall=True, deduplicate=False, include_links=True
     )
-    if not isinstance(document, Document) or document.body is None:
+    body = document.body if isinstance(document, Document) else None
+    got = len(" ".join(body.itertext()).split()) if body is not None else 0
+    if got < RESCUE_SHARE * sum(len(" ".join(p.itertext()).split()) for p in tree.iter("p")):
+        # The fast path kept a fraction of the page's paragraph prose (it took a teaser or a sidebar block):
+        # trafilatura's full cascade (its fallback extractors compared) runs, and the longer body wins.
+        full = trafilatura.bare_extraction(tree, include_comments=False, deduplicate=False, include_links=True)
+        if (isinstance(full, Document) and full.body is not None
+                and len(" ".join(full.body.itertext()).split()) > RESCUE_GAIN * got):
+            body = full.body
+    if body is None:
         return ""
-    body = document.body
     _drop_link_lines(body)
     _trim_edges(body)
+    if link_share is not None:
+        text = _chars(body)
+        link_share.append(sum(_chars(ref) for ref in body.iter("ref")) / text if text else 0.0)
     etree.strip_tags(body, "ref")
     return xmltotxt(body, False)
+
+
+def generic_paragraphs(tree: etree._Element, link_share: list[float] | None = None) -> list[str]:
+    """The article's paragraphs as the generic path finds them in the tree (cleaned in place first), without
+    the headline and what stands above it; `link_share` as for the body text."""
+    titles = _title_variants(tree)
+    _prune_link_lists(tree)
+    paragraphs = split_paragraphs(_body_text(tree, link_share))
+    while len(paragraphs) > 1 and paragraphs[0].casefold() in titles:
+        paragraphs.pop(0)
+    _drop_above_headline(paragraphs, titles)
+    return paragraphs
 
 
 def extract_generic(tree: etree._Element, url: str, outlet: Outlet | None = None) -> Extraction:

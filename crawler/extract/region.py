@@ -2,18 +2,17 @@
 
 Two independent views of where the article is: the element with the most prose of its own (paragraphs and text
 between <br>s, links discounted), and the smallest element that holds most of what trafilatura's main-content
-extraction kept. Density alone is exact on pages whose body sits in one container, but takes a comment thread
-that outweighs a short article, or one half of a body split over two containers; trafilatura knows comments and
-navigation but keeps stray lines. Where the two agree the denser, tighter region wins; where trafilatura's region
-holds the densest block and more, the body was split and the larger region is taken; where they disagree, the
-one trafilatura chose.
+extraction (the generic path, run once on the page) kept. Density alone is exact on pages whose body sits in one
+container, but takes a comment thread that outweighs a short article, or one half of a body split over two
+containers; trafilatura knows comments and navigation but keeps stray lines. Where the two agree the denser,
+tighter region wins; where trafilatura's region holds the densest block and more, the body was split and the
+larger region is taken; where they disagree, the one trafilatura chose.
 """
 
 from __future__ import annotations
 
 import re
 
-import trafilatura
 from lxml import etree
 
 from crawler.extract.tree import is_inside, node_text, own_text_length
@@ -22,8 +21,8 @@ from crawler.items import normalise_text
 _SKIP = frozenset({"script", "style", "noscript", "template", "head", "title", "a", "p"})
 _PARA_TAGS = ("p", "blockquote", "h3", "h4", "ul", "ol", "pre")
 _BR = re.compile(r"<br\s*/?>", re.IGNORECASE)
-_KEY = 60
-"""Characters of a paragraph's start used to find it again in the page."""
+_MIN_START = 25
+"""Characters of a paragraph's start used to find it again in the page (shorter runs of text are not indexed)."""
 SHARE = 0.8
 """Share of trafilatura's matched text the located region must hold."""
 SMALL = 0.1
@@ -31,6 +30,11 @@ SMALL = 0.1
 SPLIT = 0.3
 """Share of trafilatura's matched text outside the densest block above which the body is split over several
 blocks and the larger region is taken."""
+
+
+SPLIT_MAX_GROWTH = 3.0
+"""A region holding a split body has at most this many times the text of its densest part; a larger one is the
+page around the article, whose furniture trafilatura kept."""
 
 
 def densest(root: etree._Element) -> etree._Element | None:
@@ -58,45 +62,33 @@ def densest(root: etree._Element) -> etree._Element | None:
     return best
 
 
-def _fragments(root: etree._Element) -> dict[str, etree._Element]:
-    """Start of every text block of the page (an element's whole text, and its own text between <br>s) ->
-    the element, deepest first."""
+def _starts(root: etree._Element) -> dict[str, etree._Element]:
+    """Start of every run of text an element holds itself (its text, and the text after each <br> or child) ->
+    the element: one pass, no element's whole text is built."""
     index: dict[str, etree._Element] = {}
     body = root.find("body")
     for el in (body if body is not None else root).iter():
         if not isinstance(el.tag, str) or el.tag in ("script", "style", "noscript", "template", "title"):
             continue
-        whole = node_text(el)
-        if whole and len(whole) < 20000:
-            index[whole[:_KEY].casefold()] = el  # later (deeper) elements overwrite their ancestors
-        if own_text_length(el):
-            pieces: list[str] = [el.text or ""]
-            for child in el:
-                if child.tag == "br":
-                    pieces.append("")
-                elif isinstance(child.tag, str):
-                    pieces[-1] += " " + node_text(child)
-                pieces[-1] += " " + (child.tail or "")
-            for piece in pieces:
+        for piece in (el.text, *(child.tail for child in el)):
+            if piece and len(piece) >= _MIN_START:
                 text = normalise_text(piece)
-                if len(text) >= 40:
-                    index.setdefault(text[:_KEY].casefold(), el)
+                if len(text) >= _MIN_START:
+                    index.setdefault(text[:_MIN_START].casefold(), el)
     return index
 
 
-def trafilatura_region(root: etree._Element, url: str) -> tuple[etree._Element | None, dict[etree._Element, int], int]:
-    """The deepest element holding most of the text trafilatura keeps as the page's main content, with the
-    matched text per element (every ancestor of a matched block counts it) and the total matched."""
-    text = trafilatura.extract(root, url=url, include_comments=False, fast=True, favor_recall=True,
-                               deduplicate=False) or ""
-    lines = [normalise_text(ln) for ln in text.split("\n") if len(ln.split()) >= 6]
+def text_region(root: etree._Element, lines: list[str]) -> tuple[etree._Element | None, dict[etree._Element, int], int]:
+    """The deepest element holding most of the given lines (the text an extractor kept as the page's main
+    content), with the matched text per element (every ancestor of a matched block counts it) and the total."""
+    lines = [ln for ln in lines if len(ln.split()) >= 6]
     if not lines:
         return None, {}, 0
-    index = _fragments(root)
+    index = _starts(root)
     weight: dict[etree._Element, int] = {}
     total = 0
     for line in lines:
-        el = index.get(line[:_KEY].casefold())
+        el = index.get(normalise_text(line)[:_MIN_START].casefold())
         if el is None:
             continue
         total += len(line)
@@ -111,10 +103,11 @@ def trafilatura_region(root: etree._Element, url: str) -> tuple[etree._Element |
     return max(holding, key=lambda el: sum(1 for _ in el.iterancestors())), weight, total
 
 
-def find_body_region(root: etree._Element, url: str) -> etree._Element | None:
-    """Where the article body is, whatever the markup calls it (see the module docstring)."""
+def find_body_region(root: etree._Element, lines: list[str]) -> etree._Element | None:
+    """Where the article body is, whatever the markup calls it (see the module docstring); `lines` are the
+    paragraphs the generic extractor kept from the same tree."""
     dense = densest(root)
-    located, weight, total = trafilatura_region(root, url)
+    located, weight, total = text_region(root, lines)
     if located is None:
         return dense
     if dense is None:
@@ -124,6 +117,8 @@ def find_body_region(root: etree._Element, url: str) -> etree._Element | None:
     if is_inside(dense, located):
         if weight.get(dense, 0) >= (1 - SPLIT) * total:
             return dense  # trafilatura only added a lead or a caption line around the dense block
+        if len(node_text(located)) > SPLIT_MAX_GROWTH * len(node_text(dense)):
+            return dense  # not the halves of one body: trafilatura kept the page's furniture around it
         return located
     # They disagree. A comment thread can outweigh the article, but trafilatura also fails now and then and
     # keeps one stray line: its choice wins unless it is a small fraction of the densest block.
@@ -132,4 +127,4 @@ def find_body_region(root: etree._Element, url: str) -> etree._Element | None:
     return located
 
 
-__all__ = ["densest", "find_body_region", "trafilatura_region"]
+__all__ = ["densest", "find_body_region", "text_region"]

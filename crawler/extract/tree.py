@@ -165,7 +165,9 @@ def shingle_f1(a: str, b: str, n: int = 4) -> float:
     """How much two texts say the same: F1 of their n-word shingle counts (1.0 for two empty texts)."""
     def grams(text: str) -> Counter[tuple[str, ...]]:
         words = _WORD.findall(text.lower())
-        return Counter(tuple(words[i : i + n]) for i in range(max(1, len(words) - n + 1)) if words[i : i + n])
+        if len(words) < n:
+            return Counter([tuple(words)] if words else [])
+        return Counter(zip(*(words[i:] for i in range(n)), strict=False))
 
     ga, gb = grams(a), grams(b)
     if not ga and not gb:

@@ -1,0 +1,258 @@
+"""Furniture recognised by what it is, in any markup: share widgets, story cards, the alternate-address note.
+
+Nothing here reads a class name or an id. A share widget is the links to share endpoints (the profile's
+`share_link_regex`), the icon-only links and the label beside them; a story card is a block whose only text is
+links to other articles of the outlet (their headline or their URL), with or without a label such as "Read more:";
+the alternate-address note is the profile's sentence and the outlet host links after it. Each block is removed
+at the outermost wrapper that holds nothing else, however deep the markup nests it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from urllib.parse import urljoin, urlsplit
+
+from lxml import etree
+
+from crawler.extract.tree import node_text, remove_node
+from crawler.items import normalise_text
+from crawler.outlet import Outlet
+
+CARD_MAX_WORDS = 80
+"""A story card's text (headline, URL, maybe a linked blurb) is never longer than this."""
+
+TEASER_MAX_WORDS = 60
+"""A story card's teaser (the other story's lead) is never longer than this."""
+
+_ID_DIGITS = re.compile(r"\d{4}")
+_STOP = frozenset({"html", "body", "head"})
+_SKIP = frozenset({"script", "style", "noscript", "template"})
+
+
+class _Page:
+    """What the rules need to know about the page: its URL, its article id, and the outlet."""
+
+    def __init__(self, outlet: Outlet, url: str) -> None:
+        self.outlet = outlet
+        self.url = url
+        self.own_id = outlet.article_id(url)
+        self.targets: dict[str, bool] = {}
+
+    def href(self, a: etree._Element) -> str:
+        return (a.get("href") or "").strip()
+
+    def is_share(self, a: etree._Element) -> bool:
+        href = self.href(a)
+        return bool(href) and bool(self.outlet.share_link_regex.search(href))
+
+    def is_icon_only(self, a: etree._Element) -> bool:
+        """A link without text of its own: an icon (<i>, <svg>, <img>) or nothing at all."""
+        return not node_text(a)
+
+    def other_article(self, a: etree._Element) -> bool:
+        """True for a link to an article of the outlet other than this page's own."""
+        href = self.href(a)
+        if not href or href.startswith(("#", "javascript:", "mailto:")) or not _ID_DIGITS.search(href):
+            return False  # every article URL of an outlet holds its numeric id
+        known = self.targets.get(href)
+        if known is None:
+            target = self.outlet.article_id(urljoin(self.url, href))
+            known = self.targets[href] = target is not None and target != self.own_id
+        return known
+
+    def is_host_link(self, a: etree._Element) -> bool:
+        """A link to one of the outlet's addresses itself (its home page on some host)."""
+        parts = urlsplit(urljoin(self.url, self.href(a)))
+        return self.outlet.is_outlet_host(parts.hostname or "") and parts.path in ("", "/")
+
+
+def _text_without(el: etree._Element, drop: list[etree._Element]) -> str:
+    """The element's text with the text of the given descendants left out."""
+    skip = set(drop)
+    parts: list[str] = []
+
+    def walk(node: etree._Element) -> None:
+        if node in skip:
+            if node is not el and node.tail:
+                parts.append(node.tail)
+            return
+        if isinstance(node.tag, str) and node.tag not in _SKIP and node.text:
+            parts.append(node.text)
+        for child in node:
+            walk(child)
+        if node is not el and node.tail:
+            parts.append(node.tail)
+
+    walk(el)
+    return normalise_text(" ".join(parts))
+
+
+def _climb(start: etree._Element, holds_only: Callable[[etree._Element], bool], keep: set[etree._Element]
+           ) -> etree._Element:
+    """The outermost ancestor of `start` (or itself) for which `holds_only(el)` is true, below `keep`."""
+    node = start
+    while True:
+        parent = node.getparent()
+        if parent is None or parent in keep or parent.tag in _STOP or not holds_only(parent):
+            return node
+        node = parent
+
+
+def _standalone(node: etree._Element) -> bool:
+    """True when nothing but whitespace sits beside the node in its parent's own text (not inside a sentence)."""
+    parent = node.getparent()
+    if parent is None:
+        return True
+    if (node.tail or "").strip():
+        return False
+    prev = node.getprevious()
+    before = (prev.tail if prev is not None else parent.text) or ""
+    return not before.strip()
+
+
+def prune_share_widgets(root: etree._Element, outlet: Outlet, url: str, keep: set[etree._Element],
+                        removed: list[str]) -> None:
+    """Remove share widgets: links to share endpoints, the icon-only links and the label beside them."""
+    page = _Page(outlet, url)
+    for a in [a for a in root.iter("a") if page.is_share(a)]:
+        if not _attached(a, root):
+            continue
+
+        def only_share(el: etree._Element) -> bool:
+            share = [x for x in el.iter("a") if page.is_share(x) or page.is_icon_only(x)]
+            rest = _text_without(el, share)
+            return not rest or is_share_text(rest, outlet)
+
+        widget = _climb(a, only_share, keep)
+        removed.append(node_text(widget) or "(share links)")
+        remove_node(widget)
+
+
+def is_share_text(text: str, outlet: Outlet) -> bool:
+    """True for a share label, service names after it, or the service names alone ("Facebook")."""
+    return bool(outlet.share_line_regex.match(text) or outlet.share_line_regex.match(f"share {text}"))
+
+
+def _attached(el: etree._Element, root: etree._Element) -> bool:
+    return el is root or any(anc is root for anc in el.iterancestors())
+
+
+def prune_story_cards(root: etree._Element, outlet: Outlet, url: str, keep: set[etree._Element],
+                      removed: list[str]) -> None:
+    """Remove story cards: blocks whose text is only links to other articles of the outlet (their headline or
+    URL), with or without a label ("Read more:", "Lire aussi"); a link inside a sentence stays."""
+    page = _Page(outlet, url)
+    for a in [a for a in root.iter("a") if page.other_article(a)]:
+        if not _attached(a, root):
+            continue
+
+        def only_card(el: etree._Element) -> bool:
+            links = list(el.iter("a"))
+            if not links or not all(page.other_article(x) or page.is_icon_only(x) for x in links):
+                return False
+            rest = _text_without(el, links)
+            if rest and not outlet.read_more_regex.match(rest):
+                return False
+            return len(node_text(el).split()) <= CARD_MAX_WORDS
+
+        card = _climb(a, only_card, keep)
+        if card is a and not _standalone(a):
+            continue  # a linked phrase inside a sentence: text
+        parent = a.getparent()
+        if card is a and parent is not None:
+            own = normalise_text(" ".join([parent.text or "", *(c.tail or "" for c in parent)]))
+            if own and not outlet.read_more_regex.match(own):
+                continue  # the link shares its line with other text
+        # A card may also show the other story's teaser in a block of its own beside the linked headline.
+        parent = card.getparent()
+        while parent is not None and parent not in keep and parent.tag not in _STOP and _with_teaser(parent, card,
+                                                                                                      outlet):
+            card, parent = parent, parent.getparent()
+        removed.append(node_text(card))
+        remove_node(card)
+
+
+def _with_teaser(parent: etree._Element, card: etree._Element, outlet: Outlet) -> bool:
+    """True when `parent` holds the card and, beside it, only labels and at most one short block of text
+    without links (the other story's teaser): the whole block is the card."""
+    if (parent.text or "").strip() or any((c.tail or "").strip() for c in parent):
+        return False
+    teasers = 0
+    for child in parent:
+        if child is card or not isinstance(child.tag, str) or child.tag in _SKIP:
+            continue
+        text = node_text(child)
+        if not text or outlet.read_more_regex.match(text):
+            continue
+        if child.tag in ("a", "ul", "ol", "table") or list(child.iter("a")) or len(text.split()) > TEASER_MAX_WORDS:
+            return False
+        teasers += 1
+    return teasers <= 1 and len(node_text(parent).split()) <= CARD_MAX_WORDS
+
+
+def prune_alternate_addresses(root: etree._Element, outlet: Outlet, url: str, keep: set[etree._Element],
+                              removed: list[str]) -> None:
+    """Remove the alternate-address note and the outlet host links that follow it."""
+    if not outlet.alternate_address_regex.search(" ".join(root.itertext())):
+        return  # one search over the whole text first: most pages have no note
+    page = _Page(outlet, url)
+    hits: list[etree._Element] = []
+    for text in root.xpath(".//text()"):
+        if outlet.alternate_address_regex.search(str(text)):
+            parent = text.getparent()
+            if parent is not None:
+                hits.append(parent.getparent() if text.is_tail and parent.getparent() is not None else parent)
+    for note in hits:
+        if not _attached(note, root) or note in keep:
+            continue
+
+        def only_note(el: etree._Element) -> bool:
+            links = list(el.iter("a"))
+            if not all(page.is_host_link(x) or _host_text(node_text(x), outlet) for x in links):
+                return False
+            rest = _text_without(el, links)
+            return bool(outlet.alternate_address_regex.search(rest)) and len(rest.split()) <= 30
+
+        note = _climb(note, only_note, keep)
+        sibling = note.getnext()
+        while sibling is not None and _host_block(sibling, page):
+            nxt = sibling.getnext()
+            removed.append(node_text(sibling))
+            remove_node(sibling)
+            sibling = nxt
+        removed.append(node_text(note))
+        remove_node(note)
+
+
+def _host_text(text: str, outlet: Outlet) -> bool:
+    words = text.split()
+    return bool(words) and all(outlet.host_line_regex.match(w) for w in words)
+
+
+def _host_block(el: etree._Element, page: _Page) -> bool:
+    """A block of outlet host links or host names only (or an empty block, a break)."""
+    if not isinstance(el.tag, str) or el.tag in ("br", "hr"):
+        return True
+    text = node_text(el)
+    if not text:
+        return not list(el.iter("img"))
+    links = list(el.iter("a"))
+    if links and all(page.is_host_link(x) or _host_text(node_text(x), page.outlet) for x in links):
+        return not _text_without(el, links)
+    return _host_text(text, page.outlet)
+
+
+def prune_furniture(root: etree._Element, outlet: Outlet, url: str, keep: set[etree._Element] | None = None
+                    ) -> dict[str, list[str]]:
+    """Remove share widgets, story cards and the alternate-address note from `root` (a page or a region of
+    it); `keep` holds elements never removed whole. Returns what went, by reason."""
+    keep = keep or set()
+    found: dict[str, list[str]] = {"share": [], "story-card": [], "alternate-address": []}
+    prune_share_widgets(root, outlet, url, keep, found["share"])
+    prune_alternate_addresses(root, outlet, url, keep, found["alternate-address"])
+    prune_story_cards(root, outlet, url, keep, found["story-card"])
+    return {k: v for k, v in found.items() if v}
+
+
+__all__ = ["is_share_text", "prune_alternate_addresses", "prune_furniture", "prune_share_widgets", "prune_story_cards"]
