@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin
 
 import lxml.html
 from lxml import etree
@@ -463,7 +464,7 @@ def transplant(template: Template, story: Story, other: Story, furniture: Furnit
 
     def figure(caption: str) -> etree._Element:
         fig = dress.el(rng.choice(("figure", "div")), None, "figure", "image", "media")
-        etree.SubElement(fig, "img", src=story.image_url or "https://www.presstv.ir/Photo/2019/1/1/photo.jpg",
+        etree.SubElement(fig, "img", src=story.image_url or urljoin(story.url, "/Photo/photo.jpg"),
                          alt="")
         cap = dress.el(rng.choice(("figcaption", "p", "span", "div")), caption, "caption", "credit")
         fig.append(cap)
