@@ -111,14 +111,15 @@ def _months(since: date, until: date) -> Iterable[tuple[int, int]]:
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
 
 
-def _id_prefixes(first_digits: str, width: int) -> list[str]:
-    """Id prefixes of `width` digits; one that could also start a year of a dated path ("20" of "2013/...")
-    is cut finer until it cannot (five digits), so an undated shard never sweeps up every dated URL too."""
+def _id_prefixes(first_digits: str, width: int, after_slash: bool = True) -> list[str]:
+    """Id prefixes of `width` digits. After a slash, one that could also start a year of a dated path ("20" of
+    "2013/...") is cut finer until it cannot (five digits), so an undated shard never sweeps up every dated URL
+    too; after a query's `=` no dated path can follow, so no prefix needs cutting there."""
     out: list[str] = []
     todo = [d for d in first_digits]
     while todo:
         prefix = todo.pop(0)
-        if len(prefix) < width or (prefix[:2] in ("19", "20") and len(prefix) < 5):
+        if len(prefix) < width or (after_slash and prefix[:2] in ("19", "20") and len(prefix) < 5):
             todo[0:0] = [prefix + d for d in "0123456789"]
         else:
             out.append(prefix)
@@ -155,9 +156,9 @@ def plan_shards(
                     shards.append(Shard(f"{domain}/{head}/{year}/{month}/", start))
         if undated_heads and (undated_until is None or since <= undated_until):
             for head in undated_heads:
-                for digits in _id_prefixes(id_first_digits, id_prefix_digits):
-                    # A head naming a query (`detail.aspx?id=`) is followed by the id itself, not a slash.
-                    sep = "" if head.endswith(("=", "?")) else "/"
+                # A head naming a query (`detail.aspx?id=`) is followed by the id itself, not a slash.
+                sep = "" if head.endswith(("=", "?")) else "/"
+                for digits in _id_prefixes(id_first_digits, id_prefix_digits, after_slash=bool(sep)):
                     shards.append(Shard(f"{domain}/{head}{sep}{digits}", start))
     return shards
 
