@@ -10,11 +10,12 @@ from scrapy.crawler import Crawler
 
 from crawler import signals as crawler_signals
 from crawler import statkeys
+from crawler.crawlcontrol import set_exit_status
 from crawler.handoff import ExtractedItem
 from crawler.outlet import OutletConfigError, load_outlet
 from crawler.status import ExitStatus
 from crawler.store import StoreError
-from crawler.storing.extension import StoreExtension, set_exit_status
+from crawler.storing.extension import StoreExtension
 
 logger = logging.getLogger(__name__)
 

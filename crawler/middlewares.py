@@ -36,12 +36,12 @@ from scrapy.downloadermiddlewares.retry import get_retry_request
 from scrapy.dupefilters import RFPDupeFilter
 from scrapy.exceptions import DownloadCancelledError, IgnoreRequest, NotConfigured
 from scrapy.http import HtmlResponse, Response
-from scrapy.utils.defer import deferred_from_coro
 from scrapy.utils.job import job_dir
 from twisted.internet import error as twisted_error
 from twisted.internet.defer import Deferred
 
-from crawler import signals, statkeys
+from crawler import statkeys
+from crawler.crawlcontrol import close_spider_soon, report_page_failed, set_exit_status
 from crawler.outlet import Outlet, load_outlet
 from crawler.status import ExitStatus
 
@@ -201,20 +201,6 @@ class MirrorPool:
             d.callback(None)
 
 
-def report_page_failed(crawler: Crawler, request: Request, reason: str, status: int | None,
-                       key: str | None = None) -> None:
-    """A page given up: counted (page_failed/count, page_failed/<key or status>), logged as one WARNING line and
-    sent as `crawler.signals.page_failed` (the store records it)."""
-    assert crawler.stats is not None
-    crawler.stats.inc_value(statkeys.PAGE_FAILED_COUNT)
-    crawler.stats.inc_value(statkeys.PAGE_FAILED_REASON.format(key or status))
-    logger.warning("page failed: %s (%s)", request.meta.get("source_url", request.url), reason)
-    crawler.signals.send_catch_log(
-        signal=signals.page_failed, url=request.meta.get("source_url", request.url),
-        article_id=request.meta.get("article_id"), reason=reason, status=status,
-    )
-
-
 def pool_for(spider: Spider | None) -> MirrorPool | None:
     """The spider's mirror pool, if it crawls through mirrors."""
     pool = getattr(spider, "mirror_pool", None)
@@ -355,11 +341,9 @@ class _MirrorDecisions:
         if not self.stats.get_value(statkeys.NO_MIRROR_REACHABLE):
             message = f"no {self.outlet.display_name} mirror could be reached (tried: {tried})"
             self.stats.set_value(statkeys.NO_MIRROR_REACHABLE, message)
-            self.stats.set_value(statkeys.EXIT_STATUS, int(ExitStatus.NO_MIRROR_REACHABLE))
+            set_exit_status(self.crawler, ExitStatus.NO_MIRROR_REACHABLE)
             logger.error(message)
-            engine = self.crawler.engine
-            if engine is not None and self.crawler.spider is not None:
-                deferred_from_coro(engine.close_spider_async(reason="no_mirror_reachable"))
+            close_spider_soon(self.crawler, "no_mirror_reachable")
         pool.settle()
         return True
 
@@ -647,8 +631,7 @@ class ArchivePolitenessMiddleware:
         logger.error(message)
         assert self.crawler.stats is not None
         self.crawler.stats.set_value(statkeys.ARCHIVE_STOPPED.format(source), message)
-        if not self.crawler.stats.get_value(statkeys.EXIT_STATUS):
-            self.crawler.stats.set_value(statkeys.EXIT_STATUS, int(ExitStatus.ARCHIVE_STOPPED))
+        set_exit_status(self.crawler, ExitStatus.ARCHIVE_STOPPED)
         stop = getattr(self.crawler.spider, "stop_archive_source", None)
         if stop is not None:
             stop(source)

@@ -196,7 +196,7 @@ class FrontierState:
 
     def fail(self, message: str) -> None:
         """Stop this worker with one ERROR line and exit status FRONTIER_ERROR (the first cause wins)."""
-        from crawler.storing.extension import close_spider_soon, set_exit_status
+        from crawler.crawlcontrol import close_spider_soon, set_exit_status
 
         stats = self.crawler.stats
         assert stats is not None

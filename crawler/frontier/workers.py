@@ -124,7 +124,7 @@ class FrontierWorker:
         assert stats is not None
         lost = int(stats.get_value(statkeys.FRONTIER_ENQUEUE_FAILED, 0) or 0)
         if lost and not stats.get_value(statkeys.EXIT_STATUS):
-            from crawler.storing.extension import set_exit_status
+            from crawler.crawlcontrol import set_exit_status
 
             logger.error("crawler: %d requests could not be queued while the frontier Redis was unreachable; run "
                          "the crawl again to fetch them (stored articles are skipped)", lost)
@@ -230,7 +230,7 @@ class FrontierWorker:
         logger.info("The whole crawl (run %s) has been idle for %gs: this worker ends", self.state.run,
                     self.state.idle_seconds)
         self.closing = True
-        from crawler.storing.extension import close_spider_soon
+        from crawler.crawlcontrol import close_spider_soon
 
         close_spider_soon(self.crawler, "finished")
 

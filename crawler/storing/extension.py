@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
-from scrapy.utils.defer import deferred_from_coro
 
 from crawler import statkeys
+from crawler.crawlcontrol import close_spider_soon, set_exit_status
 from crawler.redact import install_log_redaction, remember_location
 from crawler.status import ExitStatus
 from crawler.store import DEFAULT_STORE, ArticleStore, StoreError, open_store
@@ -25,20 +25,6 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
 
 logger = logging.getLogger(__name__)
-
-
-def set_exit_status(crawler: Crawler, status: int) -> None:
-    """Set the crawl's exit status unless an earlier failure already set one (the first cause wins)."""
-    assert crawler.stats is not None
-    if not crawler.stats.get_value(statkeys.EXIT_STATUS):
-        crawler.stats.set_value(statkeys.EXIT_STATUS, int(status))
-
-
-def close_spider_soon(crawler: Crawler, reason: str) -> None:
-    """Ask the engine to close the spider (from a signal handler or a component; no-op before it runs)."""
-    engine = crawler.engine
-    if engine is not None and engine.spider is not None:
-        deferred_from_coro(engine.close_spider_async(reason=reason))
 
 
 class StoreExtension:

@@ -12,12 +12,13 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest
 
 from crawler import statkeys
+from crawler.crawlcontrol import close_spider_soon, set_exit_status
 from crawler.handoff import SkippedRequest
 from crawler.redact import mask_url
 from crawler.status import ExitStatus
 from crawler.store import StoreError
 from crawler.store.when import parse_duration, utc_key, utc_now
-from crawler.storing.extension import StoreExtension, close_spider_soon, set_exit_status
+from crawler.storing.extension import StoreExtension
 
 logger = logging.getLogger(__name__)
 
