@@ -41,6 +41,7 @@ from twisted.internet import error as twisted_error
 from twisted.internet.defer import Deferred
 
 from crawler import statkeys
+from crawler.articlekey import article_fingerprint, continues_article
 from crawler.crawlcontrol import close_spider_soon, report_page_failed, set_exit_status
 from crawler.outlet import Outlet, load_outlet
 from crawler.status import ExitStatus
@@ -505,9 +506,9 @@ class ArticleIdFingerprinter:
         self.fallback = fallback
 
     def fingerprint(self, request: Request) -> bytes:
-        article_id = request.meta.get("article_id")
-        if article_id:
-            return hashlib.sha1(f"article-id:{article_id}".encode()).digest()
+        key = article_fingerprint(request)
+        if key:
+            return hashlib.sha1(key.encode()).digest()
         return bytes(self.fallback.fingerprint(request))
 
 
@@ -530,9 +531,7 @@ class ArticleIdDupeFilter(RFPDupeFilter):
         return cls(job_dir(crawler.settings), debug, fingerprinter=fingerprinter)
 
     def request_seen(self, request: Request) -> bool:
-        if request.meta.get("article_id") and request.meta.get("redirect_urls"):
-            return False  # a redirect continues a request already let in
-        return super().request_seen(request)
+        return False if continues_article(request) else super().request_seen(request)
 
 
 class ArchivePolitenessMiddleware:
