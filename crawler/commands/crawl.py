@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -60,10 +61,20 @@ def scrapy_argv(args: argparse.Namespace) -> list[str]:
     return crawl_argv(args.spider, args.spider_args, settings, outputs + (extra[1:] if extra[:1] == ["--"] else extra))
 
 
+def frontier_extra(url: str | None) -> None:
+    """A shared frontier needs the 'frontier' extra: one line (exit 7) when it is missing."""
+    from crawler.extras import missing
+
+    if (url or "").strip() and (needs := missing("frontier", "CRAWLER_FRONTIER")):
+        raise CommandError(needs, ExitStatus.FRONTIER_ERROR)
+
+
 def run(args: argparse.Namespace) -> int:
     if args.workers is not None:
         return run_workers(args)
     from scrapy.cmdline import execute
+
+    frontier_extra(split_secrets(scrapy_argv(args))[1].get("CRAWLER_FRONTIER", os.environ.get("CRAWLER_FRONTIER")))
 
     use_project_settings()  # even outside the checkout (an installed package has no scrapy.cfg)
     try:
@@ -109,6 +120,7 @@ def combine_stats(all_stats: list[dict[str, Any]]) -> dict[str, Any]:
 
 def _check_frontier(url: str) -> None:
     """One ping before any worker starts: an unreachable Redis is one line, not N workers' retries and logs."""
+    frontier_extra(url)
     import redis
 
     from crawler.frontier import FrontierError, connect

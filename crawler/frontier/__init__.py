@@ -22,9 +22,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
-import redis
-from redis.backoff import ExponentialBackoff
-from redis.retry import Retry
 from scrapy.exceptions import NotConfigured
 
 from crawler import statkeys
@@ -32,13 +29,29 @@ from crawler.redact import install_log_redaction, mask_url, redact, remember_loc
 from crawler.status import ExitStatus
 
 if TYPE_CHECKING:
+    import redis
     from scrapy.crawler import Crawler
     from scrapy.settings import Settings
 
 logger = logging.getLogger(__name__)
 
-REDIS_ERRORS: tuple[type[BaseException], ...] = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
-"""What a Redis that went away raises (after redis-py's own retries)."""
+def redis_errors() -> tuple[type[BaseException], ...]:
+    """What a Redis that went away raises (after redis-py's own retries)."""
+    import redis
+
+    return (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+
+
+if TYPE_CHECKING:
+    REDIS_ERRORS: tuple[type[BaseException], ...]
+
+
+def __getattr__(name: str) -> Any:
+    # REDIS_ERRORS is computed when the frontier's components ask for it: this package is the add-on every crawl
+    # loads, and a crawl without CRAWLER_FRONTIER never imports redis (an optional extra).
+    if name == "REDIS_ERRORS":
+        return redis_errors()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 KEY_ROOT = "crawler"
 
@@ -117,6 +130,10 @@ def connect(url: str) -> redis.Redis:
 
     redis-py retries a failed command with back-off for about twenty seconds, so a Redis restart is ridden out
     even on a busy machine; after that the error reaches the caller, which stops the crawl with one line."""
+    import redis
+    from redis.backoff import ExponentialBackoff
+    from redis.retry import Retry
+
     # The password goes to redis-py on its own, never inside the URL: one with an unencoded '/', '?' or '#' would
     # otherwise be cut up by the URL parser and parts of it echoed as a port or a database in errors.
     given, password = url, {}
@@ -144,6 +161,8 @@ class FrontierState:
     a run that cannot be joined is kept in `error` and reported once, when the spider opens."""
 
     def __init__(self, crawler: Crawler) -> None:
+        import redis
+
         settings = crawler.settings
         self.crawler = crawler
         self.url = frontier_url(settings)
@@ -163,7 +182,7 @@ class FrontierState:
             self._resolve_run()
         except FrontierError as exc:
             self.error = str(exc)
-        except REDIS_ERRORS as exc:
+        except redis_errors() as exc:
             self.error = self.unreachable(exc)
         self.keys = FrontierKeys(f"{KEY_ROOT}:{self.spider}:{self.run or 'none'}")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from scrapy import Request
 from scrapy.exceptions import IgnoreRequest
 from twisted.internet import error as twisted_error
 from unitkit import article_request, make_crawler
@@ -25,7 +26,9 @@ def test_a_store_error_then_no_mirror_reachable_keeps_exit_status_5(tmp_path: Pa
     request = article_request(crawler)
     with pytest.raises(IgnoreRequest):  # then every mirror refuses: the run gives up on them
         for _ in range(20):
-            request = mw.process_exception(request, twisted_error.ConnectionRefusedError())
+            nxt = mw.process_exception(request, twisted_error.ConnectionRefusedError())
+            assert isinstance(nxt, Request)
+            request = nxt
     assert crawler.stats.get_value(statkeys.NO_MIRROR_REACHABLE), "the mirrors' failure is still reported"
     assert crawler.stats.get_value(statkeys.EXIT_STATUS) == ExitStatus.STORE_ERROR
 
@@ -36,6 +39,8 @@ def test_no_mirror_reachable_alone_is_exit_status_1() -> None:
     request = article_request(crawler)
     with pytest.raises(IgnoreRequest):
         for _ in range(20):
-            request = mw.process_exception(request, twisted_error.ConnectionRefusedError())
+            nxt = mw.process_exception(request, twisted_error.ConnectionRefusedError())
+            assert isinstance(nxt, Request)
+            request = nxt
     assert crawler.stats is not None
     assert crawler.stats.get_value(statkeys.EXIT_STATUS) == ExitStatus.NO_MIRROR_REACHABLE
