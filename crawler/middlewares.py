@@ -40,9 +40,11 @@ from scrapy.utils.job import job_dir
 from twisted.internet import error as twisted_error
 from twisted.internet.defer import Deferred
 
+from crawler import settings as defaults
 from crawler import statkeys
 from crawler.articlekey import article_fingerprint, continues_article
 from crawler.crawlcontrol import close_spider_soon, report_page_failed, set_exit_status
+from crawler.frontier import frontier_url
 from crawler.outlet import Outlet, load_outlet
 from crawler.status import ExitStatus
 
@@ -279,12 +281,12 @@ class _MirrorDecisions:
     crawler: Crawler
 
     def _setup(self, crawler: Crawler) -> None:
-        if not crawler.settings.getbool("CRAWLER_FAILOVER_ENABLED", True):
+        if not crawler.settings.getbool("CRAWLER_FAILOVER_ENABLED", defaults.CRAWLER_FAILOVER_ENABLED):
             raise NotConfigured("CRAWLER_FAILOVER_ENABLED is off")
         self.crawler = crawler
         self.stats = crawler.stats
         self.outlet = load_outlet(str(crawler.settings.get("CRAWLER_OUTLET")))
-        self.shared_frontier = bool(str(crawler.settings.get("CRAWLER_FRONTIER", "") or "").strip())
+        self.shared_frontier = bool(frontier_url(crawler.settings))
 
     # ---- shared steps ------------------------------------------------------------------------------
 
@@ -400,7 +402,7 @@ class MirrorFailoverMiddleware(_MirrorDecisions):
         settings = crawler.settings
         self.retry_enabled = settings.getbool("RETRY_ENABLED")
         self.retry_http_codes = {int(x) for x in settings.getlist("RETRY_HTTP_CODES")}
-        self.retry_after_max = settings.getfloat("CRAWLER_RETRY_AFTER_MAX", 120.0)
+        self.retry_after_max = settings.getfloat("CRAWLER_RETRY_AFTER_MAX", defaults.CRAWLER_RETRY_AFTER_MAX)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -549,9 +551,9 @@ class ArchivePolitenessMiddleware:
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
         settings = crawler.settings
-        self.backoff = settings.getfloat("CRAWLER_ARCHIVE_BACKOFF", 60.0)
-        self.max_wait = settings.getfloat("CRAWLER_RETRY_AFTER_MAX", 120.0)
-        self.max_throttles = settings.getint("CRAWLER_ARCHIVE_MAX_THROTTLES", 5)
+        self.backoff = settings.getfloat("CRAWLER_ARCHIVE_BACKOFF", defaults.CRAWLER_ARCHIVE_BACKOFF)
+        self.max_wait = settings.getfloat("CRAWLER_RETRY_AFTER_MAX", defaults.CRAWLER_RETRY_AFTER_MAX)
+        self.max_throttles = settings.getint("CRAWLER_ARCHIVE_MAX_THROTTLES", defaults.CRAWLER_ARCHIVE_MAX_THROTTLES)
         self.max_delay = settings.getfloat("AUTOTHROTTLE_MAX_DELAY", 30.0)
         self.in_a_row: dict[str, int] = {}
         self.stopped: dict[str, str] = {}

@@ -24,6 +24,7 @@ from urllib.parse import unquote
 
 from scrapy.exceptions import NotConfigured
 
+from crawler import settings as defaults
 from crawler import statkeys
 from crawler.redact import install_log_redaction, mask_url, redact, remember_location, split_url
 from crawler.status import ExitStatus
@@ -169,11 +170,12 @@ class FrontierState:
         # The URL as every message, stat and run record shows it: its password masked.
         self.shown_url = mask_url(self.url)
         self.spider = str(getattr(crawler.spidercls, "name", "") or "spider")
-        self.seed = settings.getbool("CRAWLER_FRONTIER_SEED", True)
-        self.idle_seconds = max(0.5, settings.getfloat("CRAWLER_FRONTIER_IDLE_SECONDS", 30.0))
+        self.seed = settings.getbool("CRAWLER_FRONTIER_SEED", defaults.CRAWLER_FRONTIER_SEED)
+        self.idle_seconds = max(0.5, settings.getfloat("CRAWLER_FRONTIER_IDLE_SECONDS",
+                                                      defaults.CRAWLER_FRONTIER_IDLE_SECONDS))
         self.worker = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(2)}"
         self.error: str | None = None
-        self.run = str(settings.get("CRAWLER_FRONTIER_RUN", "") or "")
+        self.run = str(settings.get("CRAWLER_FRONTIER_RUN", defaults.CRAWLER_FRONTIER_RUN) or "")
         # Until connect() succeeds, a client that reaches no server (not redis-py's default localhost:6379).
         self.client: redis.Redis = redis.Redis(unix_socket_path=os.devnull)
         try:
@@ -254,7 +256,7 @@ class Frontier:
         middlewares["crawler.frontier.workers.FrontierAckMiddleware"] = 40
         settings.set("DOWNLOADER_MIDDLEWARES", middlewares,
                      priority=settings.getpriority("DOWNLOADER_MIDDLEWARES") or "project")
-        if settings.getfloat("CRAWLER_HOST_RATE", 0) > 0:
+        if settings.getfloat("CRAWLER_HOST_RATE", defaults.CRAWLER_HOST_RATE) > 0:
             handlers = settings.getdict("DOWNLOAD_HANDLERS")
             for scheme in ("http", "https"):
                 handlers[scheme] = "crawler.frontier.rate.HostRateHTTPHandler"

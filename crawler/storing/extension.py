@@ -13,8 +13,10 @@ from typing import TYPE_CHECKING, Any
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
 
+from crawler import settings as defaults
 from crawler import statkeys
 from crawler.crawlcontrol import close_spider_soon, set_exit_status
+from crawler.frontier import frontier_url
 from crawler.redact import install_log_redaction, remember_location
 from crawler.status import ExitStatus
 from crawler.store import DEFAULT_STORE, ArticleStore, StoreError, open_store
@@ -71,10 +73,10 @@ class StoreExtension:
                 self.path,
                 lock=True,
                 # The workers of a shared-frontier crawl write to one store together.
-                shared_lock=bool(str(settings.get("CRAWLER_FRONTIER", "") or "").strip()),
-                commit_items=settings.getint("CRAWLER_STORE_COMMIT_ITEMS", 100),
-                commit_seconds=settings.getfloat("CRAWLER_STORE_COMMIT_SECONDS", 2.0),
-                max_bytes=int(settings.getfloat("CRAWLER_STORE_MAX_MB", 0) * 1024 * 1024),
+                shared_lock=bool(frontier_url(settings)),
+                commit_items=settings.getint("CRAWLER_STORE_COMMIT_ITEMS", defaults.CRAWLER_STORE_COMMIT_ITEMS),
+                commit_seconds=settings.getfloat("CRAWLER_STORE_COMMIT_SECONDS", defaults.CRAWLER_STORE_COMMIT_SECONDS),
+                max_bytes=int(settings.getfloat("CRAWLER_STORE_MAX_MB", defaults.CRAWLER_STORE_MAX_MB) * 1024 * 1024),
             )
         except StoreError as exc:
             self.fail(str(exc))
