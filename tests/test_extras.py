@@ -48,8 +48,10 @@ for entry in sys.path:
 '''
 
 
-def _run(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], list[str]]:
-    """`crawler <args>` in `tmp_path` with the optional packages blocked: the result, and what was refused."""
+def _run(tmp_path: Path, *args: str,
+         program: str = "crawler") -> tuple[subprocess.CompletedProcess[str], list[str]]:
+    """`crawler <args>` (or `scrapy crawl presstv <args>`) in `tmp_path` with the optional packages blocked: the
+    result, and what was refused."""
     guard = tmp_path / "guard"
     guard.mkdir(exist_ok=True)
     (guard / "sitecustomize.py").write_text(SITECUSTOMIZE.format(blocked=BLOCKED), encoding="utf-8")
@@ -59,7 +61,9 @@ def _run(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], 
     env = {**os.environ, "BLOCK_LOG": str(log), "PYTHONPATH": os.pathsep.join(paths)}
     env.pop("CRAWLER_FRONTIER", None)
     env.pop("CRAWLER_STORE", None)
-    proc = subprocess.run([sys.executable, "-m", "crawler", *args], cwd=tmp_path, env=env, capture_output=True,
+    command = ["crawler"] if program == "crawler" else ["scrapy", "crawl", "presstv"]
+    env["SCRAPY_SETTINGS_MODULE"] = "crawler.settings"
+    proc = subprocess.run([sys.executable, "-m", *command, *args], cwd=tmp_path, env=env, capture_output=True,
                           text=True, timeout=300, check=False)
     return proc, (log.read_text(encoding="utf-8").split() if log.exists() else [])
 
@@ -73,6 +77,13 @@ def test_a_crawl_stores_and_exports_without_any_extra(tmp_path: Path) -> None:
     assert export.returncode == 0, export.stderr[-2000:]
     assert (tmp_path / "out.jsonl").read_text(encoding="utf-8").count("\n") >= 4
     assert refused == []
+
+
+def test_scrapy_crawl_on_a_frontier_without_its_extra_is_one_line(tmp_path: Path) -> None:
+    proc, _ = _run(tmp_path, "-s", "CRAWLER_FRONTIER=redis://127.0.0.1:1/0", program="scrapy")
+    assert proc.returncode == 7
+    assert proc.stderr.strip().splitlines()[-1:] == [
+        "scrapy crawl: error: CRAWLER_FRONTIER: needs the 'frontier' extra: pip install 'crawler[frontier]'"]
 
 
 @pytest.mark.parametrize(("args", "line"), [
