@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from scrapy.settings import Settings
 
+from crawler import settings as defaults
+
 DEFAULT_FEED_NAME = "%(name)s-%(time)s.jsonl"
 """File name of the per-run export (Scrapy fills in the spider name and the run's UTC start time)."""
 
@@ -20,7 +22,7 @@ class DefaultFeed:
     def update_settings(self, settings: Settings) -> None:
         if (settings.getpriority("FEEDS") or 0) > 0:
             return  # the user (or Scrapyd) configured feeds
-        folder = str(settings.get("CRAWLER_EXPORT_DIR", "exports") or "")
+        folder = str(settings.get("CRAWLER_EXPORT_DIR", defaults.CRAWLER_EXPORT_DIR) or "")
         if not folder:
             return
         name = DEFAULT_FEED_NAME

@@ -10,11 +10,13 @@ from scrapy.crawler import Crawler
 
 from crawler import signals as crawler_signals
 from crawler import statkeys
+from crawler.crawlcontrol import set_exit_status
+from crawler.frontier import frontier_url
 from crawler.handoff import ExtractedItem
 from crawler.outlet import OutletConfigError, load_outlet
 from crawler.status import ExitStatus
 from crawler.store import StoreError
-from crawler.storing.extension import StoreExtension, set_exit_status
+from crawler.storing.extension import StoreExtension
 
 logger = logging.getLogger(__name__)
 
@@ -206,7 +208,7 @@ class RunRecorder:
         stats: dict[str, Any] = dict(self.crawler.stats.get_stats())
         warnings: list[str] = []
         if reason == "finished" and not stats.get(statkeys.EXIT_STATUS):
-            frontier = bool(str(self.crawler.settings.get("CRAWLER_FRONTIER", "") or "").strip())
+            frontier = bool(frontier_url(self.crawler.settings))
             warnings = health_warnings(stats, self.floors, self.previous_sources, spider, self.unknown_layout_urls,
                                        discovery_checks=not frontier)
             for line in warnings:

@@ -36,12 +36,15 @@ from scrapy.downloadermiddlewares.retry import get_retry_request
 from scrapy.dupefilters import RFPDupeFilter
 from scrapy.exceptions import DownloadCancelledError, IgnoreRequest, NotConfigured
 from scrapy.http import HtmlResponse, Response
-from scrapy.utils.defer import deferred_from_coro
 from scrapy.utils.job import job_dir
 from twisted.internet import error as twisted_error
 from twisted.internet.defer import Deferred
 
-from crawler import signals, statkeys
+from crawler import settings as defaults
+from crawler import statkeys
+from crawler.articlekey import article_fingerprint, continues_article
+from crawler.crawlcontrol import close_spider_soon, report_page_failed, set_exit_status
+from crawler.frontier import frontier_url
 from crawler.outlet import Outlet, load_outlet
 from crawler.status import ExitStatus
 
@@ -201,20 +204,6 @@ class MirrorPool:
             d.callback(None)
 
 
-def report_page_failed(crawler: Crawler, request: Request, reason: str, status: int | None,
-                       key: str | None = None) -> None:
-    """A page given up: counted (page_failed/count, page_failed/<key or status>), logged as one WARNING line and
-    sent as `crawler.signals.page_failed` (the store records it)."""
-    assert crawler.stats is not None
-    crawler.stats.inc_value(statkeys.PAGE_FAILED_COUNT)
-    crawler.stats.inc_value(statkeys.PAGE_FAILED_REASON.format(key or status))
-    logger.warning("page failed: %s (%s)", request.meta.get("source_url", request.url), reason)
-    crawler.signals.send_catch_log(
-        signal=signals.page_failed, url=request.meta.get("source_url", request.url),
-        article_id=request.meta.get("article_id"), reason=reason, status=status,
-    )
-
-
 def pool_for(spider: Spider | None) -> MirrorPool | None:
     """The spider's mirror pool, if it crawls through mirrors."""
     pool = getattr(spider, "mirror_pool", None)
@@ -292,12 +281,12 @@ class _MirrorDecisions:
     crawler: Crawler
 
     def _setup(self, crawler: Crawler) -> None:
-        if not crawler.settings.getbool("CRAWLER_FAILOVER_ENABLED", True):
+        if not crawler.settings.getbool("CRAWLER_FAILOVER_ENABLED", defaults.CRAWLER_FAILOVER_ENABLED):
             raise NotConfigured("CRAWLER_FAILOVER_ENABLED is off")
         self.crawler = crawler
         self.stats = crawler.stats
         self.outlet = load_outlet(str(crawler.settings.get("CRAWLER_OUTLET")))
-        self.shared_frontier = bool(str(crawler.settings.get("CRAWLER_FRONTIER", "") or "").strip())
+        self.shared_frontier = bool(frontier_url(crawler.settings))
 
     # ---- shared steps ------------------------------------------------------------------------------
 
@@ -355,11 +344,9 @@ class _MirrorDecisions:
         if not self.stats.get_value(statkeys.NO_MIRROR_REACHABLE):
             message = f"no {self.outlet.display_name} mirror could be reached (tried: {tried})"
             self.stats.set_value(statkeys.NO_MIRROR_REACHABLE, message)
-            self.stats.set_value(statkeys.EXIT_STATUS, int(ExitStatus.NO_MIRROR_REACHABLE))
+            set_exit_status(self.crawler, ExitStatus.NO_MIRROR_REACHABLE)
             logger.error(message)
-            engine = self.crawler.engine
-            if engine is not None and self.crawler.spider is not None:
-                deferred_from_coro(engine.close_spider_async(reason="no_mirror_reachable"))
+            close_spider_soon(self.crawler, "no_mirror_reachable")
         pool.settle()
         return True
 
@@ -415,7 +402,7 @@ class MirrorFailoverMiddleware(_MirrorDecisions):
         settings = crawler.settings
         self.retry_enabled = settings.getbool("RETRY_ENABLED")
         self.retry_http_codes = {int(x) for x in settings.getlist("RETRY_HTTP_CODES")}
-        self.retry_after_max = settings.getfloat("CRAWLER_RETRY_AFTER_MAX", 120.0)
+        self.retry_after_max = settings.getfloat("CRAWLER_RETRY_AFTER_MAX", defaults.CRAWLER_RETRY_AFTER_MAX)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -521,9 +508,9 @@ class ArticleIdFingerprinter:
         self.fallback = fallback
 
     def fingerprint(self, request: Request) -> bytes:
-        article_id = request.meta.get("article_id")
-        if article_id:
-            return hashlib.sha1(f"article-id:{article_id}".encode()).digest()
+        key = article_fingerprint(request)
+        if key:
+            return hashlib.sha1(key.encode()).digest()
         return bytes(self.fallback.fingerprint(request))
 
 
@@ -546,9 +533,7 @@ class ArticleIdDupeFilter(RFPDupeFilter):
         return cls(job_dir(crawler.settings), debug, fingerprinter=fingerprinter)
 
     def request_seen(self, request: Request) -> bool:
-        if request.meta.get("article_id") and request.meta.get("redirect_urls"):
-            return False  # a redirect continues a request already let in
-        return super().request_seen(request)
+        return False if continues_article(request) else super().request_seen(request)
 
 
 class ArchivePolitenessMiddleware:
@@ -566,9 +551,9 @@ class ArchivePolitenessMiddleware:
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
         settings = crawler.settings
-        self.backoff = settings.getfloat("CRAWLER_ARCHIVE_BACKOFF", 60.0)
-        self.max_wait = settings.getfloat("CRAWLER_RETRY_AFTER_MAX", 120.0)
-        self.max_throttles = settings.getint("CRAWLER_ARCHIVE_MAX_THROTTLES", 5)
+        self.backoff = settings.getfloat("CRAWLER_ARCHIVE_BACKOFF", defaults.CRAWLER_ARCHIVE_BACKOFF)
+        self.max_wait = settings.getfloat("CRAWLER_RETRY_AFTER_MAX", defaults.CRAWLER_RETRY_AFTER_MAX)
+        self.max_throttles = settings.getint("CRAWLER_ARCHIVE_MAX_THROTTLES", defaults.CRAWLER_ARCHIVE_MAX_THROTTLES)
         self.max_delay = settings.getfloat("AUTOTHROTTLE_MAX_DELAY", 30.0)
         self.in_a_row: dict[str, int] = {}
         self.stopped: dict[str, str] = {}
@@ -647,8 +632,7 @@ class ArchivePolitenessMiddleware:
         logger.error(message)
         assert self.crawler.stats is not None
         self.crawler.stats.set_value(statkeys.ARCHIVE_STOPPED.format(source), message)
-        if not self.crawler.stats.get_value(statkeys.EXIT_STATUS):
-            self.crawler.stats.set_value(statkeys.EXIT_STATUS, int(ExitStatus.ARCHIVE_STOPPED))
+        set_exit_status(self.crawler, ExitStatus.ARCHIVE_STOPPED)
         stop = getattr(self.crawler.spider, "stop_archive_source", None)
         if stop is not None:
             stop(source)
@@ -694,7 +678,8 @@ class OwnHostGuardMiddleware:
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
-        self.robots_max = max(1024, crawler.settings.getint("CRAWLER_ROBOTSTXT_MAX_BYTES", 512 * 1024))
+        self.robots_max = max(1024, crawler.settings.getint("CRAWLER_ROBOTSTXT_MAX_BYTES",
+                                                            defaults.CRAWLER_ROBOTSTXT_MAX_BYTES))
         self._said: set[str] = set()
 
     @classmethod

@@ -29,6 +29,7 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.misc import load_object
 from twisted.internet.defer import Deferred, DeferredLock
 
+from crawler import settings as defaults
 from crawler import signals as crawler_signals
 from crawler import statkeys
 from crawler.handoff import (
@@ -124,7 +125,8 @@ class ExtractPipeline:
         self.crawler = crawler
         self.stats = crawler.stats
         settings = crawler.settings
-        self.workers = settings.getint("CRAWLER_EXTRACT_WORKERS", 0) or os.cpu_count() or 1
+        self.workers = (settings.getint("CRAWLER_EXTRACT_WORKERS", defaults.CRAWLER_EXTRACT_WORKERS)
+                        or os.cpu_count() or 1)
         self.outlet_name = str(settings.get("CRAWLER_OUTLET"))
         # The worker entry point, by dotted path (module level, so worker processes can import it).
         self.extract_func: Callable[..., Any] = load_object(

@@ -6,6 +6,9 @@ from os import environ as _environ
 
 from crawler import __version__
 from crawler.items import ARTICLE_FIELDS as _ARTICLE_FIELDS
+from crawler.store import DEFAULT_STORE as _default_store
+from crawler.store.sql import COMMIT_ITEMS as _commit_items
+from crawler.store.sql import COMMIT_SECONDS as _commit_seconds
 
 BOT_NAME = "crawler"
 SPIDER_MODULES = ["crawler.spiders"]
@@ -47,10 +50,10 @@ CRAWLER_OUTLET = "presstv"
 # The store: a SQLite file (or sqlite:///path), or a shared postgresql://user@host:port/dbname; "" switches
 # storing and incremental skipping off. The environment variable CRAWLER_STORE gives it without a command line
 # that `ps` shows (a PostgreSQL password may also come from PGPASSWORD or ~/.pgpass).
-CRAWLER_STORE = _environ.get("CRAWLER_STORE", "data/crawler.sqlite")
+CRAWLER_STORE = _environ.get("CRAWLER_STORE", _default_store)
 # Store writes are batched: a transaction commits after this many writes or seconds (and at close).
-CRAWLER_STORE_COMMIT_ITEMS = 100
-CRAWLER_STORE_COMMIT_SECONDS = 2.0
+CRAWLER_STORE_COMMIT_ITEMS = _commit_items
+CRAWLER_STORE_COMMIT_SECONDS = _commit_seconds
 # Cap on the store's size in MB (0: none); a write past it fails like a full disk (crawl stops, exit 5).
 CRAWLER_STORE_MAX_MB = 0
 # Incremental by default: stored articles are not requested again, except those published or modified

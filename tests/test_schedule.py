@@ -125,3 +125,46 @@ def test_bad_schedule_arguments_are_one_line(tmp_path: Path) -> None:
                                str(tmp_path / "s.sqlite")], cwd=ROOT, capture_output=True, text=True, timeout=60,
                               check=False)
         assert proc.returncode == 2 and text in proc.stderr and proc.stderr.count("\n") == 1
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is `pid` (read from /proc, as `ps` does)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended while we looked
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def test_a_store_password_given_with_s_is_on_no_crawl_command_line(site: RunningSite, tmp_path: Path) -> None:
+    from crawler.site.server import closed_port
+
+    password = "S3cret-Sched-pw"
+    store = f"postgresql://crawler:{password}@127.0.0.1:{closed_port()}/crawler"
+    proc = subprocess.Popen([sys.executable, "-m", "crawler", "schedule", "--every", "2s", "-s",
+                             f"CRAWLER_STORE={store}", "-a", f"mirrors={site.mirrors_arg}", "--", *FAST],
+                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    cmdline = environ = b""
+    try:
+        # Each run's crawl ends soon (its store cannot be reached): look until one is caught running.
+        deadline = time.monotonic() + 90
+        while not cmdline and time.monotonic() < deadline:
+            for pid in _children(proc.pid):
+                try:
+                    cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+                    environ = Path(f"/proc/{pid}/environ").read_bytes()
+                except OSError:
+                    cmdline = b""
+            time.sleep(0.02)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=90)
+    assert b"crawl\0presstv" in cmdline, out
+    assert password.encode() not in cmdline and b"CRAWLER_STORE" not in cmdline
+    # The crawl was given the store all the same, in its environment (which only its owner can read).
+    assert f"CRAWLER_STORE={store}".encode() in environ.split(b"\0")
+    assert password not in out

@@ -9,6 +9,7 @@ import sys
 
 from crawler.commands.common import build_filter, open_reader, store_path
 from crawler.coverage import as_json, compute, format_table, render_html
+from crawler.extras import missing
 from crawler.outputs import output_file
 from crawler.status import CommandError
 from crawler.store import StoreError
@@ -43,6 +44,8 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(str(exc)) from None
     finally:
         store.close()
+    if args.html and (needs := missing("charts", "crawler coverage --html")):
+        raise CommandError(needs)
     if args.html:
         note = (f"Store {os.path.basename(path)}, by {args.by} of publication (UTC). Missing ids lie between the "
                 "lowest and highest stored id of a period and have no stored article.")

@@ -15,11 +15,9 @@ from types import FrameType
 from typing import Any
 
 from crawler.commands.argtypes import whole
+from crawler.launch import Child, child, crawl_argv, split_secrets, use_project_settings
 from crawler.redact import mask_url, redact
 from crawler.status import CommandError, ExitStatus, exit_statuses_text
-
-SECRET_SETTINGS = ("CRAWLER_STORE", "CRAWLER_FRONTIER")
-"""Settings whose URL may hold a password: workers get them in their environment, never on a command line."""
 
 
 def add_spider_options(p: argparse.ArgumentParser) -> None:
@@ -55,19 +53,20 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def scrapy_argv(args: argparse.Namespace) -> list[str]:
     """The `scrapy crawl` command line these options stand for."""
-    argv = ["scrapy", "crawl", args.spider]
-    for value in args.spider_args:
-        argv += ["-a", value]
-    for value in args.settings:
-        argv += ["-s", value]
+    settings = list(args.settings)
     if args.store is not None:
-        argv += ["-s", f"CRAWLER_STORE={args.store}"]
-    for value in args.append_to:
-        argv += ["-o", value]
-    for value in args.overwrite:
-        argv += ["-O", value]
+        settings.append(f"CRAWLER_STORE={args.store}")
+    outputs = [*(a for v in args.append_to for a in ("-o", v)), *(a for v in args.overwrite for a in ("-O", v))]
     extra = list(args.scrapy_args or [])
-    return argv + (extra[1:] if extra[:1] == ["--"] else extra)
+    return crawl_argv(args.spider, args.spider_args, settings, outputs + (extra[1:] if extra[:1] == ["--"] else extra))
+
+
+def frontier_extra(url: str | None) -> None:
+    """A shared frontier needs the 'frontier' extra: one line (exit 7) when it is missing."""
+    from crawler.extras import missing
+
+    if (url or "").strip() and (needs := missing("frontier", "CRAWLER_FRONTIER")):
+        raise CommandError(needs, ExitStatus.FRONTIER_ERROR)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -75,8 +74,9 @@ def run(args: argparse.Namespace) -> int:
         return run_workers(args)
     from scrapy.cmdline import execute
 
-    # The project settings even outside the checkout (an installed package has no scrapy.cfg).
-    os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
+    frontier_extra(split_secrets(scrapy_argv(args))[1].get("CRAWLER_FRONTIER", os.environ.get("CRAWLER_FRONTIER")))
+
+    use_project_settings()  # even outside the checkout (an installed package has no scrapy.cfg)
     try:
         execute(scrapy_argv(args))
     except SystemExit as exc:
@@ -96,53 +96,15 @@ def _setting(args: argparse.Namespace, name: str) -> str | None:
     return found
 
 
-def split_secrets(argv: list[str]) -> tuple[list[str], dict[str, str]]:
-    """`argv` without its store and frontier settings (`-s NAME=VALUE`, `-sNAME=VALUE`, `--set NAME=VALUE`,
-    `--set=NAME=VALUE`), and their values (the last one given wins, as in Scrapy)."""
-    kept: list[str] = []
-    found: dict[str, str] = {}
-    i = 0
-    while i < len(argv):
-        arg = argv[i]
-        if arg in ("-s", "--set") and i + 1 < len(argv):
-            flag, value, step = [arg], argv[i + 1], 2
-        elif arg.startswith("--set="):
-            flag, value, step = [], arg[len("--set="):], 1
-        elif arg.startswith("-s") and not arg.startswith("--") and len(arg) > 2:
-            flag, value, step = [], arg[2:], 1
-        else:
-            kept.append(arg)
-            i += 1
-            continue
-        name, _, rest = value.partition("=")
-        if name.strip() in SECRET_SETTINGS:
-            found[name.strip()] = rest
-        else:
-            kept += [*flag, value] if flag else [arg]
-        i += step
-    return kept, found
-
-
-def worker_env(args: argparse.Namespace) -> dict[str, str]:
-    """The workers' environment: ours, plus the store and frontier given as options (`ps` shows a command line
-    to every user of the machine, an environment only to its owner)."""
-    return {**os.environ, **split_secrets(scrapy_argv(args))[1]}
-
-
-def worker_argvs(args: argparse.Namespace, run: str, stats_dir: Path) -> list[list[str]]:
-    """The `scrapy crawl` command line of each worker: the same crawl, one run, the first one seeding; the store
-    and frontier are not on it (`worker_env` carries them)."""
-    base = [sys.executable, "-m", *split_secrets(scrapy_argv(args))[0]]
+def workers(args: argparse.Namespace, run: str, stats_dir: Path) -> list[Child]:
+    """Each worker: the same crawl, one run, the first one seeding; the store and frontier in its environment."""
+    base = child(scrapy_argv(args))
     seed = str(_setting(args, "CRAWLER_FRONTIER_SEED") or "True").strip().lower() not in ("0", "false", "no", "off")
-    out = []
-    for i in range(1, args.workers + 1):
-        out.append([*base, "-s", f"CRAWLER_FRONTIER_RUN={run}",
-                    "-s", f"CRAWLER_FRONTIER_SEED={seed and i == 1}",
-                    "-s", f"CRAWLER_WORKER={i}",
-                    "-s", f"CRAWLER_STATS_FILE={stats_dir / f'worker-{i}.json'}",
-                    # Never a code-running control port in an unattended worker, whatever was given.
-                    "-s", "REMOTE_CONTROL_ENABLED=False"])
-    return out
+    return [base.with_settings(CRAWLER_FRONTIER_RUN=run, CRAWLER_FRONTIER_SEED=seed and i == 1, CRAWLER_WORKER=i,
+                               CRAWLER_STATS_FILE=stats_dir / f"worker-{i}.json",
+                               # Never a code-running control port in an unattended worker, whatever was given.
+                               REMOTE_CONTROL_ENABLED=False)
+            for i in range(1, args.workers + 1)]
 
 
 def combine_stats(all_stats: list[dict[str, Any]]) -> dict[str, Any]:
@@ -158,6 +120,7 @@ def combine_stats(all_stats: list[dict[str, Any]]) -> dict[str, Any]:
 
 def _check_frontier(url: str) -> None:
     """One ping before any worker starts: an unreachable Redis is one line, not N workers' retries and logs."""
+    frontier_extra(url)
     import redis
 
     from crawler.frontier import FrontierError, connect
@@ -186,7 +149,7 @@ def run_workers(args: argparse.Namespace) -> int:
     if args.append_to or args.overwrite:
         raise CommandError("-o/-O cannot be shared by several workers: each writes its own exports/ file, "
                            "and `crawler export` gives one file of the store")
-    os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
+    use_project_settings()
     frontier = split_secrets(scrapy_argv(args))[1].get("CRAWLER_FRONTIER")
     if frontier is None:
         from scrapy.utils.project import get_project_settings
@@ -199,8 +162,7 @@ def run_workers(args: argparse.Namespace) -> int:
     run = (_setting(args, "CRAWLER_FRONTIER_RUN") or "").strip() or new_run_name()
     with tempfile.TemporaryDirectory(prefix="crawler-workers-") as tmp:
         stats_dir = Path(tmp)
-        env = worker_env(args)
-        procs = [subprocess.Popen(argv, env=env) for argv in worker_argvs(args, run, stats_dir)]
+        procs = [subprocess.Popen(w.argv, env=w.env) for w in workers(args, run, stats_dir)]
         print(f"crawler: {len(procs)} workers in run {run} on {mask_url(frontier)}: pids "
               f"{', '.join(str(p.pid) for p in procs)}", file=sys.stderr, flush=True)
 

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shlex
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 from crawler import statkeys
+from crawler.launch import child, crawl_argv
 from crawler.status import CommandError
 
 DEMO_MIRRORS = ("seized", "refuse", "503", "healthy")
@@ -71,14 +70,10 @@ def run(args: argparse.Namespace) -> int:
             "CONCURRENT_REQUESTS_PER_DOMAIN": "8", "LOG_LEVEL": "ERROR", "FEEDS": "{}",
             "CRAWLER_STORE": store, "CRAWLER_STATS_FILE": str(stats_file),
         }
-        cmd = [sys.executable, "-m", "scrapy", "crawl", "presstv", "-a", f"mirrors={site.mirrors_arg}",
-               "-O", str(output)]
-        for key, value in settings.items():
-            cmd += ["-s", f"{key}={value}"]
-        # The project settings by module name, so the demo runs from any directory.
-        env = {**os.environ, "SCRAPY_SETTINGS_MODULE": "crawler.settings"}
+        crawl = child(crawl_argv("presstv", [f"mirrors={site.mirrors_arg}"],
+                                 [f"{key}={value}" for key, value in settings.items()], ["-O", str(output)]))
         started = time.monotonic()
-        proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+        proc = subprocess.run(crawl.argv, env=crawl.env, capture_output=True, text=True)
         elapsed = time.monotonic() - started
         stats: dict[str, Any] = json.loads(stats_file.read_text(encoding="utf-8")) if stats_file.exists() else {}
         names = {m.netloc: m.name for m in site.mirrors}

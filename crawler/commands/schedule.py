@@ -6,7 +6,6 @@ import argparse
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -18,9 +17,10 @@ from typing import Any
 from crawler.commands.argtypes import whole
 from crawler.commands.common import default_store_path
 from crawler.commands.crawl import add_spider_options
+from crawler.launch import Child, child, crawl_argv, split_secrets
 from crawler.redact import redact
 from crawler.status import CommandError
-from crawler.store import StoreError, StoreLocked, is_postgres_url, open_store, sqlite_file
+from crawler.store import StoreError, StoreLocked, open_store, sqlite_file
 from crawler.store.lock import RunLock
 from crawler.store.when import parse_duration, utc_key, utc_now
 
@@ -54,7 +54,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 class Scheduled:
     """What every run needs, and the state shared by the job thread and the signal handlers."""
 
-    command: list[str]
+    command: Child
     store: str
     lock_path: str
     spider: str
@@ -71,38 +71,19 @@ def _say(message: str) -> None:
     print(f"{stamp} schedule: {redact(message)}", flush=True)
 
 
-def _pairs(values: list[str], flag: str) -> list[str]:
-
-    out: list[str] = []
-    for value in values:
-        if "=" not in value:
-            raise CommandError(f"{flag} {value!r}: use NAME=VALUE")
-        out += [flag, value]
-    return out
+def build_child(args: argparse.Namespace, store: str) -> Child:
+    """The crawl each run starts: this Python's Scrapy with the project settings and the user's arguments, the
+    store in its environment (its URL may hold a password; `ps` shows a command line to every user)."""
+    return child(crawl_argv(args.spider, args.spider_args, args.settings, args.crawl_args or []),
+                 secrets={"CRAWLER_STORE": store})
 
 
-def build_command(args: argparse.Namespace, store: str) -> list[str]:
-    """The crawl each run starts: this Python's Scrapy with the project settings and the user's arguments.
-
-    A store URL (which may hold a password) goes to the crawl in its environment (`child_env`), never on its
-    command line, which `ps` shows to every user."""
-    extra = list(args.crawl_args or [])
-    if extra and extra[0] == "--":
-        extra = extra[1:]
-    command = [sys.executable, "-m", "scrapy", "crawl", args.spider]
-    command += _pairs(args.spider_args, "-a") + _pairs(args.settings, "-s")
-    if store and not is_postgres_url(store):
-        command += ["-s", f"CRAWLER_STORE={store}"]
-    return command + extra
-
-
-def child_env(store: str) -> dict[str, str]:
-    """The environment of each run's crawl: ours, the project settings, and a store URL when there is one."""
-    env = dict(os.environ)
-    env.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
-    if is_postgres_url(store):
-        env["CRAWLER_STORE"] = store
-    return env
+def given_store(args: argparse.Namespace) -> str:
+    """The store the runs write: --store, else the last `-s CRAWLER_STORE=`, else the CRAWLER_STORE setting."""
+    if args.store is not None:
+        return str(args.store)
+    given = split_secrets(crawl_argv(args.spider, settings=args.settings, extra=args.crawl_args or []))[1]
+    return given.get("CRAWLER_STORE", default_store_path())
 
 
 def default_lock_path(store: str) -> str:
@@ -134,14 +115,13 @@ def run_once(state: Scheduled) -> None:
     started = utc_key(utc_now())
     began = time.monotonic()
     try:
-        _say(f"run {number} started: {' '.join(state.command[2:])}")
-        env = child_env(state.store)
+        _say(f"run {number} started: {' '.join(state.command.argv[2:])}")
+        crawl = state.command.with_settings(CRAWLER_RUN_UID=uid)
         with state.child_lock:
             if state.stop.is_set():
                 return
             # Own session: a terminal's Ctrl-C reaches only the scheduler, which stops the crawl once, cleanly.
-            state.child = subprocess.Popen([*state.command, "-s", f"CRAWLER_RUN_UID={uid}"], env=env,
-                                           start_new_session=True)
+            state.child = subprocess.Popen(crawl.argv, env=crawl.env, start_new_session=True)
         status = state.child.wait()
         with state.child_lock:
             state.child = None
@@ -199,7 +179,7 @@ def run(args: argparse.Namespace) -> int:
             raise CommandError(f"--cron {args.cron!r}: {exc} (five fields: minute hour day month weekday)") from None
     if args.max_runs < 0:
         raise CommandError("--max-runs must be 0 (never stop) or more")
-    store = args.store if args.store is not None else default_store_path()
+    store = given_store(args)
     try:
         lock_path = args.lock or default_lock_path(store)
     except StoreError as exc:
@@ -209,7 +189,7 @@ def run(args: argparse.Namespace) -> int:
             os.makedirs(os.path.dirname(lock_path), exist_ok=True)
         except OSError as exc:
             raise CommandError(f"cannot create folder for {lock_path}: {exc.strerror or exc}") from None
-    state = Scheduled(build_command(args, store), store, lock_path, args.spider, args.max_runs)
+    state = Scheduled(build_child(args, store), store, lock_path, args.spider, args.max_runs)
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         state.stop.set()

@@ -30,6 +30,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from crawler.extras import missing
+
+    if needs := missing("serve", "crawler serve"):
+        raise CommandError(needs)
     from crawler.browse import is_loopback
 
     path = store_path(args)

@@ -23,23 +23,37 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
-import redis
-from redis.backoff import ExponentialBackoff
-from redis.retry import Retry
 from scrapy.exceptions import NotConfigured
 
+from crawler import settings as defaults
 from crawler import statkeys
 from crawler.redact import install_log_redaction, mask_url, redact, remember_location, split_url
 from crawler.status import ExitStatus
 
 if TYPE_CHECKING:
+    import redis
     from scrapy.crawler import Crawler
     from scrapy.settings import Settings
 
 logger = logging.getLogger(__name__)
 
-REDIS_ERRORS: tuple[type[BaseException], ...] = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
-"""What a Redis that went away raises (after redis-py's own retries)."""
+def redis_errors() -> tuple[type[BaseException], ...]:
+    """What a Redis that went away raises (after redis-py's own retries)."""
+    import redis
+
+    return (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+
+
+if TYPE_CHECKING:
+    REDIS_ERRORS: tuple[type[BaseException], ...]
+
+
+def __getattr__(name: str) -> Any:
+    # REDIS_ERRORS is computed when the frontier's components ask for it: this package is the add-on every crawl
+    # loads, and a crawl without CRAWLER_FRONTIER never imports redis (an optional extra).
+    if name == "REDIS_ERRORS":
+        return redis_errors()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 KEY_ROOT = "crawler"
 
@@ -118,6 +132,10 @@ def connect(url: str) -> redis.Redis:
 
     redis-py retries a failed command with back-off for about twenty seconds, so a Redis restart is ridden out
     even on a busy machine; after that the error reaches the caller, which stops the crawl with one line."""
+    import redis
+    from redis.backoff import ExponentialBackoff
+    from redis.retry import Retry
+
     # The password goes to redis-py on its own, never inside the URL: one with an unencoded '/', '?' or '#' would
     # otherwise be cut up by the URL parser and parts of it echoed as a port or a database in errors.
     given, password = url, {}
@@ -145,17 +163,20 @@ class FrontierState:
     a run that cannot be joined is kept in `error` and reported once, when the spider opens."""
 
     def __init__(self, crawler: Crawler) -> None:
+        import redis
+
         settings = crawler.settings
         self.crawler = crawler
         self.url = frontier_url(settings)
         # The URL as every message, stat and run record shows it: its password masked.
         self.shown_url = mask_url(self.url)
         self.spider = str(getattr(crawler.spidercls, "name", "") or "spider")
-        self.seed = settings.getbool("CRAWLER_FRONTIER_SEED", True)
-        self.idle_seconds = max(0.5, settings.getfloat("CRAWLER_FRONTIER_IDLE_SECONDS", 30.0))
+        self.seed = settings.getbool("CRAWLER_FRONTIER_SEED", defaults.CRAWLER_FRONTIER_SEED)
+        self.idle_seconds = max(0.5, settings.getfloat("CRAWLER_FRONTIER_IDLE_SECONDS",
+                                                      defaults.CRAWLER_FRONTIER_IDLE_SECONDS))
         self.worker = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(2)}"
         self.error: str | None = None
-        self.run = str(settings.get("CRAWLER_FRONTIER_RUN", "") or "")
+        self.run = str(settings.get("CRAWLER_FRONTIER_RUN", defaults.CRAWLER_FRONTIER_RUN) or "")
         # Until connect() succeeds, a client that reaches no server (not redis-py's default localhost:6379).
         self.client: redis.Redis = redis.Redis(unix_socket_path=os.devnull)
         try:
@@ -164,7 +185,7 @@ class FrontierState:
             self._resolve_run()
         except FrontierError as exc:
             self.error = str(exc)
-        except REDIS_ERRORS as exc:
+        except redis_errors() as exc:
             self.error = self.unreachable(exc)
         self.keys = FrontierKeys(f"{KEY_ROOT}:{self.spider}:{self.run or 'none'}")
 
@@ -197,7 +218,7 @@ class FrontierState:
 
     def fail(self, message: str) -> None:
         """Stop this worker with one ERROR line and exit status FRONTIER_ERROR (the first cause wins)."""
-        from crawler.storing.extension import close_spider_soon, set_exit_status
+        from crawler.crawlcontrol import close_spider_soon, set_exit_status
 
         stats = self.crawler.stats
         assert stats is not None
@@ -236,7 +257,7 @@ class Frontier:
         middlewares["crawler.frontier.workers.FrontierAckMiddleware"] = 40
         settings.set("DOWNLOADER_MIDDLEWARES", middlewares,
                      priority=settings.getpriority("DOWNLOADER_MIDDLEWARES") or "project")
-        if settings.getfloat("CRAWLER_HOST_RATE", 0) > 0:
+        if settings.getfloat("CRAWLER_HOST_RATE", defaults.CRAWLER_HOST_RATE) > 0:
             handlers = settings.getdict("DOWNLOAD_HANDLERS")
             for scheme in ("http", "https"):
                 handlers[scheme] = "crawler.frontier.rate.HostRateHTTPHandler"

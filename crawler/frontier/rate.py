@@ -23,7 +23,9 @@ from urllib.parse import urlsplit
 from scrapy.core.downloader.handlers.http11 import HTTP11DownloadHandler
 from scrapy.exceptions import IgnoreRequest
 
-from crawler.frontier import REDIS_ERRORS, FrontierState, frontier_url, rate_key
+from crawler import frontier
+from crawler import settings as defaults
+from crawler.frontier import FrontierState, frontier_url, rate_key
 
 if TYPE_CHECKING:
     from scrapy import Request
@@ -60,7 +62,7 @@ class HostRateLimiter:
         for _ in range(5):
             try:
                 wait = int(self._reserve(keys=[rate_key(host)], args=[self.interval_us])) / 1_000_000
-            except REDIS_ERRORS:
+            except frontier.REDIS_ERRORS:  # looked up only on an error: redis is imported with a frontier only
                 # Not the host's fault, so not a download failure: keep at least this worker's own share polite
                 # (the worker extension stops the crawl if Redis stays away).
                 wait = interval
@@ -106,8 +108,8 @@ class ArchivePace:
         except ValueError:
             slots = {}  # reported by the spider's own settings check before any request
         self.interval_us = {slot: int(float(conf["delay"]) * 1_000_000) for slot, conf in slots.items()}
-        self.backoff = settings.getfloat("CRAWLER_ARCHIVE_BACKOFF", 60.0)
-        self.max_wait = settings.getfloat("CRAWLER_RETRY_AFTER_MAX", 120.0)
+        self.backoff = settings.getfloat("CRAWLER_ARCHIVE_BACKOFF", defaults.CRAWLER_ARCHIVE_BACKOFF)
+        self.max_wait = settings.getfloat("CRAWLER_RETRY_AFTER_MAX", defaults.CRAWLER_RETRY_AFTER_MAX)
         self.paused_until: dict[str, float] = {}
         """Archive source -> time.monotonic() before which none of its requests leaves this process."""
         self.client = client
@@ -137,7 +139,7 @@ class ArchivePace:
             interval = self.interval_us[slot]
             try:
                 wait = int(self._reserve(keys=[self._key(slot, request.url)], args=[interval])) / 1_000_000
-            except REDIS_ERRORS:
+            except frontier.REDIS_ERRORS:  # looked up only on an error: redis is imported with a frontier only
                 wait = interval / 1_000_000  # this worker's own share stays polite
             if wait > 0:
                 await asyncio.sleep(wait)
@@ -157,7 +159,7 @@ class ArchivePace:
         self.paused_until[source] = max(self.paused_until.get(source, 0.0), time.monotonic() + wait)
         if self._pause is not None:
             keys = [self._key(s, request.url) for s, src in self.slot_source.items() if src == source]
-            with contextlib.suppress(*REDIS_ERRORS):  # this worker pauses all the same
+            with contextlib.suppress(*frontier.REDIS_ERRORS):  # this worker pauses all the same
                 self._pause(keys=keys, args=[int(wait * 1_000_000)])
 
 

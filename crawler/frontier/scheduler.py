@@ -20,6 +20,7 @@ from scrapy_redis.queue import PriorityQueue
 from scrapy_redis.scheduler import Scheduler
 
 from crawler import statkeys
+from crawler.articlekey import article_fingerprint, continues_article
 from crawler.frontier import REDIS_ERRORS, FrontierState
 from crawler.redact import redact
 
@@ -33,8 +34,7 @@ logger = logging.getLogger(__name__)
 
 def inflight_field(request: Request, data: bytes) -> str:
     """The key of a taken request in its worker's in-flight hash: the article id, else the request's bytes."""
-    article_id = request.meta.get("article_id")
-    return f"a:{article_id}" if article_id else "r:" + hashlib.sha1(data).hexdigest()
+    return article_fingerprint(request) or "r:" + hashlib.sha1(data).hexdigest()
 
 
 # Pop the first request and record it in the worker's in-flight hash in one step, so a worker killed between the
@@ -86,15 +86,10 @@ class FrontierDupeFilter(RFPDupeFilter):
         return cls.from_crawler(spider.crawler)
 
     def request_fingerprint(self, request: Request) -> str:
-        article_id = request.meta.get("article_id")
-        if article_id:
-            return f"a:{article_id}"
-        return str(super().request_fingerprint(request))
+        return article_fingerprint(request) or str(super().request_fingerprint(request))
 
     def request_seen(self, request: Request) -> bool:
-        if request.meta.get("article_id") and request.meta.get("redirect_urls"):
-            return False
-        return bool(super().request_seen(request))
+        return False if continues_article(request) else bool(super().request_seen(request))
 
     def close(self, reason: str = "") -> None:
         """Keep the seen set: the other workers of the run still use it (it expires after the run)."""

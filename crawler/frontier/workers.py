@@ -30,6 +30,7 @@ from twisted.internet import task
 
 from crawler import signals as crawler_signals
 from crawler import statkeys
+from crawler.articlekey import article_key
 from crawler.frontier import REDIS_ERRORS, FrontierState
 from crawler.middlewares import MirrorPool, pool_for
 from crawler.redact import redact
@@ -52,10 +53,6 @@ SEED_WAIT_SECONDS = 120.0
 """How long a joining worker waits for the seeding one to open before an empty run counts as idle."""
 DONE_TTL = 24 * 3600
 """How long a finished run's seen set is kept (for looking at it with redis-cli), in seconds."""
-
-
-def _ack_field(article_id: Any) -> str | None:
-    return f"a:{article_id}" if article_id not in (None, "") else None
 
 
 class FrontierWorker:
@@ -124,7 +121,7 @@ class FrontierWorker:
         assert stats is not None
         lost = int(stats.get_value(statkeys.FRONTIER_ENQUEUE_FAILED, 0) or 0)
         if lost and not stats.get_value(statkeys.EXIT_STATUS):
-            from crawler.storing.extension import set_exit_status
+            from crawler.crawlcontrol import set_exit_status
 
             logger.error("crawler: %d requests could not be queued while the frontier Redis was unreachable; run "
                          "the crawl again to fetch them (stored articles are skipped)", lost)
@@ -149,7 +146,7 @@ class FrontierWorker:
     # ---- acknowledgements ---------------------------------------------------------------------------
 
     def _ack(self, article_id: Any) -> None:
-        name = _ack_field(article_id)
+        name = article_key(article_id)
         if name is None or self.state.error is not None:
             return
         with contextlib.suppress(*REDIS_ERRORS):  # else cleared when this worker is idle
@@ -230,7 +227,7 @@ class FrontierWorker:
         logger.info("The whole crawl (run %s) has been idle for %gs: this worker ends", self.state.run,
                     self.state.idle_seconds)
         self.closing = True
-        from crawler.storing.extension import close_spider_soon
+        from crawler.crawlcontrol import close_spider_soon
 
         close_spider_soon(self.crawler, "finished")
 

@@ -61,6 +61,12 @@ class Command(ScrapyCrawlCommand):
     def process_options(self, args: list[str], opts: argparse.Namespace) -> None:
         super().process_options(args, opts)
         assert self.settings is not None
+        from crawler.extras import missing
+        from crawler.frontier import frontier_url
+
+        if frontier_url(self.settings) and (needs := missing("frontier", "CRAWLER_FRONTIER")):
+            _error(needs)  # before Scrapy loads the frontier's scheduler, which would fail with a traceback
+            sys.exit(ExitStatus.FRONTIER_ERROR)
         log_file = self.settings.get("LOG_FILE")
         if log_file and self.settings.getbool("LOG_ENABLED"):
             # Scrapy opens LOG_FILE as its logging starts: a schedule's logs/crawl.log must not need a mkdir.

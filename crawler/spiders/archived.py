@@ -22,6 +22,7 @@ from scrapy.exceptions import DontCloseSpider
 from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
 
+from crawler import settings as defaults
 from crawler import statkeys
 from crawler.archives.cdx import (
     Capture,
@@ -135,10 +136,10 @@ class ArchiveSources:
     def setup_archives(self, crawler: Crawler) -> None:
         """Read the archive settings and hook the idle signal (called from the spider's from_crawler)."""
         settings = crawler.settings
-        self.wayback_url = str(settings.get("CRAWLER_WAYBACK_URL", "https://web.archive.org")).rstrip("/")
-        self.cc_index_url = str(settings.get("CRAWLER_CC_INDEX_URL", "https://index.commoncrawl.org")).rstrip("/")
-        self.cc_data_url = str(settings.get("CRAWLER_CC_DATA_URL", "https://data.commoncrawl.org")).rstrip("/")
-        self.cdx_max_pages = max(1, settings.getint("CRAWLER_CDX_MAX_PAGES", 1000))
+        self.wayback_url = str(settings.get("CRAWLER_WAYBACK_URL", defaults.CRAWLER_WAYBACK_URL)).rstrip("/")
+        self.cc_index_url = str(settings.get("CRAWLER_CC_INDEX_URL", defaults.CRAWLER_CC_INDEX_URL)).rstrip("/")
+        self.cc_data_url = str(settings.get("CRAWLER_CC_DATA_URL", defaults.CRAWLER_CC_DATA_URL)).rstrip("/")
+        self.cdx_max_pages = max(1, settings.getint("CRAWLER_CDX_MAX_PAGES", defaults.CRAWLER_CDX_MAX_PAGES))
         self._candidates: dict[str, dict[tuple[str, str, str], Candidate]] = {}
         self._fallback_ids: set[str] = set()
         self._archive_tried: set[str] = set()

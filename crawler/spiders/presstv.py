@@ -35,6 +35,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.gz import gunzip
 
+from crawler import settings as defaults
 from crawler import statkeys
 from crawler.handoff import PageItem, SkippedRequest, response_headers
 from crawler.middlewares import MirrorPool, PageGivenUp, report_page_failed
@@ -168,13 +169,15 @@ class PresstvSpider(ArchiveSources, Spider):
         kwargs["outlet_profile"] = load_outlet(str(crawler.settings.get("CRAWLER_OUTLET")))
         spider = super().from_crawler(crawler, *args, **kwargs)
         settings = crawler.settings
-        spider.mirror_pool.fail_threshold = max(1, settings.getint("CRAWLER_MIRROR_FAIL_THRESHOLD", 2))
-        spider.mirror_pool.cooldown = settings.getfloat("CRAWLER_MIRROR_COOLDOWN", 300.0)
-        spider.sitemap_max_bytes = settings.getint("CRAWLER_SITEMAP_MAX_BYTES", 50 * 1024 * 1024)
-        spider.sitemap_max_depth = settings.getint("CRAWLER_SITEMAP_MAX_DEPTH", 3)
-        spider.sitemap_max_files = settings.getint("CRAWLER_SITEMAP_MAX_FILES", 2000)
-        spider.sitemap_max_links_per_file = settings.getint("CRAWLER_SITEMAP_MAX_LINKS_PER_FILE", 50_000)
-        spider.sitemap_max_links = settings.getint("CRAWLER_SITEMAP_MAX_LINKS", 1_000_000)
+        spider.mirror_pool.fail_threshold = max(1, settings.getint("CRAWLER_MIRROR_FAIL_THRESHOLD",
+                                                                   defaults.CRAWLER_MIRROR_FAIL_THRESHOLD))
+        spider.mirror_pool.cooldown = settings.getfloat("CRAWLER_MIRROR_COOLDOWN", defaults.CRAWLER_MIRROR_COOLDOWN)
+        spider.sitemap_max_bytes = settings.getint("CRAWLER_SITEMAP_MAX_BYTES", defaults.CRAWLER_SITEMAP_MAX_BYTES)
+        spider.sitemap_max_depth = settings.getint("CRAWLER_SITEMAP_MAX_DEPTH", defaults.CRAWLER_SITEMAP_MAX_DEPTH)
+        spider.sitemap_max_files = settings.getint("CRAWLER_SITEMAP_MAX_FILES", defaults.CRAWLER_SITEMAP_MAX_FILES)
+        spider.sitemap_max_links_per_file = settings.getint("CRAWLER_SITEMAP_MAX_LINKS_PER_FILE",
+                                                            defaults.CRAWLER_SITEMAP_MAX_LINKS_PER_FILE)
+        spider.sitemap_max_links = settings.getint("CRAWLER_SITEMAP_MAX_LINKS", defaults.CRAWLER_SITEMAP_MAX_LINKS)
         spider.setup_archives(crawler)
         return spider
 
@@ -198,7 +201,7 @@ class PresstvSpider(ArchiveSources, Spider):
 
     async def start(self) -> AsyncIterator[Any]:
         frontier = bool(self.settings.get("CRAWLER_FRONTIER"))
-        if frontier and not self.settings.getbool("CRAWLER_FRONTIER_SEED", True):
+        if frontier and not self.settings.getbool("CRAWLER_FRONTIER_SEED", defaults.CRAWLER_FRONTIER_SEED):
             return  # a joining worker works the shared queue only: the seeding one queued discovery
         # Archive queries do not depend on the mirrors: they start at once, at the archives' own pace.
         for request in self.archive_start_requests():

@@ -298,6 +298,10 @@ def open_store(path: str, *, readonly: bool = False, lock: bool = False, create:
     }
     file = sqlite_file(path)
     if file is None:
+        from crawler.extras import missing
+
+        if needs := missing("postgres", f"store {mask_url(path)}"):
+            raise StoreError(needs)
         from crawler.store.postgres import PostgresStore
 
         return PostgresStore(str(path), **options)

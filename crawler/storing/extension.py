@@ -12,9 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
-from scrapy.utils.defer import deferred_from_coro
 
+from crawler import settings as defaults
 from crawler import statkeys
+from crawler.crawlcontrol import close_spider_soon, set_exit_status
+from crawler.frontier import frontier_url
 from crawler.redact import install_log_redaction, remember_location
 from crawler.status import ExitStatus
 from crawler.store import DEFAULT_STORE, ArticleStore, StoreError, open_store
@@ -25,20 +27,6 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
 
 logger = logging.getLogger(__name__)
-
-
-def set_exit_status(crawler: Crawler, status: int) -> None:
-    """Set the crawl's exit status unless an earlier failure already set one (the first cause wins)."""
-    assert crawler.stats is not None
-    if not crawler.stats.get_value(statkeys.EXIT_STATUS):
-        crawler.stats.set_value(statkeys.EXIT_STATUS, int(status))
-
-
-def close_spider_soon(crawler: Crawler, reason: str) -> None:
-    """Ask the engine to close the spider (from a signal handler or a component; no-op before it runs)."""
-    engine = crawler.engine
-    if engine is not None and engine.spider is not None:
-        deferred_from_coro(engine.close_spider_async(reason=reason))
 
 
 class StoreExtension:
@@ -85,10 +73,10 @@ class StoreExtension:
                 self.path,
                 lock=True,
                 # The workers of a shared-frontier crawl write to one store together.
-                shared_lock=bool(str(settings.get("CRAWLER_FRONTIER", "") or "").strip()),
-                commit_items=settings.getint("CRAWLER_STORE_COMMIT_ITEMS", 100),
-                commit_seconds=settings.getfloat("CRAWLER_STORE_COMMIT_SECONDS", 2.0),
-                max_bytes=int(settings.getfloat("CRAWLER_STORE_MAX_MB", 0) * 1024 * 1024),
+                shared_lock=bool(frontier_url(settings)),
+                commit_items=settings.getint("CRAWLER_STORE_COMMIT_ITEMS", defaults.CRAWLER_STORE_COMMIT_ITEMS),
+                commit_seconds=settings.getfloat("CRAWLER_STORE_COMMIT_SECONDS", defaults.CRAWLER_STORE_COMMIT_SECONDS),
+                max_bytes=int(settings.getfloat("CRAWLER_STORE_MAX_MB", defaults.CRAWLER_STORE_MAX_MB) * 1024 * 1024),
             )
         except StoreError as exc:
             self.fail(str(exc))

@@ -11,13 +11,15 @@ from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest
 
+from crawler import settings as defaults
 from crawler import statkeys
+from crawler.crawlcontrol import close_spider_soon, set_exit_status
 from crawler.handoff import SkippedRequest
 from crawler.redact import mask_url
 from crawler.status import ExitStatus
 from crawler.store import StoreError
 from crawler.store.when import parse_duration, utc_key, utc_now
-from crawler.storing.extension import StoreExtension, close_spider_soon, set_exit_status
+from crawler.storing.extension import StoreExtension
 
 logger = logging.getLogger(__name__)
 
@@ -40,11 +42,11 @@ class IncrementalMiddleware:
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
-        self.full = crawler.settings.getbool("CRAWLER_FULL", False)
+        self.full = crawler.settings.getbool("CRAWLER_FULL", defaults.CRAWLER_FULL)
         self.refresh: timedelta | None = None
         self.now: Callable[[], datetime] = utc_now
         """The clock the refresh window is measured with (tests wind it by hand)."""
-        self._refresh_text = str(crawler.settings.get("CRAWLER_REFRESH", "") or "")
+        self._refresh_text = str(crawler.settings.get("CRAWLER_REFRESH", defaults.CRAWLER_REFRESH) or "")
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
 
     @classmethod

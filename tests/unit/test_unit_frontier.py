@@ -79,7 +79,7 @@ def test_workers_without_a_frontier_stop_with_one_line() -> None:
 def test_workers_get_the_store_and_frontier_in_their_environment_not_on_their_command_line(
         tmp_path: Path) -> None:
     from crawler.cli import build_parser
-    from crawler.commands.crawl import worker_argvs, worker_env
+    from crawler.commands.crawl import workers
 
     store = "postgresql://crawler:Pg-Pa55word@127.0.0.1:5432/crawler"
     frontier = "redis://:Redis-Pa55word@127.0.0.1:6379/0"
@@ -87,16 +87,16 @@ def test_workers_get_the_store_and_frontier_in_their_environment_not_on_their_co
         "crawl", "--workers", "2", "--store", "/old/store.sqlite", "-s", "LOG_LEVEL=DEBUG",
         "-s", f"CRAWLER_FRONTIER={frontier}", "-a", "mirrors=https://mirror.example",
         "--", f"--set=CRAWLER_STORE={store}", "-sCRAWLER_FRONTIER_IDLE_SECONDS=2"])
-    argvs = worker_argvs(args, "run-1", tmp_path)
-    assert len(argvs) == 2
-    for argv in argvs:
+    children = workers(args, "run-1", tmp_path)
+    assert len(children) == 2
+    for argv in (c.argv for c in children):
         shown = " ".join(argv)
         assert "Pa55word" not in shown and "CRAWLER_STORE" not in shown and "CRAWLER_FRONTIER=" not in shown
         assert "LOG_LEVEL=DEBUG" in argv and "-sCRAWLER_FRONTIER_IDLE_SECONDS=2" in argv
         assert argv[argv.index("-a") + 1] == "mirrors=https://mirror.example"
-    env = worker_env(args)
     # The last store given wins, as it would on Scrapy's command line.
-    assert env["CRAWLER_STORE"] == store and env["CRAWLER_FRONTIER"] == frontier
+    for env in (c.env for c in children):
+        assert env["CRAWLER_STORE"] == store and env["CRAWLER_FRONTIER"] == frontier
 
 
 def test_the_add_on_switches_the_frontier_on_only_when_asked() -> None:
