@@ -15,6 +15,7 @@ import json
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +73,16 @@ def precision_recall(tp: float, fp: float, fn: float) -> tuple[float, float]:
     precision = tp / (tp + fp) if tp + fp else 0.0
     recall = tp / (tp + fn) if tp + fn else 0.0
     return precision, recall
+
+
+def to_minute(value: str | None) -> datetime | None:
+    """An ISO 8601 time cut to the minute (what the fixtures' truths are written to), None when unreadable."""
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value).replace(second=0, microsecond=0)
+    except ValueError:
+        return None
 
 
 def f1(precision: float, recall: float) -> float:

@@ -12,7 +12,6 @@ import random
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import datetime
 from typing import Any
 
 import lxml.html
@@ -21,7 +20,7 @@ from lxml import etree
 from crawler.extract import NotAnArticle, extract_full
 from crawler.extract.guard import is_boilerplate_line
 from crawler.extract.tree import node_text, remove_node
-from crawler.fixturecheck import Fixture, body_f1
+from crawler.fixturecheck import Fixture, body_f1, to_minute
 from crawler.items import normalise_text
 from crawler.outlet import Outlet, outlet_for_url
 
@@ -245,15 +244,6 @@ class VariantScore:
     refused: str | None = None
 
 
-def _minute(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        return datetime.fromisoformat(value).replace(second=0, microsecond=0)
-    except ValueError:
-        return None
-
-
 def judge(fx: Fixture, mutation: str, seed: int, outlet: Outlet | None = None) -> VariantScore:
     """Extract one variant of an article fixture and score it: body F1 (4-word shingles), furniture leaked,
     title equal, published time equal to the minute. `outlet` overrides the bundled profile (e.g. one with no
@@ -276,7 +266,7 @@ def judge(fx: Fixture, mutation: str, seed: int, outlet: Outlet | None = None) -
     if outlet is not None:
         score.leaked += [ln.strip() for ln in article.body.split("\n") if is_boilerplate_line(ln, outlet)]
     score.title_ok = article.title == exp.get("title")
-    want, got = _minute(exp.get("published")), _minute(article.published)
+    want, got = to_minute(exp.get("published")), to_minute(article.published)
     score.date_ok = want == got
     got_fields = article.to_dict()
     score.wrong_fields = [

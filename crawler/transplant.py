@@ -33,7 +33,7 @@ import lxml.html
 from lxml import etree
 
 from crawler.extract import NotAnArticle, extract_full
-from crawler.fixturecheck import Fixture, body_f1
+from crawler.fixturecheck import Fixture, body_f1, to_minute
 from crawler.items import normalise_text
 
 FURNITURE_FILE = Path(__file__).resolve().parent.parent / "fixtures" / "transplant" / "furniture.json"
@@ -594,15 +594,6 @@ def _count(text: str, snippet: str) -> int:
     return _squash(text).count(_squash(snippet)) if _squash(snippet) else 0
 
 
-def _minute(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        return datetime.fromisoformat(value).replace(second=0, microsecond=0)
-    except ValueError:
-        return None
-
-
 def judge(t: Transplant) -> TransplantScore:
     """Extract a transplant as the Press TV page it pretends to be and score it."""
     score = TransplantScore(t.template, t.story.name)
@@ -625,7 +616,7 @@ def judge(t: Transplant) -> TransplantScore:
         if leaked:
             score.leaked[kind] = leaked
     score.title_ok = article.title == t.story.title
-    score.date_ok = _minute(article.published) == _minute(t.story.published)
+    score.date_ok = to_minute(article.published) == to_minute(t.story.published)
     score.section = article.section
     score.section_from_menu = bool(article.section) and normalise_text(article.section or "").casefold() in {
         m.casefold() for m in t.menu}
