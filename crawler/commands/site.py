@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"  crawler crawl --store {store} -a mirrors={site.mirrors_arg}")
             print(f"  crawler crawl --store {store} -a mirrors={site.mirrors_arg} -a sources=wayback"
                   f" -a since={oldest}-01-01 -a until={oldest}-12-31 -s CRAWLER_WAYBACK_URL={wayback.url}"
-                  " -s CRAWLER_WAYBACK_CDX_RATE=50 -s CRAWLER_WAYBACK_FETCH_RATE=50")
+                  " -s CRAWLER_WAYBACK_CDX_RATE=500 -s CRAWLER_WAYBACK_FETCH_RATE=500")
             print("then read what they stored:")
             print(f"  crawler runs --store {store}")
             print(f"  crawler search sanctions --store {store}")
