@@ -29,7 +29,7 @@ README_MAX_LINES = 200
 
 FIRST_LINES = [
     "bash scripts/bootstrap.sh && .venv/bin/crawler demo",
-    "bash scripts/bootstrap.sh && .venv/bin/python -m pytest -q",
+    "bash scripts/bootstrap.sh && .venv/bin/python -m pytest -q -n 2",
 ]
 """The README's first two commands, exactly: CI runs the second, and users paste the first."""
 
