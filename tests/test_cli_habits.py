@@ -33,9 +33,10 @@ PLAIN_LOG = re.compile(r"^(DEBUG|INFO|WARNING|ERROR|CRITICAL) [\w.]+: ")
 ESCAPES = "\x1b[2J\x1b]0;owned\x07"
 
 
-def crawler(*args: str, cwd: Path, timeout: float = 180, **kwargs: Any) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "crawler", *args], cwd=cwd, env=ENV, capture_output=True,
-                          text=True, timeout=timeout, **kwargs)
+def crawler(*args: str, cwd: Path, timeout: float = 180, env: dict[str, str] | None = None,
+            **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "crawler", *args], cwd=cwd, env=ENV if env is None else env,
+                          capture_output=True, text=True, timeout=timeout, **kwargs)
 
 
 def one_line(proc: subprocess.CompletedProcess[str]) -> str:
@@ -257,6 +258,21 @@ def test_workers_with_redis_unreachable_is_one_line_and_status_7(tmp_path: Path)
     assert proc.returncode == 7
     assert one_line(proc).startswith("crawler: error: the frontier Redis at redis://127.0.0.1:")
 
+
+
+@pytest.mark.parametrize("password", ["se/cretpw", "pa?ss#wordy", "pass words@x"])
+def test_workers_with_an_odd_redis_password_are_one_line_without_it(tmp_path: Path, password: str) -> None:
+    # Passed in the environment, as the manual says: the check before the workers start must read the URL the
+    # way the workers do, never let redis-py's URL parser cut the password up and echo a piece of it.
+    proc = crawler("crawl", "--workers", "2", "-a", f"mirrors=http://127.0.0.1:{closed_port()}",
+                   "-s", f"CRAWLER_STORE={tmp_path / 's.sqlite'}", cwd=tmp_path,
+                   env={**ENV, "CRAWLER_FRONTIER": f"redis://:{password}@127.0.0.1:{closed_port()}/0"})
+    assert proc.returncode == 7, proc.stderr[-2000:]
+    line = one_line(proc)
+    assert line.startswith("crawler: error: the frontier Redis at redis://:***@127.0.0.1:"), line
+    assert "Traceback" not in proc.stderr
+    for piece in {password, *(p for p in re.split(r"[/?# @]", password) if len(p) >= 5)}:
+        assert piece not in proc.stdout + proc.stderr, piece
 
 # ---- 6. terminal safety ----------------------------------------------------------------------------------
 

@@ -126,13 +126,14 @@ def _check_frontier(url: str) -> None:
     from crawler.frontier import FrontierError, connect
 
     try:
-        connect(url).close()  # the URL checked as the workers will read it
+        # The client the workers will use (the password handed over on its own, never parsed out of the URL),
+        # without their retries: this is one quick question.
+        client = connect(url, retries=0)
     except FrontierError as exc:
         raise CommandError(str(exc), ExitStatus.FRONTIER_ERROR) from None
-    client = redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=10)
     try:
         client.ping()
-    except (redis.exceptions.RedisError, OSError) as exc:
+    except (redis.exceptions.RedisError, OSError, ValueError) as exc:
         raise CommandError(f"the frontier Redis at {mask_url(url)} cannot be reached "
                            f"({redact(' '.join(str(exc).split()))}); start it or fix CRAWLER_FRONTIER",
                            ExitStatus.FRONTIER_ERROR) from None

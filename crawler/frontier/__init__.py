@@ -127,11 +127,12 @@ class FrontierError(Exception):
     """The frontier cannot be used (Redis unreachable, no run to join); the message is one line."""
 
 
-def connect(url: str) -> redis.Redis:
+def connect(url: str, retries: int = 13) -> redis.Redis:
     """A client for the frontier's Redis: one connection pool per process, shared by every component.
 
-    redis-py retries a failed command with back-off for about twenty seconds, so a Redis restart is ridden out
-    even on a busy machine; after that the error reaches the caller, which stops the crawl with one line."""
+    redis-py retries a failed command with back-off (`retries` times: about twenty seconds), so a Redis restart
+    is ridden out even on a busy machine; after that the error reaches the caller, which stops the crawl with
+    one line."""
     import redis
     from redis.backoff import ExponentialBackoff
     from redis.retry import Retry
@@ -145,7 +146,7 @@ def connect(url: str) -> redis.Redis:
     try:
         return redis.Redis.from_url(
             given, **password, socket_timeout=15, socket_connect_timeout=5, health_check_interval=15,
-            retry=Retry(ExponentialBackoff(cap=2.0, base=0.1), retries=13),
+            retry=Retry(ExponentialBackoff(cap=2.0, base=0.1), retries=retries),
             retry_on_error=[redis.exceptions.ConnectionError, redis.exceptions.TimeoutError],
         )
     except ValueError as exc:
