@@ -13,6 +13,7 @@ import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from crawler.redact import passwords_in
 from crawler.status import CommandError
 
 PROJECT_SETTINGS = "crawler.settings"
@@ -39,28 +40,31 @@ def setting_pairs(values: Iterable[str], flag: str) -> list[str]:
 
 def split_secrets(argv: list[str]) -> tuple[list[str], dict[str, str]]:
     """`argv` without its store and frontier settings (`-s NAME=VALUE`, `-sNAME=VALUE`, `--set NAME=VALUE`,
-    `--set=NAME=VALUE`), and their values (the last one given wins, as in Scrapy)."""
-    kept: list[str] = []
-    found: dict[str, str] = {}
+    `--set=NAME=VALUE`) whose value holds a password, and the values of all of them (the last one given wins,
+    as in Scrapy).
+
+    A setting whose last value has no password stays on the command line too: a settings module of the user's
+    own that does not read the environment still gets the store it was given, never the default one."""
+    options: list[tuple[list[str], str | None, str]] = []  # (the arguments, the secret setting's name, its value)
     i = 0
     while i < len(argv):
         arg = argv[i]
         if arg in ("-s", "--set") and i + 1 < len(argv):
-            flag, value, step = [arg], argv[i + 1], 2
+            value, step = argv[i + 1], 2
         elif arg.startswith("--set="):
-            flag, value, step = [], arg[len("--set="):], 1
+            value, step = arg[len("--set="):], 1
         elif arg.startswith("-s") and not arg.startswith("--") and len(arg) > 2:
-            flag, value, step = [], arg[2:], 1
+            value, step = arg[2:], 1
         else:
-            kept.append(arg)
+            options.append(([arg], None, ""))
             i += 1
             continue
         name, _, rest = value.partition("=")
-        if name.strip() in SECRET_SETTINGS:
-            found[name.strip()] = rest
-        else:
-            kept += [*flag, value] if flag else [arg]
+        options.append((argv[i:i + step], name.strip() if name.strip() in SECRET_SETTINGS else None, rest))
         i += step
+    found = {name: rest for _, name, rest in options if name}
+    hidden = {name for name, value in found.items() if passwords_in(value)}
+    kept = [a for args, name, _ in options if name not in hidden for a in args]
     return kept, found
 
 

@@ -203,6 +203,8 @@ def test_search_through_head_stops_without_a_traceback(store: Path, tmp_path: Pa
     ["search", "harbour", "--limit", "10**21"],
     ["runs", "-n", "-5"],
     ["diff", "780001", "--to", "99999999999999999999"],
+    ["site", "--port", "70000"],
+    ["site", "--generate", "-1"],
 ])
 def test_absurd_numbers_are_one_line_usage_errors(argv: list[str], store: Path, tmp_path: Path) -> None:
     proc = crawler(*argv, "--store", str(store), cwd=tmp_path)

@@ -9,6 +9,7 @@ import sys
 import threading
 from datetime import UTC, datetime, timedelta
 
+from crawler.commands.argtypes import whole
 from crawler.status import CommandError
 
 ARCHIVED_HOST = "www.presstv.com"
@@ -26,9 +27,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--mirrors", default="healthy",
                    help="comma-separated mirror behaviours in priority order, e.g. seized,refuse,503,healthy "
                    "(default: healthy)")
-    p.add_argument("--generate", type=int, default=20,
+    p.add_argument("--generate", type=whole(0, 100_000), default=20,
                    help="generated articles served beside the fixture pages (default: 20)")
-    p.add_argument("--port", type=int, default=0, help="port of the first mirror, the next ones follow (0: free)")
+    p.add_argument("--port", type=whole(0, 65535), default=0,
+                   help="port of the first mirror, the next ones follow (0: free)")
     p.add_argument("--store", default="data/site.sqlite",
                    help="store the printed crawl commands name (default: data/site.sqlite)")
     p.set_defaults(func=run)
@@ -56,6 +58,9 @@ def run(args: argparse.Namespace) -> int:
         captured = min(published + timedelta(days=1), datetime.now(UTC))
         captures.append(ArchivedCapture(f"http://{ARCHIVED_HOST}{article.path}", captured.strftime("%Y%m%d%H%M%S"),
                                         article.html))
+    if args.port and args.port + len(behaviours) - 1 > 65535:
+        raise CommandError(f"--port {args.port}: the {len(behaviours)} mirrors need ports up to "
+                           f"{args.port + len(behaviours) - 1}; give one of at most {65536 - len(behaviours)}")
     specs = [MirrorSpec(behaviour=b, port=args.port + i if args.port else 0) for i, b in enumerate(behaviours)]
     try:
         with serve_site(corpus, specs) as site, RunningWayback(WaybackArchive(captures)) as wayback:

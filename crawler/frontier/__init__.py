@@ -236,8 +236,7 @@ class Frontier:
     """Add-on: with CRAWLER_FRONTIER set, the crawl runs on the shared Redis frontier.
 
     Sets the Redis scheduler (queue persisted between workers, never flushed by one of them), the dupe filter
-    keyed on article ids, the worker extension, the host-rate download handlers, and commits each worker's
-    store writes one by one."""
+    keyed on article ids, the worker extension, and commits each worker's store writes one by one."""
 
     def update_settings(self, settings: Settings) -> None:
         if not frontier_url(settings):
@@ -258,12 +257,6 @@ class Frontier:
         middlewares["crawler.frontier.workers.FrontierAckMiddleware"] = 40
         settings.set("DOWNLOADER_MIDDLEWARES", middlewares,
                      priority=settings.getpriority("DOWNLOADER_MIDDLEWARES") or "project")
-        if settings.getfloat("CRAWLER_HOST_RATE", defaults.CRAWLER_HOST_RATE) > 0:
-            handlers = settings.getdict("DOWNLOAD_HANDLERS")
-            for scheme in ("http", "https"):
-                handlers[scheme] = "crawler.frontier.rate.HostRateHTTPHandler"
-            settings.set("DOWNLOAD_HANDLERS", handlers,
-                         priority=settings.getpriority("DOWNLOAD_HANDLERS") or "project")
         # Each write committed at once: a request leaves a worker's in-flight list only when what it gave is
         # stored for good (so a killed worker loses nothing), and workers on one SQLite store hold its write
         # lock only briefly. Given on the command line, a batch size wins (a kill may then lose one batch).

@@ -202,7 +202,6 @@ class HostRateHTTPHandler(HTTP11DownloadHandler):
         return await super().download_request(request)
 
 
-PacedHTTPHandler = HostRateHTTPHandler
 """The same handler under the name that says what it does for archives too."""
 
-__all__ = ["ArchivePace", "HostRateHTTPHandler", "HostRateLimiter", "PacedHTTPHandler"]
+__all__ = ["ArchivePace", "HostRateHTTPHandler", "HostRateLimiter"]

@@ -181,11 +181,11 @@ class PresstvSpider(ArchiveSources, Spider):
         spider.setup_archives(crawler)
         return spider
 
-    sitemap_max_bytes = 50 * 1024 * 1024
-    sitemap_max_depth = 3
-    sitemap_max_files = 2000
-    sitemap_max_links_per_file = 50_000
-    sitemap_max_links = 1_000_000
+    sitemap_max_bytes = defaults.CRAWLER_SITEMAP_MAX_BYTES
+    sitemap_max_depth = defaults.CRAWLER_SITEMAP_MAX_DEPTH
+    sitemap_max_files = defaults.CRAWLER_SITEMAP_MAX_FILES
+    sitemap_max_links_per_file = defaults.CRAWLER_SITEMAP_MAX_LINKS_PER_FILE
+    sitemap_max_links = defaults.CRAWLER_SITEMAP_MAX_LINKS
     _sitemap_files = 0
     _sitemap_links = 0
 

@@ -99,6 +99,19 @@ def test_workers_get_the_store_and_frontier_in_their_environment_not_on_their_co
         assert env["CRAWLER_STORE"] == store and env["CRAWLER_FRONTIER"] == frontier
 
 
+
+def test_a_store_without_a_password_stays_on_the_command_line_too() -> None:
+    # A settings module of the user's own may not read the environment: the store given must still reach it.
+    from crawler.launch import split_secrets
+
+    kept, found = split_secrets(["crawl", "presstv", "-s", "CRAWLER_STORE=/srv/a.sqlite", "-sLOG_LEVEL=INFO"])
+    assert kept == ["crawl", "presstv", "-s", "CRAWLER_STORE=/srv/a.sqlite", "-sLOG_LEVEL=INFO"]
+    assert found == {"CRAWLER_STORE": "/srv/a.sqlite"}
+    # The last value holds a password: every value of that setting leaves the command line, or an earlier one
+    # given there would win over the environment.
+    kept, found = split_secrets(["-s", "CRAWLER_STORE=/srv/a.sqlite", "--set=CRAWLER_STORE=postgresql://u:pw@h/d"])
+    assert kept == [] and found == {"CRAWLER_STORE": "postgresql://u:pw@h/d"}
+
 def test_the_add_on_switches_the_frontier_on_only_when_asked() -> None:
     local = Settings(unit_settings())
     before = local.copy_to_dict()
