@@ -166,9 +166,6 @@ def copy_repository(dest: Path) -> None:
             target = dest / name
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target)
-    shared = ROOT.parent / "shared"
-    if shared.exists():
-        (dest.parent / "shared").symlink_to(shared)  # some tests read ../shared, as in CI beside the clone
 
 
 def run_tests(copy: Path, tests: tuple[str, ...], timeout: float) -> tuple[bool, str]:
