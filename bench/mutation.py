@@ -54,6 +54,9 @@ SPIDER = "crawler/spiders/presstv.py"
 CDX = "crawler/archives/cdx.py"
 REDACT = "crawler/redact.py"
 EXPORT = "crawler/commands/export.py"
+OUTPUTS = "crawler/outputs.py"
+TERMINAL = "crawler/terminal.py"
+KEY = "crawler/articlekey.py"
 EXT = "crawler/extensions.py"
 SETTINGS = "crawler/settings.py"
 WARC_TEST = "tests/test_export_warc.py::test_every_stored_page_is_a_response_record_that_warcio_check_passes"
@@ -77,8 +80,8 @@ MUTANTS: tuple[Mutant, ...] = (
     m("store-version-not-incremented", SQL, "version = int(current[0]) + 1", "version = int(current[0])"),
     m("store-metadata-change-dropped", SQL, "if {k: v for k, v in old.items() if k not in _VOLATILE} != {",
       "if {k: v for k, v in old.items() if k not in _VOLATILE} == {"),
-    m("store-same-text-is-a-version", SQL, "        if current[1] != digest:\n            version",
-      "        if current[1] != digest or True:\n            version"),
+    m("store-same-text-is-a-version", SQL, "if current[1] != digest or headline_changed(old_item, data):",
+      "if True:"),
     # ---- user dates and durations ---------------------------------------------------------------------
     m("since-bare-date-end-of-day", WHEN, "date.fromisoformat(text), datetime.min.time()",
       "date.fromisoformat(text), datetime.max.time()"),
@@ -110,15 +113,16 @@ MUTANTS: tuple[Mutant, ...] = (
       "wait = min(self.backoff, self.max_wait)"),
     m("archive-retry-after-uncapped", MW, "wait = min(self.backoff if asked is None else asked, self.max_wait)",
       "wait = self.backoff if asked is None else asked"),
-    m("archive-stops-one-early", MW, "if count > self.max_throttles:", "if count >= self.max_throttles:"),
+    m("archive-stops-one-early", MW, "if count > self.max_throttles:\n            self._stop(source, response.status",
+      "if count >= self.max_throttles:\n            self._stop(source, response.status"),
     m("archive-rate-not-halved", MW, "slot.delay = min(max(slot.delay * 2, 0.1), max(self.max_delay, slot.delay))",
       "slot.delay = min(max(slot.delay, 0.1), max(self.max_delay, slot.delay))"),
     # ---- the dupe filter --------------------------------------------------------------------------------
-    m("dupe-key-includes-url", MW, 'f"article-id:{article_id}".encode()',
-      'f"article-id:{article_id}:{request.url}".encode()'),
-    m("dupe-redirect-exemption-widened", MW,
-      'if request.meta.get("article_id") and request.meta.get("redirect_urls"):',
-      'if request.meta.get("article_id") or request.meta.get("redirect_urls"):'),
+    m("dupe-key-includes-url", KEY, 'return article_key(request.meta.get("article_id"))',
+      'return article_key(f"{request.meta.get(\'article_id\')}:{request.url}")'),
+    m("dupe-redirect-exemption-widened", KEY,
+      'return bool(request.meta.get("article_id") and request.meta.get("redirect_urls"))',
+      'return bool(request.meta.get("article_id") or request.meta.get("redirect_urls"))'),
     # ---- date windows: backfills and live runs ----------------------------------------------------------
     m("backfill-drops-last-day", ARCH, "not since <= parsed.path_date <= until",
       "not since <= parsed.path_date < until"),
@@ -138,14 +142,15 @@ MUTANTS: tuple[Mutant, ...] = (
     # ---- redaction -------------------------------------------------------------------------------------
     m("redact-password-param-case", REDACT, '(?P<secret>[^&\\s#]+)", re.IGNORECASE)', '(?P<secret>[^&\\s#]+)")'),
     m("redact-password-stops-at-at", REDACT, "(?P<secret>[^/\\s]+)@", "(?P<secret>[^/\\s@]+)@"),
-    m("redact-keyword-needs-url", REDACT, 'if "://" not in text and "password=" not in text.lower():',
+    m("redact-keyword-needs-url", REDACT,
+      'if "://" not in text and "password" not in text.lower() and not any(s in text for s in secrets):',
       'if "://" not in text:'),
     m("redact-logs-off", REDACT, "        masked = redact(message)\n", "        masked = message\n"),
     # ---- exports and the drift alarm --------------------------------------------------------------------
-    m("export-gz-not-compressed", EXPORT, 'if name.endswith(".gz"):', 'if name.endswith(".gzip"):'),
-    m("export-part-file-kept", EXPORT, "            os.replace(tmp, args.output)\n",
-      "            os.link(tmp, args.output)\n"),
-    m("export-ascii-escaped", EXPORT, "out.write(json.dumps(item, ensure_ascii=False))", "out.write(json.dumps(item))"),
+    m("export-gz-not-compressed", EXPORT, 'if name.endswith(".gz") else raw', 'if name.endswith(".gzip") else raw'),
+    m("export-part-file-kept", OUTPUTS, "        os.replace(tmp, path)\n", "        os.link(tmp, path)\n"),
+    m("export-ascii-escaped", TERMINAL, "text = json.dumps(value, ensure_ascii=False, **kwargs)",
+      "text = json.dumps(value, **kwargs)"),
     m("warc-date-is-fetch-time", EXPORT, "datetime.fromisoformat(page.archived_at or page.fetched_at)",
       "datetime.fromisoformat(page.fetched_at)", WARC_TEST),
     m("alarm-not-at-half", EXT, "missed * 2 >= items", "missed * 2 > items"),
