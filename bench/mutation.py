@@ -47,18 +47,19 @@ def m(name: str, path: str, old: str, new: str, *tests: str) -> Mutant:
 
 SQL = "crawler/store/sql.py"
 WHEN = "crawler/store/when.py"
-INCR = "crawler/storing/incremental.py"
-MW = "crawler/middlewares.py"
-ARCH = "crawler/spiders/archived.py"
-SPIDER = "crawler/spiders/presstv.py"
+INCR = "crawler/crawl/storing/incremental.py"
+MW = "crawler/crawl/middlewares.py"
+MIRRORS = "crawler/crawl/mirrors.py"
+ARCH = "crawler/crawl/spiders/archived.py"
+SPIDER = "crawler/crawl/spiders/presstv.py"
 CDX = "crawler/archives/cdx.py"
-REDACT = "crawler/redact.py"
-EXPORT = "crawler/commands/export.py"
-OUTPUTS = "crawler/outputs.py"
-TERMINAL = "crawler/terminal.py"
-KEY = "crawler/articlekey.py"
-EXT = "crawler/extensions.py"
-SETTINGS = "crawler/settings.py"
+REDACT = "crawler/core/redact.py"
+EXPORT = "crawler/cli/commands/export.py"
+OUTPUTS = "crawler/core/outputs.py"
+TERMINAL = "crawler/core/terminal.py"
+KEY = "crawler/core/articlekey.py"
+EXT = "crawler/crawl/extensions.py"
+SETTINGS = "crawler/crawl/settings.py"
 WARC_TEST = "tests/test_export_warc.py::test_every_stored_page_is_a_response_record_that_warcio_check_passes"
 POLITE_TEST = "tests/test_politeness_defaults.py"
 FLOOR_TEST = "tests/test_drift_alarm.py::test_each_coverage_floor_alarms_just_below_it_and_not_at_it"
@@ -100,12 +101,13 @@ MUTANTS: tuple[Mutant, ...] = (
     m("failover-451-not-a-block", MW, "if response.status in (403, 451):", "if response.status in (403,):"),
     m("failover-403-not-a-block", MW, "if response.status in (403, 451):", "if response.status in (451,):"),
     m("failover-410-not-gone", MW, "if response.status in (404, 410):", "if response.status in (404,):"),
-    m("pool-threshold-off-by-one", MW, "if m.failures >= self.fail_threshold", "if m.failures > self.fail_threshold"),
-    m("pool-no-cooldown", MW, "m.set_aside_until = self._clock() + self.cooldown",
+    m("pool-threshold-off-by-one", MIRRORS, "if m.failures >= self.fail_threshold",
+      "if m.failures > self.fail_threshold"),
+    m("pool-no-cooldown", MIRRORS, "m.set_aside_until = self._clock() + self.cooldown",
       "m.set_aside_until = self._clock()"),
-    m("pool-seized-not-last", MW, "return (3, 0.0)", "return (0, 0.0)"),
-    m("pool-recent-failure-not-ranked-down", MW, "return (1, 0.0)", "return (0, 0.0)", *FAST, POOL_TEST),
-    m("pool-success-keeps-failures", MW, "        m.responses += 1\n        m.failures = 0\n",
+    m("pool-seized-not-last", MIRRORS, "return (3, 0.0)", "return (0, 0.0)"),
+    m("pool-recent-failure-not-ranked-down", MIRRORS, "return (1, 0.0)", "return (0, 0.0)", *FAST, POOL_TEST),
+    m("pool-success-keeps-failures", MIRRORS, "        m.responses += 1\n        m.failures = 0\n",
       "        m.responses += 1\n"),
     m("notice-word-limit-low", MW, "NOTICE_MAX_WORDS = 400", "NOTICE_MAX_WORDS = 40"),
     m("retry-after-http-date-ignored", MW, "return max(0.0, when.timestamp() - time.time())", "return None"),

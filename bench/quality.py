@@ -31,7 +31,7 @@ import trafilatura
 from trafilatura import utils as tf_utils
 
 from crawler.extract import NotAnArticle, extract
-from crawler.fixturecheck import DEFAULT_DIR, f1, load_fixtures, precision_recall, shingle_counts
+from crawler.testing.fixturecheck import DEFAULT_DIR, f1, load_fixtures, precision_recall, shingle_counts
 
 BENCH_ENV = "ARTICLE_BENCHMARK_DIR"
 
@@ -77,7 +77,7 @@ def site_pages(n: int, size: int) -> list[Page]:
     """
     from datetime import UTC, datetime
 
-    from crawler.site.pages import ArticleSpec, RelatedLink, filler_paragraphs, render_article
+    from crawler.testing.site.pages import ArticleSpec, RelatedLink, filler_paragraphs, render_article
 
     pages: list[Page] = []
     for i in range(n):
@@ -144,7 +144,7 @@ def score(pages: list[Page], extractors: dict[str, Extractor], repeat: int) -> d
 
 def furniture_leaks(root: Path, extractors: dict[str, Extractor]) -> str:
     """How many of the fixtures' hand-written body_excludes snippets each extractor lets into the body."""
-    from crawler.items import normalise_text
+    from crawler.core.items import normalise_text
 
     fixtures = [fx for fx in load_fixtures(root) if fx.kind == "articles"]
     total = sum(len(fx.expected.get("body_excludes", [])) for fx in fixtures)

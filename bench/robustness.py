@@ -1,6 +1,6 @@
 """Print how extraction holds up on redesign-like variants of every article fixture (a script, not a test).
 
-Each article fixture page is mutated the way a redesign would change it (crawler.mutations: classes and ids
+Each article fixture page is mutated the way a redesign would change it (crawler.testing.mutations: classes and ids
 renamed, extra wrappers, header/sidebar/footer moved, attribute quoting and whitespace changed, the article in
 a table, and all of these at once), extracted, and scored against the fixture's expected output.
 
@@ -17,7 +17,7 @@ rule for, through the outlet path (profile layouts tried first, then the cues an
 against the benchmark's ground truth beside the generic path on the page's real URL.
 
 With --transplant DIR (a copy of the article-extraction-benchmark or of a WCXB split: pages/NNNN.html.gz +
-NNNN.json; give it once per folder) the transplant suite runs instead (crawler.transplant): every page whose
+NNNN.json; give it once per folder) the transplant suite runs instead (crawler.testing.transplant): every page whose
 article block is found gets a Press TV article written into that block in the page's own markup, with Press
 TV's real furniture (share bar, "Read more:" and "Lire aussi" cards, alternate-addresses note, a top menu,
 captions, bylines, app promos), and is read at the article's Press TV URL. Printed: one line per variant, then
@@ -37,9 +37,9 @@ from collections import defaultdict
 from pathlib import Path
 
 from crawler.extract import NotAnArticle, extract_full
-from crawler.fixturecheck import f1, load_fixtures, precision_recall, shingle_counts
-from crawler.mutations import MUTATIONS, VariantScore, judge_all
-from crawler.transplant import (
+from crawler.testing.fixturecheck import f1, load_fixtures, precision_recall, shingle_counts
+from crawler.testing.mutations import MUTATIONS, VariantScore, judge_all
+from crawler.testing.transplant import (
     LEAK_KINDS,
     TransplantScore,
     judge,
@@ -130,7 +130,8 @@ def transplant_suite(folders: list[Path], fixtures_dir: Path, seed: int, limit: 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=2, help="variants per fixture and mutation (default 2)")
-    parser.add_argument("--fixtures", default="fixtures/presstv", help="fixture folder (default fixtures/presstv)")
+    parser.add_argument("--fixtures", default="crawler/testing/fixtures/presstv",
+                        help="fixture folder (default: %(default)s)")
     parser.add_argument("--only", help="only fixtures whose name contains this")
     parser.add_argument("--benchmark", type=Path, default=os.environ.get("ARTICLE_BENCHMARK_DIR"),
                         help="article-extraction-benchmark folder: also read other sites' pages as outlet pages")

@@ -1,6 +1,6 @@
 """Generate a benchmark look-alike Press TV site of N realistic article pages, and serve it or write it out.
 
-Pages come from crawler.site.pages renderers (both layouts, alternating) and are grown to 40-120 KB the way
+Pages come from crawler.testing.site.pages renderers (both layouts, alternating) and are grown to 40-120 KB the way
 real news pages are: a head full of inline CSS, analytics/ad scripts and JSON-LD; a mega-menu; a "latest
 news" sidebar (the renderers' `pad_to_bytes`); a footer with link columns and trailing scripts. None of it
 is article text. Sizes are drawn per page (seeded), so the same N always gives the same site.
@@ -10,7 +10,7 @@ Usage:
     .venv/bin/python bench/sitegen.py write DIR [--pages N]          # DIR/<id>.html plus DIR/urls.txt
     .venv/bin/python bench/sitegen.py stats [--pages N]              # sizes and element counts
 
-Traffic stays on loopback: the server binds 127.0.0.1 only (crawler.site refuses anything else).
+Traffic stays on loopback: the server binds 127.0.0.1 only (crawler.testing.site refuses anything else).
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from crawler.site import MirrorSpec, RunningSite, SiteArticle, SiteCorpus, serve_site
-from crawler.site.pages import ArticleSpec, RelatedLink, filler_paragraphs, render_article
+from crawler.testing.site import MirrorSpec, RunningSite, SiteArticle, SiteCorpus, serve_site
+from crawler.testing.site.pages import ArticleSpec, RelatedLink, filler_paragraphs, render_article
 
 DEFAULT_PAGES = 2000
 MIN_BYTES = 40_000

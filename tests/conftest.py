@@ -22,7 +22,7 @@ from crawlkit import CrawlResult, crawl, make_corpus
 from faultkit import StoreCheck, assert_stores_intact
 from storekit import BACKENDS, new_store_location
 
-from crawler.site import RunningSite, SiteCorpus, serve_site
+from crawler.testing.site import RunningSite, SiteCorpus, serve_site
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from crawler.cli import main
-from crawler.site import FIXTURES_ROOT, SiteCorpus
+from crawler.testing.site import FIXTURES_ROOT, SiteCorpus
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -48,7 +48,7 @@ FAST_SETTINGS: dict[str, Any] = {
 def _command_settings(settings: dict[str, Any] | None, path_timeouts: dict[str, float] | None) -> dict[str, Any]:
     merged = {**FAST_SETTINGS, **(settings or {})}
     if path_timeouts:
-        from crawler import settings as project
+        from crawler.crawl import settings as project
 
         # The project's middlewares plus the test one that gives only these paths their short timeout.
         merged["DOWNLOADER_MIDDLEWARES"] = json.dumps(

@@ -1,7 +1,7 @@
 """Fault-injection helpers for the fault suite: socket-level faults for the look-alike site, an off-site
 loopback host that records contacts, odd pages, and read-only views of a crawl's store.
 
-Everything here plugs into crawler.site's override mechanism (`site.override(path, handler)`): a handler
+Everything here plugs into crawler.testing.site's override mechanism (`site.override(path, handler)`): a handler
 takes the SiteRequest and returns a `Reply`; faults the Reply fields cannot express use `Reply.raw`, which
 writes to the request's socket directly.
 """
@@ -26,8 +26,8 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
-from crawler.site import ArticleSpec, Reply, SiteCorpus, SiteRequest, pages
-from crawler.site.server import Handler
+from crawler.testing.site import ArticleSpec, Reply, SiteCorpus, SiteRequest, pages
+from crawler.testing.site.server import Handler
 
 # ---- socket-level faults (Reply.raw) -----------------------------------------------------------------
 

@@ -27,13 +27,13 @@ from scrapy.utils.test import get_crawler
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-import crawler.settings as project_settings
+import crawler.crawl.settings as project_settings
 from crawler.archives.cdx import Capture, CdxError, parse_cdx_json
 from crawler.archives.commoncrawl import CapturedPage, CommonCrawlError, read_record
 from crawler.archives.warc import WarcPage, WarcSkip, WarcWarning, read_pages
+from crawler.crawl.spiders.presstv import PresstvSpider
 from crawler.extract import Article, NotAnArticle, extract_full
-from crawler.fixturecheck import load_fixtures
-from crawler.spiders.presstv import PresstvSpider
+from crawler.testing.fixturecheck import load_fixtures
 
 
 @dataclass(frozen=True)

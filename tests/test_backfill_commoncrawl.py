@@ -18,10 +18,10 @@ import pytest
 from archivekit import Rec, requires_pywb, serve_pywb, write_warc_file
 from crawlkit import crawl
 
-from crawler.site import pages
-from crawler.site.corpus import SiteArticle, SiteCorpus
-from crawler.site.ranged import RangedFiles
-from crawler.site.server import closed_port
+from crawler.testing.site import pages
+from crawler.testing.site.corpus import SiteArticle, SiteCorpus
+from crawler.testing.site.ranged import RangedFiles
+from crawler.testing.site.server import closed_port
 
 pytestmark = [pytest.mark.integration, requires_pywb, pytest.mark.timeout(600)]  # a 300 s backfill and pywb
 

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from crawlkit import crawl
 
-from crawler.site import pages
-from crawler.site.corpus import SiteArticle, SiteCorpus
-from crawler.site.server import closed_port
-from crawler.site.wayback import ArchivedCapture, RunningWayback, WaybackArchive
+from crawler.testing.site import pages
+from crawler.testing.site.corpus import SiteArticle, SiteCorpus
+from crawler.testing.site.server import closed_port
+from crawler.testing.site.wayback import ArchivedCapture, RunningWayback, WaybackArchive
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]  # backfills of up to 300 s each
 
@@ -183,7 +183,7 @@ def test_an_archive_that_keeps_refusing_ends_the_source_with_one_clear_line(tmp_
 
 
 def test_archive_fallback_fetches_what_every_live_mirror_lost_from_the_wayback_machine(tmp_path: Path) -> None:
-    from crawler.site.server import serve_site, status
+    from crawler.testing.site.server import serve_site, status
 
     corpus = SiteCorpus()
     live = corpus.generate(6, start_id=781001)

@@ -13,7 +13,7 @@ import pytest
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parent.parent
-SEED_DIR = ROOT / "fixtures/presstv/articles/2018-10-07_kim-pompeo-second-summit"
+SEED_DIR = ROOT / "crawler/testing/fixtures/presstv/articles/2018-10-07_kim-pompeo-second-summit"
 SEED_URL = json.loads((SEED_DIR / "meta.json").read_text(encoding="utf-8"))["url"]
 URL = "https://www.presstv.co.uk/Detail/2026/08/15/774416/Iran-urges-UN"
 
@@ -50,7 +50,7 @@ def test_reads_html_gz(tmp_path: Path) -> None:
 
 
 def test_non_article_exits_3_with_reason() -> None:
-    listing = ROOT / "fixtures/presstv/non_articles/2026-08-16_section-listing-politics/page.html"
+    listing = ROOT / "crawler/testing/fixtures/presstv/non_articles/2026-08-16_section-listing-politics/page.html"
     proc = run(str(listing), "--url", "https://www.presstv.co.uk/Section/10101/1")
     assert proc.returncode == 3
     assert one_line_error(proc) == "not an article: section listing"

@@ -16,18 +16,18 @@ from typing import Any
 import pytest
 from crawlkit import FAST_SETTINGS, make_corpus
 
+from crawler.core.items import Article, content_hash
 from crawler.extract import extract
-from crawler.items import Article, content_hash
-from crawler.site import RunningSite, serve_site
-from crawler.site.server import closed_port
 from crawler.store import open_store
+from crawler.testing.site import RunningSite, serve_site
+from crawler.testing.site.server import closed_port
 
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parent.parent
-SEED_DIR = ROOT / "fixtures/presstv/articles/2018-10-07_kim-pompeo-second-summit"
+SEED_DIR = ROOT / "crawler/testing/fixtures/presstv/articles/2018-10-07_kim-pompeo-second-summit"
 SEED_URL = json.loads((SEED_DIR / "meta.json").read_text(encoding="utf-8"))["url"]
-ENV = {**os.environ, "PYTHONUNBUFFERED": "1", "SCRAPY_SETTINGS_MODULE": "crawler.settings"}
+ENV = {**os.environ, "PYTHONUNBUFFERED": "1", "SCRAPY_SETTINGS_MODULE": "crawler.crawl.settings"}
 TIMESTAMPED = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \[[^\]]+\] (DEBUG|INFO|WARNING|ERROR|CRITICAL): ")
 PLAIN_LOG = re.compile(r"^(DEBUG|INFO|WARNING|ERROR|CRITICAL) [\w.]+: ")
 ESCAPES = "\x1b[2J\x1b]0;owned\x07"

@@ -22,9 +22,9 @@ import pytest
 from crawlkit import REPO_ROOT, cli, crawl
 from storekit import BACKENDS, fresh_schema, postgres_url
 
-from crawler.items import Article, content_hash
-from crawler.site import SiteCorpus, faults, serve_site
+from crawler.core.items import Article, content_hash
 from crawler.store.sqlite import SQLiteStore
+from crawler.testing.site import SiteCorpus, faults, serve_site
 
 pytestmark = pytest.mark.integration
 

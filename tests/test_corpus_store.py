@@ -15,7 +15,7 @@ import pytest
 from crawlkit import cli
 from storekit import fresh_schema, postgres_url, rows
 
-from crawler.items import Article, content_hash
+from crawler.core.items import Article, content_hash
 from crawler.store import ArticleStore, ExportFilter, Page, is_postgres_url, open_store
 from crawler.store.postgres import MIGRATIONS as PG_MIGRATIONS
 from crawler.store.sqlite import MIGRATIONS, Migration, SQLiteStore

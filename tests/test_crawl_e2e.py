@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from crawlkit import CrawlResult
 
-from crawler.items import ARTICLE_FIELDS
+from crawler.core.items import ARTICLE_FIELDS
 from crawler.outlet import load_outlet
-from crawler.site import FIXTURES_ROOT, RunningSite
-from crawler.site.server import closed_port
+from crawler.testing.site import FIXTURES_ROOT, RunningSite
+from crawler.testing.site.server import closed_port
 
 pytestmark = pytest.mark.integration
 

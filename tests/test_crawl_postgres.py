@@ -15,7 +15,7 @@ import pytest
 from crawlkit import REPO_ROOT, cli, crawl, crawl_command, make_corpus
 from storekit import dump_rows, fresh_schema, postgres_url
 
-from crawler.site import RunningSite, serve_site
+from crawler.testing.site import RunningSite, serve_site
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres]
 

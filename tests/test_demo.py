@@ -13,10 +13,10 @@ import pytest
 from crawlkit import crawl
 from storekit import rows as query
 
-from crawler.items import ARTICLE_FIELDS
-from crawler.site import FIXTURES_ROOT, SiteCorpus, serve_site
-from crawler.status import EXIT_STATUS_MEANINGS, ExitStatus
+from crawler.core.items import ARTICLE_FIELDS
+from crawler.core.status import EXIT_STATUS_MEANINGS, ExitStatus
 from crawler.store import open_store
+from crawler.testing.site import FIXTURES_ROOT, SiteCorpus, serve_site
 
 pytestmark = pytest.mark.integration
 

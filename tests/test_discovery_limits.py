@@ -15,10 +15,10 @@ import pytest
 from crawlkit import CrawlResult, crawl
 from faultkit import OffsiteHost
 
-from crawler.site import Reply, SiteCorpus, SiteRequest, faults, pages, serve_site
-from crawler.site.corpus import SiteArticle
-from crawler.site.server import closed_port
-from crawler.site.wayback import ArchivedCapture, RunningWayback, WaybackArchive
+from crawler.testing.site import Reply, SiteCorpus, SiteRequest, faults, pages, serve_site
+from crawler.testing.site.corpus import SiteArticle
+from crawler.testing.site.server import closed_port
+from crawler.testing.site.wayback import ArchivedCapture, RunningWayback, WaybackArchive
 
 pytestmark = pytest.mark.integration
 

@@ -18,10 +18,10 @@ from scrapy.exceptions import UsageError
 from scrapy.settings import default_settings
 from scrapy.utils.project import get_project_settings
 
-from crawler import settings as project_settings
 from crawler.cli import build_parser
-from crawler.scrapy_commands.crawl import Command as CrawlCommand
-from crawler.spiders.presstv import PresstvSpider
+from crawler.crawl import settings as project_settings
+from crawler.crawl.commands.crawl import Command as CrawlCommand
+from crawler.crawl.spiders.presstv import PresstvSpider
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]

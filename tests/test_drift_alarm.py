@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from crawler.extensions import health_warnings
+from crawler.crawl.extensions import health_warnings
 from crawler.outlet import load_outlet
-from crawler.site.corpus import SiteCorpus
-from crawler.site.server import RunningSite, serve_site, status
+from crawler.testing.site.corpus import SiteCorpus
+from crawler.testing.site.server import RunningSite, serve_site, status
 
 pytestmark = pytest.mark.integration
 

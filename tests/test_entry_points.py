@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 from crawlkit import FAST_SETTINGS, cli
 
-from crawler.site import SiteCorpus, serve_site
-from crawler.site.server import closed_port
 from crawler.store.sqlite import SQLiteStore
 from crawler.store.when import utc_key
+from crawler.testing.site import SiteCorpus, serve_site
+from crawler.testing.site.server import closed_port
 
 pytestmark = pytest.mark.integration  # every test here runs the commands in subprocesses
 

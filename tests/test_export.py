@@ -16,9 +16,9 @@ import jsonschema
 import pytest
 from crawlkit import cli
 
-from crawler.items import ARTICLE_FIELDS
-from crawler.site.corpus import SiteCorpus
-from crawler.site.server import serve_site
+from crawler.core.items import ARTICLE_FIELDS
+from crawler.testing.site.corpus import SiteCorpus
+from crawler.testing.site.server import serve_site
 
 pytestmark = pytest.mark.integration
 
@@ -45,9 +45,9 @@ def validate_lines(text: str) -> list[dict[str, Any]]:
 def crawled(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """One crawl of fixtures + generated articles, run in an empty folder with the project's default FEEDS."""
     work = tmp_path_factory.mktemp("export")
-    corpus = SiteCorpus.from_fixtures(ROOT / "fixtures" / "presstv")
+    corpus = SiteCorpus.from_fixtures(ROOT / "crawler" / "testing" / "fixtures" / "presstv")
     corpus.generate(10, layout="mix")
-    env = dict(os.environ, SCRAPY_SETTINGS_MODULE="crawler.settings")
+    env = dict(os.environ, SCRAPY_SETTINGS_MODULE="crawler.crawl.settings")
     store = work / "store.sqlite"
     with serve_site(corpus, ("seized", "healthy")) as site:
         cmd = [sys.executable, "-m", "scrapy", "crawl", "presstv", "-a", f"mirrors={site.mirrors_arg}",

@@ -14,11 +14,11 @@ from crawlkit import cli
 from warcio.archiveiterator import ArchiveIterator
 
 from crawler import __version__
-from crawler.pipelines import extract_page
-from crawler.site import SiteCorpus
-from crawler.site.pages import render_seizure_notice
+from crawler.crawl.pipelines import extract_page
 from crawler.store import Page
 from crawler.store.sqlite import SQLiteStore
+from crawler.testing.site import SiteCorpus
+from crawler.testing.site.pages import render_seizure_notice
 
 pytestmark = pytest.mark.integration
 

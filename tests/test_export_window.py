@@ -11,7 +11,7 @@ import pytest
 from crawlkit import cli
 from storekit import rows
 
-from crawler.items import Article, content_hash
+from crawler.core.items import Article, content_hash
 from crawler.store import open_store
 
 # Publication times (UTC) on and around the edges of 2026-12-05, stored in a scrambled order.

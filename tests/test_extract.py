@@ -12,7 +12,7 @@ import pytest
 from crawler.extract import NotAnArticle, extract, extract_full
 
 ROOT = Path(__file__).resolve().parent.parent
-SEED = ROOT / "fixtures/presstv/articles/2018-10-07_kim-pompeo-second-summit/page.html"
+SEED = ROOT / "crawler/testing/fixtures/presstv/articles/2018-10-07_kim-pompeo-second-summit/page.html"
 URL = "https://www.presstv.co.uk/Detail/2026/08/15/774416/Iran-urges-UN"
 
 PARAS = [

@@ -62,7 +62,7 @@ def _run(tmp_path: Path, *args: str,
     env.pop("CRAWLER_FRONTIER", None)
     env.pop("CRAWLER_STORE", None)
     command = ["crawler"] if program == "crawler" else ["scrapy", "crawl", "presstv"]
-    env["SCRAPY_SETTINGS_MODULE"] = "crawler.settings"
+    env["SCRAPY_SETTINGS_MODULE"] = "crawler.crawl.settings"
     proc = subprocess.run([sys.executable, "-m", *command, *args], cwd=tmp_path, env=env, capture_output=True,
                           text=True, timeout=300, check=False)
     return proc, (log.read_text(encoding="utf-8").split() if log.exists() else [])

@@ -8,7 +8,7 @@ import pytest
 from crawlkit import CrawlResult, make_corpus
 from faultkit import OffsiteHost, record_times
 
-from crawler.site import MirrorSpec, faults, serve_site
+from crawler.testing.site import MirrorSpec, faults, serve_site
 
 pytestmark = pytest.mark.integration
 
@@ -138,7 +138,7 @@ def test_extraction_crashes_are_counted_and_the_pool_recovers(run_crawl: Callabl
 
 
 def test_mirror_pool_prefers_healthy_mirrors_sets_failing_ones_aside_and_takes_them_back() -> None:
-    from crawler.middlewares import MirrorPool
+    from crawler.crawl.mirrors import MirrorPool
     from crawler.outlet import load_outlet
 
     now = [0.0]

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 from crawlkit import CrawlResult
 
-from crawler.site import RunningSite
+from crawler.testing.site import RunningSite
 
 pytestmark = pytest.mark.integration
 

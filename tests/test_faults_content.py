@@ -19,7 +19,7 @@ from faultkit import (
     stream_unannounced,
 )
 
-from crawler.site import MirrorSpec, Reply, SiteCorpus, faults, pages, serve_site
+from crawler.testing.site import MirrorSpec, Reply, SiteCorpus, faults, pages, serve_site
 
 pytestmark = pytest.mark.faults
 

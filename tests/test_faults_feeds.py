@@ -24,7 +24,7 @@ from faultkit import (
     one_summary,
 )
 
-from crawler.site import MirrorSpec, Reply, SiteCorpus, SiteRequest, faults, pages, serve_site
+from crawler.testing.site import MirrorSpec, Reply, SiteCorpus, SiteRequest, faults, pages, serve_site
 
 pytestmark = pytest.mark.faults
 

@@ -25,7 +25,7 @@ from faultkit import (
 )
 
 from crawler.extract import extract
-from crawler.site import MirrorSpec, SiteCorpus, faults, pages, serve_site
+from crawler.testing.site import MirrorSpec, SiteCorpus, faults, pages, serve_site
 
 pytestmark = pytest.mark.faults
 

@@ -23,7 +23,7 @@ from faultkit import (
     store_lock_held,
 )
 
-from crawler.site import MirrorSpec, SiteCorpus, serve_site
+from crawler.testing.site import MirrorSpec, SiteCorpus, serve_site
 
 pytestmark = pytest.mark.faults
 

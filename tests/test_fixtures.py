@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from crawler.fixturecheck import (
+from crawler.core.items import ARTICLE_FIELDS, normalise_text
+from crawler.testing.fixturecheck import (
     IGNORED_FIELDS,
     MIN_BODY_CONTAINS,
     MIN_BODY_F1,
@@ -25,10 +26,9 @@ from crawler.fixturecheck import (
     load_fixtures,
     regen,
 )
-from crawler.items import ARTICLE_FIELDS, normalise_text
 
 ROOT = Path(__file__).resolve().parent.parent
-FIXTURES = ROOT / "fixtures" / "presstv"
+FIXTURES = ROOT / "crawler" / "testing" / "fixtures" / "presstv"
 ALL = load_fixtures(FIXTURES)
 ARTICLES = [fx for fx in ALL if fx.kind == "articles"]
 NON_ARTICLES = [fx for fx in ALL if fx.kind == "non_articles"]

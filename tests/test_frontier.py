@@ -23,9 +23,9 @@ import redis
 from crawlkit import FAST_SETTINGS, CrawlResult, crawl, make_corpus
 from storekit import BACKENDS, new_store_location, rows
 
-from crawler.site import RunningSite, serve_site
-from crawler.site.server import closed_port
 from crawler.store import open_store
+from crawler.testing.site import RunningSite, serve_site
+from crawler.testing.site.server import closed_port
 
 # Worker runs of up to 300 s each, some tests two of them: past the default time limit.
 pytestmark = [pytest.mark.integration, pytest.mark.redis, pytest.mark.timeout(900)]

@@ -16,9 +16,9 @@ import pytest
 from archivekit import Rec, write_arc_file, write_warc_file
 from crawlkit import cli
 
-from crawler.site import SiteCorpus
-from crawler.site.pages import render_article, render_seizure_notice
-from crawler.warcimport import WarcInputError, file_key, import_warcs, resolve_inputs
+from crawler.services.warcimport import WarcInputError, file_key, import_warcs, resolve_inputs
+from crawler.testing.site import SiteCorpus
+from crawler.testing.site.pages import render_article, render_seizure_notice
 
 IR = "https://www.presstv.ir"
 COM = "http://www.presstv.com"

@@ -18,10 +18,10 @@ from crawlkit import cli
 from faultkit import store_lock_held
 from storekit import rows as query
 
-from crawler.site import FIXTURES_ROOT
-from crawler.site.corpus import SiteCorpus
-from crawler.site.server import RunningSite, serve_site
 from crawler.store import StoreError, open_store
+from crawler.testing.site import FIXTURES_ROOT
+from crawler.testing.site.corpus import SiteCorpus
+from crawler.testing.site.server import RunningSite, serve_site
 
 pytestmark = pytest.mark.integration
 

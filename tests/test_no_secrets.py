@@ -28,8 +28,8 @@ import redis
 from crawlkit import FAST_SETTINGS, REPO_ROOT, crawl_command, make_corpus
 from storekit import dump_rows, fresh_schema, postgres_url
 
-from crawler.site import RunningSite, serve_site
-from crawler.site.server import closed_port
+from crawler.testing.site import RunningSite, serve_site
+from crawler.testing.site.server import closed_port
 
 # Several crawls of up to 300 s each: past the default time limit.
 pytestmark = [pytest.mark.integration, pytest.mark.postgres, pytest.mark.redis, pytest.mark.timeout(900)]

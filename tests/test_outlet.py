@@ -12,7 +12,8 @@ import pytest
 from crawler.outlet import OutletConfigError, load_outlet, load_outlet_file, outlet_for_url, parse_outlet
 
 OUTLET = load_outlet("presstv")
-RAW: dict[str, Any] = tomllib.loads((resources.files("crawler") / "outlets" / "presstv.toml").read_text("utf-8"))
+PROFILE = resources.files("crawler.outlet") / "profiles" / "presstv.toml"
+RAW: dict[str, Any] = tomllib.loads(PROFILE.read_text("utf-8"))
 
 
 def bad(mutate: Any) -> str:

@@ -10,11 +10,11 @@ import pytest
 from crawlkit import FIXTURES_ROOT
 from warcio.archiveiterator import ArchiveIterator
 
+from crawler.crawl.pipelines import extract_page
 from crawler.extract.outletsigns import NOT_OUTLET_PAGE, outlet_page_refusal
 from crawler.outlet import load_outlet, parse_outlet
-from crawler.pipelines import extract_page
-from crawler.site import SiteCorpus
-from crawler.site.pages import render_seizure_notice
+from crawler.testing.site import SiteCorpus
+from crawler.testing.site.pages import render_seizure_notice
 
 URL = "https://www.presstv.ir/Detail/2017/03/06/513321/Iran-example-page"
 REAL = Path(__file__).parent / "data" / "real" / "warc"
@@ -81,7 +81,8 @@ def test_the_signs_table_is_checked_like_every_profile_table() -> None:
     import crawler
     from crawler.outlet import OutletConfigError
 
-    data = tomllib.loads((Path(crawler.__file__).parent / "outlets" / "presstv.toml").read_text(encoding="utf-8"))
+    profile = Path(crawler.__file__).parent / "outlet" / "profiles" / "presstv.toml"
+    data = tomllib.loads(profile.read_text(encoding="utf-8"))
     assert "Press TV" in parse_outlet(data).signs
     data["signs"] = {"site_names": "Press TV"}
     with pytest.raises(OutletConfigError, match=r"\[signs\]"):

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from crawlkit import REPO_ROOT
 
-from crawler import settings as project
-from crawler.site import SiteCorpus
-from crawler.site.server import serve_site
+from crawler.crawl import settings as project
+from crawler.testing.site import SiteCorpus
+from crawler.testing.site.server import serve_site
 
 pytestmark = pytest.mark.integration
 

@@ -9,12 +9,12 @@ import pytest
 from crawlkit import cli
 from storekit import rows as query
 
+from crawler.core.items import ARTICLE_FIELDS, content_hash
 from crawler.extract import extract_full
-from crawler.items import ARTICLE_FIELDS, content_hash
-from crawler.site import pages
-from crawler.site.corpus import SiteCorpus
 from crawler.store import ExportFilter, Page, open_store
 from crawler.store.sqlite import SQLiteStore
+from crawler.testing.site import pages
+from crawler.testing.site.corpus import SiteCorpus
 
 pytestmark = pytest.mark.integration
 
@@ -123,7 +123,7 @@ def test_reextract_after_a_crawl_of_a_mirror_changes_nothing(tmp_path: Path) -> 
     read them: unchanged rules give no new version and leave url, source_url and mirror as they were."""
     from crawlkit import crawl
 
-    from crawler.site.server import serve_site
+    from crawler.testing.site.server import serve_site
 
     corpus = SiteCorpus()
     corpus.generate(6, layout="mix")

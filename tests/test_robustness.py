@@ -11,10 +11,17 @@ from pathlib import Path
 import lxml.html
 import pytest
 
-from crawler.fixturecheck import load_fixtures
-from crawler.items import normalise_text
-from crawler.mutations import MUTATIONS, VariantScore, judge_all, mutate
-from crawler.transplant import TransplantScore, judge, load_templates, stories_from_fixtures, summary, transplants
+from crawler.core.items import normalise_text
+from crawler.testing.fixturecheck import load_fixtures
+from crawler.testing.mutations import MUTATIONS, VariantScore, judge_all, mutate
+from crawler.testing.transplant import (
+    TransplantScore,
+    judge,
+    load_templates,
+    stories_from_fixtures,
+    summary,
+    transplants,
+)
 
 FIXTURES = [fx for fx in load_fixtures() if fx.kind == "articles"]
 

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from crawler.site.corpus import SiteCorpus
-from crawler.site.server import RunningSite, serve_site
 from crawler.store.sqlite import RunLock
+from crawler.testing.site.corpus import SiteCorpus
+from crawler.testing.site.server import RunningSite, serve_site
 
 pytestmark = pytest.mark.integration
 
@@ -141,7 +141,7 @@ def _children(pid: int) -> list[int]:
 
 
 def test_a_store_password_given_with_s_is_on_no_crawl_command_line(site: RunningSite, tmp_path: Path) -> None:
-    from crawler.site.server import closed_port
+    from crawler.testing.site.server import closed_port
 
     password = "S3cret-Sched-pw"
     store = f"postgresql://crawler:{password}@127.0.0.1:{closed_port()}/crawler"

@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from crawler.items import ARTICLE_FIELDS
-from crawler.site.corpus import SiteCorpus
-from crawler.site.server import closed_port, serve_site
+from crawler.core.items import ARTICLE_FIELDS
+from crawler.testing.site.corpus import SiteCorpus
+from crawler.testing.site.server import closed_port, serve_site
 
 pytestmark = pytest.mark.integration
 

@@ -15,9 +15,9 @@ from urllib.parse import urlencode
 
 import pytest
 
-from crawler.site.corpus import SiteCorpus
-from crawler.site.server import RunningSite, closed_port, serve_site
 from crawler.store import open_store
+from crawler.testing.site.corpus import SiteCorpus
+from crawler.testing.site.server import RunningSite, closed_port, serve_site
 
 pytestmark = pytest.mark.integration
 

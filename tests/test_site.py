@@ -18,8 +18,8 @@ from lxml import etree
 
 from crawler.extract import extract_full
 from crawler.outlet import load_outlet
-from crawler.site import MirrorSpec, RunningSite, SiteCorpus, faults, serve_site
-from crawler.site.pages import ArticleSpec, render_article
+from crawler.testing.site import MirrorSpec, RunningSite, SiteCorpus, faults, serve_site
+from crawler.testing.site.pages import ArticleSpec, render_article
 
 OUTLET = load_outlet("presstv")
 
@@ -198,7 +198,8 @@ def test_generated_pages_have_the_requested_size_and_extract_clean() -> None:
 
 
 def test_runs_as_a_process_and_prints_its_mirrors() -> None:
-    proc = subprocess.Popen([sys.executable, "-m", "crawler.site", "--mirrors", "seized,healthy", "--generate", "3"],
+    proc = subprocess.Popen([sys.executable, "-m", "crawler.testing.site", "--mirrors", "seized,healthy",
+                             "--generate", "3"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         line = first_line(proc)

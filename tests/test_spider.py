@@ -13,9 +13,9 @@ import pytest
 from crawlkit import REPO_ROOT, CrawlResult, make_corpus
 
 from crawler.outlet import load_outlet
-from crawler.site import RunningSite, SiteArticle, SiteCorpus, SiteRequest, faults, serve_site
-from crawler.site.corpus import _in_section
-from crawler.site.server import closed_port
+from crawler.testing.site import RunningSite, SiteArticle, SiteCorpus, SiteRequest, faults, serve_site
+from crawler.testing.site.corpus import _in_section
+from crawler.testing.site.server import closed_port
 
 pytestmark = pytest.mark.integration
 

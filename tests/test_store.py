@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 from storekit import rows as query
 
+from crawler.core.items import Article
 from crawler.extract import extract_full
-from crawler.items import Article
-from crawler.site.corpus import SiteCorpus
 from crawler.store import ExportFilter, Page, StoreError, StoreLocked, open_store
 from crawler.store.sqlite import SCHEMA_VERSION, SQLiteStore
+from crawler.testing.site.corpus import SiteCorpus
 
 BASE = "https://www.presstv.ir"
 

@@ -8,7 +8,7 @@ from datetime import date
 
 from crawler.archives.cdx import Shard, candidates_by_article, parse_cdx_json, plan_shards, replay_url
 from crawler.outlet import load_outlet
-from crawler.site.wayback import ArchivedCapture, RunningWayback, WaybackArchive
+from crawler.testing.site.wayback import ArchivedCapture, RunningWayback, WaybackArchive
 
 OUTLET = load_outlet()
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from crawler.core.items import Article
 from crawler.extract.core import Extraction, extract_full
 from crawler.extract.decode import decode_html
 from crawler.extract.errors import NotAnArticle
-from crawler.items import Article
 from crawler.outlet import Outlet
 
 __all__ = ["Article", "Extraction", "NotAnArticle", "decode_html", "extract", "extract_full"]

@@ -12,6 +12,7 @@ import lxml.html
 import trafilatura
 from lxml import etree
 
+from crawler.core.items import EXTRACTOR_VERSION, Article, content_hash, normalise_text
 from crawler.extract.cues import Cues, clean_page, clean_paragraphs
 from crawler.extract.dates import date_at_midnight, iso, parse_site_datetime, split_updated
 from crawler.extract.decode import decode_html
@@ -36,7 +37,6 @@ from crawler.extract.tree import (
     split_paragraphs,
     xp,
 )
-from crawler.items import EXTRACTOR_VERSION, Article, content_hash, normalise_text
 from crawler.outlet import Layout, Outlet, outlet_for_url
 
 MAX_LINK_DENSITY = 0.6

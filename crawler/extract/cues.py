@@ -15,10 +15,10 @@ from datetime import datetime
 
 from lxml import etree
 
+from crawler.core.items import normalise_text
 from crawler.extract.dates import parse_site_datetime, split_updated
 from crawler.extract.furniture import is_share_text
 from crawler.extract.tree import node_text, own_text_length, remove_node
-from crawler.items import normalise_text
 from crawler.outlet import Outlet
 
 SHORT_LINE_WORDS = 16

@@ -15,8 +15,8 @@ from urllib.parse import urljoin, urlsplit
 
 from lxml import etree
 
+from crawler.core.items import normalise_text
 from crawler.extract.tree import node_text, remove_node
-from crawler.items import normalise_text
 from crawler.outlet import Outlet
 
 CARD_MAX_WORDS = 80

@@ -14,6 +14,7 @@ from trafilatura.metadata import Document
 from trafilatura.xml import xmltotxt
 from trafilatura.xpaths import BODY_XPATH
 
+from crawler.core.items import EXTRACTOR_VERSION, Article, content_hash, normalise_text
 from crawler.extract.dates import date_at_midnight, iso
 from crawler.extract.errors import NotAnArticle
 from crawler.extract.guard import guard_paragraphs
@@ -31,7 +32,6 @@ from crawler.extract.tree import (
     split_paragraphs,
     xp,
 )
-from crawler.items import EXTRACTOR_VERSION, Article, content_hash, normalise_text
 from crawler.outlet import Outlet
 
 _JSONLD_DATE = re.compile(r'"datePublished"\s*:\s*"([^"]+)"')

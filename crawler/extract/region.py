@@ -15,8 +15,8 @@ import re
 
 from lxml import etree
 
+from crawler.core.items import normalise_text
 from crawler.extract.tree import is_inside, node_text, own_text_length
-from crawler.items import normalise_text
 
 _SKIP = frozenset({"script", "style", "noscript", "template", "head", "title", "a", "p"})
 _PARA_TAGS = ("p", "blockquote", "h3", "h4", "ul", "ol", "pre")

@@ -12,7 +12,7 @@ from urllib.parse import urljoin
 
 from lxml import etree
 
-from crawler.items import Article, normalise_text
+from crawler.core.items import Article, normalise_text
 
 LOCAL = threading.local()
 

@@ -7,8 +7,9 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from crawler.items import Article
-from crawler.redact import mask_url
+from crawler.core.items import Article
+from crawler.core.page import Page
+from crawler.core.redact import mask_url
 
 DEFAULT_STORE = "data/crawler.sqlite"
 """Where the store lives when the setting CRAWLER_STORE is not given (relative to the working folder)."""
@@ -30,28 +31,6 @@ class StoreNeedsUpgrade(StoreError):
 
 class SearchQueryError(StoreError):
     """The search query is not valid in the store's query syntax (the message says where)."""
-
-
-@dataclass
-class Page:
-    """One fetched page and the facts of its fetch, as the store keeps it beside the article it gave."""
-
-    url: str
-    html: bytes
-    status: int | None = None
-    encoding: str | None = None
-    fetched_at: str | None = None
-    mirror: str | None = None
-    compressed: bytes | None = None
-    """zlib of `html`, when the extraction worker made it already (keeps that CPU off the reactor thread)."""
-    sha256: str | None = None
-    """Hex SHA-256 of `html`, when the extraction worker computed it."""
-    headers: list[tuple[str, str]] | None = None
-    """The response headers as received, in order (None: not known; the store then keeps a minimal set)."""
-    fetched_from: str = "live"
-    """"live", "wayback", "commoncrawl" or "warc" (see Article.fetched_from)."""
-    archived_at: str | None = None
-    """The archive's capture time (ISO 8601 UTC) for a page from a web archive; None for a live fetch."""
 
 
 @dataclass
@@ -298,7 +277,7 @@ def open_store(path: str, *, readonly: bool = False, lock: bool = False, create:
     }
     file = sqlite_file(path)
     if file is None:
-        from crawler.extras import missing
+        from crawler.core.extras import missing
 
         if needs := missing("postgres", f"store {mask_url(path)}"):
             raise StoreError(needs)

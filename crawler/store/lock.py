@@ -8,7 +8,7 @@ import fcntl
 import os
 from typing import IO
 
-from crawler.outputs import open_lock_file
+from crawler.core.outputs import open_lock_file
 from crawler.store import StoreError, StoreLocked
 
 

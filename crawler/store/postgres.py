@@ -15,7 +15,7 @@ from psycopg import errors
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.pq import TransactionStatus
 
-from crawler.redact import mask_url, remember, split_url
+from crawler.core.redact import mask_url, remember, split_url
 from crawler.store import HIT_END, HIT_START, ExportFilter, Period, SearchHit, SearchQueryError, StoreError
 from crawler.store.sql import COMMIT_ITEMS, COMMIT_SECONDS, SQLStore, one_line
 

@@ -14,8 +14,8 @@ import zlib
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Protocol, TypeVar, cast
 
-from crawler.items import ARTICLE_FIELDS, Article
-from crawler.redact import redact, redact_json
+from crawler.core.items import ARTICLE_FIELDS, Article
+from crawler.core.redact import redact, redact_json
 from crawler.store import (
     ExportFilter,
     IdRangeFacts,

@@ -10,10 +10,10 @@ from scrapy.exceptions import IgnoreRequest
 from twisted.internet import error as twisted_error
 from unitkit import article_request, make_crawler
 
-from crawler import statkeys
-from crawler.middlewares import MirrorFailoverMiddleware
-from crawler.status import ExitStatus
-from crawler.storing.extension import StoreExtension
+from crawler.core.status import ExitStatus
+from crawler.crawl import statkeys
+from crawler.crawl.middlewares import MirrorFailoverMiddleware
+from crawler.crawl.storing.extension import StoreExtension
 
 
 def test_a_store_error_then_no_mirror_reachable_keeps_exit_status_5(tmp_path: Path) -> None:

@@ -14,9 +14,9 @@ from scrapy_redis import picklecompat
 from unitkit import MIRRORS, article_request, make_crawler, spider_of
 from unitkit import settings as unit_settings
 
-from crawler.frontier import Frontier
-from crawler.frontier.scheduler import FrontierDupeFilter
-from crawler.middlewares import MirrorFailoverMiddleware
+from crawler.crawl.frontier import Frontier
+from crawler.crawl.frontier.scheduler import FrontierDupeFilter
+from crawler.crawl.middlewares import MirrorFailoverMiddleware
 
 
 def round_trip(request: Request, spider: object) -> Request:
@@ -79,7 +79,7 @@ def test_workers_without_a_frontier_stop_with_one_line() -> None:
 def test_workers_get_the_store_and_frontier_in_their_environment_not_on_their_command_line(
         tmp_path: Path) -> None:
     from crawler.cli import build_parser
-    from crawler.commands.crawl import workers
+    from crawler.cli.commands.crawl import workers
 
     store = "postgresql://crawler:Pg-Pa55word@127.0.0.1:5432/crawler"
     frontier = "redis://:Redis-Pa55word@127.0.0.1:6379/0"
@@ -102,7 +102,7 @@ def test_workers_get_the_store_and_frontier_in_their_environment_not_on_their_co
 
 def test_a_store_without_a_password_stays_on_the_command_line_too() -> None:
     # A settings module of the user's own may not read the environment: the store given must still reach it.
-    from crawler.launch import split_secrets
+    from crawler.services.launch import split_secrets
 
     kept, found = split_secrets(["crawl", "presstv", "-s", "CRAWLER_STORE=/srv/a.sqlite", "-sLOG_LEVEL=INFO"])
     assert kept == ["crawl", "presstv", "-s", "CRAWLER_STORE=/srv/a.sqlite", "-sLOG_LEVEL=INFO"]
@@ -119,7 +119,7 @@ def test_the_add_on_switches_the_frontier_on_only_when_asked() -> None:
     assert local.copy_to_dict() == before
     shared = Settings(unit_settings(CRAWLER_FRONTIER="redis://127.0.0.1:6379/0"))
     Frontier().update_settings(shared)
-    assert shared.get("SCHEDULER") == "crawler.frontier.scheduler.FrontierScheduler"
-    assert shared.get("DUPEFILTER_CLASS") == "crawler.frontier.scheduler.FrontierDupeFilter"
-    assert shared.getdict("DOWNLOAD_HANDLERS")["https"] == "crawler.frontier.rate.HostRateHTTPHandler"
+    assert shared.get("SCHEDULER") == "crawler.crawl.frontier.scheduler.FrontierScheduler"
+    assert shared.get("DUPEFILTER_CLASS") == "crawler.crawl.frontier.scheduler.FrontierDupeFilter"
+    assert shared.getdict("DOWNLOAD_HANDLERS")["https"] == "crawler.crawl.handlers.HostRateHTTPHandler"
     assert shared.getint("CRAWLER_STORE_COMMIT_ITEMS") == 1

@@ -14,12 +14,12 @@ from crawler.store import ArticleStore, open_store
 from crawler.store.sqlite import SQLiteStore
 
 PACKAGE = Path(__file__).resolve().parents[2] / "crawler"
-PROFILE = PACKAGE / "outlets" / "presstv.toml"
+PROFILE = PACKAGE / "outlet" / "profiles" / "presstv.toml"
 FORBIDDEN_IN_STORE = ("scrapy", "twisted", "crawler.extract")
 
-# Where outlet facts may be written down: the profiles and their loader. The look-alike site (crawler/site)
+# Where outlet facts may be written down: the profiles and their loader. The look-alike site (crawler/testing/site)
 # is a stand-in for the outlet itself, served to the tests, so it is Press TV by design.
-FACT_HOMES = ("outlets/", "outlet.py", "site/")
+FACT_HOMES = ("outlet/", "testing/site/")
 
 
 def imported_modules(path: Path) -> Iterator[tuple[int, str]]:
@@ -130,7 +130,7 @@ def test_no_module_outside_the_profile_holds_a_press_tv_fact() -> None:
     paths = [p for p in sorted(PACKAGE.rglob("*.py"))
              if not p.relative_to(PACKAGE).as_posix().startswith(FACT_HOMES)]
     found = outlet_facts_in_code(paths)
-    assert not found, "outlet facts belong in crawler/outlets/*.toml:\n" + "\n".join(found)
+    assert not found, "outlet facts belong in crawler/outlet/profiles/*.toml:\n" + "\n".join(found)
 
 
 def test_the_fact_check_sees_hosts_paths_phrases_and_era_names(tmp_path: Path) -> None:

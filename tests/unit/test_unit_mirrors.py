@@ -15,9 +15,9 @@ from twisted.python.failure import Failure
 from twisted.web._newclient import ResponseNeverReceived
 from unitkit import MIRRORS, Clock, article_request, html_response, make_crawler, spider_of
 
-from crawler import signals
-from crawler.middlewares import (
-    ArticleIdDupeFilter,
+from crawler.crawl import signals
+from crawler.crawl.dupefilters import ArticleIdDupeFilter
+from crawler.crawl.middlewares import (
     MirrorFailoverMiddleware,
     MirrorRoutingMiddleware,
     PageGivenUp,

@@ -14,7 +14,8 @@ from lxml import etree
 from crawler import outlet as outlet_module
 from crawler.outlet import Key, OutletConfigError, load_outlet, parse_outlet
 
-RAW: dict[str, Any] = tomllib.loads((resources.files("crawler") / "outlets" / "presstv.toml").read_text("utf-8"))
+PROFILE = resources.files("crawler.outlet") / "profiles" / "presstv.toml"
+RAW: dict[str, Any] = tomllib.loads(PROFILE.read_text("utf-8"))
 OUTLET = load_outlet("presstv")
 
 

@@ -8,8 +8,8 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.http import TextResponse
 from unitkit import make_crawler
 
-from crawler.middlewares import OwnHostGuardMiddleware
-from crawler.spiders.archived import SLOT_SOURCE
+from crawler.crawl.middlewares import OwnHostGuardMiddleware
+from crawler.crawl.spiders.archived import SLOT_SOURCE
 
 
 def _redirected(first: str, then: str, **meta: object) -> Request:

@@ -24,14 +24,14 @@ from scrapy.settings import Settings
 from unitkit import MIRRORS, Clock, article_request, extracted, html_response, make_crawler, spider_of
 from unitkit import settings as project_settings
 
-import crawler.settings as project_module
+import crawler.crawl.settings as project_module
 from crawler.archives.cdx import plan_shards
-from crawler.exports import DefaultFeed
-from crawler.extensions import health_warnings
-from crawler.middlewares import ArchivePolitenessMiddleware, MirrorFailoverMiddleware, MirrorPool, PageGivenUp
-from crawler.outlet import load_outlet
-from crawler.redact import redact
-from crawler.spiders.archived import (
+from crawler.core.redact import redact
+from crawler.crawl.exports import DefaultFeed
+from crawler.crawl.extensions import health_warnings
+from crawler.crawl.middlewares import ArchivePolitenessMiddleware, MirrorFailoverMiddleware, PageGivenUp
+from crawler.crawl.mirrors import MirrorPool
+from crawler.crawl.spiders.archived import (
     SLOT_CC_DATA,
     SLOT_CC_INDEX,
     SLOT_WAYBACK,
@@ -41,11 +41,12 @@ from crawler.spiders.archived import (
     Candidate,
     archive_slots,
 )
-from crawler.spiders.presstv import PresstvSpider, SpiderArgumentError
+from crawler.crawl.spiders.presstv import PresstvSpider, SpiderArgumentError
+from crawler.crawl.storing.extension import StoreExtension
+from crawler.crawl.storing.incremental import AlreadyStoredRequest, IncrementalMiddleware
+from crawler.outlet import load_outlet
 from crawler.store import open_store
 from crawler.store.when import parse_duration, parse_when
-from crawler.storing.extension import StoreExtension
-from crawler.storing.incremental import AlreadyStoredRequest, IncrementalMiddleware
 
 FLOORS = load_outlet("presstv").health
 

@@ -28,7 +28,7 @@ from crawler.archives.cdx import (
     repair_timestamp,
 )
 from crawler.archives.commoncrawl import crawls_for, parse_collinfo, parse_index
-from crawler.spiders.presstv import _feed_entries
+from crawler.crawl.spiders.presstv import _feed_entries
 
 REAL = Path(__file__).resolve().parents[1] / "data" / "real"
 

@@ -14,8 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from psycopg.conninfo import conninfo_to_dict
 
-from crawler.frontier import FrontierError, connect
-from crawler.redact import (
+from crawler.core.redact import (
     MASK,
     MIN_SECRET,
     SplitURL,
@@ -27,6 +26,7 @@ from crawler.redact import (
     remember_location,
     split_url,
 )
+from crawler.crawl.frontier import FrontierError, connect
 from crawler.store import StoreError, open_store
 from crawler.store.postgres import connection_arguments
 
@@ -73,7 +73,7 @@ def test_store_and_frontier_urls_can_come_from_the_environment(monkeypatch: pyte
     # So that no password needs to be on a command line, which `ps` shows to every user.
     import importlib
 
-    import crawler.settings as project_settings
+    import crawler.crawl.settings as project_settings
     monkeypatch.setenv("CRAWLER_FRONTIER", "redis://:s3cret-redis@127.0.0.1:6379/0")
     monkeypatch.setenv("CRAWLER_STORE", "postgresql://crawler@db.internal/crawl")
     try:
@@ -239,7 +239,7 @@ def test_an_uncaught_traceback_in_a_thread_or_the_main_program_is_masked() -> No
     import subprocess
     import sys
 
-    program = ("import threading\nfrom crawler.redact import install_log_redaction, remember_location\n"
+    program = ("import threading\nfrom crawler.core.redact import install_log_redaction, remember_location\n"
                "install_log_redaction()\nremember_location('redis://:pa ss/w0rd@127.0.0.1:6379/0')\n"
                "def fail():\n    raise ConnectionError('AUTH pa ss/w0rd refused')\n"
                "t = threading.Thread(target=fail)\nt.start()\nt.join()\nfail()\n")

@@ -11,16 +11,16 @@ import pytest
 from scrapy.exceptions import NotConfigured
 from unitkit import article_request, extracted, make_crawler, spider_of
 
-from crawler import signals
-from crawler.extensions import RunRecorder, health_warnings
-from crawler.handoff import ExtractionCrashed, ExtractOutcome, NotAnArticlePage, PageItem
-from crawler.items import Article
-from crawler.pipelines import ExtractPipeline, StripPrivateFieldsPipeline, extract_page
-from crawler.site import FIXTURES_ROOT, SiteCorpus
+from crawler.core.items import Article
+from crawler.crawl import signals
+from crawler.crawl.extensions import RunRecorder, health_warnings
+from crawler.crawl.handoff import ExtractionCrashed, ExtractOutcome, NotAnArticlePage, PageItem
+from crawler.crawl.pipelines import ExtractPipeline, StripPrivateFieldsPipeline, extract_page
+from crawler.crawl.storing.extension import StoreExtension
+from crawler.crawl.storing.incremental import AlreadyStoredRequest, IncrementalMiddleware
+from crawler.crawl.storing.pipeline import AlreadyStored, StorePipeline
 from crawler.store import Page, open_store
-from crawler.storing.extension import StoreExtension
-from crawler.storing.incremental import AlreadyStoredRequest, IncrementalMiddleware
-from crawler.storing.pipeline import AlreadyStored, StorePipeline
+from crawler.testing.site import FIXTURES_ROOT, SiteCorpus
 
 
 def page_item(article_id: str = "777001") -> PageItem:

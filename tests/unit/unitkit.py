@@ -12,11 +12,11 @@ from scrapy.crawler import Crawler
 from scrapy.http import HtmlResponse
 from scrapy.utils.test import get_crawler
 
-import crawler.settings as project_settings
-from crawler.handoff import ExtractedItem
-from crawler.items import Article, content_hash
-from crawler.middlewares import MirrorPool
-from crawler.spiders.presstv import PresstvSpider
+import crawler.crawl.settings as project_settings
+from crawler.core.items import Article, content_hash
+from crawler.crawl.handoff import ExtractedItem
+from crawler.crawl.mirrors import MirrorPool
+from crawler.crawl.spiders.presstv import PresstvSpider
 from crawler.store import Page
 
 MIRRORS = ("http://m1.test", "http://m2.test", "http://m3.test")
@@ -36,7 +36,7 @@ class Clock:
 
 
 def settings(**overrides: Any) -> dict[str, Any]:
-    """The project's settings (crawler/settings.py) with overrides; no store unless one is given."""
+    """The project's settings (crawler/crawl/settings.py) with overrides; no store unless one is given."""
     values = {name: getattr(project_settings, name) for name in dir(project_settings) if name.isupper()}
     values["CRAWLER_STORE"] = ""
     values.update(overrides)

@@ -1,0 +1,1 @@
+"""The Scrapy crawl: settings, spiders, downloader and spider middlewares, pipelines, extensions, the frontier."""

@@ -1,0 +1,296 @@
+"""Item pipelines: extraction in a process pool (off the reactor), and the bare Article for the exports.
+
+`ExtractPipeline` (priority 300) turns the spider's `PageItem` into an `ExtractedItem` (the Article, the page,
+guard and cleaning removals, the layout) and sends `crawler.crawl.signals.page_extracted`; the store pipeline (500)
+reads it. `StripPrivateFieldsPipeline` (900) hands the exports the `Article` alone.
+
+Stats (names in crawler.crawl.statkeys): extract/ok, extract/refused (and extract/refused/<reason>), extract/crashed,
+extract/outside_window (published outside since=/until=),
+extract/guard_removed (lines), extract/removed/<reason> (lines or blocks), extract/layout/<name>.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import multiprocessing
+import os
+import re
+import threading
+import time
+import zlib
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from scrapy.logformatter import LogFormatter, LogFormatterResult
+from scrapy.utils.defer import maybe_deferred_to_future
+from scrapy.utils.misc import load_object
+from twisted.internet.defer import Deferred, DeferredLock
+
+from crawler.crawl import settings as defaults
+from crawler.crawl import signals as crawler_signals
+from crawler.crawl import statkeys
+from crawler.crawl.handoff import (
+    CaptureRefused,
+    ExtractedItem,
+    ExtractionCrashed,
+    ExtractOutcome,
+    NotAnArticlePage,
+    OutsideWindow,
+    PageItem,
+    page_url,
+)
+
+if TYPE_CHECKING:
+    from typing import Self
+
+    from scrapy.crawler import Crawler
+
+logger = logging.getLogger(__name__)
+
+
+_watching_parent = False
+
+
+def _exit_with_parent() -> None:
+    """In a worker: exit as soon as the crawl process that started it is gone (SIGKILL, OOM killer). A pool
+    worker otherwise blocks on its task queue forever (it holds the queue's write end itself), an orphan
+    keeping its memory, one more after every killed run."""
+    global _watching_parent
+    if _watching_parent:
+        return
+    _watching_parent = True
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
+def _warm_up() -> None:
+    """Import the extraction stack once per worker, so the first page does not pay for it; tie the worker's
+    life to the crawl's."""
+    _exit_with_parent()
+    import crawler.extract  # noqa: F401
+
+
+def extract_page(html: bytes, url: str, mirror: str, outlet_name: str) -> ExtractOutcome:
+    """Run in a worker process: the article with its guard and cleaning removals and layout, or the refusal.
+
+    A page served by a mirror that no outlet profile knows (a loopback stand-in, a new CDN host) is
+    extracted as the same path on the outlet's canonical host, then credited to the host it came from.
+    """
+    from crawler.extract import NotAnArticle, extract_full
+    from crawler.extract.outletsigns import outlet_page_refusal
+    from crawler.outlet import load_outlet
+    from crawler.store.sql import ZLIB_LEVEL
+
+    outlet = load_outlet(outlet_name)
+    # The store keeps the raw page zlib-compressed under its SHA-256: doing both here, in the worker, keeps
+    # ~5 ms a page of CPU off the reactor thread (bench/crawl.py; docs/performance.md).
+    compressed, sha256 = zlib.compress(html, ZLIB_LEVEL), hashlib.sha256(html).hexdigest()
+    try:
+        result = extract_full(html, outlet.extraction_url(url), outlet)
+    except NotAnArticle as exc:
+        return ExtractOutcome(refused=exc.reason, compressed=compressed, sha256=sha256)
+    not_outlet = outlet_page_refusal(html, outlet)  # an outlet URL serving another site's page
+    if not_outlet:
+        return ExtractOutcome(refused=not_outlet, compressed=compressed, sha256=sha256)
+    article = result.article
+    article.source_url = url
+    article.mirror = mirror
+    return ExtractOutcome(article=article, guard_removed=list(result.guard_removed),
+                          removed={str(k): list(v) for k, v in result.removed.items()},
+                          layout_misses=list(result.layout_misses), layout=result.layout,
+                          compressed=compressed, sha256=sha256)
+
+
+_REASON_KEY = re.compile(r"\s*(?:\(.*|:.*)$")
+
+
+def reason_key(reason: str) -> str:
+    """A stats-key form of a refusal reason: the words before any detail ("too little text ... (12 words)")."""
+    return _REASON_KEY.sub("", reason).strip().replace("/", " ") or "unknown"
+
+
+class ExtractPipeline:
+    """Extract each page item in a process pool; drop non-articles and crashes with their reason counted."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.stats = crawler.stats
+        settings = crawler.settings
+        self.workers = (settings.getint("CRAWLER_EXTRACT_WORKERS", defaults.CRAWLER_EXTRACT_WORKERS)
+                        or os.cpu_count() or 1)
+        self.outlet_name = str(settings.get("CRAWLER_OUTLET"))
+        # The worker entry point, by dotted path (module level, so worker processes can import it).
+        self.extract_func: Callable[..., Any] = load_object(
+            settings.get("CRAWLER_EXTRACT_FUNCTION") or "crawler.crawl.pipelines.extract_page")
+        self._executor: ProcessPoolExecutor | None = None
+        self._isolation: ProcessPoolExecutor | None = None
+        self._isolation_lock = DeferredLock()
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(crawler)
+
+    def _pool(self) -> ProcessPoolExecutor:
+        if self._executor is None:
+            # spawn, not fork: the crawler process runs threads (reactor pools, a test site) that fork would
+            # copy mid-lock.
+            self._executor = ProcessPoolExecutor(
+                max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"), initializer=_warm_up)
+        return self._executor
+
+    async def _extract_isolated(self, args: tuple[Any, ...], url: str) -> Any:
+        """Extract one page in the single isolation worker, no other page beside it."""
+        await maybe_deferred_to_future(self._isolation_lock.acquire())
+        try:
+            if self._isolation is None:
+                self._isolation = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+                                                      initializer=_warm_up)
+            future = self._isolation.submit(self.extract_func, *args)
+            try:
+                result = await maybe_deferred_to_future(_deferred_from_future(future))
+            except BrokenProcessPool:
+                self._isolation.shutdown(wait=False)
+                self._isolation = None
+                self._crashed(url, "the extraction worker died on this page")
+            except Exception as exc:
+                self._crashed(url, f"{type(exc).__name__}: {exc}")
+            return result
+        finally:
+            self._isolation_lock.release()
+
+    def _crashed(self, url: str, what: str) -> NoReturn:
+        self._inc(statkeys.EXTRACT_CRASHED)
+        logger.error("extraction crashed on %s: %s", url, what)
+        raise ExtractionCrashed(f"extraction crashed: {what} on {url}")
+
+    def open_spider(self) -> None:
+        # Start the workers now (they import the extraction stack while discovery runs), not at the first page.
+        pool = self._pool()
+        for _ in range(self.workers):
+            pool.submit(_warm_up)
+
+    def close_spider(self) -> None:
+        for pool in (self._executor, self._isolation):
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
+        self._executor = self._isolation = None
+
+    def _inc(self, key: str, count: int = 1) -> None:
+        assert self.stats is not None
+        self.stats.inc_value(key, count)
+
+    async def process_item(self, item: Any) -> Any:
+        if not isinstance(item, PageItem):
+            return item
+        page = item.page
+        args = (page.html, page.url, page.mirror or "", self.outlet_name)
+        executor = self._pool()
+        try:
+            raw = await maybe_deferred_to_future(_deferred_from_future(executor.submit(self.extract_func, *args)))
+        except BrokenProcessPool:
+            # A worker died (segfault, OOM kill) and took every page pending in the pool with it. Rebuild the
+            # pool, and retry each of those pages alone in the isolation worker, one at a time: the page that
+            # kills that worker too is the culprit, and only it is lost (counted and logged).
+            if self._executor is executor:
+                self._inc(statkeys.EXTRACT_POOL_REBUILT)
+                logger.error("an extraction worker died (while on %s or a page beside it); restarting the pool",
+                             page.url)
+                executor.shutdown(wait=False, cancel_futures=True)
+                self._executor = None
+            raw = await self._extract_isolated(args, page.url)
+        except Exception as exc:
+            self._crashed(page.url, f"{type(exc).__name__}: {exc}")
+        return self.accept(item, raw)
+
+    def accept(self, item: PageItem, raw: Any) -> ExtractedItem:
+        """The extracted item for a worker's answer on `item` (counted, `page_extracted` sent); raises
+        NotAnArticlePage for a refusal and ExtractionCrashed for an answer that is not an outcome."""
+        page = item.page
+        try:
+            result = ExtractOutcome.coerce(raw)
+        except (TypeError, ValueError) as exc:
+            self._crashed(page.url, str(exc))
+        # The store (or its failure record) uses these instead of redoing them.
+        page.compressed, page.sha256 = result.compressed or page.compressed, result.sha256 or page.sha256
+        if result.article is None and item.fallback is not None:
+            # An archived capture refused (post-seizure captures are the seizure notice): the next older capture
+            # of the same article is asked for, like a mirror failover.
+            reason = str(result.refused or "no article")
+            self._inc(statkeys.ARCHIVE_CAPTURE_REFUSED.format(item.source, reason_key(reason)))
+            assert self.crawler.engine is not None
+            self.crawler.engine.crawl(item.fallback)
+            raise CaptureRefused(f"archived capture refused ({reason}); trying an older capture")
+        if result.article is None:
+            reason = str(result.refused or "no article")
+            self._inc(statkeys.EXTRACT_REFUSED)
+            self._inc(statkeys.EXTRACT_REFUSED_REASON.format(reason_key(reason)))
+            raise NotAnArticlePage(f"not an article: {reason}")
+        # An undated URL (/detail/<id>.html) passed discovery's window check unseen: its date is known only now.
+        in_window = getattr(self.crawler.spider, "published_in_window", None)
+        if in_window is not None and not in_window(result.article.published):
+            self._inc(statkeys.EXTRACT_OUTSIDE_WINDOW)
+            raise OutsideWindow(f"published {result.article.published}, outside the crawl's since=/until= window",
+                                log_level="INFO")
+        # Provenance is a fact of the fetch, not of the page's text: the worker cannot know it.
+        result.article.fetched_from = page.fetched_from
+        result.article.archived_at = page.archived_at
+        out = ExtractedItem(article=result.article, page=page, source=item.source,
+                            guard_removed=result.guard_removed, removed=result.removed, layout=result.layout,
+                            layout_misses=result.layout_misses)
+        self._inc(statkeys.EXTRACT_OK)
+        self._inc(statkeys.EXTRACT_LAYOUT.format(out.layout))
+        if out.guard_removed:
+            self._inc(statkeys.EXTRACT_GUARD_REMOVED, len(out.guard_removed))
+        for reason, removed in out.removed.items():
+            if removed:
+                self._inc(statkeys.EXTRACT_REMOVED.format(reason), len(removed))
+        self.crawler.signals.send_catch_log(signal=crawler_signals.page_extracted, item=out)
+        return out
+
+
+def _deferred_from_future(future: Future[Any]) -> Deferred[Any]:
+    """A Deferred fired (in the reactor thread) when a concurrent.futures Future completes; any reactor."""
+    from twisted.internet import reactor
+
+    d: Deferred[Any] = Deferred()
+
+    def fire(f: Future[Any]) -> None:
+        exc = f.exception()
+        if exc is not None:
+            d.errback(exc)
+        else:
+            d.callback(f.result())
+
+    future.add_done_callback(lambda f: reactor.callFromThread(fire, f))
+    return d
+
+
+class StripPrivateFieldsPipeline:
+    """The exports get the bare Article: no page bytes, removals or layout bookkeeping (Article fields only)."""
+
+    def process_item(self, item: Any) -> Any:
+        if isinstance(item, ExtractedItem):
+            return item.article
+        return item
+
+
+class PageLogFormatter(LogFormatter):
+    """Scrapy's log lines, but a dropped page is named by its URL, not dumped with its raw HTML."""
+
+    def dropped(self, item: Any, exception: BaseException, response: Any, spider: Any = None) -> LogFormatterResult:
+        result = super().dropped(item, exception, response, spider)
+        url = page_url(item)
+        if url:
+            article_id = item.article.article_id if isinstance(item, ExtractedItem) else getattr(item, "article_id", "")
+            result["msg"] = "Dropped %(url)s (article %(article_id)s): %(exception)s"
+            result["args"] = {"url": url, "article_id": article_id, "exception": exception}
+        return result
