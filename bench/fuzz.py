@@ -4,13 +4,13 @@
     .venv/bin/python bench/fuzz.py --inputs 200 --seed 7     # a quick smoke run: 200 inputs across the targets
     .venv/bin/python bench/fuzz.py --targets cdx,warc --inputs 5000 --bound 5 --crashes /tmp/crashes
 
-The targets and their input families are those of the fuzz tests (tests/fuzzkit.py): extraction, the spider's feed
-and sitemap parsers, the WARC reader, the Common Crawl record reader and the CDX JSON parser. Inputs come from
-Hypothesis, driven here by `@given` with `settings(max_examples=..., database=None, phases=[Phase.generate])` in
-batches of `--batch`, each under its own `@seed` derived from `--seed`: the same strategies the tests use (one
-definition), Hypothesis's bias towards boundary values and small/empty cases, reproducible runs, and no shrinking
-or example database (an input that fails is saved whole instead). Fresh batches, rather than one run of 100,000
-examples, keep Hypothesis's record of what it tried small.
+The targets and their input families are those of the fuzz tests (tests/support/fuzzkit.py): extraction, the feed
+and sitemap parsers of the spider, the WARC reader, the Common Crawl record reader and the CDX JSON parser. Inputs
+come from Hypothesis, driven here by `@given` with `settings(max_examples=..., database=None,
+phases=[Phase.generate])` in batches of `--batch`, each under its own `@seed` derived from `--seed`: the same
+strategies the tests use (one definition), Hypothesis's bias towards boundary values and small/empty cases,
+reproducible runs, and no shrinking or example database (an input that fails is saved whole instead). Fresh batches,
+rather than one run of 100,000 examples, keep Hypothesis's record of what it tried small.
 
 Each input runs in a worker process (one per target, so its peak RSS is that target's): an answer later than
 `--bound` seconds is a hang (the worker is killed and replaced), an exception other than the target's outcomes is
@@ -40,10 +40,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from fuzzkit import TARGETS, Case
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
+from support.fuzzkit import TARGETS, Case
 
 Runner = Callable[[str, Case], str]
 

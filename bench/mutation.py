@@ -27,7 +27,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
-FAST = ("tests/unit/test_unit_promises.py", "tests/test_export_window.py", "tests/test_store.py", "tests/unit")
+UNIT = tuple(sorted(p.relative_to(ROOT).as_posix() for p in ROOT.glob("tests/**/test_unit_*.py")))
+"""The in-process tests of every layer (tests/<layer>/test_unit_*.py)."""
+FAST = ("tests/crawl/test_unit_promises.py", "tests/cli/test_export_window.py", "tests/store/test_store.py", *UNIT)
 """The fast tier (in process, about ten seconds): what most mutants are judged by. The edge tests come first, so
 with `-x` most mutants are caught within seconds (pytest collects a file named twice once)."""
 
@@ -60,10 +62,10 @@ TERMINAL = "crawler/core/terminal.py"
 KEY = "crawler/core/articlekey.py"
 EXT = "crawler/crawl/extensions.py"
 SETTINGS = "crawler/crawl/settings.py"
-WARC_TEST = "tests/test_export_warc.py::test_every_stored_page_is_a_response_record_that_warcio_check_passes"
-POLITE_TEST = "tests/test_politeness_defaults.py"
-FLOOR_TEST = "tests/test_drift_alarm.py::test_each_coverage_floor_alarms_just_below_it_and_not_at_it"
-POOL_TEST = ("tests/test_failover.py::"
+WARC_TEST = "tests/cli/test_export_warc.py::test_every_stored_page_is_a_response_record_that_warcio_check_passes"
+POLITE_TEST = "tests/crawl/test_politeness_defaults.py"
+FLOOR_TEST = "tests/crawl/test_drift_alarm.py::test_each_coverage_floor_alarms_just_below_it_and_not_at_it"
+POOL_TEST = ("tests/crawl/test_failover.py::"
              "test_mirror_pool_prefers_healthy_mirrors_sets_failing_ones_aside_and_takes_them_back")
 
 MUTANTS: tuple[Mutant, ...] = (

@@ -1,4 +1,4 @@
-"""Pytest fixtures shared by the test modules (the code behind them is in crawlkit.py; import from there).
+"""Pytest fixtures shared by the test modules (the code behind them is in support/crawlkit.py; import from there).
 
 - `site_corpus`: a fresh SiteCorpus per test (fixture pages + 12 generated current-layout articles).
 - `site`: that corpus served by one healthy mirror (RunningSite; `site.mirrors_arg` for the spider).
@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from crawlkit import CrawlResult, crawl, make_corpus
-from faultkit import StoreCheck, assert_stores_intact
-from storekit import BACKENDS, new_store_location
+from support.crawlkit import CrawlResult, crawl, make_corpus
+from support.faultkit import StoreCheck, assert_stores_intact
+from support.storekit import BACKENDS, new_store_location
 
 from crawler.testing.site import RunningSite, SiteCorpus, serve_site
 

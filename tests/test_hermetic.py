@@ -13,8 +13,8 @@ from pathlib import Path
 
 import netguard
 import pytest
-from crawlkit import REPO_ROOT, crawl
 from hermetic import take_refusals
+from support.crawlkit import REPO_ROOT, crawl
 
 # TEST-NET-1 (RFC 5737): an address that is never anyone's host, so even a broken guard sends nothing real.
 FAR_ADDRESS = "192.0.2.10"
@@ -79,7 +79,7 @@ def test_a_test_that_asks_for_a_real_host_fails_with_the_address(tmp_path: Path)
     # a real mirror and asserts nothing, so only the guard can fail it.
     broken = tmp_path / "test_broken_mapping.py"
     broken.write_text(
-        "from crawlkit import crawl\n\n"
+        "from support.crawlkit import crawl\n\n"
         "def test_crawls_a_real_mirror(tmp_path):\n"
         "    crawl(tmp_path, 'https://www.presstv.co.uk', 'sources=rss')\n",
         encoding="utf-8")

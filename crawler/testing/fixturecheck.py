@@ -1,6 +1,6 @@
 """Compare extraction output with the saved fixture pages' expected.json and hand-written truth: one verdict each.
 
-Used by `crawler fixtures check|regen`, tests/test_fixtures.py and bench/quality.py, so all three judge
+Used by `crawler fixtures check|regen`, tests/extract/test_fixtures.py and bench/quality.py, so all three judge
 a fixture the same way. Body similarity is scored with 4-word shingles, as the public
 article-extraction benchmark does (precision/recall over shingle counts, F1 of the two).
 
