@@ -121,7 +121,7 @@ def _patched(stages: _Stages) -> Iterator[None]:
 
 def stage_profile(pages: list[sitegen.BenchPage]) -> list[tuple[str, float]]:
     """(stage, CPU ms per page) for the project's extraction, the pool transfer and the store write."""
-    from crawler.pipelines import extract_page
+    from crawler.extractworker import extract_page
     from crawler.store import Page
     from crawler.store.sql import ZLIB_LEVEL
     from crawler.store.sqlite import SQLiteStore

@@ -31,7 +31,7 @@ MB = 1024 * 1024
 
 def build_store(path: Path, pages: int) -> int:
     """A store holding the first `pages` site pages as a crawl leaves them; returns how many were stored."""
-    from crawler.pipelines import extract_page
+    from crawler.extractworker import extract_page
     from crawler.store import Page
     from crawler.store.sqlite import SQLiteStore
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import os
 
+from crawler.extractworker import extract_page
 from crawler.handoff import ExtractOutcome
-from crawler.pipelines import extract_page
 
 RAISES_FOR = "780003"
 KILLS_WORKER_FOR = "780005"

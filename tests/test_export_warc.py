@@ -14,7 +14,7 @@ from crawlkit import cli
 from warcio.archiveiterator import ArchiveIterator
 
 from crawler import __version__
-from crawler.pipelines import extract_page
+from crawler.extractworker import extract_page
 from crawler.site import SiteCorpus
 from crawler.site.pages import render_seizure_notice
 from crawler.store import Page

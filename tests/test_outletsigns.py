@@ -11,8 +11,8 @@ from crawlkit import FIXTURES_ROOT
 from warcio.archiveiterator import ArchiveIterator
 
 from crawler.extract.outletsigns import NOT_OUTLET_PAGE, outlet_page_refusal
+from crawler.extractworker import extract_page
 from crawler.outlet import load_outlet, parse_outlet
-from crawler.pipelines import extract_page
 from crawler.site import SiteCorpus
 from crawler.site.pages import render_seizure_notice
 

@@ -13,9 +13,10 @@ from unitkit import article_request, extracted, make_crawler, spider_of
 
 from crawler import signals
 from crawler.extensions import RunRecorder, health_warnings
+from crawler.extractworker import extract_page
 from crawler.handoff import ExtractionCrashed, ExtractOutcome, NotAnArticlePage, PageItem
 from crawler.items import Article
-from crawler.pipelines import ExtractPipeline, StripPrivateFieldsPipeline, extract_page
+from crawler.pipelines import ExtractPipeline, StripPrivateFieldsPipeline
 from crawler.site import FIXTURES_ROOT, SiteCorpus
 from crawler.store import Page, open_store
 from crawler.storing.extension import StoreExtension
