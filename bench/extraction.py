@@ -121,8 +121,8 @@ def _patched(stages: _Stages) -> Iterator[None]:
 
 def stage_profile(pages: list[sitegen.BenchPage]) -> list[tuple[str, float]]:
     """(stage, CPU ms per page) for the project's extraction, the pool transfer and the store write."""
-    from crawler.crawl.pipelines import extract_page
-    from crawler.store import Page
+    from crawler.core.page import Page
+    from crawler.pool.extraction import extract_page
     from crawler.store.sql import ZLIB_LEVEL
     from crawler.store.sqlite import SQLiteStore
 

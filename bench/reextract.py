@@ -31,8 +31,8 @@ MB = 1024 * 1024
 
 def build_store(path: Path, pages: int) -> int:
     """A store holding the first `pages` site pages as a crawl leaves them; returns how many were stored."""
-    from crawler.crawl.pipelines import extract_page
-    from crawler.store import Page
+    from crawler.core.page import Page
+    from crawler.pool.extraction import extract_page
     from crawler.store.sqlite import SQLiteStore
 
     stored = 0

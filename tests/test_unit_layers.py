@@ -17,7 +17,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "crawler"
 PROFILE = PACKAGE / "outlet" / "profiles" / "presstv.toml"
 FORBIDDEN_IN_STORE = ("scrapy", "twisted", "crawler.extract")
 
-LAYERS = ("core", "outlet", "extract", "archives", "store", "crawl", "services", "testing", "cli")
+LAYERS = ("core", "outlet", "extract", "archives", "store", "pool", "crawl", "services", "testing", "cli")
 """The packages of `crawler`, bottom to top: each may import its own layer and the ones before it, never a later
 one. `testing` (the look-alike site and fixture checks) sits just below `cli`, so nothing but the command line
 (and the tests) imports it. The root holds only `__init__.py` (the version, importable by all) and `__main__.py`."""

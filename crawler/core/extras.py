@@ -26,3 +26,9 @@ def missing(extra: str, what: str) -> str | None:
         except ImportError:
             return f"{what}: needs the {extra!r} extra: pip install 'crawler[{extra}]'"
     return None
+
+
+def frontier_missing(url: str | None) -> str | None:
+    """For a crawl on the shared frontier at `url` (the CRAWLER_FRONTIER setting; none when blank): the one line
+    saying the 'frontier' extra is missing, else None."""
+    return missing("frontier", "CRAWLER_FRONTIER") if (url or "").strip() else None

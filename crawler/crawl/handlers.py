@@ -174,7 +174,7 @@ class HostRateHTTPHandler(HTTP11DownloadHandler):
         client: Any | None = None
         if frontier_url(crawler.settings):
             client = FrontierState.of(crawler).client
-        host_rate = crawler.settings.getfloat("CRAWLER_HOST_RATE", 0)
+        host_rate = crawler.settings.getfloat("CRAWLER_HOST_RATE", defaults.CRAWLER_HOST_RATE)
         self.limiter = HostRateLimiter(client, host_rate) if client is not None and host_rate > 0 else None
         self.archives = ArchivePace(crawler, client)
         self.crawler = crawler

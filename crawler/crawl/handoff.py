@@ -1,13 +1,13 @@
 """The typed records the crawl's stages hand each other: spider -> extraction -> store -> exports.
 
 `PageItem` is what the spider yields for an article response (raw bytes and fetch facts, nothing extracted);
-`ExtractOutcome` is what an extraction worker sends back; `ExtractedItem` is what the extraction pipeline
+`ExtractOutcome` is what an extraction worker sends back (defined with the worker in
+`crawler.pool.extraction`); `ExtractedItem` is what the extraction pipeline
 passes on to the store pipeline; the last pipeline hands the feed exports the bare `Article`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,9 +16,8 @@ from scrapy.exceptions import DropItem, IgnoreRequest
 
 from crawler.core.items import Article
 from crawler.core.page import Page
-
-UNKNOWN_LAYOUT = "unknown"
-"""The layout name of a page no profile layout matched (see Article.layout)."""
+from crawler.pool.extraction import UNKNOWN_LAYOUT
+from crawler.pool.extraction import ExtractOutcome as ExtractOutcome  # re-exported with the other stage records
 
 
 @dataclass
@@ -37,51 +36,6 @@ class PageItem:
     fallback: Request | None = None
     """For a web-archive capture: the request for the next older capture of the same article, sent when
     extraction refuses this one (a seizure notice, a challenge page...)."""
-
-
-@dataclass
-class ExtractOutcome:
-    """What an extraction worker returns for one page: an article, or the reason it is not one.
-
-    `compressed` and `sha256` are the raw page's zlib and hash, made in the worker to keep that CPU off the
-    crawl's reactor thread.
-    """
-
-    article: Article | None = None
-    refused: str | None = None
-    guard_removed: list[str] = field(default_factory=list)
-    """Lines the last-resort boilerplate guard removed."""
-    removed: dict[str, list[str]] = field(default_factory=dict)
-    """What the layout-independent cleaning cues removed, by reason ("dateline", "nav-block", ...)."""
-    layout_misses: list[str] = field(default_factory=list)
-    """Rules of the page's known layout that missed while the cues stood in ("date", "breadcrumb", ...)."""
-    layout: str = UNKNOWN_LAYOUT
-    compressed: bytes | None = None
-    sha256: str | None = None
-
-    @classmethod
-    def coerce(cls, value: ExtractOutcome | Mapping[str, Any]) -> ExtractOutcome:
-        """An outcome from a worker entry point (CRAWLER_EXTRACT_FUNCTION): this class, or a dict with the keys
-        `article` (an Article dict), `refused`, `guard_removed`, `removed`, `layout_misses`, `layout`, `html_zlib`,
-        `html_sha256`."""
-        if isinstance(value, ExtractOutcome):
-            return value
-        if not isinstance(value, Mapping):
-            raise TypeError(f"an extraction worker returned {type(value).__name__}, not an ExtractOutcome or dict")
-        raw = value.get("article")
-        article = raw if isinstance(raw, Article) else None
-        if isinstance(raw, Mapping):
-            article = Article.from_dict(dict(raw))
-        return cls(
-            article=article,
-            refused=None if value.get("refused") is None else str(value["refused"]),
-            guard_removed=list(value.get("guard_removed") or []),
-            removed={str(k): list(v) for k, v in (value.get("removed") or {}).items()},
-            layout_misses=[str(m) for m in value.get("layout_misses") or []],
-            layout=str(value.get("layout") or (article.layout if article else UNKNOWN_LAYOUT)),
-            compressed=value.get("html_zlib") if isinstance(value.get("html_zlib"), bytes) else None,
-            sha256=value.get("html_sha256") if isinstance(value.get("html_sha256"), str) else None,
-        )
 
 
 @dataclass

@@ -11,17 +11,9 @@ extract/guard_removed (lines), extract/removed/<reason> (lines or blocks), extra
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import multiprocessing
-import os
 import re
-import threading
-import time
-import zlib
-from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from scrapy.logformatter import LogFormatter, LogFormatterResult
@@ -42,6 +34,7 @@ from crawler.crawl.handoff import (
     PageItem,
     page_url,
 )
+from crawler.pool.extraction import Crashed, ExtractFunction, ExtractionPool, Outcome, WorkerDied
 
 if TYPE_CHECKING:
     from typing import Self
@@ -49,65 +42,6 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
 
 logger = logging.getLogger(__name__)
-
-
-_watching_parent = False
-
-
-def _exit_with_parent() -> None:
-    """In a worker: exit as soon as the crawl process that started it is gone (SIGKILL, OOM killer). A pool
-    worker otherwise blocks on its task queue forever (it holds the queue's write end itself), an orphan
-    keeping its memory, one more after every killed run."""
-    global _watching_parent
-    if _watching_parent:
-        return
-    _watching_parent = True
-    parent = os.getppid()
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(0.5)
-        os._exit(0)
-
-    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
-
-
-def _warm_up() -> None:
-    """Import the extraction stack once per worker, so the first page does not pay for it; tie the worker's
-    life to the crawl's."""
-    _exit_with_parent()
-    import crawler.extract  # noqa: F401
-
-
-def extract_page(html: bytes, url: str, mirror: str, outlet_name: str) -> ExtractOutcome:
-    """Run in a worker process: the article with its guard and cleaning removals and layout, or the refusal.
-
-    A page served by a mirror that no outlet profile knows (a loopback stand-in, a new CDN host) is
-    extracted as the same path on the outlet's canonical host, then credited to the host it came from.
-    """
-    from crawler.extract import NotAnArticle, extract_full
-    from crawler.extract.outletsigns import outlet_page_refusal
-    from crawler.outlet import load_outlet
-    from crawler.store.sql import ZLIB_LEVEL
-
-    outlet = load_outlet(outlet_name)
-    # The store keeps the raw page zlib-compressed under its SHA-256: doing both here, in the worker, keeps
-    # ~5 ms a page of CPU off the reactor thread (bench/crawl.py; docs/performance.md).
-    compressed, sha256 = zlib.compress(html, ZLIB_LEVEL), hashlib.sha256(html).hexdigest()
-    try:
-        result = extract_full(html, outlet.extraction_url(url), outlet)
-    except NotAnArticle as exc:
-        return ExtractOutcome(refused=exc.reason, compressed=compressed, sha256=sha256)
-    not_outlet = outlet_page_refusal(html, outlet)  # an outlet URL serving another site's page
-    if not_outlet:
-        return ExtractOutcome(refused=not_outlet, compressed=compressed, sha256=sha256)
-    article = result.article
-    article.source_url = url
-    article.mirror = mirror
-    return ExtractOutcome(article=article, guard_removed=list(result.guard_removed),
-                          removed={str(k): list(v) for k, v in result.removed.items()},
-                          layout_misses=list(result.layout_misses), layout=result.layout,
-                          compressed=compressed, sha256=sha256)
 
 
 _REASON_KEY = re.compile(r"\s*(?:\(.*|:.*)$")
@@ -125,44 +59,39 @@ class ExtractPipeline:
         self.crawler = crawler
         self.stats = crawler.stats
         settings = crawler.settings
-        self.workers = (settings.getint("CRAWLER_EXTRACT_WORKERS", defaults.CRAWLER_EXTRACT_WORKERS)
-                        or os.cpu_count() or 1)
-        self.outlet_name = str(settings.get("CRAWLER_OUTLET"))
+        workers = settings.getint("CRAWLER_EXTRACT_WORKERS", defaults.CRAWLER_EXTRACT_WORKERS) or None
+        outlet_name = str(settings.get("CRAWLER_OUTLET"))
         # The worker entry point, by dotted path (module level, so worker processes can import it).
-        self.extract_func: Callable[..., Any] = load_object(
-            settings.get("CRAWLER_EXTRACT_FUNCTION") or "crawler.crawl.pipelines.extract_page")
-        self._executor: ProcessPoolExecutor | None = None
-        self._isolation: ProcessPoolExecutor | None = None
+        func: ExtractFunction = load_object(
+            settings.get("CRAWLER_EXTRACT_FUNCTION") or defaults.CRAWLER_EXTRACT_FUNCTION)
+        # spawn, not fork: the crawler process runs threads (reactor pools, a test site) that fork would copy
+        # mid-lock.
+        self._pool = ExtractionPool(outlet_name, workers, func=func, spawn=True)
+        self._isolation = ExtractionPool(outlet_name, 1, func=func, spawn=True)
         self._isolation_lock = DeferredLock()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         return cls(crawler)
 
-    def _pool(self) -> ProcessPoolExecutor:
-        if self._executor is None:
-            # spawn, not fork: the crawler process runs threads (reactor pools, a test site) that fork would
-            # copy mid-lock.
-            self._executor = ProcessPoolExecutor(
-                max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"), initializer=_warm_up)
-        return self._executor
+    async def _outcome(self, pool: ExtractionPool, args: tuple[bytes, str, str]) -> Outcome:
+        """The worker's answer on a page, in the reactor thread."""
+        try:
+            future = pool.submit(*args)
+        except Exception as exc:  # the page cannot be sent to a worker at all
+            return Crashed(f"{type(exc).__name__}: {exc}")
+        return await maybe_deferred_to_future(_deferred_from_future(future))
 
-    async def _extract_isolated(self, args: tuple[Any, ...], url: str) -> Any:
+    async def _extract_isolated(self, args: tuple[bytes, str, str], url: str) -> ExtractOutcome:
         """Extract one page in the single isolation worker, no other page beside it."""
         await maybe_deferred_to_future(self._isolation_lock.acquire())
         try:
-            if self._isolation is None:
-                self._isolation = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
-                                                      initializer=_warm_up)
-            future = self._isolation.submit(self.extract_func, *args)
-            try:
-                result = await maybe_deferred_to_future(_deferred_from_future(future))
-            except BrokenProcessPool:
-                self._isolation.shutdown(wait=False)
-                self._isolation = None
+            result = await self._outcome(self._isolation, args)
+            if isinstance(result, WorkerDied):
+                self._isolation.restart(result.generation)
                 self._crashed(url, "the extraction worker died on this page")
-            except Exception as exc:
-                self._crashed(url, f"{type(exc).__name__}: {exc}")
+            if isinstance(result, Crashed):
+                self._crashed(url, result.message)
             return result
         finally:
             self._isolation_lock.release()
@@ -174,15 +103,11 @@ class ExtractPipeline:
 
     def open_spider(self) -> None:
         # Start the workers now (they import the extraction stack while discovery runs), not at the first page.
-        pool = self._pool()
-        for _ in range(self.workers):
-            pool.submit(_warm_up)
+        self._pool.start()
 
     def close_spider(self) -> None:
-        for pool in (self._executor, self._isolation):
-            if pool is not None:
-                pool.shutdown(wait=True, cancel_futures=True)
-        self._executor = self._isolation = None
+        self._pool.close()
+        self._isolation.close()
 
     def _inc(self, key: str, count: int = 1) -> None:
         assert self.stats is not None
@@ -192,24 +117,20 @@ class ExtractPipeline:
         if not isinstance(item, PageItem):
             return item
         page = item.page
-        args = (page.html, page.url, page.mirror or "", self.outlet_name)
-        executor = self._pool()
-        try:
-            raw = await maybe_deferred_to_future(_deferred_from_future(executor.submit(self.extract_func, *args)))
-        except BrokenProcessPool:
+        args = (page.html, page.url, page.mirror or "")
+        result = await self._outcome(self._pool, args)
+        if isinstance(result, WorkerDied):
             # A worker died (segfault, OOM kill) and took every page pending in the pool with it. Rebuild the
             # pool, and retry each of those pages alone in the isolation worker, one at a time: the page that
             # kills that worker too is the culprit, and only it is lost (counted and logged).
-            if self._executor is executor:
+            if self._pool.restart(result.generation):
                 self._inc(statkeys.EXTRACT_POOL_REBUILT)
                 logger.error("an extraction worker died (while on %s or a page beside it); restarting the pool",
                              page.url)
-                executor.shutdown(wait=False, cancel_futures=True)
-                self._executor = None
-            raw = await self._extract_isolated(args, page.url)
-        except Exception as exc:
-            self._crashed(page.url, f"{type(exc).__name__}: {exc}")
-        return self.accept(item, raw)
+            result = await self._extract_isolated(args, page.url)
+        if isinstance(result, Crashed):
+            self._crashed(page.url, result.message)
+        return self.accept(item, result)
 
     def accept(self, item: PageItem, raw: Any) -> ExtractedItem:
         """The extracted item for a worker's answer on `item` (counted, `page_extracted` sent); raises

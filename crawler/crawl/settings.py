@@ -149,8 +149,8 @@ CRAWLER_ROBOTSTXT_MAX_BYTES = 512 * 1024
 # Extraction worker processes; 0 = one per core.
 CRAWLER_EXTRACT_WORKERS = 0
 # Worker entry point (html, url, mirror, outlet name) -> ExtractOutcome (or a dict of its fields); see
-# crawler.crawl.pipelines.extract_page.
-CRAWLER_EXTRACT_FUNCTION = "crawler.crawl.pipelines.extract_page"
+# crawler.pool.extraction.extract_page.
+CRAWLER_EXTRACT_FUNCTION = "crawler.pool.extraction.extract_page"
 # Exports hold exactly the Article fields, in schema order.
 FEED_EXPORT_FIELDS = list(_ARTICLE_FIELDS)
 # `scrapy crawl` exits non-zero when the run sets stats key crawler/exit_status (crawler/crawl/commands).

@@ -1,7 +1,7 @@
 """WARC import service: the outlet's article pages in WARC/ARC files, extracted on every core, stored as crawled.
 
 It uses the WARC reader (`crawler.archives.warc.read_pages`), the crawl's extraction worker
-(`crawler.crawl.pipelines.extract_page`) and the store through their public APIs. Every record is read once, in file
+(`crawler.pool.extraction.ExtractionPool`) and the store through their public APIs. Every record is read once, in file
 order. What an import decides, per record of an outlet article URL:
 
 - A capture older than a page the store already has for the article (an archive capture or a live fetch) is
@@ -26,7 +26,6 @@ import gzip
 import hashlib
 import os
 import re
-import signal
 import time
 import zlib
 from collections import Counter
@@ -39,9 +38,8 @@ from urllib.parse import urlsplit
 
 from crawler.archives.warc import MAX_PAGE_BYTES, WarcPage, WarcSkip, WarcWarning, one_stream_gzip, read_pages
 from crawler.core.page import Page
-from crawler.crawl.handoff import ExtractOutcome
 from crawler.outlet import load_outlet
-from crawler.services.workpool import default_workers, ordered_map
+from crawler.pool.extraction import Crashed, ExtractionPool, ExtractOutcome, PageArgs
 from crawler.store import open_store
 from crawler.store.when import utc_key
 
@@ -204,30 +202,6 @@ class _Pending:
     """utc_key of the capture time."""
 
 
-# ---- extraction (in pool processes) --------------------------------------------------------------------------
-
-def _worker_init() -> None:
-    # Ctrl-C is the importing process's to handle: it stops reading, commits what is done and shuts the pool.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    from crawler.crawl.pipelines import _warm_up
-
-    _warm_up()
-
-
-def extract_pending(chunk: list[_Pending], outlet_name: str) -> list[ExtractOutcome | str]:
-    """Worker: each page's extraction outcome, or the crash message for a page the extractor raised on."""
-    from crawler.crawl.pipelines import extract_page
-
-    out: list[ExtractOutcome | str] = []
-    for pending in chunk:
-        page = pending.page
-        try:
-            out.append(extract_page(page.body, page.url, urlsplit(page.url).netloc, outlet_name))
-        except Exception as exc:  # one page's crash is counted, the others go on
-            out.append(f"extraction crashed: {type(exc).__name__}: {exc}")
-    return out
-
-
 # ---- the import ---------------------------------------------------------------------------------------------
 
 
@@ -244,6 +218,201 @@ def _encoding(headers: list[tuple[str, str]]) -> str | None:
     return None
 
 
+def _page_args(pending: _Pending) -> PageArgs:
+    """What the extraction worker gets for a record: its payload, URL and the host that served it."""
+    page = pending.page
+    return page.body, page.url, urlsplit(page.url).netloc, {}
+
+
+class WarcImport:
+    """One import of WARC/ARC files into a store: read every record once, in file order; extract the outlet's
+    article pages in the extraction workers; store each outcome in input order; remember each handled record.
+
+    Built with what `import_warcs` takes; `run()` does the import and returns its counts.
+    """
+
+    def __init__(self, store_path: str, files: Sequence[Path], *, workers: int | None = None,
+                 outlet_name: str = "", progress: Callable[[int, int], object] | None = None,
+                 on_problem: Callable[[WarcSkip], object] | None = None,
+                 commit_items: int = 200, max_bytes: int = MAX_PAGE_BYTES) -> None:
+        from crawler.services.reextract import default_outlet_name
+
+        self.store_path = store_path
+        self.workers = workers
+        self.outlet_name = outlet_name or default_outlet_name()
+        self.outlet = load_outlet(self.outlet_name)
+        self.progress = progress
+        self.on_problem = on_problem
+        self.commit_items = commit_items
+        self.max_bytes = max_bytes
+        self.counts = ImportCounts()
+        self.keys: dict[str, str] = {}
+        """File path -> file identity (`file_key`), one path per identity."""
+        self.offsets_before: dict[str, int] = {}
+        """File path -> bytes of the files before it (for progress over all of them)."""
+        self.position = 0
+        """Bytes of the files read so far, for `progress`."""
+        self._plan(files)
+
+    def _plan(self, files: Sequence[Path]) -> None:
+        total = 0
+        for path in files:
+            key = file_key(path)
+            if key in self.keys.values():
+                continue  # a copy of a file already in this import: its records are the same records
+            self.keys[str(path)] = key
+            self.offsets_before[str(path)] = total
+            total += path.stat().st_size
+        self.counts.files = len(self.keys)
+        self.counts.bytes = total
+
+    def run(self) -> ImportCounts:
+        """Import the files (see `import_warcs`)."""
+        started = time.monotonic()
+        with open_store(self.store_path, lock=True, commit_items=self.commit_items) as store:
+            self.store = store
+            self.run_id = store.begin_run(RUN_NAME, {"files": list(self.keys)})
+            self.done = {key: store.imported_offsets(key) for key in self.keys.values()}
+            status, exit_status, reason = "failed", 1, "error"
+            try:
+                self._extract_and_store()
+                status, exit_status, reason = "ok", 0, "finished"
+            except KeyboardInterrupt:
+                status, exit_status, reason = "stopped", 130, "interrupted"
+                raise
+            finally:
+                self.counts.seconds = time.monotonic() - started
+                try:
+                    self._finish(status, exit_status, reason)
+                except Exception:
+                    if status == "ok":
+                        raise
+                    # The import is already failing for a reason of its own; that is the one to report.
+        return self.counts
+
+    def _extract_and_store(self) -> None:
+        pool = ExtractionPool(self.outlet_name, self.workers, ignore_sigint=True)
+        for pending, outcome in pool.map(self._jobs(), _page_args):
+            self._store_one(pending, outcome)
+        if self.progress is not None and self.position < self.counts.bytes:
+            self.progress(0, self.counts.bytes - self.position)
+
+    def _finish(self, status: str, exit_status: int, reason: str) -> None:
+        """Commit what is done and record how the run ended."""
+        counts = self.counts
+        self.store.commit()
+        self.store.finish_run(
+            self.run_id, status=status, exit_status=exit_status, finish_reason=reason, new=counts.new,
+            updated=counts.updated, unchanged=counts.unchanged,
+            skipped=sum(counts.skipped.values()) + counts.older + counts.already, refused=counts.refused,
+            failed=counts.crashed + len(counts.problems), mirrors=sorted(counts.hosts),
+            warnings=[f"{p.file} at offset {p.offset}: {p.reason}" for p in counts.problems[:20]]
+            + [f"{w.file} at offset {w.offset}: warcio: {w.message}" for w in counts.warnings[:20]],
+            stats=counts.stats())
+
+    # ---- reading: which records go to the extraction workers
+
+    def _jobs(self) -> Iterator[_Pending]:
+        is_outlet = self.outlet.is_outlet_host
+        for item in read_pages(list(self.keys), lambda url: is_outlet(urlsplit(url).hostname or ""),
+                               max_bytes=self.max_bytes):
+            if isinstance(item, WarcWarning):
+                self._warn(item)
+                continue
+            self._advance(item)
+            if isinstance(item, WarcSkip):
+                self._skipped(item)
+                continue
+            pending = self._pending(item)
+            if pending is not None:
+                yield pending
+
+    def _warn(self, warning: WarcWarning) -> None:
+        self.counts.warnings.append(warning)
+        if self.on_problem is not None:
+            self.on_problem(WarcSkip(warning.file, warning.offset, f"warcio: {warning.message}"))
+
+    def _advance(self, item: WarcPage | WarcSkip) -> None:
+        self.counts.records += 1
+        reached = self.offsets_before[item.file] + item.offset
+        moved = max(0, reached - self.position)
+        self.position = max(self.position, reached)
+        if self.progress is not None:
+            self.progress(1, moved)
+
+    def _skip(self, reason: str) -> None:
+        self.counts.skipped[skip_key(reason)] += 1
+
+    def _skipped(self, item: WarcSkip) -> None:
+        self._skip(item.reason)
+        if is_problem(item):
+            self.counts.problems.append(item)
+            if self.on_problem is not None:
+                self.on_problem(item)
+
+    def _pending(self, item: WarcPage) -> _Pending | None:
+        """The record as work for the extraction workers, or None when it is passed over (counted)."""
+        key = self.keys[item.file]
+        if item.offset in self.done[key]:
+            self.counts.already += 1
+            return None
+        parsed = self.outlet.parse_article_url(item.url)
+        if parsed is None:
+            self._skip("not an article URL")
+            return None
+        if not 200 <= item.status < 300:
+            self._skip(f"HTTP {item.status}" if item.status else "no HTTP status")
+            return None
+        pending = _Pending(item, parsed.article_id, key, utc_key(item.captured_at))
+        if self._older_than_stored(pending):
+            self._mark(pending, "older")
+            return None
+        return pending
+
+    # ---- storing: what each outcome leaves in the store
+
+    def _older_than_stored(self, pending: _Pending) -> bool:
+        newest = self.store.newest_capture(pending.article_id)
+        return newest is not None and newest > pending.captured
+
+    def _mark(self, pending: _Pending, outcome: str) -> None:
+        if outcome == "older":
+            self.counts.older += 1
+        self.store.mark_imported(pending.key, pending.page.offset, outcome, pending.article_id, self.run_id)
+        self.done[pending.key].add(pending.page.offset)
+
+    def _store_one(self, pending: _Pending, result: ExtractOutcome | Crashed) -> None:
+        item = pending.page
+        page = Page(url=item.url, html=item.body, status=item.status, encoding=_encoding(item.headers),
+                    fetched_at=_iso(item.captured_at), mirror=urlsplit(item.url).netloc, headers=list(item.headers),
+                    fetched_from="warc", archived_at=_iso(item.captured_at))
+        if isinstance(result, Crashed):
+            self._failed(pending, page, "crashed", f"extraction crashed: {result.message}")
+            self.counts.crashed += 1
+            return
+        page.compressed, page.sha256 = result.compressed, result.sha256
+        if result.article is None:
+            self._failed(pending, page, "refused", f"not an article: {result.refused or 'no article'}")
+            self.counts.refused += 1
+            self.counts.refusals[skip_key(result.refused or "no article")] += 1
+            return
+        if self._older_than_stored(pending):
+            # A newer capture of the article was stored while this one was being extracted.
+            self._mark(pending, "older")
+            return
+        article = result.article
+        article.fetched_from = "warc"
+        article.archived_at = page.archived_at
+        outcome = self.store.save_article(article, page, self.run_id)
+        setattr(self.counts, outcome, getattr(self.counts, outcome) + 1)
+        self.counts.hosts.add(page.mirror or "")
+        self._mark(pending, outcome)
+
+    def _failed(self, pending: _Pending, page: Page, kind: str, message: str) -> None:
+        self.store.record_failure(self.run_id, kind, page.url, pending.article_id, message, page.status, page)
+        self._mark(pending, kind)
+
+
 def import_warcs(store_path: str, files: Sequence[Path], *, workers: int | None = None, outlet_name: str = "",
                  progress: Callable[[int, int], object] | None = None,
                  on_problem: Callable[[WarcSkip], object] | None = None,
@@ -258,144 +427,5 @@ def import_warcs(store_path: str, files: Sequence[Path], *, workers: int | None 
     Ctrl-C (KeyboardInterrupt) stops the import after committing what is done; it is recorded as a stopped run
     and raised again.
     """
-    from crawler.services.reextract import default_outlet_name
-
-    outlet_name = outlet_name or default_outlet_name()
-    outlet = load_outlet(outlet_name)
-    counts = ImportCounts()
-    started = time.monotonic()
-    keys: dict[str, str] = {}
-    offsets_before: dict[str, int] = {}
-    total_before = 0
-    for path in files:
-        key = file_key(path)
-        if key in keys.values():
-            continue  # a copy of a file already in this import: its records are the same records
-        keys[str(path)] = key
-        offsets_before[str(path)] = total_before
-        total_before += path.stat().st_size
-    counts.files = len(keys)
-    counts.bytes = total_before
-    position = 0
-
-    with open_store(store_path, lock=True, commit_items=commit_items) as store:
-        run_id = store.begin_run(RUN_NAME, {"files": list(keys)})
-        done = {key: store.imported_offsets(key) for key in keys.values()}
-
-        def advance(item: WarcPage | WarcSkip) -> None:
-            nonlocal position
-            counts.records += 1
-            reached = offsets_before[item.file] + item.offset
-            moved = max(0, reached - position)
-            position = max(position, reached)
-            if progress is not None:
-                progress(1, moved)
-
-        def skip(reason: str) -> None:
-            counts.skipped[skip_key(reason)] += 1
-
-        def older_than_stored(article_id: str, captured: str) -> bool:
-            newest = store.newest_capture(article_id)
-            return newest is not None and newest > captured
-
-        def jobs() -> Iterator[_Pending]:
-            for item in read_pages(list(keys), lambda url: outlet.is_outlet_host(urlsplit(url).hostname or ""),
-                                   max_bytes=max_bytes):
-                if isinstance(item, WarcWarning):
-                    counts.warnings.append(item)
-                    if on_problem is not None:
-                        on_problem(WarcSkip(item.file, item.offset, f"warcio: {item.message}"))
-                    continue
-                advance(item)
-                if isinstance(item, WarcSkip):
-                    skip(item.reason)
-                    if is_problem(item):
-                        counts.problems.append(item)
-                        if on_problem is not None:
-                            on_problem(item)
-                    continue
-                key = keys[item.file]
-                if item.offset in done[key]:
-                    counts.already += 1
-                    continue
-                parsed = outlet.parse_article_url(item.url)
-                if parsed is None:
-                    skip("not an article URL")
-                    continue
-                if not 200 <= item.status < 300:
-                    skip(f"HTTP {item.status}" if item.status else "no HTTP status")
-                    continue
-                pending = _Pending(item, parsed.article_id, key, utc_key(item.captured_at))
-                if older_than_stored(pending.article_id, pending.captured):
-                    _mark(pending, "older")
-                    continue
-                yield pending
-
-        def _mark(pending: _Pending, outcome: str) -> None:
-            if outcome == "older":
-                counts.older += 1
-            store.mark_imported(pending.key, pending.page.offset, outcome, pending.article_id, run_id)
-            done[pending.key].add(pending.page.offset)
-
-        def store_one(pending: _Pending, result: ExtractOutcome | str) -> None:
-            item = pending.page
-            captured = _iso(item.captured_at)
-            host = urlsplit(item.url).netloc
-            page = Page(url=item.url, html=item.body, status=item.status, encoding=_encoding(item.headers),
-                        fetched_at=captured, mirror=host, headers=list(item.headers), fetched_from="warc",
-                        archived_at=captured)
-            if isinstance(result, str):
-                store.record_failure(run_id, "crashed", item.url, pending.article_id, result, item.status, page)
-                counts.crashed += 1
-                _mark(pending, "crashed")
-                return
-            page.compressed, page.sha256 = result.compressed, result.sha256
-            if result.article is None:
-                store.record_failure(run_id, "refused", item.url, pending.article_id,
-                                     f"not an article: {result.refused or 'no article'}", item.status, page)
-                counts.refused += 1
-                counts.refusals[skip_key(result.refused or "no article")] += 1
-                _mark(pending, "refused")
-                return
-            if older_than_stored(pending.article_id, pending.captured):
-                # A newer capture of the article was stored while this one was being extracted.
-                _mark(pending, "older")
-                return
-            article = result.article
-            article.fetched_from = "warc"
-            article.archived_at = captured
-            outcome = store.save_article(article, page, run_id)
-            setattr(counts, outcome, getattr(counts, outcome) + 1)
-            counts.hosts.add(host)
-            _mark(pending, outcome)
-
-        status, exit_status, reason = "failed", 1, "error"
-        try:
-            for chunk, results in ordered_map(extract_pending, jobs(), workers=default_workers(workers),
-                                              args=(outlet_name,), initializer=_worker_init):
-                for pending, result in zip(chunk, results, strict=True):
-                    store_one(pending, result)
-            if progress is not None and position < counts.bytes:
-                progress(0, counts.bytes - position)
-            status, exit_status, reason = "ok", 0, "finished"
-        except KeyboardInterrupt:
-            status, exit_status, reason = "stopped", 130, "interrupted"
-            raise
-        finally:
-            counts.seconds = time.monotonic() - started
-            try:
-                store.commit()
-                store.finish_run(
-                    run_id, status=status, exit_status=exit_status, finish_reason=reason, new=counts.new,
-                    updated=counts.updated, unchanged=counts.unchanged,
-                    skipped=sum(counts.skipped.values()) + counts.older + counts.already, refused=counts.refused,
-                    failed=counts.crashed + len(counts.problems), mirrors=sorted(counts.hosts),
-                    warnings=[f"{p.file} at offset {p.offset}: {p.reason}" for p in counts.problems[:20]]
-                    + [f"{w.file} at offset {w.offset}: warcio: {w.message}" for w in counts.warnings[:20]],
-                    stats=counts.stats())
-            except Exception:
-                if status == "ok":
-                    raise
-                # The import is already failing for a reason of its own; that is the one to report.
-    return counts
-
+    return WarcImport(store_path, files, workers=workers, outlet_name=outlet_name, progress=progress,
+                      on_problem=on_problem, commit_items=commit_items, max_bytes=max_bytes).run()

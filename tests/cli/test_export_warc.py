@@ -14,8 +14,8 @@ from support.crawlkit import cli
 from warcio.archiveiterator import ArchiveIterator
 
 from crawler import __version__
-from crawler.crawl.pipelines import extract_page
-from crawler.store import Page
+from crawler.core.page import Page
+from crawler.pool.extraction import extract_page
 from crawler.store.sqlite import SQLiteStore
 from crawler.testing.site import SiteCorpus
 from crawler.testing.site.pages import render_seizure_notice

@@ -15,10 +15,11 @@ from crawler.core.items import Article
 from crawler.crawl import signals
 from crawler.crawl.extensions import RunRecorder, health_warnings
 from crawler.crawl.handoff import ExtractionCrashed, ExtractOutcome, NotAnArticlePage, PageItem
-from crawler.crawl.pipelines import ExtractPipeline, StripPrivateFieldsPipeline, extract_page
+from crawler.crawl.pipelines import ExtractPipeline, StripPrivateFieldsPipeline
 from crawler.crawl.storing.extension import StoreExtension
 from crawler.crawl.storing.incremental import AlreadyStoredRequest, IncrementalMiddleware
 from crawler.crawl.storing.pipeline import AlreadyStored, StorePipeline
+from crawler.pool.extraction import extract_page
 from crawler.store import Page, open_store
 from crawler.testing.site import FIXTURES_ROOT, SiteCorpus
 

@@ -10,9 +10,9 @@ import pytest
 from support.crawlkit import FIXTURES_ROOT
 from warcio.archiveiterator import ArchiveIterator
 
-from crawler.crawl.pipelines import extract_page
 from crawler.extract.outletsigns import NOT_OUTLET_PAGE, outlet_page_refusal
 from crawler.outlet import load_outlet, parse_outlet
+from crawler.pool.extraction import extract_page
 from crawler.testing.site import SiteCorpus
 from crawler.testing.site.pages import render_seizure_notice
 

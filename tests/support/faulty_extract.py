@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 
 from crawler.crawl.handoff import ExtractOutcome
-from crawler.crawl.pipelines import extract_page
+from crawler.pool.extraction import extract_page
 
 RAISES_FOR = "780003"
 KILLS_WORKER_FOR = "780005"

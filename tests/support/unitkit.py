@@ -14,10 +14,10 @@ from scrapy.utils.test import get_crawler
 
 import crawler.crawl.settings as project_settings
 from crawler.core.items import Article, content_hash
+from crawler.core.page import Page
 from crawler.crawl.handoff import ExtractedItem
 from crawler.crawl.mirrors import MirrorPool
 from crawler.crawl.spiders.presstv import PresstvSpider
-from crawler.store import Page
 
 MIRRORS = ("http://m1.test", "http://m2.test", "http://m3.test")
 

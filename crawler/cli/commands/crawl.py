@@ -63,9 +63,9 @@ def scrapy_argv(args: argparse.Namespace) -> list[str]:
 
 def frontier_extra(url: str | None) -> None:
     """A shared frontier needs the 'frontier' extra: one line (exit 7) when it is missing."""
-    from crawler.core.extras import missing
+    from crawler.core.extras import frontier_missing
 
-    if (url or "").strip() and (needs := missing("frontier", "CRAWLER_FRONTIER")):
+    if needs := frontier_missing(url):
         raise CommandError(needs, ExitStatus.FRONTIER_ERROR)
 
 

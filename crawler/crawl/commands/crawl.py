@@ -61,10 +61,10 @@ class Command(ScrapyCrawlCommand):
     def process_options(self, args: list[str], opts: argparse.Namespace) -> None:
         super().process_options(args, opts)
         assert self.settings is not None
-        from crawler.core.extras import missing
+        from crawler.core.extras import frontier_missing
         from crawler.crawl.frontier import frontier_url
 
-        if frontier_url(self.settings) and (needs := missing("frontier", "CRAWLER_FRONTIER")):
+        if needs := frontier_missing(frontier_url(self.settings)):
             _error(needs)  # before Scrapy loads the frontier's scheduler, which would fail with a traceback
             sys.exit(ExitStatus.FRONTIER_ERROR)
         log_file = self.settings.get("LOG_FILE")

@@ -1,4 +1,5 @@
-"""Bounded process-pool mapping for the commands that extract pages outside a crawl (reextract, import-warc).
+"""Bounded process-pool mapping, for the commands that extract many pages outside a crawl (through
+`crawler.pool.extraction.ExtractionPool.map`).
 
 Work goes to the pool in chunks (one round trip per chunk, not per page) with at most `window` chunks in
 flight, so memory stays flat however many pages there are, and answers come back in the order the chunks went
@@ -30,13 +31,15 @@ def default_workers(workers: int | None) -> int:
 
 def ordered_map(func: Callable[..., list[R]], items: Iterable[T], *, workers: int | None = None,
                 chunk: int = CHUNK, args: tuple[Any, ...] = (), spawn: bool = False,
-                initializer: Callable[[], object] | None = None) -> Iterator[tuple[list[T], list[R]]]:
+                initializer: Callable[[], object] | None = None,
+                send: Callable[[T], Any] | None = None) -> Iterator[tuple[list[T], list[R]]]:
     """Call `func(chunk_of_items, *args)` in a pool of `workers` processes (default: every core) and yield
     each (chunk, func's list of results) in the order the items came.
 
     `spawn` starts workers fresh instead of forking (for callers that run threads). Items are drawn from
     `items` only as the window frees up, so a generator is read lazily. Leaving the loop early (an
-    exception, Ctrl-C) cancels what is still queued and waits for the workers to end.
+    exception, Ctrl-C) cancels what is still queued and waits for the workers to end. `send(item)`, when
+    given, is what goes to the pool for an item (the chunk handed to `func`); the items themselves are yielded.
     """
     count = default_workers(workers)
     window = count * 4  # enough queued work to keep every worker busy between our reads of the answers
@@ -52,7 +55,8 @@ def ordered_map(func: Callable[..., list[R]], items: Iterable[T], *, workers: in
                     if not batch:
                         exhausted = True
                         break
-                    pending.append((batch, pool.submit(func, batch, *args)))
+                    sent = batch if send is None else [send(item) for item in batch]
+                    pending.append((batch, pool.submit(func, sent, *args)))
                 if not pending:
                     return
                 batch, future = pending.popleft()
