@@ -104,6 +104,8 @@ def _generic_meta(tree: etree._Element, url: str) -> dict[str, Any]:
 _SPLIT_PART_MIN_WORDS = 30
 # ... and share an ancestor at most this many levels above each part (parts of one body sit side by side).
 _SPLIT_PART_MAX_LEVELS = 3
+# ... and the parts hold at least half of the paragraph words under that ancestor (1 / this share).
+_SPLIT_PART_MAX_SHARE = 2.0
 # A block of fewer words than this with at least this share of its text in links is a pointer to another page.
 _LINK_LINE_MAX_WORDS = 15
 _LINK_LINE_SHARE = 0.8
@@ -137,10 +139,30 @@ def _prose_words(el: etree._Element) -> int:
     return words if linked < 0.3 * sum(_chars(p) for p in paragraphs) else 0
 
 
-def _near(a: etree._Element, b: etree._Element) -> bool:
-    """True when a and b have a common ancestor at most _SPLIT_PART_MAX_LEVELS above each of them."""
+def _common_ancestor(a: etree._Element, b: etree._Element) -> etree._Element | None:
+    """The closest common ancestor of a and b when it is at most _SPLIT_PART_MAX_LEVELS above each, else None."""
     above_a = list(islice(a.iterancestors(), _SPLIT_PART_MAX_LEVELS))
-    return any(any(anc is mine for mine in above_a) for anc in islice(b.iterancestors(), _SPLIT_PART_MAX_LEVELS))
+    return next((anc for anc in islice(b.iterancestors(), _SPLIT_PART_MAX_LEVELS)
+                 if any(anc is mine for mine in above_a)), None)
+
+
+def _paragraph_words(el: etree._Element) -> int:
+    """Words in the <p> elements under el."""
+    return sum(len(" ".join(p.itertext()).split()) for p in el.iter("p"))
+
+
+def _parts_of_one_body(chosen: etree._Element, el: etree._Element, parts: list[etree._Element]) -> bool:
+    """True when el and chosen are close in the tree and the parts hold most of the prose around them.
+
+    Chunks of one body are separated by ads and embeds; when more paragraph text of other containers lies
+    under their common ancestor than in the parts, the parts open and close a longer body (the items of a
+    list article between an introduction and a conclusion) and belong with it, not with each other.
+    """
+    common = _common_ancestor(chosen, el)
+    if common is None:
+        return False
+    inside = sum(_paragraph_words(part) for part in parts if is_inside(part, common))
+    return _paragraph_words(common) <= _SPLIT_PART_MAX_SHARE * inside
 
 
 def _merge_split_body(tree: etree._Element) -> None:
@@ -151,7 +173,7 @@ def _merge_split_body(tree: etree._Element) -> None:
     blocks into that first container gives it the whole text. Only containers of prose paragraphs count,
     so repeated teaser or footer boxes of the same class are left alone, and only when the container
     trafilatura would choose is one of them and the parts are close in the tree (a box of the same class in
-    a sidebar or footer shares only a distant ancestor with the article).
+    a sidebar or footer shares only a distant ancestor with the article) and hold most of the prose between them.
     """
     groups: dict[tuple[str, str], list[etree._Element]] = {}
     for el in xp("//div[@class][p] | //section[@class][p]")(tree):
@@ -165,7 +187,8 @@ def _merge_split_body(tree: etree._Element) -> None:
         if chosen is None or not any(el is chosen for el in parts):
             continue
         for el in parts:
-            if el is chosen or is_inside(el, chosen) or is_inside(chosen, el) or not _near(chosen, el):
+            if (el is chosen or is_inside(el, chosen) or is_inside(chosen, el)
+                    or not _parts_of_one_body(chosen, el, parts)):
                 continue
             chosen.extend(list(el))
             remove_node(el)
