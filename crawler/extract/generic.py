@@ -42,6 +42,11 @@ _JSONLD_MODIFIED = re.compile(r'"dateModified"\s*:\s*"([^"]+)"')
 
 _TITLE_SPLIT = re.compile(r"\s+[|\-–—:]{1,2}\s+")
 
+# A list of links counts as introduced by the block before it (or before the wrappers it opens, up to this many
+# levels) when that block is a sentence of at least this many words ending in a colon.
+_INTRO_MAX_LEVELS = 3
+_INTRO_MIN_WORDS = 5
+
 
 def _title_variants(tree: etree._Element) -> set[str]:
     """Normalised forms of the page's headline (og:title, <title> and its parts, first h1)."""
@@ -59,13 +64,34 @@ def _chars(node: etree._Element) -> int:
     return len("".join("".join(node.itertext()).split()))
 
 
+def _introduced(lst: etree._Element) -> bool:
+    """True when the block just before a list (or before the wrapper it opens) is a sentence ending in a colon.
+
+    Prose that announces a list ("The changes in this release:") makes the list part of the article, even
+    when every item is a link; navigation and related-story lists follow a heading, a label or nothing.
+    """
+    node: etree._Element | None = lst
+    for _ in range(_INTRO_MAX_LEVELS):
+        if node is None:
+            return False
+        prev = node.getprevious()
+        while prev is not None and not isinstance(prev.tag, str):
+            prev = prev.getprevious()  # comments and processing instructions
+        if prev is not None:
+            text = " ".join(" ".join(prev.itertext()).split())
+            return text.endswith(":") and len(text.split()) >= _INTRO_MIN_WORDS
+        node = node.getparent()
+    return False
+
+
 def _prune_link_lists(tree: etree._Element) -> None:
-    """Drop lists whose text is nearly all links (related stories, navigation): never article prose."""
+    """Drop lists whose text is nearly all links (related stories, navigation) unless the article's prose
+    introduces them."""
     for lst in xp("//ul[li][li] | //ol[li][li]")(tree):
         if lst.getparent() is None:
             continue
         text = _chars(lst)
-        if text and len("".join("".join(xp(".//a//text()")(lst)).split())) >= 0.8 * text:
+        if text and len("".join("".join(xp(".//a//text()")(lst)).split())) >= 0.8 * text and not _introduced(lst):
             remove_node(lst)
 
 
@@ -125,6 +151,10 @@ _WRAPPER_SLACK_CHARS = 5
 RESCUE_SHARE = 0.3
 # ... and its body is taken only when it holds more than this many times the words (a real rescue, not a variant).
 RESCUE_GAIN = 5.0
+# A fast extraction that is one block of more than this many words ran the page's blocks together; the full
+# cascade's body replaces it when it keeps more than this share of its words.
+_FLAT_BODY_WORDS = 300
+_FLAT_KEEP_SHARE = 0.5
 # A last block with fewer words than this ("Comments", "All...", "©") is a label, not prose.
 _EDGE_MIN_WORDS = 2
 
@@ -279,6 +309,41 @@ def _unwrap_quoted_posts(tree: etree._Element) -> None:
             parent.replace(wrapper, quote)
 
 
+def _words(body: etree._Element | None) -> int:
+    """Words of an extracted body (0 for none)."""
+    return len(" ".join(body.itertext()).split()) if body is not None else 0
+
+
+def _bare_body(tree: etree._Element, fast: bool) -> etree._Element | None:
+    """trafilatura's body for the tree: its fast pass, or its full cascade (the fallback extractors compared)."""
+    # fast: skip trafilatura's fallback extractors; favor_recall: keep doubtful paragraphs (the title
+    # lines it then keeps are removed by the caller). include_links: the <ref> elements tell the edge
+    # trimming which blocks are links; they are stripped before the text is made.
+    # No url: trafilatura would only make the <ref> targets absolute, which costs time and is never used.
+    document = trafilatura.bare_extraction(tree, include_comments=False, fast=fast, favor_recall=fast,
+                                           deduplicate=False, include_links=True)
+    return document.body if isinstance(document, Document) else None
+
+
+def _extract_body(tree: etree._Element) -> etree._Element | None:
+    """trafilatura's fast pass, read again by its full cascade when the fast pass plainly failed.
+
+    It failed when it kept a fraction of the page's paragraph prose (it took a teaser or a sidebar block;
+    the full cascade's body is taken when much longer), or when it returned a long text as one block (the
+    page's blocks ran together, captions and bylines with the prose; the full cascade's body is taken
+    when it keeps most of those words).
+    """
+    body = _bare_body(tree, fast=True)
+    got = _words(body)
+    if got < RESCUE_SHARE * _paragraph_words(tree):
+        full = _bare_body(tree, fast=False)
+        return full if _words(full) > RESCUE_GAIN * got else body
+    if body is not None and len(body) == 1 and got > _FLAT_BODY_WORDS:
+        full = _bare_body(tree, fast=False)
+        return full if _words(full) > _FLAT_KEEP_SHARE * got else body
+    return body
+
+
 def _body_text(tree: etree._Element, link_share: list[float] | None = None) -> str:
     """The article text trafilatura finds in the tree, with its edges trimmed (empty when it finds none).
 
@@ -286,22 +351,7 @@ def _body_text(tree: etree._Element, link_share: list[float] | None = None) -> s
     mostly links)."""
     _unwrap_quoted_posts(tree)
     _merge_split_body(tree)
-    # fast: skip trafilatura's fallback extractors; favor_recall: keep doubtful paragraphs (the title
-    # lines it then keeps are removed by the caller). include_links: the <ref> elements tell the edge
-    # trimming which blocks are links; they are stripped before the text is made.
-    # No url: trafilatura would only make the <ref> targets absolute, which costs time and is never used.
-    document = trafilatura.bare_extraction(
-        tree, include_comments=False, fast=True, favor_recall=True, deduplicate=False, include_links=True
-    )
-    body = document.body if isinstance(document, Document) else None
-    got = len(" ".join(body.itertext()).split()) if body is not None else 0
-    if got < RESCUE_SHARE * sum(len(" ".join(p.itertext()).split()) for p in tree.iter("p")):
-        # The fast path kept a fraction of the page's paragraph prose (it took a teaser or a sidebar block):
-        # trafilatura's full cascade (its fallback extractors compared) runs, and the longer body wins.
-        full = trafilatura.bare_extraction(tree, include_comments=False, deduplicate=False, include_links=True)
-        if (isinstance(full, Document) and full.body is not None
-                and len(" ".join(full.body.itertext()).split()) > RESCUE_GAIN * got):
-            body = full.body
+    body = _extract_body(tree)
     if body is None:
         return ""
     _drop_link_lines(body)
