@@ -227,14 +227,15 @@ def _merge_split_body(tree: etree._Element) -> None:
 def _block_stats(el: etree._Element) -> tuple[int, float]:
     """Words of a block of trafilatura's output and the share of its characters inside links (<ref>).
 
-    A heading's link to a place on the same page (its own permalink, "#section") points nowhere else: the
-    heading is the section's title and its text does not count as link text.
+    A heading's link to a place in a page (its own permalink, "#section" or "/this-page#section") points
+    nowhere else: the heading is the section's title and its text does not count as link text.
     """
     text = normalise_text(" ".join(el.itertext()))
     if not text:
         return 0, 0.0
+    heading = el.tag == "head" or el.find(".//head") is not None
     linked = sum(len(normalise_text(" ".join(ref.itertext()))) for ref in el.iter("ref")
-                 if el.tag != "head" or not (ref.get("target") or "").startswith("#"))
+                 if not heading or "#" not in (ref.get("target") or ""))
     return len(text.split()), linked / len(text)
 
 
