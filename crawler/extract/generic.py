@@ -286,23 +286,36 @@ def _trim_edges(body: etree._Element) -> None:
 
     Leading headings are the page's headline, kicker or standfirst (fields of their own, or another story's);
     trailing headings announce a section that did not make it ("Comments", "Related"); link-heavy blocks at
-    the end are tag lists and "more stories" (also teaser lists whose links are only the headlines); a
-    one-word last line is a label. Measured on the public benchmark, each rule gains alone. Link-heavy
-    blocks at the start are kept: dropping them lost more opening paragraphs (with linked names) than it
-    removed furniture.
+    the end are tag lists and "more stories" (also teaser lists whose links are only the headlines), unless
+    the prose announced the list; a one-word last line is a label. Measured on the public benchmark, each
+    rule gains alone. Link-heavy blocks at the start are kept: dropping them lost more opening paragraphs
+    (with linked names) than it removed furniture.
     """
     while len(body) > 1:
         words, _ = _block_stats(body[0])
         if words and body[0].tag != "head":
             break
         body.remove(body[0])
-    while len(body) > 1:
-        last = body[-1]
-        words, link = _block_stats(last)
-        if (words >= _EDGE_MIN_WORDS and last.tag != "head" and link < _EDGE_LINK_SHARE
-                and not _is_teaser_list(last, words)):
-            break
-        body.remove(last)
+    while len(body) > 1 and _is_trailing_furniture(body):
+        body.remove(body[-1])
+
+
+def _is_trailing_furniture(body: etree._Element) -> bool:
+    """True when the body's last block is a heading, a label, link-heavy or a teaser list, and no list the
+    article's prose announced (the block before it a sentence ending in a colon: "Further resources on ...:")."""
+    last = body[-1]
+    words, link = _block_stats(last)
+    if words < _EDGE_MIN_WORDS or last.tag == "head":
+        return True
+    if link < _EDGE_LINK_SHARE and not _is_teaser_list(last, words):
+        return False
+    return not (last.tag == "list" and _announces(body[-2]))
+
+
+def _announces(block: etree._Element) -> bool:
+    """True when a block is a sentence ending in a colon, long enough not to be a label ("Related:")."""
+    text = normalise_text(" ".join(block.itertext()))
+    return text.endswith(":") and len(text.split()) >= _INTRO_MIN_WORDS
 
 
 def _drop_above_headline(paragraphs: list[str], titles: set[str]) -> None:
