@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 import trafilatura
 from lxml import etree
+from trafilatura import settings as trafilatura_settings
 from trafilatura.metadata import Document
 from trafilatura.xml import xmltotxt
 from trafilatura.xpaths import BODY_XPATH
@@ -42,6 +43,11 @@ _JSONLD_MODIFIED = re.compile(r'"dateModified"\s*:\s*"([^"]+)"')
 
 _TITLE_SPLIT = re.compile(r"\s+[|\-–—:]{1,2}\s+")
 
+# A list of links counts as introduced by the block before it (or before the wrappers it opens, up to this many
+# levels) when that block is a sentence of at least this many words ending in a colon.
+_INTRO_MAX_LEVELS = 3
+_INTRO_MIN_WORDS = 5
+
 
 def _title_variants(tree: etree._Element) -> set[str]:
     """Normalised forms of the page's headline (og:title, <title> and its parts, first h1)."""
@@ -59,13 +65,55 @@ def _chars(node: etree._Element) -> int:
     return len("".join("".join(node.itertext()).split()))
 
 
+def _introduced(lst: etree._Element) -> bool:
+    """True when the block just before a list (or before the wrapper it opens) is a sentence ending in a colon.
+
+    Prose that announces a list ("The changes in this release:") makes the list part of the article, even
+    when every item is a link; navigation and related-story lists follow a heading, a label or nothing.
+    """
+    node: etree._Element | None = lst
+    for _ in range(_INTRO_MAX_LEVELS):
+        if node is None:
+            return False
+        prev = node.getprevious()
+        while prev is not None and not isinstance(prev.tag, str):
+            prev = prev.getprevious()  # comments and processing instructions
+        if prev is not None:
+            text = " ".join(" ".join(prev.itertext()).split())
+            return text.endswith(":") and len(text.split()) >= _INTRO_MIN_WORDS
+        node = node.getparent()
+    return False
+
+
+# trafilatura's own vocabulary of cookie and consent banner classes and ids (banner compounds and consent
+# platform names, never a bare "cookie"): it prunes them only for its baseline extractor, not before its main
+# pass. A release without it leaves banners to trafilatura alone. The words every name of it holds come first:
+# a substring test is far cheaper than the pattern, which then runs on the few names that hold one.
+_CONSENT_NAMES: str | None = getattr(trafilatura_settings, "_COOKIE_CONSENT_RE", None)
+_CONSENT_PATTERN = re.compile(_CONSENT_NAMES, re.IGNORECASE) if _CONSENT_NAMES else None
+_CONSENT_WORDS = ("cookie", "consent", "borlabs", "cmplz", "onetrust", "moove")
+
+
+def _prune_furniture(tree: etree._Element) -> None:
+    """Drop cookie and consent banners (text about the site, never the article) and lists of links."""
+    if _CONSENT_PATTERN is not None:
+        for name in xp("//@class | //@id")(tree):
+            lowered = name.lower()
+            if any(word in lowered for word in _CONSENT_WORDS) and _CONSENT_PATTERN.search(name):
+                banner = name.getparent()
+                if banner is not None and banner.getparent() is not None and banner.tag != "body":
+                    remove_node(banner)
+    _prune_link_lists(tree)
+
+
 def _prune_link_lists(tree: etree._Element) -> None:
-    """Drop lists whose text is nearly all links (related stories, navigation): never article prose."""
+    """Drop lists whose text is nearly all links (related stories, navigation) unless the article's prose
+    introduces them."""
     for lst in xp("//ul[li][li] | //ol[li][li]")(tree):
         if lst.getparent() is None:
             continue
         text = _chars(lst)
-        if text and len("".join("".join(xp(".//a//text()")(lst)).split())) >= 0.8 * text:
+        if text and len("".join("".join(xp(".//a//text()")(lst)).split())) >= 0.8 * text and not _introduced(lst):
             remove_node(lst)
 
 
@@ -104,6 +152,8 @@ def _generic_meta(tree: etree._Element, url: str) -> dict[str, Any]:
 _SPLIT_PART_MIN_WORDS = 30
 # ... and share an ancestor at most this many levels above each part (parts of one body sit side by side).
 _SPLIT_PART_MAX_LEVELS = 3
+# ... and the parts hold at least half of the paragraph words under that ancestor (1 / this share).
+_SPLIT_PART_MAX_SHARE = 2.0
 # A block of fewer words than this with at least this share of its text in links is a pointer to another page.
 _LINK_LINE_MAX_WORDS = 15
 _LINK_LINE_SHARE = 0.8
@@ -123,6 +173,10 @@ _WRAPPER_SLACK_CHARS = 5
 RESCUE_SHARE = 0.3
 # ... and its body is taken only when it holds more than this many times the words (a real rescue, not a variant).
 RESCUE_GAIN = 5.0
+# A fast extraction that is one block of more than this many words ran the page's blocks together; the full
+# cascade's body replaces it when it keeps more than this share of its words.
+_FLAT_BODY_WORDS = 300
+_FLAT_KEEP_SHARE = 0.5
 # A last block with fewer words than this ("Comments", "All...", "©") is a label, not prose.
 _EDGE_MIN_WORDS = 2
 
@@ -137,10 +191,30 @@ def _prose_words(el: etree._Element) -> int:
     return words if linked < 0.3 * sum(_chars(p) for p in paragraphs) else 0
 
 
-def _near(a: etree._Element, b: etree._Element) -> bool:
-    """True when a and b have a common ancestor at most _SPLIT_PART_MAX_LEVELS above each of them."""
+def _common_ancestor(a: etree._Element, b: etree._Element) -> etree._Element | None:
+    """The closest common ancestor of a and b when it is at most _SPLIT_PART_MAX_LEVELS above each, else None."""
     above_a = list(islice(a.iterancestors(), _SPLIT_PART_MAX_LEVELS))
-    return any(any(anc is mine for mine in above_a) for anc in islice(b.iterancestors(), _SPLIT_PART_MAX_LEVELS))
+    return next((anc for anc in islice(b.iterancestors(), _SPLIT_PART_MAX_LEVELS)
+                 if any(anc is mine for mine in above_a)), None)
+
+
+def _paragraph_words(el: etree._Element) -> int:
+    """Words in the <p> elements under el."""
+    return sum(len(" ".join(p.itertext()).split()) for p in el.iter("p"))
+
+
+def _parts_of_one_body(chosen: etree._Element, el: etree._Element, parts: list[etree._Element]) -> bool:
+    """True when el and chosen are close in the tree and the parts hold most of the prose around them.
+
+    Chunks of one body are separated by ads and embeds; when more paragraph text of other containers lies
+    under their common ancestor than in the parts, the parts open and close a longer body (the items of a
+    list article between an introduction and a conclusion) and belong with it, not with each other.
+    """
+    common = _common_ancestor(chosen, el)
+    if common is None:
+        return False
+    inside = sum(_paragraph_words(part) for part in parts if is_inside(part, common))
+    return _paragraph_words(common) <= _SPLIT_PART_MAX_SHARE * inside
 
 
 def _merge_split_body(tree: etree._Element) -> None:
@@ -151,7 +225,7 @@ def _merge_split_body(tree: etree._Element) -> None:
     blocks into that first container gives it the whole text. Only containers of prose paragraphs count,
     so repeated teaser or footer boxes of the same class are left alone, and only when the container
     trafilatura would choose is one of them and the parts are close in the tree (a box of the same class in
-    a sidebar or footer shares only a distant ancestor with the article).
+    a sidebar or footer shares only a distant ancestor with the article) and hold most of the prose between them.
     """
     groups: dict[tuple[str, str], list[etree._Element]] = {}
     for el in xp("//div[@class][p] | //section[@class][p]")(tree):
@@ -165,18 +239,25 @@ def _merge_split_body(tree: etree._Element) -> None:
         if chosen is None or not any(el is chosen for el in parts):
             continue
         for el in parts:
-            if el is chosen or is_inside(el, chosen) or is_inside(chosen, el) or not _near(chosen, el):
+            if (el is chosen or is_inside(el, chosen) or is_inside(chosen, el)
+                    or not _parts_of_one_body(chosen, el, parts)):
                 continue
             chosen.extend(list(el))
             remove_node(el)
 
 
 def _block_stats(el: etree._Element) -> tuple[int, float]:
-    """Words of a block of trafilatura's output and the share of its characters inside links (<ref>)."""
+    """Words of a block of trafilatura's output and the share of its characters inside links (<ref>).
+
+    A heading's link to a place in a page (its own permalink, "#section" or "/this-page#section") points
+    nowhere else: the heading is the section's title and its text does not count as link text.
+    """
     text = normalise_text(" ".join(el.itertext()))
     if not text:
         return 0, 0.0
-    linked = sum(len(normalise_text(" ".join(ref.itertext()))) for ref in el.iter("ref"))
+    heading = el.tag == "head" or el.find(".//head") is not None
+    linked = sum(len(normalise_text(" ".join(ref.itertext()))) for ref in el.iter("ref")
+                 if not heading or "#" not in (ref.get("target") or ""))
     return len(text.split()), linked / len(text)
 
 
@@ -207,23 +288,36 @@ def _trim_edges(body: etree._Element) -> None:
 
     Leading headings are the page's headline, kicker or standfirst (fields of their own, or another story's);
     trailing headings announce a section that did not make it ("Comments", "Related"); link-heavy blocks at
-    the end are tag lists and "more stories" (also teaser lists whose links are only the headlines); a
-    one-word last line is a label. Measured on the public benchmark, each rule gains alone. Link-heavy
-    blocks at the start are kept: dropping them lost more opening paragraphs (with linked names) than it
-    removed furniture.
+    the end are tag lists and "more stories" (also teaser lists whose links are only the headlines), unless
+    the prose announced the list; a one-word last line is a label. Measured on the public benchmark, each
+    rule gains alone. Link-heavy blocks at the start are kept: dropping them lost more opening paragraphs
+    (with linked names) than it removed furniture.
     """
     while len(body) > 1:
         words, _ = _block_stats(body[0])
         if words and body[0].tag != "head":
             break
         body.remove(body[0])
-    while len(body) > 1:
-        last = body[-1]
-        words, link = _block_stats(last)
-        if (words >= _EDGE_MIN_WORDS and last.tag != "head" and link < _EDGE_LINK_SHARE
-                and not _is_teaser_list(last, words)):
-            break
-        body.remove(last)
+    while len(body) > 1 and _is_trailing_furniture(body):
+        body.remove(body[-1])
+
+
+def _is_trailing_furniture(body: etree._Element) -> bool:
+    """True when the body's last block is a heading, a label, link-heavy or a teaser list, and no list the
+    article's prose announced (the block before it a sentence ending in a colon: "Further resources on ...:")."""
+    last = body[-1]
+    words, link = _block_stats(last)
+    if words < _EDGE_MIN_WORDS or last.tag == "head":
+        return True
+    if link < _EDGE_LINK_SHARE and not _is_teaser_list(last, words):
+        return False
+    return not (last.tag == "list" and _announces(body[-2]))
+
+
+def _announces(block: etree._Element) -> bool:
+    """True when a block is a sentence ending in a colon, long enough not to be a label ("Related:")."""
+    text = normalise_text(" ".join(block.itertext()))
+    return text.endswith(":") and len(text.split()) >= _INTRO_MIN_WORDS
 
 
 def _drop_above_headline(paragraphs: list[str], titles: set[str]) -> None:
@@ -256,6 +350,41 @@ def _unwrap_quoted_posts(tree: etree._Element) -> None:
             parent.replace(wrapper, quote)
 
 
+def _words(body: etree._Element | None) -> int:
+    """Words of an extracted body (0 for none)."""
+    return len(" ".join(body.itertext()).split()) if body is not None else 0
+
+
+def _bare_body(tree: etree._Element, fast: bool) -> etree._Element | None:
+    """trafilatura's body for the tree: its fast pass, or its full cascade (the fallback extractors compared)."""
+    # fast: skip trafilatura's fallback extractors; favor_recall: keep doubtful paragraphs (the title
+    # lines it then keeps are removed by the caller). include_links: the <ref> elements tell the edge
+    # trimming which blocks are links; they are stripped before the text is made.
+    # No url: trafilatura would only make the <ref> targets absolute, which costs time and is never used.
+    document = trafilatura.bare_extraction(tree, include_comments=False, fast=fast, favor_recall=fast,
+                                           deduplicate=False, include_links=True)
+    return document.body if isinstance(document, Document) else None
+
+
+def _extract_body(tree: etree._Element) -> etree._Element | None:
+    """trafilatura's fast pass, read again by its full cascade when the fast pass plainly failed.
+
+    It failed when it kept a fraction of the page's paragraph prose (it took a teaser or a sidebar block;
+    the full cascade's body is taken when much longer), or when it returned a long text as one block (the
+    page's blocks ran together, captions and bylines with the prose; the full cascade's body is taken
+    when it keeps most of those words).
+    """
+    body = _bare_body(tree, fast=True)
+    got = _words(body)
+    if got < RESCUE_SHARE * _paragraph_words(tree):
+        full = _bare_body(tree, fast=False)
+        return full if _words(full) > RESCUE_GAIN * got else body
+    if body is not None and len(body) == 1 and got > _FLAT_BODY_WORDS:
+        full = _bare_body(tree, fast=False)
+        return full if _words(full) > _FLAT_KEEP_SHARE * got else body
+    return body
+
+
 def _body_text(tree: etree._Element, link_share: list[float] | None = None) -> str:
     """The article text trafilatura finds in the tree, with its edges trimmed (empty when it finds none).
 
@@ -263,22 +392,7 @@ def _body_text(tree: etree._Element, link_share: list[float] | None = None) -> s
     mostly links)."""
     _unwrap_quoted_posts(tree)
     _merge_split_body(tree)
-    # fast: skip trafilatura's fallback extractors; favor_recall: keep doubtful paragraphs (the title
-    # lines it then keeps are removed by the caller). include_links: the <ref> elements tell the edge
-    # trimming which blocks are links; they are stripped before the text is made.
-    # No url: trafilatura would only make the <ref> targets absolute, which costs time and is never used.
-    document = trafilatura.bare_extraction(
-        tree, include_comments=False, fast=True, favor_recall=True, deduplicate=False, include_links=True
-    )
-    body = document.body if isinstance(document, Document) else None
-    got = len(" ".join(body.itertext()).split()) if body is not None else 0
-    if got < RESCUE_SHARE * sum(len(" ".join(p.itertext()).split()) for p in tree.iter("p")):
-        # The fast path kept a fraction of the page's paragraph prose (it took a teaser or a sidebar block):
-        # trafilatura's full cascade (its fallback extractors compared) runs, and the longer body wins.
-        full = trafilatura.bare_extraction(tree, include_comments=False, deduplicate=False, include_links=True)
-        if (isinstance(full, Document) and full.body is not None
-                and len(" ".join(full.body.itertext()).split()) > RESCUE_GAIN * got):
-            body = full.body
+    body = _extract_body(tree)
     if body is None:
         return ""
     _drop_link_lines(body)
@@ -294,7 +408,7 @@ def generic_paragraphs(tree: etree._Element, link_share: list[float] | None = No
     """The article's paragraphs as the generic path finds them in the tree (cleaned in place first), without
     the headline and what stands above it; `link_share` as for the body text."""
     titles = _title_variants(tree)
-    _prune_link_lists(tree)
+    _prune_furniture(tree)
     paragraphs = split_paragraphs(_body_text(tree, link_share))
     while len(paragraphs) > 1 and paragraphs[0].casefold() in titles:
         paragraphs.pop(0)
@@ -320,7 +434,7 @@ def extract_generic(tree: etree._Element, url: str, outlet: Outlet | None = None
         # the public benchmark counts (dropping it cost 0.002 F1 there and gained on no page).
         skip.add(meta["lead"].casefold())
     lang = page_language(tree, outlet.language_for_host(urlsplit(url).hostname or "") if outlet else "en")
-    _prune_link_lists(tree)
+    _prune_furniture(tree)
     text = _body_text(tree)
     paragraphs = split_paragraphs(text)
     # The headline (and an outlet's standfirst) are fields of their own: drop them where the body starts
