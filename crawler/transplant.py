@@ -48,6 +48,9 @@ _BLOCKS = frozenset({"p", "div", "li", "h2", "h3", "h4", "h5", "h6", "blockquote
                      "article", "figure", "header", "footer", "aside", "ul", "ol", "table"})
 _NAME = re.compile(r"[A-Za-z_][\w.-]*")
 """Attribute names lxml accepts (pages of script frameworks carry `:class`, `@click`)."""
+COPY_WORDS = 10
+"""Words a block outside the article block must have, all of them the article's, to count as a copy of it."""
+_NOT_PROSE = frozenset({"li", "h2", "h3", "h4", "h5", "h6", "td", "dd", "ul", "ol", "table"})
 _SKIP = frozenset({"script", "style", "noscript", "template", "svg", "head", "title", "meta", "link"})
 
 
@@ -188,22 +191,43 @@ def _squash(text: str) -> str:
     return " ".join(re.findall(r"\w+", text.lower()))
 
 
-def _deepest(texts: dict[etree._Element, str], needle: str) -> etree._Element | None:
-    best, depth = None, -1
+def _hidden(el: etree._Element) -> bool:
+    """Whether the element or one of its ancestors is hidden from the reader (a copy of the article kept for
+    another screen size, a closed dialog): the `hidden` attribute, aria-hidden, display:none, or a class
+    "hide"/"hidden"."""
+    for node in (el, *el.iterancestors()):
+        style = (node.get("style") or "").replace(" ", "").lower()
+        classes = set((node.get("class") or "").lower().split())
+        if (node.get("hidden") is not None or node.get("aria-hidden") == "true" or "display:none" in style
+                or classes & {"hide", "hidden"}):
+            return True
+    return False
+
+
+def _depth(el: etree._Element) -> int:
+    return sum(1 for _ in el.iterancestors())
+
+
+def _deepest(texts: dict[etree._Element, str], needle: str,
+             near: etree._Element | None = None) -> etree._Element | None:
+    """The deepest visible element whose text holds `needle`; with `near`, the one closest to it first (the
+    end of an article is in the block its start is in, not in a sidebar listing the same story)."""
+    best, rank = None, (-1, -1)
     for el, text in texts.items():
         if needle in _squash(text):
-            d = sum(1 for _ in el.iterancestors())
-            if d > depth:
-                best, depth = el, d
+            here = (_depth(_common_ancestor(near, el)) if near is not None else 0, _depth(el))
+            if here > rank and not _hidden(el):
+                best, rank = el, here
     return best
 
 
-def _locate(texts: dict[etree._Element, str], paragraphs: list[str], reverse: bool) -> etree._Element | None:
+def _locate(texts: dict[etree._Element, str], paragraphs: list[str], reverse: bool,
+            near: etree._Element | None = None) -> etree._Element | None:
     """The deepest element holding the opening words of one of the first (or last) ground-truth paragraphs."""
     candidates = [p for p in paragraphs if len(p.split()) >= 6]
     for para in (candidates[::-1] if reverse else candidates)[:4]:
         words = _squash(para).split()
-        node = _deepest(texts, " ".join(words[:8]))
+        node = _deepest(texts, " ".join(words[:8]), near)
         if node is not None:
             return node
     return None
@@ -393,7 +417,8 @@ def _article_block(page_body: etree._Element, template: Template,
     """The element holding the template's own article (from its first to its last ground-truth paragraph), or
     None when it cannot be found or is the whole page."""
     truth_paras = [p for p in re.split(r"\n+", template.body) if p.strip()]
-    start, end = _locate(texts, truth_paras, False), _locate(texts, truth_paras, True)
+    start = _locate(texts, truth_paras, False)
+    end = _locate(texts, truth_paras, True, start) if start is not None else None
     if start is None or end is None:
         return None
     container = _common_ancestor(start, end)
@@ -411,8 +436,10 @@ def _body_blocks(container: etree._Element, texts: dict[etree._Element, str], tr
 
 
 def _prototype(blocks: list[etree._Element]) -> etree._Element:
-    """The page's own paragraph element: the commonest tag and class among its body blocks."""
-    signature = Counter((b.tag, b.get("class")) for b in blocks).most_common(1)[0][0]
+    """The page's own paragraph element: the commonest tag and class among its body blocks, list items,
+    headings and cells only when it has no other (a Press TV article is prose, not a list)."""
+    prose = [b for b in blocks if b.tag not in _NOT_PROSE] or blocks
+    signature = Counter((b.tag, b.get("class")) for b in prose).most_common(1)[0][0]
     return next(b for b in blocks if (b.tag, b.get("class")) == signature)
 
 
@@ -450,6 +477,31 @@ def _empty(container: etree._Element, blocks: list[etree._Element], proto: etree
     return at
 
 
+def _is_copy(text: str, truth: str) -> bool:
+    """Whether a block's text is the article's: at least COPY_WORDS words, and its lines (a copy kept as plain
+    text has them) nearly all the article's."""
+    lines = [_squash(line) for line in text.splitlines()]
+    words = sum(len(line.split()) for line in lines)
+    ours = sum(len(line.split()) for line in lines if line and line in truth)
+    return words >= COPY_WORDS and ours >= 0.9 * words
+
+
+def _clear_copies(page_body: etree._Element, container: etree._Element, keep: set[etree._Element],
+                  truth: str) -> None:
+    """Other copies of the other site's article outside its block (one per screen size, the next story of an
+    endless page repeating it) lose their words too: no extractor could tell them from the article."""
+    inside = {container, *container.iterdescendants()}
+    for el in page_body.iter():
+        if not isinstance(el.tag, str) or el.tag not in _BLOCKS or el in keep or el in inside:
+            continue
+        if _is_copy(" ".join(t for t in el.itertext() if t), truth):
+            for node in el.iter():
+                if isinstance(node.tag, str) and node.tag not in _SKIP:
+                    node.text = None
+                    if node is not el:
+                        node.tail = None
+
+
 def _site(template: Template) -> _Site | None:
     """The template parsed, its article block found and emptied, or None when the block cannot be found."""
     root = lxml.html.document_fromstring(template.html, parser=_PARSER)
@@ -473,6 +525,7 @@ def _site(template: Template) -> _Site | None:
     if headline is not None:
         keep |= {headline, *headline.iterancestors()}
     at = _empty(container, blocks, proto, keep)
+    _clear_copies(page_body, container, keep, _squash(template.body))
     return _Site(root, container, proto, host, at, headline)
 
 

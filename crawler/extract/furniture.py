@@ -243,6 +243,36 @@ def _host_block(el: etree._Element, page: _Page) -> bool:
     return _host_text(text, page.outlet)
 
 
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
+_HIDDEN_CLASSES = frozenset({"hide", "hidden"})
+
+
+def is_hidden(el: etree._Element) -> bool:
+    """Whether the page itself hides the element from the reader: the `hidden` attribute, aria-hidden, an
+    inline display:none or visibility:hidden, or a class that says so ("hide", "hidden"). A copy of the article
+    kept for another screen size or for microdata, a closed dialog: text nobody reads as the article."""
+    return (el.get("hidden") is not None or el.get("aria-hidden") == "true"
+            or bool(_HIDDEN_STYLE.search(el.get("style") or ""))
+            or bool(_HIDDEN_CLASSES & set((el.get("class") or "").lower().split())))
+
+
+def prune_hidden(root: etree._Element, keep: set[etree._Element], found: list[str]) -> None:
+    """Remove the elements the page hides (see is_hidden), never one of `keep` or the page itself."""
+    hidden: list[etree._Element] = []
+    stack = [root]
+    while stack:
+        el = stack.pop()
+        if el.tag not in _STOP and el not in keep and is_hidden(el):
+            hidden.append(el)  # its descendants go with it
+            continue
+        stack.extend(c for c in el if isinstance(c.tag, str) and c.tag not in _SKIP)
+    for el in hidden:
+        text = node_text(el)
+        if text:
+            found.append(text[:80])
+        remove_node(el)
+
+
 def prune_furniture(root: etree._Element, outlet: Outlet, url: str, keep: set[etree._Element] | None = None
                     ) -> dict[str, list[str]]:
     """Remove share widgets, story cards and the alternate-address note from `root` (a page or a region of
@@ -255,4 +285,5 @@ def prune_furniture(root: etree._Element, outlet: Outlet, url: str, keep: set[et
     return {k: v for k, v in found.items() if v}
 
 
-__all__ = ["is_share_text", "prune_alternate_addresses", "prune_furniture", "prune_share_widgets", "prune_story_cards"]
+__all__ = ["is_hidden", "is_share_text", "prune_alternate_addresses", "prune_furniture", "prune_hidden",
+           "prune_share_widgets", "prune_story_cards"]
