@@ -435,12 +435,16 @@ def _body_blocks(container: etree._Element, texts: dict[etree._Element, str], tr
     return [el for el in found if not any(d in found_set for d in el.iterdescendants())]
 
 
-def _prototype(blocks: list[etree._Element]) -> etree._Element:
-    """The page's own paragraph element: the commonest tag and class among its body blocks, list items,
-    headings and cells only when it has no other (a Press TV article is prose, not a list)."""
-    prose = [b for b in blocks if b.tag not in _NOT_PROSE] or blocks
+def _prototype(blocks: list[etree._Element]) -> etree._Element | None:
+    """The page's own paragraph element: the commonest tag and class among its body blocks other than list
+    items, headings and cells (a Press TV article is prose), or None when it has no other (its prose sits in
+    inline elements or between <br>s: there is no paragraph to copy, and a story written as headings or list
+    items is not a Press TV page)."""
+    prose = [b for b in blocks if b.tag not in _NOT_PROSE]
+    if not prose:
+        return None
     signature = Counter((b.tag, b.get("class")) for b in prose).most_common(1)[0][0]
-    return next(b for b in blocks if (b.tag, b.get("class")) == signature)
+    return next(b for b in prose if (b.tag, b.get("class")) == signature)
 
 
 def _page_headline(page_body: etree._Element, container: etree._Element, texts: dict[etree._Element, str],
@@ -517,8 +521,8 @@ def _site(template: Template) -> _Site | None:
     if len(blocks) < 2:
         return None
     proto = _prototype(blocks)
-    host = proto.getparent()
-    if host is None:
+    host = proto.getparent() if proto is not None else None
+    if proto is None or host is None:
         return None
     headline = _page_headline(page_body, container, texts, template.title)
     keep = {host, *host.iterancestors()}

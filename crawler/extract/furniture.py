@@ -248,26 +248,27 @@ _HIDDEN_CLASSES = frozenset({"hide", "hidden"})
 
 
 def is_hidden(el: etree._Element) -> bool:
-    """Whether the page itself hides the element from the reader: the `hidden` attribute, aria-hidden, an
-    inline display:none or visibility:hidden, or a class that says so ("hide", "hidden"). A copy of the article
-    kept for another screen size or for microdata, a closed dialog: text nobody reads as the article."""
-    return (el.get("hidden") is not None or el.get("aria-hidden") == "true"
-            or bool(_HIDDEN_STYLE.search(el.get("style") or ""))
+    """Whether the page itself hides the element from the reader: aria-hidden, an inline display:none or
+    visibility:hidden, or a class that says so ("hide", "hidden"). A copy of the article kept for another screen
+    size or for microdata, a closed dialog: text nobody reads as the article. (The `hidden` attribute is not
+    enough: pages hide their article's sections that way until a script shows them.)"""
+    return (el.get("aria-hidden") == "true" or bool(_HIDDEN_STYLE.search(el.get("style") or ""))
             or bool(_HIDDEN_CLASSES & set((el.get("class") or "").lower().split())))
 
 
 def prune_hidden(root: etree._Element, keep: set[etree._Element], found: list[str]) -> None:
-    """Remove the elements the page hides (see is_hidden), never one of `keep` or the page itself."""
+    """Remove the elements the page hides (see is_hidden), never one of `keep` or the page itself, and the
+    style sheets inside the body (a <style> in a link would count as the link's text)."""
     hidden: list[etree._Element] = []
     stack = [root]
     while stack:
         el = stack.pop()
-        if el.tag not in _STOP and el not in keep and is_hidden(el):
+        if el.tag == "style" or (el.tag not in _STOP and el not in keep and is_hidden(el)):
             hidden.append(el)  # its descendants go with it
             continue
-        stack.extend(c for c in el if isinstance(c.tag, str) and c.tag not in _SKIP)
+        stack.extend(c for c in el if isinstance(c.tag, str) and (c.tag == "style" or c.tag not in _SKIP))
     for el in hidden:
-        text = node_text(el)
+        text = node_text(el) if el.tag != "style" else ""
         if text:
             found.append(text[:80])
         remove_node(el)
