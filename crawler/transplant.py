@@ -33,6 +33,7 @@ import lxml.html
 from lxml import etree
 
 from crawler.extract import NotAnArticle, extract_full
+from crawler.extract.furniture import is_hidden
 from crawler.fixturecheck import Fixture, body_f1, to_minute
 from crawler.items import normalise_text
 
@@ -193,15 +194,8 @@ def _squash(text: str) -> str:
 
 def _hidden(el: etree._Element) -> bool:
     """Whether the element or one of its ancestors is hidden from the reader (a copy of the article kept for
-    another screen size, a closed dialog): the `hidden` attribute, aria-hidden, display:none, or a class
-    "hide"/"hidden"."""
-    for node in (el, *el.iterancestors()):
-        style = (node.get("style") or "").replace(" ", "").lower()
-        classes = set((node.get("class") or "").lower().split())
-        if (node.get("hidden") is not None or node.get("aria-hidden") == "true" or "display:none" in style
-                or classes & {"hide", "hidden"}):
-            return True
-    return False
+    another screen size, a closed dialog), as the extractor judges it."""
+    return any(is_hidden(node) for node in (el, *el.iterancestors()))
 
 
 def _depth(el: etree._Element) -> int:
@@ -210,13 +204,15 @@ def _depth(el: etree._Element) -> int:
 
 def _deepest(texts: dict[etree._Element, str], needle: str,
              near: etree._Element | None = None) -> etree._Element | None:
-    """The deepest visible element whose text holds `needle`; with `near`, the one closest to it first (the
-    end of an article is in the block its start is in, not in a sidebar listing the same story)."""
-    best, rank = None, (-1, -1)
+    """The deepest element whose text holds `needle`, a visible one first (a page may keep a hidden copy of its
+    article for another screen size); with `near`, the one closest to it first (the end of an article is in the
+    block its start is in, not in a sidebar listing the same story)."""
+    best, rank = None, (-1, -1, -1)
     for el, text in texts.items():
         if needle in _squash(text):
-            here = (_depth(_common_ancestor(near, el)) if near is not None else 0, _depth(el))
-            if here > rank and not _hidden(el):
+            here = (0 if _hidden(el) else 1, _depth(_common_ancestor(near, el)) if near is not None else 0,
+                    _depth(el))
+            if here > rank:
                 best, rank = el, here
     return best
 

@@ -245,6 +245,7 @@ def _host_block(el: etree._Element, page: _Page) -> bool:
 
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
 _HIDDEN_CLASSES = frozenset({"hide", "hidden"})
+_SHOWN_AT = re.compile(r":(?:block|flex|grid|inline|inline-block|inline-flex|table|contents|visible)$")
 
 
 def is_hidden(el: etree._Element) -> bool:
@@ -253,17 +254,26 @@ def is_hidden(el: etree._Element) -> bool:
     size or for microdata, a closed dialog: text nobody reads as the article. (The `hidden` attribute is not
     enough: pages hide their article's sections that way until a script shows them.)"""
     return (el.get("aria-hidden") == "true" or bool(_HIDDEN_STYLE.search(el.get("style") or ""))
-            or bool(_HIDDEN_CLASSES & set((el.get("class") or "").lower().split())))
+            or _hidden_by_class((el.get("class") or "").lower().split()))
+
+
+def _hidden_by_class(classes: list[str]) -> bool:
+    """A class "hide" or "hidden", unless another class shows the element at some screen width (utility
+    classes such as "hidden md:block" hide it on phones only)."""
+    return bool(_HIDDEN_CLASSES & set(classes)) and not any(_SHOWN_AT.search(c) for c in classes)
 
 
 def prune_hidden(root: etree._Element, keep: set[etree._Element], found: list[str]) -> None:
     """Remove the elements the page hides (see is_hidden), never one of `keep` or the page itself, and the
     style sheets inside the body (a <style> in a link would count as the link's text)."""
     hidden: list[etree._Element] = []
+    page = len(node_text(root))
     stack = [root]
     while stack:
         el = stack.pop()
-        if el.tag == "style" or (el.tag not in _STOP and el not in keep and is_hidden(el)):
+        # A hidden block holding most of the page is the page itself, shown by a script once it has loaded.
+        if el.tag == "style" or (el.tag not in _STOP and el not in keep and is_hidden(el)
+                                 and len(node_text(el)) <= page / 2):
             hidden.append(el)  # its descendants go with it
             continue
         stack.extend(c for c in el if isinstance(c.tag, str) and (c.tag == "style" or c.tag not in _SKIP))
