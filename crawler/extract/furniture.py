@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from itertools import islice
 from urllib.parse import urljoin, urlsplit
 
 from lxml import etree
@@ -263,25 +264,47 @@ def _hidden_by_class(classes: list[str]) -> bool:
     return bool(_HIDDEN_CLASSES & set(classes)) and not any(_SHOWN_AT.search(c) for c in classes)
 
 
+_HIDDEN_CANDIDATES = etree.XPath(
+    ".//style | .//*[@aria-hidden='true' or contains(@style, 'none') or contains(@style, 'hidden')"
+    " or contains(@class, 'hid') or contains(@class, 'Hid')]")
+"""A superset of what is_hidden says, found by compiled code (a walk in Python costs more than the rest)."""
+
+
 def prune_hidden(root: etree._Element, keep: set[etree._Element], found: list[str]) -> None:
-    """Remove the elements the page hides (see is_hidden), never one of `keep` or the page itself, and the
-    style sheets inside the body (a <style> in a link would count as the link's text)."""
+    """Remove the elements the page hides (see is_hidden), never one of `keep` (the headline's blocks) or the
+    page itself, and the style sheets inside the body (a <style> in a link would count as the link's text)."""
     hidden: list[etree._Element] = []
-    page = len(node_text(root))
-    stack = [root]
-    while stack:
-        el = stack.pop()
-        # A hidden block holding most of the page is the page itself, shown by a script once it has loaded.
-        if el.tag == "style" or (el.tag not in _STOP and el not in keep and is_hidden(el)
-                                 and len(node_text(el)) <= page / 2):
-            hidden.append(el)  # its descendants go with it
+    gone: set[etree._Element] = set()
+    page = -1  # the page's text length, measured once a hidden block with text is met (most pages have none)
+    for el in _HIDDEN_CANDIDATES(root):  # document order: an ancestor comes before its descendants
+        if el.getparent() in gone:
+            gone.add(el)
             continue
-        stack.extend(c for c in el if isinstance(c.tag, str) and (c.tag == "style" or c.tag not in _SKIP))
+        if el.tag != "style":
+            if el.tag in _STOP or el in keep or not is_hidden(el):
+                continue
+            size = _text_size(el)
+            if size and page < 0:
+                page = _text_size(root)
+            # A hidden block holding nearly all the page is the page itself, shown by a script once it has loaded.
+            if size > PAGE_SHARE * page:
+                continue
+        hidden.append(el)
+        gone.add(el)
     for el in hidden:
-        text = node_text(el) if el.tag != "style" else ""
+        text = normalise_text(" ".join(islice(el.itertext(), 8))) if el.tag != "style" else ""
         if text:
             found.append(text[:80])
         remove_node(el)
+
+
+def _text_size(el: etree._Element) -> int:
+    """Characters of text an element holds, unnormalised (only compared with another such size)."""
+    return len(etree.tostring(el, method="text", encoding="unicode", with_tail=False).strip())
+
+
+PAGE_SHARE = 0.9
+"""Share of the page's text above which a hidden block is the page itself (a script shows it), not hidden text."""
 
 
 def prune_furniture(root: etree._Element, outlet: Outlet, url: str, keep: set[etree._Element] | None = None
