@@ -207,13 +207,15 @@ def _deepest(texts: dict[etree._Element, str], needle: str,
     """The deepest element whose text holds `needle`, a visible one first (a page may keep a hidden copy of its
     article for another screen size); with `near`, the one closest to it first (the end of an article is in the
     block its start is in, not in a sidebar listing the same story)."""
+    matches = [el for el, text in texts.items() if needle in _squash(text)]
+    wrappers = {a for el in matches for a in el.iterancestors()}
     best, rank = None, (-1, -1, -1)
-    for el, text in texts.items():
-        if needle in _squash(text):
-            here = (0 if _hidden(el) else 1, _depth(_common_ancestor(near, el)) if near is not None else 0,
-                    _depth(el))
-            if here > rank:
-                best, rank = el, here
+    for el in matches:
+        if el in wrappers:
+            continue  # a deeper element holds the words too
+        here = (0 if _hidden(el) else 1, _depth(_common_ancestor(near, el)) if near is not None else 0, _depth(el))
+        if here > rank:
+            best, rank = el, here
     return best
 
 
