@@ -1,10 +1,11 @@
 """Furniture recognised by what it is, in any markup: share widgets, story cards, the alternate-address note.
 
-Nothing here reads a class name or an id. A share widget is the links to share endpoints (the profile's
-`share_link_regex`), the icon-only links and the label beside them; a story card is a block whose only text is
-links to other articles of the outlet (their headline or their URL), with or without a label such as "Read more:";
-the alternate-address note is the profile's sentence and the outlet host links after it. Each block is removed
-at the outermost wrapper that holds nothing else, however deep the markup nests it.
+Nothing here reads a class name or an id, save the two class words pages use to hide a block ("hide", "hidden":
+text the page hides is not the article, see prune_hidden). A share widget is the links to share endpoints (the
+profile's `share_link_regex`), the icon-only links and the label beside them; a story card is a block whose only
+text is links to other articles of the outlet (their headline or their URL), with or without a label such as "Read
+more:"; the alternate-address note is the profile's sentence and the outlet host links after it. Each block is
+removed at the outermost wrapper that holds nothing else, however deep the markup nests it.
 """
 
 from __future__ import annotations
