@@ -17,7 +17,7 @@ from crawler.extract.cues import Cues, clean_page, clean_paragraphs
 from crawler.extract.dates import date_at_midnight, iso, parse_site_datetime, split_updated
 from crawler.extract.decode import decode_html
 from crawler.extract.errors import NotAnArticle
-from crawler.extract.furniture import prune_furniture
+from crawler.extract.furniture import prune_furniture, prune_hidden
 from crawler.extract.generic import extract_generic, generic_paragraphs
 from crawler.extract.guard import guard_paragraphs
 from crawler.extract.region import find_body_region
@@ -460,6 +460,10 @@ def _read_structure(tree: etree._Element, url: str, outlet: Outlet) -> _Reading:
     body = tree.find("body")
     page = body if body is not None else tree
     reading.furniture = prune_furniture(page, outlet, url)
+    hidden: list[str] = []
+    prune_hidden(page, set() if title_node is None else {title_node, *title_node.iterancestors()}, hidden)
+    if hidden:
+        reading.furniture["hidden"] = hidden
     # The page is cleaned first, so the density region is found among prose alone; the headline's blocks are
     # searched inside but never removed whole (a <header> holding headline, date line and breadcrumb).
     clean_page(tree, outlet, cues, set() if title_node is None else {title_node, *title_node.iterancestors()})

@@ -1,16 +1,18 @@
 """Furniture recognised by what it is, in any markup: share widgets, story cards, the alternate-address note.
 
-Nothing here reads a class name or an id. A share widget is the links to share endpoints (the profile's
-`share_link_regex`), the icon-only links and the label beside them; a story card is a block whose only text is
-links to other articles of the outlet (their headline or their URL), with or without a label such as "Read more:";
-the alternate-address note is the profile's sentence and the outlet host links after it. Each block is removed
-at the outermost wrapper that holds nothing else, however deep the markup nests it.
+Nothing here reads a class name or an id, save the two class words pages use to hide a block ("hide", "hidden":
+text the page hides is not the article, see prune_hidden). A share widget is the links to share endpoints (the
+profile's `share_link_regex`), the icon-only links and the label beside them; a story card is a block whose only
+text is links to other articles of the outlet (their headline or their URL), with or without a label such as "Read
+more:"; the alternate-address note is the profile's sentence and the outlet host links after it. Each block is
+removed at the outermost wrapper that holds nothing else, however deep the markup nests it.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from itertools import islice
 from urllib.parse import urljoin, urlsplit
 
 from lxml import etree
@@ -243,6 +245,69 @@ def _host_block(el: etree._Element, page: _Page) -> bool:
     return _host_text(text, page.outlet)
 
 
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
+_HIDDEN_CLASSES = frozenset({"hide", "hidden"})
+_SHOWN_AT = re.compile(r":(?:block|flex|grid|inline|inline-block|inline-flex|table|contents|visible)$")
+
+
+def is_hidden(el: etree._Element) -> bool:
+    """Whether the page itself hides the element from the reader: aria-hidden, an inline display:none or
+    visibility:hidden, or a class that says so ("hide", "hidden"). A copy of the article kept for another screen
+    size or for microdata, a closed dialog: text nobody reads as the article. (The `hidden` attribute is not
+    enough: pages hide their article's sections that way until a script shows them.)"""
+    return (el.get("aria-hidden") == "true" or bool(_HIDDEN_STYLE.search(el.get("style") or ""))
+            or _hidden_by_class((el.get("class") or "").lower().split()))
+
+
+def _hidden_by_class(classes: list[str]) -> bool:
+    """A class "hide" or "hidden", unless another class shows the element at some screen width (utility
+    classes such as "hidden md:block" hide it on phones only)."""
+    return bool(_HIDDEN_CLASSES & set(classes)) and not any(_SHOWN_AT.search(c) for c in classes)
+
+
+_HIDDEN_CANDIDATES = etree.XPath(
+    ".//style | .//*[@aria-hidden='true' or contains(@style, 'none') or contains(@style, 'hidden')"
+    " or contains(@class, 'hid') or contains(@class, 'Hid')]")
+"""A superset of what is_hidden says, found by compiled code (a walk in Python costs more than the rest)."""
+
+
+def prune_hidden(root: etree._Element, keep: set[etree._Element], found: list[str]) -> None:
+    """Remove the elements the page hides (see is_hidden), never one of `keep` (the headline's blocks) or the
+    page itself, and the style sheets inside the body (a <style> in a link would count as the link's text)."""
+    hidden: list[etree._Element] = []
+    gone: set[etree._Element] = set()
+    page = -1  # the page's text length, measured once a hidden block with text is met (most pages have none)
+    for el in _HIDDEN_CANDIDATES(root):  # document order: an ancestor comes before its descendants
+        if el.getparent() in gone:
+            gone.add(el)
+            continue
+        if el.tag != "style":
+            if el.tag in _STOP or el in keep or not is_hidden(el):
+                continue
+            size = _text_size(el)
+            if size and page < 0:
+                page = _text_size(root)
+            # A hidden block holding nearly all the page is the page itself, shown by a script once it has loaded.
+            if size > PAGE_SHARE * page:
+                continue
+        hidden.append(el)
+        gone.add(el)
+    for el in hidden:
+        text = normalise_text(" ".join(islice(el.itertext(), 8))) if el.tag != "style" else ""
+        if text:
+            found.append(text[:80])
+        remove_node(el)
+
+
+def _text_size(el: etree._Element) -> int:
+    """Characters of text an element holds, unnormalised (only compared with another such size)."""
+    return len(etree.tostring(el, method="text", encoding="unicode", with_tail=False).strip())
+
+
+PAGE_SHARE = 0.9
+"""Share of the page's text above which a hidden block is the page itself (a script shows it), not hidden text."""
+
+
 def prune_furniture(root: etree._Element, outlet: Outlet, url: str, keep: set[etree._Element] | None = None
                     ) -> dict[str, list[str]]:
     """Remove share widgets, story cards and the alternate-address note from `root` (a page or a region of
@@ -255,4 +320,5 @@ def prune_furniture(root: etree._Element, outlet: Outlet, url: str, keep: set[et
     return {k: v for k, v in found.items() if v}
 
 
-__all__ = ["is_share_text", "prune_alternate_addresses", "prune_furniture", "prune_share_widgets", "prune_story_cards"]
+__all__ = ["is_hidden", "is_share_text", "prune_alternate_addresses", "prune_furniture", "prune_hidden",
+           "prune_share_widgets", "prune_story_cards"]

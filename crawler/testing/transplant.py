@@ -34,6 +34,7 @@ from lxml import etree
 
 from crawler.core.items import normalise_text
 from crawler.extract import NotAnArticle, extract_full
+from crawler.extract.furniture import is_hidden
 from crawler.testing.fixturecheck import Fixture, body_f1, to_minute
 
 FURNITURE_FILE = Path(__file__).resolve().parent / "fixtures" / "transplant" / "furniture.json"
@@ -48,6 +49,9 @@ _BLOCKS = frozenset({"p", "div", "li", "h2", "h3", "h4", "h5", "h6", "blockquote
                      "article", "figure", "header", "footer", "aside", "ul", "ol", "table"})
 _NAME = re.compile(r"[A-Za-z_][\w.-]*")
 """Attribute names lxml accepts (pages of script frameworks carry `:class`, `@click`)."""
+COPY_WORDS = 10
+"""Words a block outside the article block must have, all of them the article's, to count as a copy of it."""
+_NOT_PROSE = frozenset({"li", "h2", "h3", "h4", "h5", "h6", "td", "dd", "ul", "ol", "table"})
 _SKIP = frozenset({"script", "style", "noscript", "template", "svg", "head", "title", "meta", "link"})
 
 
@@ -188,22 +192,40 @@ def _squash(text: str) -> str:
     return " ".join(re.findall(r"\w+", text.lower()))
 
 
-def _deepest(texts: dict[etree._Element, str], needle: str) -> etree._Element | None:
-    best, depth = None, -1
-    for el, text in texts.items():
-        if needle in _squash(text):
-            d = sum(1 for _ in el.iterancestors())
-            if d > depth:
-                best, depth = el, d
+def _hidden(el: etree._Element) -> bool:
+    """Whether the element or one of its ancestors is hidden from the reader (a copy of the article kept for
+    another screen size, a closed dialog), as the extractor judges it."""
+    return any(is_hidden(node) for node in (el, *el.iterancestors()))
+
+
+def _depth(el: etree._Element) -> int:
+    return sum(1 for _ in el.iterancestors())
+
+
+def _deepest(texts: dict[etree._Element, str], needle: str,
+             near: etree._Element | None = None) -> etree._Element | None:
+    """The deepest element whose text holds `needle`, a visible one first (a page may keep a hidden copy of its
+    article for another screen size); with `near`, the one closest to it first (the end of an article is in the
+    block its start is in, not in a sidebar listing the same story)."""
+    matches = [el for el, text in texts.items() if needle in _squash(text)]
+    wrappers = {a for el in matches for a in el.iterancestors()}
+    best, rank = None, (-1, -1, -1)
+    for el in matches:
+        if el in wrappers:
+            continue  # a deeper element holds the words too
+        here = (0 if _hidden(el) else 1, _depth(_common_ancestor(near, el)) if near is not None else 0, _depth(el))
+        if here > rank:
+            best, rank = el, here
     return best
 
 
-def _locate(texts: dict[etree._Element, str], paragraphs: list[str], reverse: bool) -> etree._Element | None:
+def _locate(texts: dict[etree._Element, str], paragraphs: list[str], reverse: bool,
+            near: etree._Element | None = None) -> etree._Element | None:
     """The deepest element holding the opening words of one of the first (or last) ground-truth paragraphs."""
     candidates = [p for p in paragraphs if len(p.split()) >= 6]
     for para in (candidates[::-1] if reverse else candidates)[:4]:
         words = _squash(para).split()
-        node = _deepest(texts, " ".join(words[:8]))
+        node = _deepest(texts, " ".join(words[:8]), near)
         if node is not None:
             return node
     return None
@@ -375,49 +397,72 @@ def _menu(root: etree._Element, container: etree._Element, furniture: Furniture,
         above.append(li)
 
 
-def transplant(template: Template, story: Story, other: Story, furniture: Furniture, seed: int) -> Transplant | None:
-    """`story` written into `template` with Press TV's furniture (`other` is the story a card points to), or
-    None when the template's own article block cannot be found."""
-    rng = random.Random(f"{template.name}:{story.name}:{seed}")
-    root = lxml.html.document_fromstring(template.html, parser=_PARSER)
-    page_body = root.find("body")
-    if page_body is None:
-        return None
-    _drop_breadcrumbs(page_body)
-    texts = _texts(page_body)
+@dataclass
+class _Site:
+    """Where the template's own article sits: its block, the paragraph element the story's paragraphs copy,
+    that element's parent and place in it, and the page's headline element (None: the page has none)."""
+
+    root: etree._Element
+    container: etree._Element
+    proto: etree._Element
+    host: etree._Element
+    at: int
+    headline: etree._Element | None
+
+
+def _article_block(page_body: etree._Element, template: Template,
+                   texts: dict[etree._Element, str]) -> etree._Element | None:
+    """The element holding the template's own article (from its first to its last ground-truth paragraph), or
+    None when it cannot be found or is the whole page."""
     truth_paras = [p for p in re.split(r"\n+", template.body) if p.strip()]
-    start, end = _locate(texts, truth_paras, False), _locate(texts, truth_paras, True)
+    start = _locate(texts, truth_paras, False)
+    end = _locate(texts, truth_paras, True, start) if start is not None else None
     if start is None or end is None:
         return None
     container = _common_ancestor(start, end)
     if container is page_body or container.tag in ("html", "body"):
         return None
-    truth = _squash(template.body)
+    return container
 
-    # The page's body blocks: the deepest block elements whose text is article text.
+
+def _body_blocks(container: etree._Element, texts: dict[etree._Element, str], truth: str) -> list[etree._Element]:
+    """The page's body blocks: the deepest block elements whose text is article text."""
     found = [el for el in container.iter() if el is not container and el in texts and el.tag in _BLOCKS
              and len(texts[el]) >= 25 and _squash(texts[el]) in truth]
     found_set = set(found)
-    blocks = [el for el in found if not any(d in found_set for d in el.iterdescendants())]
-    if len(blocks) < 2:
-        return None
-    signature = Counter((b.tag, b.get("class")) for b in blocks).most_common(1)[0][0]
-    proto = next(b for b in blocks if (b.tag, b.get("class")) == signature)
-    host = proto.getparent()
-    if host is None:
-        return None
+    return [el for el in found if not any(d in found_set for d in el.iterdescendants())]
 
-    # The headline: the page's own headline element (the first h1, else the one holding the template's title).
+
+def _prototype(blocks: list[etree._Element]) -> etree._Element | None:
+    """The page's own paragraph element: the commonest tag and class among its body blocks other than list
+    items, headings and cells (a Press TV article is prose), or None when it has no other (its prose sits in
+    inline elements or between <br>s: there is no paragraph to copy, and a story written as headings or list
+    items is not a Press TV page)."""
+    prose = [b for b in blocks if b.tag not in _NOT_PROSE]
+    if not prose:
+        return None
+    signature = Counter((b.tag, b.get("class")) for b in prose).most_common(1)[0][0]
+    return next(b for b in prose if (b.tag, b.get("class")) == signature)
+
+
+def _page_headline(page_body: etree._Element, container: etree._Element, texts: dict[etree._Element, str],
+                   title: str) -> etree._Element | None:
+    """The page's own headline element (the first h1, else the one holding the template's title), or None
+    when it is the page or holds the article block."""
     headline = _headline(page_body, container)
-    if headline is None and template.title:
-        headline = _deepest(texts, _squash(template.title))
+    if headline is None and title:
+        headline = _deepest(texts, _squash(title))
     if headline is None or headline is page_body or container in {*headline.iterancestors()}:
-        headline = None
-    keep = {host, *host.iterancestors()}
-    if headline is not None:
-        keep |= {headline, *headline.iterancestors()}
+        return None
+    return headline
 
-    # Empty the article block of the other site's words (its structure, images and wrappers stay).
+
+def _empty(container: etree._Element, blocks: list[etree._Element], proto: etree._Element,
+           keep: set[etree._Element]) -> int:
+    """The article block emptied of the other site's words (its structure, images and wrappers stay); returns
+    where the prototype paragraph stood in its parent."""
+    host = proto.getparent()
+    assert host is not None
     at = list(host).index(proto)
     for block in blocks:
         if block not in keep and block.getparent() is not None:
@@ -431,130 +476,218 @@ def transplant(template: Template, story: Story, other: Story, furniture: Furnit
             el.attrib.pop("datetime", None)  # the other story's times, kept in attributes
             if el is not container:
                 el.tail = None
+    return at
+
+
+def _is_copy(text: str, truth: str) -> bool:
+    """Whether a block's text is the article's: at least COPY_WORDS words, and its lines (a copy kept as plain
+    text has them) nearly all the article's."""
+    lines = [_squash(line) for line in text.splitlines()]
+    words = sum(len(line.split()) for line in lines)
+    ours = sum(len(line.split()) for line in lines if line and line in truth)
+    return words >= COPY_WORDS and ours >= 0.9 * words
+
+
+def _clear_copies(page_body: etree._Element, container: etree._Element, keep: set[etree._Element],
+                  truth: str) -> None:
+    """Other copies of the other site's article outside its block (one per screen size, the next story of an
+    endless page repeating it) lose their words too: no extractor could tell them from the article."""
+    inside = {container, *container.iterdescendants()}
+    for el in page_body.iter():
+        if not isinstance(el.tag, str) or el.tag not in _BLOCKS or el in keep or el in inside:
+            continue
+        if _is_copy(" ".join(t for t in el.itertext() if t), truth):
+            for node in el.iter():
+                if isinstance(node.tag, str) and node.tag not in _SKIP:
+                    node.text = None
+                    if node is not el:
+                        node.tail = None
+
+
+def _site(template: Template) -> _Site | None:
+    """The template parsed, its article block found and emptied, or None when the block cannot be found."""
+    root = lxml.html.document_fromstring(template.html, parser=_PARSER)
+    page_body = root.find("body")
+    if page_body is None:
+        return None
+    _drop_breadcrumbs(page_body)
+    texts = _texts(page_body)
+    container = _article_block(page_body, template, texts)
+    if container is None:
+        return None
+    blocks = _body_blocks(container, texts, _squash(template.body))
+    if len(blocks) < 2:
+        return None
+    proto = _prototype(blocks)
+    host = proto.getparent() if proto is not None else None
+    if proto is None or host is None:
+        return None
+    headline = _page_headline(page_body, container, texts, template.title)
+    keep = {host, *host.iterancestors()}
+    if headline is not None:
+        keep |= {headline, *headline.iterancestors()}
+    at = _empty(container, blocks, proto, keep)
+    _clear_copies(page_body, container, keep, _squash(template.body))
+    return _Site(root, container, proto, host, at, headline)
+
+
+def _write_headline(site: _Site, title: str) -> None:
+    """The story's headline in the page's own headline element (a new h1 atop the block when it has none)."""
+    headline = site.headline
     if headline is None:
         headline = etree.Element("h1")
-        container.insert(0, headline)
+        site.container.insert(0, headline)
     else:
-        _clear_between(root, headline, container)
+        _clear_between(site.root, headline, site.container)
     for child in list(headline):
         headline.remove(child)
-    headline.text = story.title
-    planted_title = [story.title]
+    headline.text = title
 
-    dress = _Dresser(_classes(root), rng)
-    french = story.language == "fr"
-    planted: dict[str, list[str]] = {kind: [] for kind in LEAK_KINDS}
-    planted["headline"] = planted_title
 
-    def para(text: str) -> etree._Element:
-        return _like(proto, text)
+class _Planter:
+    """Builds the story's paragraphs and Press TV's furniture in the page's own style, noting what it plants."""
 
-    def share_bar() -> etree._Element:
+    def __init__(self, site: _Site, story: Story, furniture: Furniture, rng: random.Random) -> None:
+        self.site, self.story, self.furniture, self.rng = site, story, furniture, rng
+        self.dress = _Dresser(_classes(site.root), rng)
+        self.planted: dict[str, list[str]] = {kind: [] for kind in LEAK_KINDS}
+        self.planted["headline"] = [story.title]
+
+    def para(self, text: str) -> etree._Element:
+        return _like(self.site.proto, text)
+
+    def share_bar(self) -> etree._Element:
+        dress, furniture, rng = self.dress, self.furniture, self.rng
         bar = dress.el("div", None, "share", "social")
         label = dress.el(rng.choice(("span", "strong", "div")), furniture.share_label, "share", "label")
         label.tail = " "
         bar.append(label)
         for name, endpoint in furniture.share_links:
-            a = dress.el("a", name, "share", "social", href=endpoint + story.url)
+            a = dress.el("a", name, "share", "social", href=endpoint + self.story.url)
             a.tail = " "
             bar.append(a)
-        planted["share label"].append(furniture.share_label)
-        planted["share hosts"].append(" ".join(n for n, _ in furniture.share_links))
+        self.planted["share label"].append(furniture.share_label)
+        self.planted["share hosts"].append(" ".join(n for n, _ in furniture.share_links))
         return dress.nest(bar, rng.choice((0, 1)))
 
-    def figure(caption: str) -> etree._Element:
+    def figure(self, caption: str) -> etree._Element:
+        dress, rng, story = self.dress, self.rng, self.story
         fig = dress.el(rng.choice(("figure", "div")), None, "figure", "image", "media")
-        etree.SubElement(fig, "img", src=story.image_url or urljoin(story.url, "/Photo/photo.jpg"),
-                         alt="")
+        etree.SubElement(fig, "img", src=story.image_url or urljoin(story.url, "/Photo/photo.jpg"), alt="")
         cap = dress.el(rng.choice(("figcaption", "p", "span", "div")), caption, "caption", "credit")
         fig.append(cap)
-        planted["caption"].append(caption)
+        self.planted["caption"].append(caption)
         return fig
 
-    def card(label: str, headline_text: str, url: str, teaser: str) -> list[etree._Element]:
+    def card(self, label: str, headline_text: str, url: str, teaser: str) -> list[etree._Element]:
+        dress, rng = self.dress, self.rng
         link_text = headline_text if rng.random() < 0.7 else url
         inner = dress.el("div", None, "card", "related", "story")
         a = dress.el("a", link_text, "title", "link", href=url)
         inner.append(a)
         if teaser:
             inner.append(dress.el("p", teaser, "desc", "summary", "teaser"))
-        planted["card"] += [label, link_text] + ([teaser] if teaser else [])
+        self.planted["card"] += [label, link_text] + ([teaser] if teaser else [])
         wrapped = dress.nest(inner, rng.choice((1, 2, 3)))
         if rng.random() < 0.5:  # the label on a line of its own, as the site printed it, then the card
-            return [para(label), wrapped]
+            return [self.para(label), wrapped]
         inner.insert(0, dress.el(rng.choice(("span", "strong", "h4")), label, "label", "title"))
         return [wrapped]
 
-    # Above the body: the date line, byline, promo, share bar and the photo, in the page's own wrappers.
-    top: list[etree._Element] = []
-    date_text = _date_line(story.published, french, rng) if story.published else ""
-    if date_text:
-        date_el = dress.el(rng.choice(("time", "div", "span")), date_text, "date", "time", "publish")
-        if date_el.tag == "time":
-            date_el.set("datetime", story.published)
-        top.append(date_el)
-        planted["date line"].append(date_text)
-    if rng.random() < 0.5:
-        name, place = rng.choice(furniture.bylines)
-        by = dress.el("div", None, "author", "byline")
-        by.append(dress.el("span", name, "author", "name"))
-        by.append(etree.Element("br"))
-        by[-1].tail = place
-        top.append(by)
-        planted["byline"] += [name, place]
-    if rng.random() < 0.5:
-        top.append(dress.el("div", furniture.app_promos[0], "app", "promo", "banner"))
-        planted["promo"].append(furniture.app_promos[0])
-    share_on_top = rng.random() < 0.5
-    if share_on_top:
-        top.append(share_bar())
-    top.append(figure(story.image_caption or rng.choice(furniture.captions)))
+    def top(self) -> tuple[list[etree._Element], bool]:
+        """Above the body: the date line, byline, promo, share bar (or not: returned) and the photo."""
+        dress, furniture, rng, story = self.dress, self.furniture, self.rng, self.story
+        top: list[etree._Element] = []
+        date_text = _date_line(story.published, story.language == "fr", rng) if story.published else ""
+        if date_text:
+            date_el = dress.el(rng.choice(("time", "div", "span")), date_text, "date", "time", "publish")
+            if date_el.tag == "time":
+                date_el.set("datetime", story.published)
+            top.append(date_el)
+            self.planted["date line"].append(date_text)
+        if rng.random() < 0.5:
+            name, place = rng.choice(furniture.bylines)
+            by = dress.el("div", None, "author", "byline")
+            by.append(dress.el("span", name, "author", "name"))
+            by.append(etree.Element("br"))
+            by[-1].tail = place
+            top.append(by)
+            self.planted["byline"] += [name, place]
+        if rng.random() < 0.5:
+            top.append(dress.el("div", furniture.app_promos[0], "app", "promo", "banner"))
+            self.planted["promo"].append(furniture.app_promos[0])
+        share_on_top = rng.random() < 0.5
+        if share_on_top:
+            top.append(self.share_bar())
+        top.append(self.figure(story.image_caption or rng.choice(furniture.captions)))
+        return top, share_on_top
 
-    # The body, with a "Read more:" card in the middle and (on French pages, or now and then) a "Lire aussi" card.
-    middle: list[etree._Element] = [para(p) for p in story.paragraphs]
-    teaser = other.lead if rng.random() < 0.5 else ""
-    spot = max(1, len(middle) // 2)
-    middle[spot:spot] = card(furniture.read_more_label, other.title, other.url, teaser)
-    if french or rng.random() < 0.3:
-        title, url = rng.choice(furniture.french_stories)
-        spot = max(1, len(middle) // 3)
-        middle[spot:spot] = card(furniture.lire_aussi_label, title, url, "")
-    if len(story.paragraphs) > 3 and rng.random() < 0.4:
-        caption = rng.choice([c for c in furniture.captions if c != story.image_caption])
-        spot = 2 * len(middle) // 3
-        middle.insert(spot, figure(caption))
+    def middle(self, other: Story) -> list[etree._Element]:
+        """The body, with a "Read more:" card in the middle and (on French pages, or now and then) a "Lire
+        aussi" card, and sometimes a photo lower down."""
+        furniture, rng, story = self.furniture, self.rng, self.story
+        middle: list[etree._Element] = [self.para(p) for p in story.paragraphs]
+        teaser = other.lead if rng.random() < 0.5 else ""
+        spot = max(1, len(middle) // 2)
+        middle[spot:spot] = self.card(furniture.read_more_label, other.title, other.url, teaser)
+        if story.language == "fr" or rng.random() < 0.3:
+            title, url = rng.choice(furniture.french_stories)
+            spot = max(1, len(middle) // 3)
+            middle[spot:spot] = self.card(furniture.lire_aussi_label, title, url, "")
+        if len(story.paragraphs) > 3 and rng.random() < 0.4:
+            caption = rng.choice([c for c in furniture.captions if c != story.image_caption])
+            spot = 2 * len(middle) // 3
+            middle.insert(spot, self.figure(caption))
+        return middle
 
-    # Below the body: the alternate-addresses note with the outlet's hosts, the Roku promo, the share bar.
-    bottom: list[etree._Element] = []
-    note = dress.el("div", None, "note", "footer", "info")
-    note.append(para(furniture.alternate_note))
-    hosts = dress.el(rng.choice(("ul", "div", "p")), None, "links", "list")
-    for host_name in furniture.alternate_hosts:
-        a = etree.Element("a", href=f"https://{host_name}")
-        a.text = host_name
-        if hosts.tag == "ul":
-            li = etree.SubElement(hosts, "li")
-            li.append(a)
-        else:
-            a.tail = " "
-            hosts.append(a)
-    note.append(hosts)
-    bottom.append(note)
-    planted["alternate"] += [furniture.alternate_note, *furniture.alternate_hosts]
-    if rng.random() < 0.7:
-        bottom.append(dress.el("div", furniture.app_promos[1], "app", "promo", "roku"))
-        planted["promo"].append(furniture.app_promos[1])
-    if not share_on_top:
-        bottom.append(share_bar())
+    def alternate_note(self) -> etree._Element:
+        """The alternate-addresses note with the outlet's host links."""
+        furniture = self.furniture
+        note = self.dress.el("div", None, "note", "footer", "info")
+        note.append(self.para(furniture.alternate_note))
+        hosts = self.dress.el(self.rng.choice(("ul", "div", "p")), None, "links", "list")
+        for host_name in furniture.alternate_hosts:
+            a = etree.Element("a", href=f"https://{host_name}")
+            a.text = host_name
+            if hosts.tag == "ul":
+                li = etree.SubElement(hosts, "li")
+                li.append(a)
+            else:
+                a.tail = " "
+                hosts.append(a)
+        note.append(hosts)
+        self.planted["alternate"] += [furniture.alternate_note, *furniture.alternate_hosts]
+        return note
 
-    for offset, node in enumerate(top + middle + bottom):
-        host.insert(at + offset, node)
+    def bottom(self, share_on_top: bool) -> list[etree._Element]:
+        """Below the body: the alternate-addresses note, the Roku promo, the share bar."""
+        bottom = [self.alternate_note()]
+        if self.rng.random() < 0.7:
+            bottom.append(self.dress.el("div", self.furniture.app_promos[1], "app", "promo", "roku"))
+            self.planted["promo"].append(self.furniture.app_promos[1])
+        if not share_on_top:
+            bottom.append(self.share_bar())
+        return bottom
 
-    _menu(root, container, furniture, dress)
-    planted["menu"].append(" ".join(t for t, _ in furniture.menu[-3:]))
-    _rewrite_head(root, story)
-    html = lxml.html.tostring(root, encoding="unicode", doctype="<!DOCTYPE html>")
-    return Transplant(template.name, story, seed, html, {k: v for k, v in planted.items() if v},
+
+def transplant(template: Template, story: Story, other: Story, furniture: Furniture, seed: int) -> Transplant | None:
+    """`story` written into `template` with Press TV's furniture (`other` is the story a card points to), or
+    None when the template's own article block cannot be found."""
+    rng = random.Random(f"{template.name}:{story.name}:{seed}")
+    site = _site(template)
+    if site is None:
+        return None
+    _write_headline(site, story.title)
+    planter = _Planter(site, story, furniture, rng)
+    top, share_on_top = planter.top()
+    nodes = top + planter.middle(other) + planter.bottom(share_on_top)
+    for offset, node in enumerate(nodes):
+        site.host.insert(site.at + offset, node)
+    _menu(site.root, site.container, furniture, planter.dress)
+    planter.planted["menu"].append(" ".join(t for t, _ in furniture.menu[-3:]))
+    _rewrite_head(site.root, story)
+    html = lxml.html.tostring(site.root, encoding="unicode", doctype="<!DOCTYPE html>")
+    return Transplant(template.name, story, seed, html, {k: v for k, v in planter.planted.items() if v},
                       [t for t, _ in furniture.menu])
 
 

@@ -134,3 +134,25 @@ def test_a_breadcrumb_beside_the_headline_names_the_section() -> None:
 def test_structured_data_names_the_section_when_no_breadcrumb_does() -> None:
     jsonld = '<script type="application/ld+json">{"@type": "NewsArticle", "articleSection": "Asia-Pacific"}</script>'
     assert _extract(_page(head=jsonld)).article.section == "Asia-Pacific"
+
+
+HIDDEN_TEXT = ("The fact of registration and authorization of users on the websites via their accounts on social "
+               "networks indicates acceptance of these rules, which every user is obliged to abide by at all times, "
+               "and the administration has the right to delete comments in other languages without notice. ")
+
+
+@pytest.mark.parametrize("hidden_by", ['style="display: none"', 'aria-hidden="true"', 'class="rules hide"'])
+def test_text_the_page_hides_is_not_read_as_the_body(hidden_by: str) -> None:
+    # A closed dialog or a copy kept for another screen: more prose than the article, but never shown.
+    rules = "".join(f"<p>{HIDDEN_TEXT}</p>" for _ in range(20))
+    hidden = f'<div {hidden_by}><div class="scrollpane">{rules}</div></div>'
+    result = _extract(_page(below=hidden))
+    assert result.article.body == "\n\n".join(BODY)
+
+
+def test_a_style_sheet_inside_a_link_does_not_count_as_link_text() -> None:
+    css = "".join(f".u{i:04x} {{ padding: 0px; margin: 0; text-decoration: none; }} " for i in range(60))
+    inline = f'<a class="irp" href="https://example.org/guide"><style>{css}</style><span>A guide</span></a>'
+    result = _extract(_page(middle=inline))
+    assert result.article.body.startswith(BODY[0])
+    assert ".u0001" not in result.article.body
