@@ -73,6 +73,9 @@ class Cues:
     removed: dict[str, list[str]] = field(default_factory=dict)
     headline: etree._Element | None = None
     """The page's headline element: a breadcrumb names the section only when it stands beside it."""
+    plain: set[str] = field(default_factory=set, repr=False)
+    """Lines already found to be no furniture line (a wrapper and its only child say the same line): whether a
+    line is one depends on its text alone."""
 
     def note(self, reason: str, text: str) -> None:
         """Count one removal under its reason."""
@@ -159,7 +162,7 @@ def line_reason(line: str, outlet: Outlet, cues: Cues, beside: Callable[[], bool
 
 def _text_reason(text: str, outlet: Outlet, cues: Cues, beside: Callable[[], bool]) -> str | None:
     """line_reason for text already normalised (an element's node_text)."""
-    if not text or len(text.split()) > SHORT_LINE_WORDS:
+    if not text or text in cues.plain or len(text.split()) > SHORT_LINE_WORDS:
         return None
     if outlet.site_clock_regex.match(text):
         return "site-clock"
@@ -183,6 +186,7 @@ def _text_reason(text: str, outlet: Outlet, cues: Cues, beside: Callable[[], boo
         if name not in cues.authors:
             cues.authors.append(name)
         return "byline"
+    cues.plain.add(text)
     return None
 
 
