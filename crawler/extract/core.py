@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -32,8 +33,9 @@ from crawler.extract.tree import (
     meta_value,
     node_text,
     page_language,
+    paragraph_words,
     remove_node,
-    shingle_f1,
+    shingle_f1_words,
     split_paragraphs,
     xp,
 )
@@ -99,6 +101,17 @@ def _block_paragraphs(region: etree._Element) -> list[str]:
 # ---- classification --------------------------------------------------------------------------------
 
 
+def _first_words(body: etree._Element | None, limit: int) -> list[str]:
+    """The words of the page's text (its text pieces joined by spaces), read only until `limit` of them are
+    found: a long page stops early."""
+    words: list[str] = []
+    for piece in body.itertext() if body is not None else ():
+        words.extend(piece.split())
+        if len(words) >= limit:
+            break
+    return words
+
+
 def classify_non_article(
     tree: etree._Element, outlet: Outlet | None, url: str, has_layout: bool = False
 ) -> str | None:
@@ -113,8 +126,7 @@ def classify_non_article(
     if outlet is not None:
         short = False
         if not has_layout:  # the whole text is only read for pages without an article layout
-            body = tree.find("body")
-            words = " ".join(body.itertext()).split() if body is not None else []
+            words = _first_words(tree.find("body"), SHORT_PAGE_WORDS)
             short = len(words) < SHORT_PAGE_WORDS
         lowered = " ".join(words).lower() if short else ""
         for kind, label in (
@@ -337,9 +349,11 @@ def _lead_node(tree: etree._Element, description: str) -> etree._Element | None:
     start = description.casefold()[:30]
     # Only text that starts like the description can open the lead: the page's text runs are scanned, not the
     # text of every block (which costs a join per element).
-    for run in xp("//body//text()")(tree):
+    for run in xp("//body//text()[normalize-space()]")(tree):
+        if run.is_tail or run.lstrip()[:1].casefold()[:1] != start[:1]:
+            continue  # the cheap test first: most runs do not even start with the description's letter
         text = " ".join(run.split()).casefold()[:30]
-        if run.is_tail or not text or text != start[: len(text)]:
+        if not text or text != start[: len(text)]:
             continue
         node = run.getparent()
         chain = [node]
@@ -477,7 +491,7 @@ def _read_structure(tree: etree._Element, url: str, outlet: Outlet) -> _Reading:
     reading.region = region
     headings = {node_text(h) for h in region.iter("h2", "h3", "h4", "h5", "h6")}
     paragraphs = _agreed_paragraphs(_block_paragraphs(region), generic, headings)
-    if shingle_f1("\n\n".join(paragraphs), "\n\n".join(generic)) < DISAGREE:
+    if _disagree(paragraphs, generic):
         # The region is the wrong block (a comment thread, one half of a split body): the generic text wins.
         cues.note("second-opinion", f"density region replaced by the generic body ({len(generic)} paragraphs)")
         paragraphs, reading.region = generic, None
@@ -492,6 +506,25 @@ be the wrong block (a comment thread, one half of a split body) and the generic 
 KEEP_UNSEEN_WORDS = 6
 """A paragraph of the region the generic extractor did not keep stays when it has at least this many words
 (text straight in a <div> between <br>s, which trafilatura drops); shorter ones are the region's furniture."""
+
+
+def _disagree(own: list[str], generic: list[str]) -> bool:
+    """True when the region's paragraphs and the generic extractor's share less than DISAGREE of their 4-word
+    shingles (F1). Paragraphs found in both give a floor of common shingles (all but 3 of each one's), so the
+    shingles themselves are only counted when that floor does not settle it."""
+    words: dict[str, list[str]] = {}
+    wa, wb = paragraph_words(own, words), paragraph_words(generic, words)
+    if min(len(wa), len(wb)) >= 4:
+        left = Counter(generic)
+        floor = 0
+        for para in own:
+            if left[para] > 0:
+                left[para] -= 1
+                floor += max(0, len(words[para]) - 3)
+        # F1 of shingle counts is 2 * common / (shingles of one + shingles of the other).
+        if 2 * floor >= DISAGREE * (len(wa) - 3 + len(wb) - 3):
+            return False
+    return shingle_f1_words(wa, wb) < DISAGREE
 
 
 def _agreed_paragraphs(own: list[str], generic: list[str], headings: set[str]) -> list[str]:
@@ -639,6 +672,12 @@ def _extract_outlet(tree: etree._Element, url: str, outlet: Outlet, layout: Layo
 # ---- entry point -------------------------------------------------------------------------------------
 
 _PARSER = lxml.html.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True)
+# Every element an lxml.html element (trafilatura calls their text_content()), chosen in C: lxml.html's own
+# lookup is a Python call per element each time a walk meets it.
+_PARSER.set_element_class_lookup(etree.ElementDefaultClassLookup(
+    element=lxml.html.HtmlElement, comment=lxml.html.HtmlComment, pi=lxml.html.HtmlProcessingInstruction,
+    entity=lxml.html.HtmlEntity,
+))
 
 
 def parse_html(html_text: str) -> etree._Element:

@@ -73,6 +73,9 @@ class Cues:
     removed: dict[str, list[str]] = field(default_factory=dict)
     headline: etree._Element | None = None
     """The page's headline element: a breadcrumb names the section only when it stands beside it."""
+    plain: set[str] = field(default_factory=set, repr=False)
+    """Lines already found to be no furniture line (a wrapper and its only child say the same line): whether a
+    line is one depends on its text alone."""
 
     def note(self, reason: str, text: str) -> None:
         """Count one removal under its reason."""
@@ -123,6 +126,8 @@ def section_from_crumbs(parts: list[str], outlet: Outlet) -> str | None:
 def _breadcrumb(text: str, outlet: Outlet, cues: Cues, beside: Callable[[], bool]) -> bool:
     """True for "News / Politics"-like lines: short parts split by slashes, one a generic or known section.
     Only a short one beside the headline names the section (a menu never does)."""
+    if not _CRUMB_SPLIT.search(text):
+        return False  # one part only: most lines
     parts = [p.strip() for p in _CRUMB_SPLIT.split(text)]
     if len(parts) < 2 or any(not p or len(p.split()) > 4 or _SENTENCE_END.search(p) for p in parts):
         return False
@@ -140,6 +145,8 @@ def _never() -> bool:
 
 def _nav_row(text: str) -> bool:
     """True for "Share | Email | Print"-like rows: three or more short items split by bars or bullets."""
+    if not _NAV_SPLIT.search(text):
+        return False  # no bar or bullet: most lines
     parts = [p for p in _NAV_SPLIT.split(text) if p.strip()]
     return len(parts) >= 3 and all(len(p.split()) <= NAV_ITEM_WORDS for p in parts)
 
@@ -150,8 +157,12 @@ def line_reason(line: str, outlet: Outlet, cues: Cues, beside: Callable[[], bool
     Date lines fill `cues.published` the first time they are seen; a breadcrumb fills `cues.section` when
     `beside()` says it stands beside the headline.
     """
-    text = normalise_text(line)
-    if not text or len(text.split()) > SHORT_LINE_WORDS:
+    return _text_reason(normalise_text(line), outlet, cues, beside)
+
+
+def _text_reason(text: str, outlet: Outlet, cues: Cues, beside: Callable[[], bool]) -> str | None:
+    """line_reason for text already normalised (an element's node_text)."""
+    if not text or text in cues.plain or len(text.split()) > SHORT_LINE_WORDS:
         return None
     if outlet.site_clock_regex.match(text):
         return "site-clock"
@@ -175,6 +186,7 @@ def line_reason(line: str, outlet: Outlet, cues: Cues, beside: Callable[[], bool
         if name not in cues.authors:
             cues.authors.append(name)
         return "byline"
+    cues.plain.add(text)
     return None
 
 
@@ -333,7 +345,7 @@ def _reason(
         return "page-chrome"
     if s[_TEXT] <= 200 and (el.tag in _BLOCKISH or el.tag in _INLINE) and _standalone(el):
         text = node_text(el)
-        reason = line_reason(text, outlet, cues, lambda: cues.beside_headline(el))
+        reason = _text_reason(text, outlet, cues, lambda: cues.beside_headline(el))
         if reason == "box-heading":
             return "box"
         if reason is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, time, tzinfo
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from crawler.outlet import Outlet
@@ -13,6 +14,24 @@ _UTC_SUFFIX = re.compile(r"\s*\b(?:GMT|UTC)\s*$", re.IGNORECASE)
 _SPACES = re.compile(r"\s+")
 # "2:4AM": strptime needs two-digit minutes only in some formats; pad a lone minute digit.
 _LONE_MINUTE = re.compile(r"(\d{1,2}):(\d)(?=\s*[AP]M\b|\s*$)", re.IGNORECASE)
+
+
+_DIRECTIVE = re.compile(r"%(.)")
+
+
+@lru_cache(maxsize=16)
+def _max_words(formats: tuple[str, ...]) -> int | None:
+    """The most whitespace-separated words a string any of the formats parses can have (None: no bound known).
+
+    A format's words, plus one for each %d and %I, whose strptime patterns accept a leading space; formats
+    with the locale's whole-date directives (%c, %x, %X) have no bound here."""
+    most = 0
+    for fmt in formats:
+        directives = _DIRECTIVE.findall(fmt)
+        if any(d in "cxX" for d in directives):
+            return None
+        most = max(most, len(fmt.split()) + sum(d in "dI" for d in directives))
+    return most
 
 
 def parse_site_datetime(text: str, outlet: Outlet, tz: tzinfo | None = None) -> datetime | None:
@@ -34,7 +53,9 @@ def parse_site_datetime(text: str, outlet: Outlet, tz: tzinfo | None = None) -> 
         parsed = datetime.fromisoformat(text)
     except ValueError:
         parsed = None
-    if parsed is None:
+    limit = _max_words(outlet.date_formats)
+    if parsed is None and (limit is None or len(text.split()) <= limit):
+        # A longer line is no date (strptime would try, and fail, every format in turn).
         for fmt in outlet.date_formats:
             try:
                 parsed = datetime.strptime(text, fmt)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import lru_cache
 from itertools import islice
 from urllib.parse import urljoin, urlsplit
 
@@ -116,6 +117,8 @@ def _standalone(node: etree._Element) -> bool:
 def prune_share_widgets(root: etree._Element, outlet: Outlet, url: str, keep: set[etree._Element],
                         removed: list[str]) -> None:
     """Remove share widgets: links to share endpoints, the icon-only links and the label beside them."""
+    if not _any_share_link(root, outlet):
+        return  # one search over all the page's link targets first: a link-by-link check is only run on a hit
     page = _Page(outlet, url)
     for a in [a for a in root.iter("a") if page.is_share(a)]:
         if not _attached(a, root):
@@ -129,6 +132,17 @@ def prune_share_widgets(root: etree._Element, outlet: Outlet, url: str, keep: se
         widget = _climb(a, only_share, keep)
         removed.append(node_text(widget) or "(share links)")
         remove_node(widget)
+
+
+@lru_cache(maxsize=8)
+def _multiline(pattern: re.Pattern[str]) -> re.Pattern[str]:
+    return re.compile(pattern.pattern, pattern.flags | re.MULTILINE)
+
+
+def _any_share_link(root: etree._Element, outlet: Outlet) -> bool:
+    """True when some link target under `root` may be a share endpoint (the targets searched one per line)."""
+    targets = "\n".join(str(h).strip() for h in root.xpath(".//a/@href"))
+    return bool(_multiline(outlet.share_link_regex).search(targets))
 
 
 def is_share_text(text: str, outlet: Outlet) -> bool:

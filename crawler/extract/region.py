@@ -23,6 +23,8 @@ _PARA_TAGS = ("p", "blockquote", "h3", "h4", "ul", "ol", "pre")
 _BR = re.compile(r"<br\s*/?>", re.IGNORECASE)
 _MIN_START = 25
 """Characters of a paragraph's start used to find it again in the page (shorter runs of text are not indexed)."""
+_HEAD = 120
+"""Characters of a run of text normalised to make its key (whitespace runs rarely eat more than the spare)."""
 SHARE = 0.8
 """Share of trafilatura's matched text the located region must hold."""
 SMALL = 0.1
@@ -72,7 +74,11 @@ def _starts(root: etree._Element) -> dict[str, etree._Element]:
             continue
         for piece in (el.text, *(child.tail for child in el)):
             if piece and len(piece) >= _MIN_START:
-                text = normalise_text(piece)
+                # Only the start is needed: a long run is normalised in part (the cut can only change the
+                # last character or two of what is normalised, far past the key).
+                text = normalise_text(piece[:_HEAD])
+                if len(text) < _MIN_START + 5 and len(piece) > _HEAD:
+                    text = normalise_text(piece)
                 if len(text) >= _MIN_START:
                     index.setdefault(text[:_MIN_START].casefold(), el)
     return index

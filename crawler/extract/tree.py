@@ -163,19 +163,39 @@ _WORD = re.compile(r"\w+")
 
 def shingle_f1(a: str, b: str, n: int = 4) -> float:
     """How much two texts say the same: F1 of their n-word shingle counts (1.0 for two empty texts)."""
-    def grams(text: str) -> Counter[tuple[str, ...]]:
-        words = _WORD.findall(text.lower())
+    return shingle_f1_words(_WORD.findall(a.lower()), _WORD.findall(b.lower()), n)
+
+
+def paragraph_words(paragraphs: list[str], cache: dict[str, list[str]]) -> list[str]:
+    """The lower-case words of paragraphs joined by blank lines, each distinct paragraph read once (two
+    readings of one page share most of theirs)."""
+    words: list[str] = []
+    for para in paragraphs:
+        found = cache.get(para)
+        if found is None:
+            found = cache[para] = _WORD.findall(para.lower())
+        words.extend(found)
+    return words
+
+
+def shingle_f1_words(wa: list[str], wb: list[str], n: int = 4) -> float:
+    """shingle_f1 of two texts given as their lower-case words."""
+    if wa == wb:
+        return 1.0
+
+    def grams(words: list[str]) -> Counter[tuple[str, ...]]:
         if len(words) < n:
             return Counter([tuple(words)] if words else [])
         return Counter(zip(*(words[i:] for i in range(n)), strict=False))
 
-    ga, gb = grams(a), grams(b)
-    if not ga and not gb:
-        return 1.0
-    common = sum((ga & gb).values())
+    ga, gb = grams(wa), grams(wb)
+    size_a, size_b = sum(ga.values()), sum(gb.values())
+    # Without repeated shingles the common count is a set intersection, in C.
+    unique = len(ga) == size_a and len(gb) == size_b
+    common = len(ga.keys() & gb.keys()) if unique else sum((ga & gb).values())
     if not common:
         return 0.0
-    precision, recall = common / sum(gb.values()), common / sum(ga.values())
+    precision, recall = common / size_b, common / size_a
     return 2 * precision * recall / (precision + recall)
 
 
