@@ -49,8 +49,16 @@ class Side:
         values = []
         for m, items in self.runs:
             n = max(items, 1)
-            values.append({"pages/s": items / m.wall, "cpu/page": m.cpu / n, "main/page": m.main_cpu / n,
-                           "rss": m.peak_rss / MB, "wall": m.wall, "items": items}[what])
+            values.append(
+                {
+                    "pages/s": items / m.wall,
+                    "cpu/page": m.cpu / n,
+                    "main/page": m.main_cpu / n,
+                    "rss": m.peak_rss / MB,
+                    "wall": m.wall,
+                    "items": items,
+                }[what]
+            )
         return statistics.median(values)
 
 
@@ -63,8 +71,12 @@ class Site:
         self.base = ""
 
     def __enter__(self) -> Site:
-        self.proc = subprocess.Popen([sys.executable, str(ROOT / "bench" / "sitegen.py"), "serve", "--pages",
-                                      str(self.pages)], stdout=subprocess.PIPE, text=True, cwd=ROOT)
+        self.proc = subprocess.Popen(
+            [sys.executable, str(ROOT / "bench" / "sitegen.py"), "serve", "--pages", str(self.pages)],
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+        )
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline().strip()
         if not line.startswith("mirrors="):
@@ -88,23 +100,57 @@ def _count_lines(path: Path) -> int:
 
 def politeness_off(concurrency: int) -> list[str]:
     """The benchmark's settings, the same on both sides (as -s options)."""
-    return ["-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0", "-s", f"CONCURRENT_REQUESTS={concurrency}",
-            "-s", f"CONCURRENT_REQUESTS_PER_DOMAIN={concurrency}", "-s", "LOG_LEVEL=INFO"]
+    return [
+        "-s",
+        "AUTOTHROTTLE_ENABLED=False",
+        "-s",
+        "DOWNLOAD_DELAY=0",
+        "-s",
+        f"CONCURRENT_REQUESTS={concurrency}",
+        "-s",
+        f"CONCURRENT_REQUESTS_PER_DOMAIN={concurrency}",
+        "-s",
+        "LOG_LEVEL=INFO",
+    ]
 
 
 def project_cmd(base: str, work: Path, concurrency: int, workers: int) -> list[str]:
     """The real `presstv` spider: store (raw HTML kept), dedupe, extraction pool, JSONL export."""
     # FEEDS given whole (not -O, which Scrapy adds beside the project's default per-run feed): one JSONL file.
     feeds = json.dumps({str(work / "project.jsonl"): {"format": "jsonlines", "encoding": "utf8"}})
-    return [sys.executable, "-m", "scrapy", "crawl", "presstv", "-a", f"mirrors={base}", "-a", "sources=sitemap",
-            "-a", f"since={sitegen.since_date()}", "-s", f"FEEDS={feeds}",
-            "-s", f"CRAWLER_STORE={work / 'store.sqlite'}", "-s", f"CRAWLER_EXTRACT_WORKERS={workers}",
-            *politeness_off(concurrency)]
+    return [
+        sys.executable,
+        "-m",
+        "scrapy",
+        "crawl",
+        "presstv",
+        "-a",
+        f"mirrors={base}",
+        "-a",
+        "sources=sitemap",
+        "-a",
+        f"since={sitegen.since_date()}",
+        "-s",
+        f"FEEDS={feeds}",
+        "-s",
+        f"CRAWLER_STORE={work / 'store.sqlite'}",
+        "-s",
+        f"CRAWLER_EXTRACT_WORKERS={workers}",
+        *politeness_off(concurrency),
+    ]
 
 
 def naive_cmd(base: str, work: Path, concurrency: int) -> list[str]:
-    return [sys.executable, str(ROOT / "bench" / "naive_spider.py"), "--base", base, "--out",
-            str(work / "naive.jsonl"), "--concurrency", str(concurrency)]
+    return [
+        sys.executable,
+        str(ROOT / "bench" / "naive_spider.py"),
+        "--base",
+        base,
+        "--out",
+        str(work / "naive.jsonl"),
+        "--concurrency",
+        str(concurrency),
+    ]
 
 
 def run_side(name: str, base: str, concurrency: int, workers: int, keep: Path | None) -> tuple[Measured, int]:
@@ -125,23 +171,32 @@ def run_side(name: str, base: str, concurrency: int, workers: int, keep: Path | 
 
 def machine() -> str:
     load = os.getloadavg()
-    return (f"{platform.node()}: {os.cpu_count()} cores, Python {platform.python_version()}, "
-            f"load average at start {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    return (
+        f"{platform.node()}: {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"load average at start {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"
+    )
 
 
 def crawl_table(sides: list[Side], pages: int) -> str:
-    rows = ["| side | runs | items (median) | pages/s | CPU per page, whole tree | of which the crawl process "
-            "| peak RSS of tree (MB) |", "|---|---:|---:|---:|---:|---:|---:|"]
+    rows = [
+        "| side | runs | items (median) | pages/s | CPU per page, whole tree | of which the crawl process "
+        "| peak RSS of tree (MB) |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
     for s in sides:
-        rows.append(f"| {s.name} | {len(s.runs)} | {s.median('items'):.0f} | {s.median('pages/s'):.1f} | "
-                    f"{s.median('cpu/page') * 1000:.1f} ms | {s.median('main/page') * 1000:.1f} ms | "
-                    f"{s.median('rss'):.0f} |")
+        rows.append(
+            f"| {s.name} | {len(s.runs)} | {s.median('items'):.0f} | {s.median('pages/s'):.1f} | "
+            f"{s.median('cpu/page') * 1000:.1f} ms | {s.median('main/page') * 1000:.1f} ms | "
+            f"{s.median('rss'):.0f} |"
+        )
     by = {s.name: s for s in sides}
     if "project" in by and "naive" in by:
         p, n = by["project"], by["naive"]
-        rows.append(f"| project/naive | | | **{p.median('pages/s') / n.median('pages/s'):.2f}x** | "
-                    f"{p.median('cpu/page') / n.median('cpu/page'):.2f}x | | "
-                    f"{p.median('rss') / n.median('rss'):.2f}x |")
+        rows.append(
+            f"| project/naive | | | **{p.median('pages/s') / n.median('pages/s'):.2f}x** | "
+            f"{p.median('cpu/page') / n.median('cpu/page'):.2f}x | | "
+            f"{p.median('rss') / n.median('rss'):.2f}x |"
+        )
     return "\n".join(rows)
 
 
@@ -149,15 +204,18 @@ def per_run(sides: list[Side]) -> str:
     lines = []
     for s in sides:
         for i, (m, items) in enumerate(s.runs):
-            lines.append(f"  {s.name} run {i + 1}: {items} items in {m.wall:.1f} s = {items / m.wall:.1f} pages/s, "
-                         f"CPU {m.cpu:.1f} s (crawl process {m.main_cpu:.1f} s), "
-                         f"peak RSS {m.peak_rss / MB:.0f} MB, exit {m.returncode}")
+            lines.append(
+                f"  {s.name} run {i + 1}: {items} items in {m.wall:.1f} s = {items / m.wall:.1f} pages/s, "
+                f"CPU {m.cpu:.1f} s (crawl process {m.main_cpu:.1f} s), "
+                f"peak RSS {m.peak_rss / MB:.0f} MB, exit {m.returncode}"
+            )
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="bench/crawl.py", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="bench/crawl.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--pages", type=int, default=sitegen.DEFAULT_PAGES, help="article pages on the site")
     ap.add_argument("--runs", type=int, default=3, help="runs of each side (alternating)")
     ap.add_argument("--concurrency", type=int, default=32, help="CONCURRENT_REQUESTS on both sides")
@@ -182,8 +240,9 @@ def main(argv: list[str] | None = None) -> int:
             print(per_run([side]), flush=True)
         rows = ["| site pages | items | pages/s | peak RSS of tree (MB) |", "|---:|---:|---:|---:|"]
         for size, side in results:
-            rows.append(f"| {size} | {side.median('items'):.0f} | {side.median('pages/s'):.1f} | "
-                        f"{side.median('rss'):.0f} |")
+            rows.append(
+                f"| {size} | {side.median('items'):.0f} | {side.median('pages/s'):.1f} | {side.median('rss'):.0f} |"
+            )
         growth = results[-1][1].median("rss") - results[0][1].median("rss")
         print("\n" + "\n".join(rows))
         print(f"\npeak RSS growth {sizes[0]} -> {sizes[-1]} pages: {growth:+.0f} MB (target < 50 MB)")
@@ -191,8 +250,11 @@ def main(argv: list[str] | None = None) -> int:
     names = [n.strip() for n in args.sides.split(",") if n.strip()]
     sides = [Side(n) for n in names]
     with Site(args.pages) as site:
-        print(f"site: {args.pages} pages on {site.base}; concurrency {args.concurrency}; "
-              f"project workers {args.workers or os.cpu_count()}\n", flush=True)
+        print(
+            f"site: {args.pages} pages on {site.base}; concurrency {args.concurrency}; "
+            f"project workers {args.workers or os.cpu_count()}\n",
+            flush=True,
+        )
         for r in range(args.runs):
             order = sides if r % 2 == 0 else list(reversed(sides))
             for side in order:

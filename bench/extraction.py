@@ -44,8 +44,7 @@ def _plain(page: sitegen.BenchPage) -> None:
 
 def timed_runs(pages: list[sitegen.BenchPage], runs: int) -> dict[str, list[float]]:
     """CPU seconds per page for each extractor, one figure per run."""
-    sides: dict[str, Callable[[sitegen.BenchPage], None]] = {"crawler.extract": _project,
-                                                              "trafilatura.extract": _plain}
+    sides: dict[str, Callable[[sitegen.BenchPage], None]] = {"crawler.extract": _project, "trafilatura.extract": _plain}
     out: dict[str, list[float]] = {name: [] for name in sides}
     for page in pages[:5]:  # warm-up: imports, compiled XPaths, trafilatura's lazy setup
         for fn in sides.values():
@@ -87,6 +86,7 @@ class _Stages:
                 self.cpu[name] += spent
                 if self.stack:  # time of a nested stage is not its caller's
                     self.cpu[self.stack[-1]] -= spent
+
         return wrapped
 
 
@@ -157,15 +157,29 @@ def stage_profile(pages: list[sitegen.BenchPage]) -> list[tuple[str, float]]:
         for page, res in results:
             if res.article is None:
                 continue
-            store.save_article(res.article, Page(url=page.url, status=200, html=page.html, encoding="utf-8",
-                                                 fetched_at="2026-01-01T00:00:00", mirror="127.0.0.1",
-                                                 compressed=res.compressed, sha256=res.sha256), None)
+            store.save_article(
+                res.article,
+                Page(
+                    url=page.url,
+                    status=200,
+                    html=page.html,
+                    encoding="utf-8",
+                    fetched_at="2026-01-01T00:00:00",
+                    mirror="127.0.0.1",
+                    compressed=res.compressed,
+                    sha256=res.sha256,
+                ),
+                None,
+            )
         store.commit()
         store_cpu = time.process_time() - t
         store.close()
     n = len(pages)
-    rows = [(name, cpu * 1000 / n) for name, cpu in sorted(stages.cpu.items(), key=lambda kv: -kv[1])
-            if not name.startswith("_")]
+    rows = [
+        (name, cpu * 1000 / n)
+        for name, cpu in sorted(stages.cpu.items(), key=lambda kv: -kv[1])
+        if not name.startswith("_")
+    ]
     rows.append(("raw page zlib + SHA-256 for the store (worker)", blob_cpu * 1000 / n))
     rows.append(("pickling to and from the pool worker", (pickle_in + pickle_out) * 1000 / n))
     rows.append(("store write (SQLite, batched; crawl process)", store_cpu * 1000 / n))
@@ -174,8 +188,9 @@ def stage_profile(pages: list[sitegen.BenchPage]) -> list[tuple[str, float]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="bench/extraction.py", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="bench/extraction.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--pages", type=int, default=sitegen.DEFAULT_PAGES)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--profile", action="store_true", help="also print the per-stage profile")
@@ -186,8 +201,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     pages = list(sitegen.iter_pages(args.pages, args.cache))
     mean_kb = sum(len(p.html) for p in pages) / len(pages) / 1000
-    print(f"# Extraction CPU per page\n\n{args.pages} pages (mean {mean_kb:.0f} KB, both layouts), {args.runs} runs, "
-          f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}\n")
+    print(
+        f"# Extraction CPU per page\n\n{args.pages} pages (mean {mean_kb:.0f} KB, both layouts), {args.runs} runs, "
+        f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}\n"
+    )
     res = timed_runs(pages, args.runs)
     proj, plain = statistics.median(res["crawler.extract"]), statistics.median(res["trafilatura.extract"])
     print("| extractor | CPU ms/page (median) | runs |\n|---|---:|---|")

@@ -150,21 +150,31 @@ def save_failure(folder: Path, target: str, case: Case, kind: str, detail: str) 
     name = f"{target}-{kind}-{hashlib.sha256(case.data).hexdigest()[:16]}"
     (folder / f"{name}.bin").write_bytes(case.data)
     (folder / f"{name}.txt").write_text(
-        f"target: {target}\nfamily: {case.family}\nurl: {case.url}\noutcome: {kind}\n\n{detail}\n", encoding="utf-8")
+        f"target: {target}\nfamily: {case.family}\nurl: {case.url}\noutcome: {kind}\n\n{detail}\n", encoding="utf-8"
+    )
     return folder / f"{name}.bin"
 
 
 class _TargetRun:
     """One target's share of the campaign: feeds cases to its worker until its inputs or its time are used up."""
 
-    def __init__(self, target: str, tally: Tally, worker: Worker, quota: int | None, deadline: float | None,
-                 bound: float, crashes: Path) -> None:
+    def __init__(
+        self,
+        target: str,
+        tally: Tally,
+        worker: Worker,
+        quota: int | None,
+        deadline: float | None,
+        bound: float,
+        crashes: Path,
+    ) -> None:
         self.target, self.tally, self.worker = target, tally, worker
         self.quota, self.deadline, self.bound, self.crashes = quota, deadline, bound, crashes
 
     def done(self) -> bool:
         return (self.quota is not None and self.tally.inputs >= self.quota) or (
-            self.deadline is not None and time.monotonic() >= self.deadline)
+            self.deadline is not None and time.monotonic() >= self.deadline
+        )
 
     def one(self, case: Case) -> None:
         if self.done():
@@ -194,8 +204,13 @@ class _TargetRun:
             size = batch if self.quota is None else min(batch, self.quota - self.tally.inputs)
 
             @seed(first_seed + number)
-            @settings(max_examples=size, database=None, deadline=None, phases=[Phase.generate],
-                      suppress_health_check=list(HealthCheck))
+            @settings(
+                max_examples=size,
+                database=None,
+                deadline=None,
+                phases=[Phase.generate],
+                suppress_health_check=list(HealthCheck),
+            )
             @given(case=strategy)
             def drive(case: Case) -> None:
                 self.one(case)
@@ -207,9 +222,18 @@ class _TargetRun:
                 break  # the strategy has nothing left to give
 
 
-def campaign(targets: list[str], inputs: int | None, seconds: float | None, base_seed: int, bound: float,
-             batch: int, memory_mb: int, crashes: Path, runner: Runner = _run_target,
-             strategies: dict[str, SearchStrategy[Case]] | None = None) -> dict[str, Tally]:
+def campaign(
+    targets: list[str],
+    inputs: int | None,
+    seconds: float | None,
+    base_seed: int,
+    bound: float,
+    batch: int,
+    memory_mb: int,
+    crashes: Path,
+    runner: Runner = _run_target,
+    strategies: dict[str, SearchStrategy[Case]] | None = None,
+) -> dict[str, Tally]:
     """Fuzz each target in turn with an equal share of the inputs and of the time; the tallies by target.
 
     `runner` and `strategies` (by target) replace the real targets and their families, for testing the campaign."""
@@ -218,38 +242,50 @@ def campaign(targets: list[str], inputs: int | None, seconds: float | None, base
         tally = tallies[target] = Tally()
         quota = None if inputs is None else inputs // len(targets) + (index < inputs % len(targets))
         deadline = None if seconds is None else time.monotonic() + seconds / len(targets)
-        strategy = strategies[target] if strategies and target in strategies else st.one_of(
-            *TARGETS[target].families.values())
+        strategy = (
+            strategies[target] if strategies and target in strategies else st.one_of(*TARGETS[target].families.values())
+        )
         worker = Worker(memory_mb, runner)
         tally.base_rss_kb = worker.base_rss_kb
         started = time.monotonic()
         _TargetRun(target, tally, worker, quota, deadline, bound, crashes).drive(
-            strategy, base_seed * 1_000_003 + index * 10_007, batch)
+            strategy, base_seed * 1_000_003 + index * 10_007, batch
+        )
         tally.seconds = time.monotonic() - started
         worker.close()
     return tallies
 
 
 def print_table(tallies: dict[str, Tally], bound: float, memory_mb: int) -> None:
-    print(f"\n{'target':<12} {'inputs':>8} {'distinct':>8} {'inputs/s':>8} {'crashes':>7} {'hangs':>5} "
-          f"{'slowest s':>9} {'RSS MB at start':>15} {'peak RSS MB':>11}  outcomes")
+    print(
+        f"\n{'target':<12} {'inputs':>8} {'distinct':>8} {'inputs/s':>8} {'crashes':>7} {'hangs':>5} "
+        f"{'slowest s':>9} {'RSS MB at start':>15} {'peak RSS MB':>11}  outcomes"
+    )
     for name, t in tallies.items():
         rate = t.inputs / t.seconds if t.seconds else 0.0
         outcomes = ", ".join(f"{k} {v}" for k, v in t.outcomes.most_common())
-        print(f"{name:<12} {t.inputs:>8} {len(t.distinct):>8} {rate:>8.1f} {t.crashes:>7} {t.hangs:>5} "
-              f"{t.slowest:>9.2f} {t.base_rss_kb / 1024:>15.0f} {t.peak_rss_kb / 1024:>11.0f}  {outcomes}")
+        print(
+            f"{name:<12} {t.inputs:>8} {len(t.distinct):>8} {rate:>8.1f} {t.crashes:>7} {t.hangs:>5} "
+            f"{t.slowest:>9.2f} {t.base_rss_kb / 1024:>15.0f} {t.peak_rss_kb / 1024:>11.0f}  {outcomes}"
+        )
     total = sum(t.inputs for t in tallies.values())
-    print(f"{'all':<12} {total:>8} {sum(len(t.distinct) for t in tallies.values()):>8} {'':>8} "
-          f"{sum(t.crashes for t in tallies.values()):>7} {sum(t.hangs for t in tallies.values()):>5} "
-          f"{max((t.slowest for t in tallies.values()), default=0):>9.2f} {'':>15} "
-          f"{max((t.peak_rss_kb for t in tallies.values()), default=0) / 1024:>11.0f}")
+    print(
+        f"{'all':<12} {total:>8} {sum(len(t.distinct) for t in tallies.values()):>8} {'':>8} "
+        f"{sum(t.crashes for t in tallies.values()):>7} {sum(t.hangs for t in tallies.values()):>5} "
+        f"{max((t.slowest for t in tallies.values()), default=0):>9.2f} {'':>15} "
+        f"{max((t.peak_rss_kb for t in tallies.values()), default=0) / 1024:>11.0f}"
+    )
     print("\ninputs per family:")
     for name, t in tallies.items():
         print(f"  {name}: " + ", ".join(f"{k} {v}" for k, v in sorted(t.families.items())))
-    print(f"\nbound {bound} s per input, worker address space capped at {memory_mb} MB; "
-          f"peak RSS is the worker's (one per target, imports included)")
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-          f"Python {platform.python_version()}, {platform.system()} {platform.release()}")
+    print(
+        f"\nbound {bound} s per input, worker address space capped at {memory_mb} MB; "
+        f"peak RSS is the worker's (one per target, imports included)"
+    )
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+        f"Python {platform.python_version()}, {platform.system()} {platform.release()}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -261,8 +297,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=500, help="Hypothesis examples per batch (default 500)")
     parser.add_argument("--memory-mb", type=int, default=3072, help="worker address-space cap (default 3072)")
     parser.add_argument("--targets", default=",".join(TARGETS), help=f"comma-separated (default {','.join(TARGETS)})")
-    parser.add_argument("--crashes", type=Path, default=Path("fuzz-crashes"),
-                        help="folder for failing inputs (default ./fuzz-crashes)")
+    parser.add_argument(
+        "--crashes", type=Path, default=Path("fuzz-crashes"), help="folder for failing inputs (default ./fuzz-crashes)"
+    )
     args = parser.parse_args(argv)
     if args.minutes is None and args.inputs is None:
         parser.error("give --minutes and/or --inputs")
@@ -271,10 +308,12 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown targets: {', '.join(unknown)} (known: {', '.join(TARGETS)})")
     seconds = None if args.minutes is None else args.minutes * 60
-    print(f"fuzzing {', '.join(targets)}: {args.inputs or 'unlimited'} inputs, "
-          f"{args.minutes or 'unlimited'} minutes, seed {args.seed}", flush=True)
-    tallies = campaign(targets, args.inputs, seconds, args.seed, args.bound, args.batch, args.memory_mb,
-                       args.crashes)
+    print(
+        f"fuzzing {', '.join(targets)}: {args.inputs or 'unlimited'} inputs, "
+        f"{args.minutes or 'unlimited'} minutes, seed {args.seed}",
+        flush=True,
+    )
+    tallies = campaign(targets, args.inputs, seconds, args.seed, args.bound, args.batch, args.memory_mb, args.crashes)
     print_table(tallies, args.bound, args.memory_mb)
     failed = sum(t.crashes + t.hangs for t in tallies.values())
     if failed:

@@ -65,98 +65,196 @@ SETTINGS = "crawler/crawl/settings.py"
 WARC_TEST = "tests/cli/test_export_warc.py::test_every_stored_page_is_a_response_record_that_warcio_check_passes"
 POLITE_TEST = "tests/crawl/test_politeness_defaults.py"
 FLOOR_TEST = "tests/crawl/test_drift_alarm.py::test_each_coverage_floor_alarms_just_below_it_and_not_at_it"
-POOL_TEST = ("tests/crawl/test_failover.py::"
-             "test_mirror_pool_prefers_healthy_mirrors_sets_failing_ones_aside_and_takes_them_back")
+POOL_TEST = (
+    "tests/crawl/test_failover.py::test_mirror_pool_prefers_healthy_mirrors_sets_failing_ones_aside_and_takes_them_back"
+)
 
 MUTANTS: tuple[Mutant, ...] = (
     # ---- the store: windows, order, versions -----------------------------------------------------------
     m("store-since-exclusive", SQL, 'clauses.append(f"{column} >= ?")', 'clauses.append(f"{column} > ?")'),
     m("store-until-inclusive", SQL, 'clauses.append(f"{column} < ?")', 'clauses.append(f"{column} <= ?")'),
-    m("store-export-newest-first", SQL, 'f"{where} ORDER BY a.published_utc NULLS FIRST, a.article_id"',
-      'f"{where} ORDER BY a.published_utc DESC NULLS FIRST, a.article_id"'),
-    m("store-export-any-order", SQL, 'f"{where} ORDER BY a.published_utc NULLS FIRST, a.article_id"',
-      'f"{where}"'),
+    m(
+        "store-export-newest-first",
+        SQL,
+        'f"{where} ORDER BY a.published_utc NULLS FIRST, a.article_id"',
+        'f"{where} ORDER BY a.published_utc DESC NULLS FIRST, a.article_id"',
+    ),
+    m("store-export-any-order", SQL, 'f"{where} ORDER BY a.published_utc NULLS FIRST, a.article_id"', 'f"{where}"'),
     m("store-section-case-sensitive", SQL, '"lower(a.section) = lower(?)"', '"a.section = ?"'),
     m("store-changed-since-exclusive", SQL, '"a.changed_at >= ?"', '"a.changed_at > ?"'),
-    m("store-edited-includes-unedited", SQL, '"a.version > 1 AND a.changed_at >= ?"',
-      '"a.version >= 1 AND a.changed_at >= ?"'),
+    m(
+        "store-edited-includes-unedited",
+        SQL,
+        '"a.version > 1 AND a.changed_at >= ?"',
+        '"a.version >= 1 AND a.changed_at >= ?"',
+    ),
     m("store-version-not-incremented", SQL, "version = int(current[0]) + 1", "version = int(current[0])"),
-    m("store-metadata-change-dropped", SQL, "if {k: v for k, v in old.items() if k not in _VOLATILE} != {",
-      "if {k: v for k, v in old.items() if k not in _VOLATILE} == {"),
-    m("store-same-text-is-a-version", SQL, "if current[1] != digest or headline_changed(old_item, data):",
-      "if True:"),
+    m(
+        "store-metadata-change-dropped",
+        SQL,
+        "if {k: v for k, v in old.items() if k not in _VOLATILE} != {",
+        "if {k: v for k, v in old.items() if k not in _VOLATILE} == {",
+    ),
+    m("store-same-text-is-a-version", SQL, "if current[1] != digest or headline_changed(old_item, data):", "if True:"),
     # ---- user dates and durations ---------------------------------------------------------------------
-    m("since-bare-date-end-of-day", WHEN, "date.fromisoformat(text), datetime.min.time()",
-      "date.fromisoformat(text), datetime.max.time()"),
-    m("when-offset-ignored", WHEN, "return utc_key(datetime.fromisoformat(str(text)))",
-      "return utc_key(datetime.fromisoformat(str(text)).replace(tzinfo=None))"),
+    m(
+        "since-bare-date-end-of-day",
+        WHEN,
+        "date.fromisoformat(text), datetime.min.time()",
+        "date.fromisoformat(text), datetime.max.time()",
+    ),
+    m(
+        "when-offset-ignored",
+        WHEN,
+        "return utc_key(datetime.fromisoformat(str(text)))",
+        "return utc_key(datetime.fromisoformat(str(text)).replace(tzinfo=None))",
+    ),
     m("when-day-is-an-hour", WHEN, '"d": 86400', '"d": 3600'),
     m("when-zero-duration-accepted", WHEN, "if seconds <= 0:", "if seconds < 0:"),
     # ---- incremental skipping ---------------------------------------------------------------------------
     m("refresh-published-only", INCR, ' or (stored.modified_utc or "") >= cutoff', ""),
-    m("refresh-window-edge-excluded", INCR, 'if (stored.published_utc or "") >= cutoff',
-      'if (stored.published_utc or "") > cutoff'),
+    m(
+        "refresh-window-edge-excluded",
+        INCR,
+        'if (stored.published_utc or "") >= cutoff',
+        'if (stored.published_utc or "") > cutoff',
+    ),
     m("full-ignored", INCR, "if handle is None or self.full:", "if handle is None:"),
-    m("incremental-skips-nothing", INCR, "        if stored is None:\n            return None",
-      "        if stored is None or True:\n            return None"),
+    m(
+        "incremental-skips-nothing",
+        INCR,
+        "        if stored is None:\n            return None",
+        "        if stored is None or True:\n            return None",
+    ),
     # ---- mirror failover, Retry-After -----------------------------------------------------------------
     m("failover-451-not-a-block", MW, "if response.status in (403, 451):", "if response.status in (403,):"),
     m("failover-403-not-a-block", MW, "if response.status in (403, 451):", "if response.status in (451,):"),
     m("failover-410-not-gone", MW, "if response.status in (404, 410):", "if response.status in (404,):"),
-    m("pool-threshold-off-by-one", MIRRORS, "if m.failures >= self.fail_threshold",
-      "if m.failures > self.fail_threshold"),
-    m("pool-no-cooldown", MIRRORS, "m.set_aside_until = self._clock() + self.cooldown",
-      "m.set_aside_until = self._clock()"),
+    m(
+        "pool-threshold-off-by-one",
+        MIRRORS,
+        "if m.failures >= self.fail_threshold",
+        "if m.failures > self.fail_threshold",
+    ),
+    m(
+        "pool-no-cooldown",
+        MIRRORS,
+        "m.set_aside_until = self._clock() + self.cooldown",
+        "m.set_aside_until = self._clock()",
+    ),
     m("pool-seized-not-last", MIRRORS, "return (3, 0.0)", "return (0, 0.0)"),
     m("pool-recent-failure-not-ranked-down", MIRRORS, "return (1, 0.0)", "return (0, 0.0)", *FAST, POOL_TEST),
-    m("pool-success-keeps-failures", MIRRORS, "        m.responses += 1\n        m.failures = 0\n",
-      "        m.responses += 1\n"),
+    m(
+        "pool-success-keeps-failures",
+        MIRRORS,
+        "        m.responses += 1\n        m.failures = 0\n",
+        "        m.responses += 1\n",
+    ),
     m("notice-word-limit-low", MW, "NOTICE_MAX_WORDS = 400", "NOTICE_MAX_WORDS = 40"),
     m("retry-after-http-date-ignored", MW, "return max(0.0, when.timestamp() - time.time())", "return None"),
-    m("archive-retry-after-ignored", MW, "wait = min(self.backoff if asked is None else asked, self.max_wait)",
-      "wait = min(self.backoff, self.max_wait)"),
-    m("archive-retry-after-uncapped", MW, "wait = min(self.backoff if asked is None else asked, self.max_wait)",
-      "wait = self.backoff if asked is None else asked"),
-    m("archive-stops-one-early", MW, "if count > self.max_throttles:\n            self._stop(source, response.status",
-      "if count >= self.max_throttles:\n            self._stop(source, response.status"),
-    m("archive-rate-not-halved", MW, "slot.delay = min(max(slot.delay * 2, 0.1), max(self.max_delay, slot.delay))",
-      "slot.delay = min(max(slot.delay, 0.1), max(self.max_delay, slot.delay))"),
+    m(
+        "archive-retry-after-ignored",
+        MW,
+        "wait = min(self.backoff if asked is None else asked, self.max_wait)",
+        "wait = min(self.backoff, self.max_wait)",
+    ),
+    m(
+        "archive-retry-after-uncapped",
+        MW,
+        "wait = min(self.backoff if asked is None else asked, self.max_wait)",
+        "wait = self.backoff if asked is None else asked",
+    ),
+    m(
+        "archive-stops-one-early",
+        MW,
+        "if count > self.max_throttles:\n            self._stop(source, response.status",
+        "if count >= self.max_throttles:\n            self._stop(source, response.status",
+    ),
+    m(
+        "archive-rate-not-halved",
+        MW,
+        "slot.delay = min(max(slot.delay * 2, 0.1), max(self.max_delay, slot.delay))",
+        "slot.delay = min(max(slot.delay, 0.1), max(self.max_delay, slot.delay))",
+    ),
     # ---- the dupe filter --------------------------------------------------------------------------------
-    m("dupe-key-includes-url", KEY, 'return article_key(request.meta.get("article_id"))',
-      'return article_key(f"{request.meta.get(\'article_id\')}:{request.url}")'),
-    m("dupe-redirect-exemption-widened", KEY,
-      'return bool(request.meta.get("article_id") and request.meta.get("redirect_urls"))',
-      'return bool(request.meta.get("article_id") or request.meta.get("redirect_urls"))'),
+    m(
+        "dupe-key-includes-url",
+        KEY,
+        'return article_key(request.meta.get("article_id"))',
+        "return article_key(f\"{request.meta.get('article_id')}:{request.url}\")",
+    ),
+    m(
+        "dupe-redirect-exemption-widened",
+        KEY,
+        'return bool(request.meta.get("article_id") and request.meta.get("redirect_urls"))',
+        'return bool(request.meta.get("article_id") or request.meta.get("redirect_urls"))',
+    ),
     # ---- date windows: backfills and live runs ----------------------------------------------------------
-    m("backfill-drops-last-day", ARCH, "not since <= parsed.path_date <= until",
-      "not since <= parsed.path_date < until"),
-    m("backfill-drops-first-day", ARCH, "not since <= parsed.path_date <= until",
-      "not since < parsed.path_date <= until"),
-    m("backfill-drops-last-month", CDX, "while (year, month) <= (until.year, until.month):",
-      "while (year, month) < (until.year, until.month):"),
+    m(
+        "backfill-drops-last-day",
+        ARCH,
+        "not since <= parsed.path_date <= until",
+        "not since <= parsed.path_date < until",
+    ),
+    m(
+        "backfill-drops-first-day",
+        ARCH,
+        "not since <= parsed.path_date <= until",
+        "not since < parsed.path_date <= until",
+    ),
+    m(
+        "backfill-drops-last-month",
+        CDX,
+        "while (year, month) <= (until.year, until.month):",
+        "while (year, month) < (until.year, until.month):",
+    ),
     m("backfill-captures-from-month-start", CDX, 'start = f"{since:%Y%m%d}000000"', 'start = f"{since:%Y%m}01000000"'),
     m("backfill-unpadded-months-dropped", CDX, "if month < 10:", "if month < 1:"),
-    m("sitemap-january-previous-year", SPIDER, "prev = date(today.year - 1, 12, 1) if today.month == 1",
-      "prev = date(today.year, 12, 1) if today.month == 1"),
-    m("sitemap-utc-not-outlet-day", SPIDER, "today = self.clock().astimezone(self.outlet.timezone).date()",
-      "today = self.clock().date()"),
+    m(
+        "sitemap-january-previous-year",
+        SPIDER,
+        "prev = date(today.year - 1, 12, 1) if today.month == 1",
+        "prev = date(today.year, 12, 1) if today.month == 1",
+    ),
+    m(
+        "sitemap-utc-not-outlet-day",
+        SPIDER,
+        "today = self.clock().astimezone(self.outlet.timezone).date()",
+        "today = self.clock().date()",
+    ),
     m("live-window-drops-last-day", SPIDER, "(self.until and day > self.until)", "(self.until and day >= self.until)"),
-    m("one-day-window-refused", SPIDER, "if self.since and self.until and self.since > self.until:",
-      "if self.since and self.until and self.since >= self.until:"),
+    m(
+        "one-day-window-refused",
+        SPIDER,
+        "if self.since and self.until and self.since > self.until:",
+        "if self.since and self.until and self.since >= self.until:",
+    ),
     # ---- redaction -------------------------------------------------------------------------------------
     m("redact-password-param-case", REDACT, '(?P<secret>[^&\\s#]+)", re.IGNORECASE)', '(?P<secret>[^&\\s#]+)")'),
     m("redact-password-stops-at-at", REDACT, "(?P<secret>[^/\\s]+)@", "(?P<secret>[^/\\s@]+)@"),
-    m("redact-keyword-needs-url", REDACT,
-      'if "://" not in text and "password" not in text.lower() and not any(s in text for s in secrets):',
-      'if "://" not in text:'),
+    m(
+        "redact-keyword-needs-url",
+        REDACT,
+        'if "://" not in text and "password" not in text.lower() and not any(s in text for s in secrets):',
+        'if "://" not in text:',
+    ),
     m("redact-logs-off", REDACT, "        masked = redact(message)\n", "        masked = message\n"),
     # ---- exports and the drift alarm --------------------------------------------------------------------
     m("export-gz-not-compressed", EXPORT, 'if name.endswith(".gz") else raw', 'if name.endswith(".gzip") else raw'),
     m("export-part-file-kept", OUTPUTS, "        os.replace(tmp, path)\n", "        os.link(tmp, path)\n"),
-    m("export-ascii-escaped", TERMINAL, "text = json.dumps(value, ensure_ascii=False, **kwargs)",
-      "text = json.dumps(value, **kwargs)"),
-    m("warc-date-is-fetch-time", EXPORT, "datetime.fromisoformat(page.archived_at or page.fetched_at)",
-      "datetime.fromisoformat(page.fetched_at)", WARC_TEST),
+    m(
+        "export-ascii-escaped",
+        TERMINAL,
+        "text = json.dumps(value, ensure_ascii=False, **kwargs)",
+        "text = json.dumps(value, **kwargs)",
+    ),
+    m(
+        "warc-date-is-fetch-time",
+        EXPORT,
+        "datetime.fromisoformat(page.archived_at or page.fetched_at)",
+        "datetime.fromisoformat(page.fetched_at)",
+        WARC_TEST,
+    ),
     m("alarm-not-at-half", EXT, "missed * 2 >= items", "missed * 2 > items"),
     m("alarm-floor-inclusive", EXT, "if share < floors[floor_key]:", "if share <= floors[floor_key]:", FLOOR_TEST),
     # ---- politeness defaults -------------------------------------------------------------------------
@@ -167,8 +265,13 @@ MUTANTS: tuple[Mutant, ...] = (
 
 def copy_repository(dest: Path) -> None:
     """The repository's files (tracked, and new ones not ignored) under `dest`."""
-    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT, check=True,
-                            capture_output=True).stdout.decode().split("\0")
+    listed = (
+        subprocess.run(
+            ["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT, check=True, capture_output=True
+        )
+        .stdout.decode()
+        .split("\0")
+    )
     for name in filter(None, listed):
         source = ROOT / name
         if source.is_file():
@@ -180,8 +283,21 @@ def copy_repository(dest: Path) -> None:
 def run_tests(copy: Path, tests: tuple[str, ...], timeout: float) -> tuple[bool, str]:
     """(passed, last lines of output) of pytest on `tests` in the copy, its own code first on the path."""
     env = {**os.environ, "PYTHONPATH": str(copy), "PYTHONDONTWRITEBYTECODE": "1"}
-    cmd = [sys.executable, "-m", "pytest", "-x", "-q", "-rf", "-p", "no:randomly", "-p", "no:cacheprovider",
-           "-o", "addopts=-p hermetic", *tests]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-x",
+        "-q",
+        "-rf",
+        "-p",
+        "no:randomly",
+        "-p",
+        "no:cacheprovider",
+        "-o",
+        "addopts=-p hermetic",
+        *tests,
+    ]
     try:
         proc = subprocess.run(cmd, cwd=copy, env=env, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -243,11 +359,12 @@ def main() -> int:
                     passed, detail = True, f"not decided: {catcher} fails without the mutant too"
             if passed:
                 survivors.append(mu)
-            print(f"{'SURVIVED' if passed else 'killed':<8} {mu.name:<40} {time.monotonic() - began:5.1f} s  {detail}",
-                  flush=True)
+            print(
+                f"{'SURVIVED' if passed else 'killed':<8} {mu.name:<40} {time.monotonic() - began:5.1f} s  {detail}",
+                flush=True,
+            )
     killed = len(mutants) - len(survivors)
-    print(f"\nkill ratio {killed}/{len(mutants)} = {killed / len(mutants):.0%} "
-          f"in {time.monotonic() - started:.0f} s")
+    print(f"\nkill ratio {killed}/{len(mutants)} = {killed / len(mutants):.0%} in {time.monotonic() - started:.0f} s")
     for mu in survivors:
         print(f"survivor: {mu.name} ({mu.path}): {mu.old!r} -> {mu.new!r}")
     return 0

@@ -56,8 +56,9 @@ class NaiveSpider(SitemapSpider):
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="bench/naive_spider.py", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="bench/naive_spider.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--base", required=True, help="base URL of the local mirror (http://127.0.0.1:PORT)")
     ap.add_argument("--out", required=True, help="JSON Lines output file")
     ap.add_argument("--concurrency", type=int, default=32, help="CONCURRENT_REQUESTS (and per domain)")
@@ -66,19 +67,21 @@ def main(argv: list[str] | None = None) -> int:
     if host not in ("127.0.0.1", "::1", "localhost"):
         print(f"naive_spider: --base must be a loopback URL, not {args.base!r}", file=sys.stderr)
         return 2
-    process = CrawlerProcess({
-        "BOT_NAME": "naive",
-        "ITEM_PIPELINES": {TrafilaturaPipeline: 300},
-        "FEEDS": {args.out: {"format": "jsonlines", "encoding": "utf8", "overwrite": True}},
-        # Politeness off, as in the project's benchmark settings: the same knobs on both sides.
-        "AUTOTHROTTLE_ENABLED": False,
-        "DOWNLOAD_DELAY": 0,
-        "CONCURRENT_REQUESTS": args.concurrency,
-        "CONCURRENT_REQUESTS_PER_DOMAIN": args.concurrency,
-        "ROBOTSTXT_OBEY": True,
-        "TELNETCONSOLE_ENABLED": False,
-        "LOG_LEVEL": "INFO",
-    })
+    process = CrawlerProcess(
+        {
+            "BOT_NAME": "naive",
+            "ITEM_PIPELINES": {TrafilaturaPipeline: 300},
+            "FEEDS": {args.out: {"format": "jsonlines", "encoding": "utf8", "overwrite": True}},
+            # Politeness off, as in the project's benchmark settings: the same knobs on both sides.
+            "AUTOTHROTTLE_ENABLED": False,
+            "DOWNLOAD_DELAY": 0,
+            "CONCURRENT_REQUESTS": args.concurrency,
+            "CONCURRENT_REQUESTS_PER_DOMAIN": args.concurrency,
+            "ROBOTSTXT_OBEY": True,
+            "TELNETCONSOLE_ENABLED": False,
+            "LOG_LEVEL": "INFO",
+        }
+    )
     process.crawl(NaiveSpider, base=args.base)
     process.start()
     return 0

@@ -40,7 +40,7 @@ def _children_map() -> dict[int, list[int]]:
         except OSError:
             continue  # exited meanwhile
         # The command name may hold spaces and parentheses: fields start after the last ")".
-        ppid = int(stat[stat.rindex(b")") + 2:].split(b" ", 2)[1])
+        ppid = int(stat[stat.rindex(b")") + 2 :].split(b" ", 2)[1])
         kids.setdefault(ppid, []).append(int(entry.name))
     return kids
 
@@ -81,8 +81,14 @@ def own_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / _TICK
 
 
-def run_measured(cmd: Sequence[str], *, cwd: str | Path | None = None, log: Path | None = None,
-                 interval: float = 0.2, env: dict[str, str] | None = None) -> Measured:
+def run_measured(
+    cmd: Sequence[str],
+    *,
+    cwd: str | Path | None = None,
+    log: Path | None = None,
+    interval: float = 0.2,
+    env: dict[str, str] | None = None,
+) -> Measured:
     """Run `cmd` to completion, sampling the RSS of its process tree every `interval` seconds.
 
     CPU comes from getrusage(RUSAGE_CHILDREN) around the wait: it covers every descendant that was waited

@@ -83,11 +83,17 @@ def site_pages(n: int, size: int) -> list[Page]:
     for i in range(n):
         paragraphs = filler_paragraphs(8, i)
         spec = ArticleSpec(
-            article_id=str(700000 + i), published=datetime(2024, 3, 1, 10, 0, tzinfo=UTC), section_id="101",
-            section_name="Iran", title=f"Headline number {i} about talks in Tehran",
-            lead="A lead sentence that sums up the story in a few words.", paragraphs=paragraphs,
-            caption="A caption under the photo. (Photo by AFP)", image_path="/Photo/2024/3/1/x.jpg",
-            related=[RelatedLink("/Detail/2024/02/01/690000/Related-story", "A related story")], pad_to_bytes=size,
+            article_id=str(700000 + i),
+            published=datetime(2024, 3, 1, 10, 0, tzinfo=UTC),
+            section_id="101",
+            section_name="Iran",
+            title=f"Headline number {i} about talks in Tehran",
+            lead="A lead sentence that sums up the story in a few words.",
+            paragraphs=paragraphs,
+            caption="A caption under the photo. (Photo by AFP)",
+            image_path="/Photo/2024/3/1/x.jpg",
+            related=[RelatedLink("/Detail/2024/02/01/690000/Related-story", "A related story")],
+            pad_to_bytes=size,
         )
         html = render_article(spec, "current" if i % 2 == 0 else "bootstrap")
         pages.append((spec.article_id, f"https://www.presstv.co.uk{spec.path}", html, "\n\n".join(paragraphs)))
@@ -172,15 +178,23 @@ def table(title: str, result: dict[str, dict[str, float]]) -> str:
     base = result.get("trafilatura")
     ours = result.get("crawler.extract")
     if base and ours and base["ms"]:
-        lines.append(f"\ntime ratio crawler.extract / trafilatura: wall {ours['ms'] / base['ms']:.2f}x, "
-                     f"CPU {ours['cpu_ms'] / base['cpu_ms']:.2f}x")
+        lines.append(
+            f"\ntime ratio crawler.extract / trafilatura: wall {ours['ms'] / base['ms']:.2f}x, "
+            f"CPU {ours['cpu_ms'] / base['cpu_ms']:.2f}x"
+        )
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--benchmark", "--bench", dest="bench", type=Path, default=None,
-                    help=f"article-extraction-benchmark folder (default: ${BENCH_ENV})")
+    ap.add_argument(
+        "--benchmark",
+        "--bench",
+        dest="bench",
+        type=Path,
+        default=None,
+        help=f"article-extraction-benchmark folder (default: ${BENCH_ENV})",
+    )
     ap.add_argument("--fixtures", type=Path, default=DEFAULT_DIR, help="fixture folder")
     ap.add_argument("--limit", type=int, default=None, help="only the first N benchmark pages")
     ap.add_argument("--repeat", type=int, default=1, help="runs per page; the median counts (default 1)")
@@ -194,12 +208,17 @@ def main(argv: list[str] | None = None) -> int:
         if bench is None or not (bench / "ground-truth.json").is_file():
             # Checked before the slow parts run, so a wrong path costs nothing.
             where = f"no ground-truth.json in {bench}" if bench else f"no --benchmark DIR and ${BENCH_ENV} unset"
-            print(f"article-extraction-benchmark: {where}; pass --benchmark DIR (a checkout of "
-                  "scrapinghub/article-extraction-benchmark) or --skip-bench", file=sys.stderr)
+            print(
+                f"article-extraction-benchmark: {where}; pass --benchmark DIR (a checkout of "
+                "scrapinghub/article-extraction-benchmark) or --skip-bench",
+                file=sys.stderr,
+            )
             return 2
     extractors: dict[str, Extractor] = {"crawler.extract": _crawler, "trafilatura": _trafilatura}
-    print(f"trafilatura {trafilatura.__version__}; median of {args.repeat} run(s) per page; "
-          f"{platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} CPUs\n")
+    print(
+        f"trafilatura {trafilatura.__version__}; median of {args.repeat} run(s) per page; "
+        f"{platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} CPUs\n"
+    )
     fx = fixture_pages(args.fixtures)
     if fx:
         print(table(f"## Press TV fixtures ({args.fixtures})", score(fx, extractors, args.repeat)))
@@ -210,8 +229,12 @@ def main(argv: list[str] | None = None) -> int:
         print(table(title, score(site_pages(args.site_pages, args.site_size), extractors, args.repeat)))
         print()
     if bench is not None:
-        print(table(f"## article-extraction-benchmark ({bench.name})",
-                    score(bench_pages(bench, args.limit), extractors, args.repeat)))
+        print(
+            table(
+                f"## article-extraction-benchmark ({bench.name})",
+                score(bench_pages(bench, args.limit), extractors, args.repeat),
+            )
+        )
     return 0
 
 

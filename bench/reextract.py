@@ -41,8 +41,11 @@ def build_store(path: Path, pages: int) -> int:
             result = extract_page(page.html, page.url, "www.presstv.ir", "presstv")
             if result.article is None:
                 continue
-            store.save_article(result.article, Page(url=page.url, html=page.html, status=200,
-                                                             encoding="utf-8", mirror="www.presstv.ir"), None)
+            store.save_article(
+                result.article,
+                Page(url=page.url, html=page.html, status=200, encoding="utf-8", mirror="www.presstv.ir"),
+                None,
+            )
             stored += 1
     return stored
 
@@ -64,8 +67,9 @@ def baseline(store_path: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="bench/reextract.py", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="bench/reextract.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--pages", type=int, default=sitegen.DEFAULT_PAGES)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--workers", type=int, default=0, help="reextract --workers (0: its default, every core)")
@@ -77,8 +81,10 @@ def main(argv: list[str] | None = None) -> int:
         print("reextract.py: --pages and --runs must be at least 1", file=sys.stderr)
         return 2
     load = os.getloadavg()
-    print(f"# Re-extraction benchmark\n\n{os.cpu_count()} cores, load average at start "
-          f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f}\n")
+    print(
+        f"# Re-extraction benchmark\n\n{os.cpu_count()} cores, load average at start "
+        f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f}\n"
+    )
     results: dict[str, list[Measured]] = {"crawler reextract": [], "trafilatura, one process": []}
     with tempfile.TemporaryDirectory(prefix="bench-reextract-") as tmp:
         master = Path(tmp) / "store.sqlite"
@@ -100,18 +106,27 @@ def main(argv: list[str] | None = None) -> int:
                 log = Path(tmp) / "log.txt"
                 m = run_measured(cmd, cwd=ROOT, log=log)
                 if m.returncode != 0:
-                    print(f"  ! {side} exited {m.returncode}: {log.read_text(errors='replace')[-800:]}",
-                          file=sys.stderr)
+                    print(
+                        f"  ! {side} exited {m.returncode}: {log.read_text(errors='replace')[-800:]}", file=sys.stderr
+                    )
                 results[side].append(m)
-                print(f"  run {r + 1} {side}: {stored / m.wall:.1f} pages/s, CPU {m.cpu:.1f} s "
-                      f"({log.read_text(errors='replace').strip().splitlines()[-1][:90]})", flush=True)
-    rows = [f"\n## {stored} stored pages, medians of {args.runs} runs\n",
-            "| side | pages/s | CPU ms/page | peak RSS of tree (MB) |", "|---|---:|---:|---:|"]
+                print(
+                    f"  run {r + 1} {side}: {stored / m.wall:.1f} pages/s, CPU {m.cpu:.1f} s "
+                    f"({log.read_text(errors='replace').strip().splitlines()[-1][:90]})",
+                    flush=True,
+                )
+    rows = [
+        f"\n## {stored} stored pages, medians of {args.runs} runs\n",
+        "| side | pages/s | CPU ms/page | peak RSS of tree (MB) |",
+        "|---|---:|---:|---:|",
+    ]
     med: dict[str, float] = {}
     for side, ms in results.items():
         med[side] = statistics.median(stored / m.wall for m in ms)
-        rows.append(f"| {side} | {med[side]:.1f} | {statistics.median(m.cpu for m in ms) / stored * 1000:.1f} | "
-                    f"{statistics.median(m.peak_rss for m in ms) / MB:.0f} |")
+        rows.append(
+            f"| {side} | {med[side]:.1f} | {statistics.median(m.cpu for m in ms) / stored * 1000:.1f} | "
+            f"{statistics.median(m.peak_rss for m in ms) / MB:.0f} |"
+        )
     ratio = med["crawler reextract"] / med["trafilatura, one process"]
     rows.append(f"| reextract / trafilatura | **{ratio:.2f}x** | | |")
     print("\n".join(rows))

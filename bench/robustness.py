@@ -71,8 +71,10 @@ def foreign(bench: Path) -> None:
     refused = 0
     for i, (key, item) in enumerate(sorted(truth.items())):
         html = gzip.decompress((bench / "html" / f"{key}.html.gz").read_bytes())
-        for name, url in (("outlet path (cues)", f"https://www.presstv.ir/Detail/2020/01/01/{100000 + i}/Page"),
-                          ("generic path", str(item["url"]))):
+        for name, url in (
+            ("outlet path (cues)", f"https://www.presstv.ir/Detail/2020/01/01/{100000 + i}/Page"),
+            ("generic path", str(item["url"])),
+        ):
             try:
                 body = extract_full(html, url).article.body
             except NotAnArticle:
@@ -110,35 +112,55 @@ def transplant_suite(folders: list[Path], fixtures_dir: Path, seed: int, limit: 
     print(f"{'template':<16} {'story':<42} {'F1':>6} {'title':>5} {'date':>5} {'section':<12} leaks")
     for s in scores:
         leaks = ", ".join(f"{k} {v[0][:40]!r}" for k, v in s.leaked.items())
-        print(f"{s.template:<16} {s.story:<42} {s.body_f1:>6.3f} {'ok' if s.title_ok else 'NO':>5} "
-              f"{'ok' if s.date_ok else 'NO':>5} {str(s.section)[:12]:<12} "
-              + (f"refused: {s.refused}" if s.refused else leaks))
+        print(
+            f"{s.template:<16} {s.story:<42} {s.body_f1:>6.3f} {'ok' if s.title_ok else 'NO':>5} "
+            f"{'ok' if s.date_ok else 'NO':>5} {str(s.section)[:12]:<12} "
+            + (f"refused: {s.refused}" if s.refused else leaks)
+        )
     figures = summary(scores)
     if not scores:
         print("no transplant made: no template's article block was found", file=sys.stderr)
         return 2
     print(f"\n{figures['variants']} transplants ({skipped} pages skipped: article block not found) in {spent:.1f} s")
-    print(f"body F1: mean {figures['mean_f1']:.3f}, min {figures['min_f1']:.3f}, "
-          f"{figures['below_0.93']} variants below 0.93; refused {figures['refused']}")
-    print(f"variants with a leak: {figures['variants_leaking']}; by kind: "
-          + ", ".join(f"{k} {figures['leaks'][k]}" for k in LEAK_KINDS))
-    print(f"title right {figures['title_right']:.1%}, date right {figures['date_right']:.1%}, "
-          f"section set {figures['section_set']} (from the menu {figures['section_from_menu']})")
+    print(
+        f"body F1: mean {figures['mean_f1']:.3f}, min {figures['min_f1']:.3f}, "
+        f"{figures['below_0.93']} variants below 0.93; refused {figures['refused']}"
+    )
+    print(
+        f"variants with a leak: {figures['variants_leaking']}; by kind: "
+        + ", ".join(f"{k} {figures['leaks'][k]}" for k in LEAK_KINDS)
+    )
+    print(
+        f"title right {figures['title_right']:.1%}, date right {figures['date_right']:.1%}, "
+        f"section set {figures['section_set']} (from the menu {figures['section_from_menu']})"
+    )
     return 0
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=2, help="variants per fixture and mutation (default 2)")
-    parser.add_argument("--fixtures", default="crawler/testing/fixtures/presstv",
-                        help="fixture folder (default: %(default)s)")
+    parser.add_argument(
+        "--fixtures", default="crawler/testing/fixtures/presstv", help="fixture folder (default: %(default)s)"
+    )
     parser.add_argument("--only", help="only fixtures whose name contains this")
-    parser.add_argument("--benchmark", type=Path, default=os.environ.get("ARTICLE_BENCHMARK_DIR"),
-                        help="article-extraction-benchmark folder: also read other sites' pages as outlet pages")
-    parser.add_argument("--no-layouts", action="store_true",
-                        help="drop the profile's layout rules: measure the layout-independent rules alone")
-    parser.add_argument("--transplant", type=Path, action="append",
-                        help="benchmark folder whose pages receive Press TV articles (repeatable): run that suite")
+    parser.add_argument(
+        "--benchmark",
+        type=Path,
+        default=os.environ.get("ARTICLE_BENCHMARK_DIR"),
+        help="article-extraction-benchmark folder: also read other sites' pages as outlet pages",
+    )
+    parser.add_argument(
+        "--no-layouts",
+        action="store_true",
+        help="drop the profile's layout rules: measure the layout-independent rules alone",
+    )
+    parser.add_argument(
+        "--transplant",
+        type=Path,
+        action="append",
+        help="benchmark folder whose pages receive Press TV articles (repeatable): run that suite",
+    )
     parser.add_argument("--seed", type=int, default=0, help="transplant seed (default 0)")
     parser.add_argument("--limit", type=int, help="transplant only the first N pages of each folder")
     args = parser.parse_args()
@@ -161,34 +183,47 @@ def main() -> int:
     for fx in fixtures:
         print(f"{fx.name:<{width}}  " + "  ".join(_cell(by[(fx.name, m)]) + "   " for m in MUTATIONS))
     print()
-    print(f"{'mutation':<10} {'variants':>8} {'mean F1':>8} {'min F1':>7} {'leaks':>6} {'title':>7} {'date':>7} "
-          f"{'fields':>7}")
+    print(
+        f"{'mutation':<10} {'variants':>8} {'mean F1':>8} {'min F1':>7} {'leaks':>6} {'title':>7} {'date':>7} "
+        f"{'fields':>7}"
+    )
     for m in (*MUTATIONS, "all"):
         group = [s for s in scores if m == "all" or s.mutation == m]
-        print(f"{m:<10} {len(group):>8} {statistics.mean(s.body_f1 for s in group):>8.3f} "
-              f"{min(s.body_f1 for s in group):>7.3f} {sum(1 for s in group if s.leaked):>6} "
-              f"{sum(s.title_ok for s in group) / len(group):>7.1%} {sum(s.date_ok for s in group) / len(group):>7.1%} "
-              f"{sum(not s.wrong_fields for s in group) / len(group):>7.1%}")
+        print(
+            f"{m:<10} {len(group):>8} {statistics.mean(s.body_f1 for s in group):>8.3f} "
+            f"{min(s.body_f1 for s in group):>7.3f} {sum(1 for s in group if s.leaked):>6} "
+            f"{sum(s.title_ok for s in group) / len(group):>7.1%} {sum(s.date_ok for s in group) / len(group):>7.1%} "
+            f"{sum(not s.wrong_fields for s in group) / len(group):>7.1%}"
+        )
     unknown = sum(1 for s in scores if s.layout == "unknown")
-    print(f"\n{len(scores)} variants of {len(fixtures)} fixtures in {spent:.1f} s; "
-          f"{unknown} matched no layout rule (extracted by the layout-independent rules alone)")
+    print(
+        f"\n{len(scores)} variants of {len(fixtures)} fixtures in {spent:.1f} s; "
+        f"{unknown} matched no layout rule (extracted by the layout-independent rules alone)"
+    )
     for s in scores:
         if s.leaked or s.refused or not s.title_ok or not s.date_ok or s.body_f1 < 0.93:
-            print(f"  {s.fixture} {s.mutation}#{s.seed}: F1 {s.body_f1:.3f} layout={s.layout} "
-                  f"title={'ok' if s.title_ok else 'WRONG'} date={'ok' if s.date_ok else 'WRONG'}"
-                  + (f" refused={s.refused}" if s.refused else "") + (f" leaked={s.leaked[:3]}" if s.leaked else ""))
+            print(
+                f"  {s.fixture} {s.mutation}#{s.seed}: F1 {s.body_f1:.3f} layout={s.layout} "
+                f"title={'ok' if s.title_ok else 'WRONG'} date={'ok' if s.date_ok else 'WRONG'}"
+                + (f" refused={s.refused}" if s.refused else "")
+                + (f" leaked={s.leaked[:3]}" if s.leaked else "")
+            )
     wrong: dict[str, int] = defaultdict(int)
     for s in scores:
         for name in s.wrong_fields:
             wrong[name] += 1
     if wrong:
-        print("other fields that differ from the fixture (variants): "
-              + ", ".join(f"{k} {v}" for k, v in sorted(wrong.items())))
+        print(
+            "other fields that differ from the fixture (variants): "
+            + ", ".join(f"{k} {v}" for k, v in sorted(wrong.items()))
+        )
     if args.benchmark:
         bench = Path(args.benchmark)
         if not (bench / "ground-truth.json").is_file():
-            print(f"no ground-truth.json in {bench}: pass --benchmark DIR, a copy of the article-extraction-benchmark",
-                  file=sys.stderr)
+            print(
+                f"no ground-truth.json in {bench}: pass --benchmark DIR, a copy of the article-extraction-benchmark",
+                file=sys.stderr,
+            )
             return 2
         foreign(bench)
     return 0

@@ -31,14 +31,60 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 WORDS = (
-    "minister", "talks", "treaty", "harbour", "sanctions", "oil", "council", "election", "protest", "border",
-    "envoy", "court", "ruling", "parliament", "budget", "strike", "drone", "missile", "embassy", "summit",
-    "ceasefire", "convoy", "refugees", "grain", "tariff", "pipeline", "reactor", "inspectors", "delegation",
-    "spokesman", "resolution"
+    "minister",
+    "talks",
+    "treaty",
+    "harbour",
+    "sanctions",
+    "oil",
+    "council",
+    "election",
+    "protest",
+    "border",
+    "envoy",
+    "court",
+    "ruling",
+    "parliament",
+    "budget",
+    "strike",
+    "drone",
+    "missile",
+    "embassy",
+    "summit",
+    "ceasefire",
+    "convoy",
+    "refugees",
+    "grain",
+    "tariff",
+    "pipeline",
+    "reactor",
+    "inspectors",
+    "delegation",
+    "spokesman",
+    "resolution",
 )
 FILLER = (
-    "the", "a", "of", "in", "on", "and", "to", "said", "was", "were", "had", "has", "for", "with", "by", "from",
-    "at", "as", "it", "that", "this"
+    "the",
+    "a",
+    "of",
+    "in",
+    "on",
+    "and",
+    "to",
+    "said",
+    "was",
+    "were",
+    "had",
+    "has",
+    "for",
+    "with",
+    "by",
+    "from",
+    "at",
+    "as",
+    "it",
+    "that",
+    "this",
 )
 
 
@@ -46,11 +92,16 @@ def _item(n: int, rng: random.Random) -> dict[str, Any]:
     body = " ".join(rng.choice(WORDS) if rng.random() < 0.3 else rng.choice(FILLER) for _ in range(400))
     day = 1 + n % 28
     month = 1 + (n // 28) % 12
-    return {"article_id": str(700000 + n), "url": f"https://www.presstv.ir/Detail/2025/{month:02d}/{day:02d}/{n}/x",
-            "title": f"{rng.choice(WORDS).title()} {rng.choice(WORDS)} {n}", "lead": " ".join(rng.sample(WORDS, 8)),
-            "body": body + (" talks would resume in Geneva" if n % 97 == 0 else ""),
-            "content_hash": f"h{n}", "published": f"2025-{month:02d}-{day:02d}T12:00:00+00:00",
-            "section": rng.choice(["Politics", "Economy", "World"])}
+    return {
+        "article_id": str(700000 + n),
+        "url": f"https://www.presstv.ir/Detail/2025/{month:02d}/{day:02d}/{n}/x",
+        "title": f"{rng.choice(WORDS).title()} {rng.choice(WORDS)} {n}",
+        "lead": " ".join(rng.sample(WORDS, 8)),
+        "body": body + (" talks would resume in Geneva" if n % 97 == 0 else ""),
+        "content_hash": f"h{n}",
+        "published": f"2025-{month:02d}-{day:02d}T12:00:00+00:00",
+        "section": rng.choice(["Politics", "Economy", "World"]),
+    }
 
 
 def _median_ms(action: Callable[[], object], runs: int) -> float:
@@ -70,14 +121,18 @@ def _drop_search(location: str) -> None:
         import psycopg
 
         with psycopg.connect(location, autocommit=True) as pg:
-            pg.execute("DROP TRIGGER versions_archive ON versions; DROP FUNCTION archive_follow_versions();"
-                       "DROP TABLE archive; DROP INDEX failures_article; DROP INDEX failures_article_number;"
-                       "UPDATE schema_version SET version = 2")
+            pg.execute(
+                "DROP TRIGGER versions_archive ON versions; DROP FUNCTION archive_follow_versions();"
+                "DROP TABLE archive; DROP INDEX failures_article; DROP INDEX failures_article_number;"
+                "UPDATE schema_version SET version = 2"
+            )
         return
     db = sqlite3.connect(location)
-    db.executescript("DROP TRIGGER versions_archive_insert; DROP TRIGGER versions_archive_update;"
-                     "DROP TABLE archive_fts; DROP TABLE archive; DROP INDEX failures_article;"
-                     "DROP INDEX failures_article_number; PRAGMA user_version = 2;")
+    db.executescript(
+        "DROP TRIGGER versions_archive_insert; DROP TRIGGER versions_archive_update;"
+        "DROP TABLE archive_fts; DROP TABLE archive; DROP INDEX failures_article;"
+        "DROP INDEX failures_article_number; PRAGMA user_version = 2;"
+    )
     db.close()
 
 
@@ -95,8 +150,10 @@ def measure(name: str, location: str, articles: int, queries: int) -> None:
     start = time.perf_counter()
     open_store(location).close()
     build = time.perf_counter() - start
-    print(f"{name}: {articles} articles written in {write:.1f} s ({articles / write:.0f}/s, index kept by trigger); "
-          f"index built on upgrade in {build:.1f} s")
+    print(
+        f"{name}: {articles} articles written in {write:.1f} s ({articles / write:.0f}/s, index kept by trigger); "
+        f"index built on upgrade in {build:.1f} s"
+    )
     with open_store(location, readonly=True) as store:
         for query in ("minister", "reactor", '"talks would resume"', "drone OR convoy"):
             found = len(store.search(query, ExportFilter(), 20))
@@ -110,8 +167,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--articles", type=int, default=5000)
     parser.add_argument("--queries", type=int, default=20, help="runs per query (median)")
-    parser.add_argument("--postgres", default=os.environ.get("CRAWLER_TEST_POSTGRES_URL", ""),
-                        help="a PostgreSQL server URL (default: CRAWLER_TEST_POSTGRES_URL)")
+    parser.add_argument(
+        "--postgres",
+        default=os.environ.get("CRAWLER_TEST_POSTGRES_URL", ""),
+        help="a PostgreSQL server URL (default: CRAWLER_TEST_POSTGRES_URL)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         measure("SQLite", str(Path(tmp) / "bench.sqlite"), args.articles, args.queries)
@@ -125,8 +185,12 @@ def main() -> None:
         pg.execute(f"CREATE SCHEMA {schema}")
     try:
         sep = "&" if "?" in args.postgres else "?"
-        measure("PostgreSQL", f"{args.postgres}{sep}options={quote(f'-csearch_path={schema}', safe='')}",
-                args.articles, args.queries)
+        measure(
+            "PostgreSQL",
+            f"{args.postgres}{sep}options={quote(f'-csearch_path={schema}', safe='')}",
+            args.articles,
+            args.queries,
+        )
     finally:
         with psycopg.connect(args.postgres, autocommit=True) as pg:
             pg.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")

@@ -44,8 +44,27 @@ GENERATOR_VERSION = 3
 """Bump when the generated markup changes: the page cache is kept per version."""
 CACHE_DIR = Path(tempfile.gettempdir()) / f"crawler-bench-site-v{GENERATOR_VERSION}"
 
-_WORDS = ("iran", "sanctions", "talks", "minister", "gaza", "yemen", "oil", "trade", "parliament", "president",
-          "security", "council", "resolution", "drills", "strait", "economy", "election", "protest", "summit")
+_WORDS = (
+    "iran",
+    "sanctions",
+    "talks",
+    "minister",
+    "gaza",
+    "yemen",
+    "oil",
+    "trade",
+    "parliament",
+    "president",
+    "security",
+    "council",
+    "resolution",
+    "drills",
+    "strait",
+    "economy",
+    "election",
+    "protest",
+    "summit",
+)
 
 
 @dataclass
@@ -64,8 +83,10 @@ def _css(rng: random.Random, size: int) -> str:
     n = 0
     while n < size:
         sel = f".c-{rng.randrange(10**6):x} .{rng.choice(_WORDS)}-{rng.randrange(99)}"
-        rule = (f"{sel}{{margin:{rng.randrange(40)}px {rng.randrange(40)}px;color:#{rng.randrange(16**6):06x};"
-                f"font-size:{rng.randrange(10, 30)}px;display:flex}}\n")
+        rule = (
+            f"{sel}{{margin:{rng.randrange(40)}px {rng.randrange(40)}px;color:#{rng.randrange(16**6):06x};"
+            f"font-size:{rng.randrange(10, 30)}px;display:flex}}\n"
+        )
         rules.append(rule)
         n += len(rule)
     return "<style>" + "".join(rules) + "</style>\n"
@@ -74,8 +95,10 @@ def _css(rng: random.Random, size: int) -> str:
 def _script(rng: random.Random, size: int, name: str) -> str:
     n = max(0, size - 120)
     blob = base64.b64encode(rng.randbytes(n * 3 // 4 + 3)).decode("ascii")[:n]
-    return (f'<script type="text/javascript">(function(w,d){{w.__{name}=w.__{name}||[];'
-            f'w.__{name}.push({{"cfg":"{blob}"}});}})(window,document);</script>\n')
+    return (
+        f'<script type="text/javascript">(function(w,d){{w.__{name}=w.__{name}||[];'
+        f'w.__{name}.push({{"cfg":"{blob}"}});}})(window,document);</script>\n'
+    )
 
 
 def _head_furniture(rng: random.Random, spec: ArticleSpec, size: int) -> str:
@@ -93,10 +116,13 @@ def _menu(rng: random.Random) -> str:
     """A mega-menu: sections with sub-section links (about 120 links)."""
     cols = []
     for s in range(12):
-        links = "".join(f'<li><a href="/Section/{100 + s}{k:02d}">{rng.choice(_WORDS).title()} {k}</a></li>'
-                        for k in range(10))
-        cols.append(f'<li class="dropdown"><a href="/Section/{100 + s}">{rng.choice(_WORDS).title()}</a>'
-                    f'<ul class="dropdown-menu">{links}</ul></li>')
+        links = "".join(
+            f'<li><a href="/Section/{100 + s}{k:02d}">{rng.choice(_WORDS).title()} {k}</a></li>' for k in range(10)
+        )
+        cols.append(
+            f'<li class="dropdown"><a href="/Section/{100 + s}">{rng.choice(_WORDS).title()}</a>'
+            f'<ul class="dropdown-menu">{links}</ul></li>'
+        )
     return f'<header class="top"><ul class="mega-menu">{"".join(cols)}</ul></header>\n'
 
 
@@ -104,11 +130,11 @@ def _footer(rng: random.Random) -> str:
     """Footer link columns plus trailing scripts."""
     cols = []
     for c in range(6):
-        links = "".join(f'<li><a href="/Page/{c}{k}">{rng.choice(_WORDS).title()} {rng.choice(_WORDS)}</a></li>'
-                        for k in range(10))
+        links = "".join(
+            f'<li><a href="/Page/{c}{k}">{rng.choice(_WORDS).title()} {rng.choice(_WORDS)}</a></li>' for k in range(10)
+        )
         cols.append(f'<div class="footer-col"><h5>{rng.choice(_WORDS).title()}</h5><ul>{links}</ul></div>')
-    return (f'<div class="site-footer">{"".join(cols)}<p>All rights reserved</p></div>\n'
-            + _script(rng, 3000, "tail"))
+    return f'<div class="site-footer">{"".join(cols)}<p>All rights reserved</p></div>\n' + _script(rng, 3000, "tail")
 
 
 def spec_for(i: int) -> ArticleSpec:
@@ -122,14 +148,21 @@ def spec_for(i: int) -> ArticleSpec:
     title = f"{topic} {verb} {obj} ({aid})"
     section = ("10101", "102", "103", "104")[i % 4]
     section_name = {"10101": "Politics", "102": "West Asia", "103": "US", "104": "Asia-Pacific"}[section]
-    related = [RelatedLink(f"/Detail/2026/01/0{k + 1}/77{k}000/Related-story-{k}", f"Related story {k}")
-               for k in range(3)]
+    related = [
+        RelatedLink(f"/Detail/2026/01/0{k + 1}/77{k}000/Related-story-{k}", f"Related story {k}") for k in range(3)
+    ]
     return ArticleSpec(
-        article_id=aid, published=published, section_id=section, section_name=section_name, title=title,
+        article_id=aid,
+        published=published,
+        section_id=section,
+        section_name=section_name,
+        title=title,
         lead=f"{topic} has responded to {obj}, officials said.",
-        paragraphs=filler_paragraphs(rng.randint(6, 14), i), caption=f"A view of {topic}. (File photo by AFP)",
+        paragraphs=filler_paragraphs(rng.randint(6, 14), i),
+        caption=f"A view of {topic}. (File photo by AFP)",
         image_path=f"/Photo/{published.year}/{published.month}/{published.day}/{aid}.jpg",
-        byline=("Ali Musavi", "Press TV, Tehran") if i % 5 == 0 else None, related=related,
+        byline=("Ali Musavi", "Press TV, Tehran") if i % 5 == 0 else None,
+        related=related,
     )
 
 
@@ -158,8 +191,9 @@ def cached_page(i: int, cache: Path | None = CACHE_DIR) -> BenchPage:
     spec = spec_for(i)
     file = cache / f"{START_ID + i}.html"
     if file.is_file():
-        return BenchPage(spec.article_id, spec.path, CANONICAL + spec.path, file.read_bytes(),
-                         ("current", "bootstrap")[i % 2])
+        return BenchPage(
+            spec.article_id, spec.path, CANONICAL + spec.path, file.read_bytes(), ("current", "bootstrap")[i % 2]
+        )
     page = render_page(i)
     cache.mkdir(parents=True, exist_ok=True)
     tmp = file.with_suffix(f".{os.getpid()}.tmp")
@@ -185,10 +219,18 @@ def build_corpus(count: int = DEFAULT_PAGES, cache: Path | None = CACHE_DIR) -> 
     for i in range(count):
         page = cached_page(i, cache)
         spec = spec_for(i)
-        corpus.add_article(SiteArticle(
-            article_id=page.article_id, path=page.path, html=page.html, published=spec.published,
-            section_id=spec.section_id, title=spec.title, lead=spec.lead, layout=page.layout,
-        ))
+        corpus.add_article(
+            SiteArticle(
+                article_id=page.article_id,
+                path=page.path,
+                html=page.html,
+                published=spec.published,
+                section_id=spec.section_id,
+                title=spec.title,
+                lead=spec.lead,
+                layout=page.layout,
+            )
+        )
     return corpus
 
 
@@ -226,8 +268,9 @@ def _stop_log_growth(site: RunningSite) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="bench/sitegen.py", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="bench/sitegen.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = ap.add_subparsers(dest="cmd", required=True)
     s = sub.add_parser("serve", help="serve the site on 127.0.0.1")
     s.add_argument("--pages", type=int, default=DEFAULT_PAGES)
@@ -258,8 +301,10 @@ def main(argv: list[str] | None = None) -> int:
         for page in iter_pages(args.pages):
             sizes.append(len(page.html))
             elements.append(sum(1 for _ in lxml.html.document_fromstring(page.html).iter()))
-        print(f"{args.pages} pages: size min {min(sizes)} mean {sum(sizes) // len(sizes)} max {max(sizes)} bytes; "
-              f"elements min {min(elements)} mean {sum(elements) // len(elements)} max {max(elements)}")
+        print(
+            f"{args.pages} pages: size min {min(sizes)} mean {sum(sizes) // len(sizes)} max {max(sizes)} bytes; "
+            f"elements min {min(elements)} mean {sum(elements) // len(elements)} max {max(elements)}"
+        )
     return 0
 
 

@@ -39,11 +39,25 @@ def build_warc(path: Path, records: int) -> int:
     with open(path, "wb") as fh:
         writer = WARCWriter(fh, gzip=True, warc_version="1.1")
         for i, page in enumerate(sitegen.iter_pages(records)):
-            http = StatusAndHeaders("200 OK", [("Content-Type", "text/html; charset=utf-8"), ("Server", "nginx"),
-                                               ("Content-Length", str(len(page.html)))], protocol="HTTP/1.1")
+            http = StatusAndHeaders(
+                "200 OK",
+                [
+                    ("Content-Type", "text/html; charset=utf-8"),
+                    ("Server", "nginx"),
+                    ("Content-Length", str(len(page.html))),
+                ],
+                protocol="HTTP/1.1",
+            )
             when = f"2015-{1 + i % 12:02d}-{1 + i % 28:02d}T{i % 24:02d}:00:00Z"
-            writer.write_record(writer.create_warc_record(page.url, "response", payload=io.BytesIO(page.html),
-                                                          http_headers=http, warc_headers_dict={"WARC-Date": when}))
+            writer.write_record(
+                writer.create_warc_record(
+                    page.url,
+                    "response",
+                    payload=io.BytesIO(page.html),
+                    http_headers=http,
+                    warc_headers_dict={"WARC-Date": when},
+                )
+            )
     return path.stat().st_size
 
 
@@ -65,8 +79,9 @@ def naive(warc: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="bench/warcimport.py", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="bench/warcimport.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--records", type=int, default=10_000)
     ap.add_argument("--runs", type=int, default=1)
     ap.add_argument("--workers", type=int, default=0, help="import-warc --workers (0: its default, every core)")
@@ -78,8 +93,10 @@ def main(argv: list[str] | None = None) -> int:
         print("warcimport.py: --records and --runs must be at least 1", file=sys.stderr)
         return 2
     load = os.getloadavg()
-    print(f"# WARC import benchmark\n\n{os.cpu_count()} cores, load average at start "
-          f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f}\n")
+    print(
+        f"# WARC import benchmark\n\n{os.cpu_count()} cores, load average at start "
+        f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f}\n"
+    )
     results: dict[str, list[Measured]] = {IMPORT: [], NAIVE: []}
     with tempfile.TemporaryDirectory(prefix="bench-warcimport-") as tmp:
         warc = Path(tmp) / "pages.warc.gz"
@@ -101,17 +118,25 @@ def main(argv: list[str] | None = None) -> int:
                 if m.returncode != 0:
                     print(f"  ! {side} exited {m.returncode}: {text[-800:]}", file=sys.stderr)
                 results[side].append(m)
-                print(f"  run {r + 1} {side}: {args.records / m.wall:.1f} records/s, CPU {m.cpu:.1f} s "
-                      f"({text.splitlines()[-1][:160] if text else ''})", flush=True)
-    rows = [f"\n## {args.records} records, medians of {args.runs} run(s)\n",
-            "| side | records/s | MB/s | CPU ms/record | peak RSS of tree (MB) |", "|---|---:|---:|---:|---:|"]
+                print(
+                    f"  run {r + 1} {side}: {args.records / m.wall:.1f} records/s, CPU {m.cpu:.1f} s "
+                    f"({text.splitlines()[-1][:160] if text else ''})",
+                    flush=True,
+                )
+    rows = [
+        f"\n## {args.records} records, medians of {args.runs} run(s)\n",
+        "| side | records/s | MB/s | CPU ms/record | peak RSS of tree (MB) |",
+        "|---|---:|---:|---:|---:|",
+    ]
     med: dict[str, float] = {}
     for side, ms in results.items():
         wall = statistics.median(m.wall for m in ms)
         med[side] = args.records / wall
-        rows.append(f"| {side} | {med[side]:.1f} | {size / MB / wall:.2f} | "
-                    f"{statistics.median(m.cpu for m in ms) / args.records * 1000:.1f} | "
-                    f"{statistics.median(m.peak_rss for m in ms) / MB:.0f} |")
+        rows.append(
+            f"| {side} | {med[side]:.1f} | {size / MB / wall:.2f} | "
+            f"{statistics.median(m.cpu for m in ms) / args.records * 1000:.1f} | "
+            f"{statistics.median(m.peak_rss for m in ms) / MB:.0f} |"
+        )
     rows.append(f"| import-warc / naive | **{med[IMPORT] / med[NAIVE]:.2f}x** | | | |")
     print("\n".join(rows))
     print(f"\nload average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")

@@ -40,8 +40,11 @@ def _write(path: Path, body: bytes, headers: list[tuple[str, str]], gzip: bool =
 def build(folder: Path, gib: int) -> dict[str, Path]:
     """The three files; returns them by label."""
     page = next(iter(sitegen.iter_pages(1)))
-    files = {"one page (baseline)": folder / "page.warc.gz", f"gzip body of {gib} GiB": folder / "bomb.warc",
-             "record claiming 3 GB": folder / "claim.warc"}
+    files = {
+        "one page (baseline)": folder / "page.warc.gz",
+        f"gzip body of {gib} GiB": folder / "bomb.warc",
+        "record claiming 3 GB": folder / "claim.warc",
+    }
     _write(files["one page (baseline)"], page.html, [("Content-Type", "text/html; charset=utf-8")], gzip=True)
     squeeze = zlib.compressobj(9, zlib.DEFLATED, 31)
     zeros = bytes(1 << 20)
@@ -51,14 +54,15 @@ def build(folder: Path, gib: int) -> dict[str, Path]:
     files["record claiming 3 GB"].write_bytes(
         b"WARC/1.0\r\nWARC-Type: response\r\nWARC-Target-URI: " + URL.encode() + b"\r\n"
         b"WARC-Date: 2020-01-01T00:00:00Z\r\nWARC-Record-ID: <urn:uuid:00000000-0000-0000-0000-000000000001>\r\n"
-        b"Content-Type: application/http; msgtype=response\r\nContent-Length: 3000000000\r\n\r\n" + short
-        + b"\r\n\r\n")
+        b"Content-Type: application/http; msgtype=response\r\nContent-Length: 3000000000\r\n\r\n" + short + b"\r\n\r\n"
+    )
     return files
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="bench/warcmemory.py", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="bench/warcmemory.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--gib", type=int, default=1, help="GiB the gzip body inflates to (default 1)")
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="warcmemory-") as tmp:
@@ -67,15 +71,29 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{'file':<24} {'size':>10} {'peak RSS':>10} {'wall':>7}  outcome")
         for label, path in files.items():
             log = folder / f"{path.stem}.log"
-            measured = run_measured([sys.executable, "-m", "crawler", "import-warc", "--store",
-                                     str(folder / f"{path.stem}.sqlite"), "--workers", "1", str(path)],
-                                    cwd=ROOT, log=log)
+            measured = run_measured(
+                [
+                    sys.executable,
+                    "-m",
+                    "crawler",
+                    "import-warc",
+                    "--store",
+                    str(folder / f"{path.stem}.sqlite"),
+                    "--workers",
+                    "1",
+                    str(path),
+                ],
+                cwd=ROOT,
+                log=log,
+            )
             lines = log.read_text(errors="replace").strip().splitlines()
             summary = lines[-1] if lines else ""
             outcome = summary.split("skipped: ", 1)[1] if "skipped: " in summary else summary.split("): ", 1)[-1]
             outcome = outcome.split(",")[0]
-            print(f"{label:<24} {path.stat().st_size / 1e6:>8.2f}MB {measured.peak_rss / 1048576:>8.0f}MB "
-                  f"{measured.wall:>6.1f}s  exit {measured.returncode}: {outcome}")
+            print(
+                f"{label:<24} {path.stat().st_size / 1e6:>8.2f}MB {measured.peak_rss / 1048576:>8.0f}MB "
+                f"{measured.wall:>6.1f}s  exit {measured.returncode}: {outcome}"
+            )
     return 0
 
 

@@ -115,21 +115,34 @@ def load(root: Path, limit: int | None) -> list[tuple[str, str, bytes, dict[str,
     for meta in sorted((root / "pages").glob("*.json"))[:limit]:
         data = json.loads(meta.read_text(encoding="utf-8"))
         html = gzip.decompress(meta.with_suffix(".html.gz").read_bytes())
-        pages.append((meta.stem, str(data.get("url") or f"https://example.invalid/{meta.stem}"), html,
-                      dict(data["ground_truth"])))
+        pages.append(
+            (
+                meta.stem,
+                str(data.get("url") or f"https://example.invalid/{meta.stem}"),
+                html,
+                dict(data["ground_truth"]),
+            )
+        )
     return pages
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--benchmark", type=Path, default=Path(os.environ[ENV]) if os.environ.get(ENV) else None,
-                    help=f"WCXB folder with pages/*.json and pages/*.html.gz (default: ${ENV})")
+    ap.add_argument(
+        "--benchmark",
+        type=Path,
+        default=Path(os.environ[ENV]) if os.environ.get(ENV) else None,
+        help=f"WCXB folder with pages/*.json and pages/*.html.gz (default: ${ENV})",
+    )
     ap.add_argument("--limit", type=int, default=None, help="only the first N pages")
     ap.add_argument("--worst", type=int, default=0, help="list the N pages where each reading trails trafilatura most")
     args = ap.parse_args(argv)
     if args.benchmark is None or not (args.benchmark / "pages").is_dir():
-        print(f"WCXB: no pages/ folder in {args.benchmark}; pass --benchmark DIR (WCXB pages and ground truth) "
-              f"or set ${ENV}", file=sys.stderr)
+        print(
+            f"WCXB: no pages/ folder in {args.benchmark}; pass --benchmark DIR (WCXB pages and ground truth) "
+            f"or set ${ENV}",
+            file=sys.stderr,
+        )
         return 2
     pages = load(args.benchmark, args.limit)
     names = list(READINGS)
@@ -144,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
         for i, fn in enumerate(READINGS.values()):
             fn(html, url, i)
     for i, (_, url, html, gt) in enumerate(pages):
-        order = names[i % len(names):] + names[: i % len(names)]
+        order = names[i % len(names) :] + names[: i % len(names)]
         for name in order:
             _forget_page_strings()
             c0 = time.process_time()
@@ -159,21 +172,29 @@ def main(argv: list[str] | None = None) -> int:
                 in_lead += sum(1 for s in lost if contains(lead, s))
             leaked[name] += sum(1 for s in snippets(gt, "without") if contains(joined, s))
     base_cpu = statistics.mean(cpu["trafilatura"])
-    print(f"WCXB ({args.benchmark.name}): {len(pages)} pages, {n_with} `with` and {n_without} `without` snippets; "
-          f"trafilatura {trafilatura.__version__}\n")
+    print(
+        f"WCXB ({args.benchmark.name}): {len(pages)} pages, {n_with} `with` and {n_without} `without` snippets; "
+        f"trafilatura {trafilatura.__version__}\n"
+    )
     print("| reading | body F1 | without leaked | with missed | CPU ms/page | CPU vs trafilatura |")
     print("|---|---|---|---|---|---|")
     for name in names:
         mean_cpu = statistics.mean(cpu[name])
-        print(f"| {name} | {statistics.mean(f1s[name]):.3f} | {leaked[name]} | {missed[name]} | "
-              f"{1000 * mean_cpu:.1f} | {mean_cpu / base_cpu:.2f}x |")
-    print(f"\noutlet: {in_lead} of its missed `with` snippets stand in the article's `lead` field (the page's "
-          "first paragraph, taken as the standfirst when it repeats the meta description)")
+        print(
+            f"| {name} | {statistics.mean(f1s[name]):.3f} | {leaked[name]} | {missed[name]} | "
+            f"{1000 * mean_cpu:.1f} | {mean_cpu / base_cpu:.2f}x |"
+        )
+    print(
+        f"\noutlet: {in_lead} of its missed `with` snippets stand in the article's `lead` field (the page's "
+        "first paragraph, taken as the standfirst when it repeats the meta description)"
+    )
     if args.worst:
         for name in names[1:]:
             gaps = sorted((f1s[name][i] - f1s["trafilatura"][i], pages[i][0]) for i in range(len(pages)))
-            print(f"\n{name}: pages furthest below trafilatura: "
-                  + ", ".join(f"{pid} {gap:+.3f}" for gap, pid in gaps[: args.worst]))
+            print(
+                f"\n{name}: pages furthest below trafilatura: "
+                + ", ".join(f"{pid} {gap:+.3f}" for gap, pid in gaps[: args.worst])
+            )
     return 0
 
 

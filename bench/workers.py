@@ -44,8 +44,10 @@ def start_redis(work: Path) -> tuple[subprocess.Popen[bytes], str]:
     if binary is None:
         raise SystemExit("bench/workers.py: no redis-server on PATH: install Debian's redis-server or give --redis")
     port = free_port()
-    proc = subprocess.Popen([binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly",
-                             "no", "--dir", str(work)], stdout=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no", "--dir", str(work)],
+        stdout=subprocess.DEVNULL,
+    )
     import redis
 
     client = redis.Redis(port=port)
@@ -59,8 +61,11 @@ def start_redis(work: Path) -> tuple[subprocess.Popen[bytes], str]:
 
 
 def serve_site(pages: int, latency: float) -> tuple[subprocess.Popen[str], str]:
-    proc = subprocess.Popen([sys.executable, str(ROOT / "bench" / "sitegen.py"), "serve", "--pages", str(pages),
-                             "--latency", str(latency)], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "bench" / "sitegen.py"), "serve", "--pages", str(pages), "--latency", str(latency)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert proc.stdout is not None
     line = proc.stdout.readline().strip()
     if not line.startswith("mirrors="):
@@ -72,12 +77,42 @@ def serve_site(pages: int, latency: float) -> tuple[subprocess.Popen[str], str]:
 def crawl(workers: int, base: str, redis_url: str, work: Path, concurrency: int) -> tuple[int, float]:
     """(articles stored, wall seconds) of one `crawler crawl --workers N` from scratch."""
     store = work / f"store-{workers}-{time.monotonic_ns()}.sqlite"
-    cmd = [sys.executable, "-m", "crawler", "crawl", "--workers", str(workers), "--store", str(store),
-           "-a", f"mirrors={base}", "-a", "sources=sitemap", "-a", f"since={sitegen.since_date()}",
-           "-s", f"CRAWLER_FRONTIER={redis_url}", "-s", f"CRAWLER_FRONTIER_IDLE_SECONDS={IDLE_SECONDS}",
-           "-s", "CRAWLER_HOST_RATE=0", "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0",
-           "-s", f"CONCURRENT_REQUESTS={concurrency}", "-s", f"CONCURRENT_REQUESTS_PER_DOMAIN={concurrency}",
-           "-s", "CRAWLER_EXTRACT_WORKERS=1", "-s", "FEEDS={}", "-s", "LOG_LEVEL=WARNING"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "crawler",
+        "crawl",
+        "--workers",
+        str(workers),
+        "--store",
+        str(store),
+        "-a",
+        f"mirrors={base}",
+        "-a",
+        "sources=sitemap",
+        "-a",
+        f"since={sitegen.since_date()}",
+        "-s",
+        f"CRAWLER_FRONTIER={redis_url}",
+        "-s",
+        f"CRAWLER_FRONTIER_IDLE_SECONDS={IDLE_SECONDS}",
+        "-s",
+        "CRAWLER_HOST_RATE=0",
+        "-s",
+        "AUTOTHROTTLE_ENABLED=False",
+        "-s",
+        "DOWNLOAD_DELAY=0",
+        "-s",
+        f"CONCURRENT_REQUESTS={concurrency}",
+        "-s",
+        f"CONCURRENT_REQUESTS_PER_DOMAIN={concurrency}",
+        "-s",
+        "CRAWLER_EXTRACT_WORKERS=1",
+        "-s",
+        "FEEDS={}",
+        "-s",
+        "LOG_LEVEL=WARNING",
+    ]
     started = time.monotonic()
     proc = subprocess.run(cmd, cwd=work, capture_output=True, text=True, env={**os.environ})
     wall = time.monotonic() - started
@@ -88,13 +123,18 @@ def crawl(workers: int, base: str, redis_url: str, work: Path, concurrency: int)
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="bench/workers.py", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="bench/workers.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--pages", type=int, default=1000)
     ap.add_argument("--workers", default="1,2,3", help="worker counts, comma-separated")
     ap.add_argument("--latency", default="0,0.3", help="site answer delays in seconds, comma-separated")
-    ap.add_argument("--concurrency", type=int, default=4,
-                    help="CONCURRENT_REQUESTS of each worker (default 4: with latency, a worker waits on the network)")
+    ap.add_argument(
+        "--concurrency",
+        type=int,
+        default=4,
+        help="CONCURRENT_REQUESTS of each worker (default 4: with latency, a worker waits on the network)",
+    )
     ap.add_argument("--redis", default="", help="a Redis URL to use instead of starting one")
     args = ap.parse_args(argv)
     counts = [int(x) for x in args.workers.split(",") if x.strip()]
@@ -114,8 +154,11 @@ def main(argv: list[str] | None = None) -> int:
                         rate = stored / wall
                         busy = stored / max(0.001, wall - IDLE_SECONDS)
                         first = first or rate
-                        print(f"{latency:>8.1f} {n:>8} {stored:>7} {wall:>7.1f} {rate:>8.1f} {busy:>11.1f} "
-                              f"{rate / first:>5.2f}x", flush=True)
+                        print(
+                            f"{latency:>8.1f} {n:>8} {stored:>7} {wall:>7.1f} {rate:>8.1f} {busy:>11.1f} "
+                            f"{rate / first:>5.2f}x",
+                            flush=True,
+                        )
                 finally:
                     site.terminate()
                     site.wait()

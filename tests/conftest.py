@@ -46,6 +46,7 @@ def four_mirrors(site_corpus: SiteCorpus) -> Iterator[RunningSite]:
 def run_crawl(tmp_path: Path) -> Callable[..., CrawlResult]:
     def run(mirrors: str, *spider_args: str, **kwargs: Any) -> CrawlResult:
         return crawl(tmp_path, mirrors, *spider_args, **kwargs)
+
     return run
 
 
@@ -64,8 +65,10 @@ def redis_url() -> str:
 
     url = os.environ.get("CRAWLER_TEST_REDIS_URL", "")
     if not url:
-        pytest.skip("Redis is absent: set CRAWLER_TEST_REDIS_URL=redis://127.0.0.1:PORT/0 to a running "
-                    "redis-server (bash .ci/run starts one)")
+        pytest.skip(
+            "Redis is absent: set CRAWLER_TEST_REDIS_URL=redis://127.0.0.1:PORT/0 to a running "
+            "redis-server (bash .ci/run starts one)"
+        )
     return url
 
 

@@ -61,7 +61,7 @@ def _blocks_and_prose(page: Path) -> tuple[list[Block], str]:
         m = FENCE.match(line)
         if fence is None and m:
             fence, lang, start, body = m.group(2), m.group(3).strip(), n, []
-        elif fence is not None and line.strip().startswith(fence) and not line.strip()[len(fence):].strip():
+        elif fence is not None and line.strip().startswith(fence) and not line.strip()[len(fence) :].strip():
             blocks.append(Block(page, start, lang, "\n".join(body)))
             fence = None
         elif fence is not None:
@@ -131,15 +131,21 @@ def test_every_relative_link_and_anchor_resolves() -> None:
 
 
 def test_every_docs_page_is_reachable_from_the_manual_index() -> None:
-    linked = {(page.parent / t.partition("#")[0]).resolve() for page, t in _links()
-              if page.name == "README.md" and not re.match(r"^[a-z]+:", t)}
+    linked = {
+        (page.parent / t.partition("#")[0]).resolve()
+        for page, t in _links()
+        if page.name == "README.md" and not re.match(r"^[a-z]+:", t)
+    }
     missing = [p.name for p in PAGES[1:] if p.resolve() not in linked]
     assert not missing, f"not linked from README.md or docs/README.md: {missing}"
 
 
 def test_every_crawler_setting_is_in_the_settings_reference_once() -> None:
-    names = {m for path in (ROOT / "crawler").rglob("*.py")
-             for m in re.findall(r"\bCRAWLER_[A-Z0-9_]*[A-Z0-9]\b", path.read_text(encoding="utf-8"))}
+    names = {
+        m
+        for path in (ROOT / "crawler").rglob("*.py")
+        for m in re.findall(r"\bCRAWLER_[A-Z0-9_]*[A-Z0-9]\b", path.read_text(encoding="utf-8"))
+    }
     reference = (ROOT / "docs" / "09-settings.md").read_text(encoding="utf-8")
     rows = re.findall(r"^\| `(CRAWLER_[A-Z0-9_]+)` \|", reference, flags=re.M)
     assert sorted(rows) == sorted(set(rows)), "a setting has two rows"
@@ -176,7 +182,7 @@ def _commands_in(tokens: list[str]) -> list[list[str]]:
     i = 0
     while i < len(tokens):
         tok = tokens[i].rsplit("=", 1)[-1] if "/" in tokens[i] else tokens[i]
-        rest = tokens[i + 1:]
+        rest = tokens[i + 1 :]
         start = None
         if tok == "crawler" or tok.endswith("bin/crawler"):
             start = ["crawler"]
@@ -198,7 +204,8 @@ def _commands_in(tokens: list[str]) -> list[list[str]]:
 
 
 KNOWN_SPIDER_ARGS = {
-    name for name, p in inspect.signature(PresstvSpider.__init__).parameters.items()
+    name
+    for name, p in inspect.signature(PresstvSpider.__init__).parameters.items()
     if name not in ("self", "kwargs", "outlet_profile") and p.kind is not p.VAR_KEYWORD
 } | {"refresh", "full"}  # read by the incremental middleware from the spider's attributes
 KNOWN_SETTINGS = {n for n in dir(default_settings) if n.isupper()} | {n for n in dir(project_settings) if n.isupper()}
@@ -244,8 +251,9 @@ def _check_scrapy_crawl(where: str, argv: list[str]) -> None:
         cmd.process_options(args, opts)
     except UsageError as exc:
         pytest.fail(f"{where}: `scrapy crawl {shlex.join(argv)}`: {exc}")
-    _check_names(where, list((opts.spargs and [f"{k}={v}" for k, v in opts.spargs.items()]) or []),
-                 list(opts.set or []))
+    _check_names(
+        where, list((opts.spargs and [f"{k}={v}" for k, v in opts.spargs.items()]) or []), list(opts.set or [])
+    )
 
 
 def test_every_command_line_in_the_docs_parses() -> None:
@@ -267,5 +275,6 @@ def test_the_checker_refuses_what_a_user_would_trip_on() -> None:
     with pytest.raises(AssertionError, match="unknown setting"):
         _check_scrapy_crawl("x", ["presstv", "-s", "CRAWLER_STOER=x.sqlite"])
     assert _commands_in(shlex.split("cd /srv/crawler && .venv/bin/crawler runs -n 5 | head")) == [
-        ["crawler", "runs", "-n", "5", "|", "head"][:4]]
+        ["crawler", "runs", "-n", "5", "|", "head"][:4]
+    ]
     assert "warc-import-benchwarcimportpy" in anchors(ROOT / "docs" / "performance.md")

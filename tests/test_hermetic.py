@@ -40,9 +40,11 @@ def test_loopback_stays_open() -> None:
 
 
 def test_every_subprocess_has_the_guard_and_no_proxy() -> None:
-    code = ("import os, socket\n"
-            "print(os.environ.get('NO_PROXY'), os.environ.get('http_proxy'))\n"
-            f"socket.create_connection(('{FAR_ADDRESS}', 443), timeout=1)\n")
+    code = (
+        "import os, socket\n"
+        "print(os.environ.get('NO_PROXY'), os.environ.get('http_proxy'))\n"
+        f"socket.create_connection(('{FAR_ADDRESS}', 443), timeout=1)\n"
+    )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 1
     assert proc.stdout.split() == ["*", "None"]
@@ -82,24 +84,51 @@ def test_a_test_that_asks_for_a_real_host_fails_with_the_address(tmp_path: Path)
         "from support.crawlkit import crawl\n\n"
         "def test_crawls_a_real_mirror(tmp_path):\n"
         "    crawl(tmp_path, 'https://www.presstv.co.uk', 'sources=rss')\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     env = {k: v for k, v in os.environ.items() if not k.startswith("HERMETIC_") and k != "PYTHONPATH"}
     env["PYTHONPATH"] = str(REPO_ROOT / "tests")
-    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly",
-                           "-p", "no:xdist", "-c", str(REPO_ROOT / "pyproject.toml"), "--rootdir", str(tmp_path),
-                           str(broken)], capture_output=True, text=True, timeout=300, cwd=tmp_path, env=env)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:randomly",
+            "-p",
+            "no:xdist",
+            "-c",
+            str(REPO_ROOT / "pyproject.toml"),
+            "--rootdir",
+            str(tmp_path),
+            str(broken),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+        env=env,
+    )
     assert proc.returncode == 1, proc.stdout[-3000:]
     assert "1 failed" in proc.stdout
     assert "name lookup of www.presstv.co.uk refused by the test network guard" in proc.stdout, proc.stdout[-3000:]
 
 
-@pytest.mark.parametrize(("family", "kind", "host"), [
-    (socket.AF_INET, socket.SOCK_DGRAM, FAR_ADDRESS), (socket.AF_INET6, socket.SOCK_DGRAM, "2001:db8::10"),
-    (socket.AF_INET, socket.SOCK_STREAM, FAR_ADDRESS),
-])
+@pytest.mark.parametrize(
+    ("family", "kind", "host"),
+    [
+        (socket.AF_INET, socket.SOCK_DGRAM, FAR_ADDRESS),
+        (socket.AF_INET6, socket.SOCK_DGRAM, "2001:db8::10"),
+        (socket.AF_INET, socket.SOCK_STREAM, FAR_ADDRESS),
+    ],
+)
 @pytest.mark.parametrize("call", ["sendto", "sendto-flags", "sendmsg"])
-def test_a_datagram_to_an_outside_address_is_refused_whatever_the_call(family: int, kind: int, host: str,
-                                                                       call: str) -> None:
+def test_a_datagram_to_an_outside_address_is_refused_whatever_the_call(
+    family: int, kind: int, host: str, call: str
+) -> None:
     with socket.socket(family, kind) as sock, pytest.raises(netguard.NetworkRefused, match=re.escape(host)):
         if call == "sendto":
             sock.sendto(b"x", (host, 53))
@@ -111,8 +140,10 @@ def test_a_datagram_to_an_outside_address_is_refused_whatever_the_call(family: i
 
 
 def test_a_datagram_to_loopback_still_goes_out() -> None:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as server, \
-            socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as client:
+    with (
+        socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as server,
+        socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as client,
+    ):
         server.bind(("127.0.0.1", 0))
         server.settimeout(30)
         client.sendmsg([b"one"], [], 0, server.getsockname())
@@ -121,10 +152,15 @@ def test_a_datagram_to_loopback_still_goes_out() -> None:
     assert take_refusals() == []
 
 
-@pytest.mark.parametrize("conninfo", [
-    f"postgresql://user@{FAR_ADDRESS}:5432/db", "host=db.example.org dbname=x",
-    f"host=127.0.0.1 hostaddr={FAR_ADDRESS} dbname=x", f"postgresql://u@127.0.0.1,{FAR_ADDRESS}/db",
-])
+@pytest.mark.parametrize(
+    "conninfo",
+    [
+        f"postgresql://user@{FAR_ADDRESS}:5432/db",
+        "host=db.example.org dbname=x",
+        f"host=127.0.0.1 hostaddr={FAR_ADDRESS} dbname=x",
+        f"postgresql://u@127.0.0.1,{FAR_ADDRESS}/db",
+    ],
+)
 def test_a_postgresql_connection_outside_loopback_is_refused_before_libpq_connects(conninfo: str) -> None:
     import psycopg
 
@@ -178,15 +214,20 @@ def test_another_interpreter_ignoring_pythonpath_is_refused(tmp_path: Path) -> N
         subprocess.run([str(other), "-I", "-c", "pass"], timeout=60)
     with pytest.raises(netguard.ChildRefused, match="-I/-E refused"):
         os.system(f"{other} -E -c pass")
-    proc = subprocess.run([str(other), "-c", "import netguard; print(netguard._installed)"], capture_output=True,
-                          text=True, timeout=60)
+    proc = subprocess.run(
+        [str(other), "-c", "import netguard; print(netguard._installed)"], capture_output=True, text=True, timeout=60
+    )
     assert proc.stdout.strip() == "True", "without -I/-E any interpreter loads the guard from PYTHONPATH"
     assert take_refusals()
 
 
 def test_options_that_are_not_site_switches_are_let_through() -> None:
-    proc = subprocess.run([sys.executable, "-X", "utf8", "-c", "import sys; print(sys.flags.no_site)", "-S"],
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-X", "utf8", "-c", "import sys; print(sys.flags.no_site)", "-S"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.stdout.strip() == "0", "-S after -c is the program's argument, not the interpreter's"
     assert netguard._site_disabled(["/usr/bin/env", "-S", "python3"]) is False
     assert take_refusals() == []

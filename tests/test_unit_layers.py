@@ -84,8 +84,9 @@ def layering_breaches(paths: list[Path]) -> list[str]:
             if path.parent != PACKAGE or path.name not in ROOT_MODULES:
                 breaches.append(f"{where}: not in any layer of {LAYERS}")
             continue
-        for line, imported in imported_modules(path.read_text(encoding="utf-8"), name,
-                                               is_package=path.name == "__init__.py"):
+        for line, imported in imported_modules(
+            path.read_text(encoding="utf-8"), name, is_package=path.name == "__init__.py"
+        ):
             parts = imported.split(".")
             if parts[0] != "crawler" or len(parts) < 2 or parts[1] == "__version__":
                 continue
@@ -123,14 +124,22 @@ def test_a_module_importing_a_later_layer_is_caught(tmp_path: Path) -> None:
 
 
 def test_the_import_check_catches_every_import_form() -> None:
-    sample = ('import scrapy\nfrom twisted.internet import task\nfrom ..extract import extract\n'
-              'from . import sql\nPIPE = "crawler.crawl.pipelines.extract_page"\nLOCK = "crawler.schedule.lock"\n')
+    sample = (
+        "import scrapy\nfrom twisted.internet import task\nfrom ..extract import extract\n"
+        'from . import sql\nPIPE = "crawler.crawl.pipelines.extract_page"\nLOCK = "crawler.schedule.lock"\n'
+    )
     names = [name for _, name in imported_modules(sample, "crawler.store.probe")]
-    assert {"scrapy", "twisted.internet", "crawler.extract", "crawler.store.sql",
-            "crawler.crawl.pipelines.extract_page"} <= set(names)
+    assert {
+        "scrapy",
+        "twisted.internet",
+        "crawler.extract",
+        "crawler.store.sql",
+        "crawler.crawl.pipelines.extract_page",
+    } <= set(names)
     # In a package's __init__, `.` is that package itself.
-    assert "crawler.store.sql" in [n for _, n in imported_modules("from .sql import X\n", "crawler.store",
-                                                                  is_package=True)]
+    assert "crawler.store.sql" in [
+        n for _, n in imported_modules("from .sql import X\n", "crawler.store", is_package=True)
+    ]
 
 
 def test_the_store_imports_neither_scrapy_twisted_nor_extraction() -> None:
@@ -139,8 +148,9 @@ def test_the_store_imports_neither_scrapy_twisted_nor_extraction() -> None:
     offending = [
         f"{path.relative_to(PACKAGE.parent)}:{line} imports {name}"
         for path in modules
-        for line, name in imported_modules(path.read_text(encoding="utf-8"), module_name(path),
-                                           is_package=path.name == "__init__.py")
+        for line, name in imported_modules(
+            path.read_text(encoding="utf-8"), module_name(path), is_package=path.name == "__init__.py"
+        )
         if any(name == f or name.startswith(f + ".") for f in FORBIDDEN_IN_STORE)
     ]
     assert not offending, "\n".join(offending)
@@ -161,8 +171,10 @@ def _facts() -> tuple[set[str], set[str], set[str], set[str]]:
     hosts |= {re.sub(r"^https?://", "", m).lower() for m in data["mirrors"]["default"]}
     # The outlet's own path heads (article URLs, section listings); /rss.xml and /sitemap.xml are the web's.
     heads = {"/" + data["discovery"]["section_listing"].strip("/").split("/")[0].lower()}
-    heads |= {"/" + re.match(r"\^/(\w+)", p["regex"]).group(1).lower()  # type: ignore[union-attr]
-              for p in data["article_patterns"]}
+    heads |= {
+        "/" + re.match(r"\^/(\w+)", p["regex"]).group(1).lower()  # type: ignore[union-attr]
+        for p in data["article_patterns"]
+    }
     phrases = {p.lower() for key in ("line_phrases", "contains_phrases") for p in data["boilerplate"][key]}
     phrases |= {p.lower() for key in ("seizure", "challenge", "error") for p in data["non_article"][key]}
     phrases = {p for p in phrases if len(p) >= 8}  # "Embed" is a word, not a fact
@@ -184,8 +196,11 @@ def _code_strings(path: Path) -> Iterator[tuple[int, str]]:
         body = getattr(node, "body", None)
         if isinstance(body, list):
             for before, after in itertools.pairwise(body):
-                if isinstance(before, ast.Assign | ast.AnnAssign) and isinstance(after, ast.Expr) and isinstance(
-                        after.value, ast.Constant):
+                if (
+                    isinstance(before, ast.Assign | ast.AnnAssign)
+                    and isinstance(after, ast.Expr)
+                    and isinstance(after.value, ast.Constant)
+                ):
                     docstrings.add(id(after.value))
     for node in ast.walk(tree):
         if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
@@ -217,8 +232,11 @@ def test_no_module_outside_the_profile_holds_a_press_tv_fact() -> None:
 
 def test_the_fact_check_sees_hosts_paths_phrases_and_era_names(tmp_path: Path) -> None:
     probe = tmp_path / "probe.py"
-    probe.write_text('A = "https://www.presstv.co.uk/x"\nB = f"/section/{1}"\nC = "SHARE THIS ARTICLE"\n'
-                     'D = "2012"\nE = "discovery/rss/feeds"\n'
-                     'def f() -> None:\n    "presstv.ir in a docstring is prose"\n', encoding="utf-8")
+    probe.write_text(
+        'A = "https://www.presstv.co.uk/x"\nB = f"/section/{1}"\nC = "SHARE THIS ARTICLE"\n'
+        'D = "2012"\nE = "discovery/rss/feeds"\n'
+        'def f() -> None:\n    "presstv.ir in a docstring is prose"\n',
+        encoding="utf-8",
+    )
     found = outlet_facts_in_code([probe])
     assert sorted(line.split(":")[1] for line in found) == ["1", "2", "3", "4"], found

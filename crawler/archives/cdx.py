@@ -85,11 +85,11 @@ def repair_timestamp(timestamp: str) -> str:
     text = timestamp.strip()
     if len(text) < 4 or len(text) > 14 or not text.isdigit():
         raise CdxError(f"not a Wayback timestamp: {_first_line(timestamp, 40)!r}")
-    digits = (text + "00000101000000"[len(text):])[:14]
+    digits = (text + "00000101000000"[len(text) :])[:14]
     year, month, day = digits[:4], digits[4:6], digits[6:8]
     month = "01" if month == "00" else month
     day = "01" if day == "00" else day
-    hour, minute, second = (min(int(digits[i:i + 2]), top) for i, top in ((8, 23), (10, 59), (12, 59)))
+    hour, minute, second = (min(int(digits[i : i + 2]), top) for i, top in ((8, 23), (10, 59), (12, 59)))
     fixed = f"{year}{month}{day}{hour:02d}{minute:02d}{second:02d}"
     try:
         datetime.strptime(fixed, "%Y%m%d%H%M%S")
@@ -202,10 +202,15 @@ def parse_cdx_json(text: str) -> tuple[list[Capture], str | None]:
         if len(row) != len(header):
             continue  # a short or torn line: skipped rather than guessed at
         fields = dict(zip(header, (str(v) for v in row), strict=True))
-        captures.append(Capture(
-            original=fields["original"], timestamp=fields["timestamp"], statuscode=fields.get("statuscode", ""),
-            mimetype=fields.get("mimetype", ""), digest=fields.get("digest", ""),
-        ))
+        captures.append(
+            Capture(
+                original=fields["original"],
+                timestamp=fields["timestamp"],
+                statuscode=fields.get("statuscode", ""),
+                mimetype=fields.get("mimetype", ""),
+                digest=fields.get("digest", ""),
+            )
+        )
     return captures, resume
 
 
@@ -236,9 +241,15 @@ def parse_cdx_text(text: str, fields: Sequence[str] = CDX_FIELDS) -> tuple[list[
             row = dict(zip(CDX_TEXT_FIELDS, parts, strict=True))
         else:
             continue
-        captures.append(Capture(original=row["original"], timestamp=row["timestamp"],
-                                statuscode=row.get("statuscode", ""), mimetype=row.get("mimetype", ""),
-                                digest=row.get("digest", "")))
+        captures.append(
+            Capture(
+                original=row["original"],
+                timestamp=row["timestamp"],
+                statuscode=row.get("statuscode", ""),
+                mimetype=row.get("mimetype", ""),
+                digest=row.get("digest", ""),
+            )
+        )
     return captures, resume
 
 
@@ -256,8 +267,12 @@ def replay_url(base: str, capture: Capture) -> str:
 
 
 def candidates_by_article(
-    captures: Iterable[Capture], article_id: Callable[[str], str | None], *, since: date | None = None,
-    until: date | None = None, path_date: Callable[[str], date | None] | None = None,
+    captures: Iterable[Capture],
+    article_id: Callable[[str], str | None],
+    *,
+    since: date | None = None,
+    until: date | None = None,
+    path_date: Callable[[str], date | None] | None = None,
 ) -> dict[str, list[Capture]]:
     """Article id -> its captures on any host, newest first, each (timestamp, URL) once.
 
@@ -275,13 +290,23 @@ def candidates_by_article(
                 continue
         found.setdefault(aid, {})[(cap.timestamp, cap.original)] = cap
     return {
-        aid: sorted(caps.values(), key=lambda c: (c.timestamp, c.original), reverse=True)
-        for aid, caps in found.items()
+        aid: sorted(caps.values(), key=lambda c: (c.timestamp, c.original), reverse=True) for aid, caps in found.items()
     }
 
 
 __all__ = [
-    "CDX_FIELDS", "CDX_LINE_CAP", "CDX_TEXT_FIELDS", "Capture", "CdxError", "Shard", "candidates_by_article",
-    "capture_time", "parse_cdx_answer", "parse_cdx_json", "parse_cdx_text", "plan_shards", "repair_timestamp",
+    "CDX_FIELDS",
+    "CDX_LINE_CAP",
+    "CDX_TEXT_FIELDS",
+    "Capture",
+    "CdxError",
+    "Shard",
+    "candidates_by_article",
+    "capture_time",
+    "parse_cdx_answer",
+    "parse_cdx_json",
+    "parse_cdx_text",
+    "plan_shards",
+    "repair_timestamp",
     "replay_url",
 ]

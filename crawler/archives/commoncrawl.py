@@ -87,8 +87,15 @@ def parse_collinfo(text: str) -> list[Crawl]:
     crawls = []
     for entry in data:
         if isinstance(entry, dict) and entry.get("id") and entry.get("cdx-api"):
-            crawls.append(Crawl(str(entry["id"]), str(entry.get("name", entry["id"])), str(entry["cdx-api"]),
-                                _day(entry.get("from")), _day(entry.get("to"))))
+            crawls.append(
+                Crawl(
+                    str(entry["id"]),
+                    str(entry.get("name", entry["id"])),
+                    str(entry["cdx-api"]),
+                    _day(entry.get("from")),
+                    _day(entry.get("to")),
+                )
+            )
     return crawls
 
 
@@ -127,8 +134,12 @@ def crawls_for(crawls: Sequence[Crawl], since: date | None, until: date | None) 
 
 def index_query(index_base: str, crawl: str, url_prefix: str, since: date | None = None) -> str:
     """The index query for every capture under a URL prefix in one crawl."""
-    params = [("url", url_prefix.rstrip("*") + "*"), ("output", "json"), ("filter", "=status:200"),
-              ("filter", "~mime:.*html.*")]
+    params = [
+        ("url", url_prefix.rstrip("*") + "*"),
+        ("output", "json"),
+        ("filter", "=status:200"),
+        ("filter", "~mime:.*html.*"),
+    ]
     if since:
         params.append(("from", f"{since:%Y%m%d}"))
     return f"{index_base.rstrip('/')}/{crawl}-index?{urlencode(params)}"
@@ -146,11 +157,17 @@ def parse_index(status: int, text: str) -> list[IndexRecord]:
             continue
         try:
             row = json.loads(line)
-            records.append(IndexRecord(
-                url=str(row["url"]), timestamp=str(row["timestamp"]), status=str(row.get("status", "")),
-                mime=str(row.get("mime", "")), filename=str(row["filename"]), offset=int(row["offset"]),
-                length=int(row["length"]),
-            ))
+            records.append(
+                IndexRecord(
+                    url=str(row["url"]),
+                    timestamp=str(row["timestamp"]),
+                    status=str(row.get("status", "")),
+                    mime=str(row.get("mime", "")),
+                    filename=str(row["filename"]),
+                    offset=int(row["offset"]),
+                    length=int(row["length"]),
+                )
+            )
         except (KeyError, TypeError, ValueError, RecursionError) as exc:
             raise CommonCrawlError(f"index line {number} is not a capture record: {str(exc)[:120]}") from None
     return records
@@ -180,8 +197,11 @@ def read_record(data: bytes, max_bytes: int = MAX_PAGE_BYTES) -> CapturedPage:
                     raise RecordTooLarge(str(exc)) from None
                 raise CommonCrawlError(str(exc)) from None
             return CapturedPage(
-                url=str(record.rec_headers.get_header("WARC-Target-URI")), captured_at=captured, status=status,
-                headers=list(http.headers) if http is not None else [], body=body,
+                url=str(record.rec_headers.get_header("WARC-Target-URI")),
+                captured_at=captured,
+                status=status,
+                headers=list(http.headers) if http is not None else [],
+                body=body,
             )
     except CommonCrawlError:
         raise
@@ -191,6 +211,14 @@ def read_record(data: bytes, max_bytes: int = MAX_PAGE_BYTES) -> CapturedPage:
 
 
 __all__ = [
-    "CapturedPage", "CommonCrawlError", "Crawl", "IndexRecord", "RecordTooLarge", "crawls_for", "index_query",
-    "parse_collinfo", "parse_index", "read_record",
+    "CapturedPage",
+    "CommonCrawlError",
+    "Crawl",
+    "IndexRecord",
+    "RecordTooLarge",
+    "crawls_for",
+    "index_query",
+    "parse_collinfo",
+    "parse_index",
+    "read_record",
 ]

@@ -203,8 +203,9 @@ class _State:
     pending: list[_Revisit] = field(default_factory=list)
 
 
-def read_pages(paths: Iterable[str | Path], wanted: Callable[[str], bool], *,
-               max_bytes: int = MAX_PAGE_BYTES) -> Iterator[WarcPage | WarcSkip | WarcWarning]:
+def read_pages(
+    paths: Iterable[str | Path], wanted: Callable[[str], bool], *, max_bytes: int = MAX_PAGE_BYTES
+) -> Iterator[WarcPage | WarcSkip | WarcWarning]:
     """Pages and skips of every record in the given WARC/ARC files (gzipped or not), in file order, with
     warcio's warnings as they come.
 
@@ -224,8 +225,9 @@ def read_pages(paths: Iterable[str | Path], wanted: Callable[[str], bool], *,
             yield _resolved(revisit.skip, original, revisit.when, revisit.headers, revisit.status, state)
 
 
-def _resolved(skip: WarcSkip, original: _Original, when: datetime, headers: list[tuple[str, str]], status: int,
-              state: _State) -> WarcPage | WarcSkip:
+def _resolved(
+    skip: WarcSkip, original: _Original, when: datetime, headers: list[tuple[str, str]], status: int, state: _State
+) -> WarcPage | WarcSkip:
     """The page a revisit stands for, from its original response (or why it is none)."""
     if not _HTML.search(original.content_type):
         return WarcSkip(skip.file, skip.offset, f"not HTML ({original.content_type or 'no content type'})", skip.url)
@@ -236,8 +238,16 @@ def _resolved(skip: WarcSkip, original: _Original, when: datetime, headers: list
     except Exception as exc:  # the original's file changed or is damaged: this revisit has nothing to show
         return WarcSkip(skip.file, skip.offset, f"revisit of a damaged record: {_exc_line(exc)}", skip.url)
     assert skip.url is not None
-    return WarcPage(skip.url, when, status or original.status, headers or original.headers, body, skip.file,
-                    skip.offset, revisit=True)
+    return WarcPage(
+        skip.url,
+        when,
+        status or original.status,
+        headers or original.headers,
+        body,
+        skip.file,
+        skip.offset,
+        revisit=True,
+    )
 
 
 def _status(http: StatusAndHeaders | None) -> int:
@@ -291,8 +301,7 @@ def one_stream_gzip(path: str | Path) -> bool:
     return False
 
 
-def _read_file(path: str, wanted: Callable[[str], bool],
-               state: _State) -> Iterator[WarcPage | WarcSkip | WarcWarning]:
+def _read_file(path: str, wanted: Callable[[str], bool], state: _State) -> Iterator[WarcPage | WarcSkip | WarcWarning]:
     with open(path, "rb") as raw:
         size = raw.seek(0, io.SEEK_END)
         start = 0
@@ -329,8 +338,12 @@ def _read_file(path: str, wanted: Callable[[str], bool],
                 for message in WARCIO_WARNINGS.drain():
                     yield WarcWarning(path, offset, message)
                 if _ONE_STREAM in str(exc):
-                    yield WarcSkip(path, offset, "corrupt record: the file is gzipped as one stream, not one gzip "
-                                   f"member per record; run: warcio recompress {path} fixed.warc.gz")
+                    yield WarcSkip(
+                        path,
+                        offset,
+                        "corrupt record: the file is gzipped as one stream, not one gzip "
+                        f"member per record; run: warcio recompress {path} fixed.warc.gz",
+                    )
                     return
                 yield WarcSkip(path, offset, f"corrupt record: {_exc_line(exc)}")
                 start = _next_record_start(raw, offset + 1, size)
@@ -396,8 +409,9 @@ def _record_member(raw: BinaryIO, at: int) -> bool:
     return bool(_RECORD_START.match(head))
 
 
-def _record(record: Any, path: str, offset: int, wanted: Callable[[str], bool],
-            state: _State) -> Iterator[WarcPage | WarcSkip]:
+def _record(
+    record: Any, path: str, offset: int, wanted: Callable[[str], bool], state: _State
+) -> Iterator[WarcPage | WarcSkip]:
     rec_type = str(getattr(record, "rec_type", "") or "")
     headers = record.rec_headers
     url = headers.get_header("WARC-Target-URI")
@@ -417,8 +431,7 @@ def _record(record: Any, path: str, offset: int, wanted: Callable[[str], bool],
         # of a page that is missing; only where it sits is kept (and headers only for a page), so memory stays
         # small however many records the files hold.
         html = bool(_HTML.search(content_type))
-        state.originals.setdefault(digest, _Original(status, header_list if html else [], content_type, path,
-                                                     offset))
+        state.originals.setdefault(digest, _Original(status, header_list if html else [], content_type, path, offset))
     when = _when(headers.get_header("WARC-Date"))
     if rec_type == "revisit":
         # A revisit has no payload of its own: Heritrix marks every one "WARC-Truncated: length", which says
@@ -480,11 +493,14 @@ def write_warc(out: BinaryIO, pages: Iterable[PageRecord], *, software: str, fil
     Transfer-Encoding, Content-Length) are replaced by a Content-Length that fits it, as Common Crawl does.
     """
     writer = WARCWriter(out, gzip=True, warc_version="1.1")
-    info = writer.create_warcinfo_record(filename or "crawler-export.warc.gz", {
-        "software": software,
-        "format": "WARC File Format 1.1",
-        "conformsTo": "https://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/",
-    })
+    info = writer.create_warcinfo_record(
+        filename or "crawler-export.warc.gz",
+        {
+            "software": software,
+            "format": "WARC File Format 1.1",
+            "conformsTo": "https://iipc.github.io/warc-specifications/specifications/warc-format/warc-1.1/",
+        },
+    )
     writer.write_record(info)
     count = 0
     for page in pages:
@@ -498,14 +514,28 @@ def write_warc(out: BinaryIO, pages: Iterable[PageRecord], *, software: str, fil
             reason = "Unknown"
         http = StatusAndHeaders(f"{page.status} {reason}", kept, protocol="HTTP/1.1")
         when = page.fetched_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        record = writer.create_warc_record(page.url, "response", payload=io.BytesIO(page.body), http_headers=http,
-                                           warc_headers_dict={"WARC-Date": when})
+        record = writer.create_warc_record(
+            page.url,
+            "response",
+            payload=io.BytesIO(page.body),
+            http_headers=http,
+            warc_headers_dict={"WARC-Date": when},
+        )
         writer.write_record(record)
         count += 1
     return count
 
 
 __all__ = [
-    "MAX_PAGE_BYTES", "PageRecord", "PayloadProblem", "WarcPage", "WarcSkip", "WarcWarning", "one_stream_gzip",
-    "read_pages", "read_payload", "too_large_claim", "write_warc",
+    "MAX_PAGE_BYTES",
+    "PageRecord",
+    "PayloadProblem",
+    "WarcPage",
+    "WarcSkip",
+    "WarcWarning",
+    "one_stream_gzip",
+    "read_pages",
+    "read_payload",
+    "too_large_claim",
+    "write_warc",
 ]

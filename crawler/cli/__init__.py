@@ -82,9 +82,7 @@ def _quiet_broken_pipe() -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The top-level parser with every available subcommand registered."""
-    parser = Parser(
-        prog="crawler", description="Crawl Press TV and its mirrors into clean article records."
-    )
+    parser = Parser(prog="crawler", description="Crawl Press TV and its mirrors into clean article records.")
     parser.add_argument("--version", action="version", version=f"crawler {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug detail to stderr")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")

@@ -30,8 +30,9 @@ _USERINFO = re.compile(r"(?P<head>\b[A-Za-z][A-Za-z0-9+.-]*://[^:/@\s]*):(?P<sec
 _PARAMETER = re.compile(r"(?P<head>[?&]password=)(?P<secret>[^&\s#]+)", re.IGNORECASE)
 # A keyword DSN (`host=db password='a b' dbname=x`) or a client's repr (redis-py: `Connection(password=secret,
 # host=...)`): a quoted value to its closing quote, else up to the next `,name=`, `)` or space.
-_KEYWORD = re.compile(r"(?P<head>(?<![?&\w])password\s*=\s*)(?P<secret>'(?:[^'\\]|\\.)*'?|.+?(?=,\s*\w+=|\)|\s|$))",
-                      re.IGNORECASE)
+_KEYWORD = re.compile(
+    r"(?P<head>(?<![?&\w])password\s*=\s*)(?P<secret>'(?:[^'\\]|\\.)*'?|.+?(?=,\s*\w+=|\)|\s|$))", re.IGNORECASE
+)
 
 _lock = threading.Lock()
 _secrets: tuple[str, ...] = ()  # longest first, so a password is masked before any part of it
@@ -67,13 +68,16 @@ def split_url(url: str) -> SplitURL | None:
     found = _SCHEME.match(url)
     if found is None:
         return None
-    scheme, rest = url[: found.end()], url[found.end():]
+    scheme, rest = url[: found.end()], url[found.end() :]
     at = rest.rfind("@")
     if at < 0:
         return None
     authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
-    if "?" in rest[:at] and "/" not in rest[at + 1:] and (
-            "@" in authority or re.search(r"[?&]password=[^&#]*$", rest[:at], re.IGNORECASE)):
+    if (
+        "?" in rest[:at]
+        and "/" not in rest[at + 1 :]
+        and ("@" in authority or re.search(r"[?&]password=[^&#]*$", rest[:at], re.IGNORECASE))
+    ):
         at = authority.rfind("@")
         if at < 0:
             return None
@@ -81,7 +85,7 @@ def split_url(url: str) -> SplitURL | None:
     if ":" not in userinfo:
         return None
     user, password = userinfo.split(":", 1)
-    return SplitURL(scheme + user, password, rest[at + 1:])
+    return SplitURL(scheme + user, password, rest[at + 1 :])
 
 
 def passwords_in(location: str) -> list[str]:
@@ -227,5 +231,18 @@ def install_log_redaction() -> None:
         threading.excepthook = _redacting_thread_excepthook
 
 
-__all__ = ["MASK", "MIN_SECRET", "SplitURL", "forget_all", "install_log_redaction", "mask_url", "passwords_in",
-           "redact", "redact_json", "redact_value", "remember", "remember_location", "split_url"]
+__all__ = [
+    "MASK",
+    "MIN_SECRET",
+    "SplitURL",
+    "forget_all",
+    "install_log_redaction",
+    "mask_url",
+    "passwords_in",
+    "redact",
+    "redact_json",
+    "redact_value",
+    "remember",
+    "remember_location",
+    "split_url",
+]

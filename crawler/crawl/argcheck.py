@@ -28,8 +28,9 @@ def _unknown(kind: str, name: str, known: Iterable[str], *, listed: bool) -> str
 def spider_arguments(spidercls: type) -> tuple[str, ...] | None:
     """The `-a NAME=VALUE` names `spidercls` reads, or None when it declares none of its own (a spider taking only
     **kwargs accepts anything, as Scrapy does)."""
-    params = [p for p in inspect.signature(spidercls).parameters.values()
-              if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
+    params = [
+        p for p in inspect.signature(spidercls).parameters.values() if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
+    ]
     names = [p.name for p in params if p.name not in INTERNAL_ARGUMENTS]
     return (*names, *INCREMENTAL_ARGUMENTS) if names else None
 

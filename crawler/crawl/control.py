@@ -43,8 +43,9 @@ def close_spider_soon(crawler: Crawler, reason: str) -> None:
         deferred_from_coro(engine.close_spider_async(reason=reason))
 
 
-def report_page_failed(crawler: Crawler, request: Request, reason: str, status: int | None,
-                       key: str | None = None) -> None:
+def report_page_failed(
+    crawler: Crawler, request: Request, reason: str, status: int | None, key: str | None = None
+) -> None:
     """A page given up: counted (page_failed/count, page_failed/<key or status>), logged as one WARNING line and
     sent as `crawler.crawl.signals.page_failed` (the store records it)."""
     assert crawler.stats is not None
@@ -52,6 +53,9 @@ def report_page_failed(crawler: Crawler, request: Request, reason: str, status: 
     crawler.stats.inc_value(statkeys.PAGE_FAILED_REASON.format(key or status))
     logger.warning("page failed: %s (%s)", request.meta.get("source_url", request.url), reason)
     crawler.signals.send_catch_log(
-        signal=signals.page_failed, url=request.meta.get("source_url", request.url),
-        article_id=request.meta.get("article_id"), reason=reason, status=status,
+        signal=signals.page_failed,
+        url=request.meta.get("source_url", request.url),
+        article_id=request.meta.get("article_id"),
+        reason=reason,
+        status=status,
     )

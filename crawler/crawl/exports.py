@@ -31,5 +31,6 @@ class DefaultFeed:
             # The workers of one `crawler crawl --workers N` start in the same second: one file each.
             name = name.replace(".jsonl", f"-worker{worker}.jsonl")
         uri = f"{folder.rstrip('/')}/{name}"
-        settings.set("FEEDS", {uri: {"format": "jsonlines", "encoding": "utf8", "store_empty": False}},
-                     priority="addon")
+        settings.set(
+            "FEEDS", {uri: {"format": "jsonlines", "encoding": "utf8", "store_empty": False}}, priority="addon"
+        )

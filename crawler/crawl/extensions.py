@@ -55,7 +55,8 @@ even when the cues kept every field right."""
 def _spider_args(spider: Spider) -> dict[str, Any]:
     """The spider's arguments as given (`-a name=value` become plain attributes)."""
     return {
-        k: v for k, v in vars(spider).items()
+        k: v
+        for k, v in vars(spider).items()
         if not k.startswith("_") and isinstance(v, str | int | float | bool) and k != "name"
     }
 
@@ -72,8 +73,12 @@ def count_health(stats: Any, item: ExtractedItem) -> None:
     """Count one extracted page into the run's health stats (field coverage, guard removals, layout, mirror)."""
     article = item.article
     stats.inc_value(statkeys.HEALTH_ITEMS)
-    for value, key in ((article.published, "published"), (article.lead, "lead"), (article.section, "section"),
-                       (article.image_url, "image")):
+    for value, key in (
+        (article.published, "published"),
+        (article.lead, "lead"),
+        (article.section, "section"),
+        (article.image_url, "image"),
+    ):
         if value:
             stats.inc_value(statkeys.HEALTH_WITH.format(key))
     if item.guard_removed:
@@ -95,13 +100,20 @@ def unknown_layout_warning(count: int, urls: list[str]) -> str | None:
         return None
     listed = urls[:UNKNOWN_LAYOUT_URLS_SHOWN]
     more = f" and {count - len(listed)} more" if count > len(listed) else ""
-    return (f"{count} page(s) matched no layout of the outlet profile (extracted with the layout-independent "
-            f"rules alone): {', '.join(listed)}{more}; add or fix a [[layouts]] entry for them")
+    return (
+        f"{count} page(s) matched no layout of the outlet profile (extracted with the layout-independent "
+        f"rules alone): {', '.join(listed)}{more}; add or fix a [[layouts]] entry for them"
+    )
 
 
-def health_warnings(stats: dict[str, Any], floors: dict[str, float], previous_sources: dict[str, int],
-                    spider: Spider | None = None, unknown_layout_urls: list[str] | None = None,
-                    discovery_checks: bool = True) -> list[str]:
+def health_warnings(
+    stats: dict[str, Any],
+    floors: dict[str, float],
+    previous_sources: dict[str, int],
+    spider: Spider | None = None,
+    unknown_layout_urls: list[str] | None = None,
+    discovery_checks: bool = True,
+) -> list[str]:
     """The layout-drift warnings a finished run's stats deserve (empty list: healthy).
 
     "Nothing new" is healthy: links found to articles already stored count as found. Per source, the
@@ -139,8 +151,11 @@ def health_warnings(stats: dict[str, Any], floors: dict[str, float], previous_so
             f"the boilerplate guard removed {removed} lines (more than {int(max_removed)}): the pruning rules "
             "no longer match the page layout (new furniture on the pages)"
         )
-    discovered = sum(int(v) for k, v in stats.items()
-                     if k.startswith(statkeys.DISCOVERY_PREFIX) and k.endswith(statkeys.DISCOVERY_LINKS_SUFFIX))
+    discovered = sum(
+        int(v)
+        for k, v in stats.items()
+        if k.startswith(statkeys.DISCOVERY_PREFIX) and k.endswith(statkeys.DISCOVERY_LINKS_SUFFIX)
+    )
     found_any = discovered > 0 or int(stats.get(statkeys.INCREMENTAL_ARTICLE_REQUESTS, 0)) > 0 or items > 0
     if not discovery_checks:
         return warnings
@@ -209,8 +224,14 @@ class RunRecorder:
         warnings: list[str] = []
         if reason == "finished" and not stats.get(statkeys.EXIT_STATUS):
             frontier = bool(frontier_url(self.crawler.settings))
-            warnings = health_warnings(stats, self.floors, self.previous_sources, spider, self.unknown_layout_urls,
-                                       discovery_checks=not frontier)
+            warnings = health_warnings(
+                stats,
+                self.floors,
+                self.previous_sources,
+                spider,
+                self.unknown_layout_urls,
+                discovery_checks=not frontier,
+            )
             for line in warnings:
                 logger.warning("LAYOUT DRIFT ALARM: %s", line)
             if warnings:
@@ -266,8 +287,9 @@ class RunRecorder:
             return n(statkeys.STORE_OUTCOME.format(name))
 
         items = n(statkeys.HEALTH_ITEMS)
-        mirrors = sorted(k.removeprefix(statkeys.STORE_MIRROR_PREFIX) for k in stats
-                         if k.startswith(statkeys.STORE_MIRROR_PREFIX))
+        mirrors = sorted(
+            k.removeprefix(statkeys.STORE_MIRROR_PREFIX) for k in stats if k.startswith(statkeys.STORE_MIRROR_PREFIX)
+        )
         out: dict[str, Any] = {
             "new": outcome("new"),
             "updated": outcome("updated"),
@@ -277,9 +299,11 @@ class RunRecorder:
             "refused": outcome("refused"),
             "mirrors": mirrors,
         }
-        coverage = ", ".join(
-            f"{label} {n(statkeys.HEALTH_WITH.format(stat)) / items:.0%}" for stat, _, label, _ in _COVERAGE
-        ) if items else "no items extracted"
+        coverage = (
+            ", ".join(f"{label} {n(statkeys.HEALTH_WITH.format(stat)) / items:.0%}" for stat, _, label, _ in _COVERAGE)
+            if items
+            else "no items extracted"
+        )
         out["text"] = (
             f"{items} articles extracted ({out['new']} new, {out['updated']} updated, {out['unchanged']} unchanged), "
             f"{out['skipped']} skipped as already stored, {out['refused']} refused as non-articles, "

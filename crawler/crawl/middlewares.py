@@ -58,6 +58,7 @@ BLOCK_SCAN_BYTES = 64 * 1024
 NOTICE_MAX_WORDS = 400
 """A page with a notice phrase but more visible words than this is an article that quotes the phrase."""
 
+
 class PageGivenUp(IgnoreRequest):
     """The request is dropped and `page_failed` was sent for it already: errbacks need not record it again."""
 
@@ -66,7 +67,7 @@ _TAGS = re.compile(rb"<script.*?</script>|<style.*?</style>|<[^>]*>", re.IGNOREC
 
 
 def notice_kind(response: Response, outlet: Outlet) -> str | None:
-    """"seizure" or "challenge" when the response is such a notice page, else None.
+    """ "seizure" or "challenge" when the response is such a notice page, else None.
 
     Only HTML is checked: notices are HTML pages (even where a feed was asked for), while a short feed or
     sitemap may quote a phrase like "Access denied" in a headline.
@@ -83,8 +84,12 @@ def notice_kind(response: Response, outlet: Outlet) -> str | None:
     return None
 
 
-_TLS_ERRORS: tuple[type[BaseException], ...] = (SSL.Error, ssl.SSLError, twisted_error.SSLError,
-                                                twisted_error.CertificateError)
+_TLS_ERRORS: tuple[type[BaseException], ...] = (
+    SSL.Error,
+    ssl.SSLError,
+    twisted_error.SSLError,
+    twisted_error.CertificateError,
+)
 
 
 def _causes(exc: BaseException) -> list[BaseException]:
@@ -120,8 +125,9 @@ def exception_reason(exc: BaseException) -> str:
         return "dns"
     if any_of(*_TLS_ERRORS):
         return "tls"
-    if any_of(scrapy_exceptions.DownloadTimeoutError, twisted_error.TimeoutError, twisted_error.TCPTimedOutError,
-              TimeoutError):
+    if any_of(
+        scrapy_exceptions.DownloadTimeoutError, twisted_error.TimeoutError, twisted_error.TCPTimedOutError, TimeoutError
+    ):
         return "timeout"
     if any_of(scrapy_exceptions.ResponseDataLossError):
         return "data_loss"
@@ -161,21 +167,26 @@ class _MirrorDecisions:
         self._inc(f"failover/{reason}")
         if pool.record_failure(netloc):
             self._inc(statkeys.MIRROR_SET_ASIDE)
-            logger.warning("mirror %s set aside for %gs after repeated failures (last: %s)", netloc,
-                           pool.cooldown, reason)
+            logger.warning(
+                "mirror %s set aside for %gs after repeated failures (last: %s)", netloc, pool.cooldown, reason
+            )
         if self._maybe_give_up(pool):
             self._page_failed(request, f"no mirror could be reached ({reason} on {netloc})", status, key=reason)
             raise PageGivenUp("no mirror could be reached")
         nxt = pool.best(exclude=tried)
         if nxt is None:
             self._inc("failover/exhausted")
-            self._page_failed(request, f"no mirror answered ({reason} on {netloc}; tried {', '.join(tried)})",
-                              status, key=reason)
+            self._page_failed(
+                request, f"no mirror answered ({reason} on {netloc}; tried {', '.join(tried)})", status, key=reason
+            )
             raise PageGivenUp(f"all mirrors failed for {request.meta.get('mirror_path', request.url)}")
         url = pool.url_on(nxt, request.meta.get("mirror_path", request.url))
         logger.info("failover: %s on %s -> %s", reason, netloc, url)
-        meta = {k: v for k, v in request.meta.items() if k not in ("retry_times", "redirect_times", "redirect_urls",
-                                                                   "redirect_reasons", "download_slot")}
+        meta = {
+            k: v
+            for k, v in request.meta.items()
+            if k not in ("retry_times", "redirect_times", "redirect_urls", "redirect_reasons", "download_slot")
+        }
         meta["mirrors_tried"] = tried
         return request.replace(url=url, meta=meta, dont_filter=True)
 
@@ -235,8 +246,11 @@ class MirrorRoutingMiddleware(_MirrorDecisions):
         if pool.is_set_aside(parts.netloc) and not request.meta.get("mirrors_tried"):
             # Queued for a mirror that was set aside since: start it on the healthiest one instead.
             healthiest = pool.best()
-            if healthiest is not None and urlsplit(healthiest).netloc != parts.netloc and not pool.is_set_aside(
-                    urlsplit(healthiest).netloc):
+            if (
+                healthiest is not None
+                and urlsplit(healthiest).netloc != parts.netloc
+                and not pool.is_set_aside(urlsplit(healthiest).netloc)
+            ):
                 self._inc("failover/rerouted")
                 logger.debug("rerouting %s from set-aside %s to %s", request.url, parts.netloc, healthiest)
                 return request.replace(url=pool.url_on(healthiest, request.meta["mirror_path"]), dont_filter=True)
@@ -291,8 +305,9 @@ class MirrorFailoverMiddleware(_MirrorDecisions):
             spider = self.crawler.spider
             if self.retry_enabled and spider is not None:
                 # Giving up on one mirror is not an error here (INFO): the next mirror gets the request.
-                retried = get_retry_request(request, spider=spider, reason=f"{response.status}",
-                                            logger=logger, give_up_log_level=logging.INFO)
+                retried = get_retry_request(
+                    request, spider=spider, reason=f"{response.status}", logger=logger, give_up_log_level=logging.INFO
+                )
                 if retried is not None:
                     return retried
             return self._failover(request, f"http_{response.status}", response.status)
@@ -330,8 +345,9 @@ class MirrorFailoverMiddleware(_MirrorDecisions):
             # the streamed case carries no message). Too big here is too big on every mirror (the same page):
             # refuse it by size and ask no other mirror.
             limit = request.meta.get("download_maxsize") or self.crawler.settings.getint("DOWNLOAD_MAXSIZE")
-            self._page_failed(request, f"page too large: over DOWNLOAD_MAXSIZE ({limit / 1048576:g} MB)", None,
-                              key="too_large")
+            self._page_failed(
+                request, f"page too large: over DOWNLOAD_MAXSIZE ({limit / 1048576:g} MB)", None, key="too_large"
+            )
             raise PageGivenUp(f"page too large: {request.url}")
         return self._failover(request, exception_reason(exception), None)
 
@@ -416,8 +432,14 @@ class ArchivePolitenessMiddleware:
             # and every later one at half the rate it had.
             slot.delay = min(max(slot.delay * 2, 0.1), max(self.max_delay, slot.delay))
             slot.lastseen = time.monotonic() + wait - slot.delay
-        logger.info("%s answered %d: waiting %.1fs, then %.2fs between requests (%d in a row)", source,
-                    response.status, wait, slot.delay if slot else 0.0, count)
+        logger.info(
+            "%s answered %d: waiting %.1fs, then %.2fs between requests (%d in a row)",
+            source,
+            response.status,
+            wait,
+            slot.delay if slot else 0.0,
+            count,
+        )
         return request.replace(dont_filter=True)
 
     UNREACHABLE = ("connection_refused", "dns", "connect_error")
@@ -443,11 +465,15 @@ class ArchivePolitenessMiddleware:
         if source in self.stopped:
             return
         if unreachable:
-            message = (f"{source}: the archive could not be reached {count} times in a row ({status}); stopped "
-                       "reading it for this run (the backfill is incomplete: run it again when it can be reached)")
+            message = (
+                f"{source}: the archive could not be reached {count} times in a row ({status}); stopped "
+                "reading it for this run (the backfill is incomplete: run it again when it can be reached)"
+            )
         else:
-            message = (f"{source}: the archive answered {status} {count} times in a row; stopped reading it for "
-                       f"this run (the backfill is incomplete: run it again later, or lower its rate setting)")
+            message = (
+                f"{source}: the archive answered {status} {count} times in a row; stopped reading it for "
+                f"this run (the backfill is incomplete: run it again later, or lower its rate setting)"
+            )
         self.stopped[source] = message
         logger.error(message)
         assert self.crawler.stats is not None
@@ -498,8 +524,9 @@ class OwnHostGuardMiddleware:
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
-        self.robots_max = max(1024, crawler.settings.getint("CRAWLER_ROBOTSTXT_MAX_BYTES",
-                                                            defaults.CRAWLER_ROBOTSTXT_MAX_BYTES))
+        self.robots_max = max(
+            1024, crawler.settings.getint("CRAWLER_ROBOTSTXT_MAX_BYTES", defaults.CRAWLER_ROBOTSTXT_MAX_BYTES)
+        )
         self._said: set[str] = set()
 
     @classmethod
@@ -531,8 +558,13 @@ class OwnHostGuardMiddleware:
         chain = request.meta.get("redirect_urls")
         if chain and _host_port(chain[0]) != _host_port(request.url):
             what = "robots.txt" if kind == "robots" else f"{kind} request"
-            self._once(f"redirects/refused/{kind}", "not following the redirect of %s %s to another host: %s",
-                       what, chain[0], request.url)
+            self._once(
+                f"redirects/refused/{kind}",
+                "not following the redirect of %s %s to another host: %s",
+                what,
+                chain[0],
+                request.url,
+            )
             if kind != "robots":
                 request.meta["offsite_redirect"] = request.url
             raise IgnoreRequest(f"redirect to another host refused: {request.url}")
@@ -543,6 +575,11 @@ class OwnHostGuardMiddleware:
             return response
         head = response.body[: self.robots_max]
         cut = max(head.rfind(b"\n"), head.rfind(b"\r"))
-        self._once("limits/robotstxt_size", "robots.txt %s is %d bytes: only its first %d are read "
-                   "(CRAWLER_ROBOTSTXT_MAX_BYTES)", response.url, len(response.body), self.robots_max)
+        self._once(
+            "limits/robotstxt_size",
+            "robots.txt %s is %d bytes: only its first %d are read (CRAWLER_ROBOTSTXT_MAX_BYTES)",
+            response.url,
+            len(response.body),
+            self.robots_max,
+        )
         return response.replace(body=head[: cut + 1] if cut >= 0 else b"")

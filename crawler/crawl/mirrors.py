@@ -31,8 +31,14 @@ class _MirrorState:
 class MirrorPool:
     """The mirrors of one run in priority order, with their health; shared by the spider and the middleware."""
 
-    def __init__(self, bases: Iterable[str], outlet: Outlet, fail_threshold: int = 2, cooldown: float = 300.0,
-                 clock: Any = time.monotonic) -> None:
+    def __init__(
+        self,
+        bases: Iterable[str],
+        outlet: Outlet,
+        fail_threshold: int = 2,
+        cooldown: float = 300.0,
+        clock: Any = time.monotonic,
+    ) -> None:
         self.outlet = outlet
         self.fail_threshold = max(1, fail_threshold)
         self.cooldown = cooldown
@@ -40,8 +46,13 @@ class MirrorPool:
         self.mirrors: list[_MirrorState] = []
         for base in bases:
             parts = urlsplit(base.strip())
-            self.mirrors.append(_MirrorState(urlunsplit((parts.scheme, parts.netloc, "", "", "")), parts.netloc,
-                                             seized=outlet.is_seized(parts.hostname or "")))
+            self.mirrors.append(
+                _MirrorState(
+                    urlunsplit((parts.scheme, parts.netloc, "", "", "")),
+                    parts.netloc,
+                    seized=outlet.is_seized(parts.hostname or ""),
+                )
+            )
         self._by_netloc = {m.netloc.lower(): m for m in self.mirrors}
         self._settled = False
         self._waiters: list[Deferred[None]] = []

@@ -63,7 +63,8 @@ class ExtractPipeline:
         outlet_name = str(settings.get("CRAWLER_OUTLET"))
         # The worker entry point, by dotted path (module level, so worker processes can import it).
         func: ExtractFunction = load_object(
-            settings.get("CRAWLER_EXTRACT_FUNCTION") or defaults.CRAWLER_EXTRACT_FUNCTION)
+            settings.get("CRAWLER_EXTRACT_FUNCTION") or defaults.CRAWLER_EXTRACT_FUNCTION
+        )
         # spawn, not fork: the crawler process runs threads (reactor pools, a test site) that fork would copy
         # mid-lock.
         self._pool = ExtractionPool(outlet_name, workers, func=func, spawn=True)
@@ -125,8 +126,9 @@ class ExtractPipeline:
             # kills that worker too is the culprit, and only it is lost (counted and logged).
             if self._pool.restart(result.generation):
                 self._inc(statkeys.EXTRACT_POOL_REBUILT)
-                logger.error("an extraction worker died (while on %s or a page beside it); restarting the pool",
-                             page.url)
+                logger.error(
+                    "an extraction worker died (while on %s or a page beside it); restarting the pool", page.url
+                )
             result = await self._extract_isolated(args, page.url)
         if isinstance(result, Crashed):
             self._crashed(page.url, result.message)
@@ -159,14 +161,21 @@ class ExtractPipeline:
         in_window = getattr(self.crawler.spider, "published_in_window", None)
         if in_window is not None and not in_window(result.article.published):
             self._inc(statkeys.EXTRACT_OUTSIDE_WINDOW)
-            raise OutsideWindow(f"published {result.article.published}, outside the crawl's since=/until= window",
-                                log_level="INFO")
+            raise OutsideWindow(
+                f"published {result.article.published}, outside the crawl's since=/until= window", log_level="INFO"
+            )
         # Provenance is a fact of the fetch, not of the page's text: the worker cannot know it.
         result.article.fetched_from = page.fetched_from
         result.article.archived_at = page.archived_at
-        out = ExtractedItem(article=result.article, page=page, source=item.source,
-                            guard_removed=result.guard_removed, removed=result.removed, layout=result.layout,
-                            layout_misses=result.layout_misses)
+        out = ExtractedItem(
+            article=result.article,
+            page=page,
+            source=item.source,
+            guard_removed=result.guard_removed,
+            removed=result.removed,
+            layout=result.layout,
+            layout_misses=result.layout_misses,
+        )
         self._inc(statkeys.EXTRACT_OK)
         self._inc(statkeys.EXTRACT_LAYOUT.format(out.layout))
         if out.guard_removed:

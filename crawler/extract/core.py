@@ -54,11 +54,42 @@ TOO_LITTLE = "too little text for an article"
 SHORT_PAGE_WORDS = 150
 """Pages shorter than this are searched whole for notice phrases (longer ones only in title and headings)."""
 
-_BLOCK_TAGS = frozenset({
-    "p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li", "ul", "ol", "blockquote", "pre", "table", "tr", "td",
-    "th", "section", "article", "figure", "header", "footer", "dd", "dt", "dl", "main", "aside", "nav", "form",
-    "fieldset", "address", "center",
-})
+_BLOCK_TAGS = frozenset(
+    {
+        "p",
+        "div",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "li",
+        "ul",
+        "ol",
+        "blockquote",
+        "pre",
+        "table",
+        "tr",
+        "td",
+        "th",
+        "section",
+        "article",
+        "figure",
+        "header",
+        "footer",
+        "dd",
+        "dt",
+        "dl",
+        "main",
+        "aside",
+        "nav",
+        "form",
+        "fieldset",
+        "address",
+        "center",
+    }
+)
 
 
 def _block_paragraphs(region: etree._Element) -> list[str]:
@@ -112,9 +143,7 @@ def _first_words(body: etree._Element | None, limit: int) -> list[str]:
     return words
 
 
-def classify_non_article(
-    tree: etree._Element, outlet: Outlet | None, url: str, has_layout: bool = False
-) -> str | None:
+def classify_non_article(tree: etree._Element, outlet: Outlet | None, url: str, has_layout: bool = False) -> str | None:
     """The reason a page is not an article, or None when it may be one.
 
     Notice phrases (seizure, challenge, error) are looked for in the title and headings of any page, and in
@@ -199,7 +228,8 @@ def _prune_read_more(region: etree._Element, outlet: Outlet) -> None:
     """Remove inline "Read more:" labels and the related links, lists and cards that follow each one."""
     # An element's own leading text must be the label (cheap); its whole text is checked after that.
     candidates = [
-        el for el in region.iter()
+        el
+        for el in region.iter()
         if isinstance(el.tag, str) and el is not region and el.text and outlet.read_more_regex.match(el.text)
     ]
     labels = []
@@ -262,10 +292,18 @@ def _region_text(region: etree._Element, url: str) -> str:
     if sum(1 for _ in region.iter()) > MAX_REGION_ELEMENTS or sum(len(p.split()) for p in own) < MIN_BODY_WORDS:
         return "\n".join(own)  # too big for trafilatura, or too small to be an article at all
     # fast: no fallback extractors (the region is known); favor_recall: keep all of it.
-    result = trafilatura.extract(
-        region, url=url, include_comments=False, include_tables=True, fast=True, favor_recall=True,
-        deduplicate=False,
-    ) or ""
+    result = (
+        trafilatura.extract(
+            region,
+            url=url,
+            include_comments=False,
+            include_tables=True,
+            fast=True,
+            favor_recall=True,
+            deduplicate=False,
+        )
+        or ""
+    )
     got = normalise_text(result)
     if any(len(p.split()) >= 2 and p not in got for p in own):
         return "\n".join(own)
@@ -419,9 +457,14 @@ def _read_layout(tree: etree._Element, url: str, outlet: Outlet, layout: Layout,
     caption_node = first_match(tree, layout.caption)
     byline_node = first_match(tree, layout.byline)
     reading = _Reading(
-        layout=layout, cues=cues, title=_headline(tree, title_node, outlet), title_node=title_node,
-        description=description, lead=(node_text(lead_node) if lead_node is not None else "") or description,
-        lead_node=lead_node, paragraphs=[],
+        layout=layout,
+        cues=cues,
+        title=_headline(tree, title_node, outlet),
+        title_node=title_node,
+        description=description,
+        lead=(node_text(lead_node) if lead_node is not None else "") or description,
+        lead_node=lead_node,
+        paragraphs=[],
         published=parse_site_datetime(published_text, outlet) if published_text else None,
         modified=parse_site_datetime(updated_text, outlet) if updated_text else None,
         section=_section(crumb_node, outlet),
@@ -436,8 +479,11 @@ def _read_layout(tree: etree._Element, url: str, outlet: Outlet, layout: Layout,
             if isinstance(node, etree._Element) and node is not region and node.getparent() is not None:
                 remove_node(node)
     for node in (title_node, lead_node, caption_node, byline_node, date_node, crumb_node):
-        if isinstance(node, etree._Element) and node is not region and node.getparent() is not None and (
-            is_inside(node, region)
+        if (
+            isinstance(node, etree._Element)
+            and node is not region
+            and node.getparent() is not None
+            and (is_inside(node, region))
         ):
             remove_node(node)
     if link_density(region) > MAX_LINK_DENSITY:
@@ -467,9 +513,14 @@ def _read_structure(tree: etree._Element, url: str, outlet: Outlet) -> _Reading:
     description = meta_value(tree, "og:description", "description")
     lead_node = _lead_node(tree, description)
     reading = _Reading(
-        layout=None, cues=cues, title=_headline(tree, title_node, outlet), title_node=title_node,
-        description=description, lead=(node_text(lead_node) if lead_node is not None else "") or description,
-        lead_node=lead_node, paragraphs=[],
+        layout=None,
+        cues=cues,
+        title=_headline(tree, title_node, outlet),
+        title_node=title_node,
+        description=description,
+        lead=(node_text(lead_node) if lead_node is not None else "") or description,
+        lead_node=lead_node,
+        paragraphs=[],
     )
     body = tree.find("body")
     page = body if body is not None else tree
@@ -598,10 +649,15 @@ def _finish(tree: etree._Element, url: str, outlet: Outlet, r: _Reading) -> Extr
 
     misses = list(r.misses)
     if r.layout is not None:
-        misses += [rule for rule, had, cue in (("date", r.published, cues.published),
-                                               ("breadcrumb", r.section, cues.section),
-                                               ("caption", r.caption_found or None, cues.caption))
-                   if had is None and cue is not None]
+        misses += [
+            rule
+            for rule, had, cue in (
+                ("date", r.published, cues.published),
+                ("breadcrumb", r.section, cues.section),
+                ("caption", r.caption_found or None, cues.caption),
+            )
+            if had is None and cue is not None
+        ]
     published, modified = r.published, r.modified
     if published is None:
         published, modified = cues.published, modified or cues.modified
@@ -674,10 +730,14 @@ def _extract_outlet(tree: etree._Element, url: str, outlet: Outlet, layout: Layo
 _PARSER = lxml.html.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True)
 # Every element an lxml.html element (trafilatura calls their text_content()), chosen in C: lxml.html's own
 # lookup is a Python call per element each time a walk meets it.
-_PARSER.set_element_class_lookup(etree.ElementDefaultClassLookup(
-    element=lxml.html.HtmlElement, comment=lxml.html.HtmlComment, pi=lxml.html.HtmlProcessingInstruction,
-    entity=lxml.html.HtmlEntity,
-))
+_PARSER.set_element_class_lookup(
+    etree.ElementDefaultClassLookup(
+        element=lxml.html.HtmlElement,
+        comment=lxml.html.HtmlComment,
+        pi=lxml.html.HtmlProcessingInstruction,
+        entity=lxml.html.HtmlEntity,
+    )
+)
 
 
 def parse_html(html_text: str) -> etree._Element:

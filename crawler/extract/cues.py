@@ -49,11 +49,45 @@ _SENTENCE_END = re.compile(r"[.!?\"”’:;]$")
 _SKIP = frozenset({"script", "style", "noscript", "template", "head", "title", "meta", "link", "img", "br", "hr"})
 # Inline elements: removed only when they stand alone on their line (a link inside a sentence is text).
 _INLINE = frozenset({"a", "span", "b", "strong", "em", "i", "font", "small", "time", "label", "u", "abbr"})
-_BLOCKISH = frozenset({
-    "p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li", "ul", "ol", "blockquote", "table", "tr", "td", "th",
-    "tbody", "thead", "section", "article", "figure", "figcaption", "header", "footer", "dd", "dt", "dl", "main",
-    "aside", "nav", "form", "center", "menu", "address", "caption",
-})
+_BLOCKISH = frozenset(
+    {
+        "p",
+        "div",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "li",
+        "ul",
+        "ol",
+        "blockquote",
+        "table",
+        "tr",
+        "td",
+        "th",
+        "tbody",
+        "thead",
+        "section",
+        "article",
+        "figure",
+        "figcaption",
+        "header",
+        "footer",
+        "dd",
+        "dt",
+        "dl",
+        "main",
+        "aside",
+        "nav",
+        "form",
+        "center",
+        "menu",
+        "address",
+        "caption",
+    }
+)
 _CARD_TAGS = frozenset({"div", "blockquote", "section", "aside", "figure", "p", "article"})
 _CHROME = frozenset({"header", "footer", "nav", "aside", "menu", "form"})
 
@@ -105,7 +139,7 @@ def _dateline(text: str, outlet: Outlet, cues: Cues) -> bool:
         return False
     pub_text, upd_text = split_updated(text, outlet)
     match = outlet.updated_regex.search(text) if upd_text is not None and outlet.updated_regex else None
-    if match is not None and text[match.end():].strip():
+    if match is not None and text[match.end() :].strip():
         return False  # more than a date line (a breadcrumb after it, say): its parts are judged one by one
     published = parse_site_datetime(pub_text, outlet)
     if published is None:
@@ -360,7 +394,10 @@ def _reason(
     if s[_LINKS] >= 2 and s[_LINK_TEXT] >= LINK_LIST_DENSITY * s[_TEXT] and s[_PARAS] == 0:
         return "link-list"
     if (
-        s[_LINKS] >= 1 and s[_LINK_TEXT] >= 0.9 * s[_TEXT] and el.tag in _CARD_TAGS and _standalone(el)
+        s[_LINKS] >= 1
+        and s[_LINK_TEXT] >= 0.9 * s[_TEXT]
+        and el.tag in _CARD_TAGS
+        and _standalone(el)
         and len(node_text(el).split()) <= (15 if el.tag == "p" else 25)
     ):
         return "related-card"  # an embedded story card: a headline linking to another article

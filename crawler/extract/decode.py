@@ -42,8 +42,22 @@ def declared_charset(data: bytes) -> str | None:
         return None
 
 
-_MAGIC = (b"%PDF-", b"PK\x03\x04", b"\x89PNG", b"GIF87a", b"GIF89a", b"\xff\xd8\xff", b"RIFF", b"OggS", b"ID3",
-          b"\x00\x00\x00\x18ftyp", b"\x00\x00\x00\x20ftyp", b"\x7fELF", b"BZh", b"\xfd7zXZ")
+_MAGIC = (
+    b"%PDF-",
+    b"PK\x03\x04",
+    b"\x89PNG",
+    b"GIF87a",
+    b"GIF89a",
+    b"\xff\xd8\xff",
+    b"RIFF",
+    b"OggS",
+    b"ID3",
+    b"\x00\x00\x00\x18ftyp",
+    b"\x00\x00\x00\x20ftyp",
+    b"\x7fELF",
+    b"BZh",
+    b"\xfd7zXZ",
+)
 """Leading bytes of file formats that are never a web page (PDF, zip, images, audio/video, executables)."""
 
 

@@ -91,8 +91,9 @@ def _text_without(el: etree._Element, drop: list[etree._Element]) -> str:
     return normalise_text(" ".join(parts))
 
 
-def _climb(start: etree._Element, holds_only: Callable[[etree._Element], bool], keep: set[etree._Element]
-           ) -> etree._Element:
+def _climb(
+    start: etree._Element, holds_only: Callable[[etree._Element], bool], keep: set[etree._Element]
+) -> etree._Element:
     """The outermost ancestor of `start` (or itself) for which `holds_only(el)` is true, below `keep`."""
     node = start
     while True:
@@ -114,8 +115,9 @@ def _standalone(node: etree._Element) -> bool:
     return not before.strip()
 
 
-def prune_share_widgets(root: etree._Element, outlet: Outlet, url: str, keep: set[etree._Element],
-                        removed: list[str]) -> None:
+def prune_share_widgets(
+    root: etree._Element, outlet: Outlet, url: str, keep: set[etree._Element], removed: list[str]
+) -> None:
     """Remove share widgets: links to share endpoints, the icon-only links and the label beside them."""
     if not _any_share_link(root, outlet):
         return  # one search over all the page's link targets first: a link-by-link check is only run on a hit
@@ -154,8 +156,9 @@ def _attached(el: etree._Element, root: etree._Element) -> bool:
     return el is root or any(anc is root for anc in el.iterancestors())
 
 
-def prune_story_cards(root: etree._Element, outlet: Outlet, url: str, keep: set[etree._Element],
-                      removed: list[str]) -> None:
+def prune_story_cards(
+    root: etree._Element, outlet: Outlet, url: str, keep: set[etree._Element], removed: list[str]
+) -> None:
     """Remove story cards: blocks whose text is only links to other articles of the outlet (their headline or
     URL), with or without a label ("Read more:", "Lire aussi"); a link inside a sentence stays."""
     page = _Page(outlet, url)
@@ -182,8 +185,9 @@ def prune_story_cards(root: etree._Element, outlet: Outlet, url: str, keep: set[
                 continue  # the link shares its line with other text
         # A card may also show the other story's teaser in a block of its own beside the linked headline.
         parent = card.getparent()
-        while parent is not None and parent not in keep and parent.tag not in _STOP and _with_teaser(parent, card,
-                                                                                                      outlet):
+        while (
+            parent is not None and parent not in keep and parent.tag not in _STOP and _with_teaser(parent, card, outlet)
+        ):
             card, parent = parent, parent.getparent()
         removed.append(node_text(card))
         remove_node(card)
@@ -207,8 +211,9 @@ def _with_teaser(parent: etree._Element, card: etree._Element, outlet: Outlet) -
     return teasers <= 1 and len(node_text(parent).split()) <= CARD_MAX_WORDS
 
 
-def prune_alternate_addresses(root: etree._Element, outlet: Outlet, url: str, keep: set[etree._Element],
-                              removed: list[str]) -> None:
+def prune_alternate_addresses(
+    root: etree._Element, outlet: Outlet, url: str, keep: set[etree._Element], removed: list[str]
+) -> None:
     """Remove the alternate-address note and the outlet host links that follow it."""
     if not outlet.alternate_address_regex.search(" ".join(root.itertext())):
         return  # one search over the whole text first: most pages have no note
@@ -269,8 +274,11 @@ def is_hidden(el: etree._Element) -> bool:
     visibility:hidden, or a class that says so ("hide", "hidden"). A copy of the article kept for another screen
     size or for microdata, a closed dialog: text nobody reads as the article. (The `hidden` attribute is not
     enough: pages hide their article's sections that way until a script shows them.)"""
-    return (el.get("aria-hidden") == "true" or bool(_HIDDEN_STYLE.search(el.get("style") or ""))
-            or _hidden_by_class((el.get("class") or "").lower().split()))
+    return (
+        el.get("aria-hidden") == "true"
+        or bool(_HIDDEN_STYLE.search(el.get("style") or ""))
+        or _hidden_by_class((el.get("class") or "").lower().split())
+    )
 
 
 def _hidden_by_class(classes: list[str]) -> bool:
@@ -281,7 +289,8 @@ def _hidden_by_class(classes: list[str]) -> bool:
 
 _HIDDEN_CANDIDATES = etree.XPath(
     ".//style | .//*[@aria-hidden='true' or contains(@style, 'none') or contains(@style, 'hidden')"
-    " or contains(@class, 'hid') or contains(@class, 'Hid')]")
+    " or contains(@class, 'hid') or contains(@class, 'Hid')]"
+)
 """A superset of what is_hidden says, found by compiled code (a walk in Python costs more than the rest)."""
 
 
@@ -322,8 +331,9 @@ PAGE_SHARE = 0.9
 """Share of the page's text above which a hidden block is the page itself (a script shows it), not hidden text."""
 
 
-def prune_furniture(root: etree._Element, outlet: Outlet, url: str, keep: set[etree._Element] | None = None
-                    ) -> dict[str, list[str]]:
+def prune_furniture(
+    root: etree._Element, outlet: Outlet, url: str, keep: set[etree._Element] | None = None
+) -> dict[str, list[str]]:
     """Remove share widgets, story cards and the alternate-address note from `root` (a page or a region of
     it); `keep` holds elements never removed whole. Returns what went, by reason."""
     keep = keep or set()
@@ -334,5 +344,12 @@ def prune_furniture(root: etree._Element, outlet: Outlet, url: str, keep: set[et
     return {k: v for k, v in found.items() if v}
 
 
-__all__ = ["is_hidden", "is_share_text", "prune_alternate_addresses", "prune_furniture", "prune_hidden",
-           "prune_share_widgets", "prune_story_cards"]
+__all__ = [
+    "is_hidden",
+    "is_share_text",
+    "prune_alternate_addresses",
+    "prune_furniture",
+    "prune_hidden",
+    "prune_share_widgets",
+    "prune_story_cards",
+]

@@ -52,8 +52,11 @@ _INTRO_MIN_WORDS = 5
 def _title_variants(tree: etree._Element) -> set[str]:
     """Normalised forms of the page's headline (og:title, <title> and its parts, first h1)."""
     found: set[str] = set()
-    for value in (meta_value(tree, "og:title", "twitter:title"), node_text(tree.find(".//title")),
-                  node_text(first_match(tree, ("//h1",)))):
+    for value in (
+        meta_value(tree, "og:title", "twitter:title"),
+        node_text(tree.find(".//title")),
+        node_text(first_match(tree, ("//h1",))),
+    ):
         if value:
             found.add(value.casefold())
             found.update(part.casefold() for part in _TITLE_SPLIT.split(value) if len(part.split()) > 2)
@@ -118,8 +121,18 @@ def _prune_link_lists(tree: etree._Element) -> None:
 
 
 def _generic_meta(tree: etree._Element, url: str) -> dict[str, Any]:
-    published = iso_date(meta_value(tree, "article:published_time", "datePublished", "pubdate", "publishdate",
-                                "dc.date.issued", "dcterms.created", "date"))
+    published = iso_date(
+        meta_value(
+            tree,
+            "article:published_time",
+            "datePublished",
+            "pubdate",
+            "publishdate",
+            "dc.date.issued",
+            "dcterms.created",
+            "date",
+        )
+    )
     modified = iso_date(meta_value(tree, "article:modified_time", "dateModified"))
     if published is None or modified is None:
         scripts = " ".join(t for t in xp("//script[@type='application/ld+json']/text()")(tree))
@@ -131,8 +144,11 @@ def _generic_meta(tree: etree._Element, url: str) -> dict[str, Any]:
         times = xp("//time/@datetime")(tree)
         published = iso_date(str(times[0])) if times else None
     author = meta_value(tree, "author", "article:author", "byl")
-    authors = [] if not author or "://" in author else [a.strip() for a in re.split(r"\s*[;,]\s*|\s+and\s+", author)
-                                                          if a.strip()]
+    authors = (
+        []
+        if not author or "://" in author
+        else [a.strip() for a in re.split(r"\s*[;,]\s*|\s+and\s+", author) if a.strip()]
+    )
     title = meta_value(tree, "og:title", "twitter:title") or node_text(first_match(tree, ("//h1",)))
     if not title:
         node = tree.find(".//title")
@@ -194,8 +210,9 @@ def _prose_words(el: etree._Element) -> int:
 def _common_ancestor(a: etree._Element, b: etree._Element) -> etree._Element | None:
     """The closest common ancestor of a and b when it is at most _SPLIT_PART_MAX_LEVELS above each, else None."""
     above_a = list(islice(a.iterancestors(), _SPLIT_PART_MAX_LEVELS))
-    return next((anc for anc in islice(b.iterancestors(), _SPLIT_PART_MAX_LEVELS)
-                 if any(anc is mine for mine in above_a)), None)
+    return next(
+        (anc for anc in islice(b.iterancestors(), _SPLIT_PART_MAX_LEVELS) if any(anc is mine for mine in above_a)), None
+    )
 
 
 def _paragraph_words(el: etree._Element) -> int:
@@ -239,8 +256,12 @@ def _merge_split_body(tree: etree._Element) -> None:
         if chosen is None or not any(el is chosen for el in parts):
             continue
         for el in parts:
-            if (el is chosen or is_inside(el, chosen) or is_inside(chosen, el)
-                    or not _parts_of_one_body(chosen, el, parts)):
+            if (
+                el is chosen
+                or is_inside(el, chosen)
+                or is_inside(chosen, el)
+                or not _parts_of_one_body(chosen, el, parts)
+            ):
                 continue
             chosen.extend(list(el))
             remove_node(el)
@@ -256,8 +277,11 @@ def _block_stats(el: etree._Element) -> tuple[int, float]:
     if not text:
         return 0, 0.0
     heading = el.tag == "head" or el.find(".//head") is not None
-    linked = sum(len(normalise_text(" ".join(ref.itertext()))) for ref in el.iter("ref")
-                 if not heading or "#" not in (ref.get("target") or ""))
+    linked = sum(
+        len(normalise_text(" ".join(ref.itertext())))
+        for ref in el.iter("ref")
+        if not heading or "#" not in (ref.get("target") or "")
+    )
     return len(text.split()), linked / len(text)
 
 
@@ -267,8 +291,12 @@ def _is_teaser_list(block: etree._Element, words: int) -> bool:
     "More stories" lists mix a linked headline with an unlinked blurb, so their link share stays under the
     edge threshold; a list of article prose has long items, most without a link.
     """
-    return (block.tag == "list" and len(block) > 1 and words / len(block) <= _TEASER_ITEM_WORDS
-            and all(item.find(".//ref") is not None for item in block))
+    return (
+        block.tag == "list"
+        and len(block) > 1
+        and words / len(block) <= _TEASER_ITEM_WORDS
+        and all(item.find(".//ref") is not None for item in block)
+    )
 
 
 def _drop_link_lines(body: etree._Element) -> None:
@@ -361,8 +389,9 @@ def _bare_body(tree: etree._Element, fast: bool) -> etree._Element | None:
     # lines it then keeps are removed by the caller). include_links: the <ref> elements tell the edge
     # trimming which blocks are links; they are stripped before the text is made.
     # No url: trafilatura would only make the <ref> targets absolute, which costs time and is never used.
-    document = trafilatura.bare_extraction(tree, include_comments=False, fast=fast, favor_recall=fast,
-                                           deduplicate=False, include_links=True)
+    document = trafilatura.bare_extraction(
+        tree, include_comments=False, fast=fast, favor_recall=fast, deduplicate=False, include_links=True
+    )
     return document.body if isinstance(document, Document) else None
 
 

@@ -28,8 +28,9 @@ and a huge page of another site costs a bounded time (~100 ms)."""
 
 _TAG = re.compile(rb"<([A-Za-z][\w:-]{0,30})([^<>]{0,2000})>")
 """An opening tag and its attributes; bounded and stopping at the next "<", so a scan stays linear in the page."""
-_MARKED = re.compile(rb"""\b(?:class|id)\s*=\s*["']?[^"'<>]{0,300}?(?:logo|copyright|brand|footer|header)""",
-                     re.IGNORECASE)
+_MARKED = re.compile(
+    rb"""\b(?:class|id)\s*=\s*["']?[^"'<>]{0,300}?(?:logo|copyright|brand|footer|header)""", re.IGNORECASE
+)
 _ADDRESS_TAGS = frozenset({b"meta", b"link", b"img", b"base", b"script", b"source"})
 _COPYRIGHT = re.compile(rb"&copy;|&#169;|&#xa9;|\xc2\xa9|copyright", re.IGNORECASE)
 _SPACE = re.compile(rb"\s+|&nbsp;|&#160;")
@@ -57,7 +58,7 @@ class OutletSigns:
 def _until(part: bytes, start: int, limit: int, end: bytes = b"<") -> bytes:
     """The bytes from `start` up to `end` (or `limit` bytes): a tag's own text, never the article after it."""
     stop = part.find(end, start, start + limit)
-    return part[start:stop if stop >= 0 else start + limit]
+    return part[start : stop if stop >= 0 else start + limit]
 
 
 def _places(part: bytes) -> Iterator[bytes]:
@@ -82,7 +83,7 @@ def _places(part: bytes) -> Iterator[bytes]:
 def _furniture(html: bytes) -> Iterator[list[bytes]]:
     """The page's furniture in batches (the first small, so an outlet page's title settles it at once)."""
     budget, batch, size = _BUDGET, [], 8
-    for part in (html[:_HEAD_BYTES], html[max(_HEAD_BYTES, len(html) - _TAIL_BYTES):]):
+    for part in (html[:_HEAD_BYTES], html[max(_HEAD_BYTES, len(html) - _TAIL_BYTES) :]):
         for text in _places(part):
             budget -= len(text)
             if budget < 0:

@@ -291,8 +291,9 @@ def _fail(where: str, message: str) -> OutletConfigError:
 
 
 def _as(value: Any, types: type | tuple[type, ...], key: str, where: str, label: str) -> Any:
-    if not isinstance(value, types) or (isinstance(value, bool) and bool not in (types if isinstance(types, tuple)
-                                                                             else (types,))):
+    if not isinstance(value, types) or (
+        isinstance(value, bool) and bool not in (types if isinstance(types, tuple) else (types,))
+    ):
         raise _fail(where, f"key '{key}' must be {label}, got {type(value).__name__}")
     return value
 
@@ -326,8 +327,11 @@ def _xpath_list(value: Any, key: str, where: str) -> tuple[tuple[str, ...], tupl
 def _relative_xpath_list(value: Any, key: str, where: str) -> tuple[tuple[str, ...], tuple[etree.XPath, ...]]:
     for xp in _str_list(value, key, where):
         if not xp.startswith("."):
-            raise _fail(where, f"key '{key}' holds {xp!r}; these XPaths run inside the body region and must be "
-                        "relative (start with './/')")
+            raise _fail(
+                where,
+                f"key '{key}' holds {xp!r}; these XPaths run inside the body region and must be "
+                "relative (start with './/')",
+            )
     return _xpath_list(value, key, where)
 
 
@@ -358,6 +362,7 @@ def _map(of: type | tuple[type, ...], label: str, digits: bool = False) -> Calla
                 ident = "a numeric id naming " if digits else ""
                 raise _fail(table, f"key '{k}' must be {ident}{label}")
         return dict(value)
+
     return check
 
 
@@ -528,18 +533,19 @@ def _layout(entry: dict[str, Any]) -> Layout:
 
 def parse_outlet(data: dict[str, Any], source: str = "<data>") -> Outlet:
     """Build an Outlet from parsed TOML, raising OutletConfigError that names the bad key."""
-    t = {name: _check_table(_top(data, name, source), schema, f"{source} [{name}]")
-         for name, schema in SCHEMA.items()}
-    free = {name: KINDS[kind](_top(data, name, source), name, f"{source} [{name}]")
-            for name, kind in FREE_TABLES.items()}
+    t = {name: _check_table(_top(data, name, source), schema, f"{source} [{name}]") for name, schema in SCHEMA.items()}
+    free = {
+        name: KINDS[kind](_top(data, name, source), name, f"{source} [{name}]") for name, kind in FREE_TABLES.items()
+    }
     entries: dict[str, list[dict[str, Any]]] = {}
     for name, schema in TABLE_LISTS.items():
         raw = _as(_top(data, name, source), list, name, source, "list")
         entries[name] = [_check_table(e, schema, f"{source} [[{name}]] #{i + 1}") for i, e in enumerate(raw)]
     if not entries["article_patterns"]:
         raise _fail(source, "key 'article_patterns' needs at least one pattern")
-    patterns = [_pattern(e, f"{source} [[article_patterns]] #{i + 1}")
-                for i, e in enumerate(entries["article_patterns"])]
+    patterns = [
+        _pattern(e, f"{source} [[article_patterns]] #{i + 1}") for i, e in enumerate(entries["article_patterns"])
+    ]
     listing_rx = t["discovery"]["section_listing_regex"]
     if listing_rx is not None and "section" not in listing_rx.groupindex:
         raise _fail(f"{source} [discovery]", "key 'section_listing_regex' needs a named group 'section'")
@@ -589,7 +595,8 @@ def parse_outlet(data: dict[str, Any], source: str = "<data>") -> Outlet:
         notice_phrases={k: tuple(p.lower().encode("utf-8") for p in v) for k, v in notices.items()},
         line_phrase_set=frozenset(p.strip().rstrip(":").strip() for p in boiler["line_phrases"]),
         contains_phrase_regex=re.compile("|".join(re.escape(p) for p in boiler["contains_phrases"]), re.IGNORECASE)
-        if boiler["contains_phrases"] else None,
+        if boiler["contains_phrases"]
+        else None,
         date_words_regex=_words_regex(t["dates"]["words"]),
         updated_regex=_updated_regex(t["dates"]["updated_labels"]),
         archives=t["archives"],

@@ -137,8 +137,9 @@ def warm_up(ignore_sigint: bool = False) -> None:
     import crawler.extract  # noqa: F401
 
 
-def extract_page(html: bytes, url: str, mirror: str, outlet_name: str, *, stored: bool = False,
-                 encoding: str | None = None) -> ExtractOutcome:
+def extract_page(
+    html: bytes, url: str, mirror: str, outlet_name: str, *, stored: bool = False, encoding: str | None = None
+) -> ExtractOutcome:
     """The article in a page, with its guard and cleaning removals and layout, or the refusal.
 
     A page served by a mirror that no outlet profile knows (a loopback stand-in, a new CDN host) is
@@ -173,14 +174,20 @@ def extract_page(html: bytes, url: str, mirror: str, outlet_name: str, *, stored
     article = result.article
     article.source_url = url
     article.mirror = mirror
-    return ExtractOutcome(article=article, guard_removed=list(result.guard_removed),
-                          removed={str(k): list(v) for k, v in result.removed.items()},
-                          layout_misses=list(result.layout_misses), layout=result.layout,
-                          compressed=compressed, sha256=sha256)
+    return ExtractOutcome(
+        article=article,
+        guard_removed=list(result.guard_removed),
+        removed={str(k): list(v) for k, v in result.removed.items()},
+        layout_misses=list(result.layout_misses),
+        layout=result.layout,
+        compressed=compressed,
+        sha256=sha256,
+    )
 
 
-def run_page(func: ExtractFunction, html: bytes, url: str, mirror: str, outlet_name: str,
-             options: Mapping[str, Any]) -> ExtractOutcome | Crashed:
+def run_page(
+    func: ExtractFunction, html: bytes, url: str, mirror: str, outlet_name: str, options: Mapping[str, Any]
+) -> ExtractOutcome | Crashed:
     """One page through the entry point `func`; a raise or an answer that is no outcome becomes `Crashed`."""
     try:
         raw = func(html, url, mirror, outlet_name, **options)
@@ -212,8 +219,15 @@ class ExtractionPool:
     another in CRAWLER_EXTRACT_FUNCTION); it must be importable by module path.
     """
 
-    def __init__(self, outlet_name: str, workers: int | None = None, *, func: ExtractFunction = extract_page,
-                 spawn: bool = False, ignore_sigint: bool = False) -> None:
+    def __init__(
+        self,
+        outlet_name: str,
+        workers: int | None = None,
+        *,
+        func: ExtractFunction = extract_page,
+        spawn: bool = False,
+        ignore_sigint: bool = False,
+    ) -> None:
         self.outlet_name = outlet_name
         self.workers = default_workers(workers)
         self.func = func
@@ -225,8 +239,9 @@ class ExtractionPool:
     def _pool(self) -> ProcessPoolExecutor:
         if self._executor is None:
             context = multiprocessing.get_context("spawn") if self.spawn else None
-            self._executor = ProcessPoolExecutor(max_workers=self.workers, mp_context=context,
-                                                 initializer=self.initializer)
+            self._executor = ProcessPoolExecutor(
+                max_workers=self.workers, mp_context=context, initializer=self.initializer
+            )
         return self._executor
 
     def start(self) -> None:
@@ -285,6 +300,13 @@ class ExtractionPool:
         the loop early cancels what is queued. A worker's death ends the loop with BrokenProcessPool: the
         pages pending in the pool are lost with it, so a command stops there (what it stored stays).
         """
-        for chunk, outcomes in ordered_map(run_pages, jobs, workers=self.workers, args=(self.func, self.outlet_name),
-                                           spawn=self.spawn, initializer=self.initializer, send=page):
+        for chunk, outcomes in ordered_map(
+            run_pages,
+            jobs,
+            workers=self.workers,
+            args=(self.func, self.outlet_name),
+            spawn=self.spawn,
+            initializer=self.initializer,
+            send=page,
+        ):
             yield from zip(chunk, outcomes, strict=True)

@@ -29,10 +29,17 @@ def default_workers(workers: int | None) -> int:
     return max(1, workers or os.cpu_count() or 1)
 
 
-def ordered_map(func: Callable[..., list[R]], items: Iterable[T], *, workers: int | None = None,
-                chunk: int = CHUNK, args: tuple[Any, ...] = (), spawn: bool = False,
-                initializer: Callable[[], object] | None = None,
-                send: Callable[[T], Any] | None = None) -> Iterator[tuple[list[T], list[R]]]:
+def ordered_map(
+    func: Callable[..., list[R]],
+    items: Iterable[T],
+    *,
+    workers: int | None = None,
+    chunk: int = CHUNK,
+    args: tuple[Any, ...] = (),
+    spawn: bool = False,
+    initializer: Callable[[], object] | None = None,
+    send: Callable[[T], Any] | None = None,
+) -> Iterator[tuple[list[T], list[R]]]:
     """Call `func(chunk_of_items, *args)` in a pool of `workers` processes (default: every core) and yield
     each (chunk, func's list of results) in the order the items came.
 

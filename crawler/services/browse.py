@@ -46,98 +46,125 @@ def metadata(store_path: str, outlet_name: str) -> dict[str, Any]:
     """Datasette metadata for the store at `store_path`: titled tables, column descriptions from the item
     schema, facets, full-text search and the canned queries."""
     database = Path(store_path).stem
-    archive_columns = _columns({
-        "id": "The article id as a number (the search index's key).", "article_id": "article_id",
-        "published": "published", "month": "Month of publication, YYYY-MM (UTC).", "section": "section",
-        "title": "title", "lead": "lead", "body": "body", "authors": "authors", "language": "language",
-        "word_count": "word_count", "url": "url",
-        "version": "How many versions of the text are stored; opens the article's page with all of them.",
-    })
+    archive_columns = _columns(
+        {
+            "id": "The article id as a number (the search index's key).",
+            "article_id": "article_id",
+            "published": "published",
+            "month": "Month of publication, YYYY-MM (UTC).",
+            "section": "section",
+            "title": "title",
+            "lead": "lead",
+            "body": "body",
+            "authors": "authors",
+            "language": "language",
+            "word_count": "word_count",
+            "url": "url",
+            "version": "How many versions of the text are stored; opens the article's page with all of them.",
+        }
+    )
     return {
         "title": f"{outlet_name} archive",
         "description": "Every stored article, searchable, with its versions, the pages that failed and the crawl "
         "runs. Read-only.",
-        "databases": {database: {
-            "title": f"{outlet_name} archive",
-            "tables": {
-                "archive": {
-                    "title": "Articles",
-                    "description": "The current version of every stored article. Search title, lead and body; "
-                    "narrow by section, author, language or month.",
-                    "sort_desc": "published",
-                    "facets": ["section", {"array": "authors"}, "language", "month"],
-                    "fts_table": "archive_fts",
-                    "label_column": "title",
-                    "columns": archive_columns,
+        "databases": {
+            database: {
+                "title": f"{outlet_name} archive",
+                "tables": {
+                    "archive": {
+                        "title": "Articles",
+                        "description": "The current version of every stored article. Search title, lead and body; "
+                        "narrow by section, author, language or month.",
+                        "sort_desc": "published",
+                        "facets": ["section", {"array": "authors"}, "language", "month"],
+                        "fts_table": "archive_fts",
+                        "label_column": "title",
+                        "columns": archive_columns,
+                    },
+                    "articles": {
+                        "title": "Article index",
+                        "description": "One row per article id: its current version number and when it was first, "
+                        "last and lately seen.",
+                        "sort_desc": "published_utc",
+                        "label_column": "title",
+                        "columns": _columns(
+                            {
+                                "article_id": "article_id",
+                                "url": "url",
+                                "title": "title",
+                                "section": "section",
+                                "published": "published",
+                                "published_utc": "Publication time, UTC.",
+                                "modified_utc": "Last update time shown by the page, UTC.",
+                                "content_hash": "content_hash",
+                                "version": "Current version number (1 = never edited).",
+                                "first_seen": "When the store first kept it, UTC.",
+                                "changed_at": "When its current version was stored, UTC.",
+                                "last_seen": "When a crawl last fetched it, UTC.",
+                                "first_run": "The run that first stored it.",
+                                "last_run": "The run that last fetched it.",
+                            }
+                        ),
+                    },
+                    "versions": {
+                        "title": "Versions",
+                        "description": "Every version of every article's text (a new one when the text changes).",
+                        "sort_desc": "stored_at",
+                        "columns": {
+                            "item": "The full article item as JSON.",
+                            "stored_at": "When it was stored, UTC.",
+                            "version": "Version number, 1 for the first.",
+                            "extractor_version": item_descriptions().get("extractor_version", ""),
+                            "page_id": "The raw page it was extracted from.",
+                        },
+                    },
+                    "failures": {
+                        "title": "Failures and refusals",
+                        "description": "Pages no mirror served (fetch), pages that are not articles (refused) and "
+                        "extraction crashes, with their reason.",
+                        "sort_desc": "at",
+                        "facets": ["kind", "reason"],
+                    },
+                    "runs": {
+                        "title": "Crawl runs",
+                        "description": "One row per crawl run.",
+                        "sort_desc": "id",
+                        "facets": ["status"],
+                    },
+                    "pages": {"title": "Raw pages", "hidden": True},
                 },
-                "articles": {
-                    "title": "Article index",
-                    "description": "One row per article id: its current version number and when it was first, "
-                    "last and lately seen.",
-                    "sort_desc": "published_utc",
-                    "label_column": "title",
-                    "columns": _columns({
-                        "article_id": "article_id", "url": "url", "title": "title", "section": "section",
-                        "published": "published", "published_utc": "Publication time, UTC.",
-                        "modified_utc": "Last update time shown by the page, UTC.",
-                        "content_hash": "content_hash", "version": "Current version number (1 = never edited).",
-                        "first_seen": "When the store first kept it, UTC.",
-                        "changed_at": "When its current version was stored, UTC.",
-                        "last_seen": "When a crawl last fetched it, UTC.",
-                        "first_run": "The run that first stored it.", "last_run": "The run that last fetched it.",
-                    }),
+                "queries": {
+                    VERSIONS_QUERY: {
+                        "title": "An article and its versions",
+                        "description": "Every stored version of one article, newest first.",
+                        "sql": "select v.version, v.stored_at, json_extract(v.item, '$.title') as title,"
+                        " json_extract(v.item, '$.lead') as lead, json_extract(v.item, '$.body') as body,"
+                        " json_extract(v.item, '$.url') as url, v.content_hash"
+                        " from versions v where v.article_id = :article_id order by v.version desc",
+                    },
+                    "latest": {
+                        "title": "Latest articles",
+                        "sql": "select article_id, published, section, title, lead, url from archive"
+                        " order by published desc limit 100",
+                    },
+                    "edited": {
+                        "title": "Articles edited after publication",
+                        "sql": "select a.article_id, a.version as versions, a.changed_at as last_edit_stored, a.title,"
+                        " a.published, a.url from articles a where a.version > 1 order by a.changed_at desc",
+                    },
+                    "failures_by_reason": {
+                        "title": "Failures by reason",
+                        "sql": "select kind, reason, count(*) as pages, count(distinct article_id) as article_ids,"
+                        " max(at) as latest from failures group by kind, reason order by pages desc",
+                    },
+                    "recent_runs": {
+                        "title": "Runs",
+                        "sql": "select id, started_at, finished_at, status, exit_status, new, updated, unchanged,"
+                        " skipped, failed, refused, mirrors from runs order by id desc limit 100",
+                    },
                 },
-                "versions": {
-                    "title": "Versions",
-                    "description": "Every version of every article's text (a new one when the text changes).",
-                    "sort_desc": "stored_at",
-                    "columns": {"item": "The full article item as JSON.", "stored_at": "When it was stored, UTC.",
-                                "version": "Version number, 1 for the first.",
-                                "extractor_version": item_descriptions().get("extractor_version", ""),
-                                "page_id": "The raw page it was extracted from."},
-                },
-                "failures": {
-                    "title": "Failures and refusals",
-                    "description": "Pages no mirror served (fetch), pages that are not articles (refused) and "
-                    "extraction crashes, with their reason.",
-                    "sort_desc": "at",
-                    "facets": ["kind", "reason"],
-                },
-                "runs": {"title": "Crawl runs", "description": "One row per crawl run.", "sort_desc": "id",
-                         "facets": ["status"]},
-                "pages": {"title": "Raw pages", "hidden": True},
-            },
-            "queries": {
-                VERSIONS_QUERY: {
-                    "title": "An article and its versions",
-                    "description": "Every stored version of one article, newest first.",
-                    "sql": "select v.version, v.stored_at, json_extract(v.item, '$.title') as title,"
-                    " json_extract(v.item, '$.lead') as lead, json_extract(v.item, '$.body') as body,"
-                    " json_extract(v.item, '$.url') as url, v.content_hash"
-                    " from versions v where v.article_id = :article_id order by v.version desc",
-                },
-                "latest": {
-                    "title": "Latest articles",
-                    "sql": "select article_id, published, section, title, lead, url from archive"
-                    " order by published desc limit 100",
-                },
-                "edited": {
-                    "title": "Articles edited after publication",
-                    "sql": "select a.article_id, a.version as versions, a.changed_at as last_edit_stored, a.title,"
-                    " a.published, a.url from articles a where a.version > 1 order by a.changed_at desc",
-                },
-                "failures_by_reason": {
-                    "title": "Failures by reason",
-                    "sql": "select kind, reason, count(*) as pages, count(distinct article_id) as article_ids,"
-                    " max(at) as latest from failures group by kind, reason order by pages desc",
-                },
-                "recent_runs": {
-                    "title": "Runs",
-                    "sql": "select id, started_at, finished_at, status, exit_status, new, updated, unchanged,"
-                    " skipped, failed, refused, mirrors from runs order by id desc limit 100",
-                },
-            },
-        }},
+            }
+        },
     }
 
 
@@ -146,8 +173,9 @@ class ArchiveLinks:
 
     @staticmethod
     @hookimpl
-    def render_cell(row: Any, value: Any, column: str, table: str | None, database: str,
-                    datasette: Any) -> Markup | None:
+    def render_cell(
+        row: Any, value: Any, column: str, table: str | None, database: str, datasette: Any
+    ) -> Markup | None:
         if table != "archive" or column != "version" or value is None:
             return None
         article_id = row["article_id"]
@@ -237,7 +265,7 @@ def host_name(header: str) -> str:
     """The name of a Host header, without its port: `[::1]:8001` is `::1`, `Localhost:8001` is `localhost`."""
     header = header.strip().lower()
     if header.startswith("["):
-        return header[1:header.find("]")] if "]" in header else header
+        return header[1 : header.find("]")] if "]" in header else header
     return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
 
 
@@ -262,8 +290,9 @@ class HostCheck:
         name = host_name(header)
         return is_loopback(name) or name in self.allowed
 
-    async def __call__(self, scope: Scope, receive: Callable[[], Awaitable[Any]],
-                       send: Callable[[Any], Awaitable[None]]) -> None:
+    async def __call__(
+        self, scope: Scope, receive: Callable[[], Awaitable[Any]], send: Callable[[Any], Awaitable[None]]
+    ) -> None:
         if scope["type"] in ("http", "websocket"):
             headers = dict(scope.get("headers") or [])
             raw = headers.get(b"host")
@@ -272,9 +301,16 @@ class HostCheck:
                     await send({"type": "websocket.close", "code": 1008})
                     return
                 body = b"Bad Request: this server answers to loopback names only (see crawler serve --allow-remote)\n"
-                await send({"type": "http.response.start", "status": 400,
-                            "headers": [(b"content-type", b"text/plain; charset=utf-8"),
-                                        (b"content-length", str(len(body)).encode())]})
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 400,
+                        "headers": [
+                            (b"content-type", b"text/plain; charset=utf-8"),
+                            (b"content-length", str(len(body)).encode()),
+                        ],
+                    }
+                )
                 await send({"type": "http.response.body", "body": body})
                 return
         await self.app(scope, receive, send)

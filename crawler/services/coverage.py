@@ -78,8 +78,9 @@ def compute(store: ArticleStore, by: Period, flt: ExportFilter) -> tuple[list[Co
     the ids between one period's highest id and the next one's lowest)."""
     rows: dict[str, CoverageRow] = {}
     for counts in store.period_counts(by, flt):
-        rows[counts.start] = CoverageRow(period_label(counts.start, by), counts.stored, dict(counts.by_section),
-                                         counts.low_id, counts.high_id)
+        rows[counts.start] = CoverageRow(
+            period_label(counts.start, by), counts.stored, dict(counts.by_section), counts.low_id, counts.high_id
+        )
     for start, edits in store.edit_counts(by, flt).items():
         rows.setdefault(start, CoverageRow(period_label(start, by))).edits = edits
     ordered = [rows[k] for k in sorted(rows)]
@@ -87,8 +88,13 @@ def compute(store: ArticleStore, by: Period, flt: ExportFilter) -> tuple[list[Co
         _fill_range(store, row)
     lows = [r.low_id for r in ordered if r.low_id is not None]
     highs = [r.high_id for r in ordered if r.high_id is not None]
-    total = CoverageRow("total", sum(r.stored for r in ordered), low_id=min(lows) if lows else None,
-                        high_id=max(highs) if highs else None, edits=sum(r.edits for r in ordered))
+    total = CoverageRow(
+        "total",
+        sum(r.stored for r in ordered),
+        low_id=min(lows) if lows else None,
+        high_id=max(highs) if highs else None,
+        edits=sum(r.edits for r in ordered),
+    )
     for row in ordered:
         for section, n in row.by_section.items():
             total.by_section[section] = total.by_section.get(section, 0) + n
@@ -102,8 +108,17 @@ HEADER = ("period", "stored", "ids", "missing", "never seen", "failed", "refused
 def _cells(row: CoverageRow) -> tuple[str, ...]:
     ids = f"{row.low_id}-{row.high_id}" if row.low_id is not None else "-"
     reasons = ", ".join(f"{reason} {n}" for reason, n in sorted(row.refused.items(), key=lambda kv: -kv[1]))
-    return (row.period, str(row.stored), ids, str(row.missing), str(row.never_seen), str(row.failed),
-            str(sum(row.refused.values())), str(row.edits), reasons)
+    return (
+        row.period,
+        str(row.stored),
+        ids,
+        str(row.missing),
+        str(row.never_seen),
+        str(row.failed),
+        str(sum(row.refused.values())),
+        str(row.edits),
+        reasons,
+    )
 
 
 def format_table(rows: list[CoverageRow], total: CoverageRow) -> str:
@@ -121,9 +136,18 @@ def format_table(rows: list[CoverageRow], total: CoverageRow) -> str:
 
 def as_json(row: CoverageRow) -> dict[str, Any]:
     """A row as a JSON-ready dict."""
-    return {"period": row.period, "stored": row.stored, "by_section": row.by_section, "low_id": row.low_id,
-            "high_id": row.high_id, "missing": row.missing, "never_seen": row.never_seen, "failed": row.failed,
-            "refused": row.refused, "edits": row.edits}
+    return {
+        "period": row.period,
+        "stored": row.stored,
+        "by_section": row.by_section,
+        "low_id": row.low_id,
+        "high_id": row.high_id,
+        "missing": row.missing,
+        "never_seen": row.never_seen,
+        "failed": row.failed,
+        "refused": row.refused,
+        "edits": row.edits,
+    }
 
 
 # ---- the HTML page -------------------------------------------------------------------------------------
@@ -173,11 +197,21 @@ def charts(rows: list[CoverageRow]) -> list[tuple[str, str]]:
     sections = sorted({s for r in rows for s in r.by_section}, key=lambda s: (s == "", s))
     reasons = sorted({x for r in rows for x in r.refused})
     specs = [
-        ("Articles stored per period, by section",
-         {s or "(no section)": [r.by_section.get(s, 0) for r in rows] for s in sections}, "articles"),
-        ("Article ids per period: stored versus missing",
-         {"stored": [r.stored for r in rows], "seen, refused": [sum(r.refused.values()) for r in rows],
-          "seen, failed": [r.failed for r in rows], "never seen": [r.never_seen for r in rows]}, "ids"),
+        (
+            "Articles stored per period, by section",
+            {s or "(no section)": [r.by_section.get(s, 0) for r in rows] for s in sections},
+            "articles",
+        ),
+        (
+            "Article ids per period: stored versus missing",
+            {
+                "stored": [r.stored for r in rows],
+                "seen, refused": [sum(r.refused.values()) for r in rows],
+                "seen, failed": [r.failed for r in rows],
+                "never seen": [r.never_seen for r in rows],
+            },
+            "ids",
+        ),
         ("Refused pages per period, by reason", {x: [r.refused.get(x, 0) for r in rows] for x in reasons}, "pages"),
         ("Edits per period (new versions stored)", {"new versions": [r.edits for r in rows]}, "versions"),
     ]
@@ -188,13 +222,16 @@ def render_html(rows: list[CoverageRow], total: CoverageRow, *, title: str, note
     """One self-contained page (charts inlined as SVG, no scripts, nothing fetched) with the charts and table."""
     esc = html.escape
     figures = "\n".join(
-        f'<figure><img alt="{esc(t)}" src="{uri}"><figcaption>{esc(t)}</figcaption></figure>'
-        for t, uri in charts(rows)
+        f'<figure><img alt="{esc(t)}" src="{uri}"><figcaption>{esc(t)}</figcaption></figure>' for t, uri in charts(rows)
     )
     head = "".join(f"<th>{esc(h)}</th>" for h in HEADER)
     body_rows = "\n".join(
-        "<tr" + (' class="total"' if r is total else "") + ">" + "".join(f"<td>{esc(c)}</td>" for c in _cells(r))
-        + "</tr>" for r in [*rows, total]
+        "<tr"
+        + (' class="total"' if r is total else "")
+        + ">"
+        + "".join(f"<td>{esc(c)}</td>" for c in _cells(r))
+        + "</tr>"
+        for r in [*rows, total]
     )
     return f"""<!DOCTYPE html>
 <html lang="en">

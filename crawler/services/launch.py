@@ -52,7 +52,7 @@ def split_secrets(argv: list[str]) -> tuple[list[str], dict[str, str]]:
         if arg in ("-s", "--set") and i + 1 < len(argv):
             value, step = argv[i + 1], 2
         elif arg.startswith("--set="):
-            value, step = arg[len("--set="):], 1
+            value, step = arg[len("--set=") :], 1
         elif arg.startswith("-s") and not arg.startswith("--") and len(arg) > 2:
             value, step = arg[2:], 1
         else:
@@ -60,7 +60,7 @@ def split_secrets(argv: list[str]) -> tuple[list[str], dict[str, str]]:
             i += 1
             continue
         name, _, rest = value.partition("=")
-        options.append((argv[i:i + step], name.strip() if name.strip() in SECRET_SETTINGS else None, rest))
+        options.append((argv[i : i + step], name.strip() if name.strip() in SECRET_SETTINGS else None, rest))
         i += step
     found = {name: rest for _, name, rest in options if name}
     hidden = {name for name, value in found.items() if passwords_in(value)}
@@ -68,8 +68,9 @@ def split_secrets(argv: list[str]) -> tuple[list[str], dict[str, str]]:
     return kept, found
 
 
-def crawl_argv(spider: str, spider_args: Iterable[str] = (), settings: Iterable[str] = (),
-               extra: Iterable[str] = ()) -> list[str]:
+def crawl_argv(
+    spider: str, spider_args: Iterable[str] = (), settings: Iterable[str] = (), extra: Iterable[str] = ()
+) -> list[str]:
     """`scrapy crawl <spider>` with `-a`/`-s` NAME=VALUE options and more arguments after them (a leading `--`
     dropped), secrets included: the command line a user would type."""
     rest = list(extra)
@@ -91,8 +92,7 @@ class Child:
         return Child([*self.argv, *argv], {**self.env, **secrets})
 
 
-def child(argv: list[str], environ: Mapping[str, str] | None = None,
-          secrets: Mapping[str, str] | None = None) -> Child:
+def child(argv: list[str], environ: Mapping[str, str] | None = None, secrets: Mapping[str, str] | None = None) -> Child:
     """The child that runs `argv` (a `scrapy crawl ...` command line, as `crawl_argv` gives) with this Python:
     the store and frontier settings taken off its command line into its environment (with `secrets`, which
     win), and the project settings unless the environment names others."""

@@ -55,14 +55,21 @@ class ReextractCounts:
     crashed: int = 0
 
     def line(self) -> str:
-        return (f"{self.pages} pages re-extracted: {self.versions} new versions, {self.new} new articles, "
-                f"{self.metadata} metadata updates, {self.unchanged} unchanged, {self.refused} refused, "
-                f"{self.crashed} crashed")
+        return (
+            f"{self.pages} pages re-extracted: {self.versions} new versions, {self.new} new articles, "
+            f"{self.metadata} metadata updates, {self.unchanged} unchanged, {self.refused} refused, "
+            f"{self.crashed} crashed"
+        )
 
 
-def reextract(path: str, flt: ExportFilter, workers: int | None = None,
-              progress: Callable[[int], object] | None = None,
-              on_total: Callable[[int], None] | None = None, outlet_name: str = "") -> ReextractCounts:
+def reextract(
+    path: str,
+    flt: ExportFilter,
+    workers: int | None = None,
+    progress: Callable[[int], object] | None = None,
+    on_total: Callable[[int], None] | None = None,
+    outlet_name: str = "",
+) -> ReextractCounts:
     """Re-extract every matching stored page with `workers` processes (default: every core) and store the
     results (batched transactions). Takes the store's run lock: not while a crawl writes to a SQLite store
     (a PostgreSQL store has no run lock: its row locks keep crawls and re-extraction apart).
@@ -72,8 +79,10 @@ def reextract(path: str, flt: ExportFilter, workers: int | None = None,
     outlet_name = outlet_name or default_outlet_name()
     counts = ReextractCounts()
     tally: Counter[str] = Counter()
-    with open_store(path, lock=True, create=False, commit_items=200) as writer, \
-            open_store(path, readonly=True) as reader:
+    with (
+        open_store(path, lock=True, create=False, commit_items=200) as writer,
+        open_store(path, readonly=True) as reader,
+    ):
         if on_total is not None:
             on_total(reader.count_reextract(flt))
         # The reader's snapshot is fixed at its first read: writes below never disturb the scan.

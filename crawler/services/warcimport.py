@@ -88,21 +88,42 @@ class ImportCounts:
         rate = self.records / self.seconds if self.seconds > 0 else 0.0
         why = ""
         if self.refusals:
-            why = " (" + ", ".join(f"{reason} {n}" for reason, n in sorted(
-                self.refusals.items(), key=lambda kv: (-kv[1], kv[0]))) + ")"
-        head = (f"{self.records} records in {self.files} file{'s' if self.files != 1 else ''} ({mb:.1f} MB, "
-                f"{rate:.0f} records/s): {self.new} new articles, {self.updated} new versions, "
-                f"{self.unchanged} unchanged, {self.refused} refused{why}, {self.crashed} crashed, "
-                f"{self.older} older than stored, {self.already} already imported")
+            why = (
+                " ("
+                + ", ".join(
+                    f"{reason} {n}" for reason, n in sorted(self.refusals.items(), key=lambda kv: (-kv[1], kv[0]))
+                )
+                + ")"
+            )
+        head = (
+            f"{self.records} records in {self.files} file{'s' if self.files != 1 else ''} ({mb:.1f} MB, "
+            f"{rate:.0f} records/s): {self.new} new articles, {self.updated} new versions, "
+            f"{self.unchanged} unchanged, {self.refused} refused{why}, {self.crashed} crashed, "
+            f"{self.older} older than stored, {self.already} already imported"
+        )
         if self.skipped:
-            head += "; skipped: " + ", ".join(f"{reason} {n}" for reason, n in sorted(
-                self.skipped.items(), key=lambda kv: (-kv[1], kv[0])))
+            head += "; skipped: " + ", ".join(
+                f"{reason} {n}" for reason, n in sorted(self.skipped.items(), key=lambda kv: (-kv[1], kv[0]))
+            )
         return head
 
     def stats(self) -> dict[str, Any]:
         """The counts as the run's stats (what `crawler runs --json` and the runs table keep)."""
-        out: dict[str, Any] = {f"warc/{k}": getattr(self, k) for k in (
-            "files", "bytes", "records", "new", "updated", "unchanged", "refused", "crashed", "older", "already")}
+        out: dict[str, Any] = {
+            f"warc/{k}": getattr(self, k)
+            for k in (
+                "files",
+                "bytes",
+                "records",
+                "new",
+                "updated",
+                "unchanged",
+                "refused",
+                "crashed",
+                "older",
+                "already",
+            )
+        }
         out.update({f"warc/skipped/{reason}": n for reason, n in self.skipped.items()})
         out.update({f"warc/refused/{reason}": n for reason, n in self.refusals.items()})
         return out
@@ -135,14 +156,17 @@ def resolve_inputs(patterns: Sequence[str]) -> list[Path]:
             if not matches:
                 raise WarcInputError(f"no file matches {pattern}")
         elif os.path.isdir(expanded):
-            raise WarcInputError(f"{pattern} is a folder; give WARC files or a glob such as "
-                                 f"{os.path.join(pattern, '*.warc.gz')}")
+            raise WarcInputError(
+                f"{pattern} is a folder; give WARC files or a glob such as {os.path.join(pattern, '*.warc.gz')}"
+            )
         elif not os.path.exists(expanded):
             raise WarcInputError(f"no such file: {pattern}")
         elif not os.path.isfile(expanded):
             # A pipe or device: opening one with no writer would wait forever, and records are read by offset.
-            raise WarcInputError(f"{pattern} is not a regular file (a pipe or device); save the WARC data to a "
-                                 "file first, import-warc reads its records by offset")
+            raise WarcInputError(
+                f"{pattern} is not a regular file (a pipe or device); save the WARC data to a "
+                "file first, import-warc reads its records by offset"
+            )
         else:
             matches = [expanded]
         for match in matches:
@@ -176,8 +200,10 @@ def check_warc(path: Path) -> None:
     if not head.lstrip(b"\r\n").startswith((b"WARC/", b"filedesc://")):
         raise WarcInputError(f"{path} is not a WARC or ARC file (it does not start with a WARC or ARC header)")
     if one_stream_gzip(path):
-        raise WarcInputError(f"{path} is gzipped as one stream, not one gzip member per record, so its records "
-                             f"cannot be read one by one; fix it with: warcio recompress {path} fixed.warc.gz")
+        raise WarcInputError(
+            f"{path} is gzipped as one stream, not one gzip member per record, so its records "
+            f"cannot be read one by one; fix it with: warcio recompress {path} fixed.warc.gz"
+        )
 
 
 def file_key(path: Path) -> str:
@@ -231,10 +257,18 @@ class WarcImport:
     Built with what `import_warcs` takes; `run()` does the import and returns its counts.
     """
 
-    def __init__(self, store_path: str, files: Sequence[Path], *, workers: int | None = None,
-                 outlet_name: str = "", progress: Callable[[int, int], object] | None = None,
-                 on_problem: Callable[[WarcSkip], object] | None = None,
-                 commit_items: int = 200, max_bytes: int = MAX_PAGE_BYTES) -> None:
+    def __init__(
+        self,
+        store_path: str,
+        files: Sequence[Path],
+        *,
+        workers: int | None = None,
+        outlet_name: str = "",
+        progress: Callable[[int, int], object] | None = None,
+        on_problem: Callable[[WarcSkip], object] | None = None,
+        commit_items: int = 200,
+        max_bytes: int = MAX_PAGE_BYTES,
+    ) -> None:
         from crawler.services.reextract import default_outlet_name
 
         self.store_path = store_path
@@ -302,20 +336,29 @@ class WarcImport:
         counts = self.counts
         self.store.commit()
         self.store.finish_run(
-            self.run_id, status=status, exit_status=exit_status, finish_reason=reason, new=counts.new,
-            updated=counts.updated, unchanged=counts.unchanged,
-            skipped=sum(counts.skipped.values()) + counts.older + counts.already, refused=counts.refused,
-            failed=counts.crashed + len(counts.problems), mirrors=sorted(counts.hosts),
+            self.run_id,
+            status=status,
+            exit_status=exit_status,
+            finish_reason=reason,
+            new=counts.new,
+            updated=counts.updated,
+            unchanged=counts.unchanged,
+            skipped=sum(counts.skipped.values()) + counts.older + counts.already,
+            refused=counts.refused,
+            failed=counts.crashed + len(counts.problems),
+            mirrors=sorted(counts.hosts),
             warnings=[f"{p.file} at offset {p.offset}: {p.reason}" for p in counts.problems[:20]]
             + [f"{w.file} at offset {w.offset}: warcio: {w.message}" for w in counts.warnings[:20]],
-            stats=counts.stats())
+            stats=counts.stats(),
+        )
 
     # ---- reading: which records go to the extraction workers
 
     def _jobs(self) -> Iterator[_Pending]:
         is_outlet = self.outlet.is_outlet_host
-        for item in read_pages(list(self.keys), lambda url: is_outlet(urlsplit(url).hostname or ""),
-                               max_bytes=self.max_bytes):
+        for item in read_pages(
+            list(self.keys), lambda url: is_outlet(urlsplit(url).hostname or ""), max_bytes=self.max_bytes
+        ):
             if isinstance(item, WarcWarning):
                 self._warn(item)
                 continue
@@ -383,9 +426,17 @@ class WarcImport:
 
     def _store_one(self, pending: _Pending, result: ExtractOutcome | Crashed) -> None:
         item = pending.page
-        page = Page(url=item.url, html=item.body, status=item.status, encoding=_encoding(item.headers),
-                    fetched_at=_iso(item.captured_at), mirror=urlsplit(item.url).netloc, headers=list(item.headers),
-                    fetched_from="warc", archived_at=_iso(item.captured_at))
+        page = Page(
+            url=item.url,
+            html=item.body,
+            status=item.status,
+            encoding=_encoding(item.headers),
+            fetched_at=_iso(item.captured_at),
+            mirror=urlsplit(item.url).netloc,
+            headers=list(item.headers),
+            fetched_from="warc",
+            archived_at=_iso(item.captured_at),
+        )
         if isinstance(result, Crashed):
             self._failed(pending, page, "crashed", f"extraction crashed: {result.message}")
             self.counts.crashed += 1
@@ -413,10 +464,17 @@ class WarcImport:
         self._mark(pending, kind)
 
 
-def import_warcs(store_path: str, files: Sequence[Path], *, workers: int | None = None, outlet_name: str = "",
-                 progress: Callable[[int, int], object] | None = None,
-                 on_problem: Callable[[WarcSkip], object] | None = None,
-                 commit_items: int = 200, max_bytes: int = MAX_PAGE_BYTES) -> ImportCounts:
+def import_warcs(
+    store_path: str,
+    files: Sequence[Path],
+    *,
+    workers: int | None = None,
+    outlet_name: str = "",
+    progress: Callable[[int, int], object] | None = None,
+    on_problem: Callable[[WarcSkip], object] | None = None,
+    commit_items: int = 200,
+    max_bytes: int = MAX_PAGE_BYTES,
+) -> ImportCounts:
     """Import the article pages of `files` (already checked by `resolve_inputs`) into the store at
     `store_path`, extracting with `workers` processes (default: every core). Takes the store's run lock and
     records the import as a run.
@@ -427,5 +485,13 @@ def import_warcs(store_path: str, files: Sequence[Path], *, workers: int | None 
     Ctrl-C (KeyboardInterrupt) stops the import after committing what is done; it is recorded as a stopped run
     and raised again.
     """
-    return WarcImport(store_path, files, workers=workers, outlet_name=outlet_name, progress=progress,
-                      on_problem=on_problem, commit_items=commit_items, max_bytes=max_bytes).run()
+    return WarcImport(
+        store_path,
+        files,
+        workers=workers,
+        outlet_name=outlet_name,
+        progress=progress,
+        on_problem=on_problem,
+        commit_items=commit_items,
+        max_bytes=max_bytes,
+    ).run()

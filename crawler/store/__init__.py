@@ -167,8 +167,9 @@ class ArticleStore(Protocol):
     """Longest a write waits uncommitted; the crawl commits a partial batch on a timer this often."""
 
     def lookup(self, article_id: str) -> StoredArticle | None: ...
-    def save_article(self, article: Article | Mapping[str, Any], page: Page | None,
-                     run_id: int | None) -> SaveOutcome: ...
+    def save_article(
+        self, article: Article | Mapping[str, Any], page: Page | None, run_id: int | None
+    ) -> SaveOutcome: ...
     def save_reextracted(self, article: Article | Mapping[str, Any], page_id: int) -> str: ...
     def record_failure(
         self,
@@ -182,8 +183,9 @@ class ArticleStore(Protocol):
     ) -> None: ...
     def begin_run(self, spider: str, args: dict[str, Any], uid: str | None = None) -> int: ...
     def finish_run(self, run_id: int, **values: Any) -> None: ...
-    def record_external_run(self, uid: str, spider: str, exit_status: int, reason: str, started_at: str,
-                            args: dict[str, Any] | None = None) -> None: ...
+    def record_external_run(
+        self, uid: str, spider: str, exit_status: int, reason: str, started_at: str, args: dict[str, Any] | None = None
+    ) -> None: ...
     def count_first_stored(self, run_id: int) -> int: ...
     def previous_source_counts(self, spider: str) -> dict[str, int]: ...
     def runs(self, limit: int = 20) -> list[RunRow]: ...
@@ -197,25 +199,31 @@ class ArticleStore(Protocol):
         """Best matches first for a full-text query over title, lead and body of current versions
         (SearchQueryError when the query's syntax is wrong)."""
         ...
+
     def versions(self, article_id: str) -> list[StoredVersion]:
         """Every stored version of an article, oldest first ([] when the id is not stored)."""
         ...
+
     def period_counts(self, by: Period, flt: ExportFilter) -> list[PeriodCounts]:
         """Stored articles per publication period (filtered by `flt`), oldest period first."""
         ...
+
     def id_range_facts(self, low: int, high: int) -> IdRangeFacts: ...
     def edit_counts(self, by: Period, flt: ExportFilter) -> dict[str, int]:
         """New versions (after the first) per period of the time they were stored ({start: count});
         `flt.since`/`flt.until` bound that time."""
         ...
+
     def iter_edited(self, since: str, flt: ExportFilter) -> Iterator[dict[str, Any]]:
         """Current items of articles that got a new version at or after `since`, each with a `previous`
         object (the version before: version, stored_at, title, lead, body, content_hash)."""
         ...
+
     def count_edited(self, since: str, flt: ExportFilter) -> int: ...
     def imported_offsets(self, file_key: str) -> set[int]: ...
-    def mark_imported(self, file_key: str, offset: int, outcome: str, article_id: str | None,
-                      run_id: int | None) -> None: ...
+    def mark_imported(
+        self, file_key: str, offset: int, outcome: str, article_id: str | None, run_id: int | None
+    ) -> None: ...
     def newest_capture(self, article_id: str) -> str | None: ...
     def integrity_check(self) -> str: ...
     def maybe_commit(self) -> None: ...
@@ -239,25 +247,39 @@ def sqlite_file(location: str) -> str | None:
     None for a server's URL. StoreError for a URL of a kind no backend opens."""
     location = str(location)
     if location.startswith("sqlite://"):
-        rest = location[len("sqlite://"):]
+        rest = location[len("sqlite://") :]
         if not rest.startswith("/") or len(rest) < 2:
-            raise StoreError(f"store {mask_url(location)}: a SQLite URL is sqlite:///relative/path or sqlite:////absolute/path")
+            raise StoreError(
+                f"store {mask_url(location)}: a SQLite URL is sqlite:///relative/path or sqlite:////absolute/path"
+            )
         return rest[1:]
     if is_postgres_url(location):
         return None
     if _KEYWORD_DSN.match(location):
         # Else it would name a SQLite file, the password in its name.
-        raise StoreError(f"store {mask_url(location)}: a keyword DSN is not a store location; write it as "
-                         "postgresql://user@host:port/dbname (the password in PGPASSWORD or ~/.pgpass)")
+        raise StoreError(
+            f"store {mask_url(location)}: a keyword DSN is not a store location; write it as "
+            "postgresql://user@host:port/dbname (the password in PGPASSWORD or ~/.pgpass)"
+        )
     if _URL_SCHEME.match(location):
-        raise StoreError(f"store {mask_url(location)}: unknown kind of store; give a file path, "
-                         "sqlite:///path or postgresql://user@host:port/dbname")
+        raise StoreError(
+            f"store {mask_url(location)}: unknown kind of store; give a file path, "
+            "sqlite:///path or postgresql://user@host:port/dbname"
+        )
     return location
 
 
-def open_store(path: str, *, readonly: bool = False, lock: bool = False, create: bool = True,
-               commit_items: int | None = None, commit_seconds: float | None = None,
-               max_bytes: int = 0, shared_lock: bool = False) -> ArticleStore:
+def open_store(
+    path: str,
+    *,
+    readonly: bool = False,
+    lock: bool = False,
+    create: bool = True,
+    commit_items: int | None = None,
+    commit_seconds: float | None = None,
+    max_bytes: int = 0,
+    shared_lock: bool = False,
+) -> ArticleStore:
     """Open the store at `path`: a SQLite file path (or `sqlite:///path`) or a `postgresql://` URL.
 
     A writable store is created (schema and all) unless `create` is false; `lock` takes the run lock first
@@ -271,7 +293,10 @@ def open_store(path: str, *, readonly: bool = False, lock: bool = False, create:
     from crawler.store.sql import COMMIT_ITEMS, COMMIT_SECONDS
 
     options: dict[str, Any] = {
-        "readonly": readonly, "lock": lock, "create": create, "max_bytes": max_bytes,
+        "readonly": readonly,
+        "lock": lock,
+        "create": create,
+        "max_bytes": max_bytes,
         "commit_items": COMMIT_ITEMS if commit_items is None else commit_items,
         "commit_seconds": COMMIT_SECONDS if commit_seconds is None else commit_seconds,
     }

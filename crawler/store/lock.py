@@ -29,8 +29,10 @@ class RunLock:
             handle = open_lock_file(self.path)  # held open for the lock's lifetime
         except OSError as exc:
             if exc.errno == errno.ELOOP:
-                raise StoreError(f"lock file {self.path} is a symbolic link; remove it (a lock file is never "
-                                 "followed to another file)") from None
+                raise StoreError(
+                    f"lock file {self.path} is a symbolic link; remove it (a lock file is never "
+                    "followed to another file)"
+                ) from None
             raise StoreError(f"cannot create lock file {self.path}: {exc.strerror or exc}") from None
         try:
             fcntl.flock(handle.fileno(), (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)

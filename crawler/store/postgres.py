@@ -199,8 +199,7 @@ _cursor_names = itertools.count(1)
 _RANK_WEIGHTS = "{0, 0.1, 0.4, 1}"
 """ts_rank_cd's weights of body (C), lead (B) and title (A) matches, as SQLite's bm25 weighs them (1:4:10)."""
 
-_HEADLINE = (f"StartSel={HIT_START}, StopSel={HIT_END}, MaxFragments=1, MaxWords=24, MinWords=12,"
-             " FragmentDelimiter=…")
+_HEADLINE = f"StartSel={HIT_START}, StopSel={HIT_END}, MaxFragments=1, MaxWords=24, MinWords=12, FragmentDelimiter=…"
 """ts_headline's options: one fragment of about SQLite's snippet length, matches between the hit markers."""
 
 _NOT = re.compile(r"(?<!\S)NOT\s+(?=\S)")
@@ -275,13 +274,15 @@ class PostgresStore(SQLStore):
         self._init_batching(commit_items, commit_seconds)
         self._db: psycopg.Connection[Any] | None = None
         if max_bytes:
-            raise StoreError(f"store {self.path}: a size cap (CRAWLER_STORE_MAX_MB) applies to SQLite stores only; "
-                             "cap a PostgreSQL store with the server's own quotas")
+            raise StoreError(
+                f"store {self.path}: a size cap (CRAWLER_STORE_MAX_MB) applies to SQLite stores only; "
+                "cap a PostgreSQL store with the server's own quotas"
+            )
         # `lock` is accepted and ignored: several crawls may write to one PostgreSQL store at the same time.
         self._db = self._connect(url)
         try:
-            self._run_key = int(self._db.execute(
-                "SELECT hashtext('crawler run ' || coalesce(current_schema(), ''))").fetchone()[0])  # type: ignore[index]
+            key = self._db.execute("SELECT hashtext('crawler run ' || coalesce(current_schema(), ''))").fetchone()
+            self._run_key = int(key[0])  # type: ignore[index]
             self._migrate(create)
         except psycopg.Error as exc:
             message = self._explain(exc)
@@ -427,8 +428,10 @@ class PostgresStore(SQLStore):
         text = websearch_text(query)
         found = self._read_one(f"SELECT numnode(websearch_to_tsquery('{SEARCH_CONFIG}', ?))", (text,))
         if not found or not int(found[0]):
-            raise SearchQueryError(f"search query {query!r}: no word in it can be searched (English stop words "
-                                   "such as \"the\" and punctuation are not indexed)")
+            raise SearchQueryError(
+                f"search query {query!r}: no word in it can be searched (English stop words "
+                'such as "the" and punctuation are not indexed)'
+            )
         where, params = self._and_where(flt, "r.search @@ q.q")
         # The snippet comes from the body when the query matches it alone, else the lead, else all three; it is
         # made after the LIMIT, for the hits shown only.
@@ -448,11 +451,22 @@ class PostgresStore(SQLStore):
             " ORDER BY h.rank DESC, h.published_utc DESC NULLS LAST, h.article_id"
         )
         rows = self._read(sql, (text, *params, max(1, int(limit))))
-        return [SearchHit(str(r[0]), r[1] or "", r[2] or "", r[3], r[4], _snippet(r[8] or "", r[7] or ""),
-                          -float(r[5]), json.loads(r[6])) for r in rows]
+        return [
+            SearchHit(
+                str(r[0]),
+                r[1] or "",
+                r[2] or "",
+                r[3],
+                r[4],
+                _snippet(r[8] or "", r[7] or ""),
+                -float(r[5]),
+                json.loads(r[6]),
+            )
+            for r in rows
+        ]
 
     def integrity_check(self) -> str:
-        """"ok" when every article has its current version stored (the server guards its own files)."""
+        """ "ok" when every article has its current version stored (the server guards its own files)."""
         return self.consistency()
 
 

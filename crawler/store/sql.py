@@ -49,15 +49,31 @@ CONFLICT_RETRIES = 8
 # Fields that differ between two extractions of the same text without the article having changed.
 _VOLATILE = frozenset({"extracted_at", "source_url", "mirror", "fetched_from", "archived_at"})
 
-_RUN_COLUMNS = frozenset({"status", "finish_reason", "exit_status", "new", "updated", "unchanged", "skipped",
-                          "failed", "refused", "mirrors", "warnings", "stats", "finished_at"})
+_RUN_COLUMNS = frozenset(
+    {
+        "status",
+        "finish_reason",
+        "exit_status",
+        "new",
+        "updated",
+        "unchanged",
+        "skipped",
+        "failed",
+        "refused",
+        "mirrors",
+        "warnings",
+        "stats",
+        "finished_at",
+    }
+)
 
 
 def headline_changed(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
     """Whether the title or lead differs between two items (whitespace aside): with the body's content hash,
     what makes an edit a new version. Headline and lead edits are often the telling ones."""
-    return any(" ".join(str(old.get(f) or "").split()) != " ".join(str(new.get(f) or "").split())
-               for f in ("title", "lead"))
+    return any(
+        " ".join(str(old.get(f) or "").split()) != " ".join(str(new.get(f) or "").split()) for f in ("title", "lead")
+    )
 
 
 class Conflict(StoreError):
@@ -107,8 +123,7 @@ def batched_write(method: _W) -> _W:
                         self._ops.clear()
                         self._replay = False
                         raise
-                    logger.info("store %s: batch of %d writes written again (%s)", self.path, len(self._ops) + 1,
-                                exc)
+                    logger.info("store %s: batch of %d writes written again (%s)", self.path, len(self._ops) + 1, exc)
                     self._replay = True
                     time.sleep(random.uniform(0.01, 0.05) * attempt)  # let the other writer finish first
             self._ops.append((method, args, kwargs))
@@ -119,7 +134,6 @@ def batched_write(method: _W) -> _W:
         return result
 
     return cast(_W, wrapper)
-
 
 
 def _window(column: str, flt: ExportFilter) -> tuple[list[str], list[Any]]:
@@ -133,6 +147,7 @@ def _window(column: str, flt: ExportFilter) -> tuple[list[str], list[Any]]:
         clauses.append(f"{column} < ?")
         params.append(flt.until)
     return clauses, params
+
 
 class SQLStore:
     """Articles, their versions, raw pages, failures and runs in SQL tables, written in batches.
@@ -209,8 +224,10 @@ class SQLStore:
                 "upgrade the crawler"
             )
         if current < latest and self.readonly:
-            raise StoreNeedsUpgrade(f"store {self.path} needs a schema upgrade (version {current} to {latest});"
-                                    " open it once without read-only")
+            raise StoreNeedsUpgrade(
+                f"store {self.path} needs a schema upgrade (version {current} to {latest});"
+                " open it once without read-only"
+            )
         return current < latest
 
     # ---- statements and transactions --------------------------------------------------------------
@@ -317,12 +334,16 @@ class SQLStore:
             f"SELECT version, content_hash FROM articles WHERE article_id = ?{self._for_update}", (article_id,)
         ).fetchone()
 
-    def _save_page(self, article_id: str | None, page: Page, outcome: str, reason: str | None,
-                   run_id: int | None) -> int:
+    def _save_page(
+        self, article_id: str | None, page: Page, outcome: str, reason: str | None, run_id: int | None
+    ) -> int:
         sha = page.sha256 or hashlib.sha256(page.html).hexdigest()
         fetched = iso_to_utc_key(page.fetched_at) or utc_key(utc_now())
-        same = "SELECT id FROM pages WHERE article_id IS NULL AND html_sha256 = ?" if article_id is None else \
-            "SELECT id FROM pages WHERE article_id = ? AND html_sha256 = ?"
+        same = (
+            "SELECT id FROM pages WHERE article_id IS NULL AND html_sha256 = ?"
+            if article_id is None
+            else "SELECT id FROM pages WHERE article_id = ? AND html_sha256 = ?"
+        )
         key = (sha,) if article_id is None else (article_id, sha)
         row = self._write(same, key).fetchone()
         if row is None:
@@ -334,10 +355,24 @@ class SQLStore:
                 " outcome, reason, run_id, headers, headers_minimal, fetched_from, archived_at)"
                 " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (article_id, html_sha256) DO NOTHING"
                 " RETURNING id",
-                (article_id, page.url, page.mirror, page.status, page.encoding, fetched, sha, len(page.html),
-                 page.compressed or zlib.compress(page.html, ZLIB_LEVEL), outcome, reason, run_id,
-                 json.dumps(headers, ensure_ascii=False), int(minimal), page.fetched_from,
-                 iso_to_utc_key(page.archived_at)),
+                (
+                    article_id,
+                    page.url,
+                    page.mirror,
+                    page.status,
+                    page.encoding,
+                    fetched,
+                    sha,
+                    len(page.html),
+                    page.compressed or zlib.compress(page.html, ZLIB_LEVEL),
+                    outcome,
+                    reason,
+                    run_id,
+                    json.dumps(headers, ensure_ascii=False),
+                    int(minimal),
+                    page.fetched_from,
+                    iso_to_utc_key(page.archived_at),
+                ),
             ).fetchone()
             if row is not None:
                 return int(row[0])
@@ -350,8 +385,7 @@ class SQLStore:
         return int(row[0])
 
     @batched_write
-    def save_article(self, article: Article | Mapping[str, Any], page: Page | None,
-                     run_id: int | None) -> SaveOutcome:
+    def save_article(self, article: Article | Mapping[str, Any], page: Page | None, run_id: int | None) -> SaveOutcome:
         """Store one extracted article (and its raw page): "new", "updated" (a new version because the title,
         lead or body (content hash) changed) or "unchanged" (metadata such as `modified` refreshed in place)."""
         item = article.to_dict() if isinstance(article, Article) else article
@@ -372,8 +406,22 @@ class SQLStore:
                 " modified_utc, content_hash, version, first_seen, changed_at, last_seen, first_run,"
                 " last_run) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (article_id) DO NOTHING"
                 " RETURNING article_id",
-                (article_id, data["url"], data["title"], data["section"], data["published"], published_utc,
-                 modified_utc, digest, 1, now, now, now, run_id, run_id),
+                (
+                    article_id,
+                    data["url"],
+                    data["title"],
+                    data["section"],
+                    data["published"],
+                    published_utc,
+                    modified_utc,
+                    digest,
+                    1,
+                    now,
+                    now,
+                    now,
+                    run_id,
+                    run_id,
+                ),
             ).fetchone()
             if created is not None:
                 self._insert_version(article_id, 1, digest, data, item_json, now, run_id, page_id)
@@ -390,27 +438,67 @@ class SQLStore:
             self._write(
                 "UPDATE articles SET url=?, title=?, section=?, published=?, published_utc=?, modified_utc=?,"
                 " content_hash=?, version=?, changed_at=?, last_seen=?, last_run=? WHERE article_id=?",
-                (data["url"], data["title"], data["section"], data["published"], published_utc,
-                 modified_utc, digest, version, now, now, run_id, article_id),
+                (
+                    data["url"],
+                    data["title"],
+                    data["section"],
+                    data["published"],
+                    published_utc,
+                    modified_utc,
+                    digest,
+                    version,
+                    now,
+                    now,
+                    run_id,
+                    article_id,
+                ),
             )
             self._insert_version(article_id, version, digest, data, item_json, now, run_id, page_id)
             return "updated"
-        self._refresh_metadata(article_id, int(current[0]), data, item_json, published_utc, modified_utc, now,
-                               run_id, old_item)
+        self._refresh_metadata(
+            article_id, int(current[0]), data, item_json, published_utc, modified_utc, now, run_id, old_item
+        )
         return "unchanged"
 
-    def _insert_version(self, article_id: str, version: int, digest: str, data: dict[str, Any], item_json: str,
-                        now: str, run_id: int | None, page_id: int | None) -> None:
+    def _insert_version(
+        self,
+        article_id: str,
+        version: int,
+        digest: str,
+        data: dict[str, Any],
+        item_json: str,
+        now: str,
+        run_id: int | None,
+        page_id: int | None,
+    ) -> None:
         self._write(
             "INSERT INTO versions (article_id, version, content_hash, modified, item, extractor_version,"
             " stored_at, run_id, page_id) VALUES (?,?,?,?,?,?,?,?,?)",
-            (article_id, version, digest, data.get("modified"), item_json, data.get("extractor_version"),
-             now, run_id, page_id),
+            (
+                article_id,
+                version,
+                digest,
+                data.get("modified"),
+                item_json,
+                data.get("extractor_version"),
+                now,
+                run_id,
+                page_id,
+            ),
         )
 
-    def _refresh_metadata(self, article_id: str, version: int, data: dict[str, Any], item_json: str,
-                          published_utc: str | None, modified_utc: str | None, now: str,
-                          run_id: int | None, old: dict[str, Any] | None = None) -> bool:
+    def _refresh_metadata(
+        self,
+        article_id: str,
+        version: int,
+        data: dict[str, Any],
+        item_json: str,
+        published_utc: str | None,
+        modified_utc: str | None,
+        now: str,
+        run_id: int | None,
+        old: dict[str, Any] | None = None,
+    ) -> bool:
         """Same text, possibly new metadata (a moved `modified`, a new section): update the current version
         in place, since versions count changes of the text (title, lead, body) only."""
         if old is None:
@@ -429,8 +517,17 @@ class SQLStore:
             self._write(
                 "UPDATE articles SET url=?, title=?, section=?, published=?, published_utc=?, modified_utc=?,"
                 " last_seen=?, last_run=? WHERE article_id=?",
-                (data["url"], data["title"], data["section"], data["published"], published_utc, modified_utc,
-                 now, run_id, article_id),
+                (
+                    data["url"],
+                    data["title"],
+                    data["section"],
+                    data["published"],
+                    published_utc,
+                    modified_utc,
+                    now,
+                    run_id,
+                    article_id,
+                ),
             )
             return True
         self._write("UPDATE articles SET last_seen=?, last_run=? WHERE article_id=?", (now, run_id, article_id))
@@ -468,10 +565,14 @@ class SQLStore:
         current = self._current(article_id)
         if current is not None and current[1] == data.get("content_hash"):
             rewritten = self._refresh_metadata(
-                article_id, int(current[0]), {k: data.get(k) for k in ARTICLE_FIELDS},
+                article_id,
+                int(current[0]),
+                {k: data.get(k) for k in ARTICLE_FIELDS},
                 json.dumps({k: data.get(k) for k in ARTICLE_FIELDS}, ensure_ascii=False),
-                iso_to_utc_key(data.get("published")), iso_to_utc_key(data.get("modified")),
-                utc_key(utc_now()), None,
+                iso_to_utc_key(data.get("published")),
+                iso_to_utc_key(data.get("modified")),
+                utc_key(utc_now()),
+                None,
             )
             return "metadata" if rewritten else "unchanged"
         outcome = self.save_article(data, None, None)
@@ -492,11 +593,9 @@ class SQLStore:
         self.commit()
         for run_id, pid in self._read("SELECT id, pid FROM runs WHERE status = 'running'"):
             if not self._run_alive(int(run_id), None if pid is None else int(pid)):
-                self._write("UPDATE runs SET status = 'killed', finish_reason = 'process died' WHERE id = ?",
-                            (run_id,))
+                self._write("UPDATE runs SET status = 'killed', finish_reason = 'process died' WHERE id = ?", (run_id,))
         row = self._write(
-            "INSERT INTO runs (uid, spider, args, pid, started_at, status) VALUES (?,?,?,?,?, 'running')"
-            " RETURNING id",
+            "INSERT INTO runs (uid, spider, args, pid, started_at, status) VALUES (?,?,?,?,?, 'running') RETURNING id",
             (uid, spider, _json(args), os.getpid(), utc_key(utc_now())),
         ).fetchone()
         run_id = int(row[0])
@@ -522,8 +621,9 @@ class SQLStore:
         self._write(f"UPDATE runs SET {', '.join(cols)} WHERE id = ?", (*params, run_id))
         self.commit()
 
-    def record_external_run(self, uid: str, spider: str, exit_status: int, reason: str,
-                            started_at: str, args: dict[str, Any] | None = None) -> None:
+    def record_external_run(
+        self, uid: str, spider: str, exit_status: int, reason: str, started_at: str, args: dict[str, Any] | None = None
+    ) -> None:
         """For the scheduler: make sure the run it started shows up with its exit status, even when the crawl
         died before it could write its own row."""
         row = self._read_one("SELECT id, status FROM runs WHERE uid = ?", (uid,))
@@ -531,8 +631,16 @@ class SQLStore:
             self._write(
                 "INSERT INTO runs (uid, spider, args, started_at, finished_at, status, finish_reason, exit_status)"
                 " VALUES (?,?,?,?,?,?,?,?)",
-                (uid, spider, _json(args or {}), started_at, utc_key(utc_now()),
-                 "failed" if exit_status else "ok", redact(reason), exit_status),
+                (
+                    uid,
+                    spider,
+                    _json(args or {}),
+                    started_at,
+                    utc_key(utc_now()),
+                    "failed" if exit_status else "ok",
+                    redact(reason),
+                    exit_status,
+                ),
             )
         else:
             status = row[1]
@@ -549,12 +657,26 @@ class SQLStore:
         )
         out = []
         for r in reversed(rows):
-            out.append(RunRow(
-                id=r[0], uid=r[1], spider=r[2], started_at=r[3], finished_at=r[4], status=r[5], exit_status=r[6],
-                new=r[7], updated=r[8], unchanged=r[9], skipped=r[10], failed=r[11], refused=r[12],
-                mirrors=json.loads(r[13] or "[]"), warnings=json.loads(r[14] or "[]"),
-                stats=json.loads(r[15] or "{}"),
-            ))
+            out.append(
+                RunRow(
+                    id=r[0],
+                    uid=r[1],
+                    spider=r[2],
+                    started_at=r[3],
+                    finished_at=r[4],
+                    status=r[5],
+                    exit_status=r[6],
+                    new=r[7],
+                    updated=r[8],
+                    unchanged=r[9],
+                    skipped=r[10],
+                    failed=r[11],
+                    refused=r[12],
+                    mirrors=json.loads(r[13] or "[]"),
+                    warnings=json.loads(r[14] or "[]"),
+                    stats=json.loads(r[15] or "{}"),
+                )
+            )
         return out
 
     def previous_source_counts(self, spider: str) -> dict[str, int]:
@@ -584,8 +706,9 @@ class SQLStore:
         return {int(r[0]) for r in rows}
 
     @batched_write
-    def mark_imported(self, file_key: str, offset: int, outcome: str, article_id: str | None,
-                      run_id: int | None) -> None:
+    def mark_imported(
+        self, file_key: str, offset: int, outcome: str, article_id: str | None, run_id: int | None
+    ) -> None:
         """Remember that the record at `offset` of `file_key` was handled (in the same batch as what it stored,
         so a crash keeps both or neither)."""
         self._write(
@@ -609,7 +732,7 @@ class SQLStore:
     def _and_where(self, flt: ExportFilter, first: str) -> tuple[str, list[Any]]:
         """`first` plus the filter's clauses on the articles table (aliased `a`), as one WHERE."""
         where, params = self._where(flt)
-        return (f" WHERE {first}" + (" AND " + where[len(" WHERE "):] if where else "")), params
+        return (f" WHERE {first}" + (" AND " + where[len(" WHERE ") :] if where else "")), params
 
     def versions(self, article_id: str) -> list[StoredVersion]:
         rows = self._read(
@@ -650,8 +773,7 @@ class SQLStore:
         return list(out.values())
 
     def id_range_facts(self, low: int, high: int) -> IdRangeFacts:
-        stored = int(self._read_one(
-            "SELECT count(*) FROM archive WHERE id BETWEEN ? AND ?", (int(low), int(high)))[0])
+        stored = int(self._read_one("SELECT count(*) FROM archive WHERE id BETWEEN ? AND ?", (int(low), int(high)))[0])
         rows = self._read(
             "SELECT f.kind, f.reason, count(*) FROM failures f"
             f" WHERE {self._id_number('f.article_id')} BETWEEN ? AND ?"
@@ -683,18 +805,26 @@ class SQLStore:
     def iter_edited(self, since: str, flt: ExportFilter) -> Iterator[dict[str, Any]]:
         """Oldest edit first (streamed)."""
         where, params = self._edited_where(since, flt)
-        cur = self._guarded(self._stream(
-            "SELECT v.item, p.version, p.stored_at, p.content_hash, p.item FROM articles a"
-            " JOIN versions v ON v.article_id = a.article_id AND v.version = a.version"
-            " JOIN versions p ON p.article_id = a.article_id AND p.version = a.version - 1"
-            f"{where} ORDER BY a.changed_at, a.article_id",
-            params,
-        ))
+        cur = self._guarded(
+            self._stream(
+                "SELECT v.item, p.version, p.stored_at, p.content_hash, p.item FROM articles a"
+                " JOIN versions v ON v.article_id = a.article_id AND v.version = a.version"
+                " JOIN versions p ON p.article_id = a.article_id AND p.version = a.version - 1"
+                f"{where} ORDER BY a.changed_at, a.article_id",
+                params,
+            )
+        )
         for item_json, version, stored_at, digest, previous_json in cur:
             item = json.loads(item_json)
             previous = json.loads(previous_json)
-            item["previous"] = {"version": int(version), "stored_at": stored_at, "title": previous.get("title"),
-                                "lead": previous.get("lead"), "body": previous.get("body"), "content_hash": digest}
+            item["previous"] = {
+                "version": int(version),
+                "stored_at": stored_at,
+                "title": previous.get("title"),
+                "lead": previous.get("lead"),
+                "body": previous.get("body"),
+                "content_hash": digest,
+            }
             yield item
 
     # ---- exports and re-extraction ------------------------------------------------------------------
@@ -717,11 +847,13 @@ class SQLStore:
     def iter_export(self, flt: ExportFilter) -> Iterator[dict[str, Any]]:
         """The current version of every matching article, oldest publication first (streamed)."""
         where, params = self._where(flt)
-        rows = self._guarded(self._stream(
-            "SELECT v.item FROM articles a JOIN versions v ON v.article_id = a.article_id AND v.version = a.version"
-            f"{where} ORDER BY a.published_utc NULLS FIRST, a.article_id",
-            params,
-        ))
+        rows = self._guarded(
+            self._stream(
+                "SELECT v.item FROM articles a JOIN versions v ON v.article_id = a.article_id AND v.version = a.version"
+                f"{where} ORDER BY a.published_utc NULLS FIRST, a.article_id",
+                params,
+            )
+        )
         for (item_json,) in rows:
             yield json.loads(item_json)
 
@@ -732,23 +864,27 @@ class SQLStore:
 
     def count_reextract(self, flt: ExportFilter) -> int:
         where, params = self._reextract_where(flt)
-        return int(self._read_one(
-            f"SELECT count(DISTINCT p.article_id) FROM pages p LEFT JOIN articles a USING (article_id){where}",
-            params,
-        )[0])
+        return int(
+            self._read_one(
+                f"SELECT count(DISTINCT p.article_id) FROM pages p LEFT JOIN articles a USING (article_id){where}",
+                params,
+            )[0]
+        )
 
     def iter_reextract(self, flt: ExportFilter) -> Iterator[tuple[str, int, str, str | None, bytes]]:
         """Per article, its best raw page: the latest that gave an article, else the latest fetched.
 
         Yields (article_id, page_id, url, encoding, zlib-compressed html)."""
         where, params = self._reextract_where(flt)
-        rows = self._guarded(self._stream(
-            "SELECT p.article_id, p.id, p.url, p.encoding, p.html FROM pages p LEFT JOIN articles a"
-            f" USING (article_id){where} AND p.id = (SELECT p2.id FROM pages p2 WHERE p2.article_id = p.article_id"
-            " ORDER BY p2.outcome = 'article' DESC, p2.fetched_at DESC, p2.id DESC LIMIT 1)"
-            " ORDER BY p.article_id",
-            params,
-        ))
+        rows = self._guarded(
+            self._stream(
+                "SELECT p.article_id, p.id, p.url, p.encoding, p.html FROM pages p LEFT JOIN articles a"
+                f" USING (article_id){where} AND p.id = (SELECT p2.id FROM pages p2 WHERE p2.article_id = p.article_id"
+                " ORDER BY p2.outcome = 'article' DESC, p2.fetched_at DESC, p2.id DESC LIMIT 1)"
+                " ORDER BY p.article_id",
+                params,
+            )
+        )
         for row in rows:
             yield str(row[0]), int(row[1]), str(row[2]), row[3], bytes(row[4])
 
@@ -766,18 +902,27 @@ class SQLStore:
     def iter_pages(self, flt: ExportFilter) -> Iterator[StoredPage]:
         """Every stored raw page (of the matching articles, when filtered), in the order they were stored."""
         where, params = self._pages_where(flt)
-        rows = self._guarded(self._stream(
-            "SELECT p.id, p.article_id, p.url, p.status, p.headers, p.headers_minimal, p.fetched_at,"
-            f" p.fetched_from, p.archived_at, p.outcome, p.html, p.encoding FROM pages p{where} ORDER BY p.id",
-            params,
-        ))
+        rows = self._guarded(
+            self._stream(
+                "SELECT p.id, p.article_id, p.url, p.status, p.headers, p.headers_minimal, p.fetched_at,"
+                f" p.fetched_from, p.archived_at, p.outcome, p.html, p.encoding FROM pages p{where} ORDER BY p.id",
+                params,
+            )
+        )
         for row in rows:
             headers = json.loads(row[4]) if row[4] else minimal_headers(row[11])
             yield StoredPage(
-                id=int(row[0]), article_id=row[1], url=str(row[2]), status=row[3],
-                headers=[(str(k), str(v)) for k, v in headers], headers_minimal=bool(row[5]) or not row[4],
-                fetched_at=str(row[6]), fetched_from=str(row[7] or "live"), archived_at=row[8],
-                outcome=str(row[9]), html=zlib.decompress(bytes(row[10])),
+                id=int(row[0]),
+                article_id=row[1],
+                url=str(row[2]),
+                status=row[3],
+                headers=[(str(k), str(v)) for k, v in headers],
+                headers_minimal=bool(row[5]) or not row[4],
+                fetched_at=str(row[6]),
+                fetched_from=str(row[7] or "live"),
+                archived_at=row[8],
+                outcome=str(row[9]),
+                html=zlib.decompress(bytes(row[10])),
             )
 
     def _guarded(self, rows: Iterator[Any]) -> Iterator[Any]:
@@ -790,11 +935,13 @@ class SQLStore:
             raise self._fail(exc) from None
 
     def consistency(self) -> str:
-        """"ok" when every article has its current version stored, else what is wrong (one line)."""
-        missing = int(self._read_one(
-            "SELECT count(*) FROM articles a LEFT JOIN versions v ON v.article_id = a.article_id"
-            " AND v.version = a.version WHERE v.article_id IS NULL"
-        )[0])
+        """ "ok" when every article has its current version stored, else what is wrong (one line)."""
+        missing = int(
+            self._read_one(
+                "SELECT count(*) FROM articles a LEFT JOIN versions v ON v.article_id = a.article_id"
+                " AND v.version = a.version WHERE v.article_id IS NULL"
+            )[0]
+        )
         return "ok" if not missing else f"{missing} articles lack their current version"
 
 
@@ -803,5 +950,13 @@ def _json(value: Any, *, sort_keys: bool = False) -> str:
     return redact_json(value, ensure_ascii=False, sort_keys=sort_keys)
 
 
-__all__ = ["COMMIT_ITEMS", "COMMIT_SECONDS", "ZLIB_LEVEL", "Conflict", "SQLStore", "batched_write",
-           "minimal_headers", "one_line"]
+__all__ = [
+    "COMMIT_ITEMS",
+    "COMMIT_SECONDS",
+    "ZLIB_LEVEL",
+    "Conflict",
+    "SQLStore",
+    "batched_write",
+    "minimal_headers",
+    "one_line",
+]

@@ -29,6 +29,7 @@ from crawler.store.sql import COMMIT_ITEMS, COMMIT_SECONDS, SQLStore, one_line
 BUSY_TIMEOUT_MS = 10_000
 """How long a reader or writer waits for another process's transaction before giving up."""
 
+
 @dataclass(frozen=True)
 class Migration:
     """A schema step followed by a data step (e.g. filling a new index from existing rows), in one transaction."""
@@ -40,8 +41,9 @@ class Migration:
 # The reading copy of every article's current version: what the search index and the browsable archive read.
 # Triggers on `versions` keep it (and through it the FTS5 index) in step with every write, whichever code path
 # stores or rewrites a current version. Its rowid is the article id as a number, so it survives VACUUM.
-_ARCHIVE_COLUMNS = ("id, article_id, published, month, section, title, lead, body, authors, language, word_count,"
-                    " url, version")
+_ARCHIVE_COLUMNS = (
+    "id, article_id, published, month, section, title, lead, body, authors, language, word_count, url, version"
+)
 _ARCHIVE_VALUES = """CAST({v}.article_id AS INTEGER), {v}.article_id, json_extract({v}.item, '$.published'),
     substr(a.published_utc, 1, 7), json_extract({v}.item, '$.section'), json_extract({v}.item, '$.title'),
     json_extract({v}.item, '$.lead'), json_extract({v}.item, '$.body'),
@@ -110,8 +112,9 @@ def _fill_archive(db: sqlite3.Connection) -> None:
     """Copy every stored article's current version into the archive table (and so the search index)."""
     total = int(db.execute("SELECT count(*) FROM articles").fetchone()[0])
     last = 0
-    with tqdm(total=total, unit="article", desc="building the search index", file=sys.stderr,
-              disable=None if total else True) as bar:
+    with tqdm(
+        total=total, unit="article", desc="building the search index", file=sys.stderr, disable=None if total else True
+    ) as bar:
         while True:
             rows = db.execute(
                 "SELECT rowid FROM articles WHERE rowid > ? ORDER BY rowid LIMIT ?", (last, FILL_BATCH)
@@ -301,9 +304,7 @@ class SQLiteStore(SQLStore):
     def _connect(self) -> sqlite3.Connection:
         try:
             if self.readonly:
-                db = sqlite3.connect(
-                    f"{Path(self.path).resolve().as_uri()}?mode=ro", uri=True, isolation_level=None
-                )
+                db = sqlite3.connect(f"{Path(self.path).resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
             else:
                 db = sqlite3.connect(self.path, isolation_level=None)
             db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
@@ -423,8 +424,10 @@ class SQLiteStore(SQLStore):
         except sqlite3.OperationalError as exc:
             # FTS5 reports a bad query as an OperationalError ("fts5: syntax error near ...", "no such column").
             raise SearchQueryError(f"search query {query!r}: {one_line(exc)}") from None
-        return [SearchHit(str(r[0]), r[1] or "", r[2] or "", r[3], r[4], r[5] or "", float(r[6]), json.loads(r[7]))
-                for r in rows]
+        return [
+            SearchHit(str(r[0]), r[1] or "", r[2] or "", r[3], r[4], r[5] or "", float(r[6]), json.loads(r[7]))
+            for r in rows
+        ]
 
     def _period(self, by: Period, column: str) -> str:
         if by == "month":

@@ -58,6 +58,4 @@ def parse_when(text: str, now: datetime | None = None) -> str:
     try:
         return utc_key((now or utc_now()) - parse_duration(text))
     except ValueError:
-        raise ValueError(
-            f"not a date: {text!r} (use YYYY-MM-DD, an ISO 8601 time, or an age such as 7d)"
-        ) from None
+        raise ValueError(f"not a date: {text!r} (use YYYY-MM-DD, an ISO 8601 time, or an age such as 7d)") from None

@@ -142,8 +142,17 @@ def load_fixtures(root: Path = DEFAULT_DIR, only: str | None = None) -> list[Fix
             meta = json.loads((path / "meta.json").read_text(encoding="utf-8"))
             exp_file = path / "expected.json"
             expected = json.loads(exp_file.read_text(encoding="utf-8")) if exp_file.exists() else {}
-            found.append(Fixture(path.name, kind, path, meta["url"], meta.get("description", ""), expected,
-                                 dict(meta.get("truth") or {})))
+            found.append(
+                Fixture(
+                    path.name,
+                    kind,
+                    path,
+                    meta["url"],
+                    meta.get("description", ""),
+                    expected,
+                    dict(meta.get("truth") or {}),
+                )
+            )
     return found
 
 
@@ -192,8 +201,9 @@ def hand_written_problems(fx: Fixture) -> dict[str, str]:
     contains = [str(s) for s in exp.get("body_contains") or []]
     excludes = [str(s) for s in exp.get("body_excludes") or []]
     if len(contains) < MIN_BODY_CONTAINS:
-        problems["body_contains"] = (f"{len(contains)} hand-written snippets; write at least {MIN_BODY_CONTAINS} "
-                                     "spread over the body")
+        problems["body_contains"] = (
+            f"{len(contains)} hand-written snippets; write at least {MIN_BODY_CONTAINS} spread over the body"
+        )
     if not excludes:
         problems["body_excludes"] = "empty: list the page's furniture that must stay out of the body"
     text = _squash(page_text(fx))

@@ -110,8 +110,11 @@ def wrappers(root: etree._Element, rng: random.Random, **_: Any) -> None:
     body = root.find("body")
     if body is None:
         return
-    blocks = [el for el in body.iter("div", "section", "article", "ul", "table", "h1", "h2", "time", "figure")
-              if el is not body]
+    blocks = [
+        el
+        for el in body.iter("div", "section", "article", "ul", "table", "h1", "h2", "time", "figure")
+        if el is not body
+    ]
     for el in blocks:
         if rng.random() < 0.35 and el.getparent() is not None and el.getparent().tag not in ("p", "ul", "ol"):
             for _depth in range(rng.choice((1, 2))):
@@ -197,8 +200,13 @@ def _requote(html: str, rng: random.Random) -> str:
     return re.sub(r">\s*<", lambda _: ">" + rng.choice(("", "\n", "\n    ", "  \n\t", " ")) + "<", html)
 
 
-MUTATORS: dict[str, Callable[..., None]] = {"rename": rename, "divs": divs, "wrappers": wrappers,
-                                            "reorder": reorder, "table": table}
+MUTATORS: dict[str, Callable[..., None]] = {
+    "rename": rename,
+    "divs": divs,
+    "wrappers": wrappers,
+    "reorder": reorder,
+    "table": table,
+}
 
 
 def mutate(html: bytes | str, mutation: str, *, seed: int, title: str, body: str) -> str:
@@ -219,8 +227,6 @@ def mutate(html: bytes | str, mutation: str, *, seed: int, title: str, body: str
     if "quoting" in steps:
         out = _requote(out, rng)
     return out
-
-
 
 
 # ---- judging a variant -----------------------------------------------------------------------------
@@ -249,8 +255,9 @@ def judge(fx: Fixture, mutation: str, seed: int, outlet: Outlet | None = None) -
     title equal, published time equal to the minute. `outlet` overrides the bundled profile (e.g. one with no
     layout rules, to measure the layout-independent rules alone)."""
     exp = fx.expected
-    html = mutate(fx.page.read_bytes(), mutation, seed=seed, title=str(exp.get("title", "")),
-                  body=str(exp.get("body", "")))
+    html = mutate(
+        fx.page.read_bytes(), mutation, seed=seed, title=str(exp.get("title", "")), body=str(exp.get("body", ""))
+    )
     score = VariantScore(fx.name, mutation, seed, 0.0)
     try:
         result = extract_full(html, fx.url, outlet)
@@ -270,7 +277,8 @@ def judge(fx: Fixture, mutation: str, seed: int, outlet: Outlet | None = None) -
     score.date_ok = want == got
     got_fields = article.to_dict()
     score.wrong_fields = [
-        k for k in ("lead", "modified", "section", "authors", "image_url", "image_caption")
+        k
+        for k in ("lead", "modified", "section", "authors", "image_url", "image_caption")
         if got_fields.get(k) not in (None, "", []) or exp.get(k) not in (None, "", [])
         if got_fields.get(k) != exp.get(k)
     ]

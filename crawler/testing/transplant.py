@@ -40,13 +40,46 @@ from crawler.testing.fixturecheck import Fixture, body_f1, to_minute
 FURNITURE_FILE = Path(__file__).resolve().parent / "fixtures" / "transplant" / "furniture.json"
 """Real Press TV furniture lines (share bar, cards, notes, menu, captions, bylines, promos)."""
 
-LEAK_KINDS: tuple[str, ...] = ("share label", "share hosts", "alternate", "card", "menu", "caption", "byline",
-                               "promo", "date line", "headline")
+LEAK_KINDS: tuple[str, ...] = (
+    "share label",
+    "share hosts",
+    "alternate",
+    "card",
+    "menu",
+    "caption",
+    "byline",
+    "promo",
+    "date line",
+    "headline",
+)
 """Kinds of planted furniture whose text must never reach the body."""
 
 _PARSER = lxml.html.HTMLParser(encoding="utf-8", remove_comments=True)
-_BLOCKS = frozenset({"p", "div", "li", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "td", "dd", "section",
-                     "article", "figure", "header", "footer", "aside", "ul", "ol", "table"})
+_BLOCKS = frozenset(
+    {
+        "p",
+        "div",
+        "li",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "blockquote",
+        "pre",
+        "td",
+        "dd",
+        "section",
+        "article",
+        "figure",
+        "header",
+        "footer",
+        "aside",
+        "ul",
+        "ol",
+        "table",
+    }
+)
 _NAME = re.compile(r"[A-Za-z_][\w.-]*")
 """Attribute names lxml accepts (pages of script frameworks carry `:class`, `@click`)."""
 COPY_WORDS = 10
@@ -97,9 +130,19 @@ def stories_from_fixtures(fixtures: list[Fixture]) -> list[Story]:
         if fx.kind != "articles" or not exp.get("body") or exp.get("url") in seen:
             continue
         seen.add(str(exp.get("url")))
-        stories.append(Story(fx.name, fx.url, str(exp["title"]), str(exp["body"]), str(exp.get("published") or ""),
-                             str(exp.get("lead") or ""), str(exp.get("image_url") or ""),
-                             str(exp.get("image_caption") or ""), str(exp.get("language") or "en")))
+        stories.append(
+            Story(
+                fx.name,
+                fx.url,
+                str(exp["title"]),
+                str(exp["body"]),
+                str(exp.get("published") or ""),
+                str(exp.get("lead") or ""),
+                str(exp.get("image_url") or ""),
+                str(exp.get("image_caption") or ""),
+                str(exp.get("language") or "en"),
+            )
+        )
     return stories
 
 
@@ -121,8 +164,12 @@ def wcxb(folder: Path) -> Iterator[Template]:
             truth = ast.literal_eval(truth)
         page = meta_file.with_name(meta_file.stem + ".html.gz")
         if page.is_file() and truth.get("main_content"):
-            yield Template(f"wcxb/{meta_file.stem}", gzip.decompress(page.read_bytes()),
-                           str(truth["main_content"]), str(truth.get("title") or ""))
+            yield Template(
+                f"wcxb/{meta_file.stem}",
+                gzip.decompress(page.read_bytes()),
+                str(truth["main_content"]),
+                str(truth.get("title") or ""),
+            )
 
 
 def load_templates(folder: Path) -> list[Template]:
@@ -157,10 +204,19 @@ class Furniture:
         def pairs(key: str) -> list[tuple[str, str]]:
             return [(str(a), str(b)) for a, b in data[key]]
 
-        return cls(str(data["share_label"]), pairs("share_links"), str(data["read_more_label"]),
-                   str(data["alternate_note"]), [str(h) for h in data["alternate_hosts"]],
-                   str(data["lire_aussi_label"]), pairs("french_stories"), pairs("menu"),
-                   [str(c) for c in data["captions"]], pairs("bylines"), [str(p) for p in data["app_promos"]])
+        return cls(
+            str(data["share_label"]),
+            pairs("share_links"),
+            str(data["read_more_label"]),
+            str(data["alternate_note"]),
+            [str(h) for h in data["alternate_hosts"]],
+            str(data["lire_aussi_label"]),
+            pairs("french_stories"),
+            pairs("menu"),
+            [str(c) for c in data["captions"]],
+            pairs("bylines"),
+            [str(p) for p in data["app_promos"]],
+        )
 
 
 # ---- building a transplant -----------------------------------------------------------------------------
@@ -202,8 +258,9 @@ def _depth(el: etree._Element) -> int:
     return sum(1 for _ in el.iterancestors())
 
 
-def _deepest(texts: dict[etree._Element, str], needle: str,
-             near: etree._Element | None = None) -> etree._Element | None:
+def _deepest(
+    texts: dict[etree._Element, str], needle: str, near: etree._Element | None = None
+) -> etree._Element | None:
     """The deepest element whose text holds `needle`, a visible one first (a page may keep a hidden copy of its
     article for another screen size); with `near`, the one closest to it first (the end of an article is in the
     block its start is in, not in a sidebar listing the same story)."""
@@ -219,8 +276,9 @@ def _deepest(texts: dict[etree._Element, str], needle: str,
     return best
 
 
-def _locate(texts: dict[etree._Element, str], paragraphs: list[str], reverse: bool,
-            near: etree._Element | None = None) -> etree._Element | None:
+def _locate(
+    texts: dict[etree._Element, str], paragraphs: list[str], reverse: bool, near: etree._Element | None = None
+) -> etree._Element | None:
     """The deepest element holding the opening words of one of the first (or last) ground-truth paragraphs."""
     candidates = [p for p in paragraphs if len(p.split()) >= 6]
     for para in (candidates[::-1] if reverse else candidates)[:4]:
@@ -281,8 +339,20 @@ def _date_line(published: str, french: bool, rng: random.Random) -> str:
     gmt = " GMT" if when.utcoffset() is not None and not when.utcoffset() else ""
     if french:
         days = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
-        months = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
-                  "novembre", "décembre")
+        months = (
+            "janvier",
+            "février",
+            "mars",
+            "avril",
+            "mai",
+            "juin",
+            "juillet",
+            "août",
+            "septembre",
+            "octobre",
+            "novembre",
+            "décembre",
+        )
         return f"{days[when.weekday()]} {when.day:02d} {months[when.month - 1]} {when.year} {when:%H:%M}{gmt}"
     if rng.random() < 0.5:  # the 2016-2020 Bootstrap form, then the current form
         return f"{when:%a %b} {when.day}, {when.year} {when:%I:%M%p}{gmt}"
@@ -359,8 +429,9 @@ def _drop_breadcrumbs(root: etree._Element) -> None:
             continue
         if len(" ".join(el.itertext())) > 400:  # a page class such as `has-breadcrumb` on a whole layout block
             continue
-        marks = " ".join((el.get("class") or "", el.get("id") or "", el.get("itemtype") or "",
-                          el.get("aria-label") or "")).lower()
+        marks = " ".join(
+            (el.get("class") or "", el.get("id") or "", el.get("itemtype") or "", el.get("aria-label") or "")
+        ).lower()
         if "breadcrumb" in marks and el.getparent() is not None:
             el.getparent().remove(el)
 
@@ -410,8 +481,9 @@ class _Site:
     headline: etree._Element | None
 
 
-def _article_block(page_body: etree._Element, template: Template,
-                   texts: dict[etree._Element, str]) -> etree._Element | None:
+def _article_block(
+    page_body: etree._Element, template: Template, texts: dict[etree._Element, str]
+) -> etree._Element | None:
     """The element holding the template's own article (from its first to its last ground-truth paragraph), or
     None when it cannot be found or is the whole page."""
     truth_paras = [p for p in re.split(r"\n+", template.body) if p.strip()]
@@ -427,8 +499,15 @@ def _article_block(page_body: etree._Element, template: Template,
 
 def _body_blocks(container: etree._Element, texts: dict[etree._Element, str], truth: str) -> list[etree._Element]:
     """The page's body blocks: the deepest block elements whose text is article text."""
-    found = [el for el in container.iter() if el is not container and el in texts and el.tag in _BLOCKS
-             and len(texts[el]) >= 25 and _squash(texts[el]) in truth]
+    found = [
+        el
+        for el in container.iter()
+        if el is not container
+        and el in texts
+        and el.tag in _BLOCKS
+        and len(texts[el]) >= 25
+        and _squash(texts[el]) in truth
+    ]
     found_set = set(found)
     return [el for el in found if not any(d in found_set for d in el.iterdescendants())]
 
@@ -445,8 +524,9 @@ def _prototype(blocks: list[etree._Element]) -> etree._Element | None:
     return next(b for b in prose if (b.tag, b.get("class")) == signature)
 
 
-def _page_headline(page_body: etree._Element, container: etree._Element, texts: dict[etree._Element, str],
-                   title: str) -> etree._Element | None:
+def _page_headline(
+    page_body: etree._Element, container: etree._Element, texts: dict[etree._Element, str], title: str
+) -> etree._Element | None:
     """The page's own headline element (the first h1, else the one holding the template's title), or None
     when it is the page or holds the article block."""
     headline = _headline(page_body, container)
@@ -457,8 +537,9 @@ def _page_headline(page_body: etree._Element, container: etree._Element, texts: 
     return headline
 
 
-def _empty(container: etree._Element, blocks: list[etree._Element], proto: etree._Element,
-           keep: set[etree._Element]) -> int:
+def _empty(
+    container: etree._Element, blocks: list[etree._Element], proto: etree._Element, keep: set[etree._Element]
+) -> int:
     """The article block emptied of the other site's words (its structure, images and wrappers stay); returns
     where the prototype paragraph stood in its parent."""
     host = proto.getparent()
@@ -488,8 +569,7 @@ def _is_copy(text: str, truth: str) -> bool:
     return words >= COPY_WORDS and ours >= 0.9 * words
 
 
-def _clear_copies(page_body: etree._Element, container: etree._Element, keep: set[etree._Element],
-                  truth: str) -> None:
+def _clear_copies(page_body: etree._Element, container: etree._Element, keep: set[etree._Element], truth: str) -> None:
     """Other copies of the other site's article outside its block (one per screen size, the next story of an
     endless page repeating it) lose their words too: no extractor could tell them from the article."""
     inside = {container, *container.iterdescendants()}
@@ -687,12 +767,19 @@ def transplant(template: Template, story: Story, other: Story, furniture: Furnit
     planter.planted["menu"].append(" ".join(t for t, _ in furniture.menu[-3:]))
     _rewrite_head(site.root, story)
     html = lxml.html.tostring(site.root, encoding="unicode", doctype="<!DOCTYPE html>")
-    return Transplant(template.name, story, seed, html, {k: v for k, v in planter.planted.items() if v},
-                      [t for t, _ in furniture.menu])
+    return Transplant(
+        template.name,
+        story,
+        seed,
+        html,
+        {k: v for k, v in planter.planted.items() if v},
+        [t for t, _ in furniture.menu],
+    )
 
 
-def transplants(templates: list[Template], stories: list[Story], furniture: Furniture | None = None,
-                seed: int = 0) -> Iterator[Transplant]:
+def transplants(
+    templates: list[Template], stories: list[Story], furniture: Furniture | None = None, seed: int = 0
+) -> Iterator[Transplant]:
     """One transplant per template whose article block is found: a seeded choice of story and card story."""
     furniture = furniture or Furniture.load()
     for template in templates:
@@ -752,7 +839,8 @@ def judge(t: Transplant) -> TransplantScore:
     score.date_ok = to_minute(article.published) == to_minute(t.story.published)
     score.section = article.section
     score.section_from_menu = bool(article.section) and normalise_text(article.section or "").casefold() in {
-        m.casefold() for m in t.menu}
+        m.casefold() for m in t.menu
+    }
     return score
 
 
@@ -776,5 +864,18 @@ def summary(scores: list[TransplantScore]) -> dict[str, Any]:
     }
 
 
-__all__ = ["FURNITURE_FILE", "LEAK_KINDS", "Furniture", "Story", "Template", "Transplant", "TransplantScore",
-           "judge", "load_templates", "stories_from_fixtures", "summary", "transplant", "transplants"]
+__all__ = [
+    "FURNITURE_FILE",
+    "LEAK_KINDS",
+    "Furniture",
+    "Story",
+    "Template",
+    "Transplant",
+    "TransplantScore",
+    "judge",
+    "load_templates",
+    "stories_from_fixtures",
+    "summary",
+    "transplant",
+    "transplants",
+]

@@ -31,8 +31,9 @@ FUZZ = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCh
 
 def _families(*targets: str) -> st.SearchStrategy[tuple[str, Case]]:
     """A case of any family of the given targets, with the target it is for."""
-    return st.one_of(*[st.tuples(st.just(name), family) for name in targets
-                       for family in TARGETS[name].families.values()])
+    return st.one_of(
+        *[st.tuples(st.just(name), family) for name in targets for family in TARGETS[name].families.values()]
+    )
 
 
 @FUZZ
@@ -86,8 +87,12 @@ def test_the_untouched_archives_give_their_pages() -> None:
     assert len(captures) == 2 and resume == "resume-key-1"
 
 
-HOSTILE_JSON = ["[" * 100_000 + "]" * 100_000, '[["original","timestamp"],["u",' + "7" * 5000 + "]]",
-                '[{"id": ' + "7" * 5000 + "}]", "[[" + "[" * 300 + "]" * 300 + "]]"]
+HOSTILE_JSON = [
+    "[" * 100_000 + "]" * 100_000,
+    '[["original","timestamp"],["u",' + "7" * 5000 + "]]",
+    '[{"id": ' + "7" * 5000 + "}]",
+    "[[" + "[" * 300 + "]" * 300 + "]]",
+]
 
 
 @pytest.mark.parametrize("text", HOSTILE_JSON)

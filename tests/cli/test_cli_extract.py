@@ -110,8 +110,9 @@ def test_wrong_encoding_declaration(tmp_path: Path, declared: str, sent: str) ->
 
 def test_python_dash_m_entry_point_and_console_script_agree() -> None:
     args = ["extract", str(SEED_DIR / "page.html"), "--url", SEED_URL]
-    console = subprocess.run([str(Path(sys.executable).with_name("crawler")), *args], capture_output=True, text=True,
-                             timeout=120)
+    console = subprocess.run(
+        [str(Path(sys.executable).with_name("crawler")), *args], capture_output=True, text=True, timeout=120
+    )
     module = subprocess.run([sys.executable, "-m", "crawler", *args], capture_output=True, text=True, timeout=120)
     assert console.returncode == module.returncode == 0, console.stderr + module.stderr
     by_console, by_module = json.loads(console.stdout), json.loads(module.stdout)
@@ -122,8 +123,9 @@ def test_python_dash_m_entry_point_and_console_script_agree() -> None:
     # The same usage errors too: one line, exit 2.
     bad = [["extract"], ["no-such-command"]]
     for argv in bad:
-        a = subprocess.run([str(Path(sys.executable).with_name("crawler")), *argv], capture_output=True, text=True,
-                           timeout=120)
+        a = subprocess.run(
+            [str(Path(sys.executable).with_name("crawler")), *argv], capture_output=True, text=True, timeout=120
+        )
         b = subprocess.run([sys.executable, "-m", "crawler", *argv], capture_output=True, text=True, timeout=120)
         assert a.returncode == b.returncode == 2, argv
         assert a.stderr == b.stderr and "crawler" in a.stderr.splitlines()[-1], argv

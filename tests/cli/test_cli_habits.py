@@ -33,10 +33,18 @@ PLAIN_LOG = re.compile(r"^(DEBUG|INFO|WARNING|ERROR|CRITICAL) [\w.]+: ")
 ESCAPES = "\x1b[2J\x1b]0;owned\x07"
 
 
-def crawler(*args: str, cwd: Path, timeout: float = 180, env: dict[str, str] | None = None,
-            **kwargs: Any) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "crawler", *args], cwd=cwd, env=ENV if env is None else env,
-                          capture_output=True, text=True, timeout=timeout, **kwargs)
+def crawler(
+    *args: str, cwd: Path, timeout: float = 180, env: dict[str, str] | None = None, **kwargs: Any
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "crawler", *args],
+        cwd=cwd,
+        env=ENV if env is None else env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        **kwargs,
+    )
 
 
 def one_line(proc: subprocess.CompletedProcess[str]) -> str:
@@ -47,10 +55,20 @@ def one_line(proc: subprocess.CompletedProcess[str]) -> str:
 
 
 def article(aid: str, title: str, body: str) -> Article:
-    return Article(article_id=aid, url=f"https://www.presstv.ir/Detail/2026/03/10/{aid}/Story", source_url="u",
-                   mirror="www.presstv.ir", title=title, lead="A lead about the harbour treaty.", body=body,
-                   published="2026-03-10T12:00:00+03:30", section="Politics", content_hash=content_hash(body),
-                   word_count=len(body.split()), extracted_at="2026-03-10T09:00:00+00:00")
+    return Article(
+        article_id=aid,
+        url=f"https://www.presstv.ir/Detail/2026/03/10/{aid}/Story",
+        source_url="u",
+        mirror="www.presstv.ir",
+        title=title,
+        lead="A lead about the harbour treaty.",
+        body=body,
+        published="2026-03-10T12:00:00+03:30",
+        section="Politics",
+        content_hash=content_hash(body),
+        word_count=len(body.split()),
+        extracted_at="2026-03-10T09:00:00+00:00",
+    )
 
 
 @pytest.fixture
@@ -71,6 +89,7 @@ def crawl_args(site: RunningSite, tmp_path: Path, *more: str) -> list[str]:
 
 # ---- 1. output paths -------------------------------------------------------------------------------------
 
+
 def test_export_into_a_named_pipe_reaches_its_reader_and_the_pipe_stays_a_pipe(store: Path, tmp_path: Path) -> None:
     fifo = tmp_path / "articles.fifo"
     os.mkfifo(fifo)
@@ -88,9 +107,14 @@ def test_export_into_a_named_pipe_reaches_its_reader_and_the_pipe_stays_a_pipe(s
 def test_export_into_dev_fd_of_the_command_writes_through_the_descriptor(store: Path, tmp_path: Path) -> None:
     # `-o /dev/fd/N` names the command's own descriptor N: a pipe this test reads (never the machine's stdout).
     read_end, write_end = os.pipe()
-    proc = subprocess.Popen([sys.executable, "-m", "crawler", "export", "--store", str(store), "-o",
-                             f"/dev/fd/{write_end}"], cwd=tmp_path, env=ENV, pass_fds=(write_end,),
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "crawler", "export", "--store", str(store), "-o", f"/dev/fd/{write_end}"],
+        cwd=tmp_path,
+        env=ENV,
+        pass_fds=(write_end,),
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     os.close(write_end)
     with os.fdopen(read_end, "rb") as pipe:
         data = pipe.read()
@@ -130,6 +154,7 @@ def test_a_planted_lock_symlink_is_refused_in_one_line(store: Path, tmp_path: Pa
 
 # ---- 2. logging ------------------------------------------------------------------------------------------
 
+
 def test_a_crawl_logs_each_line_once_and_ends_with_its_summary(tmp_path: Path) -> None:
     with serve_site(make_corpus(4), ["healthy"]) as site:
         proc = crawler(*crawl_args(site, tmp_path), cwd=tmp_path)
@@ -158,19 +183,25 @@ def test_log_file_in_a_new_folder_leaves_stderr_warnings_and_the_summary(tmp_pat
 
 # ---- 3. arguments, pipes, numbers ------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("given", "expected"), [
-    (["-a", "mirror=MIRRORS"], "unknown spider argument 'mirror': did you mean mirrors?"),
-    (["-a", "sinse=2026-01-01"], "unknown spider argument 'sinse': did you mean since?"),
-    (["-s", "CRAWLER_STOR=x.sqlite"], "unknown setting 'CRAWLER_STOR': did you mean CRAWLER_STORE?"),
-])
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        (["-a", "mirror=MIRRORS"], "unknown spider argument 'mirror': did you mean mirrors?"),
+        (["-a", "sinse=2026-01-01"], "unknown spider argument 'sinse': did you mean since?"),
+        (["-s", "CRAWLER_STOR=x.sqlite"], "unknown setting 'CRAWLER_STOR': did you mean CRAWLER_STORE?"),
+    ],
+)
 def test_a_misspelt_name_is_one_line_and_status_2_before_any_request(
-        given: list[str], expected: str, tmp_path: Path) -> None:
+    given: list[str], expected: str, tmp_path: Path
+) -> None:
     with serve_site(make_corpus(0), ["healthy"]) as site:
         args = [g.replace("MIRRORS", site.mirrors_arg) for g in given]
         # No mirrors argument of its own for the misspelt one: the spider would go to the live mirrors.
         base = [] if args[0] == "-a" and args[1].startswith("mirror=") else ["-a", f"mirrors={site.mirrors_arg}"]
-        proc = crawler("crawl", *base, *args, "-s", f"CRAWLER_STORE={tmp_path / 's.sqlite'}", "-s", "FEEDS={}",
-                       cwd=tmp_path)
+        proc = crawler(
+            "crawl", *base, *args, "-s", f"CRAWLER_STORE={tmp_path / 's.sqlite'}", "-s", "FEEDS={}", cwd=tmp_path
+        )
         assert site.log == [], "nothing was fetched"
     assert proc.returncode == 2
     last = proc.stderr.strip().splitlines()[-1]
@@ -178,34 +209,57 @@ def test_a_misspelt_name_is_one_line_and_status_2_before_any_request(
     assert "Traceback" not in proc.stderr and not (tmp_path / "s.sqlite").exists()
 
 
-@pytest.mark.parametrize("command", [["search", "harbour", "--store", "STORE"], ["export", "--store", "STORE"],
-                                     ["coverage", "--json", "--store", "STORE"],
-                                     ["extract", str(SEED_DIR / "page.html"), "--url", SEED_URL]])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["search", "harbour", "--store", "STORE"],
+        ["export", "--store", "STORE"],
+        ["coverage", "--json", "--store", "STORE"],
+        ["extract", str(SEED_DIR / "page.html"), "--url", SEED_URL],
+    ],
+)
 def test_a_pipe_closed_early_ends_quietly(command: list[str], store: Path, tmp_path: Path) -> None:
     read_end, write_end = os.pipe()
     os.close(read_end)  # `| head -0`: the reader is gone before the first line
     argv = [str(store) if arg == "STORE" else arg for arg in command]
-    proc = subprocess.run([sys.executable, "-m", "crawler", *argv], cwd=tmp_path, env=ENV,
-                          stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "crawler", *argv],
+        cwd=tmp_path,
+        env=ENV,
+        stdout=write_end,
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=120,
+    )
     os.close(write_end)
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr and "Exception" not in proc.stderr
 
 
 def test_search_through_head_stops_without_a_traceback(store: Path, tmp_path: Path) -> None:
-    proc = subprocess.run(f"{sys.executable} -m crawler search harbour --limit 300 --store {store} | head -n 2",
-                          shell=True, cwd=tmp_path, env=ENV, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        f"{sys.executable} -m crawler search harbour --limit 300 --store {store} | head -n 2",
+        shell=True,
+        cwd=tmp_path,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert len(proc.stdout.splitlines()) == 2 and proc.stderr == ""
 
 
-@pytest.mark.parametrize("argv", [
-    ["search", "harbour", "--limit", "1000000000000000000000"],
-    ["search", "harbour", "--limit", "10**21"],
-    ["runs", "-n", "-5"],
-    ["diff", "780001", "--to", "99999999999999999999"],
-    ["site", "--port", "70000"],
-    ["site", "--generate", "-1"],
-])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["search", "harbour", "--limit", "1000000000000000000000"],
+        ["search", "harbour", "--limit", "10**21"],
+        ["runs", "-n", "-5"],
+        ["diff", "780001", "--to", "99999999999999999999"],
+        ["site", "--port", "70000"],
+        ["site", "--generate", "-1"],
+    ],
+)
 def test_absurd_numbers_are_one_line_usage_errors(argv: list[str], store: Path, tmp_path: Path) -> None:
     proc = crawler(*argv, "--store", str(store), cwd=tmp_path)
     assert proc.returncode == 2
@@ -224,8 +278,10 @@ def test_extract_without_url_says_to_pass_it(tmp_path: Path) -> None:
     declared.write_text(html.replace("</head>", f'<link rel="canonical" href="{SEED_URL}"></head>'), encoding="utf-8")
     proc = crawler("extract", str(declared), cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
-    assert one_line(_no_stdout(proc)) == f"crawler: warning: no --url given: using the page's own canonical " \
-                                         f"address {SEED_URL}"
+    assert (
+        one_line(_no_stdout(proc)) == f"crawler: warning: no --url given: using the page's own canonical "
+        f"address {SEED_URL}"
+    )
 
 
 def _no_stdout(proc: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
@@ -243,10 +299,27 @@ def test_import_warc_refuses_a_pipe_with_no_writer(tmp_path: Path) -> None:
 def test_an_unreachable_wayback_stops_after_a_few_attempts(tmp_path: Path) -> None:
     stats = tmp_path / "stats.json"
     port = closed_port()
-    proc = crawler("crawl", "-a", f"mirrors=http://127.0.0.1:{closed_port()}", "-a", "sources=wayback",
-                   "-a", "since=2025-01-01", "-s", f"CRAWLER_WAYBACK_URL=http://127.0.0.1:{port}",
-                   "-s", f"CRAWLER_STORE={tmp_path / 's.sqlite'}", "-s", "FEEDS={}", "-s", "LOG_LEVEL=WARNING",
-                   "-s", f"CRAWLER_STATS_FILE={stats}", cwd=tmp_path, timeout=600)
+    proc = crawler(
+        "crawl",
+        "-a",
+        f"mirrors=http://127.0.0.1:{closed_port()}",
+        "-a",
+        "sources=wayback",
+        "-a",
+        "since=2025-01-01",
+        "-s",
+        f"CRAWLER_WAYBACK_URL=http://127.0.0.1:{port}",
+        "-s",
+        f"CRAWLER_STORE={tmp_path / 's.sqlite'}",
+        "-s",
+        "FEEDS={}",
+        "-s",
+        "LOG_LEVEL=WARNING",
+        "-s",
+        f"CRAWLER_STATS_FILE={stats}",
+        cwd=tmp_path,
+        timeout=600,
+    )
     assert proc.returncode == 6, proc.stderr[-3000:]
     assert proc.stderr.strip().splitlines()[-1].startswith("wayback: the archive could not be reached 6 times")
     # Without the stop every monthly index query went out with its retries (hundreds of attempts).
@@ -254,21 +327,37 @@ def test_an_unreachable_wayback_stops_after_a_few_attempts(tmp_path: Path) -> No
 
 
 def test_workers_with_redis_unreachable_is_one_line_and_status_7(tmp_path: Path) -> None:
-    proc = crawler("crawl", "--workers", "2", "-a", f"mirrors=http://127.0.0.1:{closed_port()}",
-                   "-s", f"CRAWLER_FRONTIER=redis://127.0.0.1:{closed_port()}/0",
-                   "-s", f"CRAWLER_STORE={tmp_path / 's.sqlite'}", cwd=tmp_path)
+    proc = crawler(
+        "crawl",
+        "--workers",
+        "2",
+        "-a",
+        f"mirrors=http://127.0.0.1:{closed_port()}",
+        "-s",
+        f"CRAWLER_FRONTIER=redis://127.0.0.1:{closed_port()}/0",
+        "-s",
+        f"CRAWLER_STORE={tmp_path / 's.sqlite'}",
+        cwd=tmp_path,
+    )
     assert proc.returncode == 7
     assert one_line(proc).startswith("crawler: error: the frontier Redis at redis://127.0.0.1:")
-
 
 
 @pytest.mark.parametrize("password", ["se/cretpw", "pa?ss#wordy", "pass words@x"])
 def test_workers_with_an_odd_redis_password_are_one_line_without_it(tmp_path: Path, password: str) -> None:
     # Passed in the environment, as the manual says: the check before the workers start must read the URL the
     # way the workers do, never let redis-py's URL parser cut the password up and echo a piece of it.
-    proc = crawler("crawl", "--workers", "2", "-a", f"mirrors=http://127.0.0.1:{closed_port()}",
-                   "-s", f"CRAWLER_STORE={tmp_path / 's.sqlite'}", cwd=tmp_path,
-                   env={**ENV, "CRAWLER_FRONTIER": f"redis://:{password}@127.0.0.1:{closed_port()}/0"})
+    proc = crawler(
+        "crawl",
+        "--workers",
+        "2",
+        "-a",
+        f"mirrors=http://127.0.0.1:{closed_port()}",
+        "-s",
+        f"CRAWLER_STORE={tmp_path / 's.sqlite'}",
+        cwd=tmp_path,
+        env={**ENV, "CRAWLER_FRONTIER": f"redis://:{password}@127.0.0.1:{closed_port()}/0"},
+    )
     assert proc.returncode == 7, proc.stderr[-2000:]
     line = one_line(proc)
     assert line.startswith("crawler: error: the frontier Redis at redis://:***@127.0.0.1:"), line
@@ -276,15 +365,18 @@ def test_workers_with_an_odd_redis_password_are_one_line_without_it(tmp_path: Pa
     for piece in {password, *(p for p in re.split(r"[/?# @]", password) if len(p) >= 5)}:
         assert piece not in proc.stdout + proc.stderr, piece
 
+
 # ---- 6. terminal safety ----------------------------------------------------------------------------------
+
 
 def test_page_text_cannot_drive_the_terminal(tmp_path: Path) -> None:
     path = tmp_path / "store.sqlite"
     body = "The harbour treaty was signed. " * 30
     with open_store(str(path)) as s:
         s.save_article(article("780001", f"Harbour {ESCAPES} treaty", body), None, None)
-        s.save_article(article("780001", f"Harbour {ESCAPES} treaty\x9b31m", body + f" Late {ESCAPES} change."),
-                       None, None)
+        s.save_article(
+            article("780001", f"Harbour {ESCAPES} treaty\x9b31m", body + f" Late {ESCAPES} change."), None, None
+        )
     for argv in (["search", "harbour"], ["diff", "780001"], ["search", "harbour", "--json"], ["export"]):
         proc = crawler(*argv, "--store", str(path), cwd=tmp_path)
         assert proc.returncode == 0, proc.stderr

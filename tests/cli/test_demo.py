@@ -22,8 +22,13 @@ pytestmark = pytest.mark.integration
 
 
 def test_demo_writes_items_and_a_summary(tmp_path: Path) -> None:
-    proc = subprocess.run([sys.executable, "-m", "crawler", "demo", "--generate", "5"], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "crawler", "demo", "--generate", "5"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     lines = (tmp_path / "demo-items.jsonl").read_text(encoding="utf-8").splitlines()
     items = [json.loads(line) for line in lines]
@@ -40,8 +45,13 @@ def test_demo_writes_items_and_a_summary(tmp_path: Path) -> None:
     assert (tmp_path / "data" / "demo.sqlite").is_file()
 
     # A second run starts from a fresh demo store, so it finds the same articles again.
-    again = subprocess.run([sys.executable, "-m", "crawler", "demo", "--generate", "5"],
-                           cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    again = subprocess.run(
+        [sys.executable, "-m", "crawler", "demo", "--generate", "5"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert again.returncode == 0, again.stderr[-2000:]
     assert len((tmp_path / "demo-items.jsonl").read_text(encoding="utf-8").splitlines()) == len(items)
 
@@ -54,8 +64,13 @@ def _crawler_argv(line: str) -> list[str]:
 
 
 def test_demo_says_what_to_try_next_and_those_commands_read_its_store(tmp_path: Path) -> None:
-    proc = subprocess.run([sys.executable, "-m", "crawler", "demo", "--generate", "5"], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "crawler", "demo", "--generate", "5"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     tips = [line.strip() for line in proc.stdout.split("Try next", 1)[1].splitlines()[1:] if line.strip()]
     assert any(t.startswith("crawler site") for t in tips) and any(t.startswith("crawler serve") for t in tips)
@@ -70,14 +85,20 @@ def test_demo_says_what_to_try_next_and_those_commands_read_its_store(tmp_path: 
         assert out.stdout.strip(), tip  # each finds something in the demo's store
         ran += 1
     assert ran >= 3
-    searched = subprocess.run(_crawler_argv("crawler search sanctions --json --store data/demo.sqlite"),
-                              cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    searched = subprocess.run(
+        _crawler_argv("crawler search sanctions --json --store data/demo.sqlite"),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert [json.loads(line)["article_id"] for line in searched.stdout.splitlines()]
 
 
 def test_crawl_help_lists_every_exit_status() -> None:
-    proc = subprocess.run([sys.executable, "-m", "crawler", "crawl", "--help"], capture_output=True, text=True,
-                          timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "crawler", "crawl", "--help"], capture_output=True, text=True, timeout=60
+    )
     text = " ".join(proc.stdout.split())
     for status in ExitStatus:
         assert f" {int(status)} {EXIT_STATUS_MEANINGS[status]}" in text, status
@@ -88,8 +109,7 @@ def test_a_closespider_item_limit_is_recorded_as_ok(tmp_path: Path) -> None:
     corpus.generate(12)
     store = tmp_path / "store.sqlite"
     with serve_site(corpus, ("healthy",)) as site:
-        result = crawl(tmp_path, site.mirrors_arg, settings={"CRAWLER_STORE": str(store),
-                                                             "CLOSESPIDER_ITEMCOUNT": 5})
+        result = crawl(tmp_path, site.mirrors_arg, settings={"CRAWLER_STORE": str(store), "CLOSESPIDER_ITEMCOUNT": 5})
     assert result.returncode == 0, result.stderr[-3000:]
     with open_store(str(store), readonly=True) as reader:
         (run,) = reader.runs()
@@ -98,8 +118,13 @@ def test_a_closespider_item_limit_is_recorded_as_ok(tmp_path: Path) -> None:
 
 
 def test_crawler_site_serves_the_site_and_a_wayback_stand_in_to_crawl(tmp_path: Path) -> None:
-    server = subprocess.Popen([sys.executable, "-m", "crawler", "site", "--generate", "3"], cwd=tmp_path,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "crawler", "site", "--generate", "3"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert server.stdout is not None
         printed: list[str] = []
@@ -110,16 +135,24 @@ def test_crawler_site_serves_the_site_and_a_wayback_stand_in_to_crawl(tmp_path: 
         commands = [_crawler_argv(line) for line in printed if line.startswith("crawler crawl")]
         assert len(commands) == 2, printed
         for argv in reversed(commands):  # the archive first: the live crawl would store the 2012 page too
-            run = subprocess.run([*argv, "-s", "LOG_LEVEL=INFO", "-s", "CRAWLER_EXTRACT_WORKERS=1"], cwd=tmp_path,
-                                 capture_output=True, text=True, timeout=300)
+            run = subprocess.run(
+                [*argv, "-s", "LOG_LEVEL=INFO", "-s", "CRAWLER_EXTRACT_WORKERS=1"],
+                cwd=tmp_path,
+                capture_output=True,
+                text=True,
+                timeout=300,
+            )
             assert run.returncode == 0, run.stderr[-3000:]
     finally:
         server.send_signal(signal.SIGINT)
         _, err = server.communicate(timeout=30)
     assert server.returncode == 0, err
     with open_store(str(tmp_path / "data" / "site.sqlite"), readonly=True) as reader:
-        origins = dict(query(reader, "SELECT article_id, max(json_extract(item, '$.fetched_from')) FROM versions"
-                                     " GROUP BY article_id"))
+        origins = dict(
+            query(
+                reader, "SELECT article_id, max(json_extract(item, '$.fetched_from')) FROM versions GROUP BY article_id"
+            )
+        )
     # The archive crawl stored the 2012 page from its Wayback capture; the live crawl the site's articles.
     assert origins["222208"] == "wayback"
     assert sum(1 for origin in origins.values() if origin == "live") >= 3

@@ -51,9 +51,23 @@ def test_crawler_crawl_runs_from_any_folder_stores_exports_and_reports_its_statu
     store = tmp_path / "store.sqlite"
     with serve_site(corpus, ("healthy",)) as site:
         # What a cron line or systemd unit runs: the console script, the default export folder.
-        proc = subprocess.run([str(CONSOLE_SCRIPT), "crawl", "-a", f"mirrors={site.mirrors_arg}", "-a", "sources=rss",
-                               "--store", str(store), *_fast()], cwd=work, capture_output=True, text=True,
-                              timeout=180)
+        proc = subprocess.run(
+            [
+                str(CONSOLE_SCRIPT),
+                "crawl",
+                "-a",
+                f"mirrors={site.mirrors_arg}",
+                "-a",
+                "sources=rss",
+                "--store",
+                str(store),
+                *_fast(),
+            ],
+            cwd=work,
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
     assert proc.returncode == 0, proc.stderr[-3000:]
     exports = sorted((work / "exports").glob("*.jsonl"))
     assert len(exports) == 1, "one timestamped export file in ./exports"
@@ -62,14 +76,33 @@ def test_crawler_crawl_runs_from_any_folder_stores_exports_and_reports_its_statu
     assert _runs(store) == [("ok", 0, 5)]
 
     # No mirror answers: the status cron mails about, and the run is on record.
-    dead = subprocess.run([str(CONSOLE_SCRIPT), "crawl", "-a", f"mirrors=http://127.0.0.1:{closed_port()}",
-                           "--store", str(store), *_fast(), "-s", "FEEDS={}"], cwd=work, capture_output=True,
-                          text=True, timeout=180)
+    dead = subprocess.run(
+        [
+            str(CONSOLE_SCRIPT),
+            "crawl",
+            "-a",
+            f"mirrors=http://127.0.0.1:{closed_port()}",
+            "--store",
+            str(store),
+            *_fast(),
+            "-s",
+            "FEEDS={}",
+        ],
+        cwd=work,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert dead.returncode == 1, dead.stderr[-3000:]
     assert _runs(store)[-1][:2] == ("failed", 1)
     # A bad argument: status 2 and one line, before anything is opened.
-    bad = subprocess.run([sys.executable, "-m", "crawler", "crawl", "-a", "since=yesterday", "--store",
-                          str(tmp_path / "other.sqlite")], cwd=work, capture_output=True, text=True, timeout=120)
+    bad = subprocess.run(
+        [sys.executable, "-m", "crawler", "crawl", "-a", "since=yesterday", "--store", str(tmp_path / "other.sqlite")],
+        cwd=work,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert bad.returncode == 2 and "since='yesterday' is not a date" in bad.stderr.strip().splitlines()[-1]
     assert not (tmp_path / "other.sqlite").exists()
 
@@ -78,8 +111,9 @@ def _store_with_runs(path: Path, statuses: list[int]) -> None:
     start = datetime(2026, 8, 1, 6, 0, tzinfo=UTC)
     with SQLiteStore(str(path)) as store:
         for n, status in enumerate(statuses):
-            store.record_external_run(f"uid-{n}", "presstv", status, f"exit status {status}",
-                                      utc_key(start + timedelta(hours=n)))
+            store.record_external_run(
+                f"uid-{n}", "presstv", status, f"exit status {status}", utc_key(start + timedelta(hours=n))
+            )
 
 
 def test_runs_json_prints_one_object_per_run_and_n_limits_to_the_latest(tmp_path: Path) -> None:
@@ -100,8 +134,13 @@ def test_runs_json_prints_one_object_per_run_and_n_limits_to_the_latest(tmp_path
 
 def _schedule(store: Path, *args: str) -> subprocess.Popen[str]:
     # Its own process group, as a shell gives a foreground job: Ctrl-C is SIGINT to the whole group.
-    return subprocess.Popen([sys.executable, "-m", "crawler", "schedule", "--store", str(store), *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "crawler", "schedule", "--store", str(store), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
 
 
 def _wait_for(proc: subprocess.Popen[str], text: str, timeout: float = 60) -> str:
@@ -148,9 +187,23 @@ def test_ctrl_c_stops_a_schedule_and_its_running_crawl_cleanly(tmp_path: Path) -
     corpus.generate(40)
     store = tmp_path / "store.sqlite"
     with serve_site(corpus, ("healthy",)) as site:
-        proc = _schedule(store, "--every", "1h", "-a", f"mirrors={site.mirrors_arg}", "--", *_fast(),
-                         "-s", "FEEDS={}", "-s", "CONCURRENT_REQUESTS=1", "-s", "DOWNLOAD_DELAY=0.2",
-                         "-s", "CRAWLER_STORE_COMMIT_ITEMS=2")
+        proc = _schedule(
+            store,
+            "--every",
+            "1h",
+            "-a",
+            f"mirrors={site.mirrors_arg}",
+            "--",
+            *_fast(),
+            "-s",
+            "FEEDS={}",
+            "-s",
+            "CONCURRENT_REQUESTS=1",
+            "-s",
+            "DOWNLOAD_DELAY=0.2",
+            "-s",
+            "CRAWLER_STORE_COMMIT_ITEMS=2",
+        )
         try:
             _wait_for(proc, "run 1 started")
             deadline = time.monotonic() + 90

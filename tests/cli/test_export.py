@@ -50,15 +50,33 @@ def crawled(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     env = dict(os.environ, SCRAPY_SETTINGS_MODULE="crawler.crawl.settings")
     store = work / "store.sqlite"
     with serve_site(corpus, ("seized", "healthy")) as site:
-        cmd = [sys.executable, "-m", "scrapy", "crawl", "presstv", "-a", f"mirrors={site.mirrors_arg}",
-               "-s", f"CRAWLER_STORE={store}", *FAST]
+        cmd = [
+            sys.executable,
+            "-m",
+            "scrapy",
+            "crawl",
+            "presstv",
+            "-a",
+            f"mirrors={site.mirrors_arg}",
+            "-s",
+            f"CRAWLER_STORE={store}",
+            *FAST,
+        ]
         first = subprocess.run(cmd, cwd=work, env=env, capture_output=True, text=True, timeout=120, check=False)
         exports_after_first = sorted((work / "exports").glob("*.jsonl"))
         second = subprocess.run(cmd, cwd=work, env=env, capture_output=True, text=True, timeout=120, check=False)
-        third = subprocess.run([*cmd, "-O", "third.jsonl"], cwd=work, env=env, capture_output=True, text=True,
-                               timeout=120, check=False)
-    return {"work": work, "store": store, "first": first, "second": second, "third": third, "corpus": corpus,
-            "exports_after_first": exports_after_first}
+        third = subprocess.run(
+            [*cmd, "-O", "third.jsonl"], cwd=work, env=env, capture_output=True, text=True, timeout=120, check=False
+        )
+    return {
+        "work": work,
+        "store": store,
+        "first": first,
+        "second": second,
+        "third": third,
+        "corpus": corpus,
+        "exports_after_first": exports_after_first,
+    }
 
 
 def test_schema_ships_and_matches_the_item() -> None:
@@ -112,7 +130,8 @@ def test_export_filters(crawled: dict[str, Any], tmp_path: Path) -> None:
     section = next(i["section"] for i in everything if i["section"])
     by_section = validate_lines(cli("export", "--store", store, "--section", section.upper()).stdout)
     assert by_section and {i["article_id"] for i in by_section} == {
-        i["article_id"] for i in everything if i["section"] == section}
+        i["article_id"] for i in everything if i["section"] == section
+    }
 
     def utc(item: dict[str, Any]) -> datetime:
         return datetime.fromisoformat(item["published"]).astimezone(UTC)

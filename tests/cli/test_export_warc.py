@@ -31,29 +31,58 @@ def _fill(store_path: Path) -> dict[str, Page]:
     live, archived, old, *_ = site.generate(4, start_id=600001)
     pages = {
         # A live fetch: the body came gzipped and chunked, the store keeps it decoded.
-        IR + live.path: Page(url=IR + live.path, html=live.html, status=200, encoding="utf-8",
-                             fetched_at="2026-11-30T10:00:00+00:00", mirror="www.presstv.ir", headers=[
-                                 ("Content-Type", "text/html; charset=utf-8"), ("Content-Encoding", "gzip"),
-                                 ("Transfer-Encoding", "chunked"), ("Content-Length", "1234"),
-                                 ("Server", "nginx"), ("Set-Cookie", "a=1"), ("Set-Cookie", "b=2")]),
+        IR + live.path: Page(
+            url=IR + live.path,
+            html=live.html,
+            status=200,
+            encoding="utf-8",
+            fetched_at="2026-11-30T10:00:00+00:00",
+            mirror="www.presstv.ir",
+            headers=[
+                ("Content-Type", "text/html; charset=utf-8"),
+                ("Content-Encoding", "gzip"),
+                ("Transfer-Encoding", "chunked"),
+                ("Content-Length", "1234"),
+                ("Server", "nginx"),
+                ("Set-Cookie", "a=1"),
+                ("Set-Cookie", "b=2"),
+            ],
+        ),
         # From a WARC import on 2026-11-29: WARC-Date must be the capture time (2013), not the import's.
-        IR + archived.path: Page(url=IR + archived.path, html=archived.html, status=200,
-                                 fetched_at="2026-11-29T08:00:00+00:00", mirror="www.presstv.ir",
-                                 headers=[("Content-Type", "text/html")], fetched_from="warc",
-                                 archived_at="2013-11-04T12:49:01+00:00"),
+        IR + archived.path: Page(
+            url=IR + archived.path,
+            html=archived.html,
+            status=200,
+            fetched_at="2026-11-29T08:00:00+00:00",
+            mirror="www.presstv.ir",
+            headers=[("Content-Type", "text/html")],
+            fetched_from="warc",
+            archived_at="2013-11-04T12:49:01+00:00",
+        ),
         # Stored before headers were kept: the minimal set.
-        IR + old.path: Page(url=IR + old.path, html=old.html, status=200, encoding="windows-1252",
-                            fetched_at="2020-01-02T03:04:05+00:00", mirror="www.presstv.ir"),
+        IR + old.path: Page(
+            url=IR + old.path,
+            html=old.html,
+            status=200,
+            encoding="windows-1252",
+            fetched_at="2020-01-02T03:04:05+00:00",
+            mirror="www.presstv.ir",
+        ),
     }
     notice = "http://www.presstv.com/Detail/2013/11/04/334416/x"
-    pages[notice] = Page(url=notice, html=render_seizure_notice(), status=200, fetched_at="2022-01-01T00:00:00+00:00",
-                         mirror="www.presstv.com", headers=[("Content-Type", "text/html")])
+    pages[notice] = Page(
+        url=notice,
+        html=render_seizure_notice(),
+        status=200,
+        fetched_at="2022-01-01T00:00:00+00:00",
+        mirror="www.presstv.com",
+        headers=[("Content-Type", "text/html")],
+    )
     with SQLiteStore(str(store_path)) as store:
         for url, page in pages.items():
             outcome = extract_page(page.html, url, page.mirror or "", "presstv")
             if outcome.article is None:
-                store.record_failure(None, "refused", url, "334416", f"not an article: {outcome.refused}", 200,
-                                     page)
+                store.record_failure(None, "refused", url, "334416", f"not an article: {outcome.refused}", 200, page)
             else:
                 store.save_article(outcome.article, page, None)
     return pages
@@ -71,19 +100,22 @@ def _export(tmp_path: Path) -> tuple[Path, dict[str, Page]]:
 
 def test_every_stored_page_is_a_response_record_that_warcio_check_passes(tmp_path: Path) -> None:
     out, pages = _export(tmp_path)
-    check = subprocess.run([sys.executable, "-m", "warcio.cli", "check", "-v", str(out)], capture_output=True,
-                           text=True, timeout=60)
+    check = subprocess.run(
+        [sys.executable, "-m", "warcio.cli", "check", "-v", str(out)], capture_output=True, text=True, timeout=60
+    )
     assert check.returncode == 0, check.stdout + check.stderr
     assert check.stdout.count("digest pass") == len(pages) + 1  # warcinfo, then one record per page
 
     with open(out, "rb") as fh:
         records = []
         for rec in ArchiveIterator(fh):
-            records.append((rec.rec_type, dict(rec.rec_headers.headers), rec.http_headers,
-                            rec.content_stream().read()))
+            records.append((rec.rec_type, dict(rec.rec_headers.headers), rec.http_headers, rec.content_stream().read()))
     assert records[0][0] == "warcinfo" and f"software: crawler/{__version__}".encode() in records[0][3]
-    responses = {headers["WARC-Target-URI"]: (headers, http, body) for kind, headers, http, body in records[1:]
-                 if kind == "response"}
+    responses = {
+        headers["WARC-Target-URI"]: (headers, http, body)
+        for kind, headers, http, body in records[1:]
+        if kind == "response"
+    }
     assert set(responses) == set(pages)
     for url, page in pages.items():
         headers, http, body = responses[url]

@@ -32,10 +32,23 @@ def store(tmp_path: Path) -> str:
             body = f"Story {article_id} of the window test."
             source = f"http://m1.test/Detail/2026/12/05/{article_id}/x"
             title = f"Story {article_id}: Tehran’s view"
-            db.save_article(Article(article_id=article_id, url=f"https://outlet.test/{article_id}",
-                                    source_url=source, mirror="m1.test", title=title, lead="",
-                                    body=body, published=published, section="World",
-                                    content_hash=content_hash(body), word_count=len(body.split())), None, None)
+            db.save_article(
+                Article(
+                    article_id=article_id,
+                    url=f"https://outlet.test/{article_id}",
+                    source_url=source,
+                    mirror="m1.test",
+                    title=title,
+                    lead="",
+                    body=body,
+                    published=published,
+                    section="World",
+                    content_hash=content_hash(body),
+                    word_count=len(body.split()),
+                ),
+                None,
+                None,
+            )
     return path
 
 
@@ -83,11 +96,23 @@ def test_changed_since_includes_an_article_changed_at_that_very_second(store: st
 def test_edited_since_lists_only_articles_with_a_new_version_and_their_previous_text(store: str) -> None:
     with open_store(store) as db:
         body = "Story 900003 of the window test, corrected."
-        db.save_article(Article(article_id="900003", url="https://outlet.test/900003",
-                                source_url="http://m1.test/Detail/2026/12/05/900003/x", mirror="m1.test",
-                                title="Story 900003", lead="", body=body, published=PUBLISHED["900003"],
-                                section="World", content_hash=content_hash(body), word_count=len(body.split())),
-                        None, None)
+        db.save_article(
+            Article(
+                article_id="900003",
+                url="https://outlet.test/900003",
+                source_url="http://m1.test/Detail/2026/12/05/900003/x",
+                mirror="m1.test",
+                title="Story 900003",
+                lead="",
+                body=body,
+                published=PUBLISHED["900003"],
+                section="World",
+                content_hash=content_hash(body),
+                word_count=len(body.split()),
+            ),
+            None,
+            None,
+        )
     done = cli("export", "--store", store, "--edited-since", "2000-01-01")
     assert done.returncode == 0, done.stderr
     [item] = [json.loads(line) for line in done.stdout.splitlines()]

@@ -61,8 +61,9 @@ for entry in sys.path:
 '''
 
 
-def _run(tmp_path: Path, *args: str, program: str = "crawler",
-         python: str = sys.executable) -> tuple[subprocess.CompletedProcess[str], list[str]]:
+def _run(
+    tmp_path: Path, *args: str, program: str = "crawler", python: str = sys.executable
+) -> tuple[subprocess.CompletedProcess[str], list[str]]:
     """`crawler <args>` (or `scrapy crawl presstv <args>`, or `python <args>`) in `tmp_path`, run by `python`
     with the optional packages blocked: the result, and what was refused."""
     guard = tmp_path / "guard"
@@ -78,8 +79,9 @@ def _run(tmp_path: Path, *args: str, program: str = "crawler",
     env.pop("CRAWLER_STORE", None)
     command = {"crawler": ["-m", "crawler"], "scrapy": ["-m", "scrapy", "crawl", "presstv"], "python": []}[program]
     env["SCRAPY_SETTINGS_MODULE"] = "crawler.crawl.settings"
-    proc = subprocess.run([python, *command, *args], cwd=tmp_path, env=env, capture_output=True,
-                          text=True, timeout=300, check=False)
+    proc = subprocess.run(
+        [python, *command, *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False
+    )
     return proc, (log.read_text(encoding="utf-8").split() if log.exists() else [])
 
 
@@ -98,18 +100,29 @@ def test_scrapy_crawl_on_a_frontier_without_its_extra_is_one_line(tmp_path: Path
     proc, _ = _run(tmp_path, "-s", "CRAWLER_FRONTIER=redis://127.0.0.1:1/0", program="scrapy")
     assert proc.returncode == 7
     assert proc.stderr.strip().splitlines()[-1:] == [
-        "scrapy crawl: error: CRAWLER_FRONTIER: needs the 'frontier' extra: pip install 'crawler[frontier]'"]
+        "scrapy crawl: error: CRAWLER_FRONTIER: needs the 'frontier' extra: pip install 'crawler[frontier]'"
+    ]
 
 
-@pytest.mark.parametrize(("args", "line"), [
-    (["serve", "--store", "s.sqlite"], "crawler serve: needs the 'serve' extra: pip install 'crawler[serve]'"),
-    (["coverage", "--store", "data/demo.sqlite", "--html", "c.html"],
-     "crawler coverage --html: needs the 'charts' extra: pip install 'crawler[charts]'"),
-    (["runs", "--store", "postgresql://crawler@127.0.0.1:1/crawler"],
-     "store postgresql://crawler@127.0.0.1:1/crawler: needs the 'postgres' extra: pip install 'crawler[postgres]'"),
-    (["crawl", "-s", "CRAWLER_FRONTIER=redis://127.0.0.1:1/0"],
-     "CRAWLER_FRONTIER: needs the 'frontier' extra: pip install 'crawler[frontier]'"),
-])
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (["serve", "--store", "s.sqlite"], "crawler serve: needs the 'serve' extra: pip install 'crawler[serve]'"),
+        (
+            ["coverage", "--store", "data/demo.sqlite", "--html", "c.html"],
+            "crawler coverage --html: needs the 'charts' extra: pip install 'crawler[charts]'",
+        ),
+        (
+            ["runs", "--store", "postgresql://crawler@127.0.0.1:1/crawler"],
+            "store postgresql://crawler@127.0.0.1:1/crawler: needs the 'postgres' extra: "
+            "pip install 'crawler[postgres]'",
+        ),
+        (
+            ["crawl", "-s", "CRAWLER_FRONTIER=redis://127.0.0.1:1/0"],
+            "CRAWLER_FRONTIER: needs the 'frontier' extra: pip install 'crawler[frontier]'",
+        ),
+    ],
+)
 def test_a_command_whose_extra_is_missing_names_it_in_one_line(tmp_path: Path, args: list[str], line: str) -> None:
     (tmp_path / "data").mkdir()
     from crawler.store import open_store
@@ -128,9 +141,25 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     shutil.copy2(REPO / "README.md", source)
     shutil.copytree(REPO / "crawler", source / "crawler", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     dist = tmp_path_factory.mktemp("dist")
-    build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
-                            "--no-index", "--wheel-dir", str(dist), str(source)],
-                           capture_output=True, text=True, timeout=300, check=False)
+    build = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "--wheel-dir",
+            str(dist),
+            str(source),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert build.returncode == 0, build.stderr[-2000:]
     (built,) = dist.glob("crawler-*.whl")
     return built
@@ -138,6 +167,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _closure(requirements: list[str], extras: set[str]) -> set[str]:
     """The distributions a `pip install` with `extras` would bring, walked through the installed ones."""
+
     def canonical(name: str) -> str:
         return re.sub(r"[-_.]+", "-", name).lower()
 
@@ -175,21 +205,33 @@ def test_an_installed_wheel_runs_the_demo_from_any_folder(wheel: Path, tmp_path:
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
     python = str(venv / "bin" / "python")
-    site = Path(subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                               capture_output=True, text=True, check=True).stdout.strip())
+    site = Path(
+        subprocess.run(
+            [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    )
     # The dependencies come from this test run's environment (a path entry only: its editable checkout of the
     # project is not loaded), the optional ones blocked; the project itself only from the wheel.
     (site / "dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n", encoding="utf-8")
-    install = subprocess.run([sys.executable, "-m", "pip", "--python", python, "install", "--quiet", "--no-deps",
-                              "--no-index", str(wheel)], capture_output=True, text=True, timeout=300, check=False)
+    install = subprocess.run(
+        [sys.executable, "-m", "pip", "--python", python, "install", "--quiet", "--no-deps", "--no-index", str(wheel)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert install.returncode == 0, install.stderr[-2000:]
     work = tmp_path / "anywhere"
     work.mkdir()
     where, _ = _run(work, "-c", "import crawler; print(crawler.__file__)", program="python", python=python)
     assert Path(where.stdout.strip()).is_relative_to(site), where.stdout + where.stderr[-2000:]
 
-    version = subprocess.run([str(venv / "bin" / "crawler"), "--version"], capture_output=True, text=True,
-                             timeout=120, check=False)
+    version = subprocess.run(
+        [str(venv / "bin" / "crawler"), "--version"], capture_output=True, text=True, timeout=120, check=False
+    )
     assert version.returncode == 0 and version.stdout.strip(), version.stderr[-2000:]
     proc, refused = _run(work, "demo", "--generate", "2", python=python)
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -202,4 +244,5 @@ def test_an_installed_wheel_runs_the_demo_from_any_folder(wheel: Path, tmp_path:
     serve, _ = _run(work, "serve", "--store", "data/demo.sqlite", python=python)
     assert serve.returncode != 0
     assert serve.stderr.strip().splitlines() == [
-        "crawler: error: crawler serve: needs the 'serve' extra: pip install 'crawler[serve]'"]
+        "crawler: error: crawler serve: needs the 'serve' extra: pip install 'crawler[serve]'"
+    ]

@@ -21,8 +21,18 @@ from crawler.testing.site.server import RunningSite, serve_site
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
-FAST = ["-s", "AUTOTHROTTLE_ENABLED=0", "-s", "DOWNLOAD_DELAY=0", "-s", "CRAWLER_EXTRACT_WORKERS=1",
-        "-s", "FEEDS={}", "-s", "LOG_LEVEL=INFO"]
+FAST = [
+    "-s",
+    "AUTOTHROTTLE_ENABLED=0",
+    "-s",
+    "DOWNLOAD_DELAY=0",
+    "-s",
+    "CRAWLER_EXTRACT_WORKERS=1",
+    "-s",
+    "FEEDS={}",
+    "-s",
+    "LOG_LEVEL=INFO",
+]
 
 
 @pytest.fixture
@@ -34,15 +44,27 @@ def site() -> Iterator[RunningSite]:
 
 
 def schedule_cmd(site: RunningSite, store: Path, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "crawler", "schedule", "--store", str(store), "-a", f"mirrors={site.mirrors_arg}",
-            *extra, "--", *FAST]
+    return [
+        sys.executable,
+        "-m",
+        "crawler",
+        "schedule",
+        "--store",
+        str(store),
+        "-a",
+        f"mirrors={site.mirrors_arg}",
+        *extra,
+        "--",
+        *FAST,
+    ]
 
 
 def runs(store: Path) -> list[tuple]:
     db = sqlite3.connect(store)
     try:
-        return db.execute("SELECT id, uid, started_at, finished_at, status, exit_status, new, skipped, pid "
-                          "FROM runs ORDER BY id").fetchall()
+        return db.execute(
+            "SELECT id, uid, started_at, finished_at, status, exit_status, new, skipped, pid FROM runs ORDER BY id"
+        ).fetchall()
     except sqlite3.OperationalError:  # the crawl has created the file but not yet its tables
         return []
     finally:
@@ -51,8 +73,14 @@ def runs(store: Path) -> list[tuple]:
 
 def test_two_runs_on_a_short_interval_never_overlap(site: RunningSite, tmp_path: Path) -> None:
     store = tmp_path / "store.sqlite"
-    proc = subprocess.run(schedule_cmd(site, store, "--every", "2s", "--max-runs", "2"), cwd=ROOT,
-                          capture_output=True, text=True, timeout=120, check=False)
+    proc = subprocess.run(
+        schedule_cmd(site, store, "--every", "2s", "--max-runs", "2"),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     rows = runs(store)
     assert len(rows) == 2
@@ -64,8 +92,14 @@ def test_two_runs_on_a_short_interval_never_overlap(site: RunningSite, tmp_path:
     assert (new1, new2, skip2) == (15, 0, 15)
     assert "run 1 finished" in proc.stdout and "run 2 finished" in proc.stdout
 
-    table = subprocess.run([sys.executable, "-m", "crawler", "runs", "--store", str(store)], cwd=ROOT,
-                           capture_output=True, text=True, timeout=60, check=False)
+    table = subprocess.run(
+        [sys.executable, "-m", "crawler", "runs", "--store", str(store)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert table.returncode == 0
     header, first, second = table.stdout.splitlines()[:3]
     assert header.split()[:4] == ["run", "start", "(UTC)", "duration"] and "mirrors" in header
@@ -79,8 +113,13 @@ def test_sigterm_stops_the_running_crawl_cleanly(tmp_path: Path) -> None:
     store = tmp_path / "store.sqlite"
     with serve_site(corpus, ("healthy",)) as site:
         slow = ["-s", "CONCURRENT_REQUESTS=1", "-s", "DOWNLOAD_DELAY=0.2", "-s", "CRAWLER_STORE_COMMIT_ITEMS=2"]
-        proc = subprocess.Popen([*schedule_cmd(site, store, "--every", "1h"), *slow], cwd=ROOT,
-                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        proc = subprocess.Popen(
+            [*schedule_cmd(site, store, "--every", "1h"), *slow],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if store.exists() and runs(store):
@@ -109,8 +148,14 @@ def test_a_run_is_skipped_while_another_scheduler_runs(site: RunningSite, tmp_pa
     other = RunLock(f"{store}.schedule.lock")
     other.acquire("schedule lock")  # another scheduler's run in progress
     try:
-        proc = subprocess.run(schedule_cmd(site, store, "--every", "1s", "--max-runs", "1"), cwd=ROOT,
-                              capture_output=True, text=True, timeout=60, check=False)
+        proc = subprocess.run(
+            schedule_cmd(site, store, "--every", "1s", "--max-runs", "1"),
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
     finally:
         other.release()
     assert proc.returncode == 0
@@ -121,9 +166,14 @@ def test_a_run_is_skipped_while_another_scheduler_runs(site: RunningSite, tmp_pa
 
 def test_bad_schedule_arguments_are_one_line(tmp_path: Path) -> None:
     for args, text in ((["--cron", "every half hour"], "--cron"), (["--every", "soon"], "--every")):
-        proc = subprocess.run([sys.executable, "-m", "crawler", "schedule", *args, "--store",
-                               str(tmp_path / "s.sqlite")], cwd=ROOT, capture_output=True, text=True, timeout=60,
-                              check=False)
+        proc = subprocess.run(
+            [sys.executable, "-m", "crawler", "schedule", *args, "--store", str(tmp_path / "s.sqlite")],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
         assert proc.returncode == 2 and text in proc.stderr and proc.stderr.count("\n") == 1
 
 
@@ -145,9 +195,26 @@ def test_a_store_password_given_with_s_is_on_no_crawl_command_line(site: Running
 
     password = "S3cret-Sched-pw"
     store = f"postgresql://crawler:{password}@127.0.0.1:{closed_port()}/crawler"
-    proc = subprocess.Popen([sys.executable, "-m", "crawler", "schedule", "--every", "2s", "-s",
-                             f"CRAWLER_STORE={store}", "-a", f"mirrors={site.mirrors_arg}", "--", *FAST],
-                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "crawler",
+            "schedule",
+            "--every",
+            "2s",
+            "-s",
+            f"CRAWLER_STORE={store}",
+            "-a",
+            f"mirrors={site.mirrors_arg}",
+            "--",
+            *FAST,
+        ],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     cmdline = environ = b""
     try:
         # Each run's crawl ends soon (its store cannot be reached): look until one is caught running.

@@ -57,9 +57,24 @@ def locked_redis(redis_password: str, tmp_path_factory: pytest.TempPathFactory) 
         pytest.skip("Redis is absent: no redis-server on PATH (bash .ci/run installs Debian's)")
     port = closed_port()
     data = tmp_path_factory.mktemp("redis")
-    server = subprocess.Popen([binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly",
-                               "no", "--dir", str(data), "--requirepass", redis_password],
-                              stdout=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [
+            binary,
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(data),
+            "--requirepass",
+            redis_password,
+        ],
+        stdout=subprocess.DEVNULL,
+    )
     client = redis.Redis(port=port, password=redis_password)
     deadline = time.monotonic() + 20
     while True:
@@ -89,14 +104,28 @@ def _env(**values: str) -> dict[str, str]:
     return {**env, **values, "PYTHONUNBUFFERED": "1"}
 
 
-def _scrapy_crawl(site: RunningSite, tmp_path: Path, name: str, store: str, frontier: str,
-                  ) -> tuple[subprocess.CompletedProcess[str], dict[str, Any], str]:
+def _scrapy_crawl(
+    site: RunningSite,
+    tmp_path: Path,
+    name: str,
+    store: str,
+    frontier: str,
+) -> tuple[subprocess.CompletedProcess[str], dict[str, Any], str]:
     """`scrapy crawl` at DEBUG level with the store and frontier URLs on its command line (the hardest case for
     the log: Scrapy logs its overridden settings); (process, stats, everything it printed or wrote)."""
     stats_file = tmp_path / f"{name}.stats.json"
-    cmd = crawl_command(tmp_path / f"{name}.jsonl", site.mirrors_arg, settings={
-        "LOG_LEVEL": "DEBUG", "CRAWLER_STORE": store, "CRAWLER_FRONTIER": frontier,
-        "CRAWLER_FRONTIER_IDLE_SECONDS": 1, "CRAWLER_HOST_RATE": 50, "CRAWLER_STATS_FILE": str(stats_file)})
+    cmd = crawl_command(
+        tmp_path / f"{name}.jsonl",
+        site.mirrors_arg,
+        settings={
+            "LOG_LEVEL": "DEBUG",
+            "CRAWLER_STORE": store,
+            "CRAWLER_FRONTIER": frontier,
+            "CRAWLER_FRONTIER_IDLE_SECONDS": 1,
+            "CRAWLER_HOST_RATE": 50,
+            "CRAWLER_STATS_FILE": str(stats_file),
+        },
+    )
     proc = subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True, timeout=180, env=_env())
     stats_text = stats_file.read_text(encoding="utf-8") if stats_file.exists() else ""
     items = (tmp_path / f"{name}.jsonl").read_text(encoding="utf-8") if (tmp_path / f"{name}.jsonl").exists() else ""
@@ -104,8 +133,14 @@ def _scrapy_crawl(site: RunningSite, tmp_path: Path, name: str, store: str, fron
 
 
 def _crawler(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "crawler", *args], cwd=tmp_path, capture_output=True, text=True,
-                          timeout=300, env=_env(**env))
+    return subprocess.run(
+        [sys.executable, "-m", "crawler", *args],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=_env(**env),
+    )
 
 
 def _errors(log: str) -> list[str]:
@@ -113,7 +148,8 @@ def _errors(log: str) -> list[str]:
 
 
 def test_a_crawl_its_runs_its_export_and_failing_connections_show_no_password(
-        healthy_site: RunningSite, locked_redis: str, redis_password: str, tmp_path: Path) -> None:
+    healthy_site: RunningSite, locked_redis: str, redis_password: str, tmp_path: Path
+) -> None:
     with fresh_schema(postgres_url()) as store:
         pg_password = urlsplit(store).password
         assert pg_password and len(pg_password) >= 8
@@ -127,15 +163,14 @@ def test_a_crawl_its_runs_its_export_and_failing_connections_show_no_password(
         assert stats["scheduler/dequeued/redis"] > 0, "the crawl ran on the Redis frontier"
         assert stats["item_scraped_count"] == len(healthy_site.corpus.article_ids())
 
-        for command in (["runs"], ["runs", "--json"], ["export"],
-                        ["export", "--format", "warc", "-o", "out.warc.gz"]):
+        for command in (["runs"], ["runs", "--json"], ["export"], ["export", "--format", "warc", "-o", "out.warc.gz"]):
             done = _crawler(tmp_path, *command, CRAWLER_STORE=store, CRAWLER_FRONTIER=locked_redis)
             assert done.returncode == 0, done.stderr
             seen[" ".join(command[:3])] = done.stdout + done.stderr
         warc = gzip.decompress((tmp_path / "out.warc.gz").read_bytes()).decode("utf-8", "replace")
         assert warc.count("WARC-Type: response") >= len(healthy_site.corpus.article_ids())
         seen["export --format warc"] += warc
-        assert seen["export"].count("\"article_id\": ") == len(healthy_site.corpus.article_ids())
+        assert seen["export"].count('"article_id": ') == len(healthy_site.corpus.article_ids())
         assert json.loads(seen["runs --json"].splitlines()[0])["status"] == "ok"
         given = _crawler(tmp_path, "runs", "--json", "--store", store)
         assert given.returncode == 0, given.stderr
@@ -144,10 +179,12 @@ def test_a_crawl_its_runs_its_export_and_failing_connections_show_no_password(
         # A Redis refusing the password, and one that is not there: one ERROR line naming the masked URL, exit 7.
         port = urlsplit(locked_redis).port
         for name, frontier, cause in (
-                ("wrong password", _with_password(locked_redis, WRONG), "invalid username-password pair"),
-                ("unreachable", locked_redis.replace(f":{port}/", f":{closed_port()}/"), "Connection refused")):
-            failed, failed_stats, seen[name] = _scrapy_crawl(healthy_site, tmp_path, name.replace(" ", "-"), store,
-                                                             frontier)
+            ("wrong password", _with_password(locked_redis, WRONG), "invalid username-password pair"),
+            ("unreachable", locked_redis.replace(f":{port}/", f":{closed_port()}/"), "Connection refused"),
+        ):
+            failed, failed_stats, seen[name] = _scrapy_crawl(
+                healthy_site, tmp_path, name.replace(" ", "-"), store, frontier
+            )
             assert failed.returncode == 7, failed.stderr[-3000:]
             [error] = _errors(failed.stderr)
             assert "the frontier Redis at redis://:***@127.0.0.1:" in error and cause in error, error
@@ -156,9 +193,17 @@ def test_a_crawl_its_runs_its_export_and_failing_connections_show_no_password(
 
         # The same through `crawler crawl --workers 2`, the URLs in the environment: refused before any worker
         # starts, in one line naming the masked URL.
-        workers = _crawler(tmp_path, "crawl", "--workers", "2", "-a", f"mirrors={healthy_site.mirrors_arg}",
-                           *[f"-s{k}={v}" for k, v in FAST_SETTINGS.items() if k != "CRAWLER_STORE"],
-                           CRAWLER_STORE=store, CRAWLER_FRONTIER=_with_password(locked_redis, WRONG))
+        workers = _crawler(
+            tmp_path,
+            "crawl",
+            "--workers",
+            "2",
+            "-a",
+            f"mirrors={healthy_site.mirrors_arg}",
+            *[f"-s{k}={v}" for k, v in FAST_SETTINGS.items() if k != "CRAWLER_STORE"],
+            CRAWLER_STORE=store,
+            CRAWLER_FRONTIER=_with_password(locked_redis, WRONG),
+        )
         assert workers.returncode == 7, workers.stderr[-3000:]
         [line] = workers.stderr.strip().splitlines()
         assert line.startswith("crawler: error: the frontier Redis at redis://:***@127.0.0.1:"), line
@@ -175,19 +220,35 @@ def test_a_crawl_its_runs_its_export_and_failing_connections_show_no_password(
 
 
 def test_workers_carry_no_password_on_their_command_lines(
-        healthy_site: RunningSite, locked_redis: str, redis_password: str, tmp_path: Path) -> None:
+    healthy_site: RunningSite, locked_redis: str, redis_password: str, tmp_path: Path
+) -> None:
     with fresh_schema(postgres_url()) as store:
         pg_password = urlsplit(store).password
         assert pg_password
         err_file = tmp_path / "stderr.txt"
         settings = {**FAST_SETTINGS, "CRAWLER_FRONTIER_IDLE_SECONDS": 3, "CRAWLER_HOST_RATE": 50}
         settings.pop("CRAWLER_STORE")
-        cmd = [sys.executable, "-m", "crawler", "crawl", "--workers", "2", "-a", f"mirrors={healthy_site.mirrors_arg}",
-               *[arg for k, v in settings.items() for arg in ("-s", f"{k}={v}")]]
+        cmd = [
+            sys.executable,
+            "-m",
+            "crawler",
+            "crawl",
+            "--workers",
+            "2",
+            "-a",
+            f"mirrors={healthy_site.mirrors_arg}",
+            *[arg for k, v in settings.items() for arg in ("-s", f"{k}={v}")],
+        ]
         # Logs go to a file: a pipe nobody reads while the workers run would fill and stop them.
         with err_file.open("w") as err:
-            parent = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.PIPE, stderr=err, text=True,
-                                      env=_env(CRAWLER_STORE=store, CRAWLER_FRONTIER=locked_redis))
+            parent = subprocess.Popen(
+                cmd,
+                cwd=tmp_path,
+                stdout=subprocess.PIPE,
+                stderr=err,
+                text=True,
+                env=_env(CRAWLER_STORE=store, CRAWLER_FRONTIER=locked_redis),
+            )
         try:
             deadline = time.monotonic() + 60
             while (found := PIDS_LINE.search(err_file.read_text())) is None:
@@ -241,24 +302,32 @@ def test_odd_passwords_of_a_failing_store_show_nowhere(healthy_site: RunningSite
         assert f"cannot open store {masked}: " in line and "password authentication failed" in line, line
         # A crawl logging to LOG_FILE at DEBUG: one ERROR line, exit status 5, the password in none of its output.
         log_file = tmp_path / f"crawl-{number}.log"
-        cmd = crawl_command(tmp_path / f"crawl-{number}.jsonl", healthy_site.mirrors_arg, settings={
-            "LOG_LEVEL": "DEBUG", "LOG_FILE": str(log_file), "CRAWLER_STORE": odd})
+        cmd = crawl_command(
+            tmp_path / f"crawl-{number}.jsonl",
+            healthy_site.mirrors_arg,
+            settings={"LOG_LEVEL": "DEBUG", "LOG_FILE": str(log_file), "CRAWLER_STORE": odd},
+        )
         crawled = subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True, timeout=180, env=_env())
         log = log_file.read_text(encoding="utf-8")
         assert crawled.returncode == 5, log[-3000:]
         [error] = _errors(log)
         assert f"cannot open store {masked}: " in error and "Traceback" not in log
         # The password in PGPASSWORD instead, the URL without one.
-        env_given = _crawler(tmp_path, "runs", "--store", store.replace(f":{parts.password}@", "@"),
-                             PGPASSWORD=password)
+        env_given = _crawler(
+            tmp_path, "runs", "--store", store.replace(f":{parts.password}@", "@"), PGPASSWORD=password
+        )
         assert env_given.returncode == 2 and "password authentication failed" in env_given.stderr
-        for where, text in (("runs", done.stdout + done.stderr), ("crawl", crawled.stdout + crawled.stderr + log),
-                            ("PGPASSWORD", env_given.stdout + env_given.stderr)):
+        for where, text in (
+            ("runs", done.stdout + done.stderr),
+            ("crawl", crawled.stdout + crawled.stderr + log),
+            ("PGPASSWORD", env_given.stdout + env_given.stderr),
+        ):
             assert not _shows(password, text), f"{password!r} shows in the {where}"
 
 
-def test_odd_passwords_of_a_failing_frontier_show_nowhere(healthy_site: RunningSite, locked_redis: str,
-                                                          tmp_path: Path) -> None:
+def test_odd_passwords_of_a_failing_frontier_show_nowhere(
+    healthy_site: RunningSite, locked_redis: str, tmp_path: Path
+) -> None:
     port = urlsplit(locked_redis).port
     for number, password in enumerate(ODD_PASSWORDS):
         frontier = f"redis://:{password}@127.0.0.1:{port}/0"

@@ -44,16 +44,23 @@ FORMS = [
 
 
 @pytest.mark.parametrize(("url", "password", "kept"), FORMS)
-def test_every_form_of_store_and_frontier_url_is_shown_without_its_password(url: str, password: str,
-                                                                           kept: str) -> None:
-    for shown in (mask_url(url), redact(f"cannot connect to {url}: connection refused"),
-                  redact(f'{{"CRAWLER_FRONTIER": "{url}", "CRAWLER_STORE": "{url}"}}')):
+def test_every_form_of_store_and_frontier_url_is_shown_without_its_password(url: str, password: str, kept: str) -> None:
+    for shown in (
+        mask_url(url),
+        redact(f"cannot connect to {url}: connection refused"),
+        redact(f'{{"CRAWLER_FRONTIER": "{url}", "CRAWLER_STORE": "{url}"}}'),
+    ):
         assert password not in shown and MASK in shown and kept in shown, shown
 
 
 def test_urls_without_a_password_are_left_as_they_are() -> None:
-    for text in ("redis://127.0.0.1:6379/0", "rediss://cache:6380", "postgresql://crawler@db/crawl",
-                 "data/crawler.sqlite", "https://www.presstv.ir/Detail/2026/08/15/774416/Iran-urges-UN"):
+    for text in (
+        "redis://127.0.0.1:6379/0",
+        "rediss://cache:6380",
+        "postgresql://crawler@db/crawl",
+        "data/crawler.sqlite",
+        "https://www.presstv.ir/Detail/2026/08/15/774416/Iran-urges-UN",
+    ):
         assert redact(text) == text
 
 
@@ -74,6 +81,7 @@ def test_store_and_frontier_urls_can_come_from_the_environment(monkeypatch: pyte
     import importlib
 
     import crawler.crawl.settings as project_settings
+
     monkeypatch.setenv("CRAWLER_FRONTIER", "redis://:s3cret-redis@127.0.0.1:6379/0")
     monkeypatch.setenv("CRAWLER_STORE", "postgresql://crawler@db.internal/crawl")
     try:
@@ -114,8 +122,12 @@ def test_a_password_of_odd_shape_is_cut_out_whole_and_masked(url: str, password:
     # libpq is given the URL without it: its parser sees the host and port the user meant.
     if url.startswith("postgresql"):
         libpq_url, extra = connection_arguments(url)
-        assert conninfo_to_dict(libpq_url) == {"user": "crawler", "host": "127.0.0.1", "port": "5432",
-                                               "dbname": "crawl"}
+        assert conninfo_to_dict(libpq_url) == {
+            "user": "crawler",
+            "host": "127.0.0.1",
+            "port": "5432",
+            "dbname": "crawl",
+        }
         assert extra == {"password": unquote(password)}
     # Once shown, it is masked wherever a message echoes it, even cut loose from its URL.
     assert redact(f"failed to resolve host {password!r}") == f"failed to resolve host '{MASK}'"
@@ -144,8 +156,9 @@ def test_a_keyword_dsn_is_refused_with_its_password_masked() -> None:
     assert redact("dsn host=db password=kw-s3cret dbname=x") == "dsn host=db password=*** dbname=x"
 
 
-def test_pgpassword_is_masked_wherever_it_shows(monkeypatch: pytest.MonkeyPatch,
-                                                caplog: pytest.LogCaptureFixture) -> None:
+def test_pgpassword_is_masked_wherever_it_shows(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     forget_all()
     monkeypatch.setenv("PGPASSWORD", "pg env s3cret")
     install_log_redaction()
@@ -162,8 +175,10 @@ def test_a_frontier_url_that_is_no_redis_url_is_one_line_without_its_password() 
 
 
 PROPERTY_PORT = 55999
-TEMPLATES = (f"postgresql://crawler:{MASK}@127.0.0.1:{PROPERTY_PORT}/crawler",
-             f"redis://:{MASK}@127.0.0.1:{PROPERTY_PORT}/0")
+TEMPLATES = (
+    f"postgresql://crawler:{MASK}@127.0.0.1:{PROPERTY_PORT}/crawler",
+    f"redis://:{MASK}@127.0.0.1:{PROPERTY_PORT}/0",
+)
 
 
 def _dsn_quoted(password: str) -> str:
@@ -180,8 +195,12 @@ def _printed(password: str) -> list[str]:
     dsn = f"host=127.0.0.1 port={PROPERTY_PORT} password={_dsn_quoted(password)} dbname=crawler"
     # The clients are given the password apart and the rest of the URL, which their parsers read as meant.
     libpq_url, extra = connection_arguments(pg)
-    assert conninfo_to_dict(libpq_url) == {"user": "crawler", "host": "127.0.0.1", "port": str(PROPERTY_PORT),
-                                           "dbname": "crawler"}
+    assert conninfo_to_dict(libpq_url) == {
+        "user": "crawler",
+        "host": "127.0.0.1",
+        "port": str(PROPERTY_PORT),
+        "dbname": "crawler",
+    }
     assert extra == {"password": unquote(password)}
     client = connect(frontier)
     kwargs = client.connection_pool.connection_kwargs
@@ -197,8 +216,10 @@ def _printed(password: str) -> list[str]:
     logger.propagate = False
     try:
         try:
-            raise ConnectionError(f"connecting to {pg} ({dsn}) for {client!r}: "
-                                  + json.dumps({"CRAWLER_STORE": pg, "CRAWLER_FRONTIER": frontier}))
+            raise ConnectionError(
+                f"connecting to {pg} ({dsn}) for {client!r}: "
+                + json.dumps({"CRAWLER_STORE": pg, "CRAWLER_FRONTIER": frontier})
+            )
         except ConnectionError as exc:
             logger.error("store %s and frontier %s failed: %r", pg, frontier, exc, exc_info=True)
     finally:
@@ -229,20 +250,24 @@ def test_no_generated_password_shows_in_what_a_failing_connection_prints(passwor
 
 def test_an_at_sign_in_a_query_value_leaves_the_user_part_as_written() -> None:
     assert split_url("postgresql://crawler:pw@db/crawl?application_name=a@b") == SplitURL(
-        "postgresql://crawler", "pw", "db/crawl?application_name=a@b")
+        "postgresql://crawler", "pw", "db/crawl?application_name=a@b"
+    )
     assert split_url("postgresql://crawler@db/crawl?password=a@b") is None
     assert mask_url("postgresql://crawler@db/crawl?password=a@b&sslmode=require") == (
-        "postgresql://crawler@db/crawl?password=***&sslmode=require")
+        "postgresql://crawler@db/crawl?password=***&sslmode=require"
+    )
 
 
 def test_an_uncaught_traceback_in_a_thread_or_the_main_program_is_masked() -> None:
     import subprocess
     import sys
 
-    program = ("import threading\nfrom crawler.core.redact import install_log_redaction, remember_location\n"
-               "install_log_redaction()\nremember_location('redis://:pa ss/w0rd@127.0.0.1:6379/0')\n"
-               "def fail():\n    raise ConnectionError('AUTH pa ss/w0rd refused')\n"
-               "t = threading.Thread(target=fail)\nt.start()\nt.join()\nfail()\n")
+    program = (
+        "import threading\nfrom crawler.core.redact import install_log_redaction, remember_location\n"
+        "install_log_redaction()\nremember_location('redis://:pa ss/w0rd@127.0.0.1:6379/0')\n"
+        "def fail():\n    raise ConnectionError('AUTH pa ss/w0rd refused')\n"
+        "t = threading.Thread(target=fail)\nt.start()\nt.join()\nfail()\n"
+    )
     done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 1 and done.stderr.count("Traceback") == 2, done.stderr
     assert "pa ss/w0rd" not in done.stderr and "w0rd" not in done.stderr
@@ -254,5 +279,9 @@ def test_a_password_that_looks_like_a_number_leaves_stored_stats_valid_json() ->
     remember_location("postgresql://crawler:2026@db/crawl")
     stats = {"item_scraped_count": 2026, "start_time": "2026-03-01", "store": "postgresql://crawler:2026@db/crawl"}
     shown = json.loads(redact_json(stats))
-    assert shown == {"item_scraped_count": 2026, "start_time": "***-03-01", "store": "postgresql://crawler:***@db/crawl"}
+    assert shown == {
+        "item_scraped_count": 2026,
+        "start_time": "***-03-01",
+        "store": "postgresql://crawler:***@db/crawl",
+    }
     forget_all()

@@ -26,8 +26,11 @@ from crawler.testing.site.server import closed_port
 pytestmark = [pytest.mark.integration, requires_pywb, pytest.mark.timeout(600)]  # a 300 s backfill and pywb
 
 NO_MIRROR = f"http://127.0.0.1:{closed_port()}"
-CRAWLS = {"CC-MAIN-2013-48": datetime(2013, 12, 5, tzinfo=UTC), "CC-MAIN-2022-05": datetime(2022, 1, 20, tzinfo=UTC),
-          "CC-MAIN-2012": datetime(2012, 6, 1, tzinfo=UTC)}
+CRAWLS = {
+    "CC-MAIN-2013-48": datetime(2013, 12, 5, tzinfo=UTC),
+    "CC-MAIN-2022-05": datetime(2022, 1, 20, tzinfo=UTC),
+    "CC-MAIN-2012": datetime(2012, 6, 1, tzinfo=UTC),
+}
 """The crawls the look-alike index knows, and when each captured its pages."""
 
 
@@ -44,8 +47,12 @@ def index_front(pywb_url: str, crawls: list[str]) -> Iterator[tuple[str, list[st
         def do_GET(self) -> None:
             asked.append(self.path)
             if self.path == "/collinfo.json":
-                body = json.dumps([{"id": c, "name": f"{c} crawl", "timegate": f"{base}/{c}/",
-                                    "cdx-api": f"{base}/{c}-index"} for c in crawls]).encode()
+                body = json.dumps(
+                    [
+                        {"id": c, "name": f"{c} crawl", "timegate": f"{base}/{c}/", "cdx-api": f"{base}/{c}-index"}
+                        for c in crawls
+                    ]
+                ).encode()
                 status = 200
             else:
                 try:
@@ -70,8 +77,12 @@ def index_front(pywb_url: str, crawls: list[str]) -> Iterator[tuple[str, list[st
 
 
 def _rec(article: SiteArticle, host: str, when: datetime, body: bytes | None = None) -> Rec:
-    return Rec("response", f"https://{host}{article.path}", body=article.html if body is None else body,
-               date=when.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    return Rec(
+        "response",
+        f"https://{host}{article.path}",
+        body=article.html if body is None else body,
+        date=when.strftime("%Y-%m-%dT%H:%M:%SZ"),
+    )
 
 
 def test_a_year_from_common_crawl_through_pywb_and_ranged_records(tmp_path: Path) -> None:
@@ -88,16 +99,32 @@ def test_a_year_from_common_crawl_through_pywb_and_ranged_records(tmp_path: Path
     new += [_rec(a, "www.presstv.ir", CRAWLS["CC-MAIN-2022-05"]) for a in later]
     write_warc_file(warcs / "CC-MAIN-2013-48-00000.warc.gz", old)
     write_warc_file(warcs / "CC-MAIN-2022-05-00000.warc.gz", new)
-    collections = {"CC-MAIN-2013-48": [warcs / "CC-MAIN-2013-48-00000.warc.gz"],
-                   "CC-MAIN-2022-05": [warcs / "CC-MAIN-2022-05-00000.warc.gz"]}
+    collections = {
+        "CC-MAIN-2013-48": [warcs / "CC-MAIN-2013-48-00000.warc.gz"],
+        "CC-MAIN-2022-05": [warcs / "CC-MAIN-2022-05-00000.warc.gz"],
+    }
     store = tmp_path / "store.sqlite"
-    with serve_pywb(collections, tmp_path / "pywb", config={"cdx_api_endpoint": "-index"}) as pywb, \
-            index_front(pywb.url, [*CRAWLS]) as (index, asked), RangedFiles(warcs) as data:
+    with (
+        serve_pywb(collections, tmp_path / "pywb", config={"cdx_api_endpoint": "-index"}) as pywb,
+        index_front(pywb.url, [*CRAWLS]) as (index, asked),
+        RangedFiles(warcs) as data,
+    ):
         data.slow_down_first = 2
-        result = crawl(tmp_path, NO_MIRROR, "sources=commoncrawl", "since=2013-01-01", "until=2013-12-31",
-                       settings={"CRAWLER_CC_INDEX_URL": index, "CRAWLER_CC_DATA_URL": data.url,
-                                 "CRAWLER_CC_INDEX_RATE": 40, "CRAWLER_CC_DATA_RATE": 40,
-                                 "CRAWLER_STORE": str(store)}, timeout=300)
+        result = crawl(
+            tmp_path,
+            NO_MIRROR,
+            "sources=commoncrawl",
+            "since=2013-01-01",
+            "until=2013-12-31",
+            settings={
+                "CRAWLER_CC_INDEX_URL": index,
+                "CRAWLER_CC_DATA_URL": data.url,
+                "CRAWLER_CC_INDEX_RATE": 40,
+                "CRAWLER_CC_DATA_RATE": 40,
+                "CRAWLER_STORE": str(store),
+            },
+            timeout=300,
+        )
         ranges = [r for r in data.requests if r.status == 206]
     assert result.returncode == 0, result.stderr[-3000:]
     by_id = {i["article_id"]: i for i in result.items}

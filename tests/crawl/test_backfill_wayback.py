@@ -28,11 +28,17 @@ def _ts(when: datetime) -> str:
     return when.astimezone(UTC).strftime("%Y%m%d%H%M%S")
 
 
-def _capture(article: SiteArticle, host: str, when: datetime, body: bytes | None = None, *,
-             lower: bool = False, status: int = 200) -> ArchivedCapture:
+def _capture(
+    article: SiteArticle,
+    host: str,
+    when: datetime,
+    body: bytes | None = None,
+    *,
+    lower: bool = False,
+    status: int = 200,
+) -> ArchivedCapture:
     path = article.path.lower() + "/" if lower else article.path
-    return ArchivedCapture(f"http://{host}{path}", _ts(when), article.html if body is None else body,
-                           statuscode=status)
+    return ArchivedCapture(f"http://{host}{path}", _ts(when), article.html if body is None else body, statuscode=status)
 
 
 class Year:
@@ -40,10 +46,13 @@ class Year:
 
     def __init__(self) -> None:
         corpus = SiteCorpus()
-        self.in_year = corpus.generate(24, start_id=330001, start=datetime(2013, 12, 20, 10),
-                                       interval=timedelta(days=15), seed=3)
-        self.outside = [*corpus.generate(2, start_id=320001, start=datetime(2012, 12, 28, 10), seed=4),
-                        *corpus.generate(2, start_id=345001, start=datetime(2014, 1, 3, 10), seed=5)]
+        self.in_year = corpus.generate(
+            24, start_id=330001, start=datetime(2013, 12, 20, 10), interval=timedelta(days=15), seed=3
+        )
+        self.outside = [
+            *corpus.generate(2, start_id=320001, start=datetime(2012, 12, 28, 10), seed=4),
+            *corpus.generate(2, start_id=345001, start=datetime(2014, 1, 3, 10), seed=5),
+        ]
         self.captures: list[ArchivedCapture] = []
         self.expected_time: dict[str, datetime] = {}
         self.seizure_only: set[str] = set()
@@ -74,8 +83,9 @@ def _stored(store: Path) -> dict[str, list[tuple[Any, ...]]]:
     db = sqlite3.connect(f"file:{store}?mode=ro", uri=True)
     try:
         rows = db.execute("SELECT article_id, version FROM versions").fetchall()
-        pages_ = db.execute("SELECT article_id, fetched_from, archived_at, url, headers FROM pages"
-                            " WHERE outcome = 'article'").fetchall()
+        pages_ = db.execute(
+            "SELECT article_id, fetched_from, archived_at, url, headers FROM pages WHERE outcome = 'article'"
+        ).fetchall()
         failures = db.execute("SELECT article_id, kind, reason FROM failures").fetchall()
     finally:
         db.close()
@@ -83,10 +93,21 @@ def _stored(store: Path) -> dict[str, list[tuple[Any, ...]]]:
 
 
 def _backfill(tmp_path: Path, wayback: RunningWayback, store: Path, **settings: Any) -> Any:
-    return crawl(tmp_path, NO_MIRROR, "sources=wayback", "since=2013-01-01", "until=2013-12-31",
-                 settings={"CRAWLER_WAYBACK_URL": wayback.url, "CRAWLER_STORE": str(store),
-                           "CRAWLER_WAYBACK_CDX_RATE": 40, "CRAWLER_WAYBACK_FETCH_RATE": 40, **settings},
-                 timeout=300)
+    return crawl(
+        tmp_path,
+        NO_MIRROR,
+        "sources=wayback",
+        "since=2013-01-01",
+        "until=2013-12-31",
+        settings={
+            "CRAWLER_WAYBACK_URL": wayback.url,
+            "CRAWLER_STORE": str(store),
+            "CRAWLER_WAYBACK_CDX_RATE": 40,
+            "CRAWLER_WAYBACK_FETCH_RATE": 40,
+            **settings,
+        },
+        timeout=300,
+    )
 
 
 def test_a_year_of_the_archive_is_stored_once_from_the_newest_good_capture(tmp_path: Path) -> None:
@@ -144,12 +165,23 @@ def test_a_second_backfill_fetches_nothing_again(tmp_path: Path) -> None:
 def test_cdx_rate_is_kept_across_the_crawl(tmp_path: Path) -> None:
     year = Year()
     with RunningWayback(WaybackArchive(year.captures)) as wayback:
-        result = crawl(tmp_path, NO_MIRROR, "sources=wayback", "since=2013-08-01", "until=2013-12-31",
-                       settings={"CRAWLER_WAYBACK_URL": wayback.url, "CRAWLER_WAYBACK_CDX_RATE": 4,
-                                 "CRAWLER_WAYBACK_FETCH_RATE": 8},
-                       timeout=300)
-        times = {kind: [t for t, path in wayback.archive.request_times if path.startswith(prefix)]
-                 for kind, prefix in (("cdx", "/cdx/"), ("replay", "/web/"))}
+        result = crawl(
+            tmp_path,
+            NO_MIRROR,
+            "sources=wayback",
+            "since=2013-08-01",
+            "until=2013-12-31",
+            settings={
+                "CRAWLER_WAYBACK_URL": wayback.url,
+                "CRAWLER_WAYBACK_CDX_RATE": 4,
+                "CRAWLER_WAYBACK_FETCH_RATE": 8,
+            },
+            timeout=300,
+        )
+        times = {
+            kind: [t for t, path in wayback.archive.request_times if path.startswith(prefix)]
+            for kind, prefix in (("cdx", "/cdx/"), ("replay", "/web/"))
+        }
     assert result.returncode == 0, result.stderr[-2000:]
     for kind, rate in (("cdx", 4), ("replay", 8)):
         stamps = sorted(times[kind])
@@ -170,8 +202,14 @@ def test_an_archive_that_keeps_refusing_ends_the_source_with_one_clear_line(tmp_
     archive = WaybackArchive(year.captures)
     archive.faults.throttle_first, archive.faults.retry_after = 10_000, None
     with RunningWayback(archive) as wayback:
-        result = _backfill(tmp_path, wayback, tmp_path / "store.sqlite", CRAWLER_ARCHIVE_BACKOFF=0.2,
-                           CRAWLER_ARCHIVE_MAX_THROTTLES=3, CRAWLER_WAYBACK_CDX_RATE=2)
+        result = _backfill(
+            tmp_path,
+            wayback,
+            tmp_path / "store.sqlite",
+            CRAWLER_ARCHIVE_BACKOFF=0.2,
+            CRAWLER_ARCHIVE_MAX_THROTTLES=3,
+            CRAWLER_WAYBACK_CDX_RATE=2,
+        )
         cdx_requests = [r for r in archive.requests if r.startswith("/cdx/")]
     assert result.returncode == 6
     assert len(cdx_requests) == 4  # three waits, then the fourth 429 ends the source: no hammering
@@ -188,21 +226,29 @@ def test_archive_fallback_fetches_what_every_live_mirror_lost_from_the_wayback_m
     corpus = SiteCorpus()
     live = corpus.generate(6, start_id=781001)
     gone, never_archived = live[1], live[4]
-    archive = WaybackArchive([
-        _capture(gone, "www.presstv.ir", datetime(2026, 1, 2, tzinfo=UTC)),
-        _capture(gone, "www.presstv.ir", datetime(2026, 1, 5, tzinfo=UTC), pages.render_challenge_page()),
-    ])
+    archive = WaybackArchive(
+        [
+            _capture(gone, "www.presstv.ir", datetime(2026, 1, 2, tzinfo=UTC)),
+            _capture(gone, "www.presstv.ir", datetime(2026, 1, 5, tzinfo=UTC), pages.render_challenge_page()),
+        ]
+    )
     with serve_site(corpus, ["healthy", "healthy"]) as site, RunningWayback(archive) as wayback:
         for art in (gone, never_archived):
             site.override(art.path, status(404, pages.render_not_found()))
-        settings = {"CRAWLER_WAYBACK_URL": wayback.url, "CRAWLER_WAYBACK_CDX_RATE": 40,
-                    "CRAWLER_WAYBACK_FETCH_RATE": 40, "CRAWLER_STORE": str(tmp_path / "store.sqlite")}
+        settings = {
+            "CRAWLER_WAYBACK_URL": wayback.url,
+            "CRAWLER_WAYBACK_CDX_RATE": 40,
+            "CRAWLER_WAYBACK_FETCH_RATE": 40,
+            "CRAWLER_STORE": str(tmp_path / "store.sqlite"),
+        }
         plain = crawl(tmp_path, site.mirrors_arg, "sources=rss", settings=settings, output_name="plain.jsonl")
         assert not [r for r in archive.requests if not r.startswith("/robots")]  # off unless asked for
         result = crawl(tmp_path, site.mirrors_arg, "sources=rss", "archive_fallback=1", settings=settings)
     assert plain.returncode == 0, plain.stderr[-2000:]
-    assert {i["article_id"] for i in plain.items} == {a.article_id for a in live} - {gone.article_id,
-                                                                                      never_archived.article_id}
+    assert {i["article_id"] for i in plain.items} == {a.article_id for a in live} - {
+        gone.article_id,
+        never_archived.article_id,
+    }
     assert result.returncode == 0, result.stderr[-2000:]
     assert [(i["article_id"], i["fetched_from"]) for i in result.items] == [(gone.article_id, "wayback")]
     item = result.items[0]

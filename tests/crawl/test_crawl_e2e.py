@@ -36,7 +36,8 @@ def _fixture_excludes() -> dict[str, list[str]]:
 
 
 def test_four_mirrors_every_article_once_from_the_healthy_mirror_clean(
-        four_mirrors: RunningSite, run_crawl: Callable[..., CrawlResult]) -> None:
+    four_mirrors: RunningSite, run_crawl: Callable[..., CrawlResult]
+) -> None:
     result = run_crawl(four_mirrors.mirrors_arg)
     assert result.returncode == 0, result.stderr[-3000:]
     ids = [item["article_id"] for item in result.items]
@@ -69,14 +70,17 @@ def test_four_mirrors_every_article_once_from_the_healthy_mirror_clean(
         assert four_mirrors.requests_for(name), f"{name} mirror never asked"
     assert result.stats["failover/seizure"] >= 1
     assert result.stats["failover/http_503"] >= 1
-    assert result.stats.get("failover/connection_refused", 0) + result.stats.get(
-        "failover/robots_connection_refused", 0) >= 1
+    assert (
+        result.stats.get("failover/connection_refused", 0) + result.stats.get("failover/robots_connection_refused", 0)
+        >= 1
+    )
     assert result.stats["mirror/set_aside"] == 3
     assert result.stats["extract/refused"] >= 2
 
 
 def test_export_is_one_utf8_json_object_per_line_with_the_schema_fields(
-        site: RunningSite, run_crawl: Callable[..., CrawlResult]) -> None:
+    site: RunningSite, run_crawl: Callable[..., CrawlResult]
+) -> None:
     result = run_crawl(site.mirrors_arg, "sources=rss")
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.raw_lines
@@ -90,8 +94,9 @@ def test_export_is_one_utf8_json_object_per_line_with_the_schema_fields(
     assert "\\u00" not in result.output.read_text(encoding="utf-8")
 
 
-def test_no_reachable_mirror_ends_with_one_clear_line_and_status_1(tmp_path: Path,
-                                                                    run_crawl: Callable[..., CrawlResult]) -> None:
+def test_no_reachable_mirror_ends_with_one_clear_line_and_status_1(
+    tmp_path: Path, run_crawl: Callable[..., CrawlResult]
+) -> None:
     mirrors = ",".join(f"http://127.0.0.1:{p}" for p in (closed_port(), closed_port(), closed_port()))
     result = run_crawl(mirrors, settings={"LOG_LEVEL": "WARNING"})
     assert result.returncode == 1

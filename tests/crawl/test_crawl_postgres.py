@@ -39,8 +39,12 @@ def test_export_from_postgresql_equals_export_from_sqlite(healthy_site: RunningS
     sqlite_store = str(tmp_path / "store.sqlite")
     with fresh_schema(postgres_url()) as pg:
         for store in (sqlite_store, pg):
-            result = crawl(tmp_path, healthy_site.mirrors_arg, settings={"CRAWLER_STORE": store},
-                           output_name=f"out-{len(store)}.jsonl")
+            result = crawl(
+                tmp_path,
+                healthy_site.mirrors_arg,
+                settings={"CRAWLER_STORE": store},
+                output_name=f"out-{len(store)}.jsonl",
+            )
             assert result.returncode == 0, result.stderr[-3000:]
             assert result.items, "the crawl stored articles"
         from_pg = _export_lines(pg)
@@ -56,12 +60,19 @@ def _crawl_env(store: str) -> dict[str, str]:
     return {**os.environ, "CRAWLER_STORE": store, "PYTHONUNBUFFERED": "1"}
 
 
-def _crawl_with_store_from_env(site: RunningSite, tmp_path: Path, store: str, name: str,
-                               *extra: str) -> subprocess.CompletedProcess[str]:
+def _crawl_with_store_from_env(
+    site: RunningSite, tmp_path: Path, store: str, name: str, *extra: str
+) -> subprocess.CompletedProcess[str]:
     """`scrapy crawl` at DEBUG level with the store given only in the environment (as `ps` never shows it)."""
-    cmd = crawl_command(tmp_path / f"{name}.jsonl", site.mirrors_arg,
-                        settings={"LOG_LEVEL": "DEBUG", "CRAWLER_STATS_FILE": str(tmp_path / f"{name}.stats.json"),
-                                  "LOG_FILE": str(tmp_path / f"{name}.log")})
+    cmd = crawl_command(
+        tmp_path / f"{name}.jsonl",
+        site.mirrors_arg,
+        settings={
+            "LOG_LEVEL": "DEBUG",
+            "CRAWLER_STATS_FILE": str(tmp_path / f"{name}.stats.json"),
+            "LOG_FILE": str(tmp_path / f"{name}.log"),
+        },
+    )
     without_store: list[str] = []
     args = iter(cmd)
     for arg in args:
@@ -71,8 +82,9 @@ def _crawl_with_store_from_env(site: RunningSite, tmp_path: Path, store: str, na
                 without_store += [arg, value]
         else:
             without_store.append(arg)
-    return subprocess.run([*without_store, *extra], cwd=REPO_ROOT, capture_output=True, text=True, timeout=180,
-                          env=_crawl_env(store))
+    return subprocess.run(
+        [*without_store, *extra], cwd=REPO_ROOT, capture_output=True, text=True, timeout=180, env=_crawl_env(store)
+    )
 
 
 def test_no_password_in_any_log_line_printed_line_or_stored_row(healthy_site: RunningSite, tmp_path: Path) -> None:
@@ -88,8 +100,14 @@ def test_no_password_in_any_log_line_printed_line_or_stored_row(healthy_site: Ru
         seen["stats"] = (tmp_path / "crawl.stats.json").read_text(encoding="utf-8")
         seen["items"] = (tmp_path / "crawl.jsonl").read_text(encoding="utf-8")
         for command in (["runs"], ["runs", "--json"], ["export"], ["runs", "--store", pg]):
-            env_store = subprocess.run([sys.executable, "-m", "crawler", *command], cwd=tmp_path,
-                                       capture_output=True, text=True, timeout=120, env=_crawl_env(pg))
+            env_store = subprocess.run(
+                [sys.executable, "-m", "crawler", *command],
+                cwd=tmp_path,
+                capture_output=True,
+                text=True,
+                timeout=120,
+                env=_crawl_env(pg),
+            )
             assert env_store.returncode == 0, env_store.stderr
             seen[" ".join(command[:2])] = env_store.stdout + env_store.stderr
         assert json.loads(seen["runs --json"].splitlines()[-1])["status"] == "ok"
@@ -97,12 +115,14 @@ def test_no_password_in_any_log_line_printed_line_or_stored_row(healthy_site: Ru
 
         # A store the crawl cannot open (wrong password): one ERROR line, exit 5, the password masked.
         parts = urlsplit(pg)
-        wrong = urlunsplit((parts.scheme, parts.netloc.replace(f":{password}@", ":Wr0ng-Pa55word@"),
-                            parts.path, parts.query, ""))
+        wrong = urlunsplit(
+            (parts.scheme, parts.netloc.replace(f":{password}@", ":Wr0ng-Pa55word@"), parts.path, parts.query, "")
+        )
         failed = _crawl_with_store_from_env(healthy_site, tmp_path, wrong, "failed")
         assert failed.returncode == 5, failed.stderr[-3000:]
-        errors = [line for line in (tmp_path / "failed.log").read_text(encoding="utf-8").splitlines()
-                  if "ERROR" in line]
+        errors = [
+            line for line in (tmp_path / "failed.log").read_text(encoding="utf-8").splitlines() if "ERROR" in line
+        ]
         assert len(errors) == 1 and "cannot open store postgresql://crawler:***@" in errors[0], errors
         seen["failed crawl"] = (tmp_path / "failed.log").read_text(encoding="utf-8") + failed.stderr
     for where, text in seen.items():

@@ -43,8 +43,11 @@ def _atom_feed(links: list[str]) -> bytes:
     """The real Atom feed (feedparser's tests) with only its entries' rel="alternate" hrefs replaced."""
     body = (REAL / "feeds" / "large_atom_feed_that_needs_css_sanitisation.xml").read_bytes()
     todo = iter(links)
-    out = re.sub(rb'(<link rel="alternate" type="text/html" href=")http://touchnokia\.ru/20[^"]*(")',
-                 lambda m: m.group(1) + escape(next(todo)).encode() + m.group(2), body)
+    out = re.sub(
+        rb'(<link rel="alternate" type="text/html" href=")http://touchnokia\.ru/20[^"]*(")',
+        lambda m: m.group(1) + escape(next(todo)).encode() + m.group(2),
+        body,
+    )
     assert next(todo, None) is None, "one link per entry"
     return out
 
@@ -104,9 +107,15 @@ def test_sitemap_loops_and_huge_sitemaps_end_by_themselves_with_one_warning_each
     corpus.generate(6, start_id=790301)
     since = min(a.published for a in corpus.articles()).strftime("%Y-%m-01")
     # 3,000 links in one gzipped sitemap, all of them older than the window (so none is requested).
-    huge = gzip.compress(('<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
-                          + "".join(f"<url><loc>https://www.presstv.ir/Detail/2001/01/01/{600000 + i}/x</loc></url>"
-                                    for i in range(3000)) + "</urlset>").encode())
+    huge = gzip.compress(
+        (
+            '<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+            + "".join(
+                f"<url><loc>https://www.presstv.ir/Detail/2001/01/01/{600000 + i}/x</loc></url>" for i in range(3000)
+            )
+            + "</urlset>"
+        ).encode()
+    )
 
     def index(req: SiteRequest) -> Reply | None:
         """Every /SiteMap/loop/N.xml is an index naming N+1 (forever); /sitemap.xml also lists the real
@@ -125,8 +134,13 @@ def test_sitemap_loops_and_huge_sitemaps_end_by_themselves_with_one_warning_each
     with serve_site(corpus, ["healthy"]) as site:
         site.override("*", index)
         site.override("/SiteMap/huge.xml.gz", faults.body(huge, "application/x-gzip"))
-        result = crawl(tmp_path, site.mirrors_arg, "sources=sitemap", f"since={since}",
-                       settings={"CRAWLER_SITEMAP_MAX_LINKS_PER_FILE": 1000})
+        result = crawl(
+            tmp_path,
+            site.mirrors_arg,
+            "sources=sitemap",
+            f"since={since}",
+            settings={"CRAWLER_SITEMAP_MAX_LINKS_PER_FILE": 1000},
+        )
         loops = [path for _, path, _ in site.log if path.startswith("/SiteMap/loop/")]
 
     assert result.returncode == 0, result.stderr[-3000:]
@@ -148,8 +162,9 @@ def test_the_number_of_sitemaps_a_run_requests_is_bounded(tmp_path: Path) -> Non
 
     def index(req: SiteRequest) -> Reply | None:
         if req.path.startswith("/SiteMap/many/"):  # each an empty news sitemap
-            return Reply(body=b'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"/>',
-                         content_type="application/xml")
+            return Reply(
+                body=b'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"/>', content_type="application/xml"
+            )
         if req.path != "/sitemap.xml":
             return None
         base = req.mirror.base_url
@@ -159,8 +174,9 @@ def test_the_number_of_sitemaps_a_run_requests_is_bounded(tmp_path: Path) -> Non
 
     with serve_site(corpus, ["healthy"]) as site:
         site.override("*", index)
-        result = crawl(tmp_path, site.mirrors_arg, "sources=sitemap", "since=2026-01-01",
-                       settings={"CRAWLER_SITEMAP_MAX_FILES": 5})
+        result = crawl(
+            tmp_path, site.mirrors_arg, "sources=sitemap", "since=2026-01-01", settings={"CRAWLER_SITEMAP_MAX_FILES": 5}
+        )
         sitemaps = [path for _, path, _ in site.log if path.lower().startswith(("/sitemap", "/sitemap.xml"))]
     assert result.returncode == 0, result.stderr[-3000:]
     assert {i["article_id"] for i in result.items} == corpus.article_ids()
@@ -176,8 +192,11 @@ def test_a_huge_robots_txt_is_read_only_up_to_its_limit(tmp_path: Path) -> None:
     corpus = SiteCorpus(now=datetime(2026, 9, 15, 12, 0))
     corpus.generate(3, start_id=790501)
     # The head forbids the section listings; 3 MB further down a rule would forbid everything.
-    robots = (b"User-agent: *\nDisallow: /Section/\n" + b"# filler line of a very long robots.txt\n" * 75_000
-              + b"User-agent: *\nDisallow: /\n")
+    robots = (
+        b"User-agent: *\nDisallow: /Section/\n"
+        + b"# filler line of a very long robots.txt\n" * 75_000
+        + b"User-agent: *\nDisallow: /\n"
+    )
     with serve_site(corpus, ["healthy"]) as site:
         site.override("/robots.txt", faults.body(robots, "text/plain"))
         result = crawl(tmp_path, site.mirrors_arg, "sources=rss,sections")
@@ -210,14 +229,27 @@ def test_a_robots_txt_redirect_to_another_host_is_refused_and_counted(tmp_path: 
 def _may_2013_captures(count: int) -> list[ArchivedCapture]:
     corpus = SiteCorpus()
     articles = corpus.generate(count, start_id=330101, start=datetime(2013, 5, 28, 10))
-    return [ArchivedCapture(f"http://www.presstv.ir{a.path}", a.published.strftime("%Y%m%d%H%M%S"), a.html)
-            for a in articles]
+    return [
+        ArchivedCapture(f"http://www.presstv.ir{a.path}", a.published.strftime("%Y%m%d%H%M%S"), a.html)
+        for a in articles
+    ]
 
 
 def _backfill(tmp_path: Path, wayback: RunningWayback, **settings: object) -> CrawlResult:
-    return crawl(tmp_path, NO_MIRROR, "sources=wayback", "since=2013-05-01", "until=2013-05-31",
-                 settings={"CRAWLER_WAYBACK_URL": wayback.url, "CRAWLER_WAYBACK_CDX_RATE": 50,
-                           "CRAWLER_WAYBACK_FETCH_RATE": 50, **settings}, timeout=300)
+    return crawl(
+        tmp_path,
+        NO_MIRROR,
+        "sources=wayback",
+        "since=2013-05-01",
+        "until=2013-05-31",
+        settings={
+            "CRAWLER_WAYBACK_URL": wayback.url,
+            "CRAWLER_WAYBACK_CDX_RATE": 50,
+            "CRAWLER_WAYBACK_FETCH_RATE": 50,
+            **settings,
+        },
+        timeout=300,
+    )
 
 
 def _cdx_queries(archive: WaybackArchive) -> list[str]:
@@ -272,9 +304,20 @@ def test_after_a_429_no_request_reaches_the_archive_before_its_retry_after(tmp_p
     archive = WaybackArchive(_may_2013_captures(1))
     archive.faults.throttle_every, archive.faults.retry_after = 8, "1"
     with RunningWayback(archive) as wayback:
-        result = crawl(tmp_path, NO_MIRROR, "sources=wayback", "since=2013-01-01", "until=2013-12-31",
-                       settings={"CRAWLER_WAYBACK_URL": wayback.url, "CRAWLER_WAYBACK_CDX_RATE": 50,
-                                 "AUTOTHROTTLE_MAX_DELAY": 0.02, "CRAWLER_ARCHIVE_MAX_THROTTLES": 3}, timeout=300)
+        result = crawl(
+            tmp_path,
+            NO_MIRROR,
+            "sources=wayback",
+            "since=2013-01-01",
+            "until=2013-12-31",
+            settings={
+                "CRAWLER_WAYBACK_URL": wayback.url,
+                "CRAWLER_WAYBACK_CDX_RATE": 50,
+                "AUTOTHROTTLE_MAX_DELAY": 0.02,
+                "CRAWLER_ARCHIVE_MAX_THROTTLES": 3,
+            },
+            timeout=300,
+        )
         times = [t for t, path in archive.request_times if path.startswith("/cdx/")]
     assert result.returncode == 0, result.stderr[-3000:]
     assert len(result.items) == 1
@@ -312,19 +355,42 @@ def test_three_workers_together_keep_each_wayback_rate(tmp_path: Path, redis_url
     cdx_rate, fetch_rate = 2.0, 2.0
     archive = WaybackArchive(_may_2013_captures(30))
     with RunningWayback(archive) as wayback:
-        merged = {**FAST_SETTINGS, "CRAWLER_FRONTIER": redis_url, "CRAWLER_FRONTIER_IDLE_SECONDS": 3,
-                  "CRAWLER_WAYBACK_URL": wayback.url, "CRAWLER_WAYBACK_CDX_RATE": cdx_rate,
-                  "CRAWLER_WAYBACK_FETCH_RATE": fetch_rate}
+        merged = {
+            **FAST_SETTINGS,
+            "CRAWLER_FRONTIER": redis_url,
+            "CRAWLER_FRONTIER_IDLE_SECONDS": 3,
+            "CRAWLER_WAYBACK_URL": wayback.url,
+            "CRAWLER_WAYBACK_CDX_RATE": cdx_rate,
+            "CRAWLER_WAYBACK_FETCH_RATE": fetch_rate,
+        }
         merged.pop("CRAWLER_STORE")
-        cmd = [sys.executable, "-m", "crawler", "crawl", "--workers", "3", "--store", str(tmp_path / "store.sqlite"),
-               "-a", f"mirrors={NO_MIRROR}", "-a", "sources=wayback", "-a", "since=2013-05-01",
-               "-a", "until=2013-06-30"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "crawler",
+            "crawl",
+            "--workers",
+            "3",
+            "--store",
+            str(tmp_path / "store.sqlite"),
+            "-a",
+            f"mirrors={NO_MIRROR}",
+            "-a",
+            "sources=wayback",
+            "-a",
+            "since=2013-05-01",
+            "-a",
+            "until=2013-06-30",
+        ]
         for key, value in merged.items():
             cmd += ["-s", f"{key}={value}"]
-        proc = subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True, timeout=400,
-                              env={**os.environ, "PYTHONUNBUFFERED": "1"})
-        times = {kind: [t for t, path in archive.request_times if path.startswith(prefix)]
-                 for kind, prefix in (("cdx", "/cdx/"), ("replay", "/web/"))}
+        proc = subprocess.run(
+            cmd, cwd=REPO_ROOT, capture_output=True, text=True, timeout=400, env={**os.environ, "PYTHONUNBUFFERED": "1"}
+        )
+        times = {
+            kind: [t for t, path in archive.request_times if path.startswith(prefix)]
+            for kind, prefix in (("cdx", "/cdx/"), ("replay", "/web/"))
+        }
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "30 articles extracted" in proc.stdout, proc.stdout[-2000:]
     for kind, rate in (("cdx", cdx_rate), ("replay", fetch_rate)):

@@ -23,20 +23,42 @@ from crawler.testing.site.server import RunningSite, serve_site, status
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
-FAST = ["-s", "AUTOTHROTTLE_ENABLED=0", "-s", "DOWNLOAD_DELAY=0", "-s", "CRAWLER_EXTRACT_WORKERS=1",
-        "-s", "LOG_LEVEL=INFO", "-s", "FEEDS={}"]
+FAST = [
+    "-s",
+    "AUTOTHROTTLE_ENABLED=0",
+    "-s",
+    "DOWNLOAD_DELAY=0",
+    "-s",
+    "CRAWLER_EXTRACT_WORKERS=1",
+    "-s",
+    "LOG_LEVEL=INFO",
+    "-s",
+    "FEEDS={}",
+]
 ALARM_EXIT = 4
 
 
 def crawl(site: RunningSite, store: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    cmd = [sys.executable, "-m", "scrapy", "crawl", "presstv", "-a", f"mirrors={site.mirrors_arg}",
-           "-s", f"CRAWLER_STORE={store}", *FAST, *extra]
+    cmd = [
+        sys.executable,
+        "-m",
+        "scrapy",
+        "crawl",
+        "presstv",
+        "-a",
+        f"mirrors={site.mirrors_arg}",
+        "-s",
+        f"CRAWLER_STORE={store}",
+        *FAST,
+        *extra,
+    ]
     return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
 
 
 def alarms(proc: subprocess.CompletedProcess[str]) -> list[str]:
-    return [line.split("LAYOUT DRIFT ALARM: ", 1)[1] for line in proc.stderr.splitlines()
-            if "LAYOUT DRIFT ALARM: " in line]
+    return [
+        line.split("LAYOUT DRIFT ALARM: ", 1)[1] for line in proc.stderr.splitlines() if "LAYOUT DRIFT ALARM: " in line
+    ]
 
 
 def rewrite_pages(corpus: SiteCorpus, old: str, new: str) -> None:
@@ -64,21 +86,30 @@ def test_layout_change_raises_the_alarm(corpus: SiteCorpus, site: RunningSite, t
     proc = crawl(site, tmp_path / "store.sqlite")
     assert proc.returncode == ALARM_EXIT, proc.stderr[-3000:]
     found = alarms(proc)
-    assert any(a.startswith("the layout's breadcrumb rule missed on 10 of 10 items")
-               and "check the breadcrumb XPaths" in a for a in found), found
+    assert any(
+        a.startswith("the layout's breadcrumb rule missed on 10 of 10 items") and "check the breadcrumb XPaths" in a
+        for a in found
+    ), found
     assert not any("coverage" in a or "date rule" in a for a in found), found
     db = sqlite3.connect(tmp_path / "store.sqlite")
     row = db.execute("SELECT status, exit_status, new, warnings FROM runs").fetchone()
     assert row[:3] == ("alarm", ALARM_EXIT, 10) and "breadcrumb rule missed" in row[3]
     sections = {json.loads(r[0])["section"] for r in db.execute("SELECT item FROM versions")}
     assert None not in sections and sections <= set(corpus.outlet.sections.values())
-    table = subprocess.run([sys.executable, "-m", "crawler", "runs", "--store", str(tmp_path / "store.sqlite")],
-                           cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
+    table = subprocess.run(
+        [sys.executable, "-m", "crawler", "runs", "--store", str(tmp_path / "store.sqlite")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert "alarm (4)" in table.stdout and "breadcrumb rule missed" in table.stdout
 
 
-def test_a_redesign_that_matches_no_layout_is_extracted_and_named(corpus: SiteCorpus, site: RunningSite,
-                                                                  tmp_path: Path) -> None:
+def test_a_redesign_that_matches_no_layout_is_extracted_and_named(
+    corpus: SiteCorpus, site: RunningSite, tmp_path: Path
+) -> None:
     # Every class of three pages renamed (a redesign rolling out): they match no layout rule, come out clean
     # through the layout-independent rules, are marked layout "unknown" and the alarm names them.
     renamed = sorted(corpus.articles(), key=lambda a: a.article_id)[:3]
@@ -100,11 +131,11 @@ def test_a_redesign_that_matches_no_layout_is_extracted_and_named(corpus: SiteCo
     assert "'extract/layout/unknown': 3" in proc.stderr
 
 
-def test_furniture_leaking_past_pruning_raises_the_alarm(corpus: SiteCorpus, site: RunningSite,
-                                                        tmp_path: Path) -> None:
+def test_furniture_leaking_past_pruning_raises_the_alarm(corpus: SiteCorpus, site: RunningSite, tmp_path: Path) -> None:
     # A promo line inside the article body that only the profile's phrase list knows (no structure gives it away).
-    rewrite_pages(corpus, '<div class="news-body-container">\n',
-                  '<div class="news-body-container">\n<p>Press TV News Roku</p>\n')
+    rewrite_pages(
+        corpus, '<div class="news-body-container">\n', '<div class="news-body-container">\n<p>Press TV News Roku</p>\n'
+    )
     proc = crawl(site, tmp_path / "store.sqlite")
     assert proc.returncode == ALARM_EXIT, proc.stderr[-3000:]
     (alarm,) = alarms(proc)
@@ -146,15 +177,18 @@ def test_coverage_floors_are_judged_only_from_min_items_up(articles: int, alarme
     small = SiteCorpus()
     small.generate(articles)
     for art in small.articles():
-        small.update_article(art.article_id, html=re.sub(rb'<div class="news-section-container">.*?</div>', b"",
-                                                         art.html, flags=re.S))
+        small.update_article(
+            art.article_id, html=re.sub(rb'<div class="news-section-container">.*?</div>', b"", art.html, flags=re.S)
+        )
     with serve_site(small, ("healthy",)) as running:
         proc = crawl(running, tmp_path / "store.sqlite", "-a", "sources=rss")
     found = [a for a in alarms(proc) if a.startswith("section coverage")]
     if alarmed:
         assert proc.returncode == ALARM_EXIT, proc.stderr[-3000:]
-        assert found == [f"section coverage 0% of {articles} items is below the floor 80%: the page layout probably "
-                         "changed (check the breadcrumb XPaths in the outlet profile)"]
+        assert found == [
+            f"section coverage 0% of {articles} items is below the floor 80%: the page layout probably "
+            "changed (check the breadcrumb XPaths in the outlet profile)"
+        ]
     else:
         assert proc.returncode == 0, proc.stderr[-3000:]
         assert found == [] and alarms(proc) == []
@@ -163,10 +197,15 @@ def test_coverage_floors_are_judged_only_from_min_items_up(articles: int, alarme
 FLOORS = load_outlet("presstv").health
 
 
-@pytest.mark.parametrize(("stat", "floor_key", "label"), [
-    ("published", "min_date_coverage", "date"), ("lead", "min_lead_coverage", "lead"),
-    ("section", "min_section_coverage", "section"), ("image", "min_image_coverage", "image"),
-])
+@pytest.mark.parametrize(
+    ("stat", "floor_key", "label"),
+    [
+        ("published", "min_date_coverage", "date"),
+        ("lead", "min_lead_coverage", "lead"),
+        ("section", "min_section_coverage", "section"),
+        ("image", "min_image_coverage", "image"),
+    ],
+)
 def test_each_coverage_floor_alarms_just_below_it_and_not_at_it(stat: str, floor_key: str, label: str) -> None:
     items = 20
     at_floor = math.ceil(FLOORS[floor_key] * items)
@@ -175,5 +214,6 @@ def test_each_coverage_floor_alarms_just_below_it_and_not_at_it(stat: str, floor
     assert health_warnings(healthy, FLOORS, {}) == []
     below = {**healthy, f"health/with_{stat}": at_floor - 1}
     [warning] = health_warnings(below, FLOORS, {})
-    assert warning.startswith(f"{label} coverage {(at_floor - 1) / items:.0%} of {items} items is below the floor "
-                              f"{FLOORS[floor_key]:.0%}")
+    assert warning.startswith(
+        f"{label} coverage {(at_floor - 1) / items:.0%} of {items} items is below the floor {FLOORS[floor_key]:.0%}"
+    )

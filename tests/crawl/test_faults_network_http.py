@@ -76,8 +76,11 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
     corpus.generate(19)
     path = {a.article_id: a.path for a in corpus.articles()}
     times_429: list[float] = []
-    specs = [MirrorSpec("refuse", name="refused"), MirrorSpec("healthy", name="primary"),
-             MirrorSpec("healthy", name="backup")]
+    specs = [
+        MirrorSpec("refuse", name="refused"),
+        MirrorSpec("healthy", name="primary"),
+        MirrorSpec("healthy", name="backup"),
+    ]
     with OffsiteHost() as offsite, serve_site(corpus, specs) as site:
         primary, backup = site.mirror("primary"), site.mirror("backup")
         primary.override(path[RESET], reset_mid_body(keep=1500))
@@ -90,24 +93,38 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
         primary.override(path[HTTP_500], faults.first(1, faults.status(500)))
         primary.override(path[HTTP_502], faults.first(1, faults.status(502)))
         primary.override(path[HTTP_503], faults.first(1, faults.status(503)))
-        primary.override(path[TOO_MANY], record_times(
-            faults.first(1, faults.status(429, b"Too Many Requests", {"Retry-After": str(RETRY_AFTER)})), times_429))
+        primary.override(
+            path[TOO_MANY],
+            record_times(
+                faults.first(1, faults.status(429, b"Too Many Requests", {"Retry-After": str(RETRY_AFTER)})), times_429
+            ),
+        )
         # The same path in lower case redirects to itself: a loop, on every mirror.
         site.override(path[LOOP], faults.redirect(path[LOOP].lower(), 302))
         site.override(path[UNAUTHORIZED], faults.status(401, b"<html><body>Log in first</body></html>"))
-        primary.override(path[META_REFRESH_OFFSITE], faults.body(
-            f'<html><head><meta http-equiv="refresh" content="0; url={offsite.base_url}/moved"></head>'
-            "<body>Moved</body></html>".encode()))
+        primary.override(
+            path[META_REFRESH_OFFSITE],
+            faults.body(
+                f'<html><head><meta http-equiv="refresh" content="0; url={offsite.base_url}/moved"></head>'
+                "<body>Moved</body></html>".encode()
+            ),
+        )
         site.override(path[TO_OTHER_ARTICLE], faults.redirect(path[CONTROL], 301))
         primary.override(path[NOT_HTTP], garbage_response())
         primary.override(path[OFFSITE], faults.redirect(offsite.base_url + path[OFFSITE], 302))
         # A mirror sending the reader to another mirror, on a lower-case URL variant of the article.
         primary.override(path[TO_MIRROR], faults.redirect(backup.base_url + path[TO_MIRROR].lower(), 301))
-        result = crawl(tmp, site.mirrors_arg, "sources=rss", settings={
-            "CRAWLER_STORE": str(tmp / "store.sqlite"),
-            # Mirrors are never set aside here, so each fault stays on its own article.
-            "CRAWLER_MIRROR_FAIL_THRESHOLD": 1000,
-        }, path_timeouts={path[STALL]: TIMEOUT})
+        result = crawl(
+            tmp,
+            site.mirrors_arg,
+            "sources=rss",
+            settings={
+                "CRAWLER_STORE": str(tmp / "store.sqlite"),
+                # Mirrors are never set aside here, so each fault stays on its own article.
+                "CRAWLER_MIRROR_FAIL_THRESHOLD": 1000,
+            },
+            path_timeouts={path[STALL]: TIMEOUT},
+        )
         netloc = {m.name: m.netloc for m in site.mirrors}
         log = list(site.log)
     final = StoreCheck("network and HTTP faults", tmp / "store.sqlite", corpus.article_ids() - NOT_STORED)
@@ -123,8 +140,17 @@ def test_the_run_finishes_with_status_0_and_one_clear_summary(run: Run) -> None:
     assert summary.startswith(f"{stored} articles extracted ({stored} new, 0 updated, 0 unchanged)"), summary
     assert f"{len(NOT_STORED)} failed" in summary
     assert not [k for k in run.result.stats if k.endswith(("/malformed", "/not_xml"))], "healthy feeds flagged"
-    assert run.store.runs() == [{"id": 1, "status": "ok", "exit_status": 0, "finish_reason": "finished",
-                                 "new": stored, "failed": len(NOT_STORED), "refused": 0}]
+    assert run.store.runs() == [
+        {
+            "id": 1,
+            "status": "ok",
+            "exit_status": 0,
+            "finish_reason": "finished",
+            "new": stored,
+            "failed": len(NOT_STORED),
+            "refused": 0,
+        }
+    ]
 
 
 def test_connection_refused_mirror_is_skipped_for_the_next(run: Run) -> None:
@@ -231,14 +257,16 @@ def test_redirect_to_another_article_gives_that_article_once_and_records_the_fir
     assert run.hits(TO_OTHER_ARTICLE) == [301]
     assert run.item(CONTROL)["article_id"] == CONTROL, "one item for the article the redirect led to"
     assert [(f["kind"], f["reason"]) for f in run.store.failures(TO_OTHER_ARTICLE)] == [
-        ("fetch", f"redirected to article {CONTROL}")]
+        ("fetch", f"redirected to article {CONTROL}")
+    ]
     assert run.store.item(TO_OTHER_ARTICLE) is None
 
 
 def test_unhandled_http_status_is_recorded_not_lost(run: Run) -> None:
     assert run.hits(UNAUTHORIZED) == [401]
     assert [(f["kind"], f["status"], f["reason"]) for f in run.store.failures(UNAUTHORIZED)] == [
-        ("fetch", 401, "HTTP 401")]
+        ("fetch", 401, "HTTP 401")
+    ]
     assert run.result.stats["page_failed/401"] == 1
 
 

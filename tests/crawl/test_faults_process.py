@@ -76,17 +76,26 @@ def _error_lines(stderr: str) -> list[str]:
 
 
 def test_sigkill_mid_run_then_restart_stores_every_article_exactly_once(
-        tmp_path: Path, final_stores: list[StoreCheck]) -> None:
+    tmp_path: Path, final_stores: list[StoreCheck]
+) -> None:
     corpus = SiteCorpus(off_site_sitemap=False)
     corpus.generate(24, start_id=780301)
     store = tmp_path / "store.sqlite"
     # The unattended set-up: a seized mirror, a dead one and a 503 one before the healthy one.
     mirrors = [MirrorSpec("seized"), MirrorSpec("refuse"), MirrorSpec("503"), MirrorSpec("healthy")]
     with serve_site(corpus, mirrors) as site:
-        slow = {"CRAWLER_STORE": str(store), "CONCURRENT_REQUESTS": 1, "DOWNLOAD_DELAY": 0.1,
-                "CRAWLER_STORE_COMMIT_ITEMS": 2}
-        proc = subprocess.Popen(crawl_command(tmp_path / "killed.jsonl", site.mirrors_arg, settings=slow),
-                                cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        slow = {
+            "CRAWLER_STORE": str(store),
+            "CONCURRENT_REQUESTS": 1,
+            "DOWNLOAD_DELAY": 0.1,
+            "CRAWLER_STORE_COMMIT_ITEMS": 2,
+        }
+        proc = subprocess.Popen(
+            crawl_command(tmp_path / "killed.jsonl", site.mirrors_arg, settings=slow),
+            cwd=REPO_ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             deadline = time.monotonic() + 90
             while time.monotonic() < deadline and _stored_count(store) < 5 and proc.poll() is None:
@@ -116,7 +125,8 @@ def test_sigkill_mid_run_then_restart_stores_every_article_exactly_once(
 
 
 def test_disk_full_stops_the_crawl_with_one_line_and_nothing_half_written(
-        tmp_path: Path, final_stores: list[StoreCheck]) -> None:
+    tmp_path: Path, final_stores: list[StoreCheck]
+) -> None:
     corpus = SiteCorpus(off_site_sitemap=False)
     corpus.generate(30, start_id=780401, pad_to_bytes=60_000)
     disk = tmp_path / "disk"
@@ -144,8 +154,12 @@ def test_disk_full_stops_the_crawl_with_one_line_and_nothing_half_written(
         for part in disk.glob("store.sqlite*"):
             if not part.name.endswith(".lock"):
                 shutil.copy2(part, roomy / part.name)
-        again = crawl(tmp_path, site.mirrors_arg, settings={"CRAWLER_STORE": str(roomy / "store.sqlite")},
-                      output_name="again.jsonl")
+        again = crawl(
+            tmp_path,
+            site.mirrors_arg,
+            settings={"CRAWLER_STORE": str(roomy / "store.sqlite")},
+            output_name="again.jsonl",
+        )
     assert again.returncode == 0, again.stderr[-3000:]
     view = StoreView(roomy / "store.sqlite")
     assert view.article_ids() == sorted(corpus.article_ids())
@@ -154,7 +168,8 @@ def test_disk_full_stops_the_crawl_with_one_line_and_nothing_half_written(
 
 
 def test_read_only_store_stops_at_once_with_one_line_and_stays_as_it_was(
-        tmp_path: Path, final_stores: list[StoreCheck]) -> None:
+    tmp_path: Path, final_stores: list[StoreCheck]
+) -> None:
     corpus = SiteCorpus(off_site_sitemap=False)
     corpus.generate(4, start_id=780501)
     store = tmp_path / "store.sqlite"
@@ -164,8 +179,9 @@ def test_read_only_store_stops_at_once_with_one_line_and_stays_as_it_was(
         before = store.read_bytes()
         corpus.generate(3, start_id=780511)
         with read_only(store):
-            blocked = crawl(tmp_path, site.mirrors_arg, settings={"CRAWLER_STORE": str(store)},
-                            output_name="blocked.jsonl")
+            blocked = crawl(
+                tmp_path, site.mirrors_arg, settings={"CRAWLER_STORE": str(store)}, output_name="blocked.jsonl"
+            )
             assert blocked.returncode == 5, blocked.stderr[-3000:]
             errors = _error_lines(blocked.stderr)
             assert len(errors) == 1 and f"cannot write to store {store}" in errors[0], errors
@@ -182,19 +198,22 @@ def test_read_only_store_stops_at_once_with_one_line_and_stays_as_it_was(
 
 
 def test_a_crawl_on_a_store_another_process_holds_stops_with_one_line(
-        tmp_path: Path, final_stores: list[StoreCheck]) -> None:
+    tmp_path: Path, final_stores: list[StoreCheck]
+) -> None:
     corpus = SiteCorpus(off_site_sitemap=False)
     corpus.generate(8, start_id=780601)
     store = tmp_path / "store.sqlite"
     with serve_site(corpus, ["healthy"]) as site:
-        first = crawl(tmp_path, site.mirrors_arg, "sources=rss", settings={"CRAWLER_STORE": str(store)},
-                      output_name="first.jsonl")
+        first = crawl(
+            tmp_path, site.mirrors_arg, "sources=rss", settings={"CRAWLER_STORE": str(store)}, output_name="first.jsonl"
+        )
         assert first.returncode == 0, first.stderr[-3000:]
         corpus.generate(2, start_id=780611)
         with store_lock_held(store):
             before = store.read_bytes()
-            blocked = crawl(tmp_path, site.mirrors_arg, settings={"CRAWLER_STORE": str(store)},
-                            output_name="blocked.jsonl")
+            blocked = crawl(
+                tmp_path, site.mirrors_arg, settings={"CRAWLER_STORE": str(store)}, output_name="blocked.jsonl"
+            )
         assert blocked.returncode == 5, blocked.stderr[-3000:]
         errors = _error_lines(blocked.stderr)
         assert len(errors) == 1 and "is in use by another process" in errors[0], errors

@@ -35,22 +35,51 @@ TOTAL_LINE = re.compile(r"^all (\d+) workers: (\d+) articles extracted \((\d+) n
 EXTRACTED = re.compile(r"^(\d+) articles extracted \((\d+) new")
 
 
-def workers_command(n: int, store: Path | str, mirrors: str, redis_url: str, *, rate: float, idle: float = 2.0,
-                    settings: dict[str, Any] | None = None) -> list[str]:
+def workers_command(
+    n: int,
+    store: Path | str,
+    mirrors: str,
+    redis_url: str,
+    *,
+    rate: float,
+    idle: float = 2.0,
+    settings: dict[str, Any] | None = None,
+) -> list[str]:
     """`crawler crawl --workers N` on the frontier, with the fast test settings and a store."""
-    merged = {**FAST_SETTINGS, "CRAWLER_FRONTIER": redis_url, "CRAWLER_FRONTIER_IDLE_SECONDS": idle,
-              "CRAWLER_HOST_RATE": rate, **(settings or {})}
+    merged = {
+        **FAST_SETTINGS,
+        "CRAWLER_FRONTIER": redis_url,
+        "CRAWLER_FRONTIER_IDLE_SECONDS": idle,
+        "CRAWLER_HOST_RATE": rate,
+        **(settings or {}),
+    }
     merged.pop("CRAWLER_STORE")
-    cmd = [sys.executable, "-m", "crawler", "crawl", "--workers", str(n), "--store", str(store),
-           "-a", f"mirrors={mirrors}"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "crawler",
+        "crawl",
+        "--workers",
+        str(n),
+        "--store",
+        str(store),
+        "-a",
+        f"mirrors={mirrors}",
+    ]
     for key, value in merged.items():
         cmd += ["-s", f"{key}={value}"]
     return cmd
 
 
 def run_workers(cwd: Path, *args: Any, timeout: float = 300, **kwargs: Any) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(workers_command(*args, **kwargs), cwd=cwd, capture_output=True, text=True,
-                          timeout=timeout, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    return subprocess.run(
+        workers_command(*args, **kwargs),
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
 
 
 def stored(store: Path) -> tuple[list[str], int]:
@@ -95,10 +124,12 @@ def big_site() -> Iterator[RunningSite]:
         yield running
 
 
-@pytest.mark.parametrize("backend", [pytest.param(b, marks=[pytest.mark.postgres] if b == "postgresql" else [])
-                                     for b in BACKENDS])
+@pytest.mark.parametrize(
+    "backend", [pytest.param(b, marks=[pytest.mark.postgres] if b == "postgresql" else []) for b in BACKENDS]
+)
 def test_three_workers_store_every_article_once_share_the_work_and_keep_the_host_rate(
-        tmp_path: Path, big_site: RunningSite, redis_url: str, backend: str) -> None:
+    tmp_path: Path, big_site: RunningSite, redis_url: str, backend: str
+) -> None:
     rate = 12.0
     with new_store_location(backend, tmp_path) as store:
         proc = run_workers(tmp_path, 3, store, big_site.mirrors_arg, redis_url, rate=rate)
@@ -134,14 +165,18 @@ def test_three_workers_store_every_article_once_share_the_work_and_keep_the_host
         assert peak <= rate + 2 / window, f"{host}: {peak:.1f} requests/s over {window}s > {rate}"
 
 
-def test_a_worker_killed_mid_run_loses_nothing_and_a_rerun_finds_nothing_new(tmp_path: Path,
-                                                                             redis_url: str) -> None:
+def test_a_worker_killed_mid_run_loses_nothing_and_a_rerun_finds_nothing_new(tmp_path: Path, redis_url: str) -> None:
     with serve_site(make_corpus(300), ["healthy"]) as site:
         store = tmp_path / "store.sqlite"
         err = (tmp_path / "stderr.txt").open("w+")
-        parent = subprocess.Popen(workers_command(3, store, site.mirrors_arg, redis_url, rate=40),
-                                  cwd=tmp_path, stdout=subprocess.PIPE, stderr=err, text=True,
-                                  env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        parent = subprocess.Popen(
+            workers_command(3, store, site.mirrors_arg, redis_url, rate=40),
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=err,
+            text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
         try:
             pids: list[int] = []
 
@@ -179,14 +214,29 @@ def test_a_worker_killed_mid_run_loses_nothing_and_a_rerun_finds_nothing_new(tmp
 
 @pytest.mark.parametrize("restart", ["saved", "emptied"])
 def test_redis_restarted_mid_run_workers_reconnect_or_stop_with_one_line_and_a_rerun_completes(
-        tmp_path: Path, redis_server_binary: str, restart: str) -> None:
+    tmp_path: Path, redis_server_binary: str, restart: str
+) -> None:
     port = closed_port()
     data = tmp_path / "redis"
     data.mkdir()
 
     def start_redis() -> subprocess.Popen[bytes]:
-        server = subprocess.Popen([redis_server_binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "",
-                                   "--appendonly", "no", "--dir", str(data)], stdout=subprocess.DEVNULL)
+        server = subprocess.Popen(
+            [
+                redis_server_binary,
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(data),
+            ],
+            stdout=subprocess.DEVNULL,
+        )
         client = redis.Redis(port=port)
         wait_for(lambda: _pings(client), 20, "redis-server to answer")
         return server
@@ -199,9 +249,14 @@ def test_redis_restarted_mid_run_workers_reconnect_or_stop_with_one_line_and_a_r
             # The workers' logs go to a file: a pipe nobody reads while they run would fill and stop them.
             log = tmp_path / "stderr.txt"
             with log.open("w") as err:
-                parent = subprocess.Popen(workers_command(2, store, site.mirrors_arg, url, rate=25), cwd=tmp_path,
-                                          stdout=subprocess.PIPE, stderr=err, text=True,
-                                          env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                parent = subprocess.Popen(
+                    workers_command(2, store, site.mirrors_arg, url, rate=25),
+                    cwd=tmp_path,
+                    stdout=subprocess.PIPE,
+                    stderr=err,
+                    text=True,
+                    env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                )
             try:
                 wait_for(lambda: stored_count(store) >= 40, 120, "40 stored articles")
                 with contextlib.suppress(redis.exceptions.ConnectionError):
@@ -247,13 +302,21 @@ def _pings(client: redis.Redis) -> bool:
 
 
 def test_a_frontier_crawl_runs_clean_with_python_warnings_as_errors(
-        site: RunningSite, run_crawl: Any, redis_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    site: RunningSite, run_crawl: Any, redis_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # scrapy-redis 0.9.1 as published calls Scrapy 2.19 APIs that warn (stats with spider=, Spider.log);
     # the project's subclasses must not.
     monkeypatch.setenv("PYTHONWARNINGS", "error")
-    result: CrawlResult = run_crawl(site.mirrors_arg, "sources=rss", settings={
-        "CRAWLER_FRONTIER": redis_url, "CRAWLER_FRONTIER_IDLE_SECONDS": 1, "CRAWLER_HOST_RATE": 50,
-        "CRAWLER_STORE": str(tmp_path / "store.sqlite")})
+    result: CrawlResult = run_crawl(
+        site.mirrors_arg,
+        "sources=rss",
+        settings={
+            "CRAWLER_FRONTIER": redis_url,
+            "CRAWLER_FRONTIER_IDLE_SECONDS": 1,
+            "CRAWLER_HOST_RATE": 50,
+            "CRAWLER_STORE": str(tmp_path / "store.sqlite"),
+        },
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "Warning" not in result.stderr
     assert {item["article_id"] for item in result.items} == site.corpus.article_ids()
@@ -261,9 +324,14 @@ def test_a_frontier_crawl_runs_clean_with_python_warnings_as_errors(
 
 
 def test_a_second_run_fetches_feeds_again_but_not_stored_articles(
-        site: RunningSite, redis_url: str, tmp_path: Path) -> None:
-    settings = {"CRAWLER_FRONTIER": redis_url, "CRAWLER_FRONTIER_IDLE_SECONDS": 1, "CRAWLER_HOST_RATE": 50,
-                "CRAWLER_STORE": str(tmp_path / "store.sqlite")}
+    site: RunningSite, redis_url: str, tmp_path: Path
+) -> None:
+    settings = {
+        "CRAWLER_FRONTIER": redis_url,
+        "CRAWLER_FRONTIER_IDLE_SECONDS": 1,
+        "CRAWLER_HOST_RATE": 50,
+        "CRAWLER_STORE": str(tmp_path / "store.sqlite"),
+    }
     first = crawl(tmp_path, site.mirrors_arg, "sources=rss", settings=settings, output_name="first.jsonl")
     assert first.returncode == 0, first.stderr[-3000:]
     feeds_before = sum(1 for _, path, _ in site.log if path.lower().startswith("/rss"))

@@ -26,19 +26,40 @@ from crawler.testing.site.server import RunningSite, serve_site
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
-FAST = ["-s", "AUTOTHROTTLE_ENABLED=0", "-s", "DOWNLOAD_DELAY=0", "-s", "CRAWLER_EXTRACT_WORKERS=1",
-        "-s", "LOG_LEVEL=INFO", "-s", "FEEDS={}"]
+FAST = [
+    "-s",
+    "AUTOTHROTTLE_ENABLED=0",
+    "-s",
+    "DOWNLOAD_DELAY=0",
+    "-s",
+    "CRAWLER_EXTRACT_WORKERS=1",
+    "-s",
+    "LOG_LEVEL=INFO",
+    "-s",
+    "FEEDS={}",
+]
 
 
 def crawl_cmd(site: RunningSite, store: Path | str, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "scrapy", "crawl", "presstv", "-a", f"mirrors={site.mirrors_arg}",
-            "-s", f"CRAWLER_STORE={store}", *FAST, *extra]
+    return [
+        sys.executable,
+        "-m",
+        "scrapy",
+        "crawl",
+        "presstv",
+        "-a",
+        f"mirrors={site.mirrors_arg}",
+        "-s",
+        f"CRAWLER_STORE={store}",
+        *FAST,
+        *extra,
+    ]
 
 
-def crawl(site: RunningSite, store: Path | str, *extra: str,
-          timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(crawl_cmd(site, store, *extra), cwd=ROOT, capture_output=True, text=True,
-                          timeout=timeout, check=False)
+def crawl(site: RunningSite, store: Path | str, *extra: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        crawl_cmd(site, store, *extra), cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False
+    )
 
 
 def lines(path: Path) -> list[dict]:
@@ -85,8 +106,10 @@ def test_edited_article_comes_back_as_new_version(site: RunningSite, tmp_path: P
     assert crawl(site, store, "-O", str(tmp_path / "out1.jsonl")).returncode == 0
     newest = site.corpus.articles()[0]
     assert newest.spec is not None
-    site.corpus.update_article(newest.article_id, paragraphs=[
-        *newest.spec.paragraphs, "In a later update, the ministry said the talks would resume next week."])
+    site.corpus.update_article(
+        newest.article_id,
+        paragraphs=[*newest.spec.paragraphs, "In a later update, the ministry said the talks would resume next week."],
+    )
 
     # refresh=2d: recent articles are fetched again; only the edited one is exported (as a new version).
     again = crawl(site, store, "-a", "refresh=2d", "-O", str(tmp_path / "out2.jsonl"))
@@ -98,8 +121,12 @@ def test_edited_article_comes_back_as_new_version(site: RunningSite, tmp_path: P
     assert versions.pop(newest.article_id) == 2
     assert set(versions.values()) == {1}
     with open_store(store, readonly=True) as reader:
-        bodies = [json.loads(r[0])["body"] for r in query(
-            reader, "SELECT item FROM versions WHERE article_id = ? ORDER BY version", (newest.article_id,))]
+        bodies = [
+            json.loads(r[0])["body"]
+            for r in query(
+                reader, "SELECT item FROM versions WHERE article_id = ? ORDER BY version", (newest.article_id,)
+            )
+        ]
     assert "resume next week" not in bodies[0] and "resume next week" in bodies[1]
 
     # full=1 requests everything again, and still stores nothing twice.
@@ -128,8 +155,9 @@ def test_headline_and_lead_edits_are_new_versions(site: RunningSite, tmp_path: P
     versions = stored_versions(store)
     assert versions[titled.article_id] == 2 and versions[led.article_id] == 2
     with open_store(store, readonly=True) as reader:
-        first = json.loads(query(reader, "SELECT item FROM versions WHERE article_id = ? AND version = 1",
-                                 (titled.article_id,))[0][0])
+        first = json.loads(
+            query(reader, "SELECT item FROM versions WHERE article_id = ? AND version = 1", (titled.article_id,))[0][0]
+        )
     assert first["title"] == titled.title  # version 1 kept as it was, not rewritten in place
 
     shown = cli("diff", titled.article_id, "--store", store)
@@ -139,7 +167,8 @@ def test_headline_and_lead_edits_are_new_versions(site: RunningSite, tmp_path: P
 
 
 def test_an_undated_urls_article_outside_the_window_is_neither_stored_nor_exported(
-        tmp_path: Path, store_location: str) -> None:
+    tmp_path: Path, store_location: str
+) -> None:
     # The 2012 page sits at /detail/222208.html: no date in its URL, and the feeds list it like any other.
     corpus = SiteCorpus.from_fixtures(FIXTURES_ROOT)
     for other in corpus.article_ids(only_articles=False) - {"222208"}:
@@ -149,8 +178,9 @@ def test_an_undated_urls_article_outside_the_window_is_neither_stored_nor_export
     assert old is not None and "/detail/222208.html" in old.path.lower()
     since = (corpus.now - timedelta(days=30)).date().isoformat()
     with serve_site(corpus, ("healthy",)) as running:
-        run = crawl(running, store_location, "-a", f"since={since}", "-a", "sources=rss",
-                    "-O", str(tmp_path / "out.jsonl"))
+        run = crawl(
+            running, store_location, "-a", f"since={since}", "-a", "sources=rss", "-O", str(tmp_path / "out.jsonl")
+        )
     assert run.returncode == 0, run.stderr[-3000:]
     exported = sorted(i["article_id"] for i in lines(tmp_path / "out.jsonl"))
     assert exported == sorted(a.article_id for a in recent)
@@ -164,10 +194,19 @@ def test_killed_run_rerun_stores_every_article_exactly_once(tmp_path: Path, stor
     store = store_location
     with serve_site(corpus, ("healthy",)) as site:
         # One request at a time, slowly, with small batches: the kill lands mid-run with work committed.
-        slow = ["-s", "CONCURRENT_REQUESTS=1", "-s", "DOWNLOAD_DELAY=0.15", "-s", "CRAWLER_STORE_COMMIT_ITEMS=3",
-                "-o", str(tmp_path / "killed.jsonl")]
-        proc = subprocess.Popen(crawl_cmd(site, store, *slow), cwd=ROOT, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)
+        slow = [
+            "-s",
+            "CONCURRENT_REQUESTS=1",
+            "-s",
+            "DOWNLOAD_DELAY=0.15",
+            "-s",
+            "CRAWLER_STORE_COMMIT_ITEMS=3",
+            "-o",
+            str(tmp_path / "killed.jsonl"),
+        ]
+        proc = subprocess.Popen(
+            crawl_cmd(site, store, *slow), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         try:
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline:
@@ -204,8 +243,16 @@ def test_jobdir_resume_requests_only_the_pages_the_paused_run_left(tmp_path: Pat
     # No store: only JOBDIR can tell the resumed run what the paused one already did.
     jobdir = ["-s", f"JOBDIR={tmp_path / 'job'}", "-s", "CRAWLER_STORE="]
     with serve_site(corpus, ("healthy",)) as site:
-        slow = ["-s", "CONCURRENT_REQUESTS=1", "-s", "DOWNLOAD_DELAY=0.15", "-a", "sources=rss",
-                "-o", str(tmp_path / "paused.jsonl")]
+        slow = [
+            "-s",
+            "CONCURRENT_REQUESTS=1",
+            "-s",
+            "DOWNLOAD_DELAY=0.15",
+            "-a",
+            "sources=rss",
+            "-o",
+            str(tmp_path / "paused.jsonl"),
+        ]
         cmd = [c for c in crawl_cmd(site, tmp_path / "unused.sqlite", *slow, *jobdir)]
         proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         deadline = time.monotonic() + 90
@@ -218,8 +265,9 @@ def test_jobdir_resume_requests_only_the_pages_the_paused_run_left(tmp_path: Pat
         assert 5 <= len(set(paused_requests)) < 30, "the pause landed mid-run"
         before = len(site.log)
 
-        resumed = crawl(site, tmp_path / "unused.sqlite", *jobdir, "-a", "sources=rss",
-                        "-O", str(tmp_path / "resumed.jsonl"))
+        resumed = crawl(
+            site, tmp_path / "unused.sqlite", *jobdir, "-a", "sources=rss", "-O", str(tmp_path / "resumed.jsonl")
+        )
         assert resumed.returncode == 0, resumed.stderr[-3000:]
         resumed_requests = _article_requests(site.log[before:], corpus)
     # The resumed run asked for exactly the pages the paused one had not, each once.
@@ -230,15 +278,17 @@ def test_jobdir_resume_requests_only_the_pages_the_paused_run_left(tmp_path: Pat
 
 
 def test_a_crawl_on_a_store_another_process_holds_exits_5_and_leaves_it_alone(
-        site: RunningSite, tmp_path: Path) -> None:
+    site: RunningSite, tmp_path: Path
+) -> None:
     store = tmp_path / "store.sqlite"
     with store_lock_held(store):
         second = crawl(site, store, "-O", str(tmp_path / "out.jsonl"))
     assert second.returncode == 5
     errors = [line for line in second.stderr.splitlines() if "ERROR" in line]
     assert len(errors) == 1 and "is in use by another process" in errors[0]
-    assert not [p for _, p, _ in site.log if p.lower() in {a.path.lower() for a in site.corpus.articles()}], \
+    assert not [p for _, p, _ in site.log if p.lower() in {a.path.lower() for a in site.corpus.articles()}], (
         "no article fetched for a store that cannot take it"
+    )
     assert lines(tmp_path / "out.jsonl") == []
     # Free again: the next crawl stores everything once.
     assert crawl(site, store).returncode == 0
@@ -251,8 +301,16 @@ def test_full_store_stops_the_crawl_with_one_line_and_nothing_half_written(tmp_p
     store = tmp_path / "store.sqlite"
     with serve_site(corpus, ("healthy",)) as site:
         # CRAWLER_STORE_MAX_MB makes the store's "disk" fill up after a few articles.
-        proc = crawl(site, store, "-s", "CRAWLER_STORE_MAX_MB=0.15", "-s", "CRAWLER_STORE_COMMIT_ITEMS=2",
-                     "-O", str(tmp_path / "out.jsonl"))
+        proc = crawl(
+            site,
+            store,
+            "-s",
+            "CRAWLER_STORE_MAX_MB=0.15",
+            "-s",
+            "CRAWLER_STORE_COMMIT_ITEMS=2",
+            "-O",
+            str(tmp_path / "out.jsonl"),
+        )
         assert proc.returncode == 5
         errors = [line for line in proc.stderr.splitlines() if " ERROR: " in line]
         assert len(errors) == 1 and "disk is full" in errors[0]

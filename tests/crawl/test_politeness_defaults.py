@@ -30,11 +30,26 @@ def test_a_crawl_with_the_default_settings_obeys_robots_txt_and_the_download_del
     out, stats_file = tmp_path / "out.jsonl", tmp_path / "stats.json"
     with serve_site(corpus) as site:
         # Only where the output goes: the store in the test's folder, the stats for the assertions.
-        cmd = [sys.executable, "-m", "scrapy", "crawl", "presstv", "-O", str(out), "-a", f"mirrors={site.mirrors_arg}",
-               "-a", "sources=rss", "-s", f"CRAWLER_STORE={tmp_path / 'store.sqlite'}",
-               "-s", f"CRAWLER_STATS_FILE={stats_file}"]
-        proc = subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True, timeout=240,
-                              env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        cmd = [
+            sys.executable,
+            "-m",
+            "scrapy",
+            "crawl",
+            "presstv",
+            "-O",
+            str(out),
+            "-a",
+            f"mirrors={site.mirrors_arg}",
+            "-a",
+            "sources=rss",
+            "-s",
+            f"CRAWLER_STORE={tmp_path / 'store.sqlite'}",
+            "-s",
+            f"CRAWLER_STATS_FILE={stats_file}",
+        ]
+        proc = subprocess.run(
+            cmd, cwd=REPO_ROOT, capture_output=True, text=True, timeout=240, env={**os.environ, "PYTHONUNBUFFERED": "1"}
+        )
         assert proc.returncode == 0, proc.stderr[-3000:]
         paths = [path for _, path, _ in site.log]
         stamps = sorted(at for _, at in site.arrivals)

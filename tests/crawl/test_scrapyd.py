@@ -44,8 +44,7 @@ def scrapyd(tmp_path: Path) -> Iterator[tuple[str, Path]]:
         f"[scrapyd]\nbind_address = 127.0.0.1\nhttp_port = {port}\npoll_interval = 0.5\nmax_proc = 1\n"
         "eggs_dir = eggs\nlogs_dir = logs\nitems_dir = items\ndbs_dir = dbs\n"
     )
-    proc = subprocess.Popen([str(BIN / "scrapyd")], cwd=home, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen([str(BIN / "scrapyd")], cwd=home, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 20
@@ -79,8 +78,9 @@ def test_deploy_and_crawl_through_scrapyd(scrapyd: tuple[str, Path], tmp_path: P
     cfg = (ROOT / "scrapy.cfg").read_text()
     assert "[deploy]" in cfg
     (project / "scrapy.cfg").write_text(cfg.replace("http://127.0.0.1:6800/", base + "/"))
-    deploy = subprocess.run([str(BIN / "scrapyd-deploy"), "-v", "1"], cwd=project, capture_output=True, text=True,
-                            timeout=60, check=False)
+    deploy = subprocess.run(
+        [str(BIN / "scrapyd-deploy"), "-v", "1"], cwd=project, capture_output=True, text=True, timeout=60, check=False
+    )
     assert deploy.returncode == 0, deploy.stderr[-2000:]
     assert "presstv" in api(base, "listspiders.json?project=crawler")["spiders"]
 
@@ -88,11 +88,19 @@ def test_deploy_and_crawl_through_scrapyd(scrapyd: tuple[str, Path], tmp_path: P
     corpus.generate(8)
     store = tmp_path / "store.sqlite"
     with serve_site(corpus, ("refuse", "healthy")) as site:
-        job = api(base, "schedule.json", [
-            ("project", "crawler"), ("spider", "presstv"), ("mirrors", site.mirrors_arg),
-            ("setting", f"CRAWLER_STORE={store}"), ("setting", "AUTOTHROTTLE_ENABLED=0"),
-            ("setting", "DOWNLOAD_DELAY=0"), ("setting", "CRAWLER_EXTRACT_WORKERS=1"),
-        ])["jobid"]
+        job = api(
+            base,
+            "schedule.json",
+            [
+                ("project", "crawler"),
+                ("spider", "presstv"),
+                ("mirrors", site.mirrors_arg),
+                ("setting", f"CRAWLER_STORE={store}"),
+                ("setting", "AUTOTHROTTLE_ENABLED=0"),
+                ("setting", "DOWNLOAD_DELAY=0"),
+                ("setting", "CRAWLER_EXTRACT_WORKERS=1"),
+            ],
+        )["jobid"]
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             jobs = api(base, "listjobs.json?project=crawler")

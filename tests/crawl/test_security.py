@@ -33,10 +33,28 @@ def site() -> Iterator[RunningSite]:
 
 
 def _crawl(site: RunningSite, tmp_path: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    cmd = [sys.executable, "-m", "scrapy", "crawl", "presstv", "-a", f"mirrors={site.mirrors_arg}",
-           "-s", f"CRAWLER_STORE={tmp_path / 'store.sqlite'}", "-s", f"REMOTE_CONTROL_JOBS_DIR={tmp_path / 'jobs'}",
-           "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=0", "-s", "CRAWLER_EXTRACT_WORKERS=1",
-           "-s", "LOG_LEVEL=INFO", *extra]
+    cmd = [
+        sys.executable,
+        "-m",
+        "scrapy",
+        "crawl",
+        "presstv",
+        "-a",
+        f"mirrors={site.mirrors_arg}",
+        "-s",
+        f"CRAWLER_STORE={tmp_path / 'store.sqlite'}",
+        "-s",
+        f"REMOTE_CONTROL_JOBS_DIR={tmp_path / 'jobs'}",
+        "-s",
+        "DOWNLOAD_DELAY=0",
+        "-s",
+        "AUTOTHROTTLE_ENABLED=0",
+        "-s",
+        "CRAWLER_EXTRACT_WORKERS=1",
+        "-s",
+        "LOG_LEVEL=INFO",
+        *extra,
+    ]
     return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
 
 
@@ -69,8 +87,12 @@ class Served:
         if not store.exists():
             open_store(str(store)).close()
         self.port = closed_port()
-        self.proc = subprocess.Popen([sys.executable, "-m", "crawler", "serve", "--port", str(self.port), "--store",
-                                      str(store), *extra], cwd=ROOT, stderr=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "crawler", "serve", "--port", str(self.port), "--store", str(store), *extra],
+            cwd=ROOT,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         deadline = time.monotonic() + 90
         while True:
             try:
@@ -119,8 +141,11 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
 def test_serve_refuses_the_fts3_tokenizer_function(served: Served) -> None:
     # Enabled in Debian's SQLite: its one-argument form shows a library address, its two-argument form overwrites
     # a tokenizer's pointer.
-    for sql in ("select hex(fts3_tokenizer('simple'))", "select fts3_tokenizer('simple', x'0000000000000000')",
-                "select FTS3_Tokenizer('porter')"):
+    for sql in (
+        "select hex(fts3_tokenizer('simple'))",
+        "select fts3_tokenizer('simple', x'0000000000000000')",
+        "select FTS3_Tokenizer('porter')",
+    ):
         answer = served.sql(sql)
         assert answer["ok"] is False and "not authorized to use function" in answer["error"], answer
     assert served.sql("select count(*) as n from articles")["rows"] == [[0]]
@@ -132,8 +157,9 @@ def test_serve_bounds_what_one_query_may_make(served: Served) -> None:
     assert huge["ok"] is False and huge["error"] == "string or blob too big", huge
     many = served.sql("select zeroblob(20000000) as b from (select 1 union all select 2 union all select 3)")
     assert many["ok"] is False and "query result larger than" in many["error"], many
-    wide = served.get("/archive.json?" + urlencode({"sql": "select " + ", ".join(
-        f"zeroblob(20000000) as c{i}" for i in range(8))}))
+    wide = served.get(
+        "/archive.json?" + urlencode({"sql": "select " + ", ".join(f"zeroblob(20000000) as c{i}" for i in range(8))})
+    )
     assert wide[0] >= 400  # SQLite's memory cap: the query fails, the server stays
     assert served.sql("select 1 + 1 as two")["rows"] == [[2]]
     # The peak resident size of the whole server, with every one of these queries behind it.

@@ -44,18 +44,22 @@ def test_since_until_reads_only_the_monthly_sitemaps_in_range(run_crawl: Callabl
     with serve_site(corpus) as site:
         result = run_crawl(site.mirrors_arg, "sources=sitemap", "since=2026-07-01", "until=2026-08-31")
         assert result.returncode == 0, result.stderr[-3000:]
-        in_range = {a.article_id for a in corpus.articles() if date(2026, 7, 1) <= a.published.date()
-                    <= date(2026, 8, 31)}
+        in_range = {
+            a.article_id for a in corpus.articles() if date(2026, 7, 1) <= a.published.date() <= date(2026, 8, 31)
+        }
         assert len(in_range) == 4 and _ids(result) == in_range
         assert _sitemap_requests(site.log) == [
-            "/SiteMap/2026-07/sitemap-news-2026-07.xml.gz", "/SiteMap/2026-08/sitemap-news-2026-08.xml.gz",
-            "/sitemap.xml"]
+            "/SiteMap/2026-07/sitemap-news-2026-07.xml.gz",
+            "/SiteMap/2026-08/sitemap-news-2026-08.xml.gz",
+            "/sitemap.xml",
+        ]
         assert result.stats["discovery/sitemap/offsite_ignored"] == 1
         assert not any(path.startswith("/rss") or path.startswith("/Section") for _, path, _ in site.log)
 
 
 def test_sitemaps_are_parsed_without_entities_dtds_or_oversized_gzip(
-        tmp_path: Path, run_crawl: Callable[..., CrawlResult]) -> None:
+    tmp_path: Path, run_crawl: Callable[..., CrawlResult]
+) -> None:
     corpus = _monthly_corpus()
     hidden = corpus.generate(1, start_id=790001, start=datetime(2026, 7, 10, 9))[0]
     corpus.add_article(SiteArticle(**{**hidden.__dict__, "in_feeds": False}))
@@ -79,8 +83,9 @@ def test_sitemaps_are_parsed_without_entities_dtds_or_oversized_gzip(
     with serve_site(corpus) as site:
         site.override(OUTLET.monthly_sitemap_path(2026, 7), faults.body(evil, "application/xml"))
         site.override(OUTLET.monthly_sitemap_path(2026, 8), faults.body(bomb, "application/x-gzip"))
-        result = run_crawl(site.mirrors_arg, "sources=sitemap", "since=2026-06-01",
-                           settings={"CRAWLER_SITEMAP_MAX_BYTES": 1_000_000})
+        result = run_crawl(
+            site.mirrors_arg, "sources=sitemap", "since=2026-06-01", settings={"CRAWLER_SITEMAP_MAX_BYTES": 1_000_000}
+        )
         assert result.returncode == 0, result.stderr[-3000:]
         ids = _ids(result)
         assert {a.article_id for a in july} <= ids, "the sitemap's plain entries are read"
@@ -98,7 +103,8 @@ def _this_and_last_month() -> list[str]:
 
 
 def test_default_run_reads_feeds_this_and_last_months_sitemaps_and_first_listing_pages(
-        site: RunningSite, run_crawl: Callable[..., CrawlResult]) -> None:
+    site: RunningSite, run_crawl: Callable[..., CrawlResult]
+) -> None:
     # The spider reads the clock itself: a crawl that straddles a month boundary may use either month.
     months_before = _this_and_last_month()
     result = run_crawl(site.mirrors_arg)
@@ -130,22 +136,37 @@ def test_sections_only_with_max_pages(run_crawl: Callable[..., CrawlResult]) -> 
         assert not any(path.startswith("/rss") or "sitemap" in path.lower() for _, path, _ in site.log)
 
 
-@pytest.mark.parametrize(("argument", "message"), [
-    ("sources=rss,atom", "argument sources='rss,atom'"),
-    ("since=15/08/2026", "argument since='15/08/2026' is not a date"),
-    ("max_pages=0", "argument max_pages='0' must be at least 1"),
-    ("mirrors=ftp://mirror.example", "argument mirrors: 'ftp://mirror.example' is not a base URL"),
-    ("sources=wayback,archive.org", "argument sources='wayback,archive.org'"),
-    ("archive_fallback=maybe", "argument archive_fallback='maybe': use 1 or 0"),
-    ("-s CRAWLER_WAYBACK_CDX_RATE=0", "setting CRAWLER_WAYBACK_CDX_RATE=0 must be above 0"),
-    ("-s CRAWLER_CC_DATA_RATE=fast", "setting CRAWLER_CC_DATA_RATE='fast' is not a number"),
-])
+@pytest.mark.parametrize(
+    ("argument", "message"),
+    [
+        ("sources=rss,atom", "argument sources='rss,atom'"),
+        ("since=15/08/2026", "argument since='15/08/2026' is not a date"),
+        ("max_pages=0", "argument max_pages='0' must be at least 1"),
+        ("mirrors=ftp://mirror.example", "argument mirrors: 'ftp://mirror.example' is not a base URL"),
+        ("sources=wayback,archive.org", "argument sources='wayback,archive.org'"),
+        ("archive_fallback=maybe", "argument archive_fallback='maybe': use 1 or 0"),
+        ("-s CRAWLER_WAYBACK_CDX_RATE=0", "setting CRAWLER_WAYBACK_CDX_RATE=0 must be above 0"),
+        ("-s CRAWLER_CC_DATA_RATE=fast", "setting CRAWLER_CC_DATA_RATE='fast' is not a number"),
+    ],
+)
 def test_bad_arguments_get_one_line_and_status_2(argument: str, message: str, tmp_path: Path) -> None:
     # Loopback mirrors and a temporary store, so a spider that failed to reject the argument still stays
     # off the real site and out of the repository (the bad mirrors argument comes last and replaces them).
     given = argument.split(" ", 1) if argument.startswith("-s ") else ["-a", argument]
-    cmd = [sys.executable, "-m", "scrapy", "crawl", "presstv", "-a", f"mirrors=http://127.0.0.1:{closed_port()}",
-           *given, "-s", f"CRAWLER_STORE={tmp_path / 'store.sqlite'}", "-s", "FEEDS={}"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "scrapy",
+        "crawl",
+        "presstv",
+        "-a",
+        f"mirrors=http://127.0.0.1:{closed_port()}",
+        *given,
+        "-s",
+        f"CRAWLER_STORE={tmp_path / 'store.sqlite'}",
+        "-s",
+        "FEEDS={}",
+    ]
     proc = subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2, proc.stderr[-3000:]
     last = proc.stderr.strip().splitlines()[-1]
@@ -154,8 +175,7 @@ def test_bad_arguments_get_one_line_and_status_2(argument: str, message: str, tm
     assert not (tmp_path / "store.sqlite").exists(), "rejected before anything was opened"
 
 
-def test_robots_txt_is_obeyed_and_the_user_agent_names_the_project(
-        run_crawl: Callable[..., CrawlResult]) -> None:
+def test_robots_txt_is_obeyed_and_the_user_agent_names_the_project(run_crawl: Callable[..., CrawlResult]) -> None:
     corpus = make_corpus(generated=3)
     corpus.robots_txt = "User-agent: *\nDisallow: /Section/\n"
     agents: list[str] = []

@@ -29,11 +29,16 @@ def spider_requests() -> tuple[object, list[Request]]:
     crawler = make_crawler()
     spider = spider_of(crawler)
     requests = list(spider.start_requests_list())
-    sitemap = TextResponse(MIRRORS[0] + "/sitemap.xml", body=(
-        b'<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" '
-        b'xmlns:news="http://www.google.com/schemas/sitemap-news/0.9"><url><loc>https://www.presstv.ir/Detail/'
-        b"2026/01/02/777001/Some-story</loc><news:news><news:publication_date>2026-01-02T10:00:00+03:30"
-        b"</news:publication_date><news:title>A title</news:title></news:news></url></urlset>"), encoding="utf-8")
+    sitemap = TextResponse(
+        MIRRORS[0] + "/sitemap.xml",
+        body=(
+            b'<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" '
+            b'xmlns:news="http://www.google.com/schemas/sitemap-news/0.9"><url><loc>https://www.presstv.ir/Detail/'
+            b"2026/01/02/777001/Some-story</loc><news:news><news:publication_date>2026-01-02T10:00:00+03:30"
+            b"</news:publication_date><news:title>A title</news:title></news:news></url></urlset>"
+        ),
+        encoding="utf-8",
+    )
     requests += list(spider.parse_sitemap(sitemap))
     article = article_request(crawler)
     requests.append(article)
@@ -73,20 +78,34 @@ def test_workers_without_a_frontier_stop_with_one_line() -> None:
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         "crawler: error: --workers needs a shared frontier: export CRAWLER_FRONTIER=redis://127.0.0.1:6379/0 "
-        "or add -s CRAWLER_FRONTIER=... (a running Redis)"]
+        "or add -s CRAWLER_FRONTIER=... (a running Redis)"
+    ]
 
 
-def test_workers_get_the_store_and_frontier_in_their_environment_not_on_their_command_line(
-        tmp_path: Path) -> None:
+def test_workers_get_the_store_and_frontier_in_their_environment_not_on_their_command_line(tmp_path: Path) -> None:
     from crawler.cli import build_parser
     from crawler.cli.commands.crawl import workers
 
     store = "postgresql://crawler:Pg-Pa55word@127.0.0.1:5432/crawler"
     frontier = "redis://:Redis-Pa55word@127.0.0.1:6379/0"
-    args = build_parser().parse_args([
-        "crawl", "--workers", "2", "--store", "/old/store.sqlite", "-s", "LOG_LEVEL=DEBUG",
-        "-s", f"CRAWLER_FRONTIER={frontier}", "-a", "mirrors=https://mirror.example",
-        "--", f"--set=CRAWLER_STORE={store}", "-sCRAWLER_FRONTIER_IDLE_SECONDS=2"])
+    args = build_parser().parse_args(
+        [
+            "crawl",
+            "--workers",
+            "2",
+            "--store",
+            "/old/store.sqlite",
+            "-s",
+            "LOG_LEVEL=DEBUG",
+            "-s",
+            f"CRAWLER_FRONTIER={frontier}",
+            "-a",
+            "mirrors=https://mirror.example",
+            "--",
+            f"--set=CRAWLER_STORE={store}",
+            "-sCRAWLER_FRONTIER_IDLE_SECONDS=2",
+        ]
+    )
     children = workers(args, "run-1", tmp_path)
     assert len(children) == 2
     for argv in (c.argv for c in children):
@@ -97,7 +116,6 @@ def test_workers_get_the_store_and_frontier_in_their_environment_not_on_their_co
     # The last store given wins, as it would on Scrapy's command line.
     for env in (c.env for c in children):
         assert env["CRAWLER_STORE"] == store and env["CRAWLER_FRONTIER"] == frontier
-
 
 
 def test_a_store_without_a_password_stays_on_the_command_line_too() -> None:
@@ -111,6 +129,7 @@ def test_a_store_without_a_password_stays_on_the_command_line_too() -> None:
     # given there would win over the environment.
     kept, found = split_secrets(["-s", "CRAWLER_STORE=/srv/a.sqlite", "--set=CRAWLER_STORE=postgresql://u:pw@h/d"])
     assert kept == [] and found == {"CRAWLER_STORE": "postgresql://u:pw@h/d"}
+
 
 def test_the_add_on_switches_the_frontier_on_only_when_asked() -> None:
     local = Settings(unit_settings())

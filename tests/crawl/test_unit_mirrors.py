@@ -135,8 +135,9 @@ def test_an_offsite_redirect_is_not_followed() -> None:
     crawler = make_crawler()
     routing = MirrorRoutingMiddleware.from_crawler(crawler)
     origin = article_request(crawler)
-    redirected = origin.replace(url="http://elsewhere.test/landing",
-                                meta={**origin.meta, "redirect_urls": [origin.url]})
+    redirected = origin.replace(
+        url="http://elsewhere.test/landing", meta={**origin.meta, "redirect_urls": [origin.url]}
+    )
     nxt = routing.process_request(redirected)
     assert nxt is not None and nxt.url.startswith(MIRRORS[1])
     assert crawler.stats is not None and crawler.stats.get_value("failover/offsite_redirect") == 1
@@ -186,7 +187,11 @@ def test_notice_pages_first_do_not_make_a_frontier_worker_give_up_a_mirror_that_
     phrase = load_outlet("presstv").non_article["challenge"][0]
     for n in range(3):
         with pytest.raises(PageGivenUp):
-            respond(mw, article_request(crawler, f"/Detail/2026/01/02/77700{n}/x"), 200,
-                    f"<html><body><p>{phrase}</p></body></html>")
+            respond(
+                mw,
+                article_request(crawler, f"/Detail/2026/01/02/77700{n}/x"),
+                200,
+                f"<html><body><p>{phrase}</p></body></html>",
+            )
     assert crawler.stats is not None and not crawler.stats.get_value("crawler/no_mirror_reachable")
     assert not spider_of(crawler).mirror_pool.gave_up

@@ -21,23 +21,34 @@ def test_every_archive_request_redirected_to_another_host_is_refused_and_counted
     crawler = make_crawler()
     guard = OwnHostGuardMiddleware.from_crawler(crawler)
     source = SLOT_SOURCE[slot]
-    request = _redirected("https://data.commoncrawl.org/crawl-data/x.warc.gz", "https://elsewhere.example/x",
-                          archive_source=source, download_slot=slot)
+    request = _redirected(
+        "https://data.commoncrawl.org/crawl-data/x.warc.gz",
+        "https://elsewhere.example/x",
+        archive_source=source,
+        download_slot=slot,
+    )
     with pytest.raises(IgnoreRequest):
         guard.process_request(request)
     assert crawler.stats is not None
     assert crawler.stats.get_value(f"redirects/refused/{source}") == 1
 
 
-@pytest.mark.parametrize("then", [
-    "https://web.archive.org/web/20130101000000id_/http://www.presstv.ir/detail/1.html",  # another capture
-    "http://web.archive.org:80/web/2013id_/http://www.presstv.ir/",  # the default port spelt out
-])
+@pytest.mark.parametrize(
+    "then",
+    [
+        "https://web.archive.org/web/20130101000000id_/http://www.presstv.ir/detail/1.html",  # another capture
+        "http://web.archive.org:80/web/2013id_/http://www.presstv.ir/",  # the default port spelt out
+    ],
+)
 def test_an_archive_redirect_on_its_own_host_is_followed(then: str) -> None:
     crawler = make_crawler()
     guard = OwnHostGuardMiddleware.from_crawler(crawler)
-    request = _redirected("https://web.archive.org/web/2013id_/http://www.presstv.ir/", then,
-                          archive_source="wayback", download_slot="archive:wayback")
+    request = _redirected(
+        "https://web.archive.org/web/2013id_/http://www.presstv.ir/",
+        then,
+        archive_source="wayback",
+        download_slot="archive:wayback",
+    )
     guard.process_request(request)  # no IgnoreRequest: followed
 
 

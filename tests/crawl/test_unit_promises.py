@@ -51,12 +51,15 @@ from crawler.store.when import parse_duration, parse_when
 FLOORS = load_outlet("presstv").health
 
 
-@pytest.mark.parametrize(("text", "key"), [
-    ("2026-12-05", "2026-12-05T00:00:00"),  # a bare date is the start of that day in UTC, not its end
-    ("2026-01-01", "2026-01-01T00:00:00"),
-    ("2026-12-05T03:30:00+03:30", "2026-12-05T00:00:00"),  # an offset is turned into UTC
-    ("2026-12-05T10:15:00", "2026-12-05T10:15:00"),  # a naive time is UTC
-])
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("2026-12-05", "2026-12-05T00:00:00"),  # a bare date is the start of that day in UTC, not its end
+        ("2026-01-01", "2026-01-01T00:00:00"),
+        ("2026-12-05T03:30:00+03:30", "2026-12-05T00:00:00"),  # an offset is turned into UTC
+        ("2026-12-05T10:15:00", "2026-12-05T10:15:00"),  # a naive time is UTC
+    ],
+)
 def test_a_users_date_is_read_as_the_readme_says(text: str, key: str) -> None:
     assert parse_when(text) == key
 
@@ -142,11 +145,14 @@ def test_an_archive_429_without_retry_after_waits_the_backoff() -> None:
     assert 55 <= wait <= 60.5, wait
 
 
-@pytest.mark.parametrize(("today", "months"), [
-    (datetime(2027, 1, 10, 12, 0, tzinfo=UTC), [(2027, 1), (2026, 12)]),  # January: last year's December
-    (datetime(2026, 3, 31, 22, 0, tzinfo=UTC), [(2026, 4), (2026, 3)]),  # already April 1st in Tehran
-    (datetime(2026, 7, 15, 8, 0, tzinfo=UTC), [(2026, 7), (2026, 6)]),
-])
+@pytest.mark.parametrize(
+    ("today", "months"),
+    [
+        (datetime(2027, 1, 10, 12, 0, tzinfo=UTC), [(2027, 1), (2026, 12)]),  # January: last year's December
+        (datetime(2026, 3, 31, 22, 0, tzinfo=UTC), [(2026, 4), (2026, 3)]),  # already April 1st in Tehran
+        (datetime(2026, 7, 15, 8, 0, tzinfo=UTC), [(2026, 7), (2026, 6)]),
+    ],
+)
 def test_a_live_run_reads_this_months_and_last_months_sitemap(today: datetime, months: list[tuple[int, int]]) -> None:
     spider = spider_of(make_crawler())
     spider.sources = ("sitemap",)
@@ -169,8 +175,12 @@ def test_a_backfill_keeps_the_first_and_last_day_of_its_window() -> None:
 def test_a_backfill_asks_the_archive_for_every_month_of_its_window() -> None:
     shards = plan_shards(["www.presstv.ir"], dated_heads=["detail"], since=date(2013, 11, 30), until=date(2014, 1, 1))
     prefixes = {s.prefix for s in shards}
-    assert {"www.presstv.ir/detail/2013/11/", "www.presstv.ir/detail/2013/12/", "www.presstv.ir/detail/2014/01/",
-            "www.presstv.ir/detail/2014/1/"} == prefixes
+    assert {
+        "www.presstv.ir/detail/2013/11/",
+        "www.presstv.ir/detail/2013/12/",
+        "www.presstv.ir/detail/2014/01/",
+        "www.presstv.ir/detail/2014/1/",
+    } == prefixes
     assert {s.since for s in shards} == {"20131130000000"}
 
 
@@ -295,18 +305,24 @@ def test_the_archives_get_the_documented_politeness_by_default() -> None:
     # (slot, seconds between requests, requests at once): 0.4 CDX queries/s, 2 replays/s, 1 CC index query/s,
     # 2 CC record reads/s; index queries one at a time.
     assert {k: (v["delay"], v["concurrency"], v["jitter"]) for k, v in slots.items()} == {
-        SLOT_WAYBACK_CDX: (2.5, 1, 0), SLOT_WAYBACK: (0.5, 2, 0), SLOT_CC_INDEX: (1.0, 1, 0),
-        SLOT_CC_DATA: (0.5, 2, 0)}
+        SLOT_WAYBACK_CDX: (2.5, 1, 0),
+        SLOT_WAYBACK: (0.5, 2, 0),
+        SLOT_CC_INDEX: (1.0, 1, 0),
+        SLOT_CC_DATA: (0.5, 2, 0),
+    }
     mw = ArchivePolitenessMiddleware.from_crawler(crawler)
     assert (mw.backoff, mw.max_throttles, mw.max_wait) == (60.0, 5, 120.0)
     with pytest.raises(ArchiveSettingError, match="CRAWLER_WAYBACK_CDX_RATE=0 must be above 0"):
         archive_slots(make_crawler(CRAWLER_WAYBACK_CDX_RATE=0).settings)
 
 
-@pytest.mark.parametrize(("url", "shown"), [
-    ("redis://:pa:ss@w0rd@cache:6379/0", "redis://:***@cache:6379/0"),  # no part of the password left behind
-    ("postgresql://crawler:a@b@c@db:5432/crawl", "postgresql://crawler:***@db:5432/crawl"),
-])
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("redis://:pa:ss@w0rd@cache:6379/0", "redis://:***@cache:6379/0"),  # no part of the password left behind
+        ("postgresql://crawler:a@b@c@db:5432/crawl", "postgresql://crawler:***@db:5432/crawl"),
+    ],
+)
 def test_a_password_with_at_signs_is_masked_whole(url: str, shown: str) -> None:
     assert redact(url) == shown
 
@@ -318,8 +334,9 @@ def _feeds(**overrides: Any) -> dict[str, Any]:
 
 
 def test_each_run_gets_one_timestamped_feed_that_is_not_written_when_empty() -> None:
-    assert _feeds() == {"exports/%(name)s-%(time)s.jsonl": {"format": "jsonlines", "encoding": "utf8",
-                                                             "store_empty": False}}
+    assert _feeds() == {
+        "exports/%(name)s-%(time)s.jsonl": {"format": "jsonlines", "encoding": "utf8", "store_empty": False}
+    }
     assert list(_feeds(CRAWLER_WORKER="2")) == ["exports/%(name)s-%(time)s-worker2.jsonl"], "one file per worker"
     assert _feeds(CRAWLER_EXPORT_DIR="") == {}, "switched off"
 
@@ -337,8 +354,12 @@ def test_every_test_the_promise_list_names_exists() -> None:
     text = (root / "docs" / "promises.md").read_text(encoding="utf-8")
     named = set(re.findall(r"`([\w/]+\.py)::(\w+)", text))
     assert len(named) > 50
-    missing = [f"{path}::{test}" for path, test in sorted(named)
-               if not (root / "tests" / path).is_file()
-               or not re.search(rf"^(?:async )?def {test}\(", (root / "tests" / path).read_text(encoding="utf-8"),
-                                re.MULTILINE)]
+    missing = [
+        f"{path}::{test}"
+        for path, test in sorted(named)
+        if not (root / "tests" / path).is_file()
+        or not re.search(
+            rf"^(?:async )?def {test}\(", (root / "tests" / path).read_text(encoding="utf-8"), re.MULTILINE
+        )
+    ]
     assert missing == [], "docs/promises.md names tests that do not exist (renamed or removed?)"

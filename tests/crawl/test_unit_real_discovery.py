@@ -35,8 +35,11 @@ REAL = Path(__file__).resolve().parents[1] / "data" / "real"
 
 def _listed_in_sources() -> set[str]:
     text = (REAL / "SOURCES").read_text(encoding="utf-8")
-    return {line.strip() for line in text.splitlines() if line and not line[0].isspace() and "/" in line
-            and not line.startswith("#")}
+    return {
+        line.strip()
+        for line in text.splitlines()
+        if line and not line[0].isspace() and "/" in line and not line.startswith("#")
+    }
 
 
 def test_every_real_file_is_listed_in_sources_with_repository_commit_and_licence() -> None:
@@ -137,8 +140,11 @@ def test_common_crawl_crawls_are_chosen_by_the_from_and_to_dates_of_the_real_col
 
 
 def test_recorded_common_crawl_index_answers_are_read() -> None:
-    answers = [r for r in _recorded(REAL / "commoncrawl" / "test_basics.jsonl")
-               if r["response_status_code"] == 200 and r["response_text"].lstrip().startswith('{"urlkey"')]
+    answers = [
+        r
+        for r in _recorded(REAL / "commoncrawl" / "test_basics.jsonl")
+        if r["response_status_code"] == 200 and r["response_text"].lstrip().startswith('{"urlkey"')
+    ]
     assert answers
     for record in answers:
         records = parse_index(200, record["response_text"])

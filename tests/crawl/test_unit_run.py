@@ -26,8 +26,12 @@ from crawler.testing.site import FIXTURES_ROOT, SiteCorpus
 
 def page_item(article_id: str = "777001") -> PageItem:
     url = f"http://m1.test/Detail/2026/01/02/{article_id}/A"
-    return PageItem(article_id=article_id, source_url=url, source="sitemap",
-                    page=Page(url=url, html=b"<html></html>", status=200, mirror="m1.test"))
+    return PageItem(
+        article_id=article_id,
+        source_url=url,
+        source="sitemap",
+        page=Page(url=url, html=b"<html></html>", status=200, mirror="m1.test"),
+    )
 
 
 # ---- extraction hand-off ------------------------------------------------------------------------------
@@ -38,9 +42,14 @@ def test_a_worker_outcome_becomes_an_extracted_item_with_removals_counted() -> N
     pipeline = ExtractPipeline.from_crawler(crawler)
     seen: list[Any] = []
     crawler.signals.connect(lambda item: seen.append(item), signal=signals.page_extracted, weak=False)
-    outcome = ExtractOutcome(article=extracted().article, layout="unknown", guard_removed=["Share"],
-                             removed={"dateline": ["TEHRAN, Jan 2"], "nav-block": ["Home", "Politics", "Video"]},
-                             compressed=b"z", sha256="ab")
+    outcome = ExtractOutcome(
+        article=extracted().article,
+        layout="unknown",
+        guard_removed=["Share"],
+        removed={"dateline": ["TEHRAN, Jan 2"], "nav-block": ["Home", "Politics", "Video"]},
+        compressed=b"z",
+        sha256="ab",
+    )
     item = pipeline.accept(page_item(), outcome)
     assert item.removed["nav-block"] == ["Home", "Politics", "Video"] and item.unknown_layout
     assert item.page.compressed == b"z" and seen == [item]
@@ -63,8 +72,12 @@ def test_a_refusal_or_a_bad_answer_drops_the_page_with_its_reason() -> None:
 def test_the_worker_entry_point_returns_the_article_its_layout_and_removals() -> None:
     corpus = SiteCorpus.from_fixtures(FIXTURES_ROOT)
     article = next(iter(corpus.articles.values())) if isinstance(corpus.articles, dict) else corpus.articles()[0]
-    outcome = extract_page(article.html.encode() if isinstance(article.html, str) else article.html,
-                           f"http://127.0.0.1:1{article.path}", "127.0.0.1:1", "presstv")
+    outcome = extract_page(
+        article.html.encode() if isinstance(article.html, str) else article.html,
+        f"http://127.0.0.1:1{article.path}",
+        "127.0.0.1:1",
+        "presstv",
+    )
     assert outcome.article is not None and outcome.refused is None
     assert outcome.article.mirror == "127.0.0.1:1" and outcome.article.url.startswith("https://www.presstv.ir/")
     assert outcome.layout == outcome.article.layout != "unknown"
@@ -111,8 +124,11 @@ def test_stored_once_then_unchanged_then_skipped(tmp_path: Path) -> None:
         handle.close()
     stats = crawler.stats
     assert stats is not None
-    assert (stats.get_value("store/new"), stats.get_value("store/unchanged"), stats.get_value("incremental/skipped")) \
-        == (1, 1, 1)
+    assert (
+        stats.get_value("store/new"),
+        stats.get_value("store/unchanged"),
+        stats.get_value("incremental/skipped"),
+    ) == (1, 1, 1)
     with open_store(str(tmp_path / "store.sqlite"), readonly=True) as store:
         assert store.lookup("777001") is not None
 
@@ -141,8 +157,9 @@ def test_refused_pages_and_failed_fetches_are_recorded(tmp_path: Path) -> None:
     pipeline = StorePipeline.from_crawler(crawler)
     pipeline.open_spider()
     pipeline.item_dropped(page_item("777005"), None, NotAnArticlePage("not an article: listing"), spider_of(crawler))
-    pipeline.page_failed(url="http://m1.test/Detail/2026/01/02/777006/C", article_id="777006", reason="HTTP 404",
-                         status=404)
+    pipeline.page_failed(
+        url="http://m1.test/Detail/2026/01/02/777006/C", article_id="777006", reason="HTTP 404", status=404
+    )
     pipeline.close_spider()
     handle = StoreExtension.of(crawler)
     assert handle is not None and handle.store is not None

@@ -21,8 +21,10 @@ def _paras(tag: str = "p") -> str:
 
 def _page(inner: str, *, head: str = "", lang: str = "en") -> str:
     # Class names here are deliberately unlike any the profile's layout rules name.
-    return (f'<html lang="{lang}"><head><title>PressTV - {TITLE}</title>{head}</head>'
-            f'<body><div class="zz-shell">{inner}</div></body></html>')
+    return (
+        f'<html lang="{lang}"><head><title>PressTV - {TITLE}</title>{head}</head>'
+        f'<body><div class="zz-shell">{inner}</div></body></html>'
+    )
 
 
 def _body(text: str) -> str:
@@ -41,7 +43,7 @@ def test_2011_page_in_unknown_markup_gets_date_byline_and_no_furniture() -> None
         f'<div class="q6">{_paras()}</div>'
         '<div class="q7"><a href="/c">Add Comment Click Here</a></div>'
         '<div class="q8"><b>Latest From Video Reportages</b>'
-        '<ul><li>Today</li><li>Last Week</li><li>Last Month</li></ul>'
+        "<ul><li>Today</li><li>Last Week</li><li>Last Month</li></ul>"
         '<ul><li><a href="/detail/1.html">Bahrain protesters rally in Manama</a></li>'
         '<li><a href="/detail/2.html">Egypt marks revolution anniversary</a></li></ul></div>'
         '<div class="q9">Follow Us</div>'
@@ -104,7 +106,8 @@ def test_editor_initials_glued_or_alone_and_report_byline_pair_leave_the_body() 
     glued = [*BODY[:-1], BODY[-1] + " SAB/HSN"]
     html = _page(
         f"<h1>{TITLE}</h1><div><div>Yusef Jalali</div><div>Press TV, Tehran</div></div>"
-        + "".join(f"<p>{p}</p>" for p in glued) + "<p>MR/NN/HRB</p>"
+        + "".join(f"<p>{p}</p>" for p in glued)
+        + "<p>MR/NN/HRB</p>"
     )
     result = extract_full(html, "https://www.presstv.ir/Detail/2021/06/23/660736/Press-TV-Website")
     assert result.article.body == "\n\n".join(BODY)
@@ -137,8 +140,11 @@ def test_prose_that_only_looks_like_furniture_stays() -> None:
         "Officials said <a href='/x'>Today</a> that the measures would take effect at once, despite protests.",
     ]
     html = _page(
-        f"<h1>{TITLE}</h1><div>" + "".join(f"<p>{p}</p>" for p in body)
-        + "<ul>" + "".join(f"<li>{i}</li>" for i in items) + f"</ul><p>{BODY[2]}</p></div>"
+        f"<h1>{TITLE}</h1><div>"
+        + "".join(f"<p>{p}</p>" for p in body)
+        + "<ul>"
+        + "".join(f"<li>{i}</li>" for i in items)
+        + f"</ul><p>{BODY[2]}</p></div>"
     )
     art = extract_full(html, "https://www.presstv.ir/Detail/2026/08/15/774700/Measures").article
     assert "Officials said Today that the measures" in _body(art.body)

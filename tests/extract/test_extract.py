@@ -95,7 +95,9 @@ def test_share_label_and_alternate_addresses_in_the_body_region_are_known_by_wha
     assert ext.article.body == "\n\n".join(PARAS)
     assert ext.removed["share"] == ["SHARE THIS ARTICLE"]
     assert ext.removed["alternate-address"] == [
-        "www.presstv.co.uk", "Press TV’s website can also be accessed at the following alternate addresses:"]
+        "www.presstv.co.uk",
+        "Press TV’s website can also be accessed at the following alternate addresses:",
+    ]
     assert "prune" in ext.layout_misses  # furniture reached the layout's body region: a drift signal
 
 
@@ -194,8 +196,17 @@ def test_gzip_body_is_inflated_and_a_bomb_refused() -> None:
 
 def test_seed_page_drops_every_seed_furniture_line() -> None:
     art = extract(SEED.read_bytes(), "https://www.presstv.co.uk/Detail/2018/10/07/575918/Kim")
-    for furniture in ("News", "Koreas", "Editor's Choice", "(Photo by AFP)", "Read more", "alternate addresses",
-                      "www.presstv.co.uk", "SHARE THIS ARTICLE", "Roku"):
+    for furniture in (
+        "News",
+        "Koreas",
+        "Editor's Choice",
+        "(Photo by AFP)",
+        "Read more",
+        "alternate addresses",
+        "www.presstv.co.uk",
+        "SHARE THIS ARTICLE",
+        "Roku",
+    ):
         assert furniture not in art.body
     assert art.lead.startswith("North Korean leader Kim Jong-un agrees")
     assert art.section == "Koreas" and art.image_caption and art.image_caption.endswith("(Photo by AFP)")
@@ -234,8 +245,11 @@ def test_read_more_label_with_its_link_on_the_same_line_goes() -> None:
     ("data", "outcome"),
     [
         (b"<html><body>" + b"<div>" * 5000 + b"<p>deep</p>" + b"</div>" * 5000 + b"</body></html>", "refused"),
-        (b"<html><body><div class='body-content details-page'><h1 class='news-title-container'>T<p>"
-         + b"<p>w " * 300, "either"),
+        (
+            b"<html><body><div class='body-content details-page'><h1 class='news-title-container'>T<p>"
+            + b"<p>w " * 300,
+            "either",
+        ),
         (b"<!-- nothing -->", "refused"),
         (b"<?xml version='1.0'?><rss><channel><item><title>x</title></item></channel></rss>", "refused"),
         (b"<html><frameset><frame src='a'></frameset></html>", "refused"),

@@ -55,7 +55,9 @@ DERIVED_FIELDS = frozenset({"source_url", "mirror", "extractor_version", "conten
 computed from the body (which the body F1 and the snippets judge)."""
 
 FIELD_CASES = [
-    (fx.name, key) for fx in ARTICLES for key in sorted(fx.expected)
+    (fx.name, key)
+    for fx in ARTICLES
+    for key in sorted(fx.expected)
     if key not in SNIPPET_KEYS and key not in DERIVED_FIELDS
 ]
 
@@ -75,7 +77,11 @@ def test_article_fixture_matches_its_hand_written_truth(fx: Fixture) -> None:
     got = verdict.article.to_dict()
     assert set(fx.truth) == set(TRUTH_KEYS), "meta.json states title, published, section and authors"
     assert (got["title"], got["published"], got["section"], list(got["authors"] or [])) == (
-        fx.truth["title"], fx.truth["published"], fx.truth["section"], fx.truth["authors"])
+        fx.truth["title"],
+        fx.truth["published"],
+        fx.truth["section"],
+        fx.truth["authors"],
+    )
 
 
 @pytest.mark.parametrize("fx", ARTICLES, ids=[fx.name for fx in ARTICLES])
@@ -126,8 +132,15 @@ def test_mirror_copies_are_one_article() -> None:
 def test_seed_example_furniture_is_all_excluded() -> None:
     seed = next(fx for fx in ARTICLES if "kim-pompeo" in fx.name)
     excludes = " ".join(seed.expected["body_excludes"])
-    for furniture in ("News / Koreas / Editor's Choice", "(Photo by AFP)", "Read more:", "alternate addresses",
-                      "www.presstv.co.uk", "SHARE THIS ARTICLE", "Press TV News Roku"):
+    for furniture in (
+        "News / Koreas / Editor's Choice",
+        "(Photo by AFP)",
+        "Read more:",
+        "alternate addresses",
+        "www.presstv.co.uk",
+        "SHARE THIS ARTICLE",
+        "Press TV News Roku",
+    ):
         assert furniture in excludes
 
 
@@ -183,8 +196,12 @@ def test_fixtures_check_command_prints_table_and_fails_on_a_broken_fixture(tmp_p
 
 
 def _check(root: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "crawler", "fixtures", "check", "--dir", str(root)],
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "crawler", "fixtures", "check", "--dir", str(root)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def _edit(root: Path, name: str, change: dict[str, object]) -> None:
@@ -195,21 +212,46 @@ def _edit(root: Path, name: str, change: dict[str, object]) -> None:
 
 
 @pytest.mark.integration  # the command in a subprocess, per case
-@pytest.mark.parametrize(("name", "change", "complaint"), [
-    ("expected.json", {"body_contains": []}, "body_contains: 0 hand-written snippets"),
-    ("expected.json", {"body_excludes": []}, "body_excludes: empty"),
-    # The 2012 page's navigation is "Home | Middle East | World": written with slashes it can never match.
-    ("expected.json", {"body_excludes": ["Home / Middle East / World"]}, "never matches"),
-    ("expected.json", {"body_contains": ["The Arab League has decided", "to extend its observer mission",
-                                         "in Syria for another month"]}, "snippets bunched"),
-    ("meta.json", {"truth": {"title": "Arab League extends Syria observer mission"}},
-     "truth lacks published, section, authors"),
-    ("meta.json", {"truth": {"title": "Arab League extends Syria observer mission", "published":
-                             "2012-01-21T02:04:00+03:30", "section": "Middle East", "authors": ["Hassan Shah"]}},
-     "truth section: got null"),
-])
+@pytest.mark.parametrize(
+    ("name", "change", "complaint"),
+    [
+        ("expected.json", {"body_contains": []}, "body_contains: 0 hand-written snippets"),
+        ("expected.json", {"body_excludes": []}, "body_excludes: empty"),
+        # The 2012 page's navigation is "Home | Middle East | World": written with slashes it can never match.
+        ("expected.json", {"body_excludes": ["Home / Middle East / World"]}, "never matches"),
+        (
+            "expected.json",
+            {
+                "body_contains": [
+                    "The Arab League has decided",
+                    "to extend its observer mission",
+                    "in Syria for another month",
+                ]
+            },
+            "snippets bunched",
+        ),
+        (
+            "meta.json",
+            {"truth": {"title": "Arab League extends Syria observer mission"}},
+            "truth lacks published, section, authors",
+        ),
+        (
+            "meta.json",
+            {
+                "truth": {
+                    "title": "Arab League extends Syria observer mission",
+                    "published": "2012-01-21T02:04:00+03:30",
+                    "section": "Middle East",
+                    "authors": ["Hassan Shah"],
+                }
+            },
+            "truth section: got null",
+        ),
+    ],
+)
 def test_fixtures_check_fails_a_fixture_whose_hand_written_truth_is_thin_or_cannot_match(
-        tmp_path: Path, name: str, change: dict[str, object], complaint: str) -> None:
+    tmp_path: Path, name: str, change: dict[str, object], complaint: str
+) -> None:
     root = _copy(tmp_path, "2012-01-21_syria-arab-league-mission")
     assert _check(root).returncode == 0
     _edit(root, name, change)

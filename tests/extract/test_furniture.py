@@ -27,13 +27,15 @@ def _page(middle: str = "", below: str = "", above: str = "", head: str = "") ->
     # Class names of another site's theme: nothing the profile's layout rules name.
     paras = [f'<p class="rte-text">{p}</p>' for p in BODY]
     body = "".join(paras[:2]) + middle + "".join(paras[2:])
-    return (f"<html><head><title>PressTV-{TITLE}</title>{head}</head><body>"
-            '<div class="site-shell"><div class="hdr-x">'
-            '<ul class="mnu"><li><a href="/">Home</a></li><li><a href="/Default/Section/101">Iran</a></li>'
-            '<li><a href="/Default/Section/102">Middle East</a></li><li><a href="/Default/Section/103">US</a></li>'
-            '<li><a href="/Default/Section/108">UK</a></li><li><a href="/Default/Section/150">Programs</a></li></ul>'
-            f'</div><div class="post-wrap"><h1 class="ttl-9">{TITLE}</h1>{above}'
-            f'<div class="entry-kk">{body}</div>{below}</div></div></body></html>')
+    return (
+        f"<html><head><title>PressTV-{TITLE}</title>{head}</head><body>"
+        '<div class="site-shell"><div class="hdr-x">'
+        '<ul class="mnu"><li><a href="/">Home</a></li><li><a href="/Default/Section/101">Iran</a></li>'
+        '<li><a href="/Default/Section/102">Middle East</a></li><li><a href="/Default/Section/103">US</a></li>'
+        '<li><a href="/Default/Section/108">UK</a></li><li><a href="/Default/Section/150">Programs</a></li></ul>'
+        f'</div><div class="post-wrap"><h1 class="ttl-9">{TITLE}</h1>{above}'
+        f'<div class="entry-kk">{body}</div>{below}</div></div></body></html>'
+    )
 
 
 def _extract(html: str) -> Extraction:
@@ -43,32 +45,46 @@ def _extract(html: str) -> Extraction:
 
 
 def test_share_bar_on_one_line_leaves_with_its_label_and_service_names() -> None:
-    bar = ('<div class="xo-17"><strong>SHARE THIS ARTICLE</strong> '
-           '<a href="https://www.facebook.com/sharer/sharer.php?u=x">Facebook</a> '
-           '<a href="https://twitter.com/intent/tweet?url=x">Twitter</a> '
-           '<a href="https://plus.google.com/share?url=x">Google+</a></div>')
+    bar = (
+        '<div class="xo-17"><strong>SHARE THIS ARTICLE</strong> '
+        '<a href="https://www.facebook.com/sharer/sharer.php?u=x">Facebook</a> '
+        '<a href="https://twitter.com/intent/tweet?url=x">Twitter</a> '
+        '<a href="https://plus.google.com/share?url=x">Google+</a></div>'
+    )
     result = _extract(_page(above=bar, below=bar))
     assert result.article.body == "\n\n".join(BODY)
     assert "SHARE THIS ARTICLE Facebook Twitter Google+" in result.removed["share"]
 
 
 def test_icon_only_share_links_and_a_label_on_its_own_line_leave() -> None:
-    bar = ('<div class="w1"><div class="w2"><span>Share this article</span></div><ul class="icons">'
-           '<li><a href="https://x.com/intent/post?u=x"><i class="i-x"></i></a></li>'
-           '<li><a href="https://t.me/share/url?url=x"><svg></svg></a></li>'
-           '<li><a href="https://www.linkedin.com/shareArticle?url=x"><img src="/in.png" alt="in"></a></li>'
-           '<li><a href="whatsapp://send?text=x"></a></li><li><a href="mailto:?subject=Kim">Email</a></li>'
-           "</ul></div>")
+    bar = (
+        '<div class="w1"><div class="w2"><span>Share this article</span></div><ul class="icons">'
+        '<li><a href="https://x.com/intent/post?u=x"><i class="i-x"></i></a></li>'
+        '<li><a href="https://t.me/share/url?url=x"><svg></svg></a></li>'
+        '<li><a href="https://www.linkedin.com/shareArticle?url=x"><img src="/in.png" alt="in"></a></li>'
+        '<li><a href="whatsapp://send?text=x"></a></li><li><a href="mailto:?subject=Kim">Email</a></li>'
+        "</ul></div>"
+    )
     art = _extract(_page(below=bar)).article
     assert art.body == "\n\n".join(BODY)
 
 
-@pytest.mark.parametrize("href", [
-    "https://www.facebook.com/sharer/sharer.php?u=x", "https://twitter.com/intent/tweet", "https://x.com/intent/post",
-    "https://plus.google.com/share?url=x", "https://www.linkedin.com/shareArticle?mini=true", "https://t.me/share/url",
-    "https://telegram.me/share/url?url=x", "https://api.whatsapp.com/send?text=x", "https://wa.me/?text=x",
-    "https://www.reddit.com/submit?url=x", "mailto:?subject=Kim",
-])
+@pytest.mark.parametrize(
+    "href",
+    [
+        "https://www.facebook.com/sharer/sharer.php?u=x",
+        "https://twitter.com/intent/tweet",
+        "https://x.com/intent/post",
+        "https://plus.google.com/share?url=x",
+        "https://www.linkedin.com/shareArticle?mini=true",
+        "https://t.me/share/url",
+        "https://telegram.me/share/url?url=x",
+        "https://api.whatsapp.com/send?text=x",
+        "https://wa.me/?text=x",
+        "https://www.reddit.com/submit?url=x",
+        "mailto:?subject=Kim",
+    ],
+)
 def test_share_endpoints_are_profile_data(href: str) -> None:
     assert load_outlet().share_link_regex.search(href)
 
@@ -82,38 +98,48 @@ def test_plain_links_to_those_sites_are_not_share_links() -> None:
 
 @pytest.mark.parametrize("link_text", ["Russia warns US against military intervention in Venezuela", OTHER])
 def test_read_more_card_nested_in_wrappers_leaves_whole(link_text: str) -> None:
-    card = ('<p class="rte-text">Read more:</p>'
-            f'<div class="c1"><div class="c2"><div class="c3"><a class="nx" href="{OTHER}">{link_text}</a>'
-            '<p class="tz">Russia warns the US against any military intervention in Venezuela.</p></div></div></div>')
+    card = (
+        '<p class="rte-text">Read more:</p>'
+        f'<div class="c1"><div class="c2"><div class="c3"><a class="nx" href="{OTHER}">{link_text}</a>'
+        '<p class="tz">Russia warns the US against any military intervention in Venezuela.</p></div></div></div>'
+    )
     result = _extract(_page(middle=card))
     assert result.article.body == "\n\n".join(BODY)
     assert result.removed["story-card"]
 
 
 def test_card_with_its_label_inside_and_a_relative_link() -> None:
-    card = ('<div class="rel"><div><strong>Read more:</strong> '
-            '<a href="/Detail/2019/01/23/586614/Russia-warns-US">Russia warns US against military intervention</a>'
-            "</div></div>")
+    card = (
+        '<div class="rel"><div><strong>Read more:</strong> '
+        '<a href="/Detail/2019/01/23/586614/Russia-warns-US">Russia warns US against military intervention</a>'
+        "</div></div>"
+    )
     assert _extract(_page(middle=card)).article.body == "\n\n".join(BODY)
 
 
 def test_french_lire_aussi_card_leaves() -> None:
-    card = ('<div class="bx"><span>Lire aussi :</span><div><a href="https://french.presstv.ir/Detail/2026/10/02/'
-            '774900/Iran-Irak-gaz">L’Iran et l’Irak signent un accord sur le gaz</a></div></div>')
+    card = (
+        '<div class="bx"><span>Lire aussi :</span><div><a href="https://french.presstv.ir/Detail/2026/10/02/'
+        '774900/Iran-Irak-gaz">L’Iran et l’Irak signent un accord sur le gaz</a></div></div>'
+    )
     assert _extract(_page(middle=card)).article.body == "\n\n".join(BODY)
 
 
 def test_a_link_to_another_article_inside_a_sentence_stays() -> None:
-    sentence = (f'<p class="rte-text">Pompeo said the <a href="{OTHER}">talks in Pyongyang</a> went well and that '
-                "both sides would meet again soon.</p>")
+    sentence = (
+        f'<p class="rte-text">Pompeo said the <a href="{OTHER}">talks in Pyongyang</a> went well and that '
+        "both sides would meet again soon.</p>"
+    )
     art = _extract(_page(middle=sentence)).article
     assert "Pompeo said the talks in Pyongyang went well" in art.body
 
 
 def test_alternate_address_note_and_its_host_links_leave() -> None:
-    note = ('<div class="ft"><p>Press TV’s website can also be accessed at the following alternate addresses:</p>'
-            '<ul class="lnk"><li><a href="https://www.presstv.co.uk">www.presstv.co.uk</a></li>'
-            '<li><a href="https://www.presstv.tv/">www.presstv.tv</a></li></ul></div>')
+    note = (
+        '<div class="ft"><p>Press TV’s website can also be accessed at the following alternate addresses:</p>'
+        '<ul class="lnk"><li><a href="https://www.presstv.co.uk">www.presstv.co.uk</a></li>'
+        '<li><a href="https://www.presstv.tv/">www.presstv.tv</a></li></ul></div>'
+    )
     result = _extract(_page(below=note))
     assert result.article.body == "\n\n".join(BODY)
     gone = " ".join(result.removed["alternate-address"])
@@ -136,9 +162,11 @@ def test_structured_data_names_the_section_when_no_breadcrumb_does() -> None:
     assert _extract(_page(head=jsonld)).article.section == "Asia-Pacific"
 
 
-HIDDEN_TEXT = ("The fact of registration and authorization of users on the websites via their accounts on social "
-               "networks indicates acceptance of these rules, which every user is obliged to abide by at all times, "
-               "and the administration has the right to delete comments in other languages without notice. ")
+HIDDEN_TEXT = (
+    "The fact of registration and authorization of users on the websites via their accounts on social "
+    "networks indicates acceptance of these rules, which every user is obliged to abide by at all times, "
+    "and the administration has the right to delete comments in other languages without notice. "
+)
 
 
 @pytest.mark.parametrize("hidden_by", ['style="display: none"', 'aria-hidden="true"', 'class="rules hide"'])

@@ -55,9 +55,7 @@ def test_a_short_box_sharing_the_body_class_is_not_joined_to_the_article() -> No
 
 
 def test_a_trailing_teaser_list_is_dropped_but_a_list_of_prose_stays() -> None:
-    teasers = "".join(
-        f"<li><a href='/story/{i}'>Another story number {i}</a> A line about it.</li>" for i in range(4)
-    )
+    teasers = "".join(f"<li><a href='/story/{i}'>Another story number {i}</a> A line about it.</li>" for i in range(4))
     body = f"<article class='article-body'>{ps(PARAS)}<ul>{teasers}</ul></article>"
     art = extract(html_page(body), URL)
     assert art.body == "\n\n".join(PARAS)
@@ -164,8 +162,10 @@ def test_a_list_article_between_an_introduction_and_a_conclusion_of_one_class_is
     # The introduction and the conclusion share a class; the items between them sit in containers of another.
     # trafilatura's body XPaths pick the first container of the introduction's class ("article__content").
     items = "".join(f"<div class='block'><div class='block__content'><p>{item}</p></div></div>" for item in ITEMS)
-    body = (f"<article><div class='intro'><div class='article__content'>{ps(PARAS[:2])}</div></div>{items}"
-            f"<div class='outro'><div class='article__content'>{ps(PARAS[2:])}</div></div></article>")
+    body = (
+        f"<article><div class='intro'><div class='article__content'>{ps(PARAS[:2])}</div></div>{items}"
+        f"<div class='outro'><div class='article__content'>{ps(PARAS[2:])}</div></div></article>"
+    )
     art = extract(html_page(body), URL)
     for text in ITEMS + PARAS:
         assert text in art.body
@@ -173,18 +173,23 @@ def test_a_list_article_between_an_introduction_and_a_conclusion_of_one_class_is
 
 
 def test_a_list_of_links_the_prose_announces_stays_and_a_related_list_goes() -> None:
-    changes = ["Fix volatile loads and stores in the harbour crane controller",
-               "Add support for packed structs to the tide gauge reader",
-               "Allow casts between integers and pointers in the lock firmware",
-               "Make the ferry timetable parser accept floating point times",
-               "Fix the error on the power architectures of the old pier lights",
-               "Update the dependency of the breakwater sensor library"]
+    changes = [
+        "Fix volatile loads and stores in the harbour crane controller",
+        "Add support for packed structs to the tide gauge reader",
+        "Allow casts between integers and pointers in the lock firmware",
+        "Make the ferry timetable parser accept floating point times",
+        "Fix the error on the power architectures of the old pier lights",
+        "Update the dependency of the breakwater sensor library",
+    ]
     # As AsciiDoc writes a list: each item's text in a paragraph of its own, the list in a wrapper.
-    announced = "".join(f"<li><p><a href='https://code.example.org/pull/{i}'>{c}</a></p></li>"
-                        for i, c in enumerate(changes))
+    announced = "".join(
+        f"<li><p><a href='https://code.example.org/pull/{i}'>{c}</a></p></li>" for i, c in enumerate(changes)
+    )
     related = "".join(f"<li><a href='/story/{i}'>Another harbour story number {i}</a></li>" for i in range(4))
-    body = (f"<article>{ps(PARAS[:2])}<p>The changes merged in this release of the harbour software:</p>"
-            f"<div class='ulist'><ul>{announced}</ul></div>{ps(PARAS[2:])}<h3>Related</h3><ul>{related}</ul></article>")
+    body = (
+        f"<article>{ps(PARAS[:2])}<p>The changes merged in this release of the harbour software:</p>"
+        f"<div class='ulist'><ul>{announced}</ul></div>{ps(PARAS[2:])}<h3>Related</h3><ul>{related}</ul></article>"
+    )
     art = extract(html_page(body), URL)
     for change in changes:
         assert change in art.body
@@ -192,16 +197,18 @@ def test_a_list_of_links_the_prose_announces_stays_and_a_related_list_goes() -> 
 
 
 def test_a_list_at_the_end_that_the_prose_announces_stays() -> None:
-    links = "".join(f"<li><a href='https://org{i}.example.net/'>Harbour trust {i}</a> - notes on "
-                    f"breakwater repairs.</li>" for i in range(4))
+    links = "".join(
+        f"<li><a href='https://org{i}.example.net/'>Harbour trust {i}</a> - notes on breakwater repairs.</li>"
+        for i in range(4)
+    )
     body = f"<article>{ps(PARAS)}<p>Further reading on breakwaters and their repair:</p><ul>{links}</ul></article>"
     art = extract(html_page(body), URL)
     assert "Harbour trust 3" in art.body
 
 
 def test_a_heading_linked_to_its_own_section_stays() -> None:
-    body = (f"<article>{ps(PARAS[:2])}<h2 id='cost'><a href='#cost'>What the repairs cost</a></h2>"
-            f"{ps(PARAS[2:])}</article>")
+    body = (
+        f"<article>{ps(PARAS[:2])}<h2 id='cost'><a href='#cost'>What the repairs cost</a></h2>{ps(PARAS[2:])}</article>"
+    )
     art = extract(html_page(body), URL)
     assert "What the repairs cost" in art.body
-

@@ -31,9 +31,11 @@ def _example_com_page() -> bytes:
 
 def _article_html(paragraphs: list[str], head: str = "", footer: str = "") -> bytes:
     body = "".join(f"<p>{p}</p>" for p in paragraphs)
-    return (f"<html><head><title>Talks resume in Vienna</title>{head}</head><body><article><h1>Talks resume in "
-            f"Vienna</h1><div class='date'>Mon Mar 6, 2017 04:02AM</div>{body}</article>{footer}"
-            f"</body></html>").encode()
+    return (
+        f"<html><head><title>Talks resume in Vienna</title>{head}</head><body><article><h1>Talks resume in "
+        f"Vienna</h1><div class='date'>Mon Mar 6, 2017 04:02AM</div>{body}</article>{footer}"
+        f"</body></html>"
+    ).encode()
 
 
 def test_every_fixture_and_generated_article_carries_the_outlet_signs() -> None:

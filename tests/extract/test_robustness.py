@@ -98,8 +98,9 @@ def _page_text(html: str) -> str:
 
 def test_every_sample_page_takes_a_transplant_that_carries_the_story_in_the_pages_own_markup() -> None:
     assert len(TEMPLATES) == 8 and len(TRANSPLANTS) == 2 * len(TEMPLATES)
-    own_blocks = {t.name: {(el.tag, el.get("class")) for el in lxml.html.document_fromstring(t.html).iter()}
-                  for t in TEMPLATES}
+    own_blocks = {
+        t.name: {(el.tag, el.get("class")) for el in lxml.html.document_fromstring(t.html).iter()} for t in TEMPLATES
+    }
     for t in TRANSPLANTS:
         text = _page_text(t.html)
         for para in t.story.paragraphs:
@@ -157,11 +158,21 @@ def test_the_bench_prints_every_variant_and_the_summary_and_refuses_a_wrong_fold
     root = Path(__file__).resolve().parents[2]
     bench = root / "bench" / "robustness.py"
     folder = TRANSPLANT_DATA / "wcxb-dev-articles"
-    run = subprocess.run([sys.executable, str(bench), "--transplant", str(folder), "--limit", "2"],
-                         capture_output=True, text=True, check=False, cwd=root)
+    run = subprocess.run(
+        [sys.executable, str(bench), "--transplant", str(folder), "--limit", "2"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=root,
+    )
     assert run.returncode == 0, run.stderr
     assert sum(1 for line in run.stdout.splitlines() if line.startswith("wcxb/")) == 2
     assert "body F1: mean" in run.stdout and "by kind: share label" in run.stdout and "from the menu" in run.stdout
-    wrong = subprocess.run([sys.executable, str(bench), "--transplant", str(tmp_path)],
-                           capture_output=True, text=True, check=False, cwd=root)
+    wrong = subprocess.run(
+        [sys.executable, str(bench), "--transplant", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=root,
+    )
     assert wrong.returncode == 2 and "not a known benchmark" in wrong.stderr and len(wrong.stderr.splitlines()) == 1

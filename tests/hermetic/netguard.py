@@ -121,6 +121,7 @@ def _wrap_lookup(original: Callable[..., Any]) -> Callable[..., Any]:
             _record(problem)
             raise LookupRefused(socket.EAI_NONAME, problem)
         return original(host, *args, **kwargs)
+
     guarded.__wrapped__ = original  # type: ignore[attr-defined]
     return guarded
 
@@ -180,6 +181,7 @@ def install() -> None:
 
 # ---- libpq (psycopg): its C code connects and resolves on its own, past the socket patches ----------------
 
+
 def _libpq_problem(conninfo: Any) -> str | None:
     """Why a libpq connection string may not be used here (a host outside loopback), else None."""
     from psycopg.conninfo import conninfo_to_dict
@@ -193,7 +195,7 @@ def _libpq_problem(conninfo: Any) -> str | None:
     for host in [*hosts.split(","), *addrs.split(",")]:
         host = host.strip()
         if host and not host.startswith("/") and not host.startswith("@") and not is_loopback(host):
-            return (f"PostgreSQL connection to {host} refused by the test network guard (only loopback is allowed)")
+            return f"PostgreSQL connection to {host} refused by the test network guard (only loopback is allowed)"
     return None
 
 
@@ -293,8 +295,10 @@ def _why_unguarded(argv: Sequence[Any]) -> str | None:
     if "S" in options:
         return "with -S refused by the test network guard (no site: the guard cannot load in it)"
     if options & {"I", "E"} and not _has_the_pth_hook(os.fsdecode(argv[0])):
-        return ("with -I/-E refused by the test network guard (it ignores PYTHONPATH, and only this interpreter "
-                "has the guard's .pth hook)")
+        return (
+            "with -I/-E refused by the test network guard (it ignores PYTHONPATH, and only this interpreter "
+            "has the guard's .pth hook)"
+        )
     return None
 
 
@@ -333,6 +337,7 @@ def _guard_children() -> None:
         def guarded(path: Any, args: Any, *rest: Any, **kwargs: Any) -> Any:
             _refuse_child(list(args))
             return original(path, args, *rest, **kwargs)
+
         return guarded
 
     original_system = os.system
@@ -352,10 +357,12 @@ def _guard_children() -> None:
 def pth_line() -> str:
     """The `.pth` line that installs the guard in a child that ignores PYTHONPATH (inert without the flag; the
     folder comes from the environment, so the file names no path)."""
-    code = (f"if os.environ.get({ENABLE_VAR!r}) == '1' and os.environ.get({DIR_VAR!r}):\n"
-            f"    sys.path.append(os.environ[{DIR_VAR!r}])\n"
-            "    import netguard\n"
-            "    netguard.install_from_env()\n")
+    code = (
+        f"if os.environ.get({ENABLE_VAR!r}) == '1' and os.environ.get({DIR_VAR!r}):\n"
+        f"    sys.path.append(os.environ[{DIR_VAR!r}])\n"
+        "    import netguard\n"
+        "    netguard.install_from_env()\n"
+    )
     return f"import os, sys; exec({code!r})\n"
 
 

@@ -109,7 +109,9 @@ def test_every_variant_of_one_article_has_one_id_and_canonical_url() -> None:
         "http://presstv.tv/DETAIL/2026/08/15/774416/Iran-urges-UN?utm_source=rss#top",
     ]
     assert {OUTLET.article_id(u) for u in variants} == {"774416"}
-    assert {OUTLET.canonical_url(u) for u in variants} == {"https://www.presstv.ir/Detail/2026/08/15/774416/Iran-urges-UN"}
+    assert {OUTLET.canonical_url(u) for u in variants} == {
+        "https://www.presstv.ir/Detail/2026/08/15/774416/Iran-urges-UN"
+    }
 
 
 def test_canonical_url_keeps_language_site_and_2012_paths() -> None:
@@ -120,8 +122,15 @@ def test_canonical_url_keeps_language_site_and_2012_paths() -> None:
 
 
 def test_hosts_and_mirror_mapping() -> None:
-    for host in ("presstv.ir", "www.presstv.co.uk", "presstv.com", "www.presstv.tv", "987654321.r.worldcdn.net",
-                 "french.presstv.ir", "WWW.PRESSTV.IR."):
+    for host in (
+        "presstv.ir",
+        "www.presstv.co.uk",
+        "presstv.com",
+        "www.presstv.tv",
+        "987654321.r.worldcdn.net",
+        "french.presstv.ir",
+        "WWW.PRESSTV.IR.",
+    ):
         assert OUTLET.is_outlet_host(host), host
     for host in ("cdn.presstv.ir", "live.presstv.ir", "hispantv.com", "r.worldcdn.net", "evilpresstv.ir"):
         assert not OUTLET.is_outlet_host(host), host

@@ -29,8 +29,13 @@ def parse(mutate: Any = None) -> Any:
 def test_a_new_boilerplate_key_is_one_schema_line(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(OutletConfigError, match="unknown key 'nav_box_phrases'"):
         parse(lambda d: d["boilerplate"].update(nav_box_phrases=["More stories"]))
-    schema = {**outlet_module.SCHEMA, "boilerplate": {**outlet_module.SCHEMA["boilerplate"],
-                                                      "nav_box_phrases": Key("str_list", required=False, default=())}}
+    schema = {
+        **outlet_module.SCHEMA,
+        "boilerplate": {
+            **outlet_module.SCHEMA["boilerplate"],
+            "nav_box_phrases": Key("str_list", required=False, default=()),
+        },
+    }
     monkeypatch.setattr(outlet_module, "SCHEMA", schema)
     loaded = parse(lambda d: d["boilerplate"].update(nav_box_phrases=["More stories"]))
     assert loaded.nav_box_phrases == ("More stories",)
@@ -52,7 +57,10 @@ def test_xpaths_and_phrases_are_compiled_once_at_load() -> None:
 def test_canonical_urls_follow_the_era_templates() -> None:
     dated = OUTLET.canonical_url("http://presstv.tv/detail/2020/1/2/12345/-A--story-/")
     assert dated == "https://www.presstv.ir/Detail/2020/01/02/12345/A-story"
-    assert OUTLET.canonical_url("http://presstv.tv/video/2020/1/2/12345") == "https://www.presstv.ir/Video/2020/01/02/12345"
+    assert (
+        OUTLET.canonical_url("http://presstv.tv/video/2020/1/2/12345")
+        == "https://www.presstv.ir/Video/2020/01/02/12345"
+    )
     assert OUTLET.canonical_url("http://presstv.tv/detail/12345.html") == "https://www.presstv.ir/detail/12345.html"
     with pytest.raises(OutletConfigError, match=r"#2: key 'canonical' is not a path template"):
         parse(lambda d: d["article_patterns"][1].update(canonical="/Detail/{year}/{id}"))

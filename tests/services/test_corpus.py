@@ -55,8 +55,9 @@ def _crawl_corpus(work: Path, store: Path | str) -> dict[str, Any]:
         paragraphs = list(article.spec.paragraphs)
         paragraphs[2] = NEW_SENTENCE
         corpus.update_article(EDITED, paragraphs=paragraphs)
-        second = crawl(work, site.mirrors_arg, "full=1", settings={"CRAWLER_STORE": str(store)},
-                       output_name="second.jsonl")
+        second = crawl(
+            work, site.mirrors_arg, "full=1", settings={"CRAWLER_STORE": str(store)}, output_name="second.jsonl"
+        )
         assert second.returncode == 0, second.stderr[-3000:]
         assert [i["article_id"] for i in second.items] == [EDITED]
     return {"work": work, "store": store, "corpus": corpus, "old_sentence": old_sentence}
@@ -109,8 +110,7 @@ def test_diff_shows_the_sentence_edited_on_the_site(crawled_store: dict[str, Any
 
 
 def test_coverage_reports_the_missing_ids_in_their_months(crawled_store: dict[str, Any]) -> None:
-    out = cli("coverage", "--json", "--since", "2026-03-01", "--until", "2026-05-01", "--store",
-              crawled_store["store"])
+    out = cli("coverage", "--json", "--since", "2026-03-01", "--until", "2026-05-01", "--store", crawled_store["store"])
     assert out.returncode == 0, out.stderr
     rows = {r["period"]: r for r in map(json.loads, out.stdout.splitlines())}
     # March: 780001-780015 published, 780004 never linked, 780008 refused. April: 780016-780020, 780018 failed.
@@ -131,8 +131,12 @@ def _free_port() -> int:
 def served(crawled: dict[str, Any]) -> Iterator[dict[str, Any]]:
     """`crawler serve` on the crawled store in a subprocess, until the test ends."""
     port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "crawler", "serve", "--port", str(port), "--store",
-                             str(crawled["store"])], cwd=REPO_ROOT, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "crawler", "serve", "--port", str(port), "--store", str(crawled["store"])],
+        cwd=REPO_ROOT,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:
@@ -161,15 +165,25 @@ def _chromium() -> Any:
 
     options = webdriver.ChromeOptions()
     options.binary_location = "/usr/bin/chromium"
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--window-size=1280,1000"):
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--window-size=1280,1000",
+    ):
         options.add_argument(flag)
     return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
 
 
-@pytest.mark.skipif(not (shutil.which("chromium") and shutil.which("chromedriver")),
-                    reason="needs Debian's chromium and chromium-driver (apt-get install chromium chromium-driver; "
-                    ".ci/run installs them)")
+@pytest.mark.skipif(
+    not (shutil.which("chromium") and shutil.which("chromedriver")),
+    reason="needs Debian's chromium and chromium-driver (apt-get install chromium chromium-driver; "
+    ".ci/run installs them)",
+)
 def test_the_archive_and_the_coverage_page_in_a_browser(served: dict[str, Any], tmp_path: Path) -> None:
     from selenium.webdriver.common.by import By
 
@@ -221,10 +235,16 @@ def test_the_archive_and_the_coverage_page_in_a_browser(served: dict[str, Any], 
         driver.get(report.as_uri())
         images = driver.find_elements(By.CSS_SELECTOR, "figure img")
         assert len(images) == 4
-        assert all(driver.execute_script("return arguments[0].complete && arguments[0].naturalWidth > 0", img)
-                   for img in images)
-        assert driver.execute_script(
-            "return performance.getEntriesByType('resource').filter(e => !e.name.startsWith('data:')).length") == 0
+        assert all(
+            driver.execute_script("return arguments[0].complete && arguments[0].naturalWidth > 0", img)
+            for img in images
+        )
+        assert (
+            driver.execute_script(
+                "return performance.getEntriesByType('resource').filter(e => !e.name.startsWith('data:')).length"
+            )
+            == 0
+        )
         driver.save_screenshot(str(shots / "coverage.png"))
     finally:
         driver.quit()
@@ -240,10 +260,21 @@ def test_the_archive_sees_what_a_crawl_commits_while_it_serves(served: dict[str,
     # The store is shared by this module's tests (in any order): the article is dated outside the months the
     # coverage test reads, and its words match no other test's search.
     with SQLiteStore(str(served["store"]), commit_items=1) as writer:
-        writer.save_article(Article(article_id="780099", url="https://www.presstv.ir/Detail/2026/07/11/780099/x",
-                                    source_url="u", mirror="m", title="Lighthouse", lead="", body=body,
-                                    published="2026-07-11T10:00:00+04:30", content_hash=content_hash(body)),
-                            None, None)
+        writer.save_article(
+            Article(
+                article_id="780099",
+                url="https://www.presstv.ir/Detail/2026/07/11/780099/x",
+                source_url="u",
+                mirror="m",
+                title="Lighthouse",
+                lead="",
+                body=body,
+                published="2026-07-11T10:00:00+04:30",
+                content_hash=content_hash(body),
+            ),
+            None,
+            None,
+        )
         # The write is committed but still in the WAL (the writer is open): the archive reads it all the same.
         url = f"{served['base']}/{served['db']}/archive.json?_search=lighthouse&_shape=array&_col=title"
         with urllib.request.urlopen(url, timeout=10) as answer:

@@ -60,52 +60,70 @@ def _warcs(tmp_path: Path, corpus: SiteCorpus) -> tuple[list[Path], dict[str, ob
     url = {i: IR + a[i].path for i in a}
     spec2, spec3 = a[2].spec, a[3].spec
     assert spec2 is not None and spec3 is not None
-    edited = render_article(replace(spec2, paragraphs=[*spec2.paragraphs,
-                                                       "The ministry later added that the talks would resume."]))
+    edited = render_article(
+        replace(spec2, paragraphs=[*spec2.paragraphs, "The ministry later added that the talks would resume."])
+    )
     older_edit = render_article(replace(spec3, paragraphs=spec3.paragraphs[:3]))
     folder = tmp_path / "warcs"
     folder.mkdir()
     one, two, three = folder / "one.warc.gz", folder / "two.warc", folder / "three.warc.gz"
     server = [("Content-Type", "text/html; charset=utf-8"), ("Server", "nginx/1.18"), ("X-Cache", "MISS")]
-    write_warc_file(one, [
-        Rec("request", url[0]),
-        Rec("response", url[0], a[0].html, date="2013-11-04T12:00:00Z", headers=server, gzip_body=True),
-        Rec("response", url[1], a[1].html, date="2013-11-04T12:01:00Z"),
-        Rec("response", url[2], a[2].html, date="2013-11-04T12:02:00Z"),
-        Rec("response", url[3], a[3].html, date="2015-01-01T00:00:00Z"),
-        Rec("response", "https://example.org/news/1", a[1].html),
-        Rec("response", IR + "/Photo/2013/11/04/1.jpg", b"\x89PNG\r\n", headers=[("Content-Type", "image/png")]),
-        Rec("response", IR + "/", b"<html><body>home</body></html>"),
-        Rec("response", url[4], b"<html>gone</html>", status="404 Not Found"),
-        Rec("metadata", url[0], b"outlinks: none"),
-    ])
-    offsets_two = write_warc_file(two, [
-        # Heritrix (Internet Archive, Archive-It) marks every revisit "WARC-Truncated: length": it has no payload.
-        Rec("revisit", url[0], date="2014-02-01T00:00:00Z", revisit_of=Rec("x", "", a[0].html,
-                                                                            gzip_body=True).payload(),
-            warc_headers={"WARC-Truncated": "length"}),
-        Rec("revisit", url[5], date="2014-02-01T00:00:00Z", revisit_of=b"a payload in no file given"),
-        Rec("response", url[5], a[5].html[:2000], warc_headers={"WARC-Truncated": "length"}),
-        Rec("response", COM + a[6].path, render_seizure_notice(), date="2022-01-01T00:00:00Z"),
-    ], gzip=False)
-    offsets_three = write_warc_file(three, [
-        Rec("response", url[2], edited, date="2016-05-05T05:05:05Z"),
-        Rec("response", url[3], older_edit, date="2014-01-01T00:00:00Z"),
-        Rec("response", url[6], a[6].html, date="2013-11-05T00:00:00Z"),
-        Rec("response", url[7], a[7].html, date="2013-11-05T00:00:00Z"),
-    ])
+    write_warc_file(
+        one,
+        [
+            Rec("request", url[0]),
+            Rec("response", url[0], a[0].html, date="2013-11-04T12:00:00Z", headers=server, gzip_body=True),
+            Rec("response", url[1], a[1].html, date="2013-11-04T12:01:00Z"),
+            Rec("response", url[2], a[2].html, date="2013-11-04T12:02:00Z"),
+            Rec("response", url[3], a[3].html, date="2015-01-01T00:00:00Z"),
+            Rec("response", "https://example.org/news/1", a[1].html),
+            Rec("response", IR + "/Photo/2013/11/04/1.jpg", b"\x89PNG\r\n", headers=[("Content-Type", "image/png")]),
+            Rec("response", IR + "/", b"<html><body>home</body></html>"),
+            Rec("response", url[4], b"<html>gone</html>", status="404 Not Found"),
+            Rec("metadata", url[0], b"outlinks: none"),
+        ],
+    )
+    offsets_two = write_warc_file(
+        two,
+        [
+            # Heritrix (Internet Archive, Archive-It) marks every revisit "WARC-Truncated: length": it has no payload.
+            Rec(
+                "revisit",
+                url[0],
+                date="2014-02-01T00:00:00Z",
+                revisit_of=Rec("x", "", a[0].html, gzip_body=True).payload(),
+                warc_headers={"WARC-Truncated": "length"},
+            ),
+            Rec("revisit", url[5], date="2014-02-01T00:00:00Z", revisit_of=b"a payload in no file given"),
+            Rec("response", url[5], a[5].html[:2000], warc_headers={"WARC-Truncated": "length"}),
+            Rec("response", COM + a[6].path, render_seizure_notice(), date="2022-01-01T00:00:00Z"),
+        ],
+        gzip=False,
+    )
+    offsets_three = write_warc_file(
+        three,
+        [
+            Rec("response", url[2], edited, date="2016-05-05T05:05:05Z"),
+            Rec("response", url[3], older_edit, date="2014-01-01T00:00:00Z"),
+            Rec("response", url[6], a[6].html, date="2013-11-05T00:00:00Z"),
+            Rec("response", url[7], a[7].html, date="2013-11-05T00:00:00Z"),
+        ],
+    )
     _garble_member(three, offsets_three[2])
     return [one, two, three], {
-        "ids": [x.article_id for x in arts], "url": url, "edited": edited,
-        "bad": {(str(two), offsets_two[1]): "revisit", (str(two), offsets_two[2]): "truncated",
-                (str(three), offsets_three[2]): "corrupt"},
+        "ids": [x.article_id for x in arts],
+        "url": url,
+        "edited": edited,
+        "bad": {
+            (str(two), offsets_two[1]): "revisit",
+            (str(two), offsets_two[2]): "truncated",
+            (str(three), offsets_three[2]): "corrupt",
+        },
     }
 
 
-
 @pytest.mark.integration
-def test_import_stores_every_good_page_once_and_reports_every_bad_record(tmp_path: Path,
-                                                                         corpus: SiteCorpus) -> None:
+def test_import_stores_every_good_page_once_and_reports_every_bad_record(tmp_path: Path, corpus: SiteCorpus) -> None:
     files, facts = _warcs(tmp_path, corpus)
     ids: list[str] = facts["ids"]  # type: ignore[assignment]
     store = tmp_path / "store.sqlite"
@@ -127,9 +145,12 @@ def test_import_stores_every_good_page_once_and_reports_every_bad_record(tmp_pat
     # The revisit is a later capture of the same bytes: the article is unchanged, its archived_at the original's.
     assert items[ids[0]]["archived_at"] == "2013-11-04T12:00:00+00:00"
     # The page keeps the record's status and headers as received (here: a gzipped body, stored decoded).
-    (status, headers, html), = _rows(
-        store, "SELECT status, headers, html FROM pages WHERE article_id = ? AND archived_at = ?",
-        ids[0], "2013-11-04T12:00:00")
+    ((status, headers, html),) = _rows(
+        store,
+        "SELECT status, headers, html FROM pages WHERE article_id = ? AND archived_at = ?",
+        ids[0],
+        "2013-11-04T12:00:00",
+    )
     assert zlib.decompress(html) == corpus.articles()[0].html
     assert status == 200 and ["Server", "nginx/1.18"] in json.loads(headers)
     assert ["Content-Encoding", "gzip"] in json.loads(headers)
@@ -140,8 +161,10 @@ def test_import_stores_every_good_page_once_and_reports_every_bad_record(tmp_pat
     assert "seizure" in failures[0][2].lower()
 
     # Every damaged record is reported with its file and offset.
-    reported = {(m.group(1), int(m.group(2))): m.group(3)
-                for m in re.finditer(r"warning: (\S+) at offset (\d+): (.*)", out.stderr)}
+    reported = {
+        (m.group(1), int(m.group(2))): m.group(3)
+        for m in re.finditer(r"warning: (\S+) at offset (\d+): (.*)", out.stderr)
+    }
     bad: dict[tuple[str, int], str] = facts["bad"]  # type: ignore[assignment]
     assert len(reported) == len(bad), out.stderr
     for (file, offset), what in bad.items():
@@ -149,8 +172,17 @@ def test_import_stores_every_good_page_once_and_reports_every_bad_record(tmp_pat
         assert near and what in near[0], (file, offset, out.stderr)
     summary = out.stdout.strip().splitlines()[-1]
     assert "5 new articles, 1 new versions, 1 unchanged" in summary and "1 refused" in summary
-    for reason in ("other host 1", "request record 1", "metadata record 1", "not HTML 1", "not an article URL 1",
-                   "HTTP 404 1", "truncated 1", "corrupt record 1", "revisit of a record not in these files 1"):
+    for reason in (
+        "other host 1",
+        "request record 1",
+        "metadata record 1",
+        "not HTML 1",
+        "not an article URL 1",
+        "HTTP 404 1",
+        "truncated 1",
+        "corrupt record 1",
+        "revisit of a record not in these files 1",
+    ):
         assert reason in summary, summary
     assert "1 older than stored" in summary
 
@@ -217,7 +249,9 @@ def test_arc_files_gzipped_or_not_are_imported_too(tmp_path: Path, corpus: SiteC
     assert out.returncode == 0, out.stderr
     items = _items(store)
     assert {k: v["archived_at"] for k, v in items.items()} == {
-        arts[0].article_id: "2011-12-30T10:15:00+00:00", arts[1].article_id: "2012-01-02T03:04:05+00:00"}
+        arts[0].article_id: "2011-12-30T10:15:00+00:00",
+        arts[1].article_id: "2012-01-02T03:04:05+00:00",
+    }
     assert items[arts[1].article_id]["mirror"] == "www.presstv.com"
 
 
@@ -262,9 +296,11 @@ def test_inputs_are_each_read_once_and_known_by_their_bytes(tmp_path: Path) -> N
 REAL = Path(__file__).resolve().parents[1] / "data" / "real" / "warc"
 ONE_STREAM = REAL / "warcio-example-bad-non-chunked.warc.gz"
 PTV_URL = "https://www.presstv.ir/Detail/2017/03/06/513321/Iran-example-page"
-_SUMMARY = re.compile(r"(\d+) records in .*?: (\d+) new articles, (\d+) new versions, (\d+) unchanged, "
-                      r"(\d+) refused(?: \([^)]*\))?, (\d+) crashed, (\d+) older than stored, (\d+) already imported"
-                      r"(?:; skipped: (.*))?$")
+_SUMMARY = re.compile(
+    r"(\d+) records in .*?: (\d+) new articles, (\d+) new versions, (\d+) unchanged, "
+    r"(\d+) refused(?: \([^)]*\))?, (\d+) crashed, (\d+) older than stored, (\d+) already imported"
+    r"(?:; skipped: (.*))?$"
+)
 
 
 def _real_files() -> list[Path]:
@@ -288,12 +324,20 @@ def test_real_warc_and_arc_files_every_record_has_a_reason_and_no_other_site_is_
     match = _SUMMARY.search(summary)
     assert match, summary
     records, *outcomes = (int(g) for g in match.groups()[:8])
-    skipped = {m.group(1).strip(): int(m.group(2))
-               for m in re.finditer(r"([^,;]+?) (\d+)(?:,|$)", match.group(9) or "")}
+    skipped = {
+        m.group(1).strip(): int(m.group(2)) for m in re.finditer(r"([^,;]+?) (\d+)(?:,|$)", match.group(9) or "")
+    }
     assert records == sum(outcomes) + sum(skipped.values()), summary
     assert not any(word in reason for reason in skipped for word in ("None", "unknown", "no known type")), skipped
-    assert set(skipped) <= {"request record", "warcinfo record", "other host", "corrupt record", "resource record",
-                            "metadata record", "not HTML"}, skipped
+    assert set(skipped) <= {
+        "request record",
+        "warcinfo record",
+        "other host",
+        "corrupt record",
+        "resource record",
+        "metadata record",
+        "not HTML",
+    }, skipped
     # warcio's words for a damaged record are turned into plain ones.
     assert "ArchiveLoadFailed" not in out.stderr and "do not start a WARC or ARC record" in out.stderr
     # The IA-style revisit (WARC-Truncated: length) is resolved like the plain one: nothing is "truncated".
@@ -327,8 +371,11 @@ def test_a_warc_gzipped_as_one_stream_is_one_line_naming_the_fix_and_the_fix_wor
     assert not store.exists()
 
     fixed = tmp_path / "fixed.warc.gz"
-    subprocess.run([sys.executable, "-c", "from warcio.cli import main; main()", "recompress", str(ONE_STREAM),
-                    str(fixed)], check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-c", "from warcio.cli import main; main()", "recompress", str(ONE_STREAM), str(fixed)],
+        check=True,
+        capture_output=True,
+    )
     again = cli("import-warc", "--store", str(store), str(fixed))
     assert again.returncode == 0, again.stderr
     assert again.stdout.strip().splitlines()[-1].startswith("import-warc: 6 records"), again.stdout
@@ -351,9 +398,25 @@ def _import_measured(store: Path, path: Path) -> tuple[int, int, str, str]:
     import subprocess
     import sys
 
-    done = subprocess.run([sys.executable, "-c", _PEAK_RSS, sys.executable, "-m", "crawler", "import-warc",
-                           "--store", str(store), "--workers", "1", str(path)],
-                          capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            _PEAK_RSS,
+            sys.executable,
+            "-m",
+            "crawler",
+            "import-warc",
+            "--store",
+            str(store),
+            "--workers",
+            "1",
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     status, peak, stdout = done.stdout.split("\n", 2)
     return int(status), int(peak), stdout, done.stderr
 
@@ -368,12 +431,22 @@ def gzip_bomb() -> bytes:
 
 @pytest.mark.integration
 @pytest.mark.parametrize("name", ["bomb.warc", "bomb.warc.gz"])
-def test_a_gzip_bomb_payload_is_refused_as_too_large_in_bounded_memory(tmp_path: Path, gzip_bomb: bytes,
-                                                                       name: str) -> None:
+def test_a_gzip_bomb_payload_is_refused_as_too_large_in_bounded_memory(
+    tmp_path: Path, gzip_bomb: bytes, name: str
+) -> None:
     path = tmp_path / name
-    write_warc_file(path, [Rec("response", IR + "/Detail/2020/01/01/612345/Bomb", gzip_bomb,
-                               headers=[("Content-Type", "text/html"), ("Content-Encoding", "gzip")])],
-                    gzip=name.endswith(".gz"))
+    write_warc_file(
+        path,
+        [
+            Rec(
+                "response",
+                IR + "/Detail/2020/01/01/612345/Bomb",
+                gzip_bomb,
+                headers=[("Content-Type", "text/html"), ("Content-Encoding", "gzip")],
+            )
+        ],
+        gzip=name.endswith(".gz"),
+    )
     # 1 MB as a plain WARC; a few KB gzipped (the WARC's own gzip squeezes the gzip body again).
     assert path.stat().st_size < 1_200_000
     status, peak_kib, stdout, stderr = _import_measured(tmp_path / "store.sqlite", path)
@@ -387,11 +460,13 @@ def test_a_gzip_bomb_payload_is_refused_as_too_large_in_bounded_memory(tmp_path:
 def test_a_record_claiming_3_gb_is_one_line(tmp_path: Path) -> None:
     path = tmp_path / "liar.warc"
     page = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n<html><body>short</body></html>"
-    path.write_bytes(b"WARC/1.0\r\nWARC-Type: response\r\nWARC-Target-URI: " + IR.encode()
-                     + b"/Detail/2020/01/01/612346/Liar\r\nWARC-Date: 2020-01-01T00:00:00Z\r\n"
-                     b"WARC-Record-ID: <urn:uuid:00000000-0000-0000-0000-000000000001>\r\n"
-                     b"Content-Type: application/http; msgtype=response\r\nContent-Length: 3000000000\r\n\r\n"
-                     + page + b"\r\n\r\n")
+    path.write_bytes(
+        b"WARC/1.0\r\nWARC-Type: response\r\nWARC-Target-URI: "
+        + IR.encode()
+        + b"/Detail/2020/01/01/612346/Liar\r\nWARC-Date: 2020-01-01T00:00:00Z\r\n"
+        b"WARC-Record-ID: <urn:uuid:00000000-0000-0000-0000-000000000001>\r\n"
+        b"Content-Type: application/http; msgtype=response\r\nContent-Length: 3000000000\r\n\r\n" + page + b"\r\n\r\n"
+    )
     status, peak_kib, stdout, stderr = _import_measured(tmp_path / "store.sqlite", path)
     assert status == 0 and "Traceback" not in stderr, stderr
     (line,) = stderr.strip().splitlines()
@@ -400,16 +475,23 @@ def test_a_record_claiming_3_gb_is_one_line(tmp_path: Path) -> None:
     assert peak_kib < 300 * 1024
 
 
-def test_a_revisit_of_an_image_is_counted_as_not_html_and_its_truncation_header_is_no_reason(
-        tmp_path: Path) -> None:
+def test_a_revisit_of_an_image_is_counted_as_not_html_and_its_truncation_header_is_no_reason(tmp_path: Path) -> None:
     from crawler.archives.warc import WarcSkip, read_pages
 
     png = b"\x89PNG\r\n\x1a\n" + bytes(64)
     path = tmp_path / "img.warc.gz"
-    write_warc_file(path, [
-        Rec("response", IR + "/Photo/2020/01/01/1.png", png, headers=[("Content-Type", "image/png")]),
-        Rec("revisit", IR + "/Photo/2020/01/01/1.png", revisit_of=png, headers=[("Content-Type", "image/png")],
-            warc_headers={"WARC-Truncated": "length"}),
-    ])
+    write_warc_file(
+        path,
+        [
+            Rec("response", IR + "/Photo/2020/01/01/1.png", png, headers=[("Content-Type", "image/png")]),
+            Rec(
+                "revisit",
+                IR + "/Photo/2020/01/01/1.png",
+                revisit_of=png,
+                headers=[("Content-Type", "image/png")],
+                warc_headers={"WARC-Truncated": "length"},
+            ),
+        ],
+    )
     reasons = [o.reason for o in read_pages([path], lambda url: True) if isinstance(o, WarcSkip)]
     assert reasons == ["not HTML (image/png)", "not HTML (image/png)"]

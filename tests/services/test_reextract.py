@@ -33,16 +33,18 @@ def build_store(path: Path | str) -> dict[str, str]:
             page = Page(url=url, html=art.html, status=200, encoding="utf-8", mirror="www.presstv.ir")
             item = extract_full(art.html, url).article.to_dict()
             if n < 3:
-                item["body"] += "\n\nRead more:\n\nPress TV's website can also be accessed at the following " \
-                                "alternate addresses:"
+                item["body"] += (
+                    "\n\nRead more:\n\nPress TV's website can also be accessed at the following alternate addresses:"
+                )
                 item["content_hash"] = content_hash(item["body"])
                 done[item["article_id"]] = "dirty body"
             elif n < 5:
                 item["lead"] = ""
                 done[item["article_id"]] = "missing lead"
             elif n == 5:
-                store.record_failure(None, "crashed", url, item["article_id"], "extraction crashed: KeyError", 200,
-                                     page)
+                store.record_failure(
+                    None, "crashed", url, item["article_id"], "extraction crashed: KeyError", 200, page
+                )
                 done[item["article_id"]] = "crashed"
                 continue
             store.save_article(item, page, None)
@@ -60,8 +62,9 @@ def test_reextract_keeps_versions_honest(store_location: str) -> None:
     # The search index follows the new versions: the furniture the old rules kept is no longer found.
     after = cli("search", '"alternate addresses"', "--store", str(path))
     assert after.returncode == 0 and after.stdout == "" and "no stored article matches" in after.stderr
-    assert out.stdout.strip() == ("12 pages re-extracted: 3 new versions, 1 new articles, 2 metadata updates, "
-                                  "6 unchanged, 0 refused, 0 crashed")
+    assert out.stdout.strip() == (
+        "12 pages re-extracted: 3 new versions, 1 new articles, 2 metadata updates, 6 unchanged, 0 refused, 0 crashed"
+    )
     with open_store(path, readonly=True) as store:
         versions = dict(query(store, "SELECT article_id, count(*) FROM versions GROUP BY article_id"))
         exported = {i["article_id"]: i for i in store.iter_export(ExportFilter())}
@@ -77,8 +80,9 @@ def test_reextract_keeps_versions_honest(store_location: str) -> None:
             assert versions[article_id] == 1
     # Nothing left to change: a second pass only confirms.
     again = cli("reextract", "--store", str(path))
-    assert again.stdout.strip() == ("12 pages re-extracted: 0 new versions, 0 new articles, 0 metadata updates, "
-                                    "12 unchanged, 0 refused, 0 crashed")
+    assert again.stdout.strip() == (
+        "12 pages re-extracted: 0 new versions, 0 new articles, 0 metadata updates, 12 unchanged, 0 refused, 0 crashed"
+    )
 
 
 def test_reextract_since_and_errors(tmp_path: Path) -> None:
@@ -142,8 +146,11 @@ def test_reextract_after_a_crawl_of_a_mirror_changes_nothing(tmp_path: Path) -> 
     assert sorted(i["article_id"] for i in exported) == sorted(by_id), "every crawled article exported once"
     for item in exported:
         before = by_id[item["article_id"]]
-        assert (item["url"], item["source_url"], item["mirror"]) == (before["url"], before["source_url"],
-                                                                      before["mirror"])
+        assert (item["url"], item["source_url"], item["mirror"]) == (
+            before["url"],
+            before["source_url"],
+            before["mirror"],
+        )
         assert item["body"] == before["body"]
 
 
@@ -158,13 +165,15 @@ def test_a_page_the_new_rules_refuse_keeps_its_last_good_version(tmp_path: Path)
             item = extract_full(art.html, url).article.to_dict()
             # The stored raw page of one article is now a page today's rules refuse (a notice, no article).
             html = pages.render_seizure_notice() if art is refused else art.html
-            store.save_article(item, Page(url=url, html=html, status=200, encoding="utf-8",
-                                          mirror="www.presstv.ir"), None)
+            store.save_article(
+                item, Page(url=url, html=html, status=200, encoding="utf-8", mirror="www.presstv.ir"), None
+            )
     before = {i["article_id"]: i for i in SQLiteStore(str(path), readonly=True).iter_export(ExportFilter())}
     out = cli("reextract", "--store", str(path), "--workers", "1")
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == ("3 pages re-extracted: 0 new versions, 0 new articles, 0 metadata updates, "
-                                  "2 unchanged, 1 refused, 0 crashed")
+    assert out.stdout.strip() == (
+        "3 pages re-extracted: 0 new versions, 0 new articles, 0 metadata updates, 2 unchanged, 1 refused, 0 crashed"
+    )
     with SQLiteStore(str(path), readonly=True) as store:
         after = {i["article_id"]: i for i in store.iter_export(ExportFilter())}
         versions = dict(store.execute("SELECT article_id, count(*) FROM versions GROUP BY article_id"))

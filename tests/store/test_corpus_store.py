@@ -27,12 +27,30 @@ SENTENCES = [
 ]
 
 
-def article(aid: str, body: str, *, lead: str = "A lead about the treaty.", section: str = "Politics",
-            published: str = "2026-03-10T12:00:00+03:30", title: str | None = None) -> Article:
-    return Article(article_id=aid, url=f"https://www.presstv.ir/Detail/2026/03/10/{aid}/Story", source_url="u",
-                   mirror="www.presstv.ir", title=title or f"Story {aid}", lead=lead, body=body,
-                   published=published, section=section, authors=["Ali Musavi"], content_hash=content_hash(body),
-                   word_count=len(body.split()), extracted_at="2026-03-10T09:00:00+00:00")
+def article(
+    aid: str,
+    body: str,
+    *,
+    lead: str = "A lead about the treaty.",
+    section: str = "Politics",
+    published: str = "2026-03-10T12:00:00+03:30",
+    title: str | None = None,
+) -> Article:
+    return Article(
+        article_id=aid,
+        url=f"https://www.presstv.ir/Detail/2026/03/10/{aid}/Story",
+        source_url="u",
+        mirror="www.presstv.ir",
+        title=title or f"Story {aid}",
+        lead=lead,
+        body=body,
+        published=published,
+        section=section,
+        authors=["Ali Musavi"],
+        content_hash=content_hash(body),
+        word_count=len(body.split()),
+        extracted_at="2026-03-10T09:00:00+00:00",
+    )
 
 
 def hits(store: ArticleStore, query: str, **flt: Any) -> list[str]:
@@ -41,20 +59,36 @@ def hits(store: ArticleStore, query: str, **flt: Any) -> list[str]:
 
 def _index_matches_current_versions(store: ArticleStore) -> None:
     """Every stored article is in the archive table (what search reads) with its current version's text."""
-    current = {aid: (int(version), json.loads(item)) for aid, version, item in rows(
-        store, "SELECT a.article_id, a.version, v.item FROM articles a JOIN versions v"
-        " ON v.article_id = a.article_id AND v.version = a.version")}
-    kept = {aid: (int(version), title, lead, body) for aid, version, title, lead, body in rows(
-        store, "SELECT article_id, version, title, lead, body FROM archive")}
-    assert current and kept == {aid: (version, item["title"], item["lead"], item["body"])
-                                for aid, (version, item) in current.items()}
+    current = {
+        aid: (int(version), json.loads(item))
+        for aid, version, item in rows(
+            store,
+            "SELECT a.article_id, a.version, v.item FROM articles a JOIN versions v"
+            " ON v.article_id = a.article_id AND v.version = a.version",
+        )
+    }
+    kept = {
+        aid: (int(version), title, lead, body)
+        for aid, version, title, lead, body in rows(store, "SELECT article_id, version, title, lead, body FROM archive")
+    }
+    assert current and kept == {
+        aid: (version, item["title"], item["lead"], item["body"]) for aid, (version, item) in current.items()
+    }
 
 
 def test_search_follows_every_write_and_reextraction(store_location: str) -> None:
     with open_store(store_location) as store:
         store.save_article(article("780001", " ".join(SENTENCES)), None, None)
-        store.save_article(article("780002", "Fishermen protested in the harbour over fuel prices.",
-                                   section="Economy", published="2026-04-02T10:00:00+03:30"), None, None)
+        store.save_article(
+            article(
+                "780002",
+                "Fishermen protested in the harbour over fuel prices.",
+                section="Economy",
+                published="2026-04-02T10:00:00+03:30",
+            ),
+            None,
+            None,
+        )
         assert hits(store, '"harbour treaty"') == ["780001"]
         assert sorted(hits(store, "harbour")) == ["780001", "780002"]
         assert hits(store, "harbour", section="economy") == ["780002"]
@@ -109,16 +143,20 @@ def _back_to_the_schema_before_search(location: str) -> None:
 
         step = PG_MIGRATIONS.index(next(m for m in PG_MIGRATIONS if "CREATE TABLE archive" in m))
         with psycopg.connect(location, autocommit=True) as pg:
-            pg.execute("DROP TRIGGER versions_archive ON versions; DROP FUNCTION archive_follow_versions();"
-                       "DROP TABLE archive; DROP INDEX failures_article; DROP INDEX failures_article_number;"
-                       f"DROP TABLE warc_records; UPDATE schema_version SET version = {step}")
+            pg.execute(
+                "DROP TRIGGER versions_archive ON versions; DROP FUNCTION archive_follow_versions();"
+                "DROP TABLE archive; DROP INDEX failures_article; DROP INDEX failures_article_number;"
+                f"DROP TABLE warc_records; UPDATE schema_version SET version = {step}"
+            )
         return
     step = next(i for i, m in enumerate(MIGRATIONS) if isinstance(m, Migration))
     db = sqlite3.connect(location)
-    db.executescript("DROP TRIGGER versions_archive_insert; DROP TRIGGER versions_archive_update;"
-                     "DROP TABLE archive_fts; DROP TABLE archive; DROP INDEX failures_article;"
-                     "DROP INDEX failures_article_number; DROP TABLE warc_records;"
-                     f"PRAGMA user_version = {step};")
+    db.executescript(
+        "DROP TRIGGER versions_archive_insert; DROP TRIGGER versions_archive_update;"
+        "DROP TABLE archive_fts; DROP TABLE archive; DROP INDEX failures_article;"
+        "DROP INDEX failures_article_number; DROP TABLE warc_records;"
+        f"PRAGMA user_version = {step};"
+    )
     db.close()
 
 
@@ -177,8 +215,11 @@ def test_diff_shows_exactly_the_changed_sentence(store_location: str) -> None:
         store.save_article(article("780001", "\n\n".join(paragraphs)), None, None)
         changed = [" ".join([SENTENCES[0], SENTENCES[1], replacement]), *paragraphs[1:]]
         store.save_article(article("780001", "\n\n".join(changed)), None, None)
-        store.save_article(article("780001", "\n\n".join([*changed, "A new closing paragraph."]),
-                                   title="Story 780001 (updated)"), None, None)
+        store.save_article(
+            article("780001", "\n\n".join([*changed, "A new closing paragraph."]), title="Story 780001 (updated)"),
+            None,
+            None,
+        )
     out = cli("diff", "780001", "--from", "1", "--to", "2", "--store", path)
     assert out.returncode == 0, out.stderr
     assert "version 1 (stored " in out.stdout and "-> version 2 (stored " in out.stdout
@@ -189,9 +230,11 @@ def test_diff_shows_exactly_the_changed_sentence(store_location: str) -> None:
     assert "version 2 (stored " in latest.stdout and "-> version 3" in latest.stdout
     assert _marked(latest.stdout) == ([], ["(updated)", "¶ A new closing paragraph."])
 
-    for args, message in ((["999"], "article 999 is not in the store"),
-                          (["780001", "--to", "7"], "--to 7: article 780001 has versions 1 to 3"),
-                          (["780001", "--from", "2", "--to", "2"], "both version 2")):
+    for args, message in (
+        (["999"], "article 999 is not in the store"),
+        (["780001", "--to", "7"], "--to 7: article 780001 has versions 1 to 3"),
+        (["780001", "--from", "2", "--to", "2"], "both version 2"),
+    ):
         bad = cli("diff", *args, "--store", path)
         assert bad.returncode == 2 and message in bad.stderr and bad.stderr.count("\n") == 1
 
@@ -221,10 +264,10 @@ def _fill_with_holes(store: ArticleStore) -> None:
     april = {780008: "2026-04-01", 780012: "2026-04-15"}
     for aid, day in {**march, **april}.items():
         section = "Politics" if aid % 2 else "Economy"
-        store.save_article(article(str(aid), f"Body of {aid}.", section=section,
-                                   published=f"{day}T12:00:00+03:30"), None, None)
-    store.save_article(article("780012", "Body of 780012, edited.", published="2026-04-15T12:00:00+03:30"),
-                       None, None)
+        store.save_article(
+            article(str(aid), f"Body of {aid}.", section=section, published=f"{day}T12:00:00+03:30"), None, None
+        )
+    store.save_article(article("780012", "Body of 780012, edited.", published="2026-04-15T12:00:00+03:30"), None, None)
     store.record_failure(None, "refused", "u", "780003", "not an article: too little text (12 words)")
     store.record_failure(None, "refused", "u", "780004", "not an article: too little text (3 words)")
     store.record_failure(None, "fetch", "u", "780010", "HTTP 404", 404)
@@ -241,8 +284,17 @@ def test_coverage_counts_missing_ids_per_period(store_location: str) -> None:
     rows = {r["period"]: r for r in map(json.loads, out.stdout.splitlines())}
     edit_month = next(p for p in rows if p not in ("2026-03", "2026-04", "total"))
     assert rows["2026-03"] | {"by_section": None} == {
-        "period": "2026-03", "stored": 4, "by_section": None, "low_id": 780001, "high_id": 780006, "missing": 2,
-        "never_seen": 0, "failed": 0, "refused": {"too little text": 2}, "edits": 0}
+        "period": "2026-03",
+        "stored": 4,
+        "by_section": None,
+        "low_id": 780001,
+        "high_id": 780006,
+        "missing": 2,
+        "never_seen": 0,
+        "failed": 0,
+        "refused": {"too little text": 2},
+        "edits": 0,
+    }
     assert rows["2026-03"]["by_section"] == {"Politics": 2, "Economy": 2}
     assert (rows["2026-04"]["low_id"], rows["2026-04"]["high_id"], rows["2026-04"]["missing"]) == (780008, 780012, 3)
     assert (rows["2026-04"]["never_seen"], rows["2026-04"]["failed"]) == (2, 1)
@@ -267,8 +319,12 @@ def test_coverage_is_the_same_on_both_backends(tmp_path: Path) -> None:
                 store.save_article(article("0780007", "An id with a leading zero."), None, None)
                 store.save_article(article("p-1", "Not a numeric id."), None, None)
                 store.record_failure(None, "refused", "u", "x780009", "not an article: page has no headline")
-        for args in (["--by", "month"], ["--by", "week"], ["--by", "day", "--since", "2026-03-03"],
-                     ["--until", "2026-04-01"]):
+        for args in (
+            ["--by", "month"],
+            ["--by", "week"],
+            ["--by", "day", "--since", "2026-03-03"],
+            ["--until", "2026-04-01"],
+        ):
             found = [cli("coverage", "--json", *args, "--store", location) for location in (sqlite, pg)]
             assert found[0].returncode == 0 and found[0].stdout.count("\n") > 1, found[0]
             assert found[1].stdout == found[0].stdout and found[1].returncode == 0, args
@@ -288,7 +344,6 @@ def test_coverage_html_is_one_self_contained_page(tmp_path: Path) -> None:
     assert page.count('<img alt="') == 4 and page.count("data:image/svg+xml;base64,") == 4
     assert not re.search(r"(src|href)=\"(https?:)?//", page), "the page loads nothing from the network"
     assert "<td>780001-780003</td>" in page
-
 
 
 def test_serve_refuses_remote_hosts_and_other_backends(tmp_path: Path) -> None:

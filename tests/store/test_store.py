@@ -29,8 +29,12 @@ def _items(corpus: SiteCorpus) -> list[tuple[dict, Page]]:
     out = []
     for art in corpus.articles():
         extraction = extract_full(art.html, BASE + art.path)
-        out.append((extraction.article.to_dict(), Page(url=BASE + art.path, html=art.html, status=200,
-                                                       encoding="utf-8", mirror="www.presstv.ir")))
+        out.append(
+            (
+                extraction.article.to_dict(),
+                Page(url=BASE + art.path, html=art.html, status=200, encoding="utf-8", mirror="www.presstv.ir"),
+            )
+        )
     return out
 
 
@@ -54,14 +58,21 @@ def test_new_unchanged_and_new_version(store_location: str, corpus: SiteCorpus) 
         target = corpus.articles()[2]
         spec = target.spec
         assert spec is not None
-        corpus.update_article(target.article_id, paragraphs=[*spec.paragraphs, "A new closing paragraph was "
-                              "added by the editors after the vote in parliament on Tuesday evening."])
+        corpus.update_article(
+            target.article_id,
+            paragraphs=[
+                *spec.paragraphs,
+                "A new closing paragraph was added by the editors after the vote in parliament on Tuesday evening.",
+            ],
+        )
         changed = corpus.get(target.article_id)
         assert changed is not None
         item = extract_full(changed.html, BASE + changed.path).article.to_dict()
         assert store.save_article(item, Page(url=BASE + changed.path, html=changed.html), None) == "updated"
-        rows = query(store,
-            "SELECT version, item FROM versions WHERE article_id = ? ORDER BY version", (target.article_id,),
+        rows = query(
+            store,
+            "SELECT version, item FROM versions WHERE article_id = ? ORDER BY version",
+            (target.article_id,),
         )
         assert [r[0] for r in rows] == [1, 2]
         bodies = [json.loads(r[1])["body"] for r in rows]
@@ -93,8 +104,7 @@ def test_metadata_change_without_text_change_is_not_a_version(store_location: st
         store.save_article(item, page, None)
         moved = dict(item, modified="2026-11-27T21:00:00+03:30")
         assert store.save_article(moved, page, None) == "unchanged"
-        rows = query(store,
-            "SELECT version, modified FROM versions WHERE article_id = ?", (item["article_id"],))
+        rows = query(store, "SELECT version, modified FROM versions WHERE article_id = ?", (item["article_id"],))
         assert rows == [(1, "2026-11-27T21:00:00+03:30")]
 
 
@@ -104,17 +114,18 @@ def test_title_or_lead_edit_is_a_new_version(store_location: str, corpus: SiteCo
         store.save_article(item, page, None)
         assert store.save_article(dict(item, title=f"  {item['title']}  "), page, None) == "unchanged"
         assert store.save_article(dict(item, title="A sharper headline"), page, None) == "updated"
-        assert store.save_article(dict(item, title="A sharper headline", lead="A new lead."), page,
-                                  None) == "updated"
-        rows = query(store, "SELECT version, item FROM versions WHERE article_id = ? ORDER BY version",
-                     (item["article_id"],))
+        assert store.save_article(dict(item, title="A sharper headline", lead="A new lead."), page, None) == "updated"
+        rows = query(
+            store, "SELECT version, item FROM versions WHERE article_id = ? ORDER BY version", (item["article_id"],)
+        )
     assert [(v, json.loads(i)["title"].strip(), json.loads(i)["lead"]) for v, i in rows] == [
-        (1, item["title"], item["lead"]), (2, "A sharper headline", item["lead"]),
-        (3, "A sharper headline", "A new lead.")]
+        (1, item["title"], item["lead"]),
+        (2, "A sharper headline", item["lead"]),
+        (3, "A sharper headline", "A new lead."),
+    ]
 
 
-def test_a_store_of_the_first_schema_upgrades_and_then_keeps_a_title_edit(tmp_path: Path,
-                                                                          corpus: SiteCorpus) -> None:
+def test_a_store_of_the_first_schema_upgrades_and_then_keeps_a_title_edit(tmp_path: Path, corpus: SiteCorpus) -> None:
     from crawler.store.sqlite import MIGRATIONS
 
     item, page = _items(corpus)[0]
@@ -124,11 +135,15 @@ def test_a_store_of_the_first_schema_upgrades_and_then_keeps_a_title_edit(tmp_pa
     first_schema = MIGRATIONS[0]
     assert isinstance(first_schema, str)
     db.executescript(first_schema + "; PRAGMA user_version = 1;")
-    db.execute("INSERT INTO articles (article_id, url, title, content_hash, version, first_seen, changed_at,"
-               " last_seen) VALUES (?,?,?,?,1,'2026-01-01T00:00:00','2026-01-01T00:00:00','2026-01-01T00:00:00')",
-               (item["article_id"], item["url"], item["title"], item["content_hash"]))
-    db.execute("INSERT INTO versions (article_id, version, content_hash, item, stored_at) VALUES (?,1,?,?,?)",
-               (item["article_id"], item["content_hash"], json.dumps(item), "2026-01-01T00:00:00"))
+    db.execute(
+        "INSERT INTO articles (article_id, url, title, content_hash, version, first_seen, changed_at,"
+        " last_seen) VALUES (?,?,?,?,1,'2026-01-01T00:00:00','2026-01-01T00:00:00','2026-01-01T00:00:00')",
+        (item["article_id"], item["url"], item["title"], item["content_hash"]),
+    )
+    db.execute(
+        "INSERT INTO versions (article_id, version, content_hash, item, stored_at) VALUES (?,1,?,?,?)",
+        (item["article_id"], item["content_hash"], json.dumps(item), "2026-01-01T00:00:00"),
+    )
     db.commit()
     db.close()
     with open_store(str(old)) as store:
@@ -143,10 +158,23 @@ def test_a_store_of_the_first_schema_upgrades_and_then_keeps_a_title_edit(tmp_pa
 def test_failures_and_runs_recorded(store_location: str) -> None:
     with open_store(store_location) as store:
         run = store.begin_run("presstv", {"mirrors": "http://127.0.0.1:1"})
-        store.record_failure(run, "fetch", "http://127.0.0.1:1/Detail/2026/01/01/770001/x", "770001",
-                             "connection refused\non every mirror", None)
-        store.record_failure(run, "refused", "http://127.0.0.1:1/Section/101/1", None, "not an article: listing",
-                             200, Page(url="http://127.0.0.1:1/Section/101/1", html=b"<html>listing</html>"))
+        store.record_failure(
+            run,
+            "fetch",
+            "http://127.0.0.1:1/Detail/2026/01/01/770001/x",
+            "770001",
+            "connection refused\non every mirror",
+            None,
+        )
+        store.record_failure(
+            run,
+            "refused",
+            "http://127.0.0.1:1/Section/101/1",
+            None,
+            "not an article: listing",
+            200,
+            Page(url="http://127.0.0.1:1/Section/101/1", html=b"<html>listing</html>"),
+        )
         store.finish_run(run, status="ok", exit_status=0, new=0, failed=1, refused=1, mirrors=["127.0.0.1"])
         failures = query(store, "SELECT kind, reason FROM failures ORDER BY id")
         runs = store.runs()
@@ -172,8 +200,10 @@ def test_second_writer_gets_a_clear_lock_error(tmp_path: Path) -> None:
 
 def test_lock_of_a_killed_process_is_released(tmp_path: Path) -> None:
     path = str(tmp_path / "s.sqlite")
-    code = f"from crawler.store import open_store; s = open_store({path!r}, lock=True); print('ok', flush=True); " \
-           "import time; time.sleep(60)"
+    code = (
+        f"from crawler.store import open_store; s = open_store({path!r}, lock=True); print('ok', flush=True); "
+        "import time; time.sleep(60)"
+    )
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None and proc.stdout.readline().strip() == "ok"
@@ -185,8 +215,9 @@ def test_lock_of_a_killed_process_is_released(tmp_path: Path) -> None:
     open_store(path, lock=True).close()
 
 
-def test_sigkill_keeps_committed_batches_and_loses_nothing_half_written(tmp_path: Path, store_location: str,
-                                                                       corpus: SiteCorpus) -> None:
+def test_sigkill_keeps_committed_batches_and_loses_nothing_half_written(
+    tmp_path: Path, store_location: str, corpus: SiteCorpus
+) -> None:
     """A batch of 4: after 6 saves and a SIGKILL, exactly the first 4 articles are stored, whole."""
     path = store_location
     items = _items(corpus)
@@ -252,8 +283,9 @@ def test_bad_paths_give_one_line_errors(tmp_path: Path) -> None:
         SQLiteStore(str(junk))
 
 
-def test_pages_keep_headers_and_provenance_and_old_pages_get_a_marked_minimal_set(tmp_path: Path,
-                                                                                  corpus: SiteCorpus) -> None:
+def test_pages_keep_headers_and_provenance_and_old_pages_get_a_marked_minimal_set(
+    tmp_path: Path, corpus: SiteCorpus
+) -> None:
     from crawler.store.sqlite import MIGRATIONS
 
     (first, first_page), (second, second_page) = _items(corpus)[:2]
@@ -266,8 +298,17 @@ def test_pages_keep_headers_and_provenance_and_old_pages_get_a_marked_minimal_se
     db.execute(
         "INSERT INTO pages (article_id, url, status, encoding, fetched_at, html_sha256, size, html, outcome)"
         " VALUES (?,?,?,?,?,?,?,?,?)",
-        (first["article_id"], first_page.url, 200, "windows-1252", "2020-01-01T00:00:00", "x" * 64,
-         len(first_page.html), zlib.compress(first_page.html), "article"),
+        (
+            first["article_id"],
+            first_page.url,
+            200,
+            "windows-1252",
+            "2020-01-01T00:00:00",
+            "x" * 64,
+            len(first_page.html),
+            zlib.compress(first_page.html),
+            "article",
+        ),
     )
     db.commit()
     db.close()
@@ -294,9 +335,20 @@ def _open_and_store(path: str, number: int) -> str:
     try:
         with open_store(path, commit_items=1) as store:
             body = f"Article number {number} of a store that several processes created at once."
-            store.save_article(Article(article_id=str(900000 + number), url=f"https://www.presstv.ir/Detail/x/{number}",
-                                       source_url="u", mirror="m", title=f"T{number}", lead="", body=body,
-                                       content_hash=str(number)), None, None)
+            store.save_article(
+                Article(
+                    article_id=str(900000 + number),
+                    url=f"https://www.presstv.ir/Detail/x/{number}",
+                    source_url="u",
+                    mirror="m",
+                    title=f"T{number}",
+                    lead="",
+                    body=body,
+                    content_hash=str(number),
+                ),
+                None,
+                None,
+            )
         return "ok"
     except StoreError as exc:
         return str(exc)

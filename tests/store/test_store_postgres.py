@@ -46,9 +46,15 @@ def _password(url: str) -> str:
 
 def _article(article_id: str, text: str = "first") -> dict[str, Any]:
     body = f"Body of article {article_id}, {text} text. " * 20
-    return {"article_id": article_id, "url": f"https://www.presstv.ir/Detail/2026/01/02/{article_id}/x",
-            "title": f"Title {article_id}", "body": body, "content_hash": f"{article_id}-{text}",
-            "published": "2026-01-02T10:00:00+03:30", "section": "Politics"}
+    return {
+        "article_id": article_id,
+        "url": f"https://www.presstv.ir/Detail/2026/01/02/{article_id}/x",
+        "title": f"Title {article_id}",
+        "body": body,
+        "content_hash": f"{article_id}-{text}",
+        "published": "2026-01-02T10:00:00+03:30",
+        "section": "Politics",
+    }
 
 
 WRITER = textwrap.dedent("""
@@ -75,8 +81,14 @@ def _race(url: str, tmp_path: Path, items: list[dict[str, Any]], name: str) -> l
     for order, suffix in ((items, "a"), (items[::-1], "b")):
         data = tmp_path / f"{name}-{suffix}.json"
         data.write_text(json.dumps(order))
-        procs.append(subprocess.Popen([sys.executable, "-c", WRITER, url, str(data), str(go)],
-                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, "-c", WRITER, url, str(data), str(go)],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        )
     for proc in procs:
         assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
     go.write_text("go")
@@ -90,7 +102,8 @@ def _race(url: str, tmp_path: Path, items: list[dict[str, Any]], name: str) -> l
 
 @pytest.mark.integration
 def test_two_processes_storing_the_same_articles_at_once_give_one_article_and_one_new_version(
-        pg: str, tmp_path: Path) -> None:
+    pg: str, tmp_path: Path
+) -> None:
     ids = [str(780000 + i) for i in range(40)]
     first = _race(pg, tmp_path, [_article(i) for i in ids], "new")
     with open_store(pg) as store:
@@ -111,7 +124,8 @@ def test_two_processes_storing_the_same_articles_at_once_give_one_article_and_on
 
 
 def test_a_deadlock_between_two_writers_replays_the_victims_batch_and_loses_nothing(
-        pg: str, caplog: pytest.LogCaptureFixture) -> None:
+    pg: str, caplog: pytest.LogCaptureFixture
+) -> None:
     a = open_store(pg, commit_items=100, commit_seconds=3600)
     b = open_store(pg, commit_items=100, commit_seconds=3600)
     errors: list[BaseException] = []
@@ -140,7 +154,9 @@ def test_a_deadlock_between_two_writers_replays_the_victims_batch_and_loses_noth
         b.close()
     with open_store(pg, readonly=True) as store:
         assert query(store, "SELECT article_id, version FROM versions ORDER BY article_id") == [
-            ("781001", 1), ("781002", 1)]
+            ("781001", 1),
+            ("781002", 1),
+        ]
 
 
 @pytest.mark.integration
@@ -149,8 +165,10 @@ def test_no_run_lock_and_a_killed_crawl_is_found_by_the_next(pg: str) -> None:
     second = open_store(pg, lock=True)  # a second crawl on the same store starts: nothing to wait for
     try:
         run1 = first.begin_run("presstv", {})
-        code = (f"from crawler.store import open_store; s = open_store({pg!r}, lock=True); "
-                "print(s.begin_run('presstv', {}), flush=True); import time; time.sleep(60)")
+        code = (
+            f"from crawler.store import open_store; s = open_store({pg!r}, lock=True); "
+            "print(s.begin_run('presstv', {}), flush=True); import time; time.sleep(60)"
+        )
         proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
         assert proc.stdout is not None
         killed = int(proc.stdout.readline())
@@ -173,9 +191,12 @@ def test_schema_is_versioned_upgraded_in_place_and_newer_refused(pg: str) -> Non
         # A store made by the first schema, holding one page, as an older crawler left it.
         admin.execute(MIGRATIONS[0])
         admin.execute("CREATE TABLE schema_version (version INTEGER NOT NULL); INSERT INTO schema_version VALUES (1)")
-        admin.execute("INSERT INTO pages (article_id, url, status, encoding, fetched_at, html_sha256, size, html,"
-                      " outcome) VALUES ('770001', 'https://www.presstv.ir/x', 200, 'windows-1252',"
-                      " '2020-01-01T00:00:00', 'x', 3, %s, 'article')", (zlib.compress(b"<p>"),))
+        admin.execute(
+            "INSERT INTO pages (article_id, url, status, encoding, fetched_at, html_sha256, size, html,"
+            " outcome) VALUES ('770001', 'https://www.presstv.ir/x', 200, 'windows-1252',"
+            " '2020-01-01T00:00:00', 'x', 3, %s, 'article')",
+            (zlib.compress(b"<p>"),),
+        )
         with pytest.raises(StoreError, match="needs a schema upgrade"):
             open_store(pg, readonly=True)
         with open_store(pg) as store:
@@ -190,8 +211,14 @@ def test_schema_is_versioned_upgraded_in_place_and_newer_refused(pg: str) -> Non
         admin.close()
 
 
-def _replace_netloc(url: str, *, password: str | None = None, port: int | None = None, path: str | None = None,
-                    keep_password: bool = True) -> str:
+def _replace_netloc(
+    url: str,
+    *,
+    password: str | None = None,
+    port: int | None = None,
+    path: str | None = None,
+    keep_password: bool = True,
+) -> str:
     parts = urlsplit(url)
     user = parts.username or ""
     secret = password if password is not None else (parts.password if keep_password else None)

@@ -109,24 +109,36 @@ def write_warc_file(path: Path, records: Sequence[Rec], gzip: bool = True) -> li
             warc_headers = {"WARC-Date": rec.date, **rec.warc_headers}
             if rec.kind == "request":
                 http = StatusAndHeaders("GET / HTTP/1.1", [("Host", "example")], is_http_request=True)
-                record = writer.create_warc_record(rec.url, "request", payload=io.BytesIO(b""), http_headers=http,
-                                                   warc_headers_dict=warc_headers)
+                record = writer.create_warc_record(
+                    rec.url, "request", payload=io.BytesIO(b""), http_headers=http, warc_headers_dict=warc_headers
+                )
             elif rec.kind == "revisit":
                 http = StatusAndHeaders(rec.status, list(rec.headers), protocol="HTTP/1.1")
                 record = writer.create_revisit_record(
-                    rec.url, digest=payload_digest(rec.revisit_of or b""), refers_to_uri=rec.url,
-                    refers_to_date="2013-11-04T12:49:01Z", http_headers=http, warc_headers_dict=warc_headers)
+                    rec.url,
+                    digest=payload_digest(rec.revisit_of or b""),
+                    refers_to_uri=rec.url,
+                    refers_to_date="2013-11-04T12:49:01Z",
+                    http_headers=http,
+                    warc_headers_dict=warc_headers,
+                )
             elif rec.kind == "metadata":
-                record = writer.create_warc_record(rec.url, "metadata", payload=io.BytesIO(rec.body),
-                                                   warc_content_type="text/plain", warc_headers_dict=warc_headers)
+                record = writer.create_warc_record(
+                    rec.url,
+                    "metadata",
+                    payload=io.BytesIO(rec.body),
+                    warc_content_type="text/plain",
+                    warc_headers_dict=warc_headers,
+                )
             else:
                 headers = list(rec.headers)
                 payload = rec.payload()
                 if rec.gzip_body:
                     headers.append(("Content-Encoding", "gzip"))
                 http = StatusAndHeaders(rec.status, headers, protocol="HTTP/1.1")
-                record = writer.create_warc_record(rec.url, "response", payload=io.BytesIO(payload),
-                                                   http_headers=http, warc_headers_dict=warc_headers)
+                record = writer.create_warc_record(
+                    rec.url, "response", payload=io.BytesIO(payload), http_headers=http, warc_headers_dict=warc_headers
+                )
             writer.write_record(record)
     return offsets
 
@@ -137,8 +149,12 @@ def write_arc_file(path: Path, pages: Sequence[tuple[str, str, bytes]], gzip: bo
     first = pages[0][1] if pages else "20000101000000"
     records = [f"filedesc://{path.name} 127.0.0.1 {first} text/plain {len(desc)}\n".encode() + desc + b"\n"]
     for url, stamp, body in pages:
-        http = (b"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: "
-                + str(len(body)).encode() + b"\r\n\r\n" + body)
+        http = (
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: "
+            + str(len(body)).encode()
+            + b"\r\n\r\n"
+            + body
+        )
         records.append(f"{url} 127.0.0.1 {stamp} text/html {len(http)}\n".encode() + http + b"\n")
     with open(path, "wb") as fh:
         for record in records:
@@ -175,8 +191,14 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def serve_pywb(collections: Mapping[str, Sequence[Path]], root: Path, *, config: Mapping[str, Any] | None = None,
-               bin_dir: Path | None = None, timeout: float = 90) -> Iterator[RunningPywb]:
+def serve_pywb(
+    collections: Mapping[str, Sequence[Path]],
+    root: Path,
+    *,
+    config: Mapping[str, Any] | None = None,
+    bin_dir: Path | None = None,
+    timeout: float = 90,
+) -> Iterator[RunningPywb]:
     """Build a pywb collection per {name: [WARC files]} under `root` and serve them on a free loopback port
     until the block ends (see the module docstring); `config` is written as pywb's config.yaml (e.g.
     {"cdx_api_endpoint": "-index"} serves the CDX API at `/<coll>-index`, as the Common Crawl index server
@@ -192,17 +214,27 @@ def serve_pywb(collections: Mapping[str, Sequence[Path]], root: Path, *, config:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     with open(log_path, "ab") as log:
         for name, files in collections.items():
-            for cmd in ([str(folder / "wb-manager"), "init", name],
-                        [str(folder / "wb-manager"), "add", name, *map(str, files)]):
+            for cmd in (
+                [str(folder / "wb-manager"), "init", name],
+                [str(folder / "wb-manager"), "add", name, *map(str, files)],
+            ):
                 done = subprocess.run(cmd, cwd=root, stdout=log, stderr=subprocess.STDOUT, env=env, timeout=timeout)
                 if done.returncode != 0:
-                    pytest.fail(f"{' '.join(cmd[:3])} exited {done.returncode}:\n"
-                                f"{log_path.read_text(errors='replace')[-2000:]}")
+                    pytest.fail(
+                        f"{' '.join(cmd[:3])} exited {done.returncode}:\n{log_path.read_text(errors='replace')[-2000:]}"
+                    )
         port = _free_port()
-        process = subprocess.Popen([str(folder / "wayback"), "-b", "127.0.0.1", "-p", str(port), "-d", str(root)],
-                                   cwd=root, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
-    running = RunningPywb(f"http://127.0.0.1:{port}", port, root, process,
-                          str((config or {}).get("cdx_api_endpoint", "/cdx")))
+        process = subprocess.Popen(
+            [str(folder / "wayback"), "-b", "127.0.0.1", "-p", str(port), "-d", str(root)],
+            cwd=root,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+        )
+    running = RunningPywb(
+        f"http://127.0.0.1:{port}", port, root, process, str((config or {}).get("cdx_api_endpoint", "/cdx"))
+    )
     try:
         deadline = time.monotonic() + timeout
         while True:
@@ -215,8 +247,9 @@ def serve_pywb(collections: Mapping[str, Sequence[Path]], root: Path, *, config:
             except (urllib.error.URLError, OSError):
                 pass
             if time.monotonic() > deadline:
-                pytest.fail(f"pywb did not answer within {timeout:.0f} s:\n"
-                            f"{log_path.read_text(errors='replace')[-2000:]}")
+                pytest.fail(
+                    f"pywb did not answer within {timeout:.0f} s:\n{log_path.read_text(errors='replace')[-2000:]}"
+                )
             time.sleep(0.2)
         yield running
     finally:

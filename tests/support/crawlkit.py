@@ -52,18 +52,34 @@ def _command_settings(settings: dict[str, Any] | None, path_timeouts: dict[str, 
 
         # The project's middlewares plus the test one that gives only these paths their short timeout.
         merged["DOWNLOADER_MIDDLEWARES"] = json.dumps(
-            {**project.DOWNLOADER_MIDDLEWARES, "pathtimeouts.PathTimeouts": 40})
+            {**project.DOWNLOADER_MIDDLEWARES, "pathtimeouts.PathTimeouts": 40}
+        )
         merged["TEST_PATH_TIMEOUTS"] = json.dumps({p.lower(): t for p, t in path_timeouts.items()})
     return merged
 
 
-def crawl_command(out_file: Path, mirrors: str, *spider_args: str, settings: dict[str, Any] | None = None,
-                  path_timeouts: dict[str, float] | None = None, overwrite: bool = True) -> list[str]:
+def crawl_command(
+    out_file: Path,
+    mirrors: str,
+    *spider_args: str,
+    settings: dict[str, Any] | None = None,
+    path_timeouts: dict[str, float] | None = None,
+    overwrite: bool = True,
+) -> list[str]:
     """The `scrapy crawl presstv` command line `crawl` runs (for tests that start it with Popen)."""
     if not mirrors.strip():
         raise ValueError("a test crawl needs mirrors: without them the spider crawls the real site")
-    cmd = [sys.executable, "-m", "scrapy", "crawl", "presstv", "-O" if overwrite else "-o", str(out_file),
-           "-a", f"mirrors={mirrors}"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "scrapy",
+        "crawl",
+        "presstv",
+        "-O" if overwrite else "-o",
+        str(out_file),
+        "-a",
+        f"mirrors={mirrors}",
+    ]
     for arg in spider_args:
         cmd += ["-a", arg]
     for key, value in _command_settings(settings, path_timeouts).items():
@@ -83,9 +99,15 @@ class CrawlResult:
     output: Path
 
 
-def crawl(tmp_path: Path, mirrors: str, *spider_args: str, settings: dict[str, Any] | None = None,
-          timeout: float = 180, output_name: str = "out.jsonl",
-          path_timeouts: dict[str, float] | None = None) -> CrawlResult:
+def crawl(
+    tmp_path: Path,
+    mirrors: str,
+    *spider_args: str,
+    settings: dict[str, Any] | None = None,
+    timeout: float = 180,
+    output_name: str = "out.jsonl",
+    path_timeouts: dict[str, float] | None = None,
+) -> CrawlResult:
     """Run `scrapy crawl presstv -a mirrors=... -O out.jsonl` in a subprocess from the repository root.
 
     `path_timeouts` ({path: seconds}) gives those paths a download timeout of their own."""

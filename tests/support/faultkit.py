@@ -48,6 +48,7 @@ def _hard_reset(h: BaseHTTPRequestHandler) -> None:
 
 def reset_mid_body(keep: int = 1500) -> Handler:
     """Send the headers and the first `keep` bytes of the normal page, then reset the connection."""
+
     def handle(req: SiteRequest) -> Reply:
         data = req.mirror.normal_reply(req).body
 
@@ -57,12 +58,15 @@ def reset_mid_body(keep: int = 1500) -> Handler:
             h.wfile.flush()
             time.sleep(0.05)
             _hard_reset(h)
+
         return Reply(raw=raw)
+
     return handle
 
 
 def stall_mid_body(seconds: float, keep: int = 1500) -> Handler:
     """Send the headers and `keep` body bytes, then go silent for `seconds` (past the client's timeout)."""
+
     def handle(req: SiteRequest) -> Reply:
         data = req.mirror.normal_reply(req).body
 
@@ -72,34 +76,42 @@ def stall_mid_body(seconds: float, keep: int = 1500) -> Handler:
             h.wfile.flush()
             time.sleep(seconds)
             h.close_connection = True
+
         return Reply(raw=raw)
+
     return handle
 
 
 def garbage_response(data: bytes = b"SSH-2.0-OpenSSH_9.6\r\nProtocol mismatch.\r\n") -> Handler:
     """Answer with bytes that are not HTTP at all (another service on the port, a broken proxy), then close."""
+
     def handle(req: SiteRequest) -> Reply:
         def raw(h: BaseHTTPRequestHandler) -> None:
             with contextlib.suppress(OSError):
                 h.wfile.write(data)
                 h.wfile.flush()
             h.close_connection = True
+
         return Reply(raw=raw)
+
     return handle
 
 
 def stream_unannounced(data: bytes, chunk: int = 1 << 20) -> Handler:
     """Send `data` with no Content-Length (the body ends when the connection closes), as a streamed page."""
+
     def handle(req: SiteRequest) -> Reply:
         def raw(h: BaseHTTPRequestHandler) -> None:
             _head(h, 200, {"Content-Type": "text/html; charset=utf-8", "Connection": "close"})
             try:
                 for i in range(0, len(data), chunk):
-                    h.wfile.write(data[i: i + chunk])
+                    h.wfile.write(data[i : i + chunk])
             except (BrokenPipeError, ConnectionResetError):
                 pass  # the client gave up on it, as it should
             h.close_connection = True
+
         return Reply(raw=raw)
+
     return handle
 
 
@@ -120,9 +132,11 @@ def gzip_bomb(inflated_mb: int = 200) -> bytes:
 
 def record_times(handler: Handler, times: list[float]) -> Handler:
     """Wrap `handler`, noting the monotonic time of every request it sees."""
+
     def handle(req: SiteRequest) -> Reply | None:
         times.append(time.monotonic())
         return handler(req)
+
     return handle
 
 
@@ -170,8 +184,10 @@ class OffsiteHost:
                 self.contacts.append(first or "(connection)")
                 body = b"<html><body><p>Off-site page: the crawler must never read this.</p></body></html>"
                 with contextlib.suppress(OSError):
-                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nConnection: close\r\n"
-                                 b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+                    conn.sendall(
+                        b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nConnection: close\r\n"
+                        b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+                    )
 
     def __enter__(self) -> OffsiteHost:
         self._thread.start()
@@ -186,12 +202,23 @@ class OffsiteHost:
 # ---- pages ---------------------------------------------------------------------------------------------
 
 
-def add_article(corpus: SiteCorpus, article_id: str, title: str, paragraphs: list[str] | None = None,
-                *, in_feeds: bool = True, published: datetime | None = None) -> str:
+def add_article(
+    corpus: SiteCorpus,
+    article_id: str,
+    title: str,
+    paragraphs: list[str] | None = None,
+    *,
+    in_feeds: bool = True,
+    published: datetime | None = None,
+) -> str:
     """Add a generated-style article with this id and text; returns its path."""
     when = published or corpus.now.replace(microsecond=0, second=0, minute=0)
     spec = ArticleSpec(
-        article_id=article_id, published=when, section_id="102", section_name="West Asia", title=title,
+        article_id=article_id,
+        published=when,
+        section_id="102",
+        section_name="West Asia",
+        title=title,
         lead=f"{title}: officials gave details on Monday.",
         paragraphs=paragraphs or pages.filler_paragraphs(6, int(article_id)),
     )
@@ -254,13 +281,17 @@ class StoreView:
         return sorted(r[0] for r in self.query("SELECT article_id FROM versions"))
 
     def item(self, article_id: str) -> dict[str, Any] | None:
-        rows = self.query("SELECT v.item FROM articles a JOIN versions v ON v.article_id = a.article_id "
-                          "AND v.version = a.version WHERE a.article_id = ?", (article_id,))
+        rows = self.query(
+            "SELECT v.item FROM articles a JOIN versions v ON v.article_id = a.article_id "
+            "AND v.version = a.version WHERE a.article_id = ?",
+            (article_id,),
+        )
         return json.loads(rows[0][0]) if rows else None
 
     def failures(self, article_id: str) -> list[dict[str, Any]]:
-        rows = self.query("SELECT kind, url, status, reason FROM failures WHERE article_id = ? ORDER BY id",
-                          (article_id,))
+        rows = self.query(
+            "SELECT kind, url, status, reason FROM failures WHERE article_id = ? ORDER BY id", (article_id,)
+        )
         return [{"kind": k, "url": u, "status": s, "reason": r} for k, u, s, r in rows]
 
     def runs(self) -> list[dict[str, Any]]:
@@ -280,7 +311,7 @@ def summary_lines(stderr: str) -> list[str]:
 def one_summary(stderr: str) -> str:
     """The run's single summary line; fails when the crawl printed a traceback or not exactly one summary."""
     if "Traceback" in stderr:
-        raise AssertionError("the crawl printed a traceback:\n" + stderr[stderr.index("Traceback") - 500:][:4000])
+        raise AssertionError("the crawl printed a traceback:\n" + stderr[stderr.index("Traceback") - 500 :][:4000])
     lines = summary_lines(stderr)
     if len(lines) != 1:
         raise AssertionError(f"expected one 'Run summary:' line, got {len(lines)}:\n{stderr[-3000:]}")
@@ -305,8 +336,11 @@ def small_disk(folder: Path, size_kb: int) -> Iterator[bool]:
     folder.mkdir(parents=True, exist_ok=True)
     mounted = False
     if hasattr(os, "geteuid") and os.geteuid() == 0:
-        proc = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size_kb}k,mode=0755", "tmpfs", str(folder)],
-                              capture_output=True, check=False)
+        proc = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={size_kb}k,mode=0755", "tmpfs", str(folder)],
+            capture_output=True,
+            check=False,
+        )
         mounted = proc.returncode == 0
     try:
         yield mounted

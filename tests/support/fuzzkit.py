@@ -56,6 +56,7 @@ class Target:
 
 # ---- the mutations every family is built from ------------------------------------------------------------------
 
+
 def mutate(data: bytes, cut: float, flips: list[int]) -> bytes:
     """`data` cut to the fraction `cut` of its length, then one bit flipped per entry of `flips` (position and bit
     taken from the number)."""
@@ -75,8 +76,9 @@ DEPTHS = st.integers(1, 100_000)
 NO_URL = st.just("")
 
 
-def _cut_and_flipped(family: str, seeds: SearchStrategy[bytes], url: SearchStrategy[str] = NO_URL
-                     ) -> SearchStrategy[Case]:
+def _cut_and_flipped(
+    family: str, seeds: SearchStrategy[bytes], url: SearchStrategy[str] = NO_URL
+) -> SearchStrategy[Case]:
     return st.builds(lambda data, cut, flips, u: Case(family, mutate(data, cut, flips), u), seeds, CUTS, FLIPS, url)
 
 
@@ -92,8 +94,21 @@ URLS = [
     "http://www.presstv.com/detail/222208.html",
     "https://example.org/news/2026/story.html",  # no profile: the generic path
 ]
-CHARSETS = ["utf-8", "UTF-16", "utf-32", "iso-8859-1", "windows-1256", "koi8-r", "shift_jis", "gb18030", "x-unknown",
-            "utf-7", "", "\x00", "utf-8\"><script>"]
+CHARSETS = [
+    "utf-8",
+    "UTF-16",
+    "utf-32",
+    "iso-8859-1",
+    "windows-1256",
+    "koi8-r",
+    "shift_jis",
+    "gb18030",
+    "x-unknown",
+    "utf-7",
+    "",
+    "\x00",
+    'utf-8"><script>',
+]
 _PARA = "<p>" + "The minister said the measures amounted to economic warfare on ordinary people. " * 4 + "</p>"
 
 
@@ -112,33 +127,51 @@ def huge_attribute(size: int, where: str) -> bytes:
 
 def nested_page(tag: str, depth: int) -> bytes:
     """An article whose paragraphs sit `depth` elements deep."""
-    return (f"<html><body><h1>Iran urges UN action now</h1>{f'<{tag}>' * depth}{_PARA * 3}"
-            f"{f'</{tag}>' * depth}").encode()
+    return (
+        f"<html><body><h1>Iran urges UN action now</h1>{f'<{tag}>' * depth}{_PARA * 3}{f'</{tag}>' * depth}"
+    ).encode()
 
 
 def _gzip_family() -> SearchStrategy[Case]:
-    truncated = st.builds(lambda page, cut, junk: (lambda packed: packed[: max(10, len(packed) - cut)] + junk)(
-        gzip.compress(page, mtime=0)), st.sampled_from(PAGES), st.integers(0, 400), JUNK)
+    truncated = st.builds(
+        lambda page, cut, junk: (lambda packed: packed[: max(10, len(packed) - cut)] + junk)(
+            gzip.compress(page, mtime=0)
+        ),
+        st.sampled_from(PAGES),
+        st.integers(0, 400),
+        JUNK,
+    )
     header_on_garbage = st.builds(lambda junk: b"\x1f\x8b\x08\x00" + junk, JUNK)
     return st.builds(lambda data: Case("mixed-up gzip", data, URLS[0]), truncated | header_on_garbage)
 
 
 EXTRACT_FAMILIES: dict[str, SearchStrategy[Case]] = {
     "random bytes": _random_bytes(st.sampled_from(URLS)),
-    "cut and bit-flipped page": _cut_and_flipped("cut and bit-flipped page", st.sampled_from(PAGES),
-                                                 st.sampled_from(URLS)),
-    "encoding declaration": st.builds(lambda page, cs: Case("encoding declaration", declared(page, cs), URLS[0]),
-                                      st.sampled_from(PAGES), st.sampled_from(CHARSETS)),
+    "cut and bit-flipped page": _cut_and_flipped(
+        "cut and bit-flipped page", st.sampled_from(PAGES), st.sampled_from(URLS)
+    ),
+    "encoding declaration": st.builds(
+        lambda page, cs: Case("encoding declaration", declared(page, cs), URLS[0]),
+        st.sampled_from(PAGES),
+        st.sampled_from(CHARSETS),
+    ),
     "mixed-up gzip": _gzip_family(),
-    "huge attribute": st.builds(lambda size, where: Case("huge attribute", huge_attribute(size, where), URLS[0]),
-                                st.integers(1, 2_000_000), st.sampled_from(["class", "href", "data-x", "style"])),
-    "deep nesting": st.builds(lambda tag, depth, url: Case("deep nesting", nested_page(tag, depth), url),
-                              st.sampled_from(["div", "span", "table"]), DEPTHS, st.sampled_from(URLS)),
+    "huge attribute": st.builds(
+        lambda size, where: Case("huge attribute", huge_attribute(size, where), URLS[0]),
+        st.integers(1, 2_000_000),
+        st.sampled_from(["class", "href", "data-x", "style"]),
+    ),
+    "deep nesting": st.builds(
+        lambda tag, depth, url: Case("deep nesting", nested_page(tag, depth), url),
+        st.sampled_from(["div", "span", "table"]),
+        DEPTHS,
+        st.sampled_from(URLS),
+    ),
 }
 
 
 def run_extract(case: Case) -> str:
-    """"article" or "refused", asserting the contract of each: an Article with a title and a body, or a
+    """ "article" or "refused", asserting the contract of each: an Article with a title and a body, or a
     NotAnArticle whose reason is one short line."""
     try:
         result = extract_full(case.data, case.url)
@@ -155,13 +188,17 @@ def run_extract(case: Case) -> str:
 
 # ---- feeds and sitemaps -------------------------------------------------------------------------------------------
 
-FEED = (b'<?xml version="1.0"?><rss version="2.0"><channel><title>Presstv</title>'
-        b"<item><link>https://www.presstv.ir/Detail/2026/08/15/774416/Iran-urges-UN</link><title>A</title></item>"
-        b"<item><link>/Detail/2026/08/14/774400/Other</link></item></channel></rss>")
-SITEMAP = (b'<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" '
-           b'xmlns:news="http://www.google.com/schemas/sitemap-news/0.9"><url>'
-           b"<loc>https://www.presstv.ir/Detail/2026/08/15/774416/Iran-urges-UN</loc><news:news>"
-           b"<news:publication_date>2026-08-15T10:30:00+03:30</news:publication_date></news:news></url></urlset>")
+FEED = (
+    b'<?xml version="1.0"?><rss version="2.0"><channel><title>Presstv</title>'
+    b"<item><link>https://www.presstv.ir/Detail/2026/08/15/774416/Iran-urges-UN</link><title>A</title></item>"
+    b"<item><link>/Detail/2026/08/14/774400/Other</link></item></channel></rss>"
+)
+SITEMAP = (
+    b'<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" '
+    b'xmlns:news="http://www.google.com/schemas/sitemap-news/0.9"><url>'
+    b"<loc>https://www.presstv.ir/Detail/2026/08/15/774416/Iran-urges-UN</loc><news:news>"
+    b"<news:publication_date>2026-08-15T10:30:00+03:30</news:publication_date></news:news></url></urlset>"
+)
 _LINK = b"https://www.presstv.ir/Detail/2026/08/15/774416/Iran-urges-UN"
 
 
@@ -171,13 +208,15 @@ def entity_document(which: str, kind: str, depth: int) -> bytes:
     if kind == "external":
         dtd = b'<!ENTITY e SYSTEM "file:///etc/passwd">'
     else:
-        levels = [b'<!ENTITY e0 "lol">'] + [f'<!ENTITY e{i} "{f"&e{i - 1};" * 10}">'.encode()
-                                            for i in range(1, min(depth, 12) + 1)]
+        levels = [b'<!ENTITY e0 "lol">'] + [
+            f'<!ENTITY e{i} "{f"&e{i - 1};" * 10}">'.encode() for i in range(1, min(depth, 12) + 1)
+        ]
         dtd = b"".join(levels) + f'<!ENTITY e "&e{min(depth, 12)};">'.encode()
     doc = FEED if which == "feed" else SITEMAP
     root = b"rss" if which == "feed" else b"urlset"
-    return (doc.replace(b'<?xml version="1.0"?>', b'<?xml version="1.0"?><!DOCTYPE ' + root + b" [" + dtd + b"]>")
-            .replace(_LINK, _LINK + b"&e;", 1))
+    return doc.replace(
+        b'<?xml version="1.0"?>', b'<?xml version="1.0"?><!DOCTYPE ' + root + b" [" + dtd + b"]>"
+    ).replace(_LINK, _LINK + b"&e;", 1)
 
 
 def nested_document(which: str, depth: int) -> bytes:
@@ -192,13 +231,20 @@ def _xml_families(which: str) -> dict[str, SearchStrategy[Case]]:
     seed = FEED if which == "feed" else SITEMAP
     return {
         "cut and bit-flipped": st.builds(
-            lambda cut, flips, gz: Case("cut and bit-flipped", (lambda b: gzip.compress(b, mtime=0) if gz else b)(
-                mutate(seed, cut, flips))), CUTS, FLIPS, st.booleans()),
+            lambda cut, flips, gz: Case(
+                "cut and bit-flipped", (lambda b: gzip.compress(b, mtime=0) if gz else b)(mutate(seed, cut, flips))
+            ),
+            CUTS,
+            FLIPS,
+            st.booleans(),
+        ),
         "random bytes": _random_bytes(max_size=2048),
         "deep nesting": st.builds(lambda depth: Case("deep nesting", nested_document(which, depth)), DEPTHS),
-        "entity expansion": st.builds(lambda kind, depth: Case("entity expansion", entity_document(which, kind,
-                                                                                                   depth)),
-                                      st.sampled_from(["laughs", "external"]), st.integers(1, 12)),
+        "entity expansion": st.builds(
+            lambda kind, depth: Case("entity expansion", entity_document(which, kind, depth)),
+            st.sampled_from(["laughs", "external"]),
+            st.integers(1, 12),
+        ),
     }
 
 
@@ -232,6 +278,7 @@ def _run_discovery(which: str) -> Callable[[Case], str]:
 
 # ---- archives -----------------------------------------------------------------------------------------------------
 
+
 def warc_file(gz: bool = True, records: int = 3) -> bytes:
     """A WARC/1.1 file of `records` HTML responses with fixed ids and dates: the same bytes every time, so a failing
     input replays."""
@@ -239,11 +286,18 @@ def warc_file(gz: bool = True, records: int = 3) -> bytes:
     writer = WARCWriter(buf, gzip=gz, warc_version="1.1")
     for i in range(records):
         http = StatusAndHeaders("200 OK", [("Content-Type", "text/html")], protocol="HTTP/1.1")
-        writer.write_record(writer.create_warc_record(
-            f"https://www.presstv.ir/Detail/2026/08/15/77441{i}/X", "response",
-            payload=io.BytesIO(b"<html><body><p>text</p></body></html>" * 20), http_headers=http,
-            warc_headers_dict={"WARC-Record-ID": f"<urn:uuid:00000000-0000-0000-0000-00000000000{i}>",
-                               "WARC-Date": "2026-08-15T07:00:00Z"}))
+        writer.write_record(
+            writer.create_warc_record(
+                f"https://www.presstv.ir/Detail/2026/08/15/77441{i}/X",
+                "response",
+                payload=io.BytesIO(b"<html><body><p>text</p></body></html>" * 20),
+                http_headers=http,
+                warc_headers_dict={
+                    "WARC-Record-ID": f"<urn:uuid:00000000-0000-0000-0000-00000000000{i}>",
+                    "WARC-Date": "2026-08-15T07:00:00Z",
+                },
+            )
+        )
     return buf.getvalue()
 
 
@@ -252,7 +306,11 @@ WARC_GZ, WARC_PLAIN, WARC_RECORD = warc_file(), warc_file(gz=False), warc_file(r
 WARC_FAMILIES: dict[str, SearchStrategy[Case]] = {
     "cut and bit-flipped, junk after": st.builds(
         lambda data, cut, flips, junk: Case("cut and bit-flipped, junk after", mutate(data, cut, flips) + junk),
-        st.sampled_from([WARC_GZ, WARC_PLAIN]), CUTS, FLIPS, JUNK),
+        st.sampled_from([WARC_GZ, WARC_PLAIN]),
+        CUTS,
+        FLIPS,
+        JUNK,
+    ),
     "random bytes": _random_bytes(max_size=2048),
 }
 
@@ -276,13 +334,18 @@ def _run_warc(case: Case) -> str:
 
 COMMONCRAWL_FAMILIES: dict[str, SearchStrategy[Case]] = {
     "cut and bit-flipped record, junk after": st.builds(
-        lambda data, cut, flips, junk: Case("cut and bit-flipped record, junk after",
-                                            mutate(data, cut, flips) + junk),
-        st.sampled_from([WARC_RECORD, gzip.decompress(WARC_RECORD)]), CUTS, FLIPS, JUNK),
+        lambda data, cut, flips, junk: Case("cut and bit-flipped record, junk after", mutate(data, cut, flips) + junk),
+        st.sampled_from([WARC_RECORD, gzip.decompress(WARC_RECORD)]),
+        CUTS,
+        FLIPS,
+        JUNK,
+    ),
     "random bytes": _random_bytes(max_size=2048),
-    "gzip of garbage": st.builds(lambda head, junk: Case("gzip of garbage", gzip.compress(head + junk, mtime=0)),
-                                 st.sampled_from([b"", b"WARC/1.1\r\n", b"WARC/1.0\r\nWARC-Type: response\r\n"]),
-                                 st.binary(max_size=512)),
+    "gzip of garbage": st.builds(
+        lambda head, junk: Case("gzip of garbage", gzip.compress(head + junk, mtime=0)),
+        st.sampled_from([b"", b"WARC/1.1\r\n", b"WARC/1.0\r\nWARC-Type: response\r\n"]),
+        st.binary(max_size=512),
+    ),
 }
 
 
@@ -301,24 +364,34 @@ def _run_commoncrawl(case: Case) -> str:
     return "page"
 
 
-CDX_ANSWER = json.dumps([
-    ["original", "timestamp", "statuscode", "mimetype", "digest"],
-    ["https://www.presstv.ir/Detail/2026/08/15/774416/Iran-urges-UN", "20260815070000", "200", "text/html", "AB"],
-    ["http://www.presstv.com/detail/222208.html", "20120101000000", "301", "text/html", "CD"],
-    [], ["resume-key-1"],
-]).encode()
+CDX_ANSWER = json.dumps(
+    [
+        ["original", "timestamp", "statuscode", "mimetype", "digest"],
+        ["https://www.presstv.ir/Detail/2026/08/15/774416/Iran-urges-UN", "20260815070000", "200", "text/html", "AB"],
+        ["http://www.presstv.com/detail/222208.html", "20120101000000", "301", "text/html", "CD"],
+        [],
+        ["resume-key-1"],
+    ]
+).encode()
 _JSON_SCALARS = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=40)
-_JSON = st.recursive(_JSON_SCALARS, lambda inner: st.lists(inner, max_size=6)
-                     | st.dictionaries(st.text(max_size=10), inner, max_size=6), max_leaves=40)
+_JSON = st.recursive(
+    _JSON_SCALARS,
+    lambda inner: st.lists(inner, max_size=6) | st.dictionaries(st.text(max_size=10), inner, max_size=6),
+    max_leaves=40,
+)
 
 CDX_FAMILIES: dict[str, SearchStrategy[Case]] = {
     "cut and bit-flipped answer": _cut_and_flipped("cut and bit-flipped answer", st.just(CDX_ANSWER)),
     "random text": st.builds(lambda text: Case("random text", text.encode("utf-8")), st.text(max_size=1024)),
-    "random JSON": st.builds(lambda value: Case("random JSON", json.dumps(value).encode()),
-                             _JSON | st.lists(st.lists(_JSON_SCALARS, max_size=6), max_size=8)),
+    "random JSON": st.builds(
+        lambda value: Case("random JSON", json.dumps(value).encode()),
+        _JSON | st.lists(st.lists(_JSON_SCALARS, max_size=6), max_size=8),
+    ),
     "deep nesting": st.builds(lambda depth: Case("deep nesting", b"[" * depth + b"]" * depth), DEPTHS),
-    "long numbers": st.builds(lambda digits: Case("long numbers", b'[["original","timestamp"],["u",'
-                                                  + b"7" * digits + b"]]"), st.integers(1, 20_000)),
+    "long numbers": st.builds(
+        lambda digits: Case("long numbers", b'[["original","timestamp"],["u",' + b"7" * digits + b"]]"),
+        st.integers(1, 20_000),
+    ),
 }
 
 
@@ -333,12 +406,15 @@ def _run_cdx(case: Case) -> str:
     return "captures" if captures else "none"
 
 
-TARGETS: dict[str, Target] = {t.name: t for t in (
-    Target("extract", EXTRACT_FAMILIES, run_extract),
-    Target("feed", _xml_families("feed"), _run_discovery("feed")),
-    Target("sitemap", _xml_families("sitemap"), _run_discovery("sitemap")),
-    Target("warc", WARC_FAMILIES, _run_warc),
-    Target("commoncrawl", COMMONCRAWL_FAMILIES, _run_commoncrawl),
-    Target("cdx", CDX_FAMILIES, _run_cdx),
-)}
+TARGETS: dict[str, Target] = {
+    t.name: t
+    for t in (
+        Target("extract", EXTRACT_FAMILIES, run_extract),
+        Target("feed", _xml_families("feed"), _run_discovery("feed")),
+        Target("sitemap", _xml_families("sitemap"), _run_discovery("sitemap")),
+        Target("warc", WARC_FAMILIES, _run_warc),
+        Target("commoncrawl", COMMONCRAWL_FAMILIES, _run_commoncrawl),
+        Target("cdx", CDX_FAMILIES, _run_cdx),
+    )
+}
 """Every target, by name."""

@@ -84,7 +84,11 @@ def dump_rows(location: str) -> list[str]:
     with open_store(location, readonly=True) as store:
         for table in TABLES:
             for row in rows(store, f"SELECT * FROM {table}"):
-                cells = [zlib.decompress(bytes(c)).decode("utf-8", "replace") if isinstance(c, bytes | memoryview)
-                         else str(c) for c in row]
+                cells = [
+                    zlib.decompress(bytes(c)).decode("utf-8", "replace")
+                    if isinstance(c, bytes | memoryview)
+                    else str(c)
+                    for c in row
+                ]
                 lines.append(f"{table}: " + " | ".join(cells))
     return lines

@@ -43,16 +43,22 @@ def settings(**overrides: Any) -> dict[str, Any]:
     return values
 
 
-def make_crawler(store: Path | None = None, clock: Clock | None = None, mirrors: tuple[str, ...] = MIRRORS,
-                 **overrides: Any) -> Crawler:
+def make_crawler(
+    store: Path | None = None, clock: Clock | None = None, mirrors: tuple[str, ...] = MIRRORS, **overrides: Any
+) -> Crawler:
     """A crawler with the project's settings and its `presstv` spider (mirrors given), not started."""
     if store is not None:
         overrides["CRAWLER_STORE"] = str(store)
     crawler = get_crawler(PresstvSpider, settings(**overrides))
     spider = PresstvSpider.from_crawler(crawler, mirrors=",".join(mirrors))
     settings_ = crawler.settings
-    spider.mirror_pool = MirrorPool(mirrors, spider.outlet, settings_.getint("CRAWLER_MIRROR_FAIL_THRESHOLD"),
-                                    settings_.getfloat("CRAWLER_MIRROR_COOLDOWN"), clock=clock or Clock())
+    spider.mirror_pool = MirrorPool(
+        mirrors,
+        spider.outlet,
+        settings_.getint("CRAWLER_MIRROR_FAIL_THRESHOLD"),
+        settings_.getfloat("CRAWLER_MIRROR_COOLDOWN"),
+        clock=clock or Clock(),
+    )
     crawler.spider = spider
     return crawler
 
@@ -62,28 +68,55 @@ def spider_of(crawler: Crawler) -> PresstvSpider:
     return crawler.spider
 
 
-def article_request(crawler: Crawler, path: str = "/Detail/2026/01/02/777001/Some-story",
-                    mirror: str = MIRRORS[0]) -> Request:
+def article_request(
+    crawler: Crawler, path: str = "/Detail/2026/01/02/777001/Some-story", mirror: str = MIRRORS[0]
+) -> Request:
     """The spider's request for an article path on a mirror, as discovery makes it."""
     request = spider_of(crawler).article_request(mirror + path, "rss")
     assert request is not None
     return request.replace(url=mirror + path)
 
 
-def html_response(request: Request, body: str = "<html><body><p>An article.</p></body></html>",
-                  status: int = 200, headers: dict[str, str] | None = None) -> HtmlResponse:
-    return HtmlResponse(request.url, status=status, body=body.encode("utf-8"), encoding="utf-8", request=request,
-                        headers=headers)
+def html_response(
+    request: Request,
+    body: str = "<html><body><p>An article.</p></body></html>",
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+) -> HtmlResponse:
+    return HtmlResponse(
+        request.url, status=status, body=body.encode("utf-8"), encoding="utf-8", request=request, headers=headers
+    )
 
 
-def extracted(article_id: str = "777001", body: str = "Some text of the article.", layout: str = "current",
-              removed: dict[str, list[str]] | None = None, mirror: str = "m1.test") -> ExtractedItem:
+def extracted(
+    article_id: str = "777001",
+    body: str = "Some text of the article.",
+    layout: str = "current",
+    removed: dict[str, list[str]] | None = None,
+    mirror: str = "m1.test",
+) -> ExtractedItem:
     """An extracted item as the extraction pipeline hands it to the store pipeline."""
     url = f"http://{mirror}/Detail/2026/01/02/{article_id}/Some-story"
-    article = Article(article_id=article_id, url=f"https://outlet.test/{article_id}", source_url=url,
-                      mirror=mirror, title="A title", lead="A lead.", body=body, published="2026-01-02T10:00:00+03:30",
-                      section="Politics", content_hash=content_hash(body), word_count=len(body.split()),
-                      layout=layout)
-    page = Page(url=url, html=f"<html><body>{body}</body></html>".encode(), status=200, encoding="utf-8",
-                mirror=mirror, fetched_at="2026-01-02T10:00:00+00:00")
+    article = Article(
+        article_id=article_id,
+        url=f"https://outlet.test/{article_id}",
+        source_url=url,
+        mirror=mirror,
+        title="A title",
+        lead="A lead.",
+        body=body,
+        published="2026-01-02T10:00:00+03:30",
+        section="Politics",
+        content_hash=content_hash(body),
+        word_count=len(body.split()),
+        layout=layout,
+    )
+    page = Page(
+        url=url,
+        html=f"<html><body>{body}</body></html>".encode(),
+        status=200,
+        encoding="utf-8",
+        mirror=mirror,
+        fetched_at="2026-01-02T10:00:00+00:00",
+    )
     return ExtractedItem(article=article, page=page, source="rss", removed=removed or {}, layout=layout)

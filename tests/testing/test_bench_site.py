@@ -11,8 +11,15 @@ import sitegen
 
 from crawler.extract import extract_full
 
-FURNITURE = ("Latest News", "All rights reserved", "Related story", "window.__", "SHARE THIS ARTICLE",
-             "cfg", "Install the new version")
+FURNITURE = (
+    "Latest News",
+    "All rights reserved",
+    "Related story",
+    "window.__",
+    "SHARE THIS ARTICLE",
+    "cfg",
+    "Install the new version",
+)
 
 
 def test_pages_are_realistic_articles_and_extract_cleanly() -> None:

@@ -123,8 +123,13 @@ def test_article_changes_and_removals_show_at_once(site: RunningSite) -> None:
 
 
 def test_mirror_behaviours(site_corpus: SiteCorpus) -> None:
-    mirrors: list[str | MirrorSpec] = ["seized", "refuse", "503", MirrorSpec("slow", delay=1.0),
-                                       MirrorSpec("down-then-up", down_requests=2)]
+    mirrors: list[str | MirrorSpec] = [
+        "seized",
+        "refuse",
+        "503",
+        MirrorSpec("slow", delay=1.0),
+        MirrorSpec("down-then-up", down_requests=2),
+    ]
     with serve_site(site_corpus, mirrors) as s:
         status, _, body = get(s.mirror("seized").base_url + "/Detail/2026/08/15/774416/x")
         assert status == 200 and b"This domain has been seized" in body
@@ -185,8 +190,15 @@ def test_generated_pages_have_the_requested_size_and_extract_clean() -> None:
         result = extract_full(page.html, "https://www.presstv.co.uk" + page.path, OUTLET)
         assert result.guard_removed == []
         body = result.article.body
-        for phrase in ("Read more", "SHARE THIS ARTICLE", "alternate addresses", "Roku", "Latest News",
-                       "Related story", "Install the new version"):
+        for phrase in (
+            "Read more",
+            "SHARE THIS ARTICLE",
+            "alternate addresses",
+            "Roku",
+            "Latest News",
+            "Related story",
+            "Install the new version",
+        ):
             assert phrase not in body
         assert result.article.lead and result.article.section
     spec = big.spec
@@ -198,9 +210,11 @@ def test_generated_pages_have_the_requested_size_and_extract_clean() -> None:
 
 
 def test_runs_as_a_process_and_prints_its_mirrors() -> None:
-    proc = subprocess.Popen([sys.executable, "-m", "crawler.testing.site", "--mirrors", "seized,healthy",
-                             "--generate", "3"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "crawler.testing.site", "--mirrors", "seized,healthy", "--generate", "3"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
         line = first_line(proc)
         assert line.startswith("mirrors=http://127.0.0.1:")

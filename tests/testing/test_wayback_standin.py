@@ -26,12 +26,26 @@ def _captures() -> list[ArchivedCapture]:
     for day in range(1, 29):
         aid = 330000 + day
         for host, ts in (("www.presstv.ir", f"201311{day:02d}120000"), ("presstv.com", f"201401{day:02d}080000")):
-            caps.append(ArchivedCapture(f"http://{host}/detail/2013/11/{day:02d}/{aid}/story-{day}/", ts,
-                                        f"<html>{aid} at {ts}</html>".encode()))
-    caps.append(ArchivedCapture("http://www.presstv.ir/detail/2013/11/05/330005/story-5/", "20131106000000",
-                                b"moved", statuscode=301))
-    caps.append(ArchivedCapture("http://www.presstv.ir/detail/2013/11/05/330005/story-5/", "20131107000000",
-                                b"\x89PNG", mimetype="image/png"))
+            caps.append(
+                ArchivedCapture(
+                    f"http://{host}/detail/2013/11/{day:02d}/{aid}/story-{day}/",
+                    ts,
+                    f"<html>{aid} at {ts}</html>".encode(),
+                )
+            )
+    caps.append(
+        ArchivedCapture(
+            "http://www.presstv.ir/detail/2013/11/05/330005/story-5/", "20131106000000", b"moved", statuscode=301
+        )
+    )
+    caps.append(
+        ArchivedCapture(
+            "http://www.presstv.ir/detail/2013/11/05/330005/story-5/",
+            "20131107000000",
+            b"\x89PNG",
+            mimetype="image/png",
+        )
+    )
     return caps
 
 
@@ -39,8 +53,9 @@ def test_paging_with_resume_keys_returns_every_capture_once() -> None:
     archive = WaybackArchive(_captures(), line_cap=7)
     with RunningWayback(archive) as wb:
         found = []
-        for shard in plan_shards(["presstv.ir", "presstv.com"], dated_heads=["detail"], since=date(2013, 11, 1),
-                                 until=date(2013, 11, 30)):
+        for shard in plan_shards(
+            ["presstv.ir", "presstv.com"], dated_heads=["detail"], since=date(2013, 11, 1), until=date(2013, 11, 30)
+        ):
             resume: str | None = None
             while True:
                 status, _, body = _get(shard.url(wb.url, resume))

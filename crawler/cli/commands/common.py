@@ -42,8 +42,12 @@ def build_filter(args: argparse.Namespace) -> ExportFilter:
             values[name] = parse_when(raw)
         except ValueError as exc:
             raise CommandError(f"--{name.replace('_', '-')}: {exc}") from None
-    return ExportFilter(since=values["since"], until=values["until"], section=getattr(args, "section", None),
-                        changed_since=values["changed_since"])
+    return ExportFilter(
+        since=values["since"],
+        until=values["until"],
+        section=getattr(args, "section", None),
+        changed_since=values["changed_since"],
+    )
 
 
 def open_reader(path: str) -> ArticleStore:

@@ -47,8 +47,10 @@ def run(args: argparse.Namespace) -> int:
     if args.html and (needs := missing("charts", "crawler coverage --html")):
         raise CommandError(needs)
     if args.html:
-        note = (f"Store {os.path.basename(path)}, by {args.by} of publication (UTC). Missing ids lie between the "
-                "lowest and highest stored id of a period and have no stored article.")
+        note = (
+            f"Store {os.path.basename(path)}, by {args.by} of publication (UTC). Missing ids lie between the "
+            "lowest and highest stored id of a period and have no stored article."
+        )
         page = render_html(rows, total, title="Corpus coverage", note=note)
         try:
             with output_file(args.html) as out:

@@ -23,10 +23,22 @@ from crawler.services.launch import Child, child, crawl_argv, split_secrets, use
 def add_spider_options(p: argparse.ArgumentParser) -> None:
     """The options every command that starts `scrapy crawl` takes: --spider, -a NAME=VALUE, -s NAME=VALUE."""
     p.add_argument("--spider", default="presstv", help="spider to run (default presstv)")
-    p.add_argument("-a", dest="spider_args", action="append", default=[], metavar="NAME=VALUE",
-                   help="spider argument, as for scrapy crawl, e.g. -a mirrors=https://mirror.example (repeatable)")
-    p.add_argument("-s", dest="settings", action="append", default=[], metavar="NAME=VALUE",
-                   help="Scrapy setting, as for scrapy crawl (repeatable)")
+    p.add_argument(
+        "-a",
+        dest="spider_args",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="spider argument, as for scrapy crawl, e.g. -a mirrors=https://mirror.example (repeatable)",
+    )
+    p.add_argument(
+        "-s",
+        dest="settings",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="Scrapy setting, as for scrapy crawl (repeatable)",
+    )
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -38,15 +50,26 @@ def register(sub: argparse._SubParsersAction) -> None:
         f"Exit status: {exit_statuses_text()}.",
     )
     add_spider_options(p)
-    p.add_argument("--store", metavar="PATH", help="store file (sets CRAWLER_STORE; \"\" switches the store off)")
-    p.add_argument("-o", dest="append_to", action="append", default=[], metavar="FILE",
-                   help="append items to FILE (feed export; replaces the default exports/ file)")
-    p.add_argument("-O", dest="overwrite", action="append", default=[], metavar="FILE",
-                   help="write items to FILE, replacing it")
-    p.add_argument("--workers", type=whole(1, 256), metavar="N",
-                   help="run N worker processes on the shared frontier (environment variable or -s "
-                   "CRAWLER_FRONTIER=redis://...; the first seeds discovery) into one store, and print one combined "
-                   "summary")
+    p.add_argument("--store", metavar="PATH", help='store file (sets CRAWLER_STORE; "" switches the store off)')
+    p.add_argument(
+        "-o",
+        dest="append_to",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="append items to FILE (feed export; replaces the default exports/ file)",
+    )
+    p.add_argument(
+        "-O", dest="overwrite", action="append", default=[], metavar="FILE", help="write items to FILE, replacing it"
+    )
+    p.add_argument(
+        "--workers",
+        type=whole(1, 256),
+        metavar="N",
+        help="run N worker processes on the shared frontier (environment variable or -s "
+        "CRAWLER_FRONTIER=redis://...; the first seeds discovery) into one store, and print one combined "
+        "summary",
+    )
     p.add_argument("scrapy_args", nargs=argparse.REMAINDER, help="-- then more `scrapy crawl` arguments")
     p.set_defaults(func=run)
 
@@ -86,6 +109,7 @@ def run(args: argparse.Namespace) -> int:
 
 # ---- --workers N ---------------------------------------------------------------------------------------
 
+
 def _setting(args: argparse.Namespace, name: str) -> str | None:
     """The last `-s NAME=VALUE` given for `name` (None when not given)."""
     found = None
@@ -100,11 +124,17 @@ def workers(args: argparse.Namespace, run: str, stats_dir: Path) -> list[Child]:
     """Each worker: the same crawl, one run, the first one seeding; the store and frontier in its environment."""
     base = child(scrapy_argv(args))
     seed = str(_setting(args, "CRAWLER_FRONTIER_SEED") or "True").strip().lower() not in ("0", "false", "no", "off")
-    return [base.with_settings(CRAWLER_FRONTIER_RUN=run, CRAWLER_FRONTIER_SEED=seed and i == 1, CRAWLER_WORKER=i,
-                               CRAWLER_STATS_FILE=stats_dir / f"worker-{i}.json",
-                               # Never a code-running control port in an unattended worker, whatever was given.
-                               REMOTE_CONTROL_ENABLED=False)
-            for i in range(1, args.workers + 1)]
+    return [
+        base.with_settings(
+            CRAWLER_FRONTIER_RUN=run,
+            CRAWLER_FRONTIER_SEED=seed and i == 1,
+            CRAWLER_WORKER=i,
+            CRAWLER_STATS_FILE=stats_dir / f"worker-{i}.json",
+            # Never a code-running control port in an unattended worker, whatever was given.
+            REMOTE_CONTROL_ENABLED=False,
+        )
+        for i in range(1, args.workers + 1)
+    ]
 
 
 def combine_stats(all_stats: list[dict[str, Any]]) -> dict[str, Any]:
@@ -134,9 +164,11 @@ def _check_frontier(url: str) -> None:
     try:
         client.ping()
     except (redis.exceptions.RedisError, OSError, ValueError) as exc:
-        raise CommandError(f"the frontier Redis at {mask_url(url)} cannot be reached "
-                           f"({redact(' '.join(str(exc).split()))}); start it or fix CRAWLER_FRONTIER",
-                           ExitStatus.FRONTIER_ERROR) from None
+        raise CommandError(
+            f"the frontier Redis at {mask_url(url)} cannot be reached "
+            f"({redact(' '.join(str(exc).split()))}); start it or fix CRAWLER_FRONTIER",
+            ExitStatus.FRONTIER_ERROR,
+        ) from None
     finally:
         client.close()
 
@@ -148,8 +180,10 @@ def run_workers(args: argparse.Namespace) -> int:
     if args.workers < 1:
         raise CommandError("--workers must be at least 1")
     if args.append_to or args.overwrite:
-        raise CommandError("-o/-O cannot be shared by several workers: each writes its own exports/ file, "
-                           "and `crawler export` gives one file of the store")
+        raise CommandError(
+            "-o/-O cannot be shared by several workers: each writes its own exports/ file, "
+            "and `crawler export` gives one file of the store"
+        )
     use_project_settings()
     frontier = split_secrets(scrapy_argv(args))[1].get("CRAWLER_FRONTIER")
     if frontier is None:
@@ -157,15 +191,21 @@ def run_workers(args: argparse.Namespace) -> int:
 
         frontier = frontier_url(get_project_settings())
     if not (frontier or "").strip():
-        raise CommandError("--workers needs a shared frontier: export CRAWLER_FRONTIER=redis://127.0.0.1:6379/0 "
-                           "or add -s CRAWLER_FRONTIER=... (a running Redis)")
+        raise CommandError(
+            "--workers needs a shared frontier: export CRAWLER_FRONTIER=redis://127.0.0.1:6379/0 "
+            "or add -s CRAWLER_FRONTIER=... (a running Redis)"
+        )
     _check_frontier(frontier)
     run = (_setting(args, "CRAWLER_FRONTIER_RUN") or "").strip() or new_run_name()
     with tempfile.TemporaryDirectory(prefix="crawler-workers-") as tmp:
         stats_dir = Path(tmp)
         procs = [subprocess.Popen(w.argv, env=w.env) for w in workers(args, run, stats_dir)]
-        print(f"crawler: {len(procs)} workers in run {run} on {mask_url(frontier)}: pids "
-              f"{', '.join(str(p.pid) for p in procs)}", file=sys.stderr, flush=True)
+        print(
+            f"crawler: {len(procs)} workers in run {run} on {mask_url(frontier)}: pids "
+            f"{', '.join(str(p.pid) for p in procs)}",
+            file=sys.stderr,
+            flush=True,
+        )
 
         def forward(signum: int, _frame: FrameType | None) -> None:
             for proc in procs:
@@ -193,8 +233,9 @@ def run_workers(args: argparse.Namespace) -> int:
         print(f"worker {i} (pid {procs[i - 1].pid}, exit {code}): {line}")
     total = RunRecorder.summary(combine_stats(all_stats))
     mirrors = sorted({m for stats in all_stats for m in RunRecorder.summary(stats)["mirrors"]})
-    text = total["text"].replace(f"mirrors used: {', '.join(total['mirrors']) or 'none'}",
-                                 f"mirrors used: {', '.join(mirrors) or 'none'}")
+    text = total["text"].replace(
+        f"mirrors used: {', '.join(total['mirrors']) or 'none'}", f"mirrors used: {', '.join(mirrors) or 'none'}"
+    )
     print(f"all {len(procs)} workers: {text}; exit status {status}", flush=True)
     if status:
         from crawler.crawl.commands.crawl import failure_cause

@@ -33,12 +33,21 @@ _FAILOVER_LABELS = {
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="crawl the offline look-alike Press TV site (4 mirrors) and show what happened")
-    p.add_argument("--output", "-o", default="demo-items.jsonl", type=Path,
-                   help="JSON Lines file for the items (default: demo-items.jsonl)")
-    p.add_argument("--store", default="data/demo.sqlite",
-                   help="embedded store for the demo, recreated each run (default: data/demo.sqlite; '' for none)")
-    p.add_argument("--generate", type=int, default=20,
-                   help="generated articles served beside the fixture pages (default: 20)")
+    p.add_argument(
+        "--output",
+        "-o",
+        default="demo-items.jsonl",
+        type=Path,
+        help="JSON Lines file for the items (default: demo-items.jsonl)",
+    )
+    p.add_argument(
+        "--store",
+        default="data/demo.sqlite",
+        help="embedded store for the demo, recreated each run (default: data/demo.sqlite; '' for none)",
+    )
+    p.add_argument(
+        "--generate", type=int, default=20, help="generated articles served beside the fixture pages (default: 20)"
+    )
     p.set_defaults(func=run)
 
 
@@ -59,19 +68,33 @@ def run(args: argparse.Namespace) -> int:
     output: Path = args.output
     with tempfile.TemporaryDirectory(prefix="crawler-demo-") as tmp, serve_site(corpus, DEMO_MIRRORS) as site:
         others = len(corpus.article_ids(only_articles=False)) - len(corpus.article_ids())
-        print(f"Look-alike Press TV site: {len(corpus.article_ids())} articles and {others} non-article pages "
-              f"at article URLs ({fixtures} fixture pages, {args.generate} generated articles), "
-              "served by 4 mirrors in priority order:")
+        print(
+            f"Look-alike Press TV site: {len(corpus.article_ids())} articles and {others} non-article pages "
+            f"at article URLs ({fixtures} fixture pages, {args.generate} generated articles), "
+            "served by 4 mirrors in priority order:"
+        )
         for m in site.mirrors:
             print(f"  {m.name:<8} {m.base_url}")
         stats_file = Path(tmp) / "stats.json"
         settings = {
-            "AUTOTHROTTLE_ENABLED": "False", "DOWNLOAD_DELAY": "0", "DOWNLOAD_TIMEOUT": "10", "RETRY_TIMES": "1",
-            "CONCURRENT_REQUESTS_PER_DOMAIN": "8", "LOG_LEVEL": "ERROR", "FEEDS": "{}",
-            "CRAWLER_STORE": store, "CRAWLER_STATS_FILE": str(stats_file),
+            "AUTOTHROTTLE_ENABLED": "False",
+            "DOWNLOAD_DELAY": "0",
+            "DOWNLOAD_TIMEOUT": "10",
+            "RETRY_TIMES": "1",
+            "CONCURRENT_REQUESTS_PER_DOMAIN": "8",
+            "LOG_LEVEL": "ERROR",
+            "FEEDS": "{}",
+            "CRAWLER_STORE": store,
+            "CRAWLER_STATS_FILE": str(stats_file),
         }
-        crawl = child(crawl_argv("presstv", [f"mirrors={site.mirrors_arg}"],
-                                 [f"{key}={value}" for key, value in settings.items()], ["-O", str(output)]))
+        crawl = child(
+            crawl_argv(
+                "presstv",
+                [f"mirrors={site.mirrors_arg}"],
+                [f"{key}={value}" for key, value in settings.items()],
+                ["-O", str(output)],
+            )
+        )
         started = time.monotonic()
         proc = subprocess.run(crawl.argv, env=crawl.env, capture_output=True, text=True)
         elapsed = time.monotonic() - started
@@ -109,14 +132,16 @@ def summary(stats: dict[str, Any], names: dict[str, str], output: Path, store: s
     articles = int(stats.get("item_scraped_count", 0))
     used = {k.removeprefix("mirror/responses/"): v for k, v in stats.items() if k.startswith("mirror/responses/")}
     used_text = ", ".join(f"{names.get(netloc, netloc)} ({count} responses)" for netloc, count in used.items())
-    failovers = {k.removeprefix("failover/"): v for k, v in stats.items()
-                 if k.startswith("failover/") and k != "failover/exhausted" and k != "failover/rerouted"}
+    failovers = {
+        k.removeprefix("failover/"): v
+        for k, v in stats.items()
+        if k.startswith("failover/") and k != "failover/exhausted" and k != "failover/rerouted"
+    }
     failover_text = ", ".join(f"{v} {_FAILOVER_LABELS.get(k, k)}" for k, v in sorted(failovers.items())) or "none"
     refused = {k.removeprefix("extract/refused/"): v for k, v in stats.items() if k.startswith("extract/refused/")}
     refused_text = ", ".join(f"{v} {k}" for k, v in sorted(refused.items()))
     lines = [
-        f"Crawled in {elapsed:.1f}s: {articles} articles written to {output}"
-        + (f" (store: {store})" if store else ""),
+        f"Crawled in {elapsed:.1f}s: {articles} articles written to {output}" + (f" (store: {store})" if store else ""),
         f"Mirrors used: {used_text or 'none'}; set aside: {int(stats.get(statkeys.MIRROR_SET_ASIDE, 0))}",
         f"Failed over: {failover_text}",
         f"Refused as non-articles: {int(stats.get(statkeys.EXTRACT_REFUSED, 0))}"

@@ -28,10 +28,16 @@ def register(sub: argparse._SubParsersAction) -> None:
         "removed words as [-...-], added ones as {+...+} (in colour on a terminal).",
     )
     p.add_argument("article_id", metavar="ARTICLE_ID", help="the article's id, e.g. 780001")
-    p.add_argument("--from", dest="from_version", type=whole(1, 10**9), metavar="N",
-                   help="older version (default: the one before --to)")
-    p.add_argument("--to", dest="to_version", type=whole(1, 10**9), metavar="M",
-                   help="newer version (default: the latest)")
+    p.add_argument(
+        "--from",
+        dest="from_version",
+        type=whole(1, 10**9),
+        metavar="N",
+        help="older version (default: the one before --to)",
+    )
+    p.add_argument(
+        "--to", dest="to_version", type=whole(1, 10**9), metavar="M", help="newer version (default: the latest)"
+    )
     p.add_argument("--store", metavar="PATH", help="store file (default: the CRAWLER_STORE setting)")
     p.set_defaults(func=run)
 
@@ -62,8 +68,10 @@ def word_diff(old: str | None, new: str | None) -> list[Change]:
     """The word runs of `new` against `old`. Short coincidental matches inside a rewritten passage (a lone
     "the") are folded into the change around them, so a replaced sentence reads as one change."""
     a, b = words(old), words(new)
-    changes = [Change(a[i1:i2], b[j1:j2])
-               for _, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes()]
+    changes = [
+        Change(a[i1:i2], b[j1:j2])
+        for _, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes()
+    ]
     return _fold(_merge_adjacent(changes))
 
 
@@ -90,7 +98,7 @@ def _fold(changes: list[Change]) -> list[Change]:
         for i in range(1, len(changes) - 1):
             left, mid, right = changes[i - 1], changes[i], changes[i + 1]
             if mid.equal and not left.equal and not right.equal and len(mid.old) <= min(_size(left), _size(right)):
-                changes[i - 1: i + 2] = [Change(left.old + mid.old + right.old, left.new + mid.new + right.new)]
+                changes[i - 1 : i + 2] = [Change(left.old + mid.old + right.old, left.new + mid.new + right.new)]
                 folded = True
                 break
     return changes
@@ -121,7 +129,7 @@ def format_changes(changes: list[Change], *, color: bool) -> list[str]:
             parts.append(f"{deleted[0]}{_join(change.old)}{deleted[1]}")
         if change.new:
             parts.append(f"{added[0]}{_join(change.new)}{added[1]}")
-        more = any(not c.equal for c in changes[i + 1:])
+        more = any(not c.equal for c in changes[i + 1 :])
         if more and len(after) <= 2 * CONTEXT_WORDS:
             parts.append(_join(after))
             continue
@@ -166,8 +174,11 @@ def run(args: argparse.Namespace) -> int:
     for flag, number in (("--to", to_version), ("--from", from_version)):
         if number not in by_number:
             if len(versions) == 1 and args.from_version is None and args.to_version is None:
-                print(f"article {args.article_id} has one version (stored {versions[0].stored_at} UTC): "
-                      "nothing to compare", file=sys.stderr)
+                print(
+                    f"article {args.article_id} has one version (stored {versions[0].stored_at} UTC): "
+                    "nothing to compare",
+                    file=sys.stderr,
+                )
                 return 0
             raise CommandError(f"{flag} {number}: article {args.article_id} has versions 1 to {newest}")
     if from_version == to_version:

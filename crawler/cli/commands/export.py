@@ -33,18 +33,30 @@ def register(sub: argparse._SubParsersAction) -> None:
         "with --format warc every stored raw page (of the matching articles) as a WARC/1.1 response record. "
         "Dates are YYYY-MM-DD (midnight UTC), ISO 8601 times, or ages such as 7d.",
     )
-    p.add_argument("--format", choices=("jsonl", "warc"), default="jsonl",
-                   help="jsonl (the default): one article per line; warc: every stored raw page as a gzipped "
-                   "WARC/1.1 response record, with a warcinfo record first (needs -o FILE.warc.gz)")
-    p.add_argument("-o", "--output", default="-", metavar="FILE",
-                   help="output file (- for stdout, the default; FILE.gz is gzip-compressed)")
+    p.add_argument(
+        "--format",
+        choices=("jsonl", "warc"),
+        default="jsonl",
+        help="jsonl (the default): one article per line; warc: every stored raw page as a gzipped "
+        "WARC/1.1 response record, with a warcinfo record first (needs -o FILE.warc.gz)",
+    )
+    p.add_argument(
+        "-o",
+        "--output",
+        default="-",
+        metavar="FILE",
+        help="output file (- for stdout, the default; FILE.gz is gzip-compressed)",
+    )
     p.add_argument("--since", metavar="DATE", help="published at or after DATE")
     p.add_argument("--until", metavar="DATE", help="published before DATE")
     p.add_argument("--section", metavar="NAME", help='only this section, e.g. "Politics" (case-insensitive)')
     p.add_argument("--changed-since", metavar="DATE", help="new or changed in the store at or after DATE")
-    p.add_argument("--edited-since", metavar="DATE",
-                   help="only articles that got a new version at or after DATE, each with the version before it "
-                   "in a `previous` object (title, lead, body, version, stored_at)")
+    p.add_argument(
+        "--edited-since",
+        metavar="DATE",
+        help="only articles that got a new version at or after DATE, each with the version before it "
+        "in a `previous` object (title, lead, body, version, stored_at)",
+    )
     p.add_argument("--store", metavar="PATH", help="store file (default: the CRAWLER_STORE setting)")
     p.set_defaults(func=run)
 
@@ -83,8 +95,9 @@ def run(args: argparse.Namespace) -> int:
                 raw = stack.enter_context(output_file(args.output))
                 out = _jsonl_stream(raw, args.output)
                 stack.callback(out.close)  # before output_file commits: flushes the gzip trailer
-            bar = stack.enter_context(tqdm(total=total, unit="article", file=sys.stderr,
-                                           disable=not sys.stderr.isatty(), desc="export"))
+            bar = stack.enter_context(
+                tqdm(total=total, unit="article", file=sys.stderr, disable=not sys.stderr.isatty(), desc="export")
+            )
             items = store.iter_export(flt) if edited_since is None else store.iter_edited(edited_since, flt)
             for item in items:
                 # Items stored by an older version lack newer fields: give them the schema's defaults.
@@ -127,14 +140,21 @@ def _export_warc(store: ArticleStore, flt: ExportFilter, output: str) -> int:
     written = 0
     try:
         total = store.count_pages(flt)
-        with tqdm(total=total, unit="page", file=sys.stderr, disable=not sys.stderr.isatty(),
-                  desc="export") as bar, output_file(output) as out:
+        with (
+            tqdm(total=total, unit="page", file=sys.stderr, disable=not sys.stderr.isatty(), desc="export") as bar,
+            output_file(output) as out,
+        ):
 
             def records() -> Iterator[PageRecord]:
                 nonlocal written
                 for page in store.iter_pages(flt):
-                    yield PageRecord(url=page.url, fetched_at=_when(page), body=page.html,
-                                     status=page.status or 200, headers=list(page.headers))
+                    yield PageRecord(
+                        url=page.url,
+                        fetched_at=_when(page),
+                        body=page.html,
+                        status=page.status or 200,
+                        headers=list(page.headers),
+                    )
                     written += 1
                     bar.update()
 

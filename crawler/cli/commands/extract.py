@@ -79,9 +79,12 @@ def run(args: argparse.Namespace) -> int:
         url = args.url or declared or path.resolve().as_uri()
         if not args.url:
             # Without its address a saved page has no outlet rules: no id, no date, furniture left in the body.
-            note = (f"no --url given: using the page's own canonical address {safe(declared, newlines=False)}"
-                    if declared else "no --url given and the page names no canonical address: the item may lack "
-                    "its id and date and keep page furniture; pass --url with the page's original address")
+            note = (
+                f"no --url given: using the page's own canonical address {safe(declared, newlines=False)}"
+                if declared
+                else "no --url given and the page names no canonical address: the item may lack "
+                "its id and date and keep page furniture; pass --url with the page's original address"
+            )
             print(f"crawler: warning: {note}", file=sys.stderr)
     try:
         article = extract(data, url)

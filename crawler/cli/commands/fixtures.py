@@ -15,11 +15,14 @@ FAILED_STATUS = 1
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("fixtures", help="check extraction against the saved fixture pages, or refresh them")
     fsub = p.add_subparsers(dest="fixtures_command", metavar="ACTION", required=True)
-    check = fsub.add_parser("check", help="judge every fixture against its snapshot and hand-written truth",
-                            description="Judge every fixture: expected.json field by field, meta.json's hand-written "
-                            "truth (title, published, section, authors) and the body_contains/body_excludes lists. A "
-                            "fixture whose hand-written lists are empty, too short or hold text its page does not "
-                            "have fails too. Exit status 1 when any fixture fails.")
+    check = fsub.add_parser(
+        "check",
+        help="judge every fixture against its snapshot and hand-written truth",
+        description="Judge every fixture: expected.json field by field, meta.json's hand-written "
+        "truth (title, published, section, authors) and the body_contains/body_excludes lists. A "
+        "fixture whose hand-written lists are empty, too short or hold text its page does not "
+        "have fails too. Exit status 1 when any fixture fails.",
+    )
     check.add_argument("--dir", type=Path, default=DEFAULT_DIR, help=f"fixture folder (default {DEFAULT_DIR})")
     check.add_argument("--only", metavar="NAME", help="only fixtures whose folder name contains NAME")
     check.set_defaults(func=run_check)

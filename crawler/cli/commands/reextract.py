@@ -24,8 +24,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--since", metavar="DATE", help="only articles published at or after DATE")
     p.add_argument("--until", metavar="DATE", help="only articles published before DATE")
     p.add_argument("--section", metavar="NAME", help="only this section")
-    p.add_argument("--workers", type=whole(1, 1024), default=None, metavar="N",
-                   help="extraction processes (default: every core)")
+    p.add_argument(
+        "--workers", type=whole(1, 1024), default=None, metavar="N", help="extraction processes (default: every core)"
+    )
     p.add_argument("--store", metavar="PATH", help="store file (default: the CRAWLER_STORE setting)")
     p.set_defaults(func=run, changed_since=None)
 

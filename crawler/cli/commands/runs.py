@@ -40,14 +40,34 @@ def _status(row: RunRow) -> str:
 
 def format_table(rows: list[RunRow]) -> str:
     """The runs as an aligned text table, oldest first, with the latest run's warnings under it."""
-    header = ("run", "start (UTC)", "duration", "new", "updated", "skipped", "refused", "failed", "mirrors used",
-              "status")
+    header = (
+        "run",
+        "start (UTC)",
+        "duration",
+        "new",
+        "updated",
+        "skipped",
+        "refused",
+        "failed",
+        "mirrors used",
+        "status",
+    )
     lines = [header]
     for r in rows:
-        lines.append((
-            str(r.id), r.started_at.replace("T", " "), _duration(r), str(r.new), str(r.updated), str(r.skipped),
-            str(r.refused), str(r.failed), safe(",".join(r.mirrors) or "-", newlines=False), _status(r),
-        ))
+        lines.append(
+            (
+                str(r.id),
+                r.started_at.replace("T", " "),
+                _duration(r),
+                str(r.new),
+                str(r.updated),
+                str(r.skipped),
+                str(r.refused),
+                str(r.failed),
+                safe(",".join(r.mirrors) or "-", newlines=False),
+                _status(r),
+            )
+        )
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     numeric = {2, 3, 4, 5, 6, 7}
     text = []

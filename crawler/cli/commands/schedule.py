@@ -44,8 +44,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_spider_options(p)
     p.add_argument("--store", metavar="PATH", help="store file (default: the CRAWLER_STORE setting)")
     p.add_argument("--lock", metavar="PATH", help="lock file (default: <store>.schedule.lock)")
-    p.add_argument("--max-runs", type=whole(0, 10**9), default=0, metavar="N",
-                   help="stop after N runs (default: never)")
+    p.add_argument(
+        "--max-runs", type=whole(0, 10**9), default=0, metavar="N", help="stop after N runs (default: never)"
+    )
     p.add_argument("crawl_args", nargs=argparse.REMAINDER, help="-- then more `scrapy crawl` arguments")
     p.set_defaults(func=run)
 
@@ -67,15 +68,17 @@ class Scheduled:
 
 
 def _say(message: str) -> None:
-    stamp = datetime.now().astimezone().strftime('%Y-%m-%d %H:%M:%S%z')
+    stamp = datetime.now().astimezone().strftime("%Y-%m-%d %H:%M:%S%z")
     print(f"{stamp} schedule: {redact(message)}", flush=True)
 
 
 def build_child(args: argparse.Namespace, store: str) -> Child:
     """The crawl each run starts: this Python's Scrapy with the project settings and the user's arguments, the
     store in its environment (its URL may hold a password; `ps` shows a command line to every user)."""
-    return child(crawl_argv(args.spider, args.spider_args, args.settings, args.crawl_args or []),
-                 secrets={"CRAWLER_STORE": store})
+    return child(
+        crawl_argv(args.spider, args.spider_args, args.settings, args.crawl_args or []),
+        secrets={"CRAWLER_STORE": store},
+    )
 
 
 def given_store(args: argparse.Namespace) -> str:
@@ -165,7 +168,6 @@ def run(args: argparse.Namespace) -> int:
     from apscheduler.triggers.cron import CronTrigger
     from apscheduler.triggers.interval import IntervalTrigger
 
-
     trigger: Any
     if args.every:
         try:
@@ -198,13 +200,22 @@ def run(args: argparse.Namespace) -> int:
     scheduler = BackgroundScheduler(job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": None})
     # --every starts at once; --cron waits for its first matching time.
     first = datetime.now().astimezone() if args.every else None
-    scheduler.add_job(run_once, trigger, args=[state], id="crawl", name=f"crawl {args.spider}",
-                      next_run_time=first if first else trigger.get_next_fire_time(None, datetime.now().astimezone()))
+    scheduler.add_job(
+        run_once,
+        trigger,
+        args=[state],
+        id="crawl",
+        name=f"crawl {args.spider}",
+        next_run_time=first if first else trigger.get_next_fire_time(None, datetime.now().astimezone()),
+    )
     scheduler.start()
     job = scheduler.get_job("crawl")
     how = f"every {args.every}" if args.every else f"on cron {args.cron!r}"
-    upcoming = "; first run now" if args.every else (
-        f"; first run {job.next_run_time:%Y-%m-%d %H:%M:%S%z}" if job and job.next_run_time else "")
+    upcoming = (
+        "; first run now"
+        if args.every
+        else (f"; first run {job.next_run_time:%Y-%m-%d %H:%M:%S%z}" if job and job.next_run_time else "")
+    )
     _say(f"crawling with {args.spider} {how}{upcoming}; Ctrl-C stops")
     try:
         while not state.stop.wait(0.2):

@@ -16,14 +16,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "search",
         help="full-text search of stored articles (title, lead, body), best matches first",
-        description='Search the current version of every stored article. On a SQLite store QUERY uses FTS5 '
+        description="Search the current version of every stored article. On a SQLite store QUERY uses FTS5 "
         'syntax: words (all must occur), "an exact phrase", OR, NOT, prefix*, NEAR(a b, 5), title:word; ranked by '
-        "bm25. On a PostgreSQL store it uses web-search syntax: words, \"an exact phrase\", OR, -word or NOT word "
+        'bm25. On a PostgreSQL store it uses web-search syntax: words, "an exact phrase", OR, -word or NOT word '
         "(English stemming and stop words); ranked by ts_rank_cd. A title match ranks above a lead match, which "
         "ranks above a body match. Dates as for `crawler export`.",
     )
-    p.add_argument("query", metavar="QUERY",
-                   help='what to find, e.g. \'"talks would resume"\' or \'sanctions NOT oil\'')
+    p.add_argument("query", metavar="QUERY", help="what to find, e.g. '\"talks would resume\"' or 'sanctions NOT oil'")
     p.add_argument("--section", metavar="NAME", help='only this section, e.g. "Politics" (case-insensitive)')
     p.add_argument("--since", metavar="DATE", help="published at or after DATE")
     p.add_argument("--until", metavar="DATE", help="published before DATE")
@@ -38,8 +37,9 @@ def format_hit(rank: int, hit: SearchHit, *, color: bool) -> str:
     start, end = ("\x1b[1;33m", "\x1b[0m") if color else ("[", "]")
     # Page text is made inert before the highlight's own escape codes go in.
     snippet = " ".join(hit.snippet.split())
-    snippet = start.join(end.join(safe(piece, newlines=False) for piece in part.split(HIT_END))
-                         for part in snippet.split(HIT_START))
+    snippet = start.join(
+        end.join(safe(piece, newlines=False) for piece in part.split(HIT_END)) for part in snippet.split(HIT_START)
+    )
     date = safe((hit.published or "")[:10] or "no date")
     title, section, url = (safe(v, newlines=False) for v in (hit.title, hit.section or "-", hit.url))
     return f"{rank:>3}. {date}  {section}  {title}\n     {url}\n     {snippet}"

@@ -24,15 +24,23 @@ def register(sub: argparse._SubParsersAction) -> None:
         "mirrors, and a Wayback Machine stand-in holding a capture of every article, until Ctrl-C. Prints the "
         "crawl commands that read them.",
     )
-    p.add_argument("--mirrors", default="healthy",
-                   help="comma-separated mirror behaviours in priority order, e.g. seized,refuse,503,healthy "
-                   "(default: healthy)")
-    p.add_argument("--generate", type=whole(0, 100_000), default=20,
-                   help="generated articles served beside the fixture pages (default: 20)")
-    p.add_argument("--port", type=whole(0, 65535), default=0,
-                   help="port of the first mirror, the next ones follow (0: free)")
-    p.add_argument("--store", default="data/site.sqlite",
-                   help="store the printed crawl commands name (default: data/site.sqlite)")
+    p.add_argument(
+        "--mirrors",
+        default="healthy",
+        help="comma-separated mirror behaviours in priority order, e.g. seized,refuse,503,healthy (default: healthy)",
+    )
+    p.add_argument(
+        "--generate",
+        type=whole(0, 100_000),
+        default=20,
+        help="generated articles served beside the fixture pages (default: 20)",
+    )
+    p.add_argument(
+        "--port", type=whole(0, 65535), default=0, help="port of the first mirror, the next ones follow (0: free)"
+    )
+    p.add_argument(
+        "--store", default="data/site.sqlite", help="store the printed crawl commands name (default: data/site.sqlite)"
+    )
     p.set_defaults(func=run)
 
 
@@ -56,25 +64,32 @@ def run(args: argparse.Namespace) -> int:
         # One capture per article on the seized domain, a day after publication (the site's Tehran time).
         published = article.published.replace(tzinfo=corpus.outlet.timezone).astimezone(UTC)
         captured = min(published + timedelta(days=1), datetime.now(UTC))
-        captures.append(ArchivedCapture(f"http://{ARCHIVED_HOST}{article.path}", captured.strftime("%Y%m%d%H%M%S"),
-                                        article.html))
+        captures.append(
+            ArchivedCapture(f"http://{ARCHIVED_HOST}{article.path}", captured.strftime("%Y%m%d%H%M%S"), article.html)
+        )
     if args.port and args.port + len(behaviours) - 1 > 65535:
-        raise CommandError(f"--port {args.port}: the {len(behaviours)} mirrors need ports up to "
-                           f"{args.port + len(behaviours) - 1}; give one of at most {65536 - len(behaviours)}")
+        raise CommandError(
+            f"--port {args.port}: the {len(behaviours)} mirrors need ports up to "
+            f"{args.port + len(behaviours) - 1}; give one of at most {65536 - len(behaviours)}"
+        )
     specs = [MirrorSpec(behaviour=b, port=args.port + i if args.port else 0) for i, b in enumerate(behaviours)]
     try:
         with serve_site(corpus, specs) as site, RunningWayback(WaybackArchive(captures)) as wayback:
             years = sorted({a.published.year for a in corpus.articles() if a.is_article})
             store = shlex.quote(str(args.store))
             oldest = years[0] if years else datetime.now(UTC).year
-            print(f"Look-alike Press TV site: {len(corpus.article_ids())} articles on "
-                  f"{len(site.mirrors)} mirror(s): {site.mirrors_arg}")
+            print(
+                f"Look-alike Press TV site: {len(corpus.article_ids())} articles on "
+                f"{len(site.mirrors)} mirror(s): {site.mirrors_arg}"
+            )
             print(f"Wayback Machine stand-in: {wayback.url} ({len(captures)} captures on {ARCHIVED_HOST})")
             print("Crawl them from another terminal (virtualenv active):")
             print(f"  crawler crawl --store {store} -a mirrors={site.mirrors_arg}")
-            print(f"  crawler crawl --store {store} -a mirrors={site.mirrors_arg} -a sources=wayback"
-                  f" -a since={oldest}-01-01 -a until={oldest}-12-31 -s CRAWLER_WAYBACK_URL={wayback.url}"
-                  " -s CRAWLER_WAYBACK_CDX_RATE=500 -s CRAWLER_WAYBACK_FETCH_RATE=500")
+            print(
+                f"  crawler crawl --store {store} -a mirrors={site.mirrors_arg} -a sources=wayback"
+                f" -a since={oldest}-01-01 -a until={oldest}-12-31 -s CRAWLER_WAYBACK_URL={wayback.url}"
+                " -s CRAWLER_WAYBACK_CDX_RATE=500 -s CRAWLER_WAYBACK_FETCH_RATE=500"
+            )
             print("then read what they stored:")
             print(f"  crawler runs --store {store}")
             print(f"  crawler search sanctions --store {store}")

@@ -37,8 +37,7 @@ def failure_cause(stats: dict[str, Any]) -> str | None:
     for key in CAUSE_KEYS:
         if stats.get(key):
             return str(stats[key])
-    stopped = [str(v) for k, v in sorted(stats.items())
-               if k.startswith("archive/") and k.endswith("/stopped") and v]
+    stopped = [str(v) for k, v in sorted(stats.items()) if k.startswith("archive/") and k.endswith("/stopped") and v]
     return "; ".join(stopped) or None
 
 
@@ -124,8 +123,10 @@ class Command(ScrapyCrawlCommand):
             _error(str(exc))
             self.exitcode = ExitStatus.BAD_ARGUMENT
             return
-        checks = (("check_arguments", lambda check: check(**opts.spargs)),
-                  ("check_settings", lambda check: check(self.settings)))
+        checks = (
+            ("check_arguments", lambda check: check(**opts.spargs)),
+            ("check_settings", lambda check: check(self.settings)),
+        )
         for name, call in checks:
             check = getattr(spidercls, name, None)
             if check is None:

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+
 def redis_errors() -> tuple[type[BaseException], ...]:
     """What a Redis that went away raises (after redis-py's own retries)."""
     import redis
@@ -54,6 +55,7 @@ def __getattr__(name: str) -> Any:
     if name == "REDIS_ERRORS":
         return redis_errors()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 KEY_ROOT = "crawler"
 
@@ -145,13 +147,18 @@ def connect(url: str, retries: int = 13) -> redis.Redis:
         given, password["password"] = parts.without_password, unquote(parts.password)
     try:
         return redis.Redis.from_url(
-            given, **password, socket_timeout=15, socket_connect_timeout=5, health_check_interval=15,
+            given,
+            **password,
+            socket_timeout=15,
+            socket_connect_timeout=5,
+            health_check_interval=15,
             retry=Retry(ExponentialBackoff(cap=2.0, base=0.1), retries=retries),
             retry_on_error=[redis.exceptions.ConnectionError, redis.exceptions.TimeoutError],
         )
     except ValueError as exc:
-        raise FrontierError(f"CRAWLER_FRONTIER={mask_url(url)!r} is not a Redis URL like redis://127.0.0.1:6379/0 "
-                            f"({redact(str(exc))})") from None
+        raise FrontierError(
+            f"CRAWLER_FRONTIER={mask_url(url)!r} is not a Redis URL like redis://127.0.0.1:6379/0 ({redact(str(exc))})"
+        ) from None
 
 
 _STATES: weakref.WeakKeyDictionary[Any, FrontierState] = weakref.WeakKeyDictionary()
@@ -173,8 +180,9 @@ class FrontierState:
         self.shown_url = mask_url(self.url)
         self.spider = str(getattr(crawler.spidercls, "name", "") or "spider")
         self.seed = settings.getbool("CRAWLER_FRONTIER_SEED", defaults.CRAWLER_FRONTIER_SEED)
-        self.idle_seconds = max(0.5, settings.getfloat("CRAWLER_FRONTIER_IDLE_SECONDS",
-                                                      defaults.CRAWLER_FRONTIER_IDLE_SECONDS))
+        self.idle_seconds = max(
+            0.5, settings.getfloat("CRAWLER_FRONTIER_IDLE_SECONDS", defaults.CRAWLER_FRONTIER_IDLE_SECONDS)
+        )
         self.worker = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(2)}"
         self.error: str | None = None
         self.run = str(settings.get("CRAWLER_FRONTIER_RUN", defaults.CRAWLER_FRONTIER_RUN) or "")
@@ -198,8 +206,10 @@ class FrontierState:
             else:
                 found = self.client.get(current_key(self.spider))
                 if not found:
-                    raise FrontierError(f"no crawl to join on the frontier {self.shown_url}: start the seeding crawl "
-                                        "first (the same command without CRAWLER_FRONTIER_SEED=False)")
+                    raise FrontierError(
+                        f"no crawl to join on the frontier {self.shown_url}: start the seeding crawl "
+                        "first (the same command without CRAWLER_FRONTIER_SEED=False)"
+                    )
                 self.run = found.decode() if isinstance(found, bytes) else str(found)
         if self.seed:
             self.client.set(current_key(self.spider), self.run)
@@ -255,8 +265,9 @@ class Frontier:
         middlewares = settings.getdict("DOWNLOADER_MIDDLEWARES")
         # Outermost: sees every request a component drops (IgnoreRequest) to hand its queue entry back.
         middlewares["crawler.crawl.frontier.workers.FrontierAckMiddleware"] = 40
-        settings.set("DOWNLOADER_MIDDLEWARES", middlewares,
-                     priority=settings.getpriority("DOWNLOADER_MIDDLEWARES") or "project")
+        settings.set(
+            "DOWNLOADER_MIDDLEWARES", middlewares, priority=settings.getpriority("DOWNLOADER_MIDDLEWARES") or "project"
+        )
         # Each write committed at once: a request leaves a worker's in-flight list only when what it gave is
         # stored for good (so a killed worker loses nothing), and workers on one SQLite store hold its write
         # lock only briefly. Given on the command line, a batch size wins (a kill may then lose one batch).
@@ -264,5 +275,15 @@ class Frontier:
             settings.set("CRAWLER_STORE_COMMIT_ITEMS", 1, priority="project")
 
 
-__all__ = ["REDIS_ERRORS", "Frontier", "FrontierError", "FrontierKeys", "FrontierState", "connect",
-           "current_key", "frontier_url", "new_run_name", "rate_key"]
+__all__ = [
+    "REDIS_ERRORS",
+    "Frontier",
+    "FrontierError",
+    "FrontierKeys",
+    "FrontierState",
+    "connect",
+    "current_key",
+    "frontier_url",
+    "new_run_name",
+    "rate_key",
+]

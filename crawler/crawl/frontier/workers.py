@@ -103,8 +103,12 @@ class FrontierWorker:
             self.state.fail(self.state.unreachable(exc))
             return
         self.started = time.monotonic()  # the idle clock starts when this worker can take work
-        logger.info("Frontier worker %s in run %s (%s)", self.state.worker, self.state.run,
-                    "seeding discovery" if self.state.seed else "joined")
+        logger.info(
+            "Frontier worker %s in run %s (%s)",
+            self.state.worker,
+            self.state.run,
+            "seeding discovery" if self.state.seed else "joined",
+        )
         self._loop = task.LoopingCall(self.tick)
         self._loop.start(TICK, now=False)
 
@@ -123,8 +127,11 @@ class FrontierWorker:
         if lost and not stats.get_value(statkeys.EXIT_STATUS):
             from crawler.crawl.control import set_exit_status
 
-            logger.error("crawler: %d requests could not be queued while the frontier Redis was unreachable; run "
-                         "the crawl again to fetch them (stored articles are skipped)", lost)
+            logger.error(
+                "crawler: %d requests could not be queued while the frontier Redis was unreachable; run "
+                "the crawl again to fetch them (stored articles are skipped)",
+                lost,
+            )
             set_exit_status(self.crawler, ExitStatus.FRONTIER_ERROR)
         if self.state.error is not None:
             return
@@ -172,8 +179,10 @@ class FrontierWorker:
                 logger.warning("crawler: frontier Redis unreachable (%s); retrying", redact(" ".join(str(exc).split())))
             elif now - self._unreachable_since >= LOST_SECONDS:
                 self.closing = True
-                self.state.fail(self.state.unreachable(exc) + f" for {LOST_SECONDS:g}s: stopping; run the crawl "
-                                "again to finish it (stored articles are skipped)")
+                self.state.fail(
+                    self.state.unreachable(exc) + f" for {LOST_SECONDS:g}s: stopping; run the crawl "
+                    "again to finish it (stored articles are skipped)"
+                )
             return
         if self._unreachable_since is not None:
             logger.info("crawler: frontier Redis reachable again")
@@ -198,9 +207,11 @@ class FrontierWorker:
         *_, marker, queued, workers = pipe.execute()
         if not marker:
             self.closing = True
-            self.state.fail(f"the frontier Redis at {self.state.shown_url} lost crawl run {self.state.run} (restarted "
-                            "without saving?): stopping; run the crawl again to finish it (stored articles are "
-                            "skipped)")
+            self.state.fail(
+                f"the frontier Redis at {self.state.shown_url} lost crawl run {self.state.run} (restarted "
+                "without saving?): stopping; run the crawl again to finish it (stored articles are "
+                "skipped)"
+            )
             return
         self._share_mirror_health()
         self._hand_back_dead(workers)
@@ -224,8 +235,9 @@ class FrontierWorker:
             return
         if not seeded and time.monotonic() - self.started < max(SEED_WAIT_SECONDS, self.state.idle_seconds):
             return  # the seeding worker has not opened yet (it may start slower than this one)
-        logger.info("The whole crawl (run %s) has been idle for %gs: this worker ends", self.state.run,
-                    self.state.idle_seconds)
+        logger.info(
+            "The whole crawl (run %s) has been idle for %gs: this worker ends", self.state.run, self.state.idle_seconds
+        )
         self.closing = True
         from crawler.crawl.control import close_spider_soon
 
@@ -254,8 +266,9 @@ class FrontierWorker:
             pipe.execute()
             assert self.crawler.stats is not None
             self.crawler.stats.inc_value(statkeys.FRONTIER_REQUEUED, len(entries))
-            logger.warning("worker %s stopped answering: %d of its requests are back on the queue", worker,
-                           len(entries))
+            logger.warning(
+                "worker %s stopped answering: %d of its requests are back on the queue", worker, len(entries)
+            )
 
     def _share_mirror_health(self) -> None:
         pool = pool_for(self.crawler.spider)
@@ -276,7 +289,7 @@ class FrontierWorker:
         for mirror in pool.mirrors:
             pipe.pttl(self.keys.aside(mirror.netloc))
         results = pipe.execute()
-        for mirror, ttl in zip(pool.mirrors, results[-len(pool.mirrors):], strict=True):
+        for mirror, ttl in zip(pool.mirrors, results[-len(pool.mirrors) :], strict=True):
             if ttl and int(ttl) > 0 and mirror.set_aside_until <= now:
                 mirror.set_aside_until = now + int(ttl) / 1000
                 self._published.add(mirror.netloc)

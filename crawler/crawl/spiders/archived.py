@@ -73,8 +73,7 @@ SLOT_RATES: dict[str, tuple[str, float]] = {
 }
 """Each archive download slot and the setting giving its requests per second (with its default)."""
 
-SLOT_SOURCE = {SLOT_WAYBACK_CDX: WAYBACK, SLOT_WAYBACK: WAYBACK, SLOT_CC_INDEX: COMMONCRAWL,
-               SLOT_CC_DATA: COMMONCRAWL}
+SLOT_SOURCE = {SLOT_WAYBACK_CDX: WAYBACK, SLOT_WAYBACK: WAYBACK, SLOT_CC_INDEX: COMMONCRAWL, SLOT_CC_DATA: COMMONCRAWL}
 
 _REPLAY_TS = re.compile(r"/web/(\d{14})id_/")
 
@@ -114,13 +113,25 @@ class Candidate:
     length: int = 0
 
     def to_meta(self) -> dict[str, Any]:
-        return {"source": self.source, "url": self.url, "timestamp": self.timestamp, "filename": self.filename,
-                "offset": self.offset, "length": self.length}
+        return {
+            "source": self.source,
+            "url": self.url,
+            "timestamp": self.timestamp,
+            "filename": self.filename,
+            "offset": self.offset,
+            "length": self.length,
+        }
 
     @classmethod
     def from_meta(cls, data: dict[str, Any]) -> Candidate:
-        return cls(str(data["source"]), str(data["url"]), str(data["timestamp"]), str(data.get("filename", "")),
-                   int(data.get("offset", 0)), int(data.get("length", 0)))
+        return cls(
+            str(data["source"]),
+            str(data["url"]),
+            str(data["timestamp"]),
+            str(data.get("filename", "")),
+            int(data.get("offset", 0)),
+            int(data.get("length", 0)),
+        )
 
 
 class ArchiveSources:
@@ -182,9 +193,13 @@ class ArchiveSources:
         since, until = self.archive_window()
         arch = self.outlet.archives
         return plan_shards(
-            self._domains(), dated_heads=arch["dated_heads"], undated_heads=arch["undated_heads"],
-            undated_until=arch["undated_until"], id_prefix_digits=int(arch["id_prefix_digits"]),
-            since=since, until=until,
+            self._domains(),
+            dated_heads=arch["dated_heads"],
+            undated_heads=arch["undated_heads"],
+            undated_until=arch["undated_until"],
+            id_prefix_digits=int(arch["id_prefix_digits"]),
+            since=since,
+            until=until,
         )
 
     def _stat(self, key: str, count: int = 1) -> None:
@@ -203,34 +218,69 @@ class ArchiveSources:
             if crawls:
                 out.extend(self._cc_index_requests([c.strip() for c in str(crawls).split(",") if c.strip()]))
             else:
-                out.append(self._archive_request(f"{self.cc_index_url}/collinfo.json", self.parse_collinfo,
-                                                 SLOT_CC_INDEX))
+                out.append(
+                    self._archive_request(f"{self.cc_index_url}/collinfo.json", self.parse_collinfo, SLOT_CC_INDEX)
+                )
         return out
 
-    def _archive_request(self, url: str, callback: Any, slot: str, *, meta: dict[str, Any] | None = None,
-                         errback: Any = None, dont_filter: bool = False, headers: dict[str, str] | None = None,
-                         priority: int = 0) -> Request:
-        full = {"download_slot": slot, "autothrottle_dont_adjust_delay": True, "archive_source": SLOT_SOURCE[slot],
-                **(meta or {})}
-        return Request(url, callback=callback, errback=errback or self.archive_query_failed, meta=full,
-                       dont_filter=dont_filter, headers=headers, priority=priority)
+    def _archive_request(
+        self,
+        url: str,
+        callback: Any,
+        slot: str,
+        *,
+        meta: dict[str, Any] | None = None,
+        errback: Any = None,
+        dont_filter: bool = False,
+        headers: dict[str, str] | None = None,
+        priority: int = 0,
+    ) -> Request:
+        full = {
+            "download_slot": slot,
+            "autothrottle_dont_adjust_delay": True,
+            "archive_source": SLOT_SOURCE[slot],
+            **(meta or {}),
+        }
+        return Request(
+            url,
+            callback=callback,
+            errback=errback or self.archive_query_failed,
+            meta=full,
+            dont_filter=dont_filter,
+            headers=headers,
+            priority=priority,
+        )
 
-    def _cdx_request(self, shard: Shard, resume_key: str | None = None, fallback_for: str | None = None,
-                     page: int = 1) -> Request:
-        meta: dict[str, Any] = {"shard": [shard.prefix, shard.since, shard.until], "cdx_page": page,
-                                "cdx_resume": resume_key}
+    def _cdx_request(
+        self, shard: Shard, resume_key: str | None = None, fallback_for: str | None = None, page: int = 1
+    ) -> Request:
+        meta: dict[str, Any] = {
+            "shard": [shard.prefix, shard.since, shard.until],
+            "cdx_page": page,
+            "cdx_resume": resume_key,
+        }
         if fallback_for:
             meta["fallback_for"] = fallback_for
         # Paging must not be filtered: a resumed query can repeat a URL only by a changed resume key.
-        return self._archive_request(shard.url(self.wayback_url, resume_key), self.parse_cdx, SLOT_WAYBACK_CDX,
-                                     meta=meta, dont_filter=bool(resume_key))
+        return self._archive_request(
+            shard.url(self.wayback_url, resume_key),
+            self.parse_cdx,
+            SLOT_WAYBACK_CDX,
+            meta=meta,
+            dont_filter=bool(resume_key),
+        )
 
     def _cc_index_requests(self, crawl_ids: list[str]) -> list[Request]:
         since, _ = self.archive_window()
         return [
-            self._archive_request(index_query(self.cc_index_url, crawl, shard.prefix, since), self.parse_cc_index,
-                                  SLOT_CC_INDEX, meta={"crawl": crawl})
-            for crawl in crawl_ids for shard in self._shards()
+            self._archive_request(
+                index_query(self.cc_index_url, crawl, shard.prefix, since),
+                self.parse_cc_index,
+                SLOT_CC_INDEX,
+                meta={"crawl": crawl},
+            )
+            for crawl in crawl_ids
+            for shard in self._shards()
         ]
 
     def archive_query_failed(self, failure: Failure) -> None:
@@ -272,13 +322,19 @@ class ArchiveSources:
         prefix, since, until = response.meta["shard"]
         page = int(response.meta.get("cdx_page", 1))
         if resume == response.meta.get("cdx_resume"):
-            self.limit_reached("cdx_repeated_resume_key", (
-                f"wayback: the CDX server repeated its resume key for {prefix}*: that query ends here"))
+            self.limit_reached(
+                "cdx_repeated_resume_key",
+                (f"wayback: the CDX server repeated its resume key for {prefix}*: that query ends here"),
+            )
             return []
         if page >= self.cdx_max_pages:
-            self.limit_reached("cdx_pages", (
-                f"wayback: the CDX query for {prefix}* reached {self.cdx_max_pages} pages: the rest is not read "
-                f"(CRAWLER_CDX_MAX_PAGES)"))
+            self.limit_reached(
+                "cdx_pages",
+                (
+                    f"wayback: the CDX query for {prefix}* reached {self.cdx_max_pages} pages: the rest is not read "
+                    f"(CRAWLER_CDX_MAX_PAGES)"
+                ),
+            )
             return []
         return [self._cdx_request(Shard(prefix, since, until), resume, response.meta.get("fallback_for"), page + 1)]
 
@@ -305,8 +361,7 @@ class ArchiveSources:
             return []
         since, until = self.archive_window()
         chosen = [c.id for c in crawls_for(crawls, since, until)]
-        logger.info("commoncrawl: %d of %d crawls may hold the window %s..%s", len(chosen), len(crawls), since,
-                    until)
+        logger.info("commoncrawl: %d of %d crawls may hold the window %s..%s", len(chosen), len(crawls), since, until)
         return self._cc_index_requests(chosen)
 
     def parse_cc_index(self, response: Response) -> None:
@@ -350,32 +405,52 @@ class ArchiveSources:
         scheduled = 0
         for article_id, found in sorted(pending.items(), key=lambda kv: int(kv[0]), reverse=True):
             ordered = sorted(found.values(), key=lambda c: (c.timestamp, c.url), reverse=True)
-            request = self.capture_request(article_id, ordered, tried=[],
-                                           first=article_id not in self._fallback_ids)
+            request = self.capture_request(article_id, ordered, tried=[], first=article_id not in self._fallback_ids)
             if request is not None:
                 engine.crawl(request)
                 scheduled += 1
         logger.info("archives: requesting the newest capture of %d article(s)", scheduled)
         raise DontCloseSpider
 
-    def capture_request(self, article_id: str, candidates: list[Candidate], tried: list[str],
-                        first: bool = False) -> Request | None:
+    def capture_request(
+        self, article_id: str, candidates: list[Candidate], tried: list[str], first: bool = False
+    ) -> Request | None:
         """The request for the first of `candidates` (newest first); the rest ride along in its meta."""
         remaining = [c for c in candidates if c.source not in self._stopped_sources]
         if not remaining:
             return None
         self._archive_tried.add(article_id)
         head, rest = remaining[0], remaining[1:]
-        meta = {"article_id": article_id, "source": head.source, "source_url": head.url,
-                "capture": head.to_meta(), "captures_left": [c.to_meta() for c in rest], "captures_tried": tried}
+        meta = {
+            "article_id": article_id,
+            "source": head.source,
+            "source_url": head.url,
+            "capture": head.to_meta(),
+            "captures_left": [c.to_meta() for c in rest],
+            "captures_tried": tried,
+        }
         if head.source == WAYBACK:
             url = replay_url(self.wayback_url, Capture(head.url, head.timestamp))
-            return self._archive_request(url, self.parse_capture, SLOT_WAYBACK, meta=meta, errback=self.capture_failed,
-                                         dont_filter=not first, priority=10)
+            return self._archive_request(
+                url,
+                self.parse_capture,
+                SLOT_WAYBACK,
+                meta=meta,
+                errback=self.capture_failed,
+                dont_filter=not first,
+                priority=10,
+            )
         headers = {"Range": f"bytes={head.offset}-{head.offset + head.length - 1}"}
-        return self._archive_request(f"{self.cc_data_url}/{head.filename}", self.parse_capture, SLOT_CC_DATA,
-                                     meta=meta, errback=self.capture_failed, dont_filter=not first, headers=headers,
-                                     priority=10)
+        return self._archive_request(
+            f"{self.cc_data_url}/{head.filename}",
+            self.parse_capture,
+            SLOT_CC_DATA,
+            meta=meta,
+            errback=self.capture_failed,
+            dont_filter=not first,
+            headers=headers,
+            priority=10,
+        )
 
     def next_capture(self, meta: dict[str, Any], reason: str) -> Request | None:
         """The request for the next older capture after the one `meta` describes was refused or failed."""
@@ -404,12 +479,25 @@ class ArchiveSources:
             status, headers, captured, body = record.status, record.headers, record.captured_at, record.body
         self._stat(f"archive/{head.source}/captures_fetched")
         page = Page(
-            url=head.url, html=body, status=status, encoding=_charset(headers) or getattr(response, "encoding", None),
-            fetched_at=datetime.now(UTC).isoformat(timespec="seconds"), mirror=urlsplit(head.url).netloc,
-            headers=headers, fetched_from=head.source, archived_at=captured.astimezone(UTC).isoformat(),
+            url=head.url,
+            html=body,
+            status=status,
+            encoding=_charset(headers) or getattr(response, "encoding", None),
+            fetched_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            mirror=urlsplit(head.url).netloc,
+            headers=headers,
+            fetched_from=head.source,
+            archived_at=captured.astimezone(UTC).isoformat(),
         )
-        return [PageItem(article_id=str(meta["article_id"]), source_url=head.url, page=page, source=head.source,
-                         fallback=self.next_capture(meta, "refused"))]
+        return [
+            PageItem(
+                article_id=str(meta["article_id"]),
+                source_url=head.url,
+                page=page,
+                source=head.source,
+                fallback=self.next_capture(meta, "refused"),
+            )
+        ]
 
     def _capture_unusable(self, meta: dict[str, Any], reason: str, key: str) -> list[PageItem | Request]:
         source = Candidate.from_meta(meta["capture"]).source
@@ -446,16 +534,23 @@ class ArchiveSources:
     def _give_up(self, meta: dict[str, Any], reason: str, status: int | None) -> None:
         tried = [*meta.get("captures_tried", []), reason]
         source = Candidate.from_meta(meta["capture"]).source
-        request = Request(str(meta.get("source_url") or meta["capture"]["url"]),
-                          meta={"article_id": meta["article_id"], "source_url": meta.get("source_url")})
-        report_page_failed(self.crawler, request,
-                           f"no usable {source} capture ({len(tried)} tried: {', '.join(tried[-5:])})", status,
-                           key=f"{source}_exhausted")
+        request = Request(
+            str(meta.get("source_url") or meta["capture"]["url"]),
+            meta={"article_id": meta["article_id"], "source_url": meta.get("source_url")},
+        )
+        report_page_failed(
+            self.crawler,
+            request,
+            f"no usable {source} capture ({len(tried)} tried: {', '.join(tried[-5:])})",
+            status,
+            key=f"{source}_exhausted",
+        )
 
     # ---- live fallback ------------------------------------------------------------------------------
 
-    def _live_failed(self, url: str, article_id: str | None = None, reason: str = "",
-                     status: int | None = None) -> None:
+    def _live_failed(
+        self, url: str, article_id: str | None = None, reason: str = "", status: int | None = None
+    ) -> None:
         """`archive_fallback=1`: an article every live mirror failed (or answered 404/410) is looked up in the
         Wayback Machine, one CDX query per outlet domain for its own URL."""
         if not article_id or article_id in self._archive_tried or article_id in self._fallback_ids:
@@ -479,12 +574,15 @@ def _original_headers(response: Response) -> list[tuple[str, str]]:
     """The captured response's headers: the Wayback Machine replays them as X-Archive-Orig-*; the rest of what
     it sends (its own Date, Server, Memento headers) is not part of the capture. Content-Type is the capture's."""
     pairs = response_headers(response)
-    original = [(name[len("X-Archive-Orig-"):], value) for name, value in pairs
-                if name.lower().startswith("x-archive-orig-")]
-    kept = [(name, value) for name, value in pairs if name.lower() == "content-type"]
-    return kept + original if original else [
-        (n, v) for n, v in pairs if not n.lower().startswith(("memento", "x-archive", "link"))
+    original = [
+        (name[len("X-Archive-Orig-") :], value) for name, value in pairs if name.lower().startswith("x-archive-orig-")
     ]
+    kept = [(name, value) for name, value in pairs if name.lower() == "content-type"]
+    return (
+        kept + original
+        if original
+        else [(n, v) for n, v in pairs if not n.lower().startswith(("memento", "x-archive", "link"))]
+    )
 
 
 def _charset(headers: list[tuple[str, str]]) -> str | None:

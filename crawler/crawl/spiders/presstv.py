@@ -54,8 +54,15 @@ LIVE_SOURCES = ("rss", "sitemap", "sections")
 SOURCES = (*LIVE_SOURCES, *ARCHIVE_SOURCES)
 
 # Sitemaps and feeds come from the network: never expand entities, load DTDs or touch the network.
-_XML_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False,
-                              remove_comments=True, remove_pis=True, recover=True)
+_XML_PARSER = etree.XMLParser(
+    resolve_entities=False,
+    no_network=True,
+    load_dtd=False,
+    huge_tree=False,
+    remove_comments=True,
+    remove_pis=True,
+    recover=True,
+)
 _NS = {"sm": "http://www.sitemaps.org/schemas/sitemap/0.9", "news": "http://www.google.com/schemas/sitemap-news/0.9"}
 _MONTH_IN_PATH = re.compile(r"(\d{4})-(\d{2})")
 
@@ -87,10 +94,19 @@ class PresstvSpider(ArchiveSources, Spider):
 
     name = "presstv"
 
-    def __init__(self, mirrors: str | None = None, sources: str | None = None, since: str | None = None,
-                 until: str | None = None, max_pages: str | int | None = None, *,
-                 archive_fallback: str | None = None, crawls: str | None = None,
-                 outlet_profile: Outlet | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        mirrors: str | None = None,
+        sources: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        max_pages: str | int | None = None,
+        *,
+        archive_fallback: str | None = None,
+        crawls: str | None = None,
+        outlet_profile: Outlet | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.archive_fallback = _flag("archive_fallback", archive_fallback)
         self.crawls = crawls
@@ -124,7 +140,8 @@ class PresstvSpider(ArchiveSources, Spider):
             parts = urlsplit(base)
             if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/"):
                 raise SpiderArgumentError(
-                    f"argument mirrors: {base!r} is not a base URL like {self.outlet.default_mirrors[0]}")
+                    f"argument mirrors: {base!r} is not a base URL like {self.outlet.default_mirrors[0]}"
+                )
         return bases
 
     @staticmethod
@@ -134,8 +151,9 @@ class PresstvSpider(ArchiveSources, Spider):
         chosen = tuple(s.strip().lower() for s in value.split(",") if s.strip())
         bad = [s for s in chosen if s not in SOURCES]
         if bad or not chosen:
-            raise SpiderArgumentError(f"argument sources={value!r}: use a comma-separated subset of "
-                                      f"{','.join(SOURCES)}")
+            raise SpiderArgumentError(
+                f"argument sources={value!r}: use a comma-separated subset of {','.join(SOURCES)}"
+            )
         return chosen
 
     @property
@@ -170,14 +188,16 @@ class PresstvSpider(ArchiveSources, Spider):
         kwargs["outlet_profile"] = load_outlet(str(crawler.settings.get("CRAWLER_OUTLET")))
         spider = super().from_crawler(crawler, *args, **kwargs)
         settings = crawler.settings
-        spider.mirror_pool.fail_threshold = max(1, settings.getint("CRAWLER_MIRROR_FAIL_THRESHOLD",
-                                                                   defaults.CRAWLER_MIRROR_FAIL_THRESHOLD))
+        spider.mirror_pool.fail_threshold = max(
+            1, settings.getint("CRAWLER_MIRROR_FAIL_THRESHOLD", defaults.CRAWLER_MIRROR_FAIL_THRESHOLD)
+        )
         spider.mirror_pool.cooldown = settings.getfloat("CRAWLER_MIRROR_COOLDOWN", defaults.CRAWLER_MIRROR_COOLDOWN)
         spider.sitemap_max_bytes = settings.getint("CRAWLER_SITEMAP_MAX_BYTES", defaults.CRAWLER_SITEMAP_MAX_BYTES)
         spider.sitemap_max_depth = settings.getint("CRAWLER_SITEMAP_MAX_DEPTH", defaults.CRAWLER_SITEMAP_MAX_DEPTH)
         spider.sitemap_max_files = settings.getint("CRAWLER_SITEMAP_MAX_FILES", defaults.CRAWLER_SITEMAP_MAX_FILES)
-        spider.sitemap_max_links_per_file = settings.getint("CRAWLER_SITEMAP_MAX_LINKS_PER_FILE",
-                                                            defaults.CRAWLER_SITEMAP_MAX_LINKS_PER_FILE)
+        spider.sitemap_max_links_per_file = settings.getint(
+            "CRAWLER_SITEMAP_MAX_LINKS_PER_FILE", defaults.CRAWLER_SITEMAP_MAX_LINKS_PER_FILE
+        )
         spider.sitemap_max_links = settings.getint("CRAWLER_SITEMAP_MAX_LINKS", defaults.CRAWLER_SITEMAP_MAX_LINKS)
         spider.setup_archives(crawler)
         return spider
@@ -192,8 +212,17 @@ class PresstvSpider(ArchiveSources, Spider):
 
     # ---- requests -------------------------------------------------------------------------------------
 
-    def _request(self, path: str, callback: Any, source: str, *, meta: dict[str, Any] | None = None,
-                 priority: int = 0, source_url: str | None = None, errback: Any = None) -> Request:
+    def _request(
+        self,
+        path: str,
+        callback: Any,
+        source: str,
+        *,
+        meta: dict[str, Any] | None = None,
+        priority: int = 0,
+        source_url: str | None = None,
+        errback: Any = None,
+    ) -> Request:
         """A request for `path` on the healthiest mirror (the failover middleware may move it)."""
         base = self.mirror_pool.best() or self.mirror_bases[0]
         url = self.mirror_pool.url_on(base, path)
@@ -242,19 +271,27 @@ class PresstvSpider(ArchiveSources, Spider):
             out.extend(self._request(self.outlet.section_rss_path(s), self.parse_feed, "rss") for s in sections)
         if "sitemap" in self.sources:
             if self.since or self.until:
-                out.append(self._request(str(d["sitemap_index"]), self.parse_sitemap, "sitemap",
-                                         meta={"sitemap_depth": 0}))
+                out.append(
+                    self._request(str(d["sitemap_index"]), self.parse_sitemap, "sitemap", meta={"sitemap_depth": 0})
+                )
                 self._sitemap_files += 1
             else:
                 today = self.clock().astimezone(self.outlet.timezone).date()
                 prev = date(today.year - 1, 12, 1) if today.month == 1 else date(today.year, today.month - 1, 1)
                 for month in (today, prev):
-                    out.append(self._request(self.outlet.monthly_sitemap_path(month.year, month.month),
-                                             self.parse_sitemap, "sitemap", meta={"sitemap_depth": 0}))
+                    out.append(
+                        self._request(
+                            self.outlet.monthly_sitemap_path(month.year, month.month),
+                            self.parse_sitemap,
+                            "sitemap",
+                            meta={"sitemap_depth": 0},
+                        )
+                    )
                     self._sitemap_files += 1
         if "sections" in self.sources:
-            out.extend(self._request(self.outlet.section_listing_path(s, 1), self.parse_listing, "sections")
-                       for s in sections)
+            out.extend(
+                self._request(self.outlet.section_listing_path(s, 1), self.parse_listing, "sections") for s in sections
+            )
         return out
 
     def _site_path(self, url: str) -> str | None:
@@ -300,8 +337,15 @@ class PresstvSpider(ArchiveSources, Spider):
             self.crawler.stats.inc_value("discovery/out_of_range")
             return None
         self.crawler.stats.inc_value(statkeys.DISCOVERY_ARTICLE_LINKS.format(source))
-        return self._request(path, self.parse_article, source, priority=10, source_url=link,
-                             meta={"article_id": parsed.article_id, "hints": hints}, errback=self.article_failed)
+        return self._request(
+            path,
+            self.parse_article,
+            source,
+            priority=10,
+            source_url=link,
+            meta={"article_id": parsed.article_id, "hints": hints},
+            errback=self.article_failed,
+        )
 
     # ---- discovery callbacks -------------------------------------------------------------------------
 
@@ -327,8 +371,13 @@ class PresstvSpider(ArchiveSources, Spider):
         elif _XML_PARSER.error_log.filter_from_errors():
             # The parser recovered what it could; say so, since links after the damage may be missing.
             first = _XML_PARSER.error_log.filter_from_errors()[0]
-            self.logger.warning("malformed %s %s (line %d: %s): reading the links that could be recovered",
-                                what, response.url, first.line, first.message)
+            self.logger.warning(
+                "malformed %s %s (line %d: %s): reading the links that could be recovered",
+                what,
+                response.url,
+                first.line,
+                first.message,
+            )
             self.crawler.stats.inc_value(f"discovery/{what}/malformed")
         return root
 
@@ -340,8 +389,9 @@ class PresstvSpider(ArchiveSources, Spider):
             return
         entries = _feed_entries(root)
         if entries is None:
-            self.logger.warning("skipping feed %s: XML, but not RSS or Atom (root element <%s>)", response.url,
-                                _local(root.tag)[:40])
+            self.logger.warning(
+                "skipping feed %s: XML, but not RSS or Atom (root element <%s>)", response.url, _local(root.tag)[:40]
+            )
             self.crawler.stats.inc_value("discovery/rss/not_a_feed")
             return
         self.crawler.stats.inc_value("discovery/rss/feeds")
@@ -369,14 +419,22 @@ class PresstvSpider(ArchiveSources, Spider):
             if not loc:
                 continue
             if in_file >= self.sitemap_max_links_per_file:
-                self.limit_reached("sitemap_links_per_file", (
-                    f"sitemap {response.url} lists more than {self.sitemap_max_links_per_file} links: the rest of it "
-                    f"is not read (CRAWLER_SITEMAP_MAX_LINKS_PER_FILE)"))
+                self.limit_reached(
+                    "sitemap_links_per_file",
+                    (
+                        f"sitemap {response.url} lists more than {self.sitemap_max_links_per_file} links: the rest "
+                        f"of it is not read (CRAWLER_SITEMAP_MAX_LINKS_PER_FILE)"
+                    ),
+                )
                 return
             if self._sitemap_links >= self.sitemap_max_links:
-                self.limit_reached("sitemap_links", (
-                    f"sitemaps listed more than {self.sitemap_max_links} links this run: no more are read "
-                    f"(CRAWLER_SITEMAP_MAX_LINKS)"))
+                self.limit_reached(
+                    "sitemap_links",
+                    (
+                        f"sitemaps listed more than {self.sitemap_max_links} links this run: no more are read "
+                        f"(CRAWLER_SITEMAP_MAX_LINKS)"
+                    ),
+                )
                 return
             in_file += 1
             self._sitemap_links += 1
@@ -394,9 +452,13 @@ class PresstvSpider(ArchiveSources, Spider):
     def _sitemap_index(self, response: Response, root: etree._Element) -> Iterable[Request]:
         depth = int(response.meta.get("sitemap_depth", 0)) + 1
         if depth > self.sitemap_max_depth:
-            self.limit_reached("sitemap_depth", (
-                f"sitemap index {response.url} is nested {depth} deep: its sitemaps are not read "
-                f"(CRAWLER_SITEMAP_MAX_DEPTH={self.sitemap_max_depth})"))
+            self.limit_reached(
+                "sitemap_depth",
+                (
+                    f"sitemap index {response.url} is nested {depth} deep: its sitemaps are not read "
+                    f"(CRAWLER_SITEMAP_MAX_DEPTH={self.sitemap_max_depth})"
+                ),
+            )
             return
         for loc_node in root.iterfind("sm:sitemap/sm:loc", _NS):
             loc = urljoin(response.url, (loc_node.text or "").strip())
@@ -413,9 +475,13 @@ class PresstvSpider(ArchiveSources, Spider):
                 if self.until and first > self.until:
                     continue
             if self._sitemap_files >= self.sitemap_max_files:
-                self.limit_reached("sitemap_files", (
-                    f"more than {self.sitemap_max_files} sitemaps this run: no more are requested "
-                    f"(CRAWLER_SITEMAP_MAX_FILES)"))
+                self.limit_reached(
+                    "sitemap_files",
+                    (
+                        f"more than {self.sitemap_max_files} sitemaps this run: no more are requested "
+                        f"(CRAWLER_SITEMAP_MAX_FILES)"
+                    ),
+                )
                 return
             self._sitemap_files += 1
             yield self._request(path, self.parse_sitemap, "sitemap", meta={"sitemap_depth": depth})
@@ -437,8 +503,7 @@ class PresstvSpider(ArchiveSources, Spider):
                     continue
                 section, page = listing
                 if 1 < page <= self.max_pages:
-                    yield self._request(self.outlet.section_listing_path(section, page), self.parse_listing,
-                                        "sections")
+                    yield self._request(self.outlet.section_listing_path(section, page), self.parse_listing, "sections")
 
     # ---- articles -------------------------------------------------------------------------------------
 
@@ -477,9 +542,13 @@ class PresstvSpider(ArchiveSources, Spider):
         if landed is not None and landed.article_id != str(meta["article_id"]):
             # A redirect led to another article: this id has no page of its own any more. Record that, and ask
             # for the other article under its own id, so the dupe filter keeps it to one item per run.
-            report_page_failed(self.crawler, response.request or Request(response.url, meta=dict(meta)),
-                               f"redirected to article {landed.article_id}", None,
-                               key="redirected_to_other_article")
+            report_page_failed(
+                self.crawler,
+                response.request or Request(response.url, meta=dict(meta)),
+                f"redirected to article {landed.article_id}",
+                None,
+                key="redirected_to_other_article",
+            )
             request = self.article_request(response.url, str(meta.get("source", "")))
             if request is not None:
                 yield request
@@ -528,8 +597,13 @@ def _feed_entries(root: etree._Element) -> list[tuple[str, str]] | None:
     kind = _local(root.tag)
     if kind in ("rss", "RDF"):
         items = [el for el in root.iter() if _local(el.tag) == "item"]
-        return [(_child_text(el, "link") or str(el.get("{http://www.w3.org/1999/02/22-rdf-syntax-ns#}about", "")),
-                 _child_text(el, "title")) for el in items]
+        return [
+            (
+                _child_text(el, "link") or str(el.get("{http://www.w3.org/1999/02/22-rdf-syntax-ns#}about", "")),
+                _child_text(el, "title"),
+            )
+            for el in items
+        ]
     if kind == "feed":
         entries = [el for el in root.iter() if _local(el.tag) == "entry"]
         return [(_atom_link(el), _child_text(el, "title")) for el in entries]

@@ -113,9 +113,13 @@ class StoreExtension:
             with contextlib.suppress(StoreError):
                 if self.run_id is not None:
                     # Counted from the store: stats also count writes of the batch just rolled back.
-                    store.finish_run(self.run_id, status="failed", finish_reason=message,
-                                     exit_status=int(ExitStatus.STORE_ERROR),
-                                     new=store.count_first_stored(self.run_id))
+                    store.finish_run(
+                        self.run_id,
+                        status="failed",
+                        finish_reason=message,
+                        exit_status=int(ExitStatus.STORE_ERROR),
+                        new=store.count_first_stored(self.run_id),
+                    )
             with contextlib.suppress(StoreError):
                 store.close()
         close_spider_soon(self.crawler, "store_error")

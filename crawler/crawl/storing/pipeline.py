@@ -117,13 +117,21 @@ class StorePipeline:
         if store is None or handle is None:
             return
         try:
-            store.record_failure(handle.run_id, kind, item.page.url or item.source_url, item.article_id or None,
-                                 str(exception), item.page.status, item.page)
+            store.record_failure(
+                handle.run_id,
+                kind,
+                item.page.url or item.source_url,
+                item.article_id or None,
+                str(exception),
+                item.page.status,
+                item.page,
+            )
         except StoreError as exc:
             handle.fail(str(exc))
 
-    def page_failed(self, url: str, article_id: str | None = None, reason: str = "", status: int | None = None,
-                    **_: Any) -> None:
+    def page_failed(
+        self, url: str, article_id: str | None = None, reason: str = "", status: int | None = None, **_: Any
+    ) -> None:
         """A page no mirror could serve (or a 404/410): recorded so `crawler runs` and users can see it."""
         self._inc(statkeys.STORE_OUTCOME.format("fetch_failed"))
         handle = self.handle
@@ -131,8 +139,14 @@ class StorePipeline:
         if store is None or handle is None:
             return
         try:
-            store.record_failure(handle.run_id, "fetch", url, None if article_id in (None, "") else str(article_id),
-                                 reason or "failed", status)
+            store.record_failure(
+                handle.run_id,
+                "fetch",
+                url,
+                None if article_id in (None, "") else str(article_id),
+                reason or "failed",
+                status,
+            )
         except StoreError as exc:
             handle.fail(str(exc))
 

@@ -15,8 +15,9 @@ from crawler.testing.site import BEHAVIOURS, FIXTURES_ROOT, MirrorSpec, SiteCorp
 def main(argv: Sequence[str] | None = None) -> int:
     """Serve until interrupted; the first stdout line is `mirrors=<comma-separated base URLs>`."""
     parser = argparse.ArgumentParser(prog="python -m crawler.testing.site", description=__doc__)
-    parser.add_argument("--mirrors", default="healthy",
-                        help=f"comma-separated behaviours in priority order ({', '.join(BEHAVIOURS)})")
+    parser.add_argument(
+        "--mirrors", default="healthy", help=f"comma-separated behaviours in priority order ({', '.join(BEHAVIOURS)})"
+    )
     parser.add_argument("--port", type=int, default=0, help="port of the first mirror, the next ones follow (0: free)")
     parser.add_argument("--host", default="127.0.0.1", help="127.0.0.1 or ::1 (nothing else is allowed)")
     parser.add_argument("--fixtures", type=Path, default=FIXTURES_ROOT, help="fixture root to serve")

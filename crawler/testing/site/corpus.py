@@ -16,8 +16,13 @@ from crawler.outlet import Outlet, load_outlet
 from crawler.testing.site import pages
 from crawler.testing.site.pages import ArticleSpec, ListingEntry, RelatedLink
 
-FEED_HOSTS = ("https://www.presstv.ir", "https://presstv.ir", "https://www.presstv.co.uk",
-              "https://presstv.co.uk", "http://www.presstv.com")
+FEED_HOSTS = (
+    "https://www.presstv.ir",
+    "https://presstv.ir",
+    "https://www.presstv.co.uk",
+    "https://presstv.co.uk",
+    "http://www.presstv.com",
+)
 """Hosts the site's own feeds and sitemaps put in links, in turn: the mix a crawler must map onto one mirror."""
 
 
@@ -55,9 +60,17 @@ class SiteCorpus:
     time with `update_article(article_id, ...)` (the next request sees the new page) or `remove_article(...)`.
     """
 
-    def __init__(self, outlet: Outlet | None = None, *, listing_page_size: int = 10, rss_size: int = 100,
-                 gzip_sitemaps: bool = False, off_site_sitemap: bool = True, robots_txt: str | None = None,
-                 now: datetime | None = None) -> None:
+    def __init__(
+        self,
+        outlet: Outlet | None = None,
+        *,
+        listing_page_size: int = 10,
+        rss_size: int = 100,
+        gzip_sitemaps: bool = False,
+        off_site_sitemap: bool = True,
+        robots_txt: str | None = None,
+        now: datetime | None = None,
+    ) -> None:
         self.outlet = outlet or load_outlet("presstv")
         self.listing_page_size = listing_page_size
         self.rss_size = rss_size
@@ -86,16 +99,34 @@ class SiteCorpus:
 
     def add_spec(self, spec: ArticleSpec, layout: str = "current") -> SiteArticle:
         """Render an article from its spec and add it."""
-        return self.add_article(SiteArticle(
-            article_id=spec.article_id, path=spec.path, html=pages.render_article(spec, layout),
-            published=spec.published, section_id=spec.section_id, title=spec.title, lead=spec.lead,
-            spec=spec, layout=layout,
-        ))
+        return self.add_article(
+            SiteArticle(
+                article_id=spec.article_id,
+                path=spec.path,
+                html=pages.render_article(spec, layout),
+                published=spec.published,
+                section_id=spec.section_id,
+                title=spec.title,
+                lead=spec.lead,
+                spec=spec,
+                layout=layout,
+            )
+        )
 
-    def generate(self, count: int, *, start_id: int = 780001, start: datetime | None = None,
-                 interval: timedelta = timedelta(hours=5), sections: Iterable[str] = ("10101", "102", "103", "104"),
-                 layout: str = "current", paragraphs: int = 8, pad_to_bytes: int = 0, seed: int = 1,
-                 reports_every: int = 5) -> list[SiteArticle]:
+    def generate(
+        self,
+        count: int,
+        *,
+        start_id: int = 780001,
+        start: datetime | None = None,
+        interval: timedelta = timedelta(hours=5),
+        sections: Iterable[str] = ("10101", "102", "103", "104"),
+        layout: str = "current",
+        paragraphs: int = 8,
+        pad_to_bytes: int = 0,
+        seed: int = 1,
+        reports_every: int = 5,
+    ) -> list[SiteArticle]:
         """Add `count` generated articles with ids from `start_id`, one every `interval` back from `start`.
 
         `layout` is "current", "bootstrap" or "mix"; `pad_to_bytes` makes each page about that big (sidebars
@@ -113,10 +144,14 @@ class SiteCorpus:
             verb = rng.choice(("urges", "condemns", "rejects", "welcomes", "warns against", "calls for"))
             obj = rng.choice(("new sanctions", "UN resolution", "trade talks", "military drills", "peace plan"))
             title = f"{topic} {verb} {obj} ({aid})"
-            related = [RelatedLink(f"/Detail/2026/01/0{k + 1}/77{k}000/Related-story-{k}", f"Related story {k}")
-                       for k in range(3)]
+            related = [
+                RelatedLink(f"/Detail/2026/01/0{k + 1}/77{k}000/Related-story-{k}", f"Related story {k}")
+                for k in range(3)
+            ]
             spec = ArticleSpec(
-                article_id=aid, published=published, section_id=section_id,
+                article_id=aid,
+                published=published,
+                section_id=section_id,
                 section_name=self.outlet.section_name(section_id) or "News",
                 title=title,
                 lead=f"{topic} has responded to {obj}, officials said on {pages._DAYS[published.weekday()]}.",
@@ -124,7 +159,8 @@ class SiteCorpus:
                 caption=f"A view of the capital of {topic}. (File photo by AFP)",
                 image_path=f"/Photo/{published.year}/{published.month}/{published.day}/{aid}.jpg",
                 byline=("Ali Musavi", "Press TV, Tehran") if reports_every and i % reports_every == 0 else None,
-                related=related, pad_to_bytes=pad_to_bytes,
+                related=related,
+                pad_to_bytes=pad_to_bytes,
             )
             this_layout = layout if layout != "mix" else ("current", "bootstrap")[i % 2]
             added.append(self.add_spec(spec, this_layout))
@@ -159,8 +195,9 @@ class SiteCorpus:
                     added += 1
         return added
 
-    def _add_fixture(self, kind: str, name: str, url: str, html: bytes, meta: dict[str, Any],
-                     expected: dict[str, Any]) -> bool:
+    def _add_fixture(
+        self, kind: str, name: str, url: str, html: bytes, meta: dict[str, Any], expected: dict[str, Any]
+    ) -> bool:
         parsed = self.outlet.parse_article_url(url)
         path = url.split("://", 1)[-1]
         path = "/" + path.split("/", 1)[1] if "/" in path else "/"
@@ -178,11 +215,20 @@ class SiteCorpus:
         published = _fixture_date(expected.get("published"), parsed.path_date)
         section_name = expected.get("section") or ""
         section_id = next((k for k, v in self.outlet.sections.items() if v == section_name), "101")
-        self.add_article(SiteArticle(
-            article_id=parsed.article_id, path=path, html=html, published=published, section_id=section_id,
-            title=str(expected.get("title") or name), lead=str(expected.get("lead") or ""),
-            link_variants=[url], is_article=kind == "articles", content_type=content_type,
-        ))
+        self.add_article(
+            SiteArticle(
+                article_id=parsed.article_id,
+                path=path,
+                html=html,
+                published=published,
+                section_id=section_id,
+                title=str(expected.get("title") or name),
+                lead=str(expected.get("lead") or ""),
+                link_variants=[url],
+                is_article=kind == "articles",
+                content_type=content_type,
+            )
+        )
         return True
 
     # ---- changing at run time ----------------------------------------------------------------------
@@ -198,8 +244,9 @@ class SiteCorpus:
                 if old.spec is None:
                     raise ValueError(f"article {article_id} has no spec to change: pass html=")
                 spec = replace(old.spec, **changes)
-                new = replace(old, spec=spec, html=pages.render_article(spec, old.layout), title=spec.title,
-                              lead=spec.lead)
+                new = replace(
+                    old, spec=spec, html=pages.render_article(spec, old.layout), title=spec.title, lead=spec.lead
+                )
             else:
                 new = replace(old, html=html, **{k: v for k, v in changes.items() if k in ("title", "lead")})
             self._articles[article_id] = new
@@ -280,8 +327,13 @@ class SiteCorpus:
         if not arts:
             return None
         body = pages.render_news_sitemap(
-            ("https://www.presstv.ir" + a.path if a.article_id[-1] in "02468" else
-             "https://www.presstv.co.uk" + a.path, a.entry()) for a in arts
+            (
+                "https://www.presstv.ir" + a.path
+                if a.article_id[-1] in "02468"
+                else "https://www.presstv.co.uk" + a.path,
+                a.entry(),
+            )
+            for a in arts
         )
         return pages.gzipped(body) if self.gzip_sitemaps else body
 
@@ -293,9 +345,10 @@ class SiteCorpus:
         last = max(1, math.ceil(len(arts) / self.listing_page_size))
         if page < 1 or page > last:
             return None
-        chunk = arts[(page - 1) * self.listing_page_size: page * self.listing_page_size]
-        return pages.render_listing(section_id, self.outlet.section_name(section_id) or "", page, last,
-                                    [a.entry() for a in chunk])
+        chunk = arts[(page - 1) * self.listing_page_size : page * self.listing_page_size]
+        return pages.render_listing(
+            section_id, self.outlet.section_name(section_id) or "", page, last, [a.entry() for a in chunk]
+        )
 
     def homepage(self) -> bytes:
         """The front page (a headline index)."""

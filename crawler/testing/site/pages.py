@@ -23,8 +23,20 @@ SEIZURE_NOTICE = (
 
 _E = html.escape
 
-_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-           "November", "December")
+_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 _DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 _FILLER_TEXT = (
@@ -92,21 +104,21 @@ def filler_paragraphs(n: int, seed: int, words: int = 45) -> list[str]:
 
 
 def current_datetime_text(d: datetime) -> str:
-    """"Saturday, 15 August 2026 10:30 AM", the current layout's date text."""
+    """ "Saturday, 15 August 2026 10:30 AM", the current layout's date text."""
     hour = d.hour % 12 or 12
     ampm = "AM" if d.hour < 12 else "PM"
     return f"{_DAYS[d.weekday()]}, {d.day} {_MONTHS[d.month - 1]} {d.year} {hour}:{d.minute:02d} {ampm}"
 
 
 def bootstrap_datetime_text(d: datetime) -> str:
-    """"Mon Jan 8, 2018 06:52PM", the Bootstrap layout's date text."""
+    """ "Mon Jan 8, 2018 06:52PM", the Bootstrap layout's date text."""
     hour = d.hour % 12 or 12
     ampm = "AM" if d.hour < 12 else "PM"
     return f"{_DAYS[d.weekday()][:3]} {_MONTHS[d.month - 1][:3]} {d.day}, {d.year} {hour:02d}:{d.minute:02d}{ampm}"
 
 
 def rfc822(d: datetime) -> str:
-    """"Sat, 15 Aug 2026 21:39:28 +0330" (Tehran offset as the site prints it)."""
+    """ "Sat, 15 Aug 2026 21:39:28 +0330" (Tehran offset as the site prints it)."""
     return f"{_DAYS[d.weekday()][:3]}, {d.day:02d} {_MONTHS[d.month - 1][:3]} {d.year} {d:%H:%M:%S} +0330"
 
 
@@ -145,8 +157,10 @@ def _padding(spec: ArticleSpec, page_so_far: int) -> str:
             f'<span class="latest-title">{title}</span></a></li>\n'
         )
         if i % 25 == 0:
-            chunk += (f'<script type="text/javascript">window.__cfg_{i}='
-                      f'{{"k":"{blobs[(base + i) % len(blobs)]}"}};</script>\n')
+            chunk += (
+                f'<script type="text/javascript">window.__cfg_{i}='
+                f'{{"k":"{blobs[(base + i) % len(blobs)]}"}};</script>\n'
+            )
         parts.append(chunk)
         size += len(chunk)
     parts.append("</ul></div></div>")
@@ -158,7 +172,7 @@ def _read_more_html(related: Sequence[RelatedLink], bootstrap: bool) -> str:
         return ""
     items = "".join(f'<li><a href="{_E(r.path)}">{_E(r.title)}</a></li>' for r in related[:2])
     label = '<p><span class="read-more">Read More:</span></p>' if bootstrap else "<p><strong>Read more:</strong></p>"
-    return f"{label}\n<ul class=\"read-more-list\">{items}</ul>\n"
+    return f'{label}\n<ul class="read-more-list">{items}</ul>\n'
 
 
 def _oembed(r: RelatedLink) -> str:
@@ -182,12 +196,16 @@ def render_article_current(spec: ArticleSpec) -> bytes:
             body.append(_oembed(spec.related[2]))
     byline = ""
     if spec.byline:
-        byline = (f'<div class="news-reporter"><span class="reporter-name">{_E(spec.byline[0])}</span><br>'
-                  f"<span>{_E(spec.byline[1])}</span></div>\n")
+        byline = (
+            f'<div class="news-reporter"><span class="reporter-name">{_E(spec.byline[0])}</span><br>'
+            f"<span>{_E(spec.byline[1])}</span></div>\n"
+        )
     image = ""
     if spec.image_path:
-        image = (f'<figure><img src="//cdn.presstv.ir{_E(spec.image_path)}" alt="">'
-                 f"<figcaption>{_E(spec.caption)}</figcaption></figure>\n")
+        image = (
+            f'<figure><img src="//cdn.presstv.ir{_E(spec.image_path)}" alt="">'
+            f"<figcaption>{_E(spec.caption)}</figcaption></figure>\n"
+        )
     updated = ""
     if spec.updated:
         updated = f" [Updated: {current_datetime_text(spec.updated)}]"
@@ -201,8 +219,11 @@ def render_article_current(spec: ArticleSpec) -> bytes:
         f"<meta name='date' content='{created}'/>\n"
         f'<meta property="og:title" content="{_E(spec.title)}">\n'
         f'<meta property="og:description" content="{_E(spec.lead)}">\n'
-        + (f'<meta property="og:image" content="https://cdn.presstv.ir{_E(spec.image_path)}">\n'
-           if spec.image_path else "")
+        + (
+            f'<meta property="og:image" content="https://cdn.presstv.ir{_E(spec.image_path)}">\n'
+            if spec.image_path
+            else ""
+        )
         + '<link rel="stylesheet" href="/Content/site.css"></head><body>\n'
         '<div class="app-promo">Install the new version of PressTv application</div>\n'
         '<nav class="main-menu"><ul><li><a href="/">Home</a></li><li><a href=/Section/101>Iran</a></li>'
@@ -247,8 +268,10 @@ def render_article_bootstrap(spec: ArticleSpec) -> bytes:
         reporter = f'<div class="item-reporter">{_E(spec.byline[0])}, {_E(spec.byline[1])}</div>\n'
     image = ""
     if spec.image_path:
-        image = (f'<figure class="item-image"><img src="{_E(spec.image_path)}" class=img-responsive>'
-                 f'<figcaption class="item-caption">{_E(spec.caption)}</figcaption></figure>\n')
+        image = (
+            f'<figure class="item-image"><img src="{_E(spec.image_path)}" class=img-responsive>'
+            f'<figcaption class="item-caption">{_E(spec.caption)}</figcaption></figure>\n'
+        )
     page = (
         "<!DOCTYPE html>\n"
         f'<html lang="{_E(spec.language)}"><head><meta http-equiv="Content-Type" content="text/html; charset=utf-8">\n'
@@ -292,8 +315,9 @@ class ListingEntry:
     lead: str = ""
 
 
-def render_listing(section_id: str, section_name: str, page: int, last_page: int,
-                   entries: Sequence[ListingEntry]) -> bytes:
+def render_listing(
+    section_id: str, section_name: str, page: int, last_page: int, entries: Sequence[ListingEntry]
+) -> bytes:
     """A section listing page `/Section/<id>/<page>`: links in the four markups the site uses, pagination."""
     links: list[str] = []
     for i, e in enumerate(entries):
@@ -303,8 +327,10 @@ def render_listing(section_id: str, section_name: str, page: int, last_page: int
         elif kind == 1:  # unquoted attributes, as some listing markup has
             links.append(f"<div class=item><a class=section-latest-news-link href={e.path}>{_E(e.title)}</a></div>")
         elif kind == 2:
-            links.append(f'<a class="hover-effect" href="{_E(e.path)}"><img src="//cdn.presstv.ir/Photo/x.s.jpg">'
-                         f"<span>{_E(e.title)}</span></a>")
+            links.append(
+                f'<a class="hover-effect" href="{_E(e.path)}"><img src="//cdn.presstv.ir/Photo/x.s.jpg">'
+                f"<span>{_E(e.title)}</span></a>"
+            )
         else:
             links.append(f'<a class="loaded" href="{_E(e.path)}">{_E(e.title)}</a>')
     pages: list[str] = []

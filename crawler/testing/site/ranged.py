@@ -61,7 +61,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         first = int(match.group(1))
         last = min(int(match.group(2)) if match.group(2) else len(data) - 1, len(data) - 1)
-        self._reply(206, data[first:last + 1], wanted, {"Content-Range": f"bytes {first}-{last}/{len(data)}"})
+        self._reply(206, data[first : last + 1], wanted, {"Content-Range": f"bytes {first}-{last}/{len(data)}"})
 
     def _reply(self, status: int, body: bytes, wanted: str | None, headers: dict[str, str] | None = None) -> None:
         with self.server.served.lock:

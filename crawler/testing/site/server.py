@@ -85,6 +85,7 @@ class MirrorSpec:
 
 # ---- ready-made fault handlers (for overrides) --------------------------------------------------------
 
+
 def status(code: int, body: bytes = b"", headers: dict[str, str] | None = None) -> Handler:
     """Answer with this status (and body, headers)."""
     return lambda req: Reply(status=code, body=body, headers=dict(headers or {}))
@@ -97,10 +98,12 @@ def redirect(location: str, code: int = 301) -> Handler:
 
 def delay(seconds: float, then: Handler | None = None) -> Handler:
     """Answer normally (or with `then`) after `seconds`."""
+
     def handle(req: SiteRequest) -> Reply | None:
         reply = (then(req) if then else None) or req.mirror.normal_reply(req)
         reply.delay = seconds
         return reply
+
     return handle
 
 
@@ -111,19 +114,23 @@ def reset() -> Handler:
 
 def truncated(keep: int = 200) -> Handler:
     """Send the normal page cut after `keep` bytes, announcing its full length."""
+
     def handle(req: SiteRequest) -> Reply | None:
         reply = req.mirror.normal_reply(req)
         reply.truncate_to = keep
         return reply
+
     return handle
 
 
 def drip(chunk: int = 256, interval: float = 0.05) -> Handler:
     """Send the normal page `chunk` bytes at a time, `interval` seconds apart."""
+
     def handle(req: SiteRequest) -> Reply | None:
         reply = req.mirror.normal_reply(req)
         reply.drip = (chunk, interval)
         return reply
+
     return handle
 
 
@@ -222,8 +229,12 @@ class RunningMirror:
 
     def start(self) -> None:
         if self.server is not None:
-            self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
-                                           name=f"site-{self.name}-{self.port}", daemon=True)
+            self.thread = threading.Thread(
+                target=self.server.serve_forever,
+                kwargs={"poll_interval": 0.05},
+                name=f"site-{self.name}-{self.port}",
+                daemon=True,
+            )
             self.thread.start()
 
     def stop(self) -> None:
@@ -252,8 +263,12 @@ class RunningMirror:
         req = SiteRequest(self, h.command, path, parts.query, {k: v for k, v in h.headers.items()}, hit)
         self.site.arrivals.append((str(h.headers.get("Host") or self.netloc), time.monotonic()))
         reply: Reply | None = None
-        for handler in (self.overrides.get(path.lower()), self.overrides.get("*"),
-                        self.site.overrides.get(path.lower()), self.site.overrides.get("*")):
+        for handler in (
+            self.overrides.get(path.lower()),
+            self.overrides.get("*"),
+            self.site.overrides.get(path.lower()),
+            self.site.overrides.get("*"),
+        ):
             if handler is not None:
                 reply = handler(req)
                 if reply is not None:
@@ -268,8 +283,11 @@ class RunningMirror:
         if b == "seized":
             return Reply(body=pages.render_seizure_notice())
         if b == "503":
-            return Reply(status=503, body=b"<html><body><h1>503 Service Unavailable</h1></body></html>",
-                         headers={"Retry-After": "0"})
+            return Reply(
+                status=503,
+                body=b"<html><body><h1>503 Service Unavailable</h1></body></html>",
+                headers={"Retry-After": "0"},
+            )
         if b == "down-then-up":
             if self.spec.down_seconds is not None:
                 down = time.monotonic() - self.started < self.spec.down_seconds
@@ -352,7 +370,7 @@ class RunningMirror:
             if reply.drip:
                 size, interval = reply.drip
                 for i in range(0, len(data), max(1, size)):
-                    h.wfile.write(data[i: i + size])
+                    h.wfile.write(data[i : i + size])
                     h.wfile.flush()
                     time.sleep(interval)
             else:
@@ -450,8 +468,9 @@ def _spec(m: str | MirrorSpec) -> MirrorSpec:
 
 
 @contextlib.contextmanager
-def serve_site(corpus: SiteCorpus, mirrors: Sequence[str | MirrorSpec] = ("healthy",),
-               host: str = "127.0.0.1") -> Iterator[RunningSite]:
+def serve_site(
+    corpus: SiteCorpus, mirrors: Sequence[str | MirrorSpec] = ("healthy",), host: str = "127.0.0.1"
+) -> Iterator[RunningSite]:
     """Serve `corpus` on one loopback port per mirror (in threads) for the `with` block.
 
     `mirrors` are behaviours ("healthy", "seized", "refuse", "503", "slow", "down-then-up") or MirrorSpecs,

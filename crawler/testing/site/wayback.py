@@ -48,9 +48,13 @@ class ArchivedCapture:
 
     def row(self) -> dict[str, str]:
         return {
-            "urlkey": url_key(self.original), "timestamp": self.timestamp, "original": self.original,
-            "mimetype": self.mimetype, "statuscode": str(self.statuscode),
-            "digest": base64.b32encode(hashlib.sha1(self.body).digest()).decode(), "length": str(len(self.body)),
+            "urlkey": url_key(self.original),
+            "timestamp": self.timestamp,
+            "original": self.original,
+            "mimetype": self.mimetype,
+            "statuscode": str(self.statuscode),
+            "digest": base64.b32encode(hashlib.sha1(self.body).digest()).decode(),
+            "length": str(len(self.body)),
         }
 
 
