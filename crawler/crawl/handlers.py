@@ -151,10 +151,9 @@ class ArchivePace:
         CRAWLER_ARCHIVE_BACKOFF) seconds, capped at CRAWLER_RETRY_AFTER_MAX."""
         if response.status not in (429, 503):
             return
-        from crawler.crawl.middlewares import retry_after
+        from crawler.crawl.middlewares import throttled_wait
 
-        asked = retry_after(response.headers.get(b"Retry-After"))
-        wait = min(self.backoff if asked is None else asked, self.max_wait)
+        wait = throttled_wait(response, self.backoff, self.max_wait)
         source = self.slot_source.get(slot, slot)
         self.paused_until[source] = max(self.paused_until.get(source, 0.0), time.monotonic() + wait)
         if self._pause is not None:

@@ -372,6 +372,13 @@ def retry_after(value: bytes | None) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
+def throttled_wait(response: Response, backoff: float, max_wait: float) -> float:
+    """How long an archive that answered 429/503 is left alone: its Retry-After, else `backoff`, at most
+    `max_wait` seconds (CRAWLER_ARCHIVE_BACKOFF, CRAWLER_RETRY_AFTER_MAX)."""
+    asked = retry_after(response.headers.get(b"Retry-After"))
+    return min(backoff if asked is None else asked, max_wait)
+
+
 class ArchivePolitenessMiddleware:
     """Web archives' 429 and 503 answers: the archive's whole download slot waits (Retry-After, else
     CRAWLER_ARCHIVE_BACKOFF seconds) and slows down (its delay doubles); the request is sent again. More than
@@ -422,8 +429,7 @@ class ArchivePolitenessMiddleware:
             self._stop(source, response.status, count)
             request.meta["archive_dropped"] = True
             raise IgnoreRequest(self.stopped[source])
-        asked = retry_after(response.headers.get(b"Retry-After"))
-        wait = min(self.backoff if asked is None else asked, self.max_wait)
+        wait = throttled_wait(response, self.backoff, self.max_wait)
         slot_key = str(request.meta.get("download_slot", ""))
         engine = self.crawler.engine
         slot = engine.downloader.slots.get(slot_key) if engine is not None else None

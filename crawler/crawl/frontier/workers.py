@@ -124,9 +124,9 @@ class FrontierWorker:
         stats = self.crawler.stats
         assert stats is not None
         lost = int(stats.get_value(statkeys.FRONTIER_ENQUEUE_FAILED, 0) or 0)
-        if lost and not stats.get_value(statkeys.EXIT_STATUS):
-            from crawler.crawl.control import set_exit_status
+        from crawler.crawl.control import exit_status, set_exit_status
 
+        if lost and not exit_status(self.crawler):
             logger.error(
                 "crawler: %d requests could not be queued while the frontier Redis was unreachable; run "
                 "the crawl again to fetch them (stored articles are skipped)",
