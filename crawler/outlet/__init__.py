@@ -52,6 +52,22 @@ class Layout:
 
 
 @dataclass(frozen=True)
+class Discovery:
+    """Where the outlet lists its articles (the profile's [discovery]): path templates the spider formats, the
+    section listings it walks and the XPaths (as written; Scrapy's selectors run them) of their links."""
+
+    rss: str
+    section_rss: str
+    sitemap_index: str
+    monthly_sitemap: str
+    section_listing: str
+    max_pages: int
+    listing_sections: tuple[str, ...]
+    listing_link_xpaths: tuple[str, ...]
+    pagination_xpaths: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Outlet:
     """One news outlet as data: hosts, mirrors, URL patterns, discovery, layouts and boilerplate."""
 
@@ -68,7 +84,7 @@ class Outlet:
     language_subdomains: dict[str, str]
     default_mirrors: tuple[str, ...]
     article_patterns: tuple[tuple[str, re.Pattern[str]], ...]
-    discovery: dict[str, Any]
+    discovery: Discovery
     sections: dict[str, str]
     layouts: tuple[Layout, ...]
     line_phrases: tuple[str, ...]
@@ -240,11 +256,11 @@ class Outlet:
 
     def monthly_sitemap_path(self, year: int, month: int) -> str:
         """Path of the monthly news sitemap for a month."""
-        return str(self.discovery["monthly_sitemap"]).format(year=year, month=month)
+        return self.discovery.monthly_sitemap.format(year=year, month=month)
 
     def section_listing_path(self, section: str, page: int) -> str:
         """Path of one page of a section listing."""
-        return str(self.discovery["section_listing"]).format(section=section, page=page)
+        return self.discovery.section_listing.format(section=section, page=page)
 
     def parse_section_listing(self, path: str) -> tuple[str, int] | None:
         """(section id, page number) of a section listing page's path, else None."""
@@ -257,7 +273,7 @@ class Outlet:
 
     def section_rss_path(self, section: str) -> str:
         """Path of a section's RSS feed."""
-        return str(self.discovery["section_rss"]).format(section=section)
+        return self.discovery.section_rss.format(section=section)
 
 
 def canonical_slug(slug: str) -> str:
@@ -550,7 +566,18 @@ def parse_outlet(data: dict[str, Any], source: str = "<data>") -> Outlet:
     if listing_rx is not None and "section" not in listing_rx.groupindex:
         raise _fail(f"{source} [discovery]", "key 'section_listing_regex' needs a named group 'section'")
     meta, hosts, boiler, non_article = t["outlet"], t["hosts"], t["boilerplate"], t["non_article"]
-    discovery = dict(data["discovery"])  # the raw strings, as the spider formats them
+    found = t["discovery"]
+    discovery = Discovery(
+        rss=found["rss"],
+        section_rss=found["section_rss"],
+        sitemap_index=found["sitemap_index"],
+        monthly_sitemap=found["monthly_sitemap"],
+        section_listing=found["section_listing"],
+        max_pages=found["max_pages"],
+        listing_sections=tuple(found["listing_sections"]),
+        listing_link_xpaths=found["listing_link_xpaths"][0],  # as written: the spider's selectors run them
+        pagination_xpaths=found["pagination_xpaths"][0],
+    )
     notices = {key: non_article[key] for key in ("seizure", "challenge", "error")}
     return Outlet(
         name=meta["name"],

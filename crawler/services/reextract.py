@@ -113,4 +113,6 @@ def default_outlet_name() -> str:
     """The project's CRAWLER_OUTLET setting (the outlet the crawls that filled the store used)."""
     from scrapy.utils.project import get_project_settings
 
-    return str(get_project_settings().get("CRAWLER_OUTLET") or "presstv")
+    from crawler.crawl import settings as defaults
+
+    return str(get_project_settings().get("CRAWLER_OUTLET") or defaults.CRAWLER_OUTLET)

@@ -127,7 +127,7 @@ def test_sections_only_with_max_pages(run_crawl: Callable[..., CrawlResult]) -> 
         result = run_crawl(site.mirrors_arg, "sources=sections", "max_pages=2")
         assert result.returncode == 0, result.stderr[-3000:]
         expected: set[str] = set()
-        for section in OUTLET.discovery["listing_sections"]:
+        for section in OUTLET.discovery.listing_sections:
             listed = [a for a in corpus.articles() if _in_section(a, section)][:6]
             expected |= {a.article_id for a in listed if a.is_article}
         assert _ids(result) == expected

@@ -30,9 +30,10 @@ def _fetch(url: str) -> bytes:
     # Plain urllib: one page does not need a crawler, and the result goes through the same guards.
     from urllib.request import Request, urlopen
 
+    from crawler.crawl.settings import USER_AGENT
     from crawler.extract.decode import MAX_PAGE_BYTES
 
-    req = Request(url, headers={"User-Agent": "crawler (Press TV article crawler)"})
+    req = Request(url, headers={"User-Agent": USER_AGENT})
     with urlopen(req, timeout=30) as resp:
         data: bytes = resp.read(MAX_PAGE_BYTES + 1)
     return data

@@ -12,7 +12,6 @@ from datetime import UTC, datetime, timedelta
 from crawler.cli.commands.argtypes import whole
 from crawler.core.status import CommandError
 
-ARCHIVED_HOST = "www.presstv.com"
 """The seized domain whose captures the Wayback stand-in holds: its pages exist only in web archives."""
 
 
@@ -59,13 +58,15 @@ def run(args: argparse.Namespace) -> int:
         corpus.add_fixtures(FIXTURES_ROOT)
     if args.generate:
         corpus.generate(args.generate)
+    # The seized domain's captures are what a Wayback backfill of the outlet finds (the profile names it).
+    archived_host = f"www.{corpus.outlet.seized_domains[0]}"
     captures = []
     for article in corpus.articles():
         # One capture per article on the seized domain, a day after publication (the site's Tehran time).
         published = article.published.replace(tzinfo=corpus.outlet.timezone).astimezone(UTC)
         captured = min(published + timedelta(days=1), datetime.now(UTC))
         captures.append(
-            ArchivedCapture(f"http://{ARCHIVED_HOST}{article.path}", captured.strftime("%Y%m%d%H%M%S"), article.html)
+            ArchivedCapture(f"http://{archived_host}{article.path}", captured.strftime("%Y%m%d%H%M%S"), article.html)
         )
     if args.port and args.port + len(behaviours) - 1 > 65535:
         raise CommandError(
@@ -82,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
                 f"Look-alike Press TV site: {len(corpus.article_ids())} articles on "
                 f"{len(site.mirrors)} mirror(s): {site.mirrors_arg}"
             )
-            print(f"Wayback Machine stand-in: {wayback.url} ({len(captures)} captures on {ARCHIVED_HOST})")
+            print(f"Wayback Machine stand-in: {wayback.url} ({len(captures)} captures on {archived_host})")
             print("Crawl them from another terminal (virtualenv active):")
             print(f"  crawler crawl --store {store} -a mirrors={site.mirrors_arg}")
             print(

@@ -120,7 +120,7 @@ class PresstvSpider(ArchiveSources, Spider):
         if self.since and self.until and self.since > self.until:
             raise SpiderArgumentError(f"argument since={self.since} is after until={self.until}")
         if max_pages in (None, ""):
-            self.max_pages = int(self.outlet.discovery["max_pages"])
+            self.max_pages = self.outlet.discovery.max_pages
         else:
             try:
                 self.max_pages = int(str(max_pages))
@@ -264,16 +264,14 @@ class PresstvSpider(ArchiveSources, Spider):
     def start_requests_list(self) -> list[Request]:
         """The live discovery requests a run starts with."""
         d = self.outlet.discovery
-        sections = [str(s) for s in d["listing_sections"]]
+        sections = list(d.listing_sections)
         out: list[Request] = []
         if "rss" in self.sources:
-            out.append(self._request(str(d["rss"]), self.parse_feed, "rss"))
+            out.append(self._request(d.rss, self.parse_feed, "rss"))
             out.extend(self._request(self.outlet.section_rss_path(s), self.parse_feed, "rss") for s in sections)
         if "sitemap" in self.sources:
             if self.since or self.until:
-                out.append(
-                    self._request(str(d["sitemap_index"]), self.parse_sitemap, "sitemap", meta={"sitemap_depth": 0})
-                )
+                out.append(self._request(d.sitemap_index, self.parse_sitemap, "sitemap", meta={"sitemap_depth": 0}))
                 self._sitemap_files += 1
             else:
                 today = self.clock().astimezone(self.outlet.timezone).date()
@@ -490,12 +488,12 @@ class PresstvSpider(ArchiveSources, Spider):
         """A section listing page: article links, and further pages up to max_pages."""
         self.crawler.stats.inc_value("discovery/sections/pages")
         d = self.outlet.discovery
-        for xp in d["listing_link_xpaths"]:
+        for xp in d.listing_link_xpaths:
             for href in response.xpath(xp).getall():
                 request = self.article_request(response.urljoin(href.strip()), "sections")
                 if request is not None:
                     yield request
-        for xp in d["pagination_xpaths"]:
+        for xp in d.pagination_xpaths:
             for href in response.xpath(xp).getall():
                 path = self._site_path(response.urljoin(href.strip()))
                 listing = self.outlet.parse_section_listing(urlsplit(path).path) if path else None

@@ -308,14 +308,14 @@ class RunningMirror:
             if corpus.robots_txt is None:
                 return Reply(status=404, body=pages.render_not_found())
             return Reply(body=corpus.robots_txt.encode("utf-8"), content_type="text/plain")
-        if low == corpus.outlet.discovery["rss"].lower():
+        if low == corpus.outlet.discovery.rss.lower():
             return Reply(body=corpus.rss(), content_type="application/rss+xml; charset=utf-8")
         m = _SECTION_RSS.match(path)
         if m:
             if corpus.outlet.section_name(m.group(1)) is None:
                 return Reply(status=404, body=pages.render_not_found())
             return Reply(body=corpus.rss(m.group(1)), content_type="application/rss+xml; charset=utf-8")
-        if low == corpus.outlet.discovery["sitemap_index"].lower():
+        if low == corpus.outlet.discovery.sitemap_index.lower():
             return Reply(body=corpus.sitemap_index(self.base_url), content_type="application/xml; charset=utf-8")
         m = _MONTHLY.match(path)
         if m and bool(m.group(3)) == corpus.gzip_sitemaps:
