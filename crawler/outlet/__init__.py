@@ -33,7 +33,8 @@ class ArticleUrl:
 
 @dataclass(frozen=True)
 class Layout:
-    """XPaths for one page layout era of the outlet (as written, and compiled once in `compiled`)."""
+    """XPaths for one page layout era of the outlet, as written (each checked by compiling it when the profile
+    loads; extraction compiles what it runs once per process)."""
 
     name: str
     years: str
@@ -47,8 +48,6 @@ class Layout:
     caption: tuple[str, ...]
     byline: tuple[str, ...]
     prune: tuple[str, ...]
-    compiled: Mapping[str, tuple[etree.XPath, ...]] = field(default_factory=dict, compare=False, repr=False)
-    """Each XPath key ("detect", "title", ... "prune") compiled when the profile loaded."""
 
 
 @dataclass(frozen=True)
@@ -541,10 +540,8 @@ def _pattern(entry: dict[str, Any], where: str) -> tuple[str, re.Pattern[str], s
 
 def _layout(entry: dict[str, Any]) -> Layout:
     lists = {key: entry[key][0] for key in (*_LAYOUT_XPATHS, "prune")}
-    compiled = {key: entry[key][1] for key in (*_LAYOUT_XPATHS, "prune")}
-    detect_text, detect_xpath = entry["detect"]
-    compiled["detect"] = (detect_xpath,)
-    return Layout(name=entry["name"], years=str(entry["years"]), detect=detect_text, compiled=compiled, **lists)
+    detect_text, _checked = entry["detect"]
+    return Layout(name=entry["name"], years=str(entry["years"]), detect=detect_text, **lists)
 
 
 def parse_outlet(data: dict[str, Any], source: str = "<data>") -> Outlet:
