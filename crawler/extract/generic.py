@@ -107,6 +107,66 @@ def _prune_furniture(tree: etree._Element) -> None:
                 if banner is not None and banner.getparent() is not None and banner.tag != "body":
                     remove_node(banner)
     _prune_link_lists(tree)
+    _prune_teaser_cards(tree)
+
+
+# Teaser cards: at least this many sibling elements of one tag and class, each under this many words, each with
+# a heading that links to another page; the heading's card is at most this many levels above it.
+_CARD_MIN_SIBLINGS = 3
+_CARD_MAX_WORDS = 60
+_CARD_MAX_LEVELS = 4
+_HEADINGS = "//h2 | //h3 | //h4 | //h5"
+
+
+def _site_host(tree: etree._Element) -> str:
+    """The page's own host as its canonical link or og:url names it ("" when neither does), without "www."."""
+    found = xp("//link[@rel='canonical']/@href | //meta[@property='og:url']/@content")(tree)
+    return _bare_host(str(found[0])) if found else ""
+
+
+def _bare_host(href: str) -> str:
+    host = (urlsplit(href.strip()).hostname or "").lower()
+    return host[4:] if host.startswith("www.") else host
+
+
+def _links_within_site(heading: etree._Element, host: str) -> bool:
+    """True when a heading links to another page of the site: its link (inside it, or around it) is neither a
+    place in a page ("#...") nor on another host."""
+    link = next(heading.iter("a"), None)
+    if link is None:
+        link = next(heading.iterancestors("a"), None)
+    href = (link.get("href") or "").strip() if link is not None else ""
+    if not href or "#" in href:
+        return False  # a place in a page: a table of contents
+    target = _bare_host(href) if "//" in href else ""
+    return not target or target == host
+
+
+def _prune_teaser_cards(tree: etree._Element) -> None:
+    """Drop grids of teaser cards: three or more sibling elements alike (same tag and class), each a short
+    block around a heading that links to another page of the site ("More posts", "You may also like").
+
+    An article's own sections have prose under their headings, far longer than a teaser's line or two; the
+    items of a roundup link their headings to other sites.
+    """
+    host = _site_host(tree)
+    groups: dict[tuple[int, str, str], dict[int, etree._Element]] = {}
+    for heading in xp(_HEADINGS)(tree):
+        if not _links_within_site(heading, host):
+            continue
+        node = heading.getparent()
+        for _ in range(_CARD_MAX_LEVELS):
+            parent = node.getparent() if node is not None else None
+            if parent is None:
+                break
+            groups.setdefault((id(parent), node.tag, node.get("class", "")), {})[id(node)] = node
+            node = parent
+    for cards in groups.values():
+        if len(cards) >= _CARD_MIN_SIBLINGS and all(
+            len(" ".join(card.itertext()).split()) < _CARD_MAX_WORDS for card in cards.values()
+        ):
+            for card in cards.values():
+                remove_node(card)
 
 
 def _prune_link_lists(tree: etree._Element) -> None:

@@ -212,3 +212,38 @@ def test_a_heading_linked_to_its_own_section_stays() -> None:
     )
     art = extract(html_page(body), URL)
     assert "What the repairs cost" in art.body
+
+
+TEASERS = [
+    (
+        "Ferry fares rise for the summer",
+        "The ferry company says fuel costs forced its hand, and season tickets go up too.",
+    ),
+    (
+        "Lighthouse keeper retires",
+        "After forty years on the rock, the last keeper of the old light hands over the keys.",
+    ),
+    ("New fish market opens", "Stalls on the quay sell the morning catch directly to the public from six o'clock."),
+]
+
+
+def test_a_grid_of_teaser_cards_for_the_sites_other_stories_is_dropped() -> None:
+    cards = "".join(
+        f"<div class='post-card'><h3><a href='/2024/04/{i}/story'>{title}</a></h3>"
+        f"<div class='post-content'><p>{blurb}</p></div></div>"
+        for i, (title, blurb) in enumerate(TEASERS)
+    )
+    body = f"<article>{ps(PARAS)}</article><section class='more'><h2>More stories</h2>{cards}</section>"
+    art = extract(html_page(body), URL)
+    assert art.body == "\n\n".join(PARAS)
+
+
+def test_items_of_a_roundup_linking_to_other_sites_stay() -> None:
+    items = "".join(
+        f"<div class='item'><h3><a href='https://site{i}.example.net/{i}'>{title}</a></h3><p>{blurb}</p></div>"
+        for i, (title, blurb) in enumerate(TEASERS)
+    )
+    body = f"<article>{ps(PARAS[:2])}{items}{ps(PARAS[2:])}</article>"
+    art = extract(html_page(body), URL)
+    for _, blurb in TEASERS:
+        assert blurb in art.body
