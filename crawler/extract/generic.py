@@ -233,6 +233,8 @@ _SPLIT_PART_MAX_SHARE = 2.0
 # A block of fewer words than this with at least this share of its text in links is a pointer to another page.
 _LINK_LINE_MAX_WORDS = 15
 _LINK_LINE_SHARE = 0.8
+# A linked heading followed by at least this many paragraphs of prose is an item's title.
+_ITEM_MIN_PARAGRAPHS = 2
 # A last block with at least this share of its text in links is furniture (tags, "more stories", follow us).
 _EDGE_LINK_SHARE = 0.5
 # Items of a list of story teasers (headline, maybe a one-line blurb) have at most this many words on average.
@@ -365,10 +367,23 @@ def _drop_link_lines(body: etree._Element) -> None:
     Inside an article they point to other stories; a long paragraph that happens to be one link (a product
     description on a deals page) stays, and so does the first block, which often opens with linked names.
     """
-    for block in list(body)[1:]:
+    blocks = list(body)
+    for i, block in enumerate(blocks[1:], 1):
         words, link = _block_stats(block)
-        if words < _LINK_LINE_MAX_WORDS and link >= _LINK_LINE_SHARE:
+        if words < _LINK_LINE_MAX_WORDS and link >= _LINK_LINE_SHARE and not _heads_own_prose(blocks, i):
             body.remove(block)
+
+
+def _heads_own_prose(blocks: list[etree._Element], i: int) -> bool:
+    """True when block i is a heading followed by several paragraphs of prose: the title of an item of the
+    article (a list article links its items' names), not a pointer to another story, which has a line of
+    teaser at most."""
+    if blocks[i].tag != "head":
+        return False
+    after = blocks[i + 1 : i + 1 + _ITEM_MIN_PARAGRAPHS]
+    return len(after) == _ITEM_MIN_PARAGRAPHS and all(
+        block.tag == "p" and _block_stats(block)[1] < _EDGE_LINK_SHARE for block in after
+    )
 
 
 def _trim_edges(body: etree._Element) -> None:

@@ -247,3 +247,16 @@ def test_items_of_a_roundup_linking_to_other_sites_stay() -> None:
     art = extract(html_page(body), URL)
     for _, blurb in TEASERS:
         assert blurb in art.body
+
+
+def test_linked_item_headings_of_a_list_article_stay_and_a_linked_teaser_heading_goes() -> None:
+    items = "".join(
+        f"<h2><a href='https://shop{i}.example.net/'>{title}</a></h2>{ps(PARAS[i : i + 2])}"
+        for i, (title, _) in enumerate(TEASERS)
+    )
+    teaser = f"<h2><a href='/2024/04/9/story'>{TEASERS[0][0]} again</a></h2><p>{TEASERS[0][1]}</p>"
+    body = f"<article><p>{PARAS[4]}</p>{teaser}{items}</article>"
+    art = extract(html_page(body), URL)
+    for title, _ in TEASERS:
+        assert title in art.body
+    assert f"{TEASERS[0][0]} again" not in art.body
