@@ -106,8 +106,8 @@ def _prune_furniture(tree: etree._Element) -> None:
                 banner = name.getparent()
                 if banner is not None and banner.getparent() is not None and banner.tag != "body":
                     remove_node(banner)
+    _prune_teaser_cards(tree)  # first: a card's "Read more" link may be a list of links
     _prune_link_lists(tree)
-    _prune_teaser_cards(tree)
 
 
 # Teaser cards: at least this many sibling elements of one tag and class, each under this many words, each with
@@ -118,52 +118,54 @@ _CARD_MAX_LEVELS = 4
 _HEADINGS = "//h2 | //h3 | //h4 | //h5"
 
 
-def _site_host(tree: etree._Element) -> str:
-    """The page's own host as its canonical link or og:url names it ("" when neither does), without "www."."""
+def _site_url(tree: etree._Element) -> tuple[str, str]:
+    """The page's own host (without "www.") and path as its canonical link or og:url names them (empty when
+    neither does)."""
     found = xp("//link[@rel='canonical']/@href | //meta[@property='og:url']/@content")(tree)
-    return _bare_host(str(found[0])) if found else ""
+    parts = urlsplit(str(found[0]).strip()) if found else None
+    return (_bare_host(parts.hostname), parts.path.rstrip("/")) if parts else ("", "")
 
 
-def _bare_host(href: str) -> str:
-    host = (urlsplit(href.strip()).hostname or "").lower()
+def _bare_host(host: str | None) -> str:
+    host = (host or "").lower()
     return host[4:] if host.startswith("www.") else host
 
 
-def _links_within_site(heading: etree._Element, host: str) -> bool:
-    """True when a heading links to another page of the site: its link (inside it, or around it) is neither a
-    place in a page ("#...") nor on another host."""
-    link = next(heading.iter("a"), None)
-    if link is None:
-        link = next(heading.iterancestors("a"), None)
-    href = (link.get("href") or "").strip() if link is not None else ""
-    if not href or "#" in href:
-        return False  # a place in a page: a table of contents
-    target = _bare_host(href) if "//" in href else ""
-    return not target or target == host
+def _links_within_site(card: etree._Element, site: tuple[str, str]) -> bool:
+    """True when a block links to another page of the site: a link neither to a place in this page
+    ("#section", a table of contents) nor to another host."""
+    for link in card.iter("a"):
+        parts = urlsplit((link.get("href") or "").strip())
+        if parts.fragment and parts.path.rstrip("/") in ("", site[1]):
+            continue
+        host = _bare_host(parts.hostname)
+        if (parts.path or host) and (not host or host == site[0]):
+            return True
+    return False
 
 
 def _prune_teaser_cards(tree: etree._Element) -> None:
     """Drop grids of teaser cards: three or more sibling elements alike (same tag and class), each a short
-    block around a heading that links to another page of the site ("More posts", "You may also like").
+    block with a heading and a link to another page of the site ("More posts", "You may also like").
 
     An article's own sections have prose under their headings, far longer than a teaser's line or two; the
-    items of a roundup link their headings to other sites.
+    items of a roundup link to other sites.
     """
-    host = _site_host(tree)
-    groups: dict[tuple[int, str, str], dict[int, etree._Element]] = {}
+    site = _site_url(tree)
+    # Keyed by the parent element itself: an id() would be reused once the parent's proxy is freed.
+    groups: dict[tuple[etree._Element, str, str], dict[int, etree._Element]] = {}
     for heading in xp(_HEADINGS)(tree):
-        if not _links_within_site(heading, host):
-            continue
-        node = heading.getparent()
+        node = heading
         for _ in range(_CARD_MAX_LEVELS):
-            parent = node.getparent() if node is not None else None
+            parent = node.getparent()
             if parent is None:
                 break
-            groups.setdefault((id(parent), node.tag, node.get("class", "")), {})[id(node)] = node
+            groups.setdefault((parent, node.tag, node.get("class", "")), {})[id(node)] = node
             node = parent
     for cards in groups.values():
         if len(cards) >= _CARD_MIN_SIBLINGS and all(
-            len(" ".join(card.itertext()).split()) < _CARD_MAX_WORDS for card in cards.values()
+            len(" ".join(card.itertext()).split()) < _CARD_MAX_WORDS and _links_within_site(card, site)
+            for card in cards.values()
         ):
             for card in cards.values():
                 remove_node(card)

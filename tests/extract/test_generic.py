@@ -238,6 +238,17 @@ def test_a_grid_of_teaser_cards_for_the_sites_other_stories_is_dropped() -> None
     assert art.body == "\n\n".join(PARAS)
 
 
+def test_teaser_cards_whose_link_is_a_read_more_line_are_dropped() -> None:
+    cards = "".join(
+        f"<article class='card'><img src='/img/{i}.jpg' alt=''><h3>{title}</h3><div>{blurb}</div>"
+        f"<ul><li><a href='/2024/04/{i}/story'>LEARN MORE</a></li></ul></article>"
+        for i, (title, blurb) in enumerate(TEASERS)
+    )
+    body = f"<div>{ps(PARAS[:3])}<h2>Explore more</h2><div class='grid'>{cards}</div></div>"
+    art = extract(html_page(body), URL)
+    assert art.body == "\n\n".join(PARAS[:3])
+
+
 def test_items_of_a_roundup_linking_to_other_sites_stay() -> None:
     items = "".join(
         f"<div class='item'><h3><a href='https://site{i}.example.net/{i}'>{title}</a></h3><p>{blurb}</p></div>"
