@@ -97,8 +97,28 @@ _CONSENT_PATTERN = re.compile(_CONSENT_NAMES, re.IGNORECASE) if _CONSENT_NAMES e
 _CONSENT_WORDS = ("cookie", "consent", "borlabs", "cmplz", "onetrust", "moove")
 
 
+def _join_stray_roots(tree: etree._Element) -> None:
+    """Move what follows a stray </html> into the page's body, where browsers show it.
+
+    lxml makes such markup a second root element beside the first, out of reach of anything that reads the
+    tree from its root; some pages close their document early and hold the whole article after it.
+    """
+    body = tree.find("body")
+    if body is None:
+        return
+    for stray in list(tree.itersiblings()):
+        if not isinstance(stray.tag, str):
+            continue
+        for child in list(stray):
+            if child.tag == "body":
+                body.extend(list(child))
+            elif child.tag != "head":
+                body.append(child)
+
+
 def _prune_furniture(tree: etree._Element) -> None:
     """Drop cookie and consent banners (text about the site, never the article) and lists of links."""
+    _join_stray_roots(tree)
     if _CONSENT_PATTERN is not None:
         for name in xp("//@class | //@id")(tree):
             lowered = name.lower()

@@ -271,3 +271,13 @@ def test_linked_item_headings_of_a_list_article_stay_and_a_linked_teaser_heading
     for title, _ in TEASERS:
         assert title in art.body
     assert f"{TEASERS[0][0]} again" not in art.body
+
+
+def test_an_article_after_a_stray_closing_html_tag_is_read() -> None:
+    page = (
+        "<html><head><title>Harbour reopens after repairs | Example News</title></head><body>"
+        "<header><nav><a href='/'>Home</a> <a href='/world'>World</a></nav></header></body></html>"
+        f"<html><body><div class='post'><h1>Harbour reopens after repairs</h1>{ps(PARAS)}</div></body></html>"
+    )
+    art = extract(page, URL)
+    assert art.body == "\n\n".join(PARAS)
