@@ -97,8 +97,28 @@ _CONSENT_PATTERN = re.compile(_CONSENT_NAMES, re.IGNORECASE) if _CONSENT_NAMES e
 _CONSENT_WORDS = ("cookie", "consent", "borlabs", "cmplz", "onetrust", "moove")
 
 
+def _join_stray_roots(tree: etree._Element) -> None:
+    """Move what follows a stray </html> into the page's body, where browsers show it.
+
+    lxml makes such markup a second root element beside the first, out of reach of anything that reads the
+    tree from its root; some pages close their document early and hold the whole article after it.
+    """
+    body = tree.find("body")
+    if body is None:
+        return
+    for stray in list(tree.itersiblings()):
+        if not isinstance(stray.tag, str):
+            continue
+        for child in list(stray):
+            if child.tag == "body":
+                body.extend(list(child))
+            elif child.tag != "head":
+                body.append(child)
+
+
 def _prune_furniture(tree: etree._Element) -> None:
     """Drop cookie and consent banners (text about the site, never the article) and lists of links."""
+    _join_stray_roots(tree)
     if _CONSENT_PATTERN is not None:
         for name in xp("//@class | //@id")(tree):
             lowered = name.lower()
@@ -106,7 +126,69 @@ def _prune_furniture(tree: etree._Element) -> None:
                 banner = name.getparent()
                 if banner is not None and banner.getparent() is not None and banner.tag != "body":
                     remove_node(banner)
+    _prune_teaser_cards(tree)  # first: a card's "Read more" link may be a list of links
     _prune_link_lists(tree)
+
+
+# Teaser cards: at least this many sibling elements of one tag and class, each under this many words, each with
+# a heading that links to another page; the heading's card is at most this many levels above it.
+_CARD_MIN_SIBLINGS = 3
+_CARD_MAX_WORDS = 60
+_CARD_MAX_LEVELS = 4
+_HEADINGS = "//h2 | //h3 | //h4 | //h5"
+
+
+def _site_url(tree: etree._Element) -> tuple[str, str]:
+    """The page's own host (without "www.") and path as its canonical link or og:url names them (empty when
+    neither does)."""
+    found = xp("//link[@rel='canonical']/@href | //meta[@property='og:url']/@content")(tree)
+    parts = urlsplit(str(found[0]).strip()) if found else None
+    return (_bare_host(parts.hostname), parts.path.rstrip("/")) if parts else ("", "")
+
+
+def _bare_host(host: str | None) -> str:
+    host = (host or "").lower()
+    return host[4:] if host.startswith("www.") else host
+
+
+def _links_within_site(card: etree._Element, site: tuple[str, str]) -> bool:
+    """True when a block links to another page of the site: a link neither to a place in this page
+    ("#section", a table of contents) nor to another host."""
+    for link in card.iter("a"):
+        parts = urlsplit((link.get("href") or "").strip())
+        if parts.fragment and parts.path.rstrip("/") in ("", site[1]):
+            continue
+        host = _bare_host(parts.hostname)
+        if (parts.path or host) and (not host or host == site[0]):
+            return True
+    return False
+
+
+def _prune_teaser_cards(tree: etree._Element) -> None:
+    """Drop grids of teaser cards: three or more sibling elements alike (same tag and class), each a short
+    block with a heading and a link to another page of the site ("More posts", "You may also like").
+
+    An article's own sections have prose under their headings, far longer than a teaser's line or two; the
+    items of a roundup link to other sites.
+    """
+    site = _site_url(tree)
+    # Keyed by the parent element itself: an id() would be reused once the parent's proxy is freed.
+    groups: dict[tuple[etree._Element, str, str], dict[int, etree._Element]] = {}
+    for heading in xp(_HEADINGS)(tree):
+        node = heading
+        for _ in range(_CARD_MAX_LEVELS):
+            parent = node.getparent()
+            if parent is None:
+                break
+            groups.setdefault((parent, node.tag, node.get("class", "")), {})[id(node)] = node
+            node = parent
+    for cards in groups.values():
+        if len(cards) >= _CARD_MIN_SIBLINGS and all(
+            len(" ".join(card.itertext()).split()) < _CARD_MAX_WORDS and _links_within_site(card, site)
+            for card in cards.values()
+        ):
+            for card in cards.values():
+                remove_node(card)
 
 
 def _prune_link_lists(tree: etree._Element) -> None:
@@ -173,6 +255,8 @@ _SPLIT_PART_MAX_SHARE = 2.0
 # A block of fewer words than this with at least this share of its text in links is a pointer to another page.
 _LINK_LINE_MAX_WORDS = 15
 _LINK_LINE_SHARE = 0.8
+# A linked heading followed by at least this many paragraphs of prose is an item's title.
+_ITEM_MIN_PARAGRAPHS = 2
 # A last block with at least this share of its text in links is furniture (tags, "more stories", follow us).
 _EDGE_LINK_SHARE = 0.5
 # Items of a list of story teasers (headline, maybe a one-line blurb) have at most this many words on average.
@@ -305,10 +389,23 @@ def _drop_link_lines(body: etree._Element) -> None:
     Inside an article they point to other stories; a long paragraph that happens to be one link (a product
     description on a deals page) stays, and so does the first block, which often opens with linked names.
     """
-    for block in list(body)[1:]:
+    blocks = list(body)
+    for i, block in enumerate(blocks[1:], 1):
         words, link = _block_stats(block)
-        if words < _LINK_LINE_MAX_WORDS and link >= _LINK_LINE_SHARE:
+        if words < _LINK_LINE_MAX_WORDS and link >= _LINK_LINE_SHARE and not _heads_own_prose(blocks, i):
             body.remove(block)
+
+
+def _heads_own_prose(blocks: list[etree._Element], i: int) -> bool:
+    """True when block i is a heading followed by several paragraphs of prose: the title of an item of the
+    article (a list article links its items' names), not a pointer to another story, which has a line of
+    teaser at most."""
+    if blocks[i].tag != "head":
+        return False
+    after = blocks[i + 1 : i + 1 + _ITEM_MIN_PARAGRAPHS]
+    return len(after) == _ITEM_MIN_PARAGRAPHS and all(
+        block.tag == "p" and _block_stats(block)[1] < _EDGE_LINK_SHARE for block in after
+    )
 
 
 def _trim_edges(body: etree._Element) -> None:

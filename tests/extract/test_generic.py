@@ -212,3 +212,72 @@ def test_a_heading_linked_to_its_own_section_stays() -> None:
     )
     art = extract(html_page(body), URL)
     assert "What the repairs cost" in art.body
+
+
+TEASERS = [
+    (
+        "Ferry fares rise for the summer",
+        "The ferry company says fuel costs forced its hand, and season tickets go up too.",
+    ),
+    (
+        "Lighthouse keeper retires",
+        "After forty years on the rock, the last keeper of the old light hands over the keys.",
+    ),
+    ("New fish market opens", "Stalls on the quay sell the morning catch directly to the public from six o'clock."),
+]
+
+
+def test_a_grid_of_teaser_cards_for_the_sites_other_stories_is_dropped() -> None:
+    cards = "".join(
+        f"<div class='post-card'><h3><a href='/2024/04/{i}/story'>{title}</a></h3>"
+        f"<div class='post-content'><p>{blurb}</p></div></div>"
+        for i, (title, blurb) in enumerate(TEASERS)
+    )
+    body = f"<article>{ps(PARAS)}</article><section class='more'><h2>More stories</h2>{cards}</section>"
+    art = extract(html_page(body), URL)
+    assert art.body == "\n\n".join(PARAS)
+
+
+def test_teaser_cards_whose_link_is_a_read_more_line_are_dropped() -> None:
+    cards = "".join(
+        f"<article class='card'><img src='/img/{i}.jpg' alt=''><h3>{title}</h3><div>{blurb}</div>"
+        f"<ul><li><a href='/2024/04/{i}/story'>LEARN MORE</a></li></ul></article>"
+        for i, (title, blurb) in enumerate(TEASERS)
+    )
+    body = f"<div>{ps(PARAS[:3])}<h2>Explore more</h2><div class='grid'>{cards}</div></div>"
+    art = extract(html_page(body), URL)
+    assert art.body == "\n\n".join(PARAS[:3])
+
+
+def test_items_of_a_roundup_linking_to_other_sites_stay() -> None:
+    items = "".join(
+        f"<div class='item'><h3><a href='https://site{i}.example.net/{i}'>{title}</a></h3><p>{blurb}</p></div>"
+        for i, (title, blurb) in enumerate(TEASERS)
+    )
+    body = f"<article>{ps(PARAS[:2])}{items}{ps(PARAS[2:])}</article>"
+    art = extract(html_page(body), URL)
+    for _, blurb in TEASERS:
+        assert blurb in art.body
+
+
+def test_linked_item_headings_of_a_list_article_stay_and_a_linked_teaser_heading_goes() -> None:
+    items = "".join(
+        f"<h2><a href='https://shop{i}.example.net/'>{title}</a></h2>{ps(PARAS[i : i + 2])}"
+        for i, (title, _) in enumerate(TEASERS)
+    )
+    teaser = f"<h2><a href='/2024/04/9/story'>{TEASERS[0][0]} again</a></h2><p>{TEASERS[0][1]}</p>"
+    body = f"<article><p>{PARAS[4]}</p>{teaser}{items}</article>"
+    art = extract(html_page(body), URL)
+    for title, _ in TEASERS:
+        assert title in art.body
+    assert f"{TEASERS[0][0]} again" not in art.body
+
+
+def test_an_article_after_a_stray_closing_html_tag_is_read() -> None:
+    page = (
+        "<html><head><title>Harbour reopens after repairs | Example News</title></head><body>"
+        "<header><nav><a href='/'>Home</a> <a href='/world'>World</a></nav></header></body></html>"
+        f"<html><body><div class='post'><h1>Harbour reopens after repairs</h1>{ps(PARAS)}</div></body></html>"
+    )
+    art = extract(page, URL)
+    assert art.body == "\n\n".join(PARAS)
