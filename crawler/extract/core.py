@@ -534,7 +534,7 @@ def _read_structure(tree: etree._Element, url: str, outlet: Outlet) -> _Reading:
     clean_page(tree, outlet, cues, set() if title_node is None else {title_node, *title_node.iterancestors()})
     _prune_read_more(page, outlet)
     generic = generic_paragraphs(tree)
-    region = find_body_region(tree, generic)
+    region = find_body_region(tree, generic, title_node)
     if region is None:
         raise NotAnArticle(f"{TOO_LITTLE} (no body text found; unknown layout)")
     if link_density(region) > MAX_LINK_DENSITY:

@@ -109,9 +109,45 @@ def text_region(root: etree._Element, lines: list[str]) -> tuple[etree._Element 
     return max(holding, key=lambda el: sum(1 for _ in el.iterancestors())), weight, total
 
 
-def find_body_region(root: etree._Element, lines: list[str]) -> etree._Element | None:
+def _twin(el: etree._Element, dense: etree._Element, depth: int) -> bool:
+    """True when `el` sits in a container of the dense block's tag, at its depth, and with at least half of their
+    class words in common (or, like it, without one): the body continued in a second container built like the first."""
+    words = set((dense.get("class") or "").split())
+    for anc in el.iterancestors():
+        if anc.tag == dense.tag and sum(1 for _ in anc.iterancestors()) == depth:
+            other = set((anc.get("class") or "").split())
+            return 2 * len(words & other) >= len(words | other)
+    return False
+
+
+def _continued(root: etree._Element, dense: etree._Element, lines: list[str], headline: etree._Element | None) -> int:
+    """Text of the generic lines outside the dense block that read as more of the same article: the lines
+    between the headline (when known) and the dense block, and the lines after it in a container built like
+    it. Lines above the headline, and after the body in blocks of another kind (an author's bio, a company's
+    "About" note, teasers, a footer), are the page around the article."""
+    index = _starts(root)
+    matched: dict[etree._Element, int] = {}
+    for line in lines:
+        el = index.get(normalise_text(line)[:_MIN_START].casefold())
+        if el is not None and len(line.split()) >= 6 and not is_inside(el, dense):
+            matched[el] = matched.get(el, 0) + len(line)
+    depth = sum(1 for _ in dense.iterancestors())
+    started, before, total = headline is None, True, 0
+    for el in root.iter():
+        if el is headline:
+            started = True
+        elif el is dense:
+            before = False
+        elif el in matched and ((before and started) or _twin(el, dense, depth)):
+            total += matched[el]
+    return total
+
+
+def find_body_region(
+    root: etree._Element, lines: list[str], headline: etree._Element | None = None
+) -> etree._Element | None:
     """Where the article body is, whatever the markup calls it (see the module docstring); `lines` are the
-    paragraphs the generic extractor kept from the same tree."""
+    paragraphs the generic extractor kept from the same tree, `headline` the article's headline when known."""
     dense = densest(root)
     located, weight, total = text_region(root, lines)
     if located is None:
@@ -125,6 +161,8 @@ def find_body_region(root: etree._Element, lines: list[str]) -> etree._Element |
             return dense  # trafilatura only added a lead or a caption line around the dense block
         if len(node_text(located)) > SPLIT_MAX_GROWTH * len(node_text(dense)):
             return dense  # not the halves of one body: trafilatura kept the page's furniture around it
+        if 2 * _continued(root, dense, lines, headline) < total - weight.get(dense, 0):
+            return dense  # what trafilatura added is the page around the body, not another part of it
         return located
     # They disagree. A comment thread can outweigh the article, but trafilatura also fails now and then and
     # keeps one stray line: its choice wins unless it is a small fraction of the densest block.

@@ -1,0 +1,67 @@
+"""The body region of a page no layout rule knows: a split body is kept whole, the page around it is not."""
+
+from __future__ import annotations
+
+from crawler.extract import extract_full
+
+URL = "https://www.presstv.ir/Detail/2024/03/02/720001/Port-strike-enters-second-week"
+TITLE = "Port strike enters second week"
+STORY = [
+    "Dock workers at the country's largest container port stayed off the job for an eighth day on Saturday, "
+    "leaving dozens of cargo ships waiting at anchor outside the harbour.",
+    "The union said its members would not return until the operator withdrew plans to cut night-shift "
+    "allowances, which it says make up a third of many workers' pay.",
+    "The port operator said the allowances were no longer affordable after a fall in traffic, and that it "
+    "had offered a one-off payment that the union turned down.",
+    "Shipping lines have begun to divert vessels to smaller ports along the coast, where queues of lorries "
+    "stretched for several kilometres by Saturday afternoon.",
+    "Business groups warned that shortages of imported goods would start to appear in shops within days if "
+    "the dispute is not settled by the end of the week.",
+]
+BIO = [
+    "Maria Lindqvist is a freelance writer who covers small business, logistics and household budgeting for "
+    "several regional magazines and trade newsletters.",
+    "When she is not writing, Maria runs a community garden, volunteers at the local library and teaches "
+    "weekend workshops on starting a small online shop from home.",
+    "Her first book, a practical guide to running a market stall, came out last spring and has since been "
+    "translated into four languages and adopted by two adult-education colleges.",
+]
+
+
+def _paras(texts: list[str]) -> str:
+    return "".join(f"<p>{t}</p>" for t in texts)
+
+
+def _page(main: str, above: str = "") -> str:
+    return (
+        f"<html><head><title>{TITLE}</title><meta property='og:title' content='{TITLE}'></head><body>"
+        f"<div class='kq-page'>{above}<div class='kq-main'><h1>{TITLE}</h1>{main}</div></div></body></html>"
+    )
+
+
+def test_an_author_bio_after_a_short_article_is_not_read_as_the_second_half_of_its_body() -> None:
+    bio = f"<div class='kq-box'><div class='kq-box-inner'><div class='kq-desc'>{_paras(BIO)}</div></div></div>"
+    body = extract_full(_page(f"<div class='kq-text'>{_paras(STORY)}</div>{bio}"), URL).article.body
+    assert body.split("\n\n") == STORY, "the body is the story alone, without the writer's bio"
+
+
+def test_a_body_split_over_two_containers_built_alike_is_read_whole() -> None:
+    first, second = _paras(STORY[:3]), _paras(STORY[3:])
+    main = (
+        f"<div class='kq-text'>{first}</div><div class='kq-ad'><img src='/a.png' alt=''></div>"
+        f"<div class='kq-text'>{second}</div>"
+    )
+    body = extract_full(_page(main), URL).article.body
+    assert body.split("\n\n") == STORY, "both halves of the body, in order"
+
+
+def test_a_print_notice_above_the_headline_is_not_read_as_the_first_part_of_the_body() -> None:
+    notice = (
+        "<div class='kq-print'><p>This copy is for your personal, non-commercial use only. To order copies "
+        "for distribution to colleagues, clients or customers, contact the syndication desk.</p>"
+        "<p>Reprints of this article, and of any other article on this site, may be ordered for a fee from "
+        "the same desk, which also handles requests to quote it in books, reports or teaching material.</p>"
+        "</div>"
+    )
+    body = extract_full(_page(f"<div class='kq-text'>{_paras(STORY)}</div>", above=notice), URL).article.body
+    assert body.split("\n\n") == STORY, "the body starts below the headline"
