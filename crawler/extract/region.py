@@ -143,6 +143,16 @@ def _continued(root: etree._Element, dense: etree._Element, lines: list[str], he
     return total
 
 
+def _headline_depth(el: etree._Element, headline: etree._Element) -> int:
+    """Depth of the innermost element holding both `el` and the headline: the deeper, the nearer `el` sits to
+    the headline in the page's structure."""
+    above = set(headline.iterancestors())  # the elements themselves: a proxy's id() is not stable
+    for anc in (el, *el.iterancestors()):
+        if anc in above:
+            return sum(1 for _ in anc.iterancestors())
+    return 0
+
+
 def find_body_region(
     root: etree._Element, lines: list[str], headline: etree._Element | None = None
 ) -> etree._Element | None:
@@ -165,10 +175,25 @@ def find_body_region(
             return dense  # what trafilatura added is the page around the body, not another part of it
         return located
     # They disagree. A comment thread can outweigh the article, but trafilatura also fails now and then and
-    # keeps one stray line: its choice wins unless it is a small fraction of the densest block.
+    # keeps one stray line: its choice wins unless it is a small fraction of the densest block, or the densest
+    # block shares the headline's container and trafilatura's does not (a grid of teasers below the article).
     if len(node_text(located)) < SMALL * len(node_text(dense)):
+        return dense
+    if headline is not None and _headline_depth(dense, headline) > _headline_depth(located, headline):
         return dense
     return located
 
 
-__all__ = ["densest", "find_body_region", "text_region"]
+def beside_headline(
+    root: etree._Element, region: etree._Element, lines: list[str], headline: etree._Element | None
+) -> bool:
+    """True when the region and the block holding most of the generic extractor's text are apart and the region
+    shares the headline's container more closely: the generic text is then another block of the page (a grid
+    of teasers), and its disagreeing with the region does not make it the body."""
+    located = text_region(root, lines)[0]
+    if headline is None or located is None or is_inside(region, located) or is_inside(located, region):
+        return False
+    return _headline_depth(region, headline) > _headline_depth(located, headline)
+
+
+__all__ = ["beside_headline", "densest", "find_body_region", "text_region"]

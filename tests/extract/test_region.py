@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import lxml.html
+
 from crawler.extract import extract_full
+from crawler.extract.region import beside_headline, find_body_region
 
 URL = "https://www.presstv.ir/Detail/2024/03/02/720001/Port-strike-enters-second-week"
 TITLE = "Port strike enters second week"
@@ -65,3 +68,42 @@ def test_a_print_notice_above_the_headline_is_not_read_as_the_first_part_of_the_
     )
     body = extract_full(_page(f"<div class='kq-text'>{_paras(STORY)}</div>", above=notice), URL).article.body
     assert body.split("\n\n") == STORY, "the body starts below the headline"
+
+
+TEASERS = [
+    "A wildlife charity says the number of hedgehogs in rural areas has fallen by half in twenty years, and "
+    "asks gardeners to leave gaps under their fences.",
+    "Engineers have restored a steam locomotive that last ran in 1962, and it will pull a heritage train along "
+    "the coast every weekend this summer.",
+    "A chef who trained in three countries explains why the simplest bread recipes are the hardest to get right, "
+    "and which flour she buys.",
+    "Volunteers counted more than four thousand migrating cranes over the marshes this week, the highest number "
+    "since records began.",
+    "The city's oldest cinema reopens after a two-year restoration that uncovered painted ceilings hidden behind "
+    "plasterboard since the 1970s.",
+    "A retired teacher has walked the length of the country's longest river and written a guide to the villages "
+    "and ferries along its banks.",
+    "Researchers found that commuters who cycle at least twice a week report better sleep than those who drive, "
+    "even on days they do not ride.",
+    "An island community has bought its own ferry after years of cancelled sailings, and plans to run it as a "
+    "cooperative owned by residents.",
+]
+
+
+def test_a_grid_of_teasers_the_generic_extractor_kept_is_not_taken_for_the_body_under_the_headline() -> None:
+    # The generic extractor now and then keeps a grid of other stories' teasers instead of a short article; the
+    # article is the block that shares the headline's container.
+    cards = "".join(
+        f"<article class='kq-card'><h2><a href='/story/{i}'>Story {i}</a></h2><p>{t}</p></article>"
+        for i, t in enumerate(TEASERS)
+    )
+    tree = lxml.html.document_fromstring(
+        f"<html><body><section><article class='kq-story'><header><h1>{TITLE}</h1></header>"
+        f"<div class='kq-text'>{_paras(STORY)}</div></article></section>"
+        f"<section class='kq-more'><div class='kq-grid'>{cards}</div></section></body></html>"
+    )
+    headline = tree.find(".//h1")
+    region = find_body_region(tree, TEASERS, headline)
+    assert region is not None and region.get("class") == "kq-text", "the story under the headline"
+    assert beside_headline(tree, region, TEASERS, headline), "the teasers do not overrule it as a second opinion"
+    assert find_body_region(tree, TEASERS, None) is tree.find(".//div[@class='kq-grid']"), "no headline: as before"
