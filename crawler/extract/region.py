@@ -123,8 +123,9 @@ def _twin(el: etree._Element, dense: etree._Element, depth: int) -> bool:
 def _continued(root: etree._Element, dense: etree._Element, lines: list[str], headline: etree._Element | None) -> int:
     """Text of the generic lines outside the dense block that read as more of the same article: the lines
     between the headline (when known) and the dense block, and the lines after it in a container built like
-    it. Lines above the headline, and after the body in blocks of another kind (an author's bio, a company's
-    "About" note, teasers, a footer), are the page around the article."""
+    it (and before any thematic break, <hr>, below the body). Lines above the headline, and after the body in
+    blocks of another kind (an author's bio, a company's "About" note, teasers, a footer), are the page around
+    the article."""
     index = _starts(root)
     matched: dict[etree._Element, int] = {}
     for line in lines:
@@ -132,13 +133,15 @@ def _continued(root: etree._Element, dense: etree._Element, lines: list[str], he
         if el is not None and len(line.split()) >= 6 and not is_inside(el, dense):
             matched[el] = matched.get(el, 0) + len(line)
     depth = sum(1 for _ in dense.iterancestors())
-    started, before, total = headline is None, True, 0
+    started, before, ended, total = headline is None, True, False, 0
     for el in root.iter():
         if el is headline:
             started = True
         elif el is dense:
             before = False
-        elif el in matched and ((before and started) or _twin(el, dense, depth)):
+        elif el.tag == "hr" and not before and not is_inside(el, dense):
+            ended = True  # a thematic break after the body: what follows it is another text
+        elif el in matched and ((before and started) or (not ended and _twin(el, dense, depth))):
             total += matched[el]
     return total
 

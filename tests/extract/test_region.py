@@ -107,3 +107,19 @@ def test_a_grid_of_teasers_the_generic_extractor_kept_is_not_taken_for_the_body_
     assert region is not None and region.get("class") == "kq-text", "the story under the headline"
     assert beside_headline(tree, region, TEASERS, headline), "the teasers do not overrule it as a second opinion"
     assert find_body_region(tree, TEASERS, None) is tree.find(".//div[@class='kq-grid']"), "no headline: as before"
+
+
+ABOUT = [
+    "Harbourline is a logistics software company that helps port operators plan berths, cranes and yard space, "
+    "with customers at more than forty container terminals on four continents.",
+    "Founded in 2009, Harbourline is headquartered in Rotterdam, employs about six hundred people and is listed "
+    "on the Euronext exchange in Amsterdam.",
+    "Harbourline's products are sold directly and through partners, and the company publishes its results twice "
+    "a year on its investor relations pages.",
+]
+
+
+def test_a_company_note_after_a_thematic_break_is_not_read_as_the_rest_of_the_body() -> None:
+    # The note sits in a container built like the body's (a press-release page's text blocks), but below a <hr>.
+    main = f"<div class='kq-text'>{_paras(STORY)}</div><div class='kq-text'><hr>{_paras(ABOUT)}</div>"
+    assert extract_full(_page(main), URL).article.body.split("\n\n") == STORY, "the story without the note"
