@@ -6,7 +6,10 @@ extraction (the generic path, run once on the page) kept. Density alone is exact
 container, but takes a comment thread that outweighs a short article, or one half of a body split over two
 containers; trafilatura knows comments and navigation but keeps stray lines. Where the two agree the denser,
 tighter region wins; where trafilatura's region holds the densest block and more, the body was split and the
-larger region is taken; where they disagree, the one trafilatura chose.
+larger region is taken, but only when what it adds reads as more of the article (it follows the headline, or
+sits in a container built like the densest block with no thematic break between), not as the page around a
+short article (an author's bio, a company note, a print notice above the headline); where they disagree, the
+one trafilatura chose, unless the densest block shares the headline's container and trafilatura's does not.
 """
 
 from __future__ import annotations
