@@ -6,7 +6,10 @@ extraction (the generic path, run once on the page) kept. Density alone is exact
 container, but takes a comment thread that outweighs a short article, or one half of a body split over two
 containers; trafilatura knows comments and navigation but keeps stray lines. Where the two agree the denser,
 tighter region wins; where trafilatura's region holds the densest block and more, the body was split and the
-larger region is taken; where they disagree, the one trafilatura chose.
+larger region is taken, but only when what it adds reads as more of the article (it follows the headline, or
+sits in a container built like the densest block with no thematic break between), not as the page around a
+short article (an author's bio, a company note, a print notice above the headline); where they disagree, the
+one trafilatura chose, unless the densest block shares the headline's container and trafilatura's does not.
 """
 
 from __future__ import annotations
@@ -109,9 +112,58 @@ def text_region(root: etree._Element, lines: list[str]) -> tuple[etree._Element 
     return max(holding, key=lambda el: sum(1 for _ in el.iterancestors())), weight, total
 
 
-def find_body_region(root: etree._Element, lines: list[str]) -> etree._Element | None:
+def _twin(el: etree._Element, dense: etree._Element, depth: int) -> bool:
+    """True when `el` sits in a container of the dense block's tag, at its depth, and with at least half of their
+    class words in common (or, like it, without one): the body continued in a second container built like the first."""
+    words = set((dense.get("class") or "").split())
+    for anc in el.iterancestors():
+        if anc.tag == dense.tag and sum(1 for _ in anc.iterancestors()) == depth:
+            other = set((anc.get("class") or "").split())
+            return 2 * len(words & other) >= len(words | other)
+    return False
+
+
+def _continued(root: etree._Element, dense: etree._Element, lines: list[str], headline: etree._Element | None) -> int:
+    """Text of the generic lines outside the dense block that read as more of the same article: the lines
+    between the headline (when known) and the dense block, and the lines after it in a container built like
+    it (and before any thematic break, <hr>, below the body). Lines above the headline, and after the body in
+    blocks of another kind (an author's bio, a company's "About" note, teasers, a footer), are the page around
+    the article."""
+    index = _starts(root)
+    matched: dict[etree._Element, int] = {}
+    for line in lines:
+        el = index.get(normalise_text(line)[:_MIN_START].casefold())
+        if el is not None and len(line.split()) >= 6 and not is_inside(el, dense):
+            matched[el] = matched.get(el, 0) + len(line)
+    depth = sum(1 for _ in dense.iterancestors())
+    started, before, ended, total = headline is None, True, False, 0
+    for el in root.iter():
+        if el is headline:
+            started = True
+        elif el is dense:
+            before = False
+        elif el.tag == "hr" and not before and not is_inside(el, dense):
+            ended = True  # a thematic break after the body: what follows it is another text
+        elif el in matched and ((before and started) or (not ended and _twin(el, dense, depth))):
+            total += matched[el]
+    return total
+
+
+def _headline_depth(el: etree._Element, headline: etree._Element) -> int:
+    """Depth of the innermost element holding both `el` and the headline: the deeper, the nearer `el` sits to
+    the headline in the page's structure."""
+    above = set(headline.iterancestors())  # the elements themselves: a proxy's id() is not stable
+    for anc in (el, *el.iterancestors()):
+        if anc in above:
+            return sum(1 for _ in anc.iterancestors())
+    return 0
+
+
+def find_body_region(
+    root: etree._Element, lines: list[str], headline: etree._Element | None = None
+) -> etree._Element | None:
     """Where the article body is, whatever the markup calls it (see the module docstring); `lines` are the
-    paragraphs the generic extractor kept from the same tree."""
+    paragraphs the generic extractor kept from the same tree, `headline` the article's headline when known."""
     dense = densest(root)
     located, weight, total = text_region(root, lines)
     if located is None:
@@ -125,12 +177,29 @@ def find_body_region(root: etree._Element, lines: list[str]) -> etree._Element |
             return dense  # trafilatura only added a lead or a caption line around the dense block
         if len(node_text(located)) > SPLIT_MAX_GROWTH * len(node_text(dense)):
             return dense  # not the halves of one body: trafilatura kept the page's furniture around it
+        if 2 * _continued(root, dense, lines, headline) < total - weight.get(dense, 0):
+            return dense  # what trafilatura added is the page around the body, not another part of it
         return located
     # They disagree. A comment thread can outweigh the article, but trafilatura also fails now and then and
-    # keeps one stray line: its choice wins unless it is a small fraction of the densest block.
+    # keeps one stray line: its choice wins unless it is a small fraction of the densest block, or the densest
+    # block shares the headline's container and trafilatura's does not (a grid of teasers below the article).
     if len(node_text(located)) < SMALL * len(node_text(dense)):
+        return dense
+    if headline is not None and _headline_depth(dense, headline) > _headline_depth(located, headline):
         return dense
     return located
 
 
-__all__ = ["densest", "find_body_region", "text_region"]
+def beside_headline(
+    root: etree._Element, region: etree._Element, lines: list[str], headline: etree._Element | None
+) -> bool:
+    """True when the region and the block holding most of the generic extractor's text are apart and the region
+    shares the headline's container more closely: the generic text is then another block of the page (a grid
+    of teasers), and its disagreeing with the region does not make it the body."""
+    located = text_region(root, lines)[0]
+    if headline is None or located is None or is_inside(region, located) or is_inside(located, region):
+        return False
+    return _headline_depth(region, headline) > _headline_depth(located, headline)
+
+
+__all__ = ["beside_headline", "densest", "find_body_region", "text_region"]

@@ -378,7 +378,8 @@ def _clear_between(root: etree._Element, first: etree._Element, last: etree._Ele
 
 def _headline(page_body: etree._Element, container: etree._Element) -> etree._Element | None:
     """The page's own headline: an h1 inside the article block, else the last h1 above it (not a logo h1 at
-    the top of the page when the article's own comes later), else the first h1."""
+    the top of the page when the article's own comes later); an h1 only below the block is a teaser's (a featured
+    story under the article), so then None."""
     h1s = list(page_body.iter("h1"))
     inside = [h for h in h1s if container in set(h.iterancestors())]
     if inside:
@@ -389,7 +390,7 @@ def _headline(page_body: etree._Element, container: etree._Element) -> etree._El
             break
         if el.tag == "h1":
             above = el
-    return above if above is not None else (h1s[0] if h1s else None)
+    return above
 
 
 def _rewrite_head(root: etree._Element, story: Story) -> None:

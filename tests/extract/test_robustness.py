@@ -15,6 +15,7 @@ from crawler.core.items import normalise_text
 from crawler.testing.fixturecheck import load_fixtures
 from crawler.testing.mutations import MUTATIONS, VariantScore, judge_all, mutate
 from crawler.testing.transplant import (
+    Template,
     TransplantScore,
     judge,
     load_templates,
@@ -176,3 +177,25 @@ def test_the_bench_prints_every_variant_and_the_summary_and_refuses_a_wrong_fold
         cwd=root,
     )
     assert wrong.returncode == 2 and "not a known benchmark" in wrong.stderr and len(wrong.stderr.splitlines()) == 1
+
+
+def test_a_transplant_writes_the_headline_where_the_page_has_it_not_into_a_teaser_card_below() -> None:
+    # A page whose own article has an h2 headline and whose only h1 heads a featured-story card below it.
+    own = [
+        "The reviewers agree that the new console streams games smoothly on a fast home connection, but "
+        "they found that the picture softens whenever the network is busy in the evening.",
+        "Several of them also point out that the launch library is small, and that most of its games have "
+        "been available on other machines for years at a lower price.",
+    ]
+    html = (
+        "<html><head><title>Early reviews of the console are mixed</title></head><body><section>"
+        "<article><header><h2>Early reviews of the console are mixed</h2></header><div class='txt'>"
+        + "".join(f"<p>{p}</p>" for p in own)
+        + "</div></article></section><section><article class='card'><h1>A featured story</h1>"
+        "<p>A short teaser that leads to another story on the site.</p></article></section></body></html>"
+    )
+    template = Template("hand/card-h1", html.encode(), "\n".join(own), "Early reviews of the console are mixed")
+    made = next(transplants([template], STORIES, seed=0))
+    root = lxml.html.document_fromstring(made.html)
+    assert root.find(".//h2").text == made.story.title, "the story's headline where the page's own was"
+    assert root.find(".//h1").text == "A featured story", "the teaser card below the article is left alone"
