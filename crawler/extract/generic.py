@@ -246,9 +246,11 @@ def _merge_split_body(tree: etree._Element) -> None:
     """
     groups: dict[tuple[str, str], list[etree._Element]] = {}
     for el in xp("//div[@class][p] | //section[@class][p]")(tree):
-        if _prose_words(el) >= _SPLIT_PART_MIN_WORDS:
-            groups.setdefault((el.tag, el.get("class", "")), []).append(el)
+        groups.setdefault((el.tag, el.get("class", "")), []).append(el)
+    # Prose is counted only in containers whose tag and class repeat (most pages have none).
     split = [els for els in groups.values() if len(els) > 1]
+    split = [[el for el in els if _prose_words(el) >= _SPLIT_PART_MIN_WORDS] for els in split]
+    split = [els for els in split if len(els) > 1]
     if not split:
         return  # the common case: no need to run trafilatura's body XPaths a second time
     chosen = next((found[0] for expr in BODY_XPATH if (found := expr(tree))), None)
