@@ -47,7 +47,7 @@ class _Page:
 
     def is_share(self, a: etree._Element) -> bool:
         href = self.href(a)
-        return bool(href) and bool(self.outlet.share_link_regex.search(href))
+        return bool(href) and found_in(self.outlet.share_link_regex, href)
 
     def is_icon_only(self, a: etree._Element) -> bool:
         """A link without text of its own: an icon (<i>, <svg>, <img>) or nothing at all."""
