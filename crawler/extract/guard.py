@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from crawler.extract.tree import found_in
 from crawler.outlet import Outlet
 
 
@@ -36,7 +37,7 @@ def guard_paragraphs(paragraphs: list[str], outlet: Outlet) -> GuardResult:
     removed: list[str] = []
     # The contained phrases are literal text: one search over all lines says whether any line holds one.
     contains = outlet.contains_phrase_regex
-    contained = contains is not None and contains.search("\n".join(paragraphs)) is not None
+    contained = contains is not None and found_in(contains, "\n".join(paragraphs))
     for para in paragraphs:
         good: list[str] = []
         for line in para.split("\n"):
