@@ -215,7 +215,7 @@ def prune_alternate_addresses(
     root: etree._Element, outlet: Outlet, url: str, keep: set[etree._Element], removed: list[str]
 ) -> None:
     """Remove the alternate-address note and the outlet host links that follow it."""
-    if not found_in(outlet.alternate_address_regex, " ".join(root.itertext())):
+    if not found_in(outlet.alternate_address_regex, _all_text(root, outlet.alternate_address_regex)):
         return  # one search over the whole text first: most pages have no note
     page = _Page(outlet, url)
     hits: list[etree._Element] = []
@@ -244,6 +244,18 @@ def prune_alternate_addresses(
             sibling = nxt
         removed.append(node_text(note))
         remove_node(note)
+
+
+_CONTEXT = re.compile(r"[\^$]|\\[bBAZ]|\(\?<?[=!]")
+"""What makes a pattern's match depend on the text around it: anchors, word boundaries, lookarounds."""
+
+
+def _all_text(root: etree._Element, pattern: re.Pattern[str]) -> str:
+    """Every text run under `root` in one string, in which `pattern` is found if it is in any one run: run into
+    each other by libxml2 (far cheaper) when the pattern's matches do not depend on what stands around them."""
+    if _CONTEXT.search(pattern.pattern):
+        return "\n".join(root.itertext())
+    return str(etree.tostring(root, method="text", encoding="unicode", with_tail=False))
 
 
 def _host_text(text: str, outlet: Outlet) -> bool:
