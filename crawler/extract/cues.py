@@ -338,7 +338,7 @@ def clean_page(start: etree._Element, outlet: Outlet, cues: Cues, keep: set[etre
             continue
         reason = None if el in keep else _reason(el, s, stats, outlet, cues, texts)
         if reason is not None:
-            text = node_text(el)
+            text = texts.get(el) or node_text(el)
             if reason == "box":
                 _remove_box(el, outlet, cues)
                 continue
@@ -373,10 +373,10 @@ def _take_byline_name(place: etree._Element, cues: Cues) -> None:
 
 def _line_text(el: etree._Element, texts: dict[etree._Element, str]) -> str:
     """node_text(el), known already when el is the only content of a parent whose text was read (a wrapper and
-    its child say the same line); el's text is then kept for its only child the same way."""
+    its child say the same line); el's text is then kept for el and its only child."""
     text = texts.get(el)
     if text is None:
-        text = node_text(el)
+        text = texts[el] = node_text(el)
     if len(el) == 1 and not (el.text or "").strip() and not (el[0].tail or "").strip():
         texts[el[0]] = text
     return text
