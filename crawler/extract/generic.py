@@ -97,9 +97,19 @@ _CONSENT_PATTERN = re.compile(_CONSENT_NAMES, re.IGNORECASE) if _CONSENT_NAMES e
 _CONSENT_WORDS = ("cookie", "consent", "borlabs", "cmplz", "onetrust", "moove")
 
 
+_NAMES = etree.XPath("//@class | //@id", smart_strings=False)
+
+
+def _names_hold(tree: etree._Element, words: tuple[str, ...]) -> bool:
+    """Whether a class or id of the page holds one of the words (most pages name no banner: the names are then
+    not read one by one)."""
+    names = " ".join(_NAMES(tree)).lower()
+    return any(word in names for word in words)
+
+
 def _prune_furniture(tree: etree._Element) -> None:
     """Drop cookie and consent banners (text about the site, never the article) and lists of links."""
-    if _CONSENT_PATTERN is not None:
+    if _CONSENT_PATTERN is not None and _names_hold(tree, _CONSENT_WORDS):
         for name in xp("//@class | //@id")(tree):
             lowered = name.lower()
             if any(word in lowered for word in _CONSENT_WORDS) and _CONSENT_PATTERN.search(name):
