@@ -108,8 +108,11 @@ _CONTROLS = re.compile("[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f]")
 
 def normalise_text(text: str) -> str:
     """NFC-normalised text without control characters, all whitespace runs collapsed to one space, stripped."""
-    # str.split() splits on exactly the characters the regex \s matches, several times faster.
-    return " ".join(_CONTROLS.sub("", unicodedata.normalize("NFC", text)).split())
+    # str.split() splits on exactly the characters the regex \s matches, several times faster. ASCII text is
+    # already NFC (the check is skipped: it runs for every piece of text the extractor reads).
+    if not text.isascii():
+        text = unicodedata.normalize("NFC", text)
+    return " ".join(_CONTROLS.sub("", text).split())
 
 
 def content_hash(body: str) -> str:

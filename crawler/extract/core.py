@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -385,15 +386,15 @@ def _lead_node(tree: etree._Element, description: str) -> etree._Element | None:
     if not description:
         return None
     start = description.casefold()[:30]
-    # Only text that starts like the description can open the lead: the page's text runs are scanned, not the
-    # text of every block (which costs a join per element).
-    for run in xp("//body//text()[normalize-space()]")(tree):
-        if run.is_tail or run.lstrip()[:1].casefold()[:1] != start[:1]:
+    # Only text that starts like the description can open the lead: the elements' own first text runs are
+    # scanned, not the text of every block (which costs a join per element).
+    for node in _text_holders(tree):
+        run = node.text
+        if run.lstrip()[:1].casefold()[:1] != start[:1]:
             continue  # the cheap test first: most runs do not even start with the description's letter
         text = " ".join(run.split()).casefold()[:30]
         if not text or text != start[: len(text)]:
             continue
-        node = run.getparent()
         chain = [node]
         for anc in node.iterancestors():
             if anc.tag == "body" or len(node_text(anc)) > 2000 or not _same_text(node_text(anc), description):
@@ -407,6 +408,14 @@ def _lead_node(tree: etree._Element, description: str) -> etree._Element | None:
         inner = [c for c in top if isinstance(c.tag, str) and _same_text(node_text(c), node_text(top))]
         return inner[0] if inner else top
     return None
+
+
+def _text_holders(tree: etree._Element) -> Iterator[etree._Element]:
+    """The elements of the page's body whose own leading text is not blank, in document order."""
+    for body in xp("//body")(tree):
+        for el in body.iter():
+            if el.text and isinstance(el.tag, str) and el.text.strip(" \t\r\n"):
+                yield el
 
 
 @dataclass

@@ -327,6 +327,7 @@ def clean_page(start: etree._Element, outlet: Outlet, cues: Cues, keep: set[etre
         body = start.find("body")
         start = body if body is not None else start
     stats = _measure(start)
+    texts: dict[etree._Element, str] = {}
     stack = [start]
     while stack:
         el = stack.pop()
@@ -335,9 +336,9 @@ def clean_page(start: etree._Element, outlet: Outlet, cues: Cues, keep: set[etre
         s = stats.get(el)
         if s is None:
             continue
-        reason = None if el in keep else _reason(el, s, stats, outlet, cues)
+        reason = None if el in keep else _reason(el, s, stats, outlet, cues, texts)
         if reason is not None:
-            text = node_text(el)
+            text = texts.get(el) or node_text(el)
             if reason == "box":
                 _remove_box(el, outlet, cues)
                 continue
@@ -370,15 +371,31 @@ def _take_byline_name(place: etree._Element, cues: Cues) -> None:
             return
 
 
+def _line_text(el: etree._Element, texts: dict[etree._Element, str]) -> str:
+    """node_text(el), known already when el is the only content of a parent whose text was read (a wrapper and
+    its child say the same line); el's text is then kept for el and its only child."""
+    text = texts.get(el)
+    if text is None:
+        text = texts[el] = node_text(el)
+    if len(el) == 1 and not (el.text or "").strip() and not (el[0].tail or "").strip():
+        texts[el[0]] = text
+    return text
+
+
 def _reason(
-    el: etree._Element, s: list[int], stats: dict[etree._Element, list[int]], outlet: Outlet, cues: Cues
+    el: etree._Element,
+    s: list[int],
+    stats: dict[etree._Element, list[int]],
+    outlet: Outlet,
+    cues: Cues,
+    texts: dict[etree._Element, str],
 ) -> str | None:
     if s[_TEXT] == 0:
         return None
     if el.tag in _CHROME and s[_PARAS] == 0:
         return "page-chrome"
     if s[_TEXT] <= 200 and (el.tag in _BLOCKISH or el.tag in _INLINE) and _standalone(el):
-        text = node_text(el)
+        text = _line_text(el, texts)
         reason = _text_reason(text, outlet, cues, lambda: cues.beside_headline(el))
         if reason == "box-heading":
             return "box"

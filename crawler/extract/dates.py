@@ -34,6 +34,14 @@ def _max_words(formats: tuple[str, ...]) -> int | None:
     return most
 
 
+@lru_cache(maxsize=64)
+def _marks(fmt: str) -> frozenset[str]:
+    """The punctuation every string the format parses holds: its literal characters other than letters, digits and
+    whitespace (strptime matches those as they are)."""
+    literal = _DIRECTIVE.sub(lambda m: "%" if m.group(1) == "%" else " ", fmt)
+    return frozenset(c for c in literal if not c.isalnum() and not c.isspace())
+
+
 def parse_site_datetime(text: str, outlet: Outlet, tz: tzinfo | None = None) -> datetime | None:
     """A timezone-aware datetime from one of the outlet's date strings (its profile's formats), or None.
 
@@ -57,6 +65,8 @@ def parse_site_datetime(text: str, outlet: Outlet, tz: tzinfo | None = None) -> 
     if parsed is None and (limit is None or len(text.split()) <= limit):
         # A longer line is no date (strptime would try, and fail, every format in turn).
         for fmt in outlet.date_formats:
+            if not all(mark in text for mark in _marks(fmt)):
+                continue  # strptime would fail (and, past five formats, rebuild its pattern for the next text)
             try:
                 parsed = datetime.strptime(text, fmt)
                 break

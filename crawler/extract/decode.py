@@ -88,7 +88,18 @@ def decode_html(data: bytes | str, header_charset: str | None = None) -> str:
     then windows-1252, which decodes any byte.
     """
     text = _decode(data, header_charset)
-    return _CONTROLS.sub("", text) if _CONTROLS.search(text) else text
+    return _CONTROLS.sub("", text) if _has_controls(text) else text
+
+
+_CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0B, *range(0x0E, 0x20)])
+"""The characters _CONTROLS matches, as UTF-8 bytes: no other character's UTF-8 form holds a byte below 0x80."""
+
+
+def _has_controls(text: str) -> bool:
+    """Whether _CONTROLS matches in the text, found in C: the regex search is slower than encoding the text and
+    deleting the control bytes (a page rarely has any)."""
+    raw = text.encode("utf-8", "surrogatepass")
+    return len(raw.translate(None, _CONTROL_BYTES)) != len(raw)
 
 
 def _decode(data: bytes | str, header_charset: str | None) -> str:

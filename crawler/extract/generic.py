@@ -116,10 +116,20 @@ def _join_stray_roots(tree: etree._Element) -> None:
                 body.append(child)
 
 
+_NAMES = etree.XPath("//@class | //@id", smart_strings=False)
+
+
+def _names_hold(tree: etree._Element, words: tuple[str, ...]) -> bool:
+    """Whether a class or id of the page holds one of the words (most pages name no banner: the names are then
+    not read one by one)."""
+    names = " ".join(_NAMES(tree)).lower()
+    return any(word in names for word in words)
+
+
 def _prune_furniture(tree: etree._Element) -> None:
     """Drop cookie and consent banners (text about the site, never the article) and lists of links."""
     _join_stray_roots(tree)
-    if _CONSENT_PATTERN is not None:
+    if _CONSENT_PATTERN is not None and _names_hold(tree, _CONSENT_WORDS):
         for name in xp("//@class | //@id")(tree):
             lowered = name.lower()
             if any(word in lowered for word in _CONSENT_WORDS) and _CONSENT_PATTERN.search(name):
@@ -329,10 +339,12 @@ def _merge_split_body(tree: etree._Element) -> None:
     a sidebar or footer shares only a distant ancestor with the article) and hold most of the prose between them.
     """
     groups: dict[tuple[str, str], list[etree._Element]] = {}
-    for el in xp("//div[@class][p] | //section[@class][p]")(tree):
-        if _prose_words(el) >= _SPLIT_PART_MIN_WORDS:
-            groups.setdefault((el.tag, el.get("class", "")), []).append(el)
+    for el in xp("//p/parent::div[@class] | //p/parent::section[@class]")(tree):  # from the <p>s: far fewer
+        groups.setdefault((el.tag, el.get("class", "")), []).append(el)
+    # Prose is counted only in containers whose tag and class repeat (most pages have none).
     split = [els for els in groups.values() if len(els) > 1]
+    split = [[el for el in els if _prose_words(el) >= _SPLIT_PART_MIN_WORDS] for els in split]
+    split = [els for els in split if len(els) > 1]
     if not split:
         return  # the common case: no need to run trafilatura's body XPaths a second time
     chosen = next((found[0] for expr in BODY_XPATH if (found := expr(tree))), None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from crawler.extract.tree import found_in
 from crawler.outlet import Outlet
 
 
@@ -15,15 +16,17 @@ class GuardResult:
     removed: list[str] = field(default_factory=list)
 
 
-def is_boilerplate_line(line: str, outlet: Outlet) -> bool:
-    """True when a line is known furniture of the outlet: an exact phrase, a contained phrase, a bare host."""
+def is_boilerplate_line(line: str, outlet: Outlet, contained: bool = True) -> bool:
+    """True when a line is known furniture of the outlet: an exact phrase, a contained phrase, a bare host.
+
+    `contained=False` skips the contained-phrase search (the caller found none in the whole text)."""
     stripped = line.strip()
     if not stripped:
         return False
     # The profile's phrase matchers are compiled once, when it loads.
     if stripped.rstrip(":").strip() in outlet.line_phrase_set:
         return True
-    if outlet.contains_phrase_regex is not None and outlet.contains_phrase_regex.search(stripped):
+    if contained and outlet.contains_phrase_regex is not None and outlet.contains_phrase_regex.search(stripped):
         return True
     return bool(outlet.host_line_regex.match(stripped))
 
@@ -32,12 +35,15 @@ def guard_paragraphs(paragraphs: list[str], outlet: Outlet) -> GuardResult:
     """Drop boilerplate lines and return the paragraphs joined by blank lines, with what was dropped."""
     kept: list[str] = []
     removed: list[str] = []
+    # The contained phrases are literal text: one search over all lines says whether any line holds one.
+    contains = outlet.contains_phrase_regex
+    contained = contains is not None and found_in(contains, "\n".join(paragraphs))
     for para in paragraphs:
         good: list[str] = []
         for line in para.split("\n"):
             if not line.strip():
                 continue
-            if is_boilerplate_line(line, outlet):
+            if is_boilerplate_line(line, outlet, contained):
                 removed.append(line.strip())
             else:
                 good.append(line.strip())

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from crawler.extract import Extraction, extract_full
+from crawler.extract.tree import found_in
 from crawler.outlet import load_outlet
 
 URL = "https://www.presstv.ir/Detail/2018/10/07/575918/Kim-Pompeo-second-summit"
@@ -94,6 +95,28 @@ def test_plain_links_to_those_sites_are_not_share_links() -> None:
     assert not rx.search("https://twitter.com/SecPompeo/status/1")
     assert not rx.search("https://www.facebook.com/presstv")
     assert not rx.search("mailto:desk@presstv.ir")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "HTTPS://WWW.LINKEDIN.COM/SHAREARTICLE?mini=true",
+        "https://www.LinkedIn.com/shareArticle?mini=true",
+        "MAILTO:?SUBJECT=Kim",
+        "Press TV's website CAN ALSO BE ACCESSED AT THE FOLLOWING ALTERNATE ADDRESSES:",
+        "It can alſo be accessed at the following alternate addresses",  # a long s: found case-blind
+        "İnstall the new version of PressTv application",  # lower-casing makes two letters of the capital İ
+        "Sorry, the video player failed to load. (ERROR CODE: 100013)",
+        "Nothing of the kind here: share, accessed, install",
+    ],
+)
+def test_case_blind_furniture_searches_find_what_the_profile_patterns_find(text: str) -> None:
+    """The fast searches (lower-cased text) find the share links, the alternate-address note and the guard's
+    phrases in any letter case, exactly where the profile's case-blind patterns do."""
+    outlet = load_outlet()
+    for pattern in (outlet.share_link_regex, outlet.alternate_address_regex, outlet.contains_phrase_regex):
+        assert pattern is not None
+        assert found_in(pattern, text) == bool(pattern.search(text)), (pattern.pattern[:40], text)
 
 
 @pytest.mark.parametrize("link_text", ["Russia warns US against military intervention in Venezuela", OTHER])
