@@ -87,23 +87,38 @@ def _starts(root: etree._Element) -> dict[str, etree._Element]:
     return index
 
 
-def text_region(root: etree._Element, lines: list[str]) -> tuple[etree._Element | None, dict[etree._Element, int], int]:
+def _matched(root: etree._Element, lines: list[str]) -> dict[etree._Element, int]:
+    """The element holding the start of each given line (of six words or more) -> the text of its lines."""
+    index: dict[str, etree._Element] | None = None
+    matched: dict[etree._Element, int] = {}
+    for line in lines:
+        if len(line.split()) < 6:
+            continue
+        index = _starts(root) if index is None else index  # built only when some line can be matched
+        el = index.get(normalise_text(line)[:_MIN_START].casefold())
+        if el is not None:
+            matched[el] = matched.get(el, 0) + len(line)
+    return matched
+
+
+Region = tuple[etree._Element | None, dict[etree._Element, int], int]
+
+
+def text_region(root: etree._Element, lines: list[str]) -> Region:
     """The deepest element holding most of the given lines (the text an extractor kept as the page's main
     content), with the matched text per element (every ancestor of a matched block counts it) and the total."""
-    lines = [ln for ln in lines if len(ln.split()) >= 6]
-    if not lines:
-        return None, {}, 0
-    index = _starts(root)
+    return _region_of(_matched(root, lines))
+
+
+def _region_of(matched: dict[etree._Element, int]) -> Region:
+    """text_region from the lines' matched elements."""
     weight: dict[etree._Element, int] = {}
     total = 0
-    for line in lines:
-        el = index.get(normalise_text(line)[:_MIN_START].casefold())
-        if el is None:
-            continue
-        total += len(line)
+    for el, size in matched.items():
+        total += size
         node: etree._Element | None = el
         while node is not None:
-            weight[node] = weight.get(node, 0) + len(line)
+            weight[node] = weight.get(node, 0) + size
             node = node.getparent()
     if not total:
         return None, {}, 0
@@ -123,18 +138,15 @@ def _twin(el: etree._Element, dense: etree._Element, depth: int) -> bool:
     return False
 
 
-def _continued(root: etree._Element, dense: etree._Element, lines: list[str], headline: etree._Element | None) -> int:
+def _continued(
+    root: etree._Element, dense: etree._Element, matched: dict[etree._Element, int], headline: etree._Element | None
+) -> int:
     """Text of the generic lines outside the dense block that read as more of the same article: the lines
     between the headline (when known) and the dense block, and the lines after it in a container built like
     it (and before any thematic break, <hr>, below the body). Lines above the headline, and after the body in
     blocks of another kind (an author's bio, a company's "About" note, teasers, a footer), are the page around
     the article."""
-    index = _starts(root)
-    matched: dict[etree._Element, int] = {}
-    for line in lines:
-        el = index.get(normalise_text(line)[:_MIN_START].casefold())
-        if el is not None and len(line.split()) >= 6 and not is_inside(el, dense):
-            matched[el] = matched.get(el, 0) + len(line)
+    outside = {el: size for el, size in matched.items() if not is_inside(el, dense)}
     depth = sum(1 for _ in dense.iterancestors())
     started, before, ended, total = headline is None, True, False, 0
     for el in root.iter():
@@ -144,8 +156,8 @@ def _continued(root: etree._Element, dense: etree._Element, lines: list[str], he
             before = False
         elif el.tag == "hr" and not before and not is_inside(el, dense):
             ended = True  # a thematic break after the body: what follows it is another text
-        elif el in matched and ((before and started) or (not ended and _twin(el, dense, depth))):
-            total += matched[el]
+        elif el in outside and ((before and started) or (not ended and _twin(el, dense, depth))):
+            total += outside[el]
     return total
 
 
@@ -159,13 +171,19 @@ def _headline_depth(el: etree._Element, headline: etree._Element) -> int:
     return 0
 
 
+def _nearer_headline(a: etree._Element, b: etree._Element, headline: etree._Element | None) -> bool:
+    """True when `a` shares the headline's container more closely than `b` does."""
+    return headline is not None and _headline_depth(a, headline) > _headline_depth(b, headline)
+
+
 def find_body_region(
     root: etree._Element, lines: list[str], headline: etree._Element | None = None
 ) -> etree._Element | None:
     """Where the article body is, whatever the markup calls it (see the module docstring); `lines` are the
     paragraphs the generic extractor kept from the same tree, `headline` the article's headline when known."""
     dense = densest(root)
-    located, weight, total = text_region(root, lines)
+    matched = _matched(root, lines)
+    located, weight, total = _region_of(matched)
     if located is None:
         return dense
     if dense is None:
@@ -177,7 +195,7 @@ def find_body_region(
             return dense  # trafilatura only added a lead or a caption line around the dense block
         if len(node_text(located)) > SPLIT_MAX_GROWTH * len(node_text(dense)):
             return dense  # not the halves of one body: trafilatura kept the page's furniture around it
-        if 2 * _continued(root, dense, lines, headline) < total - weight.get(dense, 0):
+        if 2 * _continued(root, dense, matched, headline) < total - weight.get(dense, 0):
             return dense  # what trafilatura added is the page around the body, not another part of it
         return located
     # They disagree. A comment thread can outweigh the article, but trafilatura also fails now and then and
@@ -185,7 +203,7 @@ def find_body_region(
     # block shares the headline's container and trafilatura's does not (a grid of teasers below the article).
     if len(node_text(located)) < SMALL * len(node_text(dense)):
         return dense
-    if headline is not None and _headline_depth(dense, headline) > _headline_depth(located, headline):
+    if _nearer_headline(dense, located, headline):
         return dense
     return located
 
@@ -199,7 +217,7 @@ def beside_headline(
     located = text_region(root, lines)[0]
     if headline is None or located is None or is_inside(region, located) or is_inside(located, region):
         return False
-    return _headline_depth(region, headline) > _headline_depth(located, headline)
+    return _nearer_headline(region, located, headline)
 
 
 __all__ = ["beside_headline", "densest", "find_body_region", "text_region"]
