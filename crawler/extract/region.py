@@ -274,6 +274,39 @@ def find_body_region(
     return located
 
 
+TEASER_ITEMS = 3
+"""Sibling blocks alike (same tag and class), each headed by a link, that make a list of other stories."""
+
+TEASER_LEVELS = 4
+"""Levels above a line of text at which its teaser item may sit."""
+
+
+def _linked_heading(item: etree._Element) -> bool:
+    return any(a.get("href") for h in item.iter("h2", "h3", "h4", "h5", "h6") for a in h.iter("a"))
+
+
+def _in_teaser_list(el: etree._Element, region: etree._Element) -> bool:
+    """True when `el` sits in one of TEASER_ITEMS or more sibling blocks alike, each with a heading that links
+    elsewhere (a list of other stories with their teasers), none of them holding the region."""
+    item = el
+    for _ in range(TEASER_LEVELS):
+        parent = item.getparent()
+        if parent is None or is_inside(region, parent):
+            return False
+        alike = [c for c in parent if c.tag == item.tag and c.get("class") == item.get("class")]
+        if len(alike) >= TEASER_ITEMS and all(_linked_heading(c) for c in alike):
+            return True
+        item = parent
+    return False
+
+
+def _teasers_outside(region: etree._Element, matched: dict[etree._Element, int]) -> bool:
+    """True when nearly all the generic text outside the region sits in lists of other stories' teasers."""
+    outside = {el: size for el, size in matched.items() if not is_inside(el, region)}
+    teasers = sum(size for el, size in outside.items() if _in_teaser_list(el, region))
+    return teasers >= SHARE * sum(outside.values()) > 0
+
+
 def beside_headline(
     root: etree._Element, region: etree._Element, lines: list[str], headline: etree._Element | None
 ) -> bool:
@@ -289,7 +322,9 @@ def beside_headline(
         # The region was taken on the headline's side over a denser block apart from the article (a dialog, a
         # legal footer) that trafilatura kept too: its text is not more of the body.
         dense = densest(root)
-        return dense is not None and dense is not region and _headline_side(dense, matched, weight, headline) is region
+        if dense is not None and dense is not region and _headline_side(dense, matched, weight, headline) is region:
+            return True
+        return _teasers_outside(region, matched)
     return _nearer_headline(region, located, headline)
 
 

@@ -212,3 +212,19 @@ def test_an_advert_built_like_the_body_below_the_copyright_line_is_not_read_as_t
         f"<div class='kq-popup'>{block(_paras(ADVERT))}</div></body></html>"
     )
     assert extract_full(page, URL).article.body.split("\n\n") == STORY[:3], "the story without the advert"
+
+
+def test_a_list_of_other_stories_with_long_teasers_does_not_overrule_a_short_article() -> None:
+    # Each item of the list below the article is headed by a link to another story and carries a teaser longer
+    # than a card's; together they outweigh the short article the generic extractor keeps with them.
+    items = "".join(
+        f"<div class='kq-item'><div class='kq-tag'>Travel · 19 December</div>"
+        f"<h3><a href='/story/{i}'>Story {i}</a></h3><p>{' '.join(TEASERS[i : i + 3])}</p></div>"
+        for i in range(6)
+    )
+    page = (
+        f"<html><head><title>{TITLE}</title></head><body><div class='kq-head'><h1>{TITLE}</h1></div>"
+        f"<div class='kq-content'><div class='kq-row'><div class='kq-text'>{_paras(STORY[:4])}</div></div>"
+        f"<div class='kq-list'>{items}</div></div></body></html>"
+    )
+    assert extract_full(page, URL).article.body.split("\n\n") == STORY[:4], "the story without the teasers"
