@@ -205,6 +205,11 @@ def _nearer_headline(a: etree._Element, b: etree._Element, headline: etree._Elem
     return headline is not None and _headline_depth(a, headline) > _headline_depth(b, headline)
 
 
+def _containers(headline: etree._Element) -> list[etree._Element]:
+    """The headline's ancestors from the root down: the one at index i is at depth i."""
+    return list(reversed(list(headline.iterancestors())))
+
+
 def _headline_side(
     dense: etree._Element,
     matched: dict[etree._Element, int],
@@ -217,14 +222,21 @@ def _headline_side(
     whatever its size."""
     if headline is None:
         return None
+    # The lines sharing the headline's container more closely than the densest block does are those inside
+    # the headline's ancestor one level below the container the two share (weight counts them there).
+    chain = _containers(headline)
     depth = _headline_depth(dense, headline)
-    near = {el: size for el, size in matched.items() if _headline_depth(el, headline) > depth}
-    size = sum(near.values())
-    own = weight.get(dense, 0)
-    if len(near) < SIDE_LINES or size < SIDE_MIN or size < SIDE_SHARE * own:
+    if depth + 1 >= len(chain):
+        return None
+    branch = chain[depth + 1]
+    size, own = weight.get(branch, 0), weight.get(dense, 0)
+    if size < SIDE_MIN or size < SIDE_SHARE * own:
         return None
     if own < SIDE_APART * (sum(matched.values()) - size):
         return None  # the text away from the headline is spread over many blocks: the body goes on there
+    near = {el: n for el, n in matched.items() if is_inside(el, branch)}
+    if len(near) < SIDE_LINES:
+        return None
     side = _region_of(near)[0]
     if side is None:
         return None
@@ -307,6 +319,26 @@ def _teasers_outside(region: etree._Element, matched: dict[etree._Element, int])
     return teasers >= SHARE * sum(outside.values()) > 0
 
 
+def _taken_beside(
+    root: etree._Element,
+    region: etree._Element,
+    matched: dict[etree._Element, int],
+    weight: dict[etree._Element, int],
+    headline: etree._Element | None,
+) -> bool:
+    """True when the region was taken on the headline's side over a denser block apart from the article (a
+    dialog, a legal footer) that the generic extractor kept too: that text is not more of the body."""
+    if headline is None or weight.get(region, 0) < SIDE_HELD * SIDE_MIN:
+        return False
+    # The page's densest block is searched again only when it can be so: when some generic lines lie farther
+    # from the headline than the region's (outside the headline's container the region shares).
+    chain = _containers(headline)
+    if weight.get(chain[_headline_depth(region, headline)], 0) >= sum(matched.values()):
+        return False
+    dense = densest(root)
+    return dense is not None and dense is not region and _headline_side(dense, matched, weight, headline) is region
+
+
 def beside_headline(
     root: etree._Element, region: etree._Element, lines: list[str], headline: etree._Element | None
 ) -> bool:
@@ -319,12 +351,7 @@ def beside_headline(
     if located is None or located is region or is_inside(located, region):
         return False
     if is_inside(region, located):
-        # The region was taken on the headline's side over a denser block apart from the article (a dialog, a
-        # legal footer) that trafilatura kept too: its text is not more of the body.
-        dense = densest(root)
-        if dense is not None and dense is not region and _headline_side(dense, matched, weight, headline) is region:
-            return True
-        return _teasers_outside(region, matched)
+        return _teasers_outside(region, matched) or _taken_beside(root, region, matched, weight, headline)
     return _nearer_headline(region, located, headline)
 
 
