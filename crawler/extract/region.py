@@ -294,7 +294,12 @@ TEASER_LEVELS = 4
 
 
 def _linked_heading(item: etree._Element) -> bool:
-    return any(a.get("href") for h in item.iter("h2", "h3", "h4", "h5", "h6") for a in h.iter("a"))
+    """True when a heading of the block links to another page (not to a place in this one: a section's anchor)."""
+    return any(
+        not (a.get("href") or "#").strip().startswith("#")
+        for h in item.iter("h2", "h3", "h4", "h5", "h6")
+        for a in h.iter("a")
+    )
 
 
 def _in_teaser_list(el: etree._Element, region: etree._Element) -> bool:

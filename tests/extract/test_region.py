@@ -228,3 +228,13 @@ def test_a_list_of_other_stories_with_long_teasers_does_not_overrule_a_short_art
         f"<div class='kq-list'>{items}</div></div></body></html>"
     )
     assert extract_full(page, URL).article.body.split("\n\n") == STORY[:4], "the story without the teasers"
+
+
+def test_a_body_that_goes_on_in_many_blocks_away_from_the_headline_is_not_cut_to_the_lines_under_it() -> None:
+    # Four paragraphs sit with the headline, and the article's parts follow in a column of their own: the
+    # densest part is one of many there, not a block apart from the article.
+    parts = [RULES, TEASERS[0:2], TEASERS[2:4], TEASERS[4:6], TEASERS[6:8], BIO, ABOUT]
+    items = "".join(f"<div class='kq-item'><h2>Part {i}</h2>{_paras(p)}</div>" for i, p in enumerate(parts))
+    intro = f"<h1>{TITLE}</h1><div class='kq-intro'>{_paras(STORY[:4])}</div>"
+    body = extract_full(_site(items, "").replace(f"<h1>{TITLE}</h1>", intro), URL).article.body.split("\n\n")
+    assert all(p in body for part in parts for p in part), "every part of the article is kept"
