@@ -283,11 +283,13 @@ _SHOWN_AT = re.compile(r":(?:block|flex|grid|inline|inline-block|inline-flex|tab
 
 def is_hidden(el: etree._Element) -> bool:
     """Whether the page itself hides the element from the reader: aria-hidden, an inline display:none or
-    visibility:hidden, or a class that says so ("hide", "hidden"). A copy of the article kept for another screen
-    size or for microdata, a closed dialog: text nobody reads as the article. (The `hidden` attribute is not
-    enough: pages hide their article's sections that way until a script shows them.)"""
+    visibility:hidden, a class that says so ("hide", "hidden"), or a <dialog> without `open` (HTML shows none
+    until a script opens it). A copy of the article kept for another screen size or for microdata, a closed
+    dialog: text nobody reads as the article. (The `hidden` attribute is not enough: pages hide their article's
+    sections that way until a script shows them.)"""
     return (
         el.get("aria-hidden") == "true"
+        or (el.tag == "dialog" and el.get("open") is None)
         or bool(_HIDDEN_STYLE.search(el.get("style") or ""))
         or _hidden_by_class((el.get("class") or "").lower().split())
     )
@@ -301,7 +303,7 @@ def _hidden_by_class(classes: list[str]) -> bool:
 
 _HIDDEN_CANDIDATES = etree.XPath(
     ".//style | .//@aria-hidden[. = 'true']/.. | .//@style[contains(., 'none') or contains(., 'hidden')]/.."
-    " | .//@class[contains(., 'hid') or contains(., 'Hid')]/.."
+    " | .//@class[contains(., 'hid') or contains(., 'Hid')]/.. | .//dialog[not(@open)]"
 )
 """A superset of what is_hidden says, found by compiled code (a walk in Python costs more than the rest); the
 attributes are searched, not every element's (a third of the cost: most elements have none of them)."""

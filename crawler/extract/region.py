@@ -10,6 +10,9 @@ larger region is taken, but only when what it adds reads as more of the article 
 sits in a container built like the densest block with no thematic break between), not as the page around a
 short article (an author's bio, a company note, a print notice above the headline); where they disagree, the
 one trafilatura chose, unless the densest block shares the headline's container and trafilatura's does not.
+A densest block apart from the headline's part of the page (a dialog hidden by the site's stylesheet, a legal
+footer, a company's note) gives way to the densest block on the headline's side when trafilatura's lines there
+make an article; and no text after the page's copyright line is taken for more of the body.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ from crawler.extract.tree import is_inside, node_text, own_text_length
 _SKIP = frozenset({"script", "style", "noscript", "template", "head", "title", "a", "p"})
 _PARA_TAGS = ("p", "blockquote", "h3", "h4", "ul", "ol", "pre")
 _BR = re.compile(r"<br\s*/?>", re.IGNORECASE)
+_RIGHTS = re.compile(r"©|\bcopyright\b|\ball rights reserved\b", re.IGNORECASE)
+"""A copyright line: the page's legal footer, after which nothing is more of the article."""
 _MIN_START = 25
 """Characters of a paragraph's start used to find it again in the page (shorter runs of text are not indexed)."""
 _HEAD = 120
@@ -40,6 +45,23 @@ blocks and the larger region is taken."""
 SPLIT_MAX_GROWTH = 3.0
 """A region holding a split body has at most this many times the text of its densest part; a larger one is the
 page around the article, whose furniture trafilatura kept."""
+
+SIDE_SHARE = 0.2
+"""Share of the densest block's generic text that the generic lines nearer the headline must reach for the
+headline's side of the page to hold the body instead."""
+
+SIDE_MIN = 500
+"""Characters of generic lines (of SIDE_LINES lines or more) nearer the headline than the densest block under
+which they are the headline's surroundings (a standfirst, a caption), not an article."""
+
+SIDE_LINES = 3
+
+SIDE_HELD = 0.6
+"""Share of the generic text nearer the headline that the densest block there must hold to be taken."""
+
+SIDE_APART = 0.5
+"""Share of the generic text away from the headline that the densest block must hold to be one block apart from
+the article; less, and that text is spread over many blocks (the items of a long article), the body itself."""
 
 
 def densest(root: etree._Element) -> etree._Element | None:
@@ -138,14 +160,21 @@ def _twin(el: etree._Element, dense: etree._Element, depth: int) -> bool:
     return False
 
 
+def _ends_text(el: etree._Element) -> bool:
+    """True for a thematic break (<hr>) and for an element whose own text is a copyright line."""
+    if el.tag == "hr":
+        return True
+    return el.tag not in ("script", "style") and bool(el.text) and _RIGHTS.search(el.text) is not None
+
+
 def _continued(
     root: etree._Element, dense: etree._Element, matched: dict[etree._Element, int], headline: etree._Element | None
 ) -> int:
     """Text of the generic lines outside the dense block that read as more of the same article: the lines
     between the headline (when known) and the dense block, and the lines after it in a container built like
-    it (and before any thematic break, <hr>, below the body). Lines above the headline, and after the body in
-    blocks of another kind (an author's bio, a company's "About" note, teasers, a footer), are the page around
-    the article."""
+    it (and before any thematic break, <hr>, or copyright line below the body). Lines above the headline, and
+    after the body in blocks of another kind (an author's bio, a company's "About" note, teasers, a footer, an
+    advert below the copyright line), are the page around the article."""
     outside = {el: size for el, size in matched.items() if not is_inside(el, dense)}
     depth = sum(1 for _ in dense.iterancestors())
     started, before, ended, total = headline is None, True, False, 0
@@ -154,8 +183,8 @@ def _continued(
             started = True
         elif el is dense:
             before = False
-        elif el.tag == "hr" and not before and not is_inside(el, dense):
-            ended = True  # a thematic break after the body: what follows it is another text
+        elif not before and _ends_text(el) and not is_inside(el, dense):
+            ended = True  # a thematic break or a copyright line after the body: what follows is another text
         elif el in outside and ((before and started) or (not ended and _twin(el, dense, depth))):
             total += outside[el]
     return total
@@ -176,6 +205,52 @@ def _nearer_headline(a: etree._Element, b: etree._Element, headline: etree._Elem
     return headline is not None and _headline_depth(a, headline) > _headline_depth(b, headline)
 
 
+def _containers(headline: etree._Element) -> list[etree._Element]:
+    """The headline's ancestors from the root down: the one at index i is at depth i."""
+    return list(reversed(list(headline.iterancestors())))
+
+
+def _headline_side(
+    dense: etree._Element,
+    matched: dict[etree._Element, int],
+    weight: dict[etree._Element, int],
+    headline: etree._Element | None,
+) -> etree._Element | None:
+    """The densest block among the generic lines that share the headline's container more closely than the
+    densest block does, when they hold an article's worth of text: the densest block is then apart from the
+    article (a dialog the site's stylesheet hides, a legal footer, a company's note below a short article),
+    whatever its size."""
+    if headline is None:
+        return None
+    # The lines sharing the headline's container more closely than the densest block does are those inside
+    # the headline's ancestor one level below the container the two share (weight counts them there).
+    chain = _containers(headline)
+    depth = _headline_depth(dense, headline)
+    if depth + 1 >= len(chain):
+        return None
+    branch = chain[depth + 1]
+    size, own = weight.get(branch, 0), weight.get(dense, 0)
+    if size < SIDE_MIN or size < SIDE_SHARE * own:
+        return None
+    if own < SIDE_APART * (sum(matched.values()) - size):
+        return None  # the text away from the headline is spread over many blocks: the body goes on there
+    near = {el: n for el, n in matched.items() if is_inside(el, branch)}
+    if len(near) < SIDE_LINES:
+        return None
+    side = _region_of(near)[0]
+    if side is None:
+        return None
+    found = densest(side)
+    if found is None or is_inside(dense, found) or weight.get(found, 0) < SIDE_HELD * size:
+        return None  # the densest block there holds only a part of that text: it is not one article's body
+    # Blocks of one body split around a picture sit close together; a block apart from the article shares with
+    # it only a container holding much of the page besides them.
+    common = next(anc for anc in found.iterancestors() if is_inside(dense, anc))
+    if len(node_text(common)) <= SPLIT_MAX_GROWTH * (len(node_text(found)) + len(node_text(dense))):
+        return None
+    return found
+
+
 def find_body_region(
     root: etree._Element, lines: list[str], headline: etree._Element | None = None
 ) -> etree._Element | None:
@@ -188,6 +263,9 @@ def find_body_region(
         return dense
     if dense is None:
         return located
+    side = _headline_side(dense, matched, weight, headline)
+    if side is not None:
+        dense = side
     if dense is located or is_inside(located, dense):
         return dense
     if is_inside(dense, located):
@@ -208,15 +286,77 @@ def find_body_region(
     return located
 
 
+TEASER_ITEMS = 3
+"""Sibling blocks alike (same tag and class), each headed by a link, that make a list of other stories."""
+
+TEASER_LEVELS = 4
+"""Levels above a line of text at which its teaser item may sit."""
+
+
+def _linked_heading(item: etree._Element) -> bool:
+    """True when a heading of the block links to another page (not to a place in this one: a section's anchor)."""
+    return any(
+        not (a.get("href") or "#").strip().startswith("#")
+        for h in item.iter("h2", "h3", "h4", "h5", "h6")
+        for a in h.iter("a")
+    )
+
+
+def _in_teaser_list(el: etree._Element, region: etree._Element) -> bool:
+    """True when `el` sits in one of TEASER_ITEMS or more sibling blocks alike, each with a heading that links
+    elsewhere (a list of other stories with their teasers), none of them holding the region."""
+    item = el
+    for _ in range(TEASER_LEVELS):
+        parent = item.getparent()
+        if parent is None or is_inside(region, parent):
+            return False
+        alike = [c for c in parent if c.tag == item.tag and c.get("class") == item.get("class")]
+        if len(alike) >= TEASER_ITEMS and all(_linked_heading(c) for c in alike):
+            return True
+        item = parent
+    return False
+
+
+def _teasers_outside(region: etree._Element, matched: dict[etree._Element, int]) -> bool:
+    """True when nearly all the generic text outside the region sits in lists of other stories' teasers."""
+    outside = {el: size for el, size in matched.items() if not is_inside(el, region)}
+    teasers = sum(size for el, size in outside.items() if _in_teaser_list(el, region))
+    return teasers >= SHARE * sum(outside.values()) > 0
+
+
+def _taken_beside(
+    root: etree._Element,
+    region: etree._Element,
+    matched: dict[etree._Element, int],
+    weight: dict[etree._Element, int],
+    headline: etree._Element | None,
+) -> bool:
+    """True when the region was taken on the headline's side over a denser block apart from the article (a
+    dialog, a legal footer) that the generic extractor kept too: that text is not more of the body."""
+    if headline is None or weight.get(region, 0) < SIDE_HELD * SIDE_MIN:
+        return False
+    # The page's densest block is searched again only when it can be so: when some generic lines lie farther
+    # from the headline than the region's (outside the headline's container the region shares).
+    chain = _containers(headline)
+    if weight.get(chain[_headline_depth(region, headline)], 0) >= sum(matched.values()):
+        return False
+    dense = densest(root)
+    return dense is not None and dense is not region and _headline_side(dense, matched, weight, headline) is region
+
+
 def beside_headline(
     root: etree._Element, region: etree._Element, lines: list[str], headline: etree._Element | None
 ) -> bool:
-    """True when the region and the block holding most of the generic extractor's text are apart and the region
-    shares the headline's container more closely: the generic text is then another block of the page (a grid
-    of teasers), and its disagreeing with the region does not make it the body."""
-    located = text_region(root, lines)[0]
-    if headline is None or located is None or is_inside(region, located) or is_inside(located, region):
+    """True when the generic extractor's text disagreeing with the region does not make it the body: the block
+    holding most of it is apart from the region and the region shares the headline's container more closely
+    (the generic text is another block of the page, a grid of teasers), or that block holds the region, which
+    was taken on the headline's side of the page over a denser block apart from the article."""
+    matched = _matched(root, lines)
+    located, weight, _ = _region_of(matched)
+    if located is None or located is region or is_inside(located, region):
         return False
+    if is_inside(region, located):
+        return _teasers_outside(region, matched) or _taken_beside(root, region, matched, weight, headline)
     return _nearer_headline(region, located, headline)
 
 

@@ -3,9 +3,11 @@ note, and sections that never come from a menu."""
 
 from __future__ import annotations
 
+import lxml.html
 import pytest
 
 from crawler.extract import Extraction, extract_full
+from crawler.extract.furniture import is_hidden
 from crawler.extract.tree import found_in
 from crawler.outlet import load_outlet
 
@@ -207,3 +209,12 @@ def test_a_style_sheet_inside_a_link_does_not_count_as_link_text() -> None:
     result = _extract(_page(middle=inline))
     assert result.article.body.startswith(BODY[0])
     assert ".u0001" not in result.article.body
+
+
+def test_a_closed_dialog_is_not_read_as_the_body() -> None:
+    # HTML shows a <dialog> only once it is open: the community rules a script opens on demand are never the article.
+    rules = "".join(f"<p>{HIDDEN_TEXT}</p>" for _ in range(20))
+    result = _extract(_page(below=f'<dialog class="rules-box"><div class="scrollpane">{rules}</div></dialog>'))
+    assert result.article.body == "\n\n".join(BODY)
+    opened = lxml.html.fragment_fromstring(f"<dialog open><p>{HIDDEN_TEXT}</p></dialog>")
+    assert not is_hidden(opened), "an open dialog is shown, and read like any block"

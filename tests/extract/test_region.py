@@ -123,3 +123,118 @@ def test_a_company_note_after_a_thematic_break_is_not_read_as_the_rest_of_the_bo
     # The note sits in a container built like the body's (a press-release page's text blocks), but below a <hr>.
     main = f"<div class='kq-text'>{_paras(STORY)}</div><div class='kq-text'><hr>{_paras(ABOUT)}</div>"
     assert extract_full(_page(main), URL).article.body.split("\n\n") == STORY, "the story without the note"
+
+
+RULES = [
+    "Registering on the site and signing in with an account of a social network means that you accept these "
+    "community rules in full, as they stand on the day you post a comment.",
+    "Users must obey national and international laws and speak respectfully to the other participants in the "
+    "discussion, to readers and to the people mentioned in the articles.",
+    "The moderators may delete comments written in a language other than the language of most of the site's "
+    "content, and may edit any comment posted in any language version of the site.",
+    "A comment will be deleted if it does not match the subject of the article, promotes hatred or "
+    "discrimination, violates the rights of minors or contains ideas of an extremist nature.",
+    "A comment will also be deleted if it insults other users, threatens people or organisations, spreads "
+    "personal data of third parties without their consent, or advertises goods and services.",
+    "Users who break these rules repeatedly will lose the right to post comments, and the moderators' decision "
+    "on a blocked account is final and not open to appeal by email or by post.",
+]
+
+
+def _site(main: str, after: str) -> str:
+    """A page whose article sits in the site's main column beside a column of other stories' teasers, with
+    other blocks at the end of the page."""
+    boxes = "".join(
+        f"<div class='kq-box'><ul>{''.join(f'<li>{t}</li>' for t in TEASERS[i : i + 4])}</ul></div>"
+        for i in (0, 4, 0, 4, 0, 4, 0, 4)
+    )
+    return (
+        f"<html><head><title>{TITLE}</title><meta property='og:title' content='{TITLE}'></head><body>"
+        f"<div class='kq-wrap'><div class='kq-top'><h1>{TITLE}</h1></div><div class='kq-col'>{main}</div>"
+        f"<div class='kq-side'>{boxes}</div></div>{after}</body></html>"
+    )
+
+
+def test_a_long_dialog_the_stylesheet_hides_is_not_read_instead_of_a_short_article() -> None:
+    # The dialog's rules outweigh the article, and only the site's stylesheet (not in the page) hides them.
+    dialog = (
+        "<div class='kq-window'><a class='kq-x' href='#'></a><header>Community standards</header>"
+        f"<section><div class='kq-scroll'>{_paras(RULES)}</div></section></div>"
+    )
+    body = extract_full(_site(f"<div class='kq-text'>{_paras(STORY)}</div>", dialog), URL).article.body
+    assert body.split("\n\n") == STORY, "the story under the headline, not the dialog's rules"
+
+
+LEGAL = [
+    "Harbourline Mutual, a division of Harbourline Services Corporation, a mutual legal reserve company, is an "
+    "independent licensee of the national association of port insurers.",
+    "© Copyright 2025 Harbourline Services Corporation. All Rights Reserved.",
+    "Quaylink is an operating division of Quaylink Americas, Inc., an independent company that provides and hosts "
+    "the online community platform for the members of Harbourline Mutual.",
+    "Files marked as documents are in portable document format. To view them you may need to download a free "
+    "reader from the publisher's site, which opens in a new window of your browser.",
+    "You are leaving this site. The new site may be offered by a vendor or an independent third party, and some "
+    "of its content may be offered by Harbourline Mutual itself.",
+]
+
+
+def test_a_legal_footer_longer_than_a_short_article_is_not_read_as_its_body() -> None:
+    footer = f"<div class='kq-foot'><div class='kq-foot-in'><div class='kq-legal'>{_paras(LEGAL)}</div></div></div>"
+    body = extract_full(_site(f"<div class='kq-text'>{_paras(STORY[:4])}</div>", footer), URL).article.body
+    assert body.split("\n\n") == STORY[:4], "the story under the headline, not the legal notices"
+
+
+ADVERT = [
+    "Experiencing varicose veins, spider veins or leg swelling? Our clinic treats them all in one visit.",
+    "The Harbour Vein Clinic provides advanced, minimally invasive treatment without a referral from your doctor.",
+    "New patients receive ten per cent off their first treatment when they mention this advertisement.",
+    "Comprehensive vein health and aesthetic care, all under one roof in the old town.",
+]
+
+
+FOOTER = [
+    "You have a choice when it comes to vein care: book an appointment at either of our two clinics in the city.",
+    "Copyright © 2026 Harbour Vein Clinic. All Rights Reserved.",
+]
+
+
+def test_an_advert_built_like_the_body_below_the_copyright_line_is_not_read_as_the_rest_of_it() -> None:
+    # Page builders put every block in the same wrappers: the advert's container is built like the body's, but
+    # it comes after the page's copyright line, where no article goes on.
+    def block(inner: str) -> str:
+        cell = f"<div class='kq-cell'><div class='kq-widget'>{inner}</div></div>"
+        return f"<section><div class='kq-row'>{cell}</div></section>"
+
+    page = (
+        f"<html><head><title>{TITLE}</title></head><body><div class='kq-page'>"
+        f"{block(f'<h1>{TITLE}</h1>' + _paras(STORY[:3]))}</div>"
+        f"<footer>{block(_paras(FOOTER))}</footer>"
+        f"<div class='kq-popup'>{block(_paras(ADVERT))}</div></body></html>"
+    )
+    assert extract_full(page, URL).article.body.split("\n\n") == STORY[:3], "the story without the advert"
+
+
+def test_a_list_of_other_stories_with_long_teasers_does_not_overrule_a_short_article() -> None:
+    # Each item of the list below the article is headed by a link to another story and carries a teaser longer
+    # than a card's; together they outweigh the short article the generic extractor keeps with them.
+    items = "".join(
+        f"<div class='kq-item'><div class='kq-tag'>Travel · 19 December</div>"
+        f"<h3><a href='/story/{i}'>Story {i}</a></h3><p>{' '.join(TEASERS[i : i + 3])}</p></div>"
+        for i in range(6)
+    )
+    page = (
+        f"<html><head><title>{TITLE}</title></head><body><div class='kq-head'><h1>{TITLE}</h1></div>"
+        f"<div class='kq-content'><div class='kq-row'><div class='kq-text'>{_paras(STORY[:4])}</div></div>"
+        f"<div class='kq-list'>{items}</div></div></body></html>"
+    )
+    assert extract_full(page, URL).article.body.split("\n\n") == STORY[:4], "the story without the teasers"
+
+
+def test_a_body_that_goes_on_in_many_blocks_away_from_the_headline_is_not_cut_to_the_lines_under_it() -> None:
+    # Four paragraphs sit with the headline, and the article's parts follow in a column of their own: the
+    # densest part is one of many there, not a block apart from the article.
+    parts = [RULES, TEASERS[0:2], TEASERS[2:4], TEASERS[4:6], TEASERS[6:8], BIO, ABOUT]
+    items = "".join(f"<div class='kq-item'><h2>Part {i}</h2>{_paras(p)}</div>" for i, p in enumerate(parts))
+    intro = f"<h1>{TITLE}</h1><div class='kq-intro'>{_paras(STORY[:4])}</div>"
+    body = extract_full(_site(items, "").replace(f"<h1>{TITLE}</h1>", intro), URL).article.body.split("\n\n")
+    assert all(p in body for part in parts for p in part), "every part of the article is kept"
