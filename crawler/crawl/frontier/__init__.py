@@ -113,6 +113,16 @@ class FrontierKeys:
         """Written when the seeding worker opens: before it, an empty queue does not mean an idle crawl."""
         return f"{self.base}:seeded"
 
+    @property
+    def health(self) -> str:
+        """Every worker's page health counts added up (`crawler.crawl.frontier.health`): what the alarm judges."""
+        return f"{self.base}:health"
+
+    @property
+    def health_urls(self) -> str:
+        """The first pages of the run that matched no layout of the outlet profile (named by the alarm)."""
+        return f"{self.base}:health:unknown_layout"
+
     def inflight(self, worker: str) -> str:
         """Requests a worker took from the queue and has not finished (handed back if it dies)."""
         return f"{self.base}:inflight:{worker}"
