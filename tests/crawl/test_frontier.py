@@ -23,7 +23,10 @@ import pytest
 import redis
 from support.crawlkit import FAST_SETTINGS, CrawlResult, crawl, make_corpus
 from support.storekit import BACKENDS, new_store_location, rows
+from support.unitkit import make_crawler
 
+from crawler.crawl.frontier import FrontierState
+from crawler.crawl.frontier.health import SharedHealth
 from crawler.outlet import load_outlet
 from crawler.store import open_store
 from crawler.testing.site import RunningSite, serve_site
@@ -446,3 +449,30 @@ def test_a_whole_crawl_under_a_floor_raises_the_alarm_in_every_worker_with_its_r
     with open_store(str(store), readonly=True) as reader:
         runs = rows(reader, "SELECT status, exit_status, warnings FROM runs")
     assert len(runs) == 2 and all(r[0] == "alarm" and r[1] == 4 and reason in str(r[2]) for r in runs), runs
+
+
+def test_health_counts_a_worker_could_not_send_while_redis_was_away_still_reach_the_whole_crawl(redis_url: str) -> None:
+    # Two workers of one run. Redis is out of reach of the second for one of its pages (a refused connection):
+    # that page's counts stay with the worker and go with its next page, so the whole crawl's totals miss nothing.
+    run = f"health-{secrets.token_hex(4)}"
+    one, two = (
+        SharedHealth(
+            FrontierState.of(
+                make_crawler(CRAWLER_FRONTIER=redis_url, CRAWLER_FRONTIER_RUN=run, CRAWLER_FRONTIER_SEED=False)
+            )
+        )
+        for _ in range(2)
+    )
+    one.add({"health/items": 1, "health/with_section": 1})
+    reachable = two.state.client
+    two.state.client = redis.Redis(port=closed_port(), socket_connect_timeout=1)
+    try:
+        two.add({"health/items": 1, "health/unknown_layout": 1}, "https://www.presstv.ir/Detail/2026/01/02/1/x")
+        assert two.totals() is None, "unreadable totals are said to be unreadable, never taken for zero"
+    finally:
+        two.state.client = reachable
+    two.add({"health/items": 1, "health/with_section": 1})
+    expected = {"health/items": 3, "health/with_section": 2, "health/unknown_layout": 1}
+    for worker in (one, two):
+        assert worker.totals() == (expected, ["https://www.presstv.ir/Detail/2026/01/02/1/x"])
+    reachable.delete(f"crawler:presstv:{run}:health", f"crawler:presstv:{run}:health:unknown_layout")
