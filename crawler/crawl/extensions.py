@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections import Counter
+from typing import TYPE_CHECKING, Any
 
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler
@@ -17,6 +18,9 @@ from crawler.crawl.handoff import ExtractedItem
 from crawler.crawl.storing.extension import StoreExtension
 from crawler.outlet import OutletConfigError, load_outlet
 from crawler.store import StoreError
+
+if TYPE_CHECKING:
+    from crawler.crawl.frontier.health import SharedHealth
 
 logger = logging.getLogger(__name__)
 
@@ -69,10 +73,10 @@ def _source_active(spider: Spider, source: str) -> bool:
     return source in {str(n).strip() for n in names}
 
 
-def count_health(stats: Any, item: ExtractedItem) -> None:
-    """Count one extracted page into the run's health stats (field coverage, guard removals, layout, mirror)."""
+def health_counts(item: ExtractedItem) -> dict[str, int]:
+    """The health stats one extracted page adds to its run (field coverage, guard removals, layout, mirror)."""
     article = item.article
-    stats.inc_value(statkeys.HEALTH_ITEMS)
+    counts: Counter[str] = Counter({statkeys.HEALTH_ITEMS: 1})
     for value, key in (
         (article.published, "published"),
         (article.lead, "lead"),
@@ -80,18 +84,19 @@ def count_health(stats: Any, item: ExtractedItem) -> None:
         (article.image_url, "image"),
     ):
         if value:
-            stats.inc_value(statkeys.HEALTH_WITH.format(key))
+            counts[statkeys.HEALTH_WITH.format(key)] += 1
     if item.guard_removed:
-        stats.inc_value(statkeys.HEALTH_GUARD_REMOVALS, len(item.guard_removed))
+        counts[statkeys.HEALTH_GUARD_REMOVALS] += len(item.guard_removed)
     if item.unknown_layout:
-        stats.inc_value(statkeys.HEALTH_UNKNOWN_LAYOUT)
+        counts[statkeys.HEALTH_UNKNOWN_LAYOUT] += 1
     for rule in item.layout_misses:
-        stats.inc_value(statkeys.HEALTH_LAYOUT_MISS.format(rule))
+        counts[statkeys.HEALTH_LAYOUT_MISS.format(rule)] += 1
     if item.source:
-        stats.inc_value(statkeys.SOURCE_ITEMS.format(item.source))
+        counts[statkeys.SOURCE_ITEMS.format(item.source)] += 1
     mirror = item.page.mirror or article.mirror
     if mirror:
-        stats.inc_value(statkeys.STORE_MIRROR.format(mirror))
+        counts[statkeys.STORE_MIRROR.format(mirror)] += 1
+    return dict(counts)
 
 
 def unknown_layout_warning(count: int, urls: list[str]) -> str | None:
@@ -176,12 +181,21 @@ def health_warnings(
 class RunRecorder:
     """While running: the health counts of every extracted page. On open: a `runs` row (status running). On
     close: counts, mirrors, stats and status in that row, a one-paragraph summary in the log, and the
-    layout-drift alarm (warning lines + exit status 4)."""
+    layout-drift alarm (warning lines + exit status 4).
+
+    On a shared frontier the alarm judges the whole crawl, not this worker's share of it: every page's counts
+    are also added to the run's totals in Redis (`crawler.crawl.frontier.health`), and those are judged."""
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
         self.previous_sources: dict[str, int] = {}
         self.unknown_layout_urls: list[str] = []
+        self.shared: SharedHealth | None = None
+        if frontier_url(crawler.settings):
+            from crawler.crawl.frontier import FrontierState
+            from crawler.crawl.frontier.health import SharedHealth
+
+            self.shared = SharedHealth(FrontierState.of(crawler))
         try:
             self.floors = dict(load_outlet(str(crawler.settings.get("CRAWLER_OUTLET"))).health)
         except (OutletConfigError, OSError) as exc:
@@ -201,9 +215,40 @@ class RunRecorder:
 
     def page_extracted(self, item: ExtractedItem) -> None:
         assert self.crawler.stats is not None
-        count_health(self.crawler.stats, item)
+        counts = health_counts(item)
+        for key, value in counts.items():
+            self.crawler.stats.inc_value(key, value)
         if item.unknown_layout and len(self.unknown_layout_urls) < UNKNOWN_LAYOUT_URLS_SHOWN:
             self.unknown_layout_urls.append(item.page.url)
+        if self.shared is not None:
+            self.shared.add(counts, item.page.url if item.unknown_layout else None)
+
+    def judged_health(self) -> tuple[dict[str, Any], list[str], bool]:
+        """What the alarm judges: (health stats, unknown-layout URLs, whether they are the whole crawl's).
+
+        Alone: this run's own stats. On a shared frontier: the totals every worker added to the run, read now
+        that the whole crawl has been idle; this worker's own share only when Redis cannot be read (said in a
+        warning: its figures may raise an alarm the crawl as a whole would not)."""
+        assert self.crawler.stats is not None
+        own: dict[str, Any] = dict(self.crawler.stats.get_stats())
+        if self.shared is None:
+            return own, self.unknown_layout_urls, False
+        found = self.shared.totals()
+        if found is None:
+            logger.warning(
+                "crawler: the whole crawl's health counts could not be read from the frontier Redis: the "
+                "layout-drift alarm judges this worker's own share of the pages"
+            )
+            return own, self.unknown_layout_urls, False
+        totals, urls = found
+        logger.info(
+            "Layout health judged on the whole crawl (run %s): %d articles extracted by all its workers, %d by "
+            "this one",
+            self.shared.state.run,
+            int(totals.get(statkeys.HEALTH_ITEMS, 0)),
+            int(own.get(statkeys.HEALTH_ITEMS, 0) or 0),
+        )
+        return totals, urls, True
 
     def spider_opened(self, spider: Spider) -> None:
         handle = self.handle
@@ -223,20 +268,25 @@ class RunRecorder:
         stats: dict[str, Any] = dict(self.crawler.stats.get_stats())
         warnings: list[str] = []
         if reason == "finished" and not stats.get(statkeys.EXIT_STATUS):
-            frontier = bool(frontier_url(self.crawler.settings))
+            judged, urls, whole_crawl = self.judged_health()
             warnings = health_warnings(
-                stats,
+                judged,
                 self.floors,
                 self.previous_sources,
                 spider,
-                self.unknown_layout_urls,
-                discovery_checks=not frontier,
+                urls,
+                # One worker of a shared-frontier crawl reads only the discovery pages it happens to take.
+                discovery_checks=self.shared is None,
             )
             for line in warnings:
                 logger.warning("LAYOUT DRIFT ALARM: %s", line)
             if warnings:
                 set_exit_status(self.crawler, EXIT_LAYOUT_ALARM)
                 self.crawler.stats.set_value(statkeys.HEALTH_ALARM, len(warnings))
+                where = " on the whole crawl (every worker's pages)" if whole_crawl else ""
+                self.crawler.stats.set_value(
+                    statkeys.HEALTH_ALARM_CAUSE, f"layout-drift alarm{where}: {'; '.join(warnings)}"
+                )
             stats = dict(self.crawler.stats.get_stats())
         summary = self.summary(stats)
         logger.info("Run summary: %s", summary["text"])

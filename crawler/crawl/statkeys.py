@@ -74,6 +74,9 @@ HEALTH_LAYOUT_MISS = "health/layout_miss/{}"
 """Pages of a known layout on which one of its rules ("date", "breadcrumb", "caption", "prune") missed and the
 layout-independent cues stood in."""
 HEALTH_ALARM = "health/alarm"
+"""How many warning lines the layout-drift alarm gave."""
+HEALTH_ALARM_CAUSE = "health/alarm_cause"
+"""The layout-drift alarm's warnings on one line (printed last, as a failed run's cause)."""
 SOURCE_ITEMS = "source/{}/items"
 
 # ---- store (store pipeline) -> run summary ----

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
 import sqlite3
 import sys
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -309,7 +311,7 @@ class SQLiteStore(SQLStore):
                 db = sqlite3.connect(self.path, isolation_level=None)
             db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             if not self.readonly:
-                db.execute("PRAGMA journal_mode = WAL")
+                self._use_wal(db)
                 # NORMAL in WAL mode: a power cut may lose the last commits but never corrupts the file.
                 db.execute("PRAGMA synchronous = NORMAL")
             db.execute("PRAGMA foreign_keys = ON")
@@ -337,20 +339,47 @@ class SQLiteStore(SQLStore):
             return f"store {self.path} is busy: another process holds a write transaction ({text})"
         return f"store {self.path}: {text}"
 
+    @contextlib.contextmanager
+    def _setup_guard(self) -> Iterator[None]:
+        """Held while a process sets up or upgrades the file, so others opening it at once wait, then find it done.
+
+        Several processes may open a new or older store at once (the workers of one crawl, two crawls started
+        together). SQLite's own lock cannot span the steps (executescript commits first, and switching a new file
+        to WAL may fail at once with "database is locked" while another connection touches it, without waiting
+        for the busy timeout), so a lock file beside the store does."""
+        try:
+            guard = open(self.path + ".upgrade", "a")  # noqa: SIM115 - closed below, after the set-up
+        except OSError:
+            yield  # a folder we cannot add a file to: nobody else can set the store up either
+            return
+        with guard:
+            fcntl.flock(guard.fileno(), fcntl.LOCK_EX)
+            yield
+
+    def _use_wal(self, db: sqlite3.Connection) -> None:
+        """Put the file in WAL mode (kept in the file: done once, by whichever process opens it first)."""
+        if str(db.execute("PRAGMA journal_mode").fetchone()[0]).lower() == "wal":
+            return
+        with self._setup_guard():
+            # Readers that opened the file before it was switched may still hold it for a moment: wait for them
+            # as for any busy store, then give up with the usual "busy" line.
+            deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+            while True:
+                try:
+                    db.execute("PRAGMA journal_mode = WAL")
+                    return
+                except sqlite3.OperationalError as exc:
+                    busy = str(getattr(exc, "sqlite_errorname", "")).startswith(("SQLITE_BUSY", "SQLITE_LOCKED"))
+                    if not busy or time.monotonic() >= deadline:
+                        raise
+                time.sleep(0.02)
+
     def _migrate(self, db: sqlite3.Connection) -> None:
         current = int(db.execute("PRAGMA user_version").fetchone()[0])
         if not self._needs_upgrade(current, SCHEMA_VERSION):
             return
-        # Several processes may open a new or older store at once (the workers of one crawl): one upgrades it
-        # while the others wait, then find it upgraded. SQLite's own lock cannot span the steps (executescript
-        # commits first), so a lock file beside the store does.
-        try:
-            guard = open(self.path + ".upgrade", "a")  # noqa: SIM115 - closed below, after the upgrade
-        except OSError:
-            self._upgrade(db, current)  # a folder we cannot add a file to: nobody else can upgrade it either
-            return
-        with guard:
-            fcntl.flock(guard.fileno(), fcntl.LOCK_EX)
+        # One process upgrades the schema while the others wait, then find it upgraded.
+        with self._setup_guard():
             current = int(db.execute("PRAGMA user_version").fetchone()[0])
             self._upgrade(db, current)
 

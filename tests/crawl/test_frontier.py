@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import secrets
 import signal
 import sqlite3
 import subprocess
@@ -22,9 +23,14 @@ import pytest
 import redis
 from support.crawlkit import FAST_SETTINGS, CrawlResult, crawl, make_corpus
 from support.storekit import BACKENDS, new_store_location, rows
+from support.unitkit import make_crawler
 
+from crawler.crawl.frontier import FrontierState
+from crawler.crawl.frontier.health import SharedHealth
+from crawler.outlet import load_outlet
 from crawler.store import open_store
 from crawler.testing.site import RunningSite, serve_site
+from crawler.testing.site.corpus import SiteArticle, SiteCorpus
 from crawler.testing.site.server import closed_port
 
 # Worker runs of up to 300 s each, some tests two of them: past the default time limit.
@@ -44,6 +50,7 @@ def workers_command(
     rate: float,
     idle: float = 2.0,
     settings: dict[str, Any] | None = None,
+    spider_args: tuple[str, ...] = (),
 ) -> list[str]:
     """`crawler crawl --workers N` on the frontier, with the fast test settings and a store."""
     merged = {
@@ -65,6 +72,7 @@ def workers_command(
         str(store),
         "-a",
         f"mirrors={mirrors}",
+        *(arg for value in spider_args for arg in ("-a", value)),
     ]
     for key, value in merged.items():
         cmd += ["-s", f"{key}={value}"]
@@ -340,3 +348,131 @@ def test_a_second_run_fetches_feeds_again_but_not_stored_articles(
     feeds_after = sum(1 for _, path, _ in site.log if path.lower().startswith("/rss"))
     assert feeds_after == 2 * feeds_before > 0, "the next run reads the feeds again"
     assert second.items == [] and second.stats["incremental/skipped"] >= len(first.items) > 0
+
+
+# ---- the layout-drift alarm judges the whole crawl ----------------------------------------------------------
+
+SECTION_FLOOR = load_outlet("presstv").health["min_section_coverage"]
+COVERAGE = re.compile(r"field coverage: date (\d+)%, lead (\d+)%, section (\d+)%, image (\d+)%")
+
+
+def drop_sections(corpus: SiteCorpus, articles: list[SiteArticle]) -> None:
+    """A redesign rolling out: these pages lose their breadcrumb, so no section can be read off them."""
+    for art in articles:
+        html = re.sub(rb'<div class="news-section-container">.*?</div>', b"", art.html, flags=re.S)
+        corpus.update_article(art.article_id, html=html)
+
+
+def worker_shares(stdout: str) -> dict[int, tuple[int, int, int]]:
+    """Worker number: (its exit status, articles it extracted, its own section coverage in percent)."""
+    out = {}
+    for number, _pid, code, text in WORKER_LINE.findall(stdout):
+        extracted = EXTRACTED.match(text)
+        coverage = COVERAGE.search(text)
+        out[int(number)] = (
+            int(code),
+            int(extracted.group(1)) if extracted else 0,
+            int(coverage.group(3)) if coverage else 100,
+        )
+    return out
+
+
+def test_a_worker_whose_own_share_is_under_a_floor_raises_no_alarm_when_the_whole_crawl_is_above_it(
+    tmp_path: Path, redis_url: str
+) -> None:
+    # One crawl run, named, worked by two batches of two workers: the first reads the feeds (30 articles,
+    # each with its section); later a second batch (another machine) joins the same run and reads the section
+    # listings, where 10 new articles appeared, 7 of them without a section. Whichever way those 10 are split,
+    # one worker of the second batch extracts at least 5 of them, at most 3 with a section: its own share is
+    # judged (5 items or more) and under the 80% floor. The whole crawl is 33 of 40 (82%): no alarm.
+    corpus = SiteCorpus()
+    corpus.generate(30)
+    run = f"health-{secrets.token_hex(4)}"
+    store = tmp_path / "store.sqlite"
+    settings = {"CRAWLER_FRONTIER_RUN": run}
+    with serve_site(corpus, ["healthy"]) as site:
+        first = run_workers(
+            tmp_path, 2, store, site.mirrors_arg, redis_url, rate=50, settings=settings, spider_args=("sources=rss",)
+        )
+        assert first.returncode == 0, first.stderr[-3000:]
+        assert len(stored(store)[0]) == 30
+        later = corpus.generate(10, start_id=790001, start=corpus.now.replace(microsecond=0))
+        drop_sections(corpus, later[:7])
+        second = run_workers(
+            tmp_path,
+            2,
+            store,
+            site.mirrors_arg,
+            redis_url,
+            rate=50,
+            settings=settings,
+            spider_args=("sources=sections",),
+        )
+    assert second.returncode == 0, second.stdout + second.stderr[-3000:]
+    assert len(stored(store)[0]) == 40, "the second batch stored the 10 new articles"
+    shares = worker_shares(second.stdout)
+    assert sum(n for _, n, _ in shares.values()) == 10, second.stdout
+    # The share that the old per-worker judgement alarmed on is really there, and its worker still exits 0.
+    judged_low = [(code, n, cov) for code, n, cov in shares.values() if n >= 5 and cov < SECTION_FLOOR * 100]
+    assert judged_low and all(code == 0 for code, _, _ in judged_low), shares
+    assert "LAYOUT DRIFT ALARM" not in second.stderr
+    assert re.search(
+        r"Layout health judged on the whole crawl \(run " + run + r"\): 40 articles extracted", second.stderr
+    )
+    assert re.search(r"^all 2 workers: .*; exit status 0$", second.stdout, re.MULTILINE), second.stdout
+
+
+def test_a_whole_crawl_under_a_floor_raises_the_alarm_in_every_worker_with_its_reason(
+    tmp_path: Path, redis_url: str
+) -> None:
+    corpus = SiteCorpus()
+    drop_sections(corpus, corpus.generate(10)[:7])  # 3 of 10 with a section: 30%, far under the floor
+    store = tmp_path / "store.sqlite"
+    with serve_site(corpus, ["healthy"]) as site:
+        proc = run_workers(tmp_path, 2, store, site.mirrors_arg, redis_url, rate=50, spider_args=("sources=rss",))
+    assert proc.returncode == 4, proc.stdout + proc.stderr[-3000:]
+    reason = (
+        "section coverage 30% of 10 items is below the floor 80%: the page layout probably changed (check the "
+        "breadcrumb XPaths in the outlet profile)"
+    )
+    # Each worker judged the whole crawl, whatever its own share: every one exits 4 and gives the same reason.
+    shares = worker_shares(proc.stdout)
+    assert sorted(shares) == [1, 2] and {code for code, _, _ in shares.values()} == {4}, proc.stdout
+    assert sum(n for _, n, _ in shares.values()) == 10
+    summary = re.search(r"^all 2 workers: (.*); exit status 4 \((.*)\)$", proc.stdout, re.MULTILINE)
+    assert summary is not None, proc.stdout
+    assert summary.group(1).startswith("10 articles extracted") and "section 30%" in summary.group(1)
+    assert summary.group(2).startswith("layout-drift alarm on the whole crawl (every worker's pages): ")
+    assert reason in summary.group(2)
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("crawler: error: layout-drift alarm on the whole crawl") and reason in last
+    with open_store(str(store), readonly=True) as reader:
+        runs = rows(reader, "SELECT status, exit_status, warnings FROM runs")
+    assert len(runs) == 2 and all(r[0] == "alarm" and r[1] == 4 and reason in str(r[2]) for r in runs), runs
+
+
+def test_health_counts_a_worker_could_not_send_while_redis_was_away_still_reach_the_whole_crawl(redis_url: str) -> None:
+    # Two workers of one run. Redis is out of reach of the second for one of its pages (a refused connection):
+    # that page's counts stay with the worker and go with its next page, so the whole crawl's totals miss nothing.
+    run = f"health-{secrets.token_hex(4)}"
+    one, two = (
+        SharedHealth(
+            FrontierState.of(
+                make_crawler(CRAWLER_FRONTIER=redis_url, CRAWLER_FRONTIER_RUN=run, CRAWLER_FRONTIER_SEED=False)
+            )
+        )
+        for _ in range(2)
+    )
+    one.add({"health/items": 1, "health/with_section": 1})
+    reachable = two.state.client
+    two.state.client = redis.Redis(port=closed_port(), socket_connect_timeout=1)
+    try:
+        two.add({"health/items": 1, "health/unknown_layout": 1}, "https://www.presstv.ir/Detail/2026/01/02/1/x")
+        assert two.totals() is None, "unreadable totals are said to be unreadable, never taken for zero"
+    finally:
+        two.state.client = reachable
+    two.add({"health/items": 1, "health/with_section": 1})
+    expected = {"health/items": 3, "health/with_section": 2, "health/unknown_layout": 1}
+    for worker in (one, two):
+        assert worker.totals() == (expected, ["https://www.presstv.ir/Detail/2026/01/02/1/x"])
+    reachable.delete(f"crawler:presstv:{run}:health", f"crawler:presstv:{run}:health:unknown_layout")

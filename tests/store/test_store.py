@@ -12,6 +12,7 @@ import sys
 import textwrap
 import zlib
 from pathlib import Path
+from typing import Any
 
 import pytest
 from support.storekit import rows as query
@@ -331,7 +332,12 @@ def test_pages_keep_headers_and_provenance_and_old_pages_get_a_marked_minimal_se
     assert exported[second["article_id"]]["archived_at"] == "2013-05-02T08:15:00+00:00"
 
 
-def _open_and_store(path: str, number: int) -> str:
+def _open_and_store(path: str, number: int, start: Any, outcomes: Any) -> None:
+    start.wait(60)  # every process opens the new store at the same moment
+    outcomes.put((number, _store_one(path, number)))
+
+
+def _store_one(path: str, number: int) -> str:
     try:
         with open_store(path, commit_items=1) as store:
             body = f"Article number {number} of a store that several processes created at once."
@@ -354,16 +360,29 @@ def _open_and_store(path: str, number: int) -> str:
         return str(exc)
 
 
-def test_processes_opening_a_new_store_at_once_all_get_it(tmp_path: Path) -> None:
+PROCESSES = 16
+
+
+@pytest.mark.parametrize("attempt", range(5))
+def test_processes_opening_a_new_store_at_once_all_get_it(tmp_path: Path, attempt: int) -> None:
+    # Crawls started together on a store that does not exist yet: each must get it, none "busy". Sixteen
+    # processes released at one moment, five times over: switching a new file to WAL at once used to fail one
+    # of them now and then with "database is locked", without waiting for the busy timeout.
     import multiprocessing
 
+    ctx = multiprocessing.get_context("fork")
     path = str(tmp_path / "fresh.sqlite")
-    with multiprocessing.get_context("fork").Pool(4) as pool:
-        outcomes = pool.starmap(_open_and_store, [(path, n) for n in range(8)])
-    assert outcomes == ["ok"] * 8
+    start, results = ctx.Barrier(PROCESSES), ctx.Queue()
+    procs = [ctx.Process(target=_open_and_store, args=(path, n, start, results)) for n in range(PROCESSES)]
+    for proc in procs:
+        proc.start()
+    outcomes = dict(results.get(timeout=120) for _ in procs)
+    for proc in procs:
+        proc.join(60)
+    assert outcomes == dict.fromkeys(range(PROCESSES), "ok")
     db = sqlite3.connect(path)
     try:
-        assert db.execute("SELECT count(*) FROM articles").fetchone()[0] == 8
+        assert db.execute("SELECT count(*) FROM articles").fetchone()[0] == PROCESSES
         assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     finally:
         db.close()

@@ -236,12 +236,15 @@ def run_workers(args: argparse.Namespace) -> int:
     text = total["text"].replace(
         f"mirrors used: {', '.join(total['mirrors']) or 'none'}", f"mirrors used: {', '.join(mirrors) or 'none'}"
     )
-    print(f"all {len(procs)} workers: {text}; exit status {status}", flush=True)
-    if status:
-        from crawler.crawl.commands.crawl import failure_cause
+    from crawler.crawl import statkeys
+    from crawler.crawl.commands.crawl import failure_cause
 
+    # Every worker judged the whole crawl's health (summed on the frontier): the alarm's reason is the crawl's.
+    alarms = [str(s[statkeys.HEALTH_ALARM_CAUSE]) for s in all_stats if s.get(statkeys.HEALTH_ALARM_CAUSE)]
+    why = f" ({redact(alarms[0])})" if status == ExitStatus.LAYOUT_ALARM and alarms else ""
+    print(f"all {len(procs)} workers: {text}; exit status {status}{why}", flush=True)
+    causes = list(dict.fromkeys(c for c in map(failure_cause, all_stats) if c))
+    if status and causes:
         # The reason, last, even when the workers logged it hundreds of lines earlier.
-        causes = list(dict.fromkeys(c for c in map(failure_cause, all_stats) if c))
-        if causes:
-            print(f"crawler: error: {redact('; '.join(causes))}", file=sys.stderr)
+        print(f"crawler: error: {redact('; '.join(causes))}", file=sys.stderr)
     return status

@@ -28,7 +28,12 @@ from crawler.core.status import ExitStatus
 from crawler.crawl import statkeys
 from crawler.crawl.argcheck import check_crawler_settings, check_spider_arguments
 
-CAUSE_KEYS = (statkeys.NO_MIRROR_REACHABLE, statkeys.STORE_ERROR, statkeys.FRONTIER_ERROR)
+CAUSE_KEYS = (
+    statkeys.NO_MIRROR_REACHABLE,
+    statkeys.STORE_ERROR,
+    statkeys.FRONTIER_ERROR,
+    statkeys.HEALTH_ALARM_CAUSE,
+)
 """Stats keys holding the one-line cause of a failed run, in the order they are looked for."""
 
 

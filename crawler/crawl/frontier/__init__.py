@@ -3,8 +3,10 @@
 Setting `CRAWLER_FRONTIER=redis://host:port/db` makes the `Frontier` add-on swap in the Redis scheduler and
 dupe filter (`crawler.crawl.frontier.scheduler`), the whole-crawl idle end, worker heartbeats and shared mirror
 health (`crawler.crawl.frontier.workers`) and the per-host request rate and each web archive's rates, shared by every
-worker (`crawler.crawl.handlers`). Unset, the crawl uses Scrapy's local scheduler as before and none of this loads
-but the download handler of `crawler.crawl.handlers`, which then paces web archives within this one process.
+worker (`crawler.crawl.handlers`); the run recorder adds every page's health counts to the whole crawl's totals
+(`crawler.crawl.frontier.health`), which the layout-drift alarm judges. Unset, the crawl uses Scrapy's local
+scheduler as before and none of this loads but the download handler of `crawler.crawl.handlers`, which then
+paces web archives within this one process.
 
 Every key of one crawl sits under `crawler:<spider>:<run>:`, so feeds, sitemaps and listings fetched in one
 run are fetched again by the next; `crawler:<spider>:current` names the run that workers started with
@@ -112,6 +114,16 @@ class FrontierKeys:
     def seeded(self) -> str:
         """Written when the seeding worker opens: before it, an empty queue does not mean an idle crawl."""
         return f"{self.base}:seeded"
+
+    @property
+    def health(self) -> str:
+        """Every worker's page health counts added up (`crawler.crawl.frontier.health`): what the alarm judges."""
+        return f"{self.base}:health"
+
+    @property
+    def health_urls(self) -> str:
+        """The first pages of the run that matched no layout of the outlet profile (named by the alarm)."""
+        return f"{self.base}:health:unknown_layout"
 
     def inflight(self, worker: str) -> str:
         """Requests a worker took from the queue and has not finished (handed back if it dies)."""

@@ -144,7 +144,13 @@ class FrontierWorker:
                 pipe.delete(self.keys.inflight(self.state.worker))
                 pipe.srem(self.keys.workers, self.state.worker)
             if reason == "finished":
-                for key in (self.keys.seen, self.keys.marker, self.keys.seeded):
+                for key in (
+                    self.keys.seen,
+                    self.keys.marker,
+                    self.keys.seeded,
+                    self.keys.health,
+                    self.keys.health_urls,
+                ):
                     pipe.expire(key, DONE_TTL)
             pipe.execute()
         except REDIS_ERRORS:
