@@ -310,6 +310,9 @@ def _caption_block(el: etree._Element, s: list[int], stats: dict[etree._Element,
         return None
     if s[_PARAS] and (el.tag == "p" or pieces[0].tag != "p"):
         return None  # a long line of text with an image in it is a paragraph; a photo block's <p> is its caption
+    para = el.getparent()
+    if para is not None and para.tag == "p" and stats.get(para, _NONE)[_PARAS] and 2 * s[_TEXT] > stats[para][_TEXT]:
+        return None  # most of a long paragraph, an image set in its text (<p><strong><img>Text</strong></p>)
     text = node_text(el)
     if len(text.split()) > CAPTION_MAX_WORDS or s[_LINK_TEXT] > 0.5 * max(1, s[_TEXT]):
         return None

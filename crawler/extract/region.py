@@ -138,6 +138,13 @@ def _twin(el: etree._Element, dense: etree._Element, depth: int) -> bool:
     return False
 
 
+def _twin_outside(dense: etree._Element, matched: dict[etree._Element, int]) -> bool:
+    """True when some of the generic lines outside the dense block sit in a container built like it (the body's
+    opening paragraphs in a block of their own): however little text they add, they are more of the body."""
+    depth = sum(1 for _ in dense.iterancestors())
+    return any(not is_inside(el, dense) and _twin(el, dense, depth) for el in matched)
+
+
 def _continued(
     root: etree._Element, dense: etree._Element, matched: dict[etree._Element, int], headline: etree._Element | None
 ) -> int:
@@ -191,7 +198,7 @@ def find_body_region(
     if dense is located or is_inside(located, dense):
         return dense
     if is_inside(dense, located):
-        if weight.get(dense, 0) >= (1 - SPLIT) * total:
+        if weight.get(dense, 0) >= (1 - SPLIT) * total and not _twin_outside(dense, matched):
             return dense  # trafilatura only added a lead or a caption line around the dense block
         if len(node_text(located)) > SPLIT_MAX_GROWTH * len(node_text(dense)):
             return dense  # not the halves of one body: trafilatura kept the page's furniture around it

@@ -208,3 +208,13 @@ def test_every_real_furniture_line_leaves_a_body_in_unknown_markup() -> None:
     art = extract_full(html, "https://www.presstv.ir/Detail/2016/01/31/448187/Bahrain").article
     lines = art.body.split("\n\n")
     assert [ln for ln in lines if ln not in BODY] == []
+
+
+def test_a_paragraph_with_a_photo_set_in_its_opening_words_stays_in_the_body() -> None:
+    html = _page(
+        f"<h1>{TITLE}</h1>"
+        f'<div><p><strong><img src="/Photo/1.jpg" alt="">{BODY[0]}</strong></p><p>{BODY[1]}</p><p>{BODY[2]}</p></div>'
+    )
+    art = extract_full(html, "https://www.presstv.ir/Detail/2016/01/31/448187/Bahrain-forces").article
+    assert art.body == "\n\n".join(BODY)
+    assert art.image_caption is None

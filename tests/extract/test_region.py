@@ -123,3 +123,13 @@ def test_a_company_note_after_a_thematic_break_is_not_read_as_the_rest_of_the_bo
     # The note sits in a container built like the body's (a press-release page's text blocks), but below a <hr>.
     main = f"<div class='kq-text'>{_paras(STORY)}</div><div class='kq-text'><hr>{_paras(ABOUT)}</div>"
     assert extract_full(_page(main), URL).article.body.split("\n\n") == STORY, "the story without the note"
+
+
+def test_the_opening_paragraph_in_a_container_built_like_the_body_is_read_with_it() -> None:
+    # A short first part (a quarter of the text) in its own block of the body's class and tag.
+    main = (
+        f"<div class='kq-text kq-intro'>{_paras(STORY[:2])}</div><div class='kq-ad'><img src='/a.png' alt=''></div>"
+        f"<div class='kq-text'>{_paras(STORY[2:] + BIO)}</div>"
+    )
+    body = extract_full(_page(main), URL).article.body
+    assert body.split("\n\n") == STORY + BIO, "the opening paragraph and the rest, in order"
