@@ -688,8 +688,10 @@ def _finish(tree: etree._Element, url: str, outlet: Outlet, r: _Reading) -> Extr
     guarded = guard_paragraphs(paragraphs, outlet)
     paragraphs = clean_paragraphs(guarded.text.split("\n\n") if guarded.text else [], outlet, cues)
     authors += [a for a in cues.authors if a not in authors]
-    if unseen and r.lead_node is None and paragraphs:
-        if _same_text(paragraphs[0], r.description):
+    # A page with no lead yet (none found, or the description repeats the body's own first paragraph) may still
+    # show a standfirst above the body.
+    if unseen and (r.lead_node is None or not lead) and paragraphs:
+        if r.lead_node is None and _same_text(paragraphs[0], r.description):
             block = _block_of(r.region if r.region is not None else tree, paragraphs[0])
             # A standfirst opening the body is a field of its own; the body's own first paragraph stays.
             lead = paragraphs.pop(0) if block is not None and _set_apart(block) else ""

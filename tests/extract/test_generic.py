@@ -138,6 +138,19 @@ def test_an_outlet_page_whose_description_repeats_the_first_of_alike_paragraphs_
     assert art.lead == "", "the lead repeats no text of the body"
 
 
+def test_an_outlet_page_whose_first_paragraph_repeats_the_description_gives_the_standfirst_above_as_lead() -> None:
+    standfirst = "Repairs to the breakwater took three weeks and cost less than the council had feared."
+    html = (
+        "<html><head><title>Harbour reopens after repairs - PressTV</title>"
+        f"<meta name='description' content='{PARAS[0]}'></head>"
+        f"<body><h1>Harbour reopens after repairs</h1><p class='standfirst'>{standfirst}</p>"
+        f"<article>{ps(PARAS)}</article></body></html>"
+    )
+    art = extract(html, OUTLET_URL)
+    assert art.lead == standfirst
+    assert art.body == "\n\n".join(PARAS)
+
+
 def test_an_outlet_page_whose_description_cuts_short_its_first_line_between_breaks_keeps_that_line_in_the_body() -> (
     None
 ):
