@@ -395,7 +395,7 @@ def _reason(
 ) -> str | None:
     if s[_TEXT] == 0:
         return None
-    if el.tag in _CHROME and s[_PARAS] == 0:
+    if el.tag in _CHROME and s[_PARAS] == 0 and not _section_header(el, s):
         return "page-chrome"
     if s[_TEXT] <= 200 and (el.tag in _BLOCKISH or el.tag in _INLINE) and _standalone(el):
         text = _line_text(el, texts)
@@ -427,6 +427,11 @@ def _reason(
     if s[_TEXT] <= 600 and s[_PARAS] <= 1 and _after_image(el) and outlet.caption_regex.search(node_text(el)):
         return "caption"  # a credited line right under a photo: "... (Photo by Reuters)"
     return None
+
+
+def _section_header(el: etree._Element, s: list[int]) -> bool:
+    """True for the <header> of a part of the article: a subheading (and perhaps a label), no links."""
+    return el.tag == "header" and s[_LINKS] == 0 and any(c.tag in ("h2", "h3", "h4") for c in el)
 
 
 def _after_image(el: etree._Element) -> bool:
