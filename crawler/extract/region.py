@@ -236,7 +236,8 @@ def find_body_region(
         return dense
     if dense is None:
         return located
-    twins = _twins_above(dense, matched, headline)
+    nested = is_inside(located, dense) or is_inside(dense, located)
+    twins = _twins_above(dense, matched, headline) if nested else []
     if dense is located or is_inside(located, dense):
         if not twins:
             return dense
