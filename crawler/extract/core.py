@@ -425,9 +425,15 @@ def _set_apart(node: etree._Element) -> bool:
     <p> siblings of its class. A standfirst differs from the paragraphs after it by element or class, or stands
     outside their container; a bold run inside an alike paragraph does not set it apart (Press TV's own 2019 pages
     open the body with such a paragraph)."""
-    text = node_text(node)
     block = node
-    while (parent := block.getparent()) is not None and parent.tag != "body" and node_text(parent) == text:
+    # Up to the outermost element holding just this text: a parent with no other child and no text of its own.
+    while (
+        (parent := block.getparent()) is not None
+        and parent.tag != "body"
+        and len(parent) == 1
+        and not (parent.text or "").strip()
+        and not (block.tail or "").strip()
+    ):
         block = parent
     if block.tag != "p":
         return True
