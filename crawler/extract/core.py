@@ -376,6 +376,9 @@ def _same_text(a: str, b: str) -> bool:
     return short == long_ or (len(short) >= 60 and long_.startswith(short))
 
 
+LEAD_MAX_WORDS = 120
+"""A standfirst is never longer than this: a longer block that opens like the meta description is the body."""
+
 _LEAD_END = re.compile(r"[.!?\"”’…)]$")
 _LEAD_TAGS = frozenset({"p", "h2", "h3", "h4", "div", "strong"})
 
@@ -400,13 +403,57 @@ def _lead_node(tree: etree._Element, description: str) -> etree._Element | None:
             if anc.tag == "body" or len(node_text(anc)) > 2000 or not _same_text(node_text(anc), description):
                 break
             chain.append(anc)
-        blocks = [n for n in chain if n.tag in _LEAD_TAGS and _same_text(node_text(n), description)]
+        blocks = [
+            n
+            for n in chain
+            if n.tag in _LEAD_TAGS
+            and _same_text(text := node_text(n), description)
+            and len(text.split()) <= LEAD_MAX_WORDS
+        ]
         if not blocks:
             continue
         top = blocks[-1]
         # The deepest block with that text: a wrapper holding only the lead says the same.
         inner = [c for c in top if isinstance(c.tag, str) and _same_text(node_text(c), node_text(top))]
         return inner[0] if inner else top
+    return None
+
+
+def _set_apart(node: etree._Element) -> bool:
+    """True when a block that repeats the meta description is a standfirst set apart from the body, False when it
+    is the body's own first paragraph: a <p> (the outermost element holding just its text) followed by two or more
+    <p> siblings of its class. A standfirst differs from the paragraphs after it by element or class, or stands
+    outside their container; a bold run inside an alike paragraph does not set it apart (Press TV's own 2019 pages
+    open the body with such a paragraph)."""
+    block = node
+    # Up to the outermost element holding just this text: a parent with no other child and no text of its own.
+    while (
+        (parent := block.getparent()) is not None
+        and parent.tag != "body"
+        and len(parent) == 1
+        and not (parent.text or "").strip()
+        and not (block.tail or "").strip()
+    ):
+        block = parent
+    if block.tag != "p":
+        return True
+    cls = block.get("class")
+    alike = 0
+    for sib in block.itersiblings():
+        if sib.tag == "p" and sib.get("class") == cls and any(t.strip() for t in sib.itertext()):
+            alike += 1
+            if alike >= 2:
+                return False
+    return True
+
+
+def _block_of(root: etree._Element, text: str) -> etree._Element | None:
+    """The first element under `root` whose whole text is `text` (None when the text is only part of a block, as
+    in a <div> of lines between <br>s)."""
+    start = text[:1]
+    for el in root.iter():
+        if isinstance(el.tag, str) and (el.text or "").lstrip()[:1] == start and node_text(el) == text:
+            return el
     return None
 
 
@@ -616,7 +663,7 @@ def _structural_lead(tree: etree._Element, title_node: etree._Element | None, re
             continue
         text = node_text(el)
         words = len(text.split())
-        if not 8 <= words <= 120 or not _LEAD_END.search(text) or link_density(el) > 0.3:
+        if not 8 <= words <= LEAD_MAX_WORDS or not _LEAD_END.search(text) or link_density(el) > 0.3:
             continue
         if any(isinstance(c.tag, str) and node_text(c) == text for c in el):
             continue  # a wrapper: its child says the same and is visited next
@@ -629,9 +676,14 @@ def _finish(tree: etree._Element, url: str, outlet: Outlet, r: _Reading) -> Extr
     cues = r.cues
     paragraphs = r.paragraphs
     lead = r.lead
-    # The lead, title, caption and byline are fields of their own: never repeat them in the body.
+    unseen = r.layout is None
+    if unseen and r.lead_node is not None and not _set_apart(r.lead_node):
+        lead = ""  # the description repeats the body's own first paragraph, which stays in the body
+    # The lead, title, caption and byline are fields of their own: never repeat them in the body. A description
+    # no block of a page in no known layout shows is no lead to drop (its paragraph is judged below).
     image_caption = r.image_caption or cues.caption
-    drop = {normalise_text(x).casefold() for x in (lead, r.title, image_caption or "") if x}
+    shown = "" if unseen and r.lead_node is None else lead
+    drop = {normalise_text(x).casefold() for x in (shown, r.title, image_caption or "") if x}
     paragraphs = [p for p in paragraphs if p.casefold() not in drop]
     captions = [p for p in paragraphs if len(p.split()) <= 60 and outlet.caption_regex.search(p)]
     if captions:
@@ -642,14 +694,20 @@ def _finish(tree: etree._Element, url: str, outlet: Outlet, r: _Reading) -> Extr
     guarded = guard_paragraphs(paragraphs, outlet)
     paragraphs = clean_paragraphs(guarded.text.split("\n\n") if guarded.text else [], outlet, cues)
     authors += [a for a in cues.authors if a not in authors]
-    if r.layout is None and r.lead_node is None and paragraphs:
-        if _same_text(paragraphs[0], r.description):
-            lead = paragraphs.pop(0)  # the lead opens the body: it is a field of its own
+    # A page with no lead yet (none found, or the description repeats the body's own first paragraph) may still
+    # show a standfirst above the body.
+    if unseen and (r.lead_node is None or not lead) and paragraphs:
+        if r.lead_node is None and _same_text(paragraphs[0], r.description):
+            block = _block_of(r.region if r.region is not None else tree, paragraphs[0])
+            # A standfirst opening the body is a field of its own; the body's own first paragraph stays.
+            lead = paragraphs.pop(0) if block is not None and _set_apart(block) else ""
         elif r.region is not None:
             found = _structural_lead(tree, r.title_node, r.region)
             if found and found not in paragraphs[1:]:
                 lead = found
                 paragraphs = [p for p in paragraphs if p != lead]
+        if lead == r.description and any(_same_text(p, lead) for p in paragraphs):
+            lead = ""  # the description only repeats a line of the body
     body = "\n\n".join(paragraphs)
     if len(body.split()) < MIN_BODY_WORDS:
         raise NotAnArticle(f"{TOO_LITTLE} ({len(body.split())} words)")

@@ -310,6 +310,9 @@ def _caption_block(el: etree._Element, s: list[int], stats: dict[etree._Element,
         return None
     if s[_PARAS] and (el.tag == "p" or pieces[0].tag != "p"):
         return None  # a long line of text with an image in it is a paragraph; a photo block's <p> is its caption
+    para = el.getparent()
+    if para is not None and para.tag == "p" and stats.get(para, _NONE)[_PARAS] and 2 * s[_TEXT] > stats[para][_TEXT]:
+        return None  # most of a long paragraph, an image set in its text (<p><strong><img>Text</strong></p>)
     text = node_text(el)
     if len(text.split()) > CAPTION_MAX_WORDS or s[_LINK_TEXT] > 0.5 * max(1, s[_TEXT]):
         return None
@@ -392,7 +395,7 @@ def _reason(
 ) -> str | None:
     if s[_TEXT] == 0:
         return None
-    if el.tag in _CHROME and s[_PARAS] == 0:
+    if el.tag in _CHROME and s[_PARAS] == 0 and not _section_header(el, s):
         return "page-chrome"
     if s[_TEXT] <= 200 and (el.tag in _BLOCKISH or el.tag in _INLINE) and _standalone(el):
         text = _line_text(el, texts)
@@ -424,6 +427,11 @@ def _reason(
     if s[_TEXT] <= 600 and s[_PARAS] <= 1 and _after_image(el) and outlet.caption_regex.search(node_text(el)):
         return "caption"  # a credited line right under a photo: "... (Photo by Reuters)"
     return None
+
+
+def _section_header(el: etree._Element, s: list[int]) -> bool:
+    """True for the <header> of a part of the article: a subheading (and perhaps a label), no links."""
+    return el.tag == "header" and s[_LINKS] == 0 and any(c.tag in ("h2", "h3", "h4") for c in el)
 
 
 def _after_image(el: etree._Element) -> bool:

@@ -8,11 +8,12 @@ containers; trafilatura knows comments and navigation but keeps stray lines. Whe
 tighter region wins; where trafilatura's region holds the densest block and more, the body was split and the
 larger region is taken, but only when what it adds reads as more of the article (it follows the headline, or
 sits in a container built like the densest block with no thematic break between), not as the page around a
-short article (an author's bio, a company note, a print notice above the headline); where they disagree, the
-one trafilatura chose, unless the densest block shares the headline's container and trafilatura's does not.
-A densest block apart from the headline's part of the page (a dialog hidden by the site's stylesheet, a legal
-footer, a company's note) gives way to the densest block on the headline's side when trafilatura's lines there
-make an article; and no text after the page's copyright line is taken for more of the body.
+short article (an author's bio, a company note, a print notice above the headline), and lines between the
+headline and the densest block in a container built like it are judged so however few they are; where they
+disagree, the one trafilatura chose, unless the densest block shares the headline's container and trafilatura's
+does not. A densest block apart from the headline's part of the page (a dialog hidden by the site's stylesheet,
+a legal footer, a company's note) gives way to the densest block on the headline's side when trafilatura's
+lines there make an article; and no text after the page's copyright line is taken for more of the body.
 """
 
 from __future__ import annotations
@@ -167,6 +168,52 @@ def _ends_text(el: etree._Element) -> bool:
     return el.tag not in ("script", "style") and bool(el.text) and _RIGHTS.search(el.text) is not None
 
 
+def _twins_above(
+    dense: etree._Element, matched: dict[etree._Element, int], headline: etree._Element | None
+) -> list[etree._Element]:
+    """The elements holding generic lines between the headline and the dense block, in a container built like it
+    (the body's opening paragraphs in a block of their own): however little text they add, they may be more of
+    the body."""
+    depth = sum(1 for _ in dense.iterancestors())
+    below_headline = _Place(headline) if headline is not None else None
+    above_dense = _Place(dense)
+    return [
+        el
+        for el in matched
+        if above_dense.side(el) < 0
+        and (below_headline is None or below_headline.side(el) > 0)
+        and _twin(el, dense, depth)
+    ]
+
+
+class _Place:
+    """Where elements stand in the page against one element: before it, inside or around it, or after it."""
+
+    def __init__(self, el: etree._Element) -> None:
+        self.chain = [el, *el.iterancestors()]
+        self.index = {node: i for i, node in enumerate(self.chain)}
+
+    def side(self, el: etree._Element) -> int:
+        """-1 when `el` starts before the element and does not hold it, 1 when it starts after it, else 0."""
+        child = el
+        for anc in (el, *el.iterancestors()):
+            i = self.index.get(anc)
+            if i is not None:
+                if i == 0 or anc is child:
+                    return 0  # the element itself, inside it, or one of its ancestors
+                return -1 if anc.index(child) < anc.index(self.chain[i - 1]) else 1
+            child = anc
+        return 0
+
+
+def _holding(dense: etree._Element, others: list[etree._Element]) -> etree._Element:
+    """The smallest element holding the dense block and all the others."""
+    for anc in dense.iterancestors():
+        if all(is_inside(el, anc) for el in others):
+            return anc
+    return dense
+
+
 def _continued(
     root: etree._Element, dense: etree._Element, matched: dict[etree._Element, int], headline: etree._Element | None
 ) -> int:
@@ -266,10 +313,14 @@ def find_body_region(
     side = _headline_side(dense, matched, weight, headline)
     if side is not None:
         dense = side
+    nested = is_inside(located, dense) or is_inside(dense, located)
+    twins = _twins_above(dense, matched, headline) if nested else []
     if dense is located or is_inside(located, dense):
-        return dense
+        if not twins:
+            return dense
+        located = _holding(dense, twins)  # trafilatura's lines in blocks built like the dense one: judged below
     if is_inside(dense, located):
-        if weight.get(dense, 0) >= (1 - SPLIT) * total:
+        if weight.get(dense, 0) >= (1 - SPLIT) * total and not twins:
             return dense  # trafilatura only added a lead or a caption line around the dense block
         if len(node_text(located)) > SPLIT_MAX_GROWTH * len(node_text(dense)):
             return dense  # not the halves of one body: trafilatura kept the page's furniture around it

@@ -208,3 +208,24 @@ def test_every_real_furniture_line_leaves_a_body_in_unknown_markup() -> None:
     art = extract_full(html, "https://www.presstv.ir/Detail/2016/01/31/448187/Bahrain").article
     lines = art.body.split("\n\n")
     assert [ln for ln in lines if ln not in BODY] == []
+
+
+def test_a_paragraph_with_a_photo_set_in_its_opening_words_stays_in_the_body() -> None:
+    html = _page(
+        f"<h1>{TITLE}</h1>"
+        f'<div><p><strong><img src="/Photo/1.jpg" alt="">{BODY[0]}</strong></p><p>{BODY[1]}</p><p>{BODY[2]}</p></div>'
+    )
+    art = extract_full(html, "https://www.presstv.ir/Detail/2016/01/31/448187/Bahrain-forces").article
+    assert art.body == "\n\n".join(BODY)
+    assert art.image_caption is None
+
+
+def test_the_header_of_a_part_of_the_article_keeps_its_subheading_while_the_page_header_goes() -> None:
+    subheading = "Why the regulator acted now"
+    html = _page(
+        "<header><a href='/'>Home</a> <a href='/news'>News</a> <a href='/video'>Video</a></header>"
+        f"<h1>{TITLE}</h1><div><p>{BODY[0]}</p>"
+        f"<section><header><h3>{subheading}</h3></header><p>{BODY[1]}</p><p>{BODY[2]}</p></section></div>"
+    )
+    art = extract_full(html, "https://www.presstv.ir/Detail/2026/08/15/774700/Measures").article
+    assert art.body.split("\n\n") == [BODY[0], subheading, BODY[1], BODY[2]]

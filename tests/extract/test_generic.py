@@ -98,17 +98,71 @@ def test_a_first_paragraph_repeating_the_description_stays_in_the_body_of_a_fore
     assert art.body.startswith(PARAS[0])
 
 
-def test_an_outlet_page_in_no_known_layout_keeps_its_guard_and_drops_its_standfirst() -> None:
+@pytest.mark.parametrize(
+    "standfirst",
+    [
+        "<p class='summary'>{}</p>",  # another class than the paragraphs that follow
+        "<h2>{}</h2>",  # another element
+        "<div class='intro'><p>{}</p></div>",  # outside the body paragraphs' container
+    ],
+)
+def test_an_outlet_page_in_no_known_layout_keeps_its_guard_and_gives_a_set_apart_standfirst_as_lead(
+    standfirst: str,
+) -> None:
     lead = "The minister called on the United Nations to act against the sanctions on Iran."
     html = (
         "<html><head><title>Iran urges UN action - PressTV</title>"
         f"<meta name='description' content='{lead}'></head>"
-        f"<body><article><p>{lead}</p>{ps(PARAS)}<p>SHARE THIS ARTICLE</p></article></body></html>"
+        f"<body><article>{standfirst.format(lead)}<div>{ps(PARAS)}<p>SHARE THIS ARTICLE</p></div></article>"
+        "</body></html>"
     )
     ext = extract_full(html, OUTLET_URL)
     assert ext.layout == "unknown" and ext.article.article_id == "774416"
+    assert ext.article.lead == lead
     assert ext.article.body == "\n\n".join(PARAS)
     assert ext.article.published == "2026-08-15T00:00:00+03:30"
+
+
+@pytest.mark.parametrize("opening", ["<p>{}</p>", "<p><strong>{}</strong></p>"])
+def test_an_outlet_page_whose_description_repeats_the_first_of_alike_paragraphs_keeps_it_in_the_body(
+    opening: str,
+) -> None:
+    # Many sites fill the meta description from the first paragraph: that paragraph is the body's own, bold or not.
+    html = (
+        "<html><head><title>Harbour reopens after repairs - PressTV</title>"
+        f"<meta name='description' content='{PARAS[0]}'></head>"
+        f"<body><article>{opening.format(PARAS[0])}{ps(PARAS[1:])}</article></body></html>"
+    )
+    art = extract(html, OUTLET_URL)
+    assert art.body == "\n\n".join(PARAS)
+    assert art.lead == "", "the lead repeats no text of the body"
+
+
+def test_an_outlet_page_whose_first_paragraph_repeats_the_description_gives_the_standfirst_above_as_lead() -> None:
+    standfirst = "Repairs to the breakwater took three weeks and cost less than the council had feared."
+    html = (
+        "<html><head><title>Harbour reopens after repairs - PressTV</title>"
+        f"<meta name='description' content='{PARAS[0]}'></head>"
+        f"<body><h1>Harbour reopens after repairs</h1><p class='standfirst'>{standfirst}</p>"
+        f"<article>{ps(PARAS)}</article></body></html>"
+    )
+    art = extract(html, OUTLET_URL)
+    assert art.lead == standfirst
+    assert art.body == "\n\n".join(PARAS)
+
+
+def test_an_outlet_page_whose_description_cuts_short_its_first_line_between_breaks_keeps_that_line_in_the_body() -> (
+    None
+):
+    cut = PARAS[0][:70]
+    html = (
+        "<html><head><title>Harbour reopens after repairs - PressTV</title>"
+        f"<meta name='description' content='{cut}...'></head>"
+        f"<body><article><div>{'<br><br>'.join(PARAS)}</div></article></body></html>"
+    )
+    art = extract(html, OUTLET_URL)
+    assert art.body == "\n\n".join(PARAS)
+    assert art.lead == "", "the lead repeats no text of the body"
 
 
 def test_an_outlet_page_with_too_little_text_is_refused() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import lxml.html
+import pytest
 
 from crawler.extract import extract_full
 from crawler.extract.region import beside_headline, find_body_region
@@ -238,3 +239,24 @@ def test_a_body_that_goes_on_in_many_blocks_away_from_the_headline_is_not_cut_to
     intro = f"<h1>{TITLE}</h1><div class='kq-intro'>{_paras(STORY[:4])}</div>"
     body = extract_full(_site(items, "").replace(f"<h1>{TITLE}</h1>", intro), URL).article.body.split("\n\n")
     assert all(p in body for part in parts for p in part), "every part of the article is kept"
+
+
+MORE = [
+    "Economists at the national bank estimated that each day of the strike was costing the economy tens of "
+    "millions in lost trade, delayed deliveries and penalties paid to shipping lines.",
+    "The transport minister said she had asked both sides to meet an independent mediator on Monday, and "
+    "that the government would not intervene directly unless talks broke down again.",
+    "Farmers waiting to ship the season's fruit crop said some of their containers had already been "
+    "refrigerated for more than a week, and that losses would mount quickly.",
+]
+
+
+@pytest.mark.parametrize("rest", [STORY[2:] + BIO, STORY[2:] + BIO + MORE], ids=["quarter", "sixth"])
+def test_the_opening_paragraphs_in_a_container_built_like_the_body_are_read_with_it(rest: list[str]) -> None:
+    # A short first part (a quarter or a sixth of the text) in its own block of the body's tag and class.
+    main = (
+        f"<div class='kq-text kq-intro'>{_paras(STORY[:2])}</div><div class='kq-ad'><img src='/a.png' alt=''></div>"
+        f"<div class='kq-text'>{_paras(rest)}</div>"
+    )
+    body = extract_full(_page(main), URL).article.body
+    assert body.split("\n\n") == STORY[:2] + rest, "the opening paragraphs and the rest, in order"
