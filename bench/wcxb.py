@@ -209,8 +209,8 @@ def main(argv: list[str] | None = None) -> int:
             f"{1000 * mean_cpu:.1f} | {mean_cpu / base_cpu:.2f}x |"
         )
     print(
-        f"\noutlet: {in_lead} of its missed `with` snippets stand in the article's `lead` field (the page's "
-        "first paragraph, taken as the standfirst when it repeats the meta description)"
+        f"\noutlet: {in_lead} of its missed `with` snippets stand in the article's `lead` field (a standfirst "
+        "the page sets apart from its body: another element, class or container than the paragraphs after it)"
     )
     if args.worst:
         for name in names[1:]:
