@@ -196,7 +196,8 @@ def line_reason(line: str, outlet: Outlet, cues: Cues, beside: Callable[[], bool
 
 def _text_reason(text: str, outlet: Outlet, cues: Cues, beside: Callable[[], bool]) -> str | None:
     """line_reason for text already normalised (an element's node_text)."""
-    if not text or text in cues.plain or len(text.split()) > SHORT_LINE_WORDS:
+    # Normalised text has one space between words: counting spaces counts words, without splitting.
+    if not text or text in cues.plain or text.count(" ") >= SHORT_LINE_WORDS:
         return None
     if outlet.site_clock_regex.match(text):
         return "site-clock"
@@ -227,49 +228,48 @@ def _text_reason(text: str, outlet: Outlet, cues: Cues, beside: Callable[[], boo
 # ---- the page tree ------------------------------------------------------------------------------------
 
 
-_TEXT, _LINK_TEXT, _LINKS, _IMGS, _PARAS, _LEAVES = range(6)
-_NONE = [0, 0, 0, 0, 0, 0]
+_TEXT, _LINK_TEXT, _LINKS, _IMGS, _PARAS = range(5)
+_NONE = [0, 0, 0, 0, 0]
+_UNMEASURED = frozenset({"script", "style", "noscript", "template"})
 
 
 def _measure(root: etree._Element) -> dict[etree._Element, list[int]]:
-    """[text, link text, links, images, long paragraphs, text leaves] of every element, in one pass from the
-    leaves up (no recursion: pages nest deeply). Plain lists: this runs over every element of a page."""
+    """[text, link text, links, images, long paragraphs] of every element, in one pass from the leaves up (no
+    recursion: pages nest deeply). Plain lists: this runs over every element of a page.
+
+    Script-like elements get no entry, so nothing inside them counts for the elements around them (what lies
+    inside them is measured too, but never asked for: the page walk does not enter them)."""
     stats: dict[etree._Element, list[int]] = {}
-    order: list[etree._Element] = []
-    stack = [root]
-    skip = ("script", "style", "noscript", "template")
-    while stack:
-        el = stack.pop()
-        tag = el.tag
-        if not isinstance(tag, str) or tag in skip:
-            continue
-        order.append(el)
-        stack.extend(el)
+    get = stats.get
+    if root.tag in _UNMEASURED:
+        return stats
+    order = [el for el in root.iter(etree.Element) if el.tag not in _UNMEASURED]
     for el in reversed(order):
-        own = len((el.text or "").strip())
-        total = [0, 0, 0, 0, 0, 0]
+        text = el.text
+        own = len(text.strip()) if text else 0
+        size = linked = links = imgs = paras = 0
         for child in el:
-            own += len((child.tail or "").strip())
-            c = stats.get(child)
+            tail = child.tail
+            if tail:
+                own += len(tail.strip())
+            c = get(child)
             if c is not None:
-                total[0] += c[0]
-                total[1] += c[1]
-                total[2] += c[2]
-                total[3] += c[3]
-                total[4] += c[4]
-                total[5] += c[5]
-        total[0] += own
-        if own:
-            total[5] += 1
+                size += c[0]
+                if c[2] or c[3] or c[4]:  # most children hold no link, image or paragraph (link text needs a link)
+                    linked += c[1]
+                    links += c[2]
+                    imgs += c[3]
+                    paras += c[4]
+        size += own
         tag = el.tag
         if tag == "a":
-            total[1] = total[0]
-            total[2] += 1
+            linked = size
+            links += 1
         elif tag == "img":
-            total[3] += 1
-        elif tag == "p" and total[0] > 80:
-            total[4] += 1
-        stats[el] = total
+            imgs += 1
+        elif tag == "p" and size > 80:
+            paras += 1
+        stats[el] = [size, linked, links, imgs, paras]
     return stats
 
 

@@ -314,6 +314,17 @@ def _paragraph_words(el: etree._Element) -> int:
     return sum(len(" ".join(p.itertext()).split()) for p in el.iter("p"))
 
 
+def _fewer_than_share(got: int, tree: etree._Element) -> bool:
+    """got < RESCUE_SHARE * _paragraph_words(tree), the paragraphs counted only until it holds (most pages: a
+    third of them)."""
+    total = 0
+    for p in tree.iter("p"):
+        total += len(" ".join(p.itertext()).split())
+        if got < RESCUE_SHARE * total:
+            return True
+    return False
+
+
 def _parts_of_one_body(chosen: etree._Element, el: etree._Element, parts: list[etree._Element]) -> bool:
     """True when el and chosen are close in the tree and the parts hold most of the prose around them.
 
@@ -403,6 +414,8 @@ def _drop_link_lines(body: etree._Element) -> None:
     """
     blocks = list(body)
     for i, block in enumerate(blocks[1:], 1):
+        if next(block.iter("ref"), None) is None:
+            continue  # no link at all: its link share is 0 (the text is not read)
         words, link = _block_stats(block)
         if words < _LINK_LINE_MAX_WORDS and link >= _LINK_LINE_SHARE and not _heads_own_prose(blocks, i):
             body.remove(block)
@@ -498,8 +511,16 @@ def _bare_body(tree: etree._Element, fast: bool) -> etree._Element | None:
     # lines it then keeps are removed by the caller). include_links: the <ref> elements tell the edge
     # trimming which blocks are links; they are stripped before the text is made.
     # No url: trafilatura would only make the <ref> targets absolute, which costs time and is never used.
+    # output_format "txt": only the body tree is read here, and for "python" trafilatura would also write it out
+    # as text (the format decides nothing else in bare_extraction).
     document = trafilatura.bare_extraction(
-        tree, include_comments=False, fast=fast, favor_recall=fast, deduplicate=False, include_links=True
+        tree,
+        include_comments=False,
+        fast=fast,
+        favor_recall=fast,
+        deduplicate=False,
+        include_links=True,
+        output_format="txt",
     )
     return document.body if isinstance(document, Document) else None
 
@@ -514,7 +535,7 @@ def _extract_body(tree: etree._Element) -> etree._Element | None:
     """
     body = _bare_body(tree, fast=True)
     got = _words(body)
-    if got < RESCUE_SHARE * _paragraph_words(tree):
+    if _fewer_than_share(got, tree):
         full = _bare_body(tree, fast=False)
         return full if _words(full) > RESCUE_GAIN * got else body
     if body is not None and len(body) == 1 and got > _FLAT_BODY_WORDS:

@@ -19,7 +19,7 @@ import re
 from lxml import etree
 
 from crawler.core.items import normalise_text
-from crawler.extract.tree import is_inside, node_text, own_text_length
+from crawler.extract.tree import is_inside, node_text
 
 _SKIP = frozenset({"script", "style", "noscript", "template", "head", "title", "a", "p"})
 _PARA_TAGS = ("p", "blockquote", "h3", "h4", "ul", "ol", "pre")
@@ -46,25 +46,41 @@ def densest(root: etree._Element) -> etree._Element | None:
     """The element that holds the most prose of its own, links discounted."""
     body = root.find("body")
     start = body if body is not None else root
+    if not isinstance(start.tag, str) or start.tag in _SKIP:
+        return None
     best: etree._Element | None = None
     best_score = 0.0
     stack = [start]
     while stack:
         el = stack.pop()
-        if not isinstance(el.tag, str) or el.tag in _SKIP:
-            continue
-        score = float(max(0, own_text_length(el) - 25))
-        for child in el:
-            if isinstance(child.tag, str) and child.tag in _PARA_TAGS:
-                text = node_text(child)
-                if len(text) < 25:
-                    continue
-                linked = sum(len(node_text(a)) for a in child.iter("a"))
-                score += len(text) * (1.0 - linked / len(text))
+        text = el.text
+        own = len(text.strip()) if text else 0
+        prose: list[float] = []
+        inner: list[etree._Element] = []
+        for child in el:  # one pass over the children: own text, paragraphs, and the children to visit
+            tail = child.tail
+            if tail:
+                own += len(tail.strip())
+            tag = child.tag
+            if not isinstance(tag, str):
+                continue
+            if tag in _PARA_TAGS:
+                para = node_text(child)
+                if len(para) >= 25:
+                    linked = sum(len(node_text(a)) for a in child.iter("a"))
+                    prose.append(len(para) * (1.0 - linked / len(para)))
+            if tag not in _SKIP:
+                inner.append(child)
+        score = float(max(0, own - 25))
+        for part in prose:  # added in document order, as ever: the same float sum
+            score += part
         if score > best_score:
             best, best_score = el, score
-        stack.extend(c for c in el if isinstance(c.tag, str))
+        stack.extend(inner)
     return best
+
+
+_UNINDEXED = frozenset({"script", "style", "noscript", "template", "title"})
 
 
 def _starts(root: etree._Element) -> dict[str, etree._Element]:
@@ -72,18 +88,23 @@ def _starts(root: etree._Element) -> dict[str, etree._Element]:
     the element: one pass, no element's whole text is built."""
     index: dict[str, etree._Element] = {}
     body = root.find("body")
-    for el in (body if body is not None else root).iter():
-        if not isinstance(el.tag, str) or el.tag in ("script", "style", "noscript", "template", "title"):
+    for el in (body if body is not None else root).iter(etree.Element):
+        if el.tag in _UNINDEXED:
             continue
-        for piece in (el.text, *(child.tail for child in el)):
-            if piece and len(piece) >= _MIN_START:
-                # Only the start is needed: a long run is normalised in part (the cut can only change the
-                # last character or two of what is normalised, far past the key).
-                text = normalise_text(piece[:_HEAD])
-                if len(text) < _MIN_START + 5 and len(piece) > _HEAD:
-                    text = normalise_text(piece)
-                if len(text) >= _MIN_START:
-                    index.setdefault(text[:_MIN_START].casefold(), el)
+        text = el.text
+        runs = [text] if text and len(text) >= _MIN_START else []
+        for child in el:
+            tail = child.tail
+            if tail and len(tail) >= _MIN_START:
+                runs.append(tail)
+        for piece in runs:
+            # Only the start is needed: a long run is normalised in part (the cut can only change the
+            # last character or two of what is normalised, far past the key).
+            key = normalise_text(piece[:_HEAD])
+            if len(key) < _MIN_START + 5 and len(piece) > _HEAD:
+                key = normalise_text(piece)
+            if len(key) >= _MIN_START:
+                index.setdefault(key[:_MIN_START].casefold(), el)
     return index
 
 
@@ -181,9 +202,28 @@ def find_body_region(
 ) -> etree._Element | None:
     """Where the article body is, whatever the markup calls it (see the module docstring); `lines` are the
     paragraphs the generic extractor kept from the same tree, `headline` the article's headline when known."""
-    dense = densest(root)
+    return locate_body(root, lines, headline)[0]
+
+
+def locate_body(
+    root: etree._Element, lines: list[str], headline: etree._Element | None = None
+) -> tuple[etree._Element | None, etree._Element | None]:
+    """find_body_region's choice, and the block holding most of the lines (text_region's, which beside_headline
+    can then take as it is)."""
     matched = _matched(root, lines)
-    located, weight, total = _region_of(matched)
+    found = _region_of(matched)
+    return _choose(root, densest(root), matched, found, headline), found[0]
+
+
+def _choose(
+    root: etree._Element,
+    dense: etree._Element | None,
+    matched: dict[etree._Element, int],
+    found: Region,
+    headline: etree._Element | None,
+) -> etree._Element | None:
+    """find_body_region's choice between the densest block and the lines' block (`found`, with its weights)."""
+    located, weight, total = found
     if located is None:
         return dense
     if dense is None:
@@ -209,15 +249,21 @@ def find_body_region(
 
 
 def beside_headline(
-    root: etree._Element, region: etree._Element, lines: list[str], headline: etree._Element | None
+    root: etree._Element,
+    region: etree._Element,
+    lines: list[str],
+    headline: etree._Element | None,
+    located: etree._Element | None = None,
 ) -> bool:
     """True when the region and the block holding most of the generic extractor's text are apart and the region
     shares the headline's container more closely: the generic text is then another block of the page (a grid
-    of teasers), and its disagreeing with the region does not make it the body."""
-    located = text_region(root, lines)[0]
+    of teasers), and its disagreeing with the region does not make it the body. `located`: that block as
+    locate_body found it in the same tree, when known (else it is looked for; None either way gives False)."""
+    if located is None:
+        located = text_region(root, lines)[0]
     if headline is None or located is None or is_inside(region, located) or is_inside(located, region):
         return False
     return _nearer_headline(region, located, headline)
 
 
-__all__ = ["beside_headline", "densest", "find_body_region", "text_region"]
+__all__ = ["beside_headline", "densest", "find_body_region", "locate_body", "text_region"]
