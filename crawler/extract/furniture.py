@@ -141,9 +141,13 @@ def _multiline(pattern: re.Pattern[str]) -> re.Pattern[str]:
     return re.compile(pattern.pattern, pattern.flags | re.MULTILINE)
 
 
+_HREFS = etree.XPath(".//a/@href", smart_strings=False)
+"""Link targets as plain strings (a string that knows its element costs more to make, and is not needed)."""
+
+
 def _any_share_link(root: etree._Element, outlet: Outlet) -> bool:
     """True when some link target under `root` may be a share endpoint (the targets searched one per line)."""
-    targets = "\n".join(str(h).strip() for h in root.xpath(".//a/@href"))
+    targets = "\n".join(h.strip() for h in _HREFS(root))
     return found_in(_multiline(outlet.share_link_regex), targets)
 
 

@@ -309,9 +309,14 @@ def _common_ancestor(a: etree._Element, b: etree._Element) -> etree._Element | N
     )
 
 
-def _paragraph_words(el: etree._Element) -> int:
-    """Words in the <p> elements under el."""
-    return sum(len(" ".join(p.itertext()).split()) for p in el.iter("p"))
+def _paragraph_words(el: etree._Element, known: dict[etree._Element, int] | None = None) -> int:
+    """Words in the <p> elements under el (kept in `known`, when given, for a tree that does not change)."""
+    if known is not None and el in known:
+        return known[el]
+    words = sum(len(" ".join(p.itertext()).split()) for p in el.iter("p"))
+    if known is not None:
+        known[el] = words
+    return words
 
 
 def _fewer_than_share(got: int, tree: etree._Element) -> bool:
@@ -325,7 +330,12 @@ def _fewer_than_share(got: int, tree: etree._Element) -> bool:
     return False
 
 
-def _parts_of_one_body(chosen: etree._Element, el: etree._Element, parts: list[etree._Element]) -> bool:
+def _parts_of_one_body(
+    chosen: etree._Element,
+    el: etree._Element,
+    parts: list[etree._Element],
+    known: dict[etree._Element, int] | None = None,
+) -> bool:
     """True when el and chosen are close in the tree and the parts hold most of the prose around them.
 
     Chunks of one body are separated by ads and embeds; when more paragraph text of other containers lies
@@ -335,8 +345,25 @@ def _parts_of_one_body(chosen: etree._Element, el: etree._Element, parts: list[e
     common = _common_ancestor(chosen, el)
     if common is None:
         return False
-    inside = sum(_paragraph_words(part) for part in parts if is_inside(part, common))
-    return _paragraph_words(common) <= _SPLIT_PART_MAX_SHARE * inside
+    inside = sum(_paragraph_words(part, known) for part in parts if is_inside(part, common))
+    return _paragraph_words(common, known) <= _SPLIT_PART_MAX_SHARE * inside
+
+
+def _may_join(parts: list[etree._Element]) -> bool:
+    """Whether two of the parts pass the test below whichever of them trafilatura chooses (it reads the same both
+    ways round): when no two do, no part is joined, and trafilatura's choice need not be known (its body XPaths
+    cost more than the rest of the cleaning). Only one group can hold the chosen container, so the groups do not
+    change each other's answer."""
+    known: dict[etree._Element, int] = {}
+    above = [list(islice(el.iterancestors(), _SPLIT_PART_MAX_LEVELS)) for el in parts]
+    for i, a in enumerate(parts):
+        for j in range(i + 1, len(parts)):
+            if not any(anc in above[i] for anc in above[j]):
+                continue  # no common ancestor near both (most pairs): _common_ancestor would find none
+            b = parts[j]
+            if not is_inside(a, b) and not is_inside(b, a) and _parts_of_one_body(a, b, parts, known):
+                return True
+    return False
 
 
 def _merge_split_body(tree: etree._Element) -> None:
@@ -355,7 +382,7 @@ def _merge_split_body(tree: etree._Element) -> None:
     # Prose is counted only in containers whose tag and class repeat (most pages have none).
     split = [els for els in groups.values() if len(els) > 1]
     split = [[el for el in els if _prose_words(el) >= _SPLIT_PART_MIN_WORDS] for els in split]
-    split = [els for els in split if len(els) > 1]
+    split = [els for els in split if len(els) > 1 and _may_join(els)]
     if not split:
         return  # the common case: no need to run trafilatura's body XPaths a second time
     chosen = next((found[0] for expr in BODY_XPATH if (found := expr(tree))), None)
