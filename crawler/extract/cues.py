@@ -334,8 +334,8 @@ def clean_page(start: etree._Element, outlet: Outlet, cues: Cues, keep: set[etre
         if not isinstance(el.tag, str) or el.tag in _SKIP:
             continue
         s = stats.get(el)
-        if s is None:
-            continue
+        if s is None or not s[_TEXT]:
+            continue  # no text in it: nothing in it is furniture a line or block rule could take (all need text)
         reason = None if el in keep else _reason(el, s, stats, outlet, cues, texts)
         if reason is not None:
             text = texts.get(el) or node_text(el)
@@ -354,7 +354,7 @@ def clean_page(start: etree._Element, outlet: Outlet, cues: Cues, keep: set[etre
             cues.note(reason, text)
             remove_node(el)
             continue
-        stack.extend(reversed([c for c in el if isinstance(c.tag, str)]))
+        stack.extend(list(el)[::-1])  # in document order (what is no element is passed over above)
 
 
 def _take_byline_name(place: etree._Element, cues: Cues) -> None:

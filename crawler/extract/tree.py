@@ -37,6 +37,8 @@ def node_text(node: Any) -> str:
         return ""
     if isinstance(node, str):
         return normalise_text(node)
+    if not len(node) and isinstance(node.tag, str):
+        return normalise_text(node.text or "")  # an element without children: its text is all of it
     return normalise_text(" ".join(node.itertext()))
 
 
