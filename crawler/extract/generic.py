@@ -12,6 +12,7 @@ import trafilatura
 from lxml import etree
 from trafilatura import settings as trafilatura_settings
 from trafilatura.metadata import Document
+from trafilatura.settings import Extractor
 from trafilatura.xml import xmltotxt
 from trafilatura.xpaths import BODY_XPATH
 
@@ -532,23 +533,38 @@ def _words(body: etree._Element | None) -> int:
     return len(" ".join(body.itertext()).split()) if body is not None else 0
 
 
+_OPTIONS: dict[bool, Extractor] = {}
+
+
+def _options(fast: bool) -> Extractor:
+    """trafilatura's settings for a fast pass or for its full cascade, made once: it reads them from its config
+    file's settings on every call otherwise, which costs more than the cleaning of a small page. None of them
+    changes during an extraction (trafilatura copies them where it needs other ones), so one is shared.
+
+    fast: skip trafilatura's fallback extractors; favor_recall: keep doubtful paragraphs (the title lines it
+    then keeps are removed by the caller). include_links: the <ref> elements tell the edge trimming which blocks
+    are links; they are stripped before the text is made. No url: trafilatura would only make the <ref> targets
+    absolute, which costs time and is never used. Output "txt": only the body tree is read here, and for "python"
+    trafilatura would also write it out as text (the format decides nothing else in bare_extraction).
+    """
+    found = _OPTIONS.get(fast)
+    if found is None:
+        found = _OPTIONS[fast] = Extractor(
+            config=trafilatura_settings.DEFAULT_CONFIG,
+            output_format="txt",
+            fast=fast,
+            recall=fast,
+            comments=False,
+            links=True,
+            tables=True,
+            dedup=False,
+        )
+    return found
+
+
 def _bare_body(tree: etree._Element, fast: bool) -> etree._Element | None:
     """trafilatura's body for the tree: its fast pass, or its full cascade (the fallback extractors compared)."""
-    # fast: skip trafilatura's fallback extractors; favor_recall: keep doubtful paragraphs (the title
-    # lines it then keeps are removed by the caller). include_links: the <ref> elements tell the edge
-    # trimming which blocks are links; they are stripped before the text is made.
-    # No url: trafilatura would only make the <ref> targets absolute, which costs time and is never used.
-    # output_format "txt": only the body tree is read here, and for "python" trafilatura would also write it out
-    # as text (the format decides nothing else in bare_extraction).
-    document = trafilatura.bare_extraction(
-        tree,
-        include_comments=False,
-        fast=fast,
-        favor_recall=fast,
-        deduplicate=False,
-        include_links=True,
-        output_format="txt",
-    )
+    document = trafilatura.bare_extraction(tree, options=_options(fast))
     return document.body if isinstance(document, Document) else None
 
 
