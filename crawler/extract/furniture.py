@@ -166,7 +166,9 @@ def prune_story_cards(
     """Remove story cards: blocks whose text is only links to other articles of the outlet (their headline or
     URL), with or without a label ("Read more:", "Lire aussi"); a link inside a sentence stays."""
     page = _Page(outlet, url)
-    for a in [a for a in root.iter("a") if page.other_article(a)]:
+    # An article link holds the id's digits: the links without (most) are passed over before any other test.
+    numbered = [a for a in root.iter("a") if _ID_DIGITS.search(a.get("href") or "")]
+    for a in [a for a in numbered if page.other_article(a)]:
         if not _attached(a, root):
             continue
 
