@@ -331,7 +331,8 @@ def clean_page(start: etree._Element, outlet: Outlet, cues: Cues, keep: set[etre
     stack = [start]
     while stack:
         el = stack.pop()
-        if not isinstance(el.tag, str) or el.tag in _SKIP:
+        tag = el.tag
+        if not isinstance(tag, str) or tag in _SKIP:
             continue
         s = stats.get(el)
         if s is None or not s[_TEXT]:
@@ -392,16 +393,17 @@ def _reason(
 ) -> str | None:
     if s[_TEXT] == 0:
         return None
-    if el.tag in _CHROME and s[_PARAS] == 0:
+    tag = el.tag
+    if tag in _CHROME and s[_PARAS] == 0:
         return "page-chrome"
-    if s[_TEXT] <= 200 and (el.tag in _BLOCKISH or el.tag in _INLINE) and _standalone(el):
+    if s[_TEXT] <= 200 and (tag in _BLOCKISH or tag in _INLINE) and _standalone(el):
         text = _line_text(el, texts)
         reason = _text_reason(text, outlet, cues, lambda: cues.beside_headline(el))
         if reason == "box-heading":
             return "box"
         if reason is not None:
             return reason
-    if el.tag in ("ul", "ol", "menu") and _short_items_list(el):
+    if tag in ("ul", "ol", "menu") and _short_items_list(el):
         items = [node_text(li) for li in el if isinstance(li.tag, str) and li.tag == "li"]
         if items[0].casefold() in outlet.breadcrumb_skip:  # "News > Society > Reports" as a list
             if cues.section is None and len(items) <= MAX_CRUMBS and cues.beside_headline(el):
@@ -413,15 +415,20 @@ def _reason(
     if (
         s[_LINKS] >= 1
         and s[_LINK_TEXT] >= 0.9 * s[_TEXT]
-        and el.tag in _CARD_TAGS
+        and tag in _CARD_TAGS
         and _standalone(el)
-        and len(node_text(el).split()) <= (15 if el.tag == "p" else 25)
+        and len((texts.get(el) or node_text(el)).split()) <= (15 if tag == "p" else 25)
     ):
         return "related-card"  # an embedded story card: a headline linking to another article
     caption = _caption_block(el, s, stats)
     if caption is not None:
         return "caption"
-    if s[_TEXT] <= 600 and s[_PARAS] <= 1 and _after_image(el) and outlet.caption_regex.search(node_text(el)):
+    if (
+        s[_TEXT] <= 600
+        and s[_PARAS] <= 1
+        and _after_image(el)
+        and outlet.caption_regex.search(texts.get(el) or node_text(el))
+    ):
         return "caption"  # a credited line right under a photo: "... (Photo by Reuters)"
     return None
 
