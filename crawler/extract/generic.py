@@ -367,6 +367,19 @@ def _may_join(parts: list[etree._Element]) -> bool:
     return False
 
 
+def _may_be_chosen(parts: list[etree._Element]) -> bool:
+    """Whether trafilatura's body XPaths may choose one of the parts: each XPath is run from the parts' parents
+    only (a fraction of the page). An XPath that picks a part from the whole page picks it from the part's
+    parent too (each picks the first element, in document order or among its siblings, whose own attributes
+    match), so a part none of them picks there is never the one they choose."""
+    parents = list({id(p): p for el in parts if (p := el.getparent()) is not None}.values())
+    for expr in BODY_XPATH:
+        for parent in parents:
+            if any(found is el for found in expr(parent) for el in parts):
+                return True
+    return False
+
+
 def _merge_split_body(tree: etree._Element) -> None:
     """Join the parts of an article body split over several same-class containers into the first one.
 
@@ -384,8 +397,8 @@ def _merge_split_body(tree: etree._Element) -> None:
     split = [els for els in groups.values() if len(els) > 1]
     split = [[el for el in els if _prose_words(el) >= _SPLIT_PART_MIN_WORDS] for els in split]
     split = [els for els in split if len(els) > 1 and _may_join(els)]
-    if not split:
-        return  # the common case: no need to run trafilatura's body XPaths a second time
+    if not split or not _may_be_chosen([el for els in split for el in els]):
+        return  # the common case: no need to run trafilatura's body XPaths on the whole page
     chosen = next((found[0] for expr in BODY_XPATH if (found := expr(tree))), None)
     for parts in split:
         if chosen is None or not any(el is chosen for el in parts):
