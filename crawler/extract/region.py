@@ -83,9 +83,16 @@ def densest(root: etree._Element) -> etree._Element | None:
 _UNINDEXED = frozenset({"script", "style", "noscript", "template", "title"})
 
 
-def _starts(root: etree._Element) -> dict[str, etree._Element]:
+_LEAD = re.compile(r"\s*(\S)(.?)", re.DOTALL)
+"""A run's first character other than whitespace, and the one after it."""
+
+
+def _starts(root: etree._Element, firsts: set[str]) -> dict[str, etree._Element]:
     """Start of every run of text an element holds itself (its text, and the text after each <br> or child) ->
-    the element: one pass, no element's whole text is built."""
+    the element: one pass, no element's whole text is built. Only runs whose start may begin with one of
+    `firsts` are indexed (the first letters of the keys looked for): a run that opens with a printable ASCII
+    character followed by another ASCII one starts its key with that character in lower case (nothing in
+    normalising changes or drops it), so the others are passed over unread."""
     index: dict[str, etree._Element] = {}
     body = root.find("body")
     for el in (body if body is not None else root).iter(etree.Element):
@@ -98,6 +105,12 @@ def _starts(root: etree._Element) -> dict[str, etree._Element]:
             if tail and len(tail) >= _MIN_START:
                 runs.append(tail)
         for piece in runs:
+            lead = _LEAD.match(piece)
+            if lead is None:
+                continue  # whitespace only: no key
+            first, after = lead.group(1), lead.group(2)
+            if "!" <= first <= "~" and after.isascii() and first.lower() not in firsts:
+                continue
             # Only the start is needed: a long run is normalised in part (the cut can only change the
             # last character or two of what is normalised, far past the key).
             key = normalise_text(piece[:_HEAD])
@@ -110,16 +123,27 @@ def _starts(root: etree._Element) -> dict[str, etree._Element]:
 
 def _matched(root: etree._Element, lines: list[str]) -> dict[etree._Element, int]:
     """The element holding the start of each given line (of six words or more) -> the text of its lines."""
-    index: dict[str, etree._Element] | None = None
+    # The words past the sixth are not split off.
+    keyed = [(line, _line_key(line)) for line in lines if len(line.split(None, 5)) >= 6]
+    if not keyed:
+        return {}  # the page's text is not indexed when no line can be matched
+    index = _starts(root, {key[:1] for _, key in keyed})
     matched: dict[etree._Element, int] = {}
-    for line in lines:
-        if len(line.split()) < 6:
-            continue
-        index = _starts(root) if index is None else index  # built only when some line can be matched
-        el = index.get(normalise_text(line)[:_MIN_START].casefold())
+    for line, key in keyed:
+        el = index.get(key)
         if el is not None:
             matched[el] = matched.get(el, 0) + len(line)
     return matched
+
+
+def _line_key(line: str) -> str:
+    """normalise_text(line)[:_MIN_START].casefold(). An ASCII line is normalised in part: its normalised start
+    is the start of its whole normalised text (only a non-ASCII text can change at the cut, by NFC)."""
+    if line.isascii() and len(line) > _HEAD:
+        head = normalise_text(line[:_HEAD])
+        if len(head) >= _MIN_START:
+            return head[:_MIN_START].casefold()
+    return normalise_text(line)[:_MIN_START].casefold()
 
 
 Region = tuple[etree._Element | None, dict[etree._Element, int], int]
