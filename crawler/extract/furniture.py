@@ -41,13 +41,19 @@ class _Page:
         self.url = url
         self.own_id = outlet.article_id(url)
         self.targets: dict[str, bool] = {}
+        self.shares: dict[str, bool] = {}
+        """Whether each link target seen is a share endpoint: a widget's links are tested again at every level
+        of the climb to its outermost block."""
 
     def href(self, a: etree._Element) -> str:
         return (a.get("href") or "").strip()
 
     def is_share(self, a: etree._Element) -> bool:
         href = self.href(a)
-        return bool(href) and found_in(self.outlet.share_link_regex, href)
+        known = self.shares.get(href)
+        if known is None:
+            known = self.shares[href] = bool(href) and found_in(self.outlet.share_link_regex, href)
+        return known
 
     def is_icon_only(self, a: etree._Element) -> bool:
         """A link without text of its own: an icon (<i>, <svg>, <img>) or nothing at all."""
