@@ -191,6 +191,8 @@ def line_reason(line: str, outlet: Outlet, cues: Cues, beside: Callable[[], bool
     Date lines fill `cues.published` the first time they are seen; a breadcrumb fills `cues.section` when
     `beside()` says it stands beside the headline.
     """
+    if line.isascii() and line.isprintable() and len(line.split(None, SHORT_LINE_WORDS)) > SHORT_LINE_WORDS:
+        return None  # a longer line (most of a body's): printable ASCII is normalised by joining its words alone
     return _text_reason(normalise_text(line), outlet, cues, beside)
 
 
@@ -423,14 +425,18 @@ def _reason(
     caption = _caption_block(el, s, stats)
     if caption is not None:
         return "caption"
-    if (
-        s[_TEXT] <= 600
-        and s[_PARAS] <= 1
-        and _after_image(el)
-        and outlet.caption_regex.search(texts.get(el) or node_text(el))
-    ):
+    if s[_TEXT] <= 600 and s[_PARAS] <= 1 and _credit_line(el, outlet, texts):
         return "caption"  # a credited line right under a photo: "... (Photo by Reuters)"
     return None
+
+
+def _credit_line(el: etree._Element, outlet: Outlet, texts: dict[etree._Element, str]) -> bool:
+    """A line right under a photo that ends in its credit. Its text is read only when it does follow an image;
+    when the text is known already, the credit (rarer) is looked for first."""
+    known = texts.get(el)
+    if known is not None:
+        return bool(outlet.caption_regex.search(known)) and _after_image(el)
+    return _after_image(el) and bool(outlet.caption_regex.search(node_text(el)))
 
 
 def _after_image(el: etree._Element) -> bool:

@@ -71,7 +71,7 @@ def densest(root: etree._Element) -> etree._Element | None:
                     prose.append(len(para) * (1.0 - linked / len(para)))
             if tag not in _SKIP:
                 inner.append(child)
-        score = float(max(0, own - 25))
+        score = float(own - 25) if own > 25 else 0.0
         for part in prose:  # added in document order, as ever: the same float sum
             score += part
         if score > best_score:
