@@ -160,8 +160,8 @@ def section_from_crumbs(parts: list[str], outlet: Outlet) -> str | None:
 def _breadcrumb(text: str, outlet: Outlet, cues: Cues, beside: Callable[[], bool]) -> bool:
     """True for "News / Politics"-like lines: short parts split by slashes, one a generic or known section.
     Only a short one beside the headline names the section (a menu never does)."""
-    if not _CRUMB_SPLIT.search(text):
-        return False  # one part only: most lines
+    if ("/" not in text and "»" not in text and "›" not in text) or not _CRUMB_SPLIT.search(text):
+        return False  # one part only: most lines (without a separator at all: the pattern is not even run)
     parts = [p.strip() for p in _CRUMB_SPLIT.split(text)]
     if len(parts) < 2 or any(not p or len(p.split()) > 4 or _SENTENCE_END.search(p) for p in parts):
         return False
@@ -179,7 +179,7 @@ def _never() -> bool:
 
 def _nav_row(text: str) -> bool:
     """True for "Share | Email | Print"-like rows: three or more short items split by bars or bullets."""
-    if not _NAV_SPLIT.search(text):
+    if ("|" not in text and "•" not in text and "·" not in text) or not _NAV_SPLIT.search(text):
         return False  # no bar or bullet: most lines
     parts = [p for p in _NAV_SPLIT.split(text) if p.strip()]
     return len(parts) >= 3 and all(len(p.split()) <= NAV_ITEM_WORDS for p in parts)
