@@ -245,8 +245,10 @@ def _measure(root: etree._Element) -> dict[etree._Element, list[int]]:
     get = stats.get
     if root.tag in _UNMEASURED:
         return stats
-    order = [el for el in root.iter(etree.Element) if el.tag not in _UNMEASURED]
-    for el in reversed(order):
+    for el in reversed(list(root.iter(etree.Element))):
+        tag = el.tag
+        if tag in _UNMEASURED:
+            continue
         text = el.text
         own = len(text.strip()) if text else 0
         size = linked = links = imgs = paras = 0
@@ -263,7 +265,6 @@ def _measure(root: etree._Element) -> dict[etree._Element, list[int]]:
                     imgs += c[3]
                     paras += c[4]
         size += own
-        tag = el.tag
         if tag == "a":
             linked = size
             links += 1

@@ -202,6 +202,10 @@ def _prune_teaser_cards(tree: etree._Element) -> None:
                 remove_node(card)
 
 
+_LINK_TEXTS = etree.XPath(".//a//text()", smart_strings=False)
+"""The text runs inside a block's links, as plain strings (a string that knows its element costs more to make)."""
+
+
 def _prune_link_lists(tree: etree._Element) -> None:
     """Drop lists whose text is nearly all links (related stories, navigation) unless the article's prose
     introduces them."""
@@ -209,7 +213,7 @@ def _prune_link_lists(tree: etree._Element) -> None:
         if lst.getparent() is None:
             continue
         text = _chars(lst)
-        if text and len("".join("".join(xp(".//a//text()")(lst)).split())) >= 0.8 * text and not _introduced(lst):
+        if text and len("".join("".join(_LINK_TEXTS(lst)).split())) >= 0.8 * text and not _introduced(lst):
             remove_node(lst)
 
 
