@@ -191,8 +191,10 @@ def line_reason(line: str, outlet: Outlet, cues: Cues, beside: Callable[[], bool
     Date lines fill `cues.published` the first time they are seen; a breadcrumb fills `cues.section` when
     `beside()` says it stands beside the headline.
     """
-    if line.isascii() and line.isprintable() and len(line.split(None, SHORT_LINE_WORDS)) > SHORT_LINE_WORDS:
-        return None  # a longer line (most of a body's): printable ASCII is normalised by joining its words alone
+    # A longer line (most of a body's) is passed over without normalising it: printable text has no control
+    # character to drop and no whitespace but the plain space, and NFC changes neither, so its words are those.
+    if line.isprintable() and len(line.split(None, SHORT_LINE_WORDS)) > SHORT_LINE_WORDS:
+        return None
     return _text_reason(normalise_text(line), outlet, cues, beside)
 
 
