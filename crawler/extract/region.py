@@ -15,6 +15,7 @@ one trafilatura chose, unless the densest block shares the headline's container 
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from lxml import etree
 
@@ -137,9 +138,10 @@ def _matched(root: etree._Element, lines: list[str]) -> dict[etree._Element, int
 
 
 def _line_key(line: str) -> str:
-    """normalise_text(line)[:_MIN_START].casefold(). An ASCII line is normalised in part: its normalised start
-    is the start of its whole normalised text (only a non-ASCII text can change at the cut, by NFC)."""
-    if line.isascii() and len(line) > _HEAD:
+    """normalise_text(line)[:_MIN_START].casefold(). A line already in NFC (ASCII, or most text) is normalised in
+    part: the start of such a line is in NFC too, and dropping control characters and joining words with one
+    space work character by character, so its normalised start is the start of its whole normalised text."""
+    if len(line) > _HEAD and (line.isascii() or unicodedata.is_normalized("NFC", line)):
         head = normalise_text(line[:_HEAD])
         if len(head) >= _MIN_START:
             return head[:_MIN_START].casefold()
