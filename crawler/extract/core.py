@@ -22,7 +22,7 @@ from crawler.extract.errors import NotAnArticle
 from crawler.extract.furniture import prune_furniture, prune_hidden
 from crawler.extract.generic import extract_generic, generic_paragraphs
 from crawler.extract.guard import guard_paragraphs
-from crawler.extract.region import beside_headline, find_body_region
+from crawler.extract.region import beside_headline, locate_body
 from crawler.extract.tree import (
     LOCAL,
     MIN_BODY_WORDS,
@@ -590,7 +590,7 @@ def _read_structure(tree: etree._Element, url: str, outlet: Outlet) -> _Reading:
     clean_page(tree, outlet, cues, set() if title_node is None else {title_node, *title_node.iterancestors()})
     _prune_read_more(page, outlet)
     generic = generic_paragraphs(tree)
-    region = find_body_region(tree, generic, title_node)
+    region, lines_found = locate_body(tree, generic, title_node)
     if region is None:
         raise NotAnArticle(f"{TOO_LITTLE} (no body text found; unknown layout)")
     if link_density(region) > MAX_LINK_DENSITY:
@@ -598,7 +598,7 @@ def _read_structure(tree: etree._Element, url: str, outlet: Outlet) -> _Reading:
     reading.region = region
     headings = {node_text(h) for h in region.iter("h2", "h3", "h4", "h5", "h6")}
     paragraphs = _agreed_paragraphs(_block_paragraphs(region), generic, headings)
-    if _disagree(paragraphs, generic) and not beside_headline(tree, region, generic, title_node):
+    if _disagree(paragraphs, generic) and not beside_headline(tree, region, generic, title_node, lines_found):
         # The region is the wrong block (a comment thread, one half of a split body): the generic text wins.
         cues.note("second-opinion", f"density region replaced by the generic body ({len(generic)} paragraphs)")
         paragraphs, reading.region = generic, None

@@ -160,8 +160,8 @@ def section_from_crumbs(parts: list[str], outlet: Outlet) -> str | None:
 def _breadcrumb(text: str, outlet: Outlet, cues: Cues, beside: Callable[[], bool]) -> bool:
     """True for "News / Politics"-like lines: short parts split by slashes, one a generic or known section.
     Only a short one beside the headline names the section (a menu never does)."""
-    if not _CRUMB_SPLIT.search(text):
-        return False  # one part only: most lines
+    if ("/" not in text and "»" not in text and "›" not in text) or not _CRUMB_SPLIT.search(text):
+        return False  # one part only: most lines (without a separator at all: the pattern is not even run)
     parts = [p.strip() for p in _CRUMB_SPLIT.split(text)]
     if len(parts) < 2 or any(not p or len(p.split()) > 4 or _SENTENCE_END.search(p) for p in parts):
         return False
@@ -179,7 +179,7 @@ def _never() -> bool:
 
 def _nav_row(text: str) -> bool:
     """True for "Share | Email | Print"-like rows: three or more short items split by bars or bullets."""
-    if not _NAV_SPLIT.search(text):
+    if ("|" not in text and "•" not in text and "·" not in text) or not _NAV_SPLIT.search(text):
         return False  # no bar or bullet: most lines
     parts = [p for p in _NAV_SPLIT.split(text) if p.strip()]
     return len(parts) >= 3 and all(len(p.split()) <= NAV_ITEM_WORDS for p in parts)
@@ -191,12 +191,17 @@ def line_reason(line: str, outlet: Outlet, cues: Cues, beside: Callable[[], bool
     Date lines fill `cues.published` the first time they are seen; a breadcrumb fills `cues.section` when
     `beside()` says it stands beside the headline.
     """
+    # A longer line (most of a body's) is passed over without normalising it: printable text has no control
+    # character to drop and no whitespace but the plain space, and NFC changes neither, so its words are those.
+    if line.isprintable() and len(line.split(None, SHORT_LINE_WORDS)) > SHORT_LINE_WORDS:
+        return None
     return _text_reason(normalise_text(line), outlet, cues, beside)
 
 
 def _text_reason(text: str, outlet: Outlet, cues: Cues, beside: Callable[[], bool]) -> str | None:
     """line_reason for text already normalised (an element's node_text)."""
-    if not text or text in cues.plain or len(text.split()) > SHORT_LINE_WORDS:
+    # Normalised text has one space between words: counting spaces counts words, without splitting.
+    if not text or text in cues.plain or text.count(" ") >= SHORT_LINE_WORDS:
         return None
     if outlet.site_clock_regex.match(text):
         return "site-clock"
@@ -227,49 +232,49 @@ def _text_reason(text: str, outlet: Outlet, cues: Cues, beside: Callable[[], boo
 # ---- the page tree ------------------------------------------------------------------------------------
 
 
-_TEXT, _LINK_TEXT, _LINKS, _IMGS, _PARAS, _LEAVES = range(6)
-_NONE = [0, 0, 0, 0, 0, 0]
+_TEXT, _LINK_TEXT, _LINKS, _IMGS, _PARAS = range(5)
+_NONE = [0, 0, 0, 0, 0]
+_UNMEASURED = frozenset({"script", "style", "noscript", "template"})
 
 
 def _measure(root: etree._Element) -> dict[etree._Element, list[int]]:
-    """[text, link text, links, images, long paragraphs, text leaves] of every element, in one pass from the
-    leaves up (no recursion: pages nest deeply). Plain lists: this runs over every element of a page."""
+    """[text, link text, links, images, long paragraphs] of every element, in one pass from the leaves up (no
+    recursion: pages nest deeply). Plain lists: this runs over every element of a page.
+
+    Script-like elements get no entry, so nothing inside them counts for the elements around them (what lies
+    inside them is measured too, but never asked for: the page walk does not enter them)."""
     stats: dict[etree._Element, list[int]] = {}
-    order: list[etree._Element] = []
-    stack = [root]
-    skip = ("script", "style", "noscript", "template")
-    while stack:
-        el = stack.pop()
+    get = stats.get
+    if root.tag in _UNMEASURED:
+        return stats
+    for el in reversed(list(root.iter(etree.Element))):
         tag = el.tag
-        if not isinstance(tag, str) or tag in skip:
+        if tag in _UNMEASURED:
             continue
-        order.append(el)
-        stack.extend(el)
-    for el in reversed(order):
-        own = len((el.text or "").strip())
-        total = [0, 0, 0, 0, 0, 0]
+        text = el.text
+        own = len(text.strip()) if text else 0
+        size = linked = links = imgs = paras = 0
         for child in el:
-            own += len((child.tail or "").strip())
-            c = stats.get(child)
+            tail = child.tail
+            if tail:
+                own += len(tail.strip())
+            c = get(child)
             if c is not None:
-                total[0] += c[0]
-                total[1] += c[1]
-                total[2] += c[2]
-                total[3] += c[3]
-                total[4] += c[4]
-                total[5] += c[5]
-        total[0] += own
-        if own:
-            total[5] += 1
-        tag = el.tag
+                size += c[0]
+                if c[2] or c[3] or c[4]:  # most children hold no link, image or paragraph (link text needs a link)
+                    linked += c[1]
+                    links += c[2]
+                    imgs += c[3]
+                    paras += c[4]
+        size += own
         if tag == "a":
-            total[1] = total[0]
-            total[2] += 1
+            linked = size
+            links += 1
         elif tag == "img":
-            total[3] += 1
-        elif tag == "p" and total[0] > 80:
-            total[4] += 1
-        stats[el] = total
+            imgs += 1
+        elif tag == "p" and size > 80:
+            paras += 1
+        stats[el] = [size, linked, links, imgs, paras]
     return stats
 
 
@@ -334,11 +339,12 @@ def clean_page(start: etree._Element, outlet: Outlet, cues: Cues, keep: set[etre
     stack = [start]
     while stack:
         el = stack.pop()
-        if not isinstance(el.tag, str) or el.tag in _SKIP:
+        tag = el.tag
+        if not isinstance(tag, str) or tag in _SKIP:
             continue
         s = stats.get(el)
-        if s is None:
-            continue
+        if s is None or not s[_TEXT]:
+            continue  # no text in it: nothing in it is furniture a line or block rule could take (all need text)
         reason = None if el in keep else _reason(el, s, stats, outlet, cues, texts)
         if reason is not None:
             text = texts.get(el) or node_text(el)
@@ -357,7 +363,7 @@ def clean_page(start: etree._Element, outlet: Outlet, cues: Cues, keep: set[etre
             cues.note(reason, text)
             remove_node(el)
             continue
-        stack.extend(reversed([c for c in el if isinstance(c.tag, str)]))
+        stack.extend(list(el)[::-1])  # in document order (what is no element is passed over above)
 
 
 def _take_byline_name(place: etree._Element, cues: Cues) -> None:
@@ -395,16 +401,17 @@ def _reason(
 ) -> str | None:
     if s[_TEXT] == 0:
         return None
-    if el.tag in _CHROME and s[_PARAS] == 0 and not _section_header(el, s):
+    tag = el.tag
+    if tag in _CHROME and s[_PARAS] == 0 and not _section_header(el, s):
         return "page-chrome"
-    if s[_TEXT] <= 200 and (el.tag in _BLOCKISH or el.tag in _INLINE) and _standalone(el):
+    if s[_TEXT] <= 200 and (tag in _BLOCKISH or tag in _INLINE) and _standalone(el):
         text = _line_text(el, texts)
         reason = _text_reason(text, outlet, cues, lambda: cues.beside_headline(el))
         if reason == "box-heading":
             return "box"
         if reason is not None:
             return reason
-    if el.tag in ("ul", "ol", "menu") and _short_items_list(el):
+    if tag in ("ul", "ol", "menu") and _short_items_list(el):
         items = [node_text(li) for li in el if isinstance(li.tag, str) and li.tag == "li"]
         if items[0].casefold() in outlet.breadcrumb_skip:  # "News > Society > Reports" as a list
             if cues.section is None and len(items) <= MAX_CRUMBS and cues.beside_headline(el):
@@ -416,15 +423,15 @@ def _reason(
     if (
         s[_LINKS] >= 1
         and s[_LINK_TEXT] >= 0.9 * s[_TEXT]
-        and el.tag in _CARD_TAGS
+        and tag in _CARD_TAGS
         and _standalone(el)
-        and len(node_text(el).split()) <= (15 if el.tag == "p" else 25)
+        and len((texts.get(el) or node_text(el)).split()) <= (15 if tag == "p" else 25)
     ):
         return "related-card"  # an embedded story card: a headline linking to another article
     caption = _caption_block(el, s, stats)
     if caption is not None:
         return "caption"
-    if s[_TEXT] <= 600 and s[_PARAS] <= 1 and _after_image(el) and outlet.caption_regex.search(node_text(el)):
+    if s[_TEXT] <= 600 and s[_PARAS] <= 1 and _credit_line(el, outlet, texts):
         return "caption"  # a credited line right under a photo: "... (Photo by Reuters)"
     return None
 
@@ -432,6 +439,15 @@ def _reason(
 def _section_header(el: etree._Element, s: list[int]) -> bool:
     """True for the <header> of a part of the article: a subheading (and perhaps a label), no links."""
     return el.tag == "header" and s[_LINKS] == 0 and any(c.tag in ("h2", "h3", "h4") for c in el)
+
+
+def _credit_line(el: etree._Element, outlet: Outlet, texts: dict[etree._Element, str]) -> bool:
+    """A line right under a photo that ends in its credit. Its text is read only when it does follow an image;
+    when the text is known already, the credit (rarer) is looked for first."""
+    known = texts.get(el)
+    if known is not None:
+        return bool(outlet.caption_regex.search(known)) and _after_image(el)
+    return _after_image(el) and bool(outlet.caption_regex.search(node_text(el)))
 
 
 def _after_image(el: etree._Element) -> bool:

@@ -41,13 +41,19 @@ class _Page:
         self.url = url
         self.own_id = outlet.article_id(url)
         self.targets: dict[str, bool] = {}
+        self.shares: dict[str, bool] = {}
+        """Whether each link target seen is a share endpoint: a widget's links are tested again at every level
+        of the climb to its outermost block."""
 
     def href(self, a: etree._Element) -> str:
         return (a.get("href") or "").strip()
 
     def is_share(self, a: etree._Element) -> bool:
         href = self.href(a)
-        return bool(href) and found_in(self.outlet.share_link_regex, href)
+        known = self.shares.get(href)
+        if known is None:
+            known = self.shares[href] = bool(href) and found_in(self.outlet.share_link_regex, href)
+        return known
 
     def is_icon_only(self, a: etree._Element) -> bool:
         """A link without text of its own: an icon (<i>, <svg>, <img>) or nothing at all."""
@@ -141,9 +147,13 @@ def _multiline(pattern: re.Pattern[str]) -> re.Pattern[str]:
     return re.compile(pattern.pattern, pattern.flags | re.MULTILINE)
 
 
+_HREFS = etree.XPath(".//a/@href", smart_strings=False)
+"""Link targets as plain strings (a string that knows its element costs more to make, and is not needed)."""
+
+
 def _any_share_link(root: etree._Element, outlet: Outlet) -> bool:
     """True when some link target under `root` may be a share endpoint (the targets searched one per line)."""
-    targets = "\n".join(str(h).strip() for h in root.xpath(".//a/@href"))
+    targets = "\n".join(h.strip() for h in _HREFS(root))
     return found_in(_multiline(outlet.share_link_regex), targets)
 
 
@@ -162,7 +172,9 @@ def prune_story_cards(
     """Remove story cards: blocks whose text is only links to other articles of the outlet (their headline or
     URL), with or without a label ("Read more:", "Lire aussi"); a link inside a sentence stays."""
     page = _Page(outlet, url)
-    for a in [a for a in root.iter("a") if page.other_article(a)]:
+    # An article link holds the id's digits: the links without (most) are passed over before any other test.
+    numbered = [a for a in root.iter("a") if _ID_DIGITS.search(a.get("href") or "")]
+    for a in [a for a in numbered if page.other_article(a)]:
         if not _attached(a, root):
             continue
 

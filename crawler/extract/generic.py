@@ -12,6 +12,7 @@ import trafilatura
 from lxml import etree
 from trafilatura import settings as trafilatura_settings
 from trafilatura.metadata import Document
+from trafilatura.settings import Extractor
 from trafilatura.xml import xmltotxt
 from trafilatura.xpaths import BODY_XPATH
 
@@ -201,6 +202,10 @@ def _prune_teaser_cards(tree: etree._Element) -> None:
                 remove_node(card)
 
 
+_LINK_TEXTS = etree.XPath(".//a//text()", smart_strings=False)
+"""The text runs inside a block's links, as plain strings (a string that knows its element costs more to make)."""
+
+
 def _prune_link_lists(tree: etree._Element) -> None:
     """Drop lists whose text is nearly all links (related stories, navigation) unless the article's prose
     introduces them."""
@@ -208,7 +213,7 @@ def _prune_link_lists(tree: etree._Element) -> None:
         if lst.getparent() is None:
             continue
         text = _chars(lst)
-        if text and len("".join("".join(xp(".//a//text()")(lst)).split())) >= 0.8 * text and not _introduced(lst):
+        if text and len("".join("".join(_LINK_TEXTS(lst)).split())) >= 0.8 * text and not _introduced(lst):
             remove_node(lst)
 
 
@@ -309,12 +314,33 @@ def _common_ancestor(a: etree._Element, b: etree._Element) -> etree._Element | N
     )
 
 
-def _paragraph_words(el: etree._Element) -> int:
-    """Words in the <p> elements under el."""
-    return sum(len(" ".join(p.itertext()).split()) for p in el.iter("p"))
+def _paragraph_words(el: etree._Element, known: dict[etree._Element, int] | None = None) -> int:
+    """Words in the <p> elements under el (kept in `known`, when given, for a tree that does not change)."""
+    if known is not None and el in known:
+        return known[el]
+    words = sum(len(" ".join(p.itertext()).split()) for p in el.iter("p"))
+    if known is not None:
+        known[el] = words
+    return words
 
 
-def _parts_of_one_body(chosen: etree._Element, el: etree._Element, parts: list[etree._Element]) -> bool:
+def _fewer_than_share(got: int, tree: etree._Element) -> bool:
+    """got < RESCUE_SHARE * _paragraph_words(tree), the paragraphs counted only until it holds (most pages: a
+    third of them)."""
+    total = 0
+    for p in tree.iter("p"):
+        total += len(" ".join(p.itertext()).split())
+        if got < RESCUE_SHARE * total:
+            return True
+    return False
+
+
+def _parts_of_one_body(
+    chosen: etree._Element,
+    el: etree._Element,
+    parts: list[etree._Element],
+    known: dict[etree._Element, int] | None = None,
+) -> bool:
     """True when el and chosen are close in the tree and the parts hold most of the prose around them.
 
     Chunks of one body are separated by ads and embeds; when more paragraph text of other containers lies
@@ -324,8 +350,38 @@ def _parts_of_one_body(chosen: etree._Element, el: etree._Element, parts: list[e
     common = _common_ancestor(chosen, el)
     if common is None:
         return False
-    inside = sum(_paragraph_words(part) for part in parts if is_inside(part, common))
-    return _paragraph_words(common) <= _SPLIT_PART_MAX_SHARE * inside
+    inside = sum(_paragraph_words(part, known) for part in parts if is_inside(part, common))
+    return _paragraph_words(common, known) <= _SPLIT_PART_MAX_SHARE * inside
+
+
+def _may_join(parts: list[etree._Element]) -> bool:
+    """Whether two of the parts pass the test below whichever of them trafilatura chooses (it reads the same both
+    ways round): when no two do, no part is joined, and trafilatura's choice need not be known (its body XPaths
+    cost more than the rest of the cleaning). Only one group can hold the chosen container, so the groups do not
+    change each other's answer."""
+    known: dict[etree._Element, int] = {}
+    above = [list(islice(el.iterancestors(), _SPLIT_PART_MAX_LEVELS)) for el in parts]
+    for i, a in enumerate(parts):
+        for j in range(i + 1, len(parts)):
+            if not any(anc in above[i] for anc in above[j]):
+                continue  # no common ancestor near both (most pairs): _common_ancestor would find none
+            b = parts[j]
+            if not is_inside(a, b) and not is_inside(b, a) and _parts_of_one_body(a, b, parts, known):
+                return True
+    return False
+
+
+def _may_be_chosen(parts: list[etree._Element]) -> bool:
+    """Whether trafilatura's body XPaths may choose one of the parts: each XPath is run from the parts' parents
+    only (a fraction of the page). An XPath that picks a part from the whole page picks it from the part's
+    parent too (each picks the first element, in document order or among its siblings, whose own attributes
+    match), so a part none of them picks there is never the one they choose."""
+    parents = list({id(p): p for el in parts if (p := el.getparent()) is not None}.values())
+    for expr in BODY_XPATH:
+        for parent in parents:
+            if any(found is el for found in expr(parent) for el in parts):
+                return True
+    return False
 
 
 def _merge_split_body(tree: etree._Element) -> None:
@@ -344,9 +400,9 @@ def _merge_split_body(tree: etree._Element) -> None:
     # Prose is counted only in containers whose tag and class repeat (most pages have none).
     split = [els for els in groups.values() if len(els) > 1]
     split = [[el for el in els if _prose_words(el) >= _SPLIT_PART_MIN_WORDS] for els in split]
-    split = [els for els in split if len(els) > 1]
-    if not split:
-        return  # the common case: no need to run trafilatura's body XPaths a second time
+    split = [els for els in split if len(els) > 1 and _may_join(els)]
+    if not split or not _may_be_chosen([el for els in split for el in els]):
+        return  # the common case: no need to run trafilatura's body XPaths on the whole page
     chosen = next((found[0] for expr in BODY_XPATH if (found := expr(tree))), None)
     for parts in split:
         if chosen is None or not any(el is chosen for el in parts):
@@ -403,6 +459,8 @@ def _drop_link_lines(body: etree._Element) -> None:
     """
     blocks = list(body)
     for i, block in enumerate(blocks[1:], 1):
+        if next(block.iter("ref"), None) is None:
+            continue  # no link at all: its link share is 0 (the text is not read)
         words, link = _block_stats(block)
         if words < _LINK_LINE_MAX_WORDS and link >= _LINK_LINE_SHARE and not _heads_own_prose(blocks, i):
             body.remove(block)
@@ -492,15 +550,38 @@ def _words(body: etree._Element | None) -> int:
     return len(" ".join(body.itertext()).split()) if body is not None else 0
 
 
+_OPTIONS: dict[bool, Extractor] = {}
+
+
+def _options(fast: bool) -> Extractor:
+    """trafilatura's settings for a fast pass or for its full cascade, made once: it reads them from its config
+    file's settings on every call otherwise, which costs more than the cleaning of a small page. None of them
+    changes during an extraction (trafilatura copies them where it needs other ones), so one is shared.
+
+    fast: skip trafilatura's fallback extractors; favor_recall: keep doubtful paragraphs (the title lines it
+    then keeps are removed by the caller). include_links: the <ref> elements tell the edge trimming which blocks
+    are links; they are stripped before the text is made. No url: trafilatura would only make the <ref> targets
+    absolute, which costs time and is never used. Output "txt": only the body tree is read here, and for "python"
+    trafilatura would also write it out as text (the format decides nothing else in bare_extraction).
+    """
+    found = _OPTIONS.get(fast)
+    if found is None:
+        found = _OPTIONS[fast] = Extractor(
+            config=trafilatura_settings.DEFAULT_CONFIG,
+            output_format="txt",
+            fast=fast,
+            recall=fast,
+            comments=False,
+            links=True,
+            tables=True,
+            dedup=False,
+        )
+    return found
+
+
 def _bare_body(tree: etree._Element, fast: bool) -> etree._Element | None:
     """trafilatura's body for the tree: its fast pass, or its full cascade (the fallback extractors compared)."""
-    # fast: skip trafilatura's fallback extractors; favor_recall: keep doubtful paragraphs (the title
-    # lines it then keeps are removed by the caller). include_links: the <ref> elements tell the edge
-    # trimming which blocks are links; they are stripped before the text is made.
-    # No url: trafilatura would only make the <ref> targets absolute, which costs time and is never used.
-    document = trafilatura.bare_extraction(
-        tree, include_comments=False, fast=fast, favor_recall=fast, deduplicate=False, include_links=True
-    )
+    document = trafilatura.bare_extraction(tree, options=_options(fast))
     return document.body if isinstance(document, Document) else None
 
 
@@ -514,7 +595,7 @@ def _extract_body(tree: etree._Element) -> etree._Element | None:
     """
     body = _bare_body(tree, fast=True)
     got = _words(body)
-    if got < RESCUE_SHARE * _paragraph_words(tree):
+    if _fewer_than_share(got, tree):
         full = _bare_body(tree, fast=False)
         return full if _words(full) > RESCUE_GAIN * got else body
     if body is not None and len(body) == 1 and got > _FLAT_BODY_WORDS:

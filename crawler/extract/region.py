@@ -19,11 +19,12 @@ lines there make an article; and no text after the page's copyright line is take
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from lxml import etree
 
 from crawler.core.items import normalise_text
-from crawler.extract.tree import is_inside, node_text, own_text_length
+from crawler.extract.tree import is_inside, node_text
 
 _SKIP = frozenset({"script", "style", "noscript", "template", "head", "title", "a", "p"})
 _PARA_TAGS = ("p", "blockquote", "h3", "h4", "ul", "ol", "pre")
@@ -69,62 +70,112 @@ def densest(root: etree._Element) -> etree._Element | None:
     """The element that holds the most prose of its own, links discounted."""
     body = root.find("body")
     start = body if body is not None else root
+    if not isinstance(start.tag, str) or start.tag in _SKIP:
+        return None
     best: etree._Element | None = None
     best_score = 0.0
     stack = [start]
     while stack:
         el = stack.pop()
-        if not isinstance(el.tag, str) or el.tag in _SKIP:
-            continue
-        score = float(max(0, own_text_length(el) - 25))
-        for child in el:
-            if isinstance(child.tag, str) and child.tag in _PARA_TAGS:
-                text = node_text(child)
-                if len(text) < 25:
-                    continue
-                linked = sum(len(node_text(a)) for a in child.iter("a"))
-                score += len(text) * (1.0 - linked / len(text))
+        text = el.text
+        own = len(text.strip()) if text else 0
+        prose: list[float] = []
+        inner: list[etree._Element] = []
+        for child in el:  # one pass over the children: own text, paragraphs, and the children to visit
+            tail = child.tail
+            if tail:
+                own += len(tail.strip())
+            tag = child.tag
+            if not isinstance(tag, str):
+                continue
+            if tag in _PARA_TAGS:
+                para = node_text(child)
+                if len(para) >= 25:
+                    linked = sum(len(node_text(a)) for a in child.iter("a"))
+                    prose.append(len(para) * (1.0 - linked / len(para)))
+            if tag not in _SKIP:
+                inner.append(child)
+        score = float(own - 25) if own > 25 else 0.0
+        for part in prose:  # added in document order, as ever: the same float sum
+            score += part
         if score > best_score:
             best, best_score = el, score
-        stack.extend(c for c in el if isinstance(c.tag, str))
+        stack.extend(inner)
     return best
 
 
-def _starts(root: etree._Element) -> dict[str, etree._Element]:
+_UNINDEXED = frozenset({"script", "style", "noscript", "template", "title"})
+
+
+_LEAD = re.compile(r"\s*(\S)(.?)", re.DOTALL)
+"""A run's first character other than whitespace, and the one after it."""
+
+
+def _starts(root: etree._Element, firsts: set[str]) -> dict[str, etree._Element]:
     """Start of every run of text an element holds itself (its text, and the text after each <br> or child) ->
-    the element: one pass, no element's whole text is built."""
+    the element: one pass, no element's whole text is built. Only runs whose start may begin with one of
+    `firsts` are indexed (the first letters of the keys looked for): a run that opens with a printable ASCII
+    character followed by another ASCII one starts its key with that character in lower case (nothing in
+    normalising changes or drops it), so the others are passed over unread."""
     index: dict[str, etree._Element] = {}
     body = root.find("body")
-    for el in (body if body is not None else root).iter():
-        if not isinstance(el.tag, str) or el.tag in ("script", "style", "noscript", "template", "title"):
+    for el in (body if body is not None else root).iter(etree.Element):
+        if el.tag in _UNINDEXED:
             continue
-        for piece in (el.text, *(child.tail for child in el)):
-            if piece and len(piece) >= _MIN_START:
-                # Only the start is needed: a long run is normalised in part (the cut can only change the
-                # last character or two of what is normalised, far past the key).
-                text = normalise_text(piece[:_HEAD])
-                if len(text) < _MIN_START + 5 and len(piece) > _HEAD:
-                    text = normalise_text(piece)
-                if len(text) >= _MIN_START:
-                    index.setdefault(text[:_MIN_START].casefold(), el)
+        text = el.text
+        runs = [text] if text and len(text) >= _MIN_START else []
+        for child in el:
+            tail = child.tail
+            if tail and len(tail) >= _MIN_START:
+                runs.append(tail)
+        for piece in runs:
+            lead = _LEAD.match(piece)
+            if lead is None:
+                continue  # whitespace only: no key
+            first, after = lead.group(1), lead.group(2)
+            if "!" <= first <= "~" and after.isascii() and first.lower() not in firsts:
+                continue
+            # Only the start is needed: a long run is normalised in part (the cut can only change the
+            # last character or two of what is normalised, far past the key).
+            key = normalise_text(piece[:_HEAD])
+            if len(key) < _MIN_START + 5 and len(piece) > _HEAD:
+                key = normalise_text(piece)
+            if len(key) >= _MIN_START:
+                index.setdefault(key[:_MIN_START].casefold(), el)
     return index
 
 
 def _matched(root: etree._Element, lines: list[str]) -> dict[etree._Element, int]:
     """The element holding the start of each given line (of six words or more) -> the text of its lines."""
-    index: dict[str, etree._Element] | None = None
+    # The words past the sixth are not split off.
+    keyed = [(line, _line_key(line)) for line in lines if len(line.split(None, 5)) >= 6]
+    if not keyed:
+        return {}  # the page's text is not indexed when no line can be matched
+    index = _starts(root, {key[:1] for _, key in keyed})
     matched: dict[etree._Element, int] = {}
-    for line in lines:
-        if len(line.split()) < 6:
-            continue
-        index = _starts(root) if index is None else index  # built only when some line can be matched
-        el = index.get(normalise_text(line)[:_MIN_START].casefold())
+    for line, key in keyed:
+        el = index.get(key)
         if el is not None:
             matched[el] = matched.get(el, 0) + len(line)
     return matched
 
 
+def _line_key(line: str) -> str:
+    """normalise_text(line)[:_MIN_START].casefold(). A line already in NFC (ASCII, or most text) is normalised in
+    part: the start of such a line is in NFC too, and dropping control characters and joining words with one
+    space work character by character, so its normalised start is the start of its whole normalised text."""
+    if len(line) > _HEAD and (line.isascii() or unicodedata.is_normalized("NFC", line)):
+        head = normalise_text(line[:_HEAD])
+        if len(head) >= _MIN_START:
+            return head[:_MIN_START].casefold()
+    return normalise_text(line)[:_MIN_START].casefold()
+
+
 Region = tuple[etree._Element | None, dict[etree._Element, int], int]
+
+
+Located = tuple[dict[etree._Element, int], Region]
+"""The generic lines matched to the page's elements (text per element), and the block holding most of them."""
 
 
 def text_region(root: etree._Element, lines: list[str]) -> Region:
@@ -303,9 +354,28 @@ def find_body_region(
 ) -> etree._Element | None:
     """Where the article body is, whatever the markup calls it (see the module docstring); `lines` are the
     paragraphs the generic extractor kept from the same tree, `headline` the article's headline when known."""
-    dense = densest(root)
+    return locate_body(root, lines, headline)[0]
+
+
+def locate_body(
+    root: etree._Element, lines: list[str], headline: etree._Element | None = None
+) -> tuple[etree._Element | None, Located]:
+    """find_body_region's choice, and the lines as matched to the page (which beside_headline can then take as
+    they are)."""
     matched = _matched(root, lines)
-    located, weight, total = _region_of(matched)
+    found = _region_of(matched)
+    return _choose(root, densest(root), matched, found, headline), (matched, found)
+
+
+def _choose(
+    root: etree._Element,
+    dense: etree._Element | None,
+    matched: dict[etree._Element, int],
+    found: Region,
+    headline: etree._Element | None,
+) -> etree._Element | None:
+    """find_body_region's choice between the densest block and the lines' block (`found`, with its weights)."""
+    located, weight, total = found
     if located is None:
         return dense
     if dense is None:
@@ -396,14 +466,21 @@ def _taken_beside(
 
 
 def beside_headline(
-    root: etree._Element, region: etree._Element, lines: list[str], headline: etree._Element | None
+    root: etree._Element,
+    region: etree._Element,
+    lines: list[str],
+    headline: etree._Element | None,
+    known: Located | None = None,
 ) -> bool:
     """True when the generic extractor's text disagreeing with the region does not make it the body: the block
     holding most of it is apart from the region and the region shares the headline's container more closely
     (the generic text is another block of the page, a grid of teasers), or that block holds the region, which
-    was taken on the headline's side of the page over a denser block apart from the article."""
-    matched = _matched(root, lines)
-    located, weight, _ = _region_of(matched)
+    was taken on the headline's side of the page over a denser block apart from the article. `known`: the lines
+    as locate_body matched them in the same tree (else they are matched again)."""
+    if known is None:
+        matched = _matched(root, lines)
+        known = matched, _region_of(matched)
+    matched, (located, weight, _) = known
     if located is None or located is region or is_inside(located, region):
         return False
     if is_inside(region, located):
@@ -411,4 +488,4 @@ def beside_headline(
     return _nearer_headline(region, located, headline)
 
 
-__all__ = ["beside_headline", "densest", "find_body_region", "text_region"]
+__all__ = ["beside_headline", "densest", "find_body_region", "locate_body", "text_region"]

@@ -37,6 +37,8 @@ def node_text(node: Any) -> str:
         return ""
     if isinstance(node, str):
         return normalise_text(node)
+    if not len(node) and isinstance(node.tag, str):
+        return normalise_text(node.text or "")  # an element without children: its text is all of it
     return normalise_text(" ".join(node.itertext()))
 
 
@@ -160,11 +162,21 @@ class Extraction:
 
 
 _WORD = re.compile(r"\w+")
+_ASCII_NON_WORD = str.maketrans({i: " " for i in range(128) if not (chr(i).isalnum() or chr(i) == "_")})
+"""Every ASCII character \\w does not match, to a space: ASCII text is cut into its words by str.split, faster."""
+
+
+def lower_words(text: str) -> list[str]:
+    """The lower-case \\w+ words of a text."""
+    low = text.lower()
+    if low.isascii():
+        return low.translate(_ASCII_NON_WORD).split()
+    return _WORD.findall(low)
 
 
 def shingle_f1(a: str, b: str, n: int = 4) -> float:
     """How much two texts say the same: F1 of their n-word shingle counts (1.0 for two empty texts)."""
-    return shingle_f1_words(_WORD.findall(a.lower()), _WORD.findall(b.lower()), n)
+    return shingle_f1_words(lower_words(a), lower_words(b), n)
 
 
 def paragraph_words(paragraphs: list[str], cache: dict[str, list[str]]) -> list[str]:
@@ -174,7 +186,7 @@ def paragraph_words(paragraphs: list[str], cache: dict[str, list[str]]) -> list[
     for para in paragraphs:
         found = cache.get(para)
         if found is None:
-            found = cache[para] = _WORD.findall(para.lower())
+            found = cache[para] = lower_words(para)
         words.extend(found)
     return words
 

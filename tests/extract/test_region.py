@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 import lxml.html
 import pytest
 
 from crawler.extract import extract_full
-from crawler.extract.region import beside_headline, find_body_region
+from crawler.extract.region import beside_headline, find_body_region, text_region
+from crawler.extract.tree import lower_words
 
 URL = "https://www.presstv.ir/Detail/2024/03/02/720001/Port-strike-enters-second-week"
 TITLE = "Port strike enters second week"
@@ -260,3 +263,30 @@ def test_the_opening_paragraphs_in_a_container_built_like_the_body_are_read_with
     )
     body = extract_full(_page(main), URL).article.body
     assert body.split("\n\n") == STORY[:2] + rest, "the opening paragraphs and the rest, in order"
+
+
+FRENCH = [
+    "« Nous ne reprendrons pas le travail tant que la direction maintiendra son plan », a déclaré samedi le "
+    "secrétaire du syndicat devant les grilles du port.",
+    "Été comme hiver, les dockers assurent le chargement de plus de deux mille conteneurs par jour sur les "
+    "quais de la ville, selon la chambre de commerce.",
+    "À la mi-journée, une quarantaine de navires attendaient toujours au large, et les transporteurs "
+    "commençaient à dérouter leurs cargaisons vers d'autres ports.",
+]
+
+
+def test_lines_opening_with_accented_letters_or_quote_marks_are_found_in_the_page() -> None:
+    # The generic lines are found again by their start; the page's runs are keyed by their first letters too.
+    sidebar = "<div class='kq-side'><p>Les plus lus : la grève des dockers entre dans sa deuxième semaine.</p></div>"
+    tree = lxml.html.document_fromstring(_page(f"<div class='kq-text'>{_paras(FRENCH)}</div>{sidebar}"))
+    located = text_region(tree, FRENCH)[0]
+    assert located is not None and located.get("class") == "kq-text", "the block holding the lines"
+
+
+def test_the_second_opinion_compares_the_same_words_whatever_the_script() -> None:
+    for text in (
+        "Plain ASCII: words, numbers 2024 and snake_case -- all (of) them!",
+        "Mixed: « déjà-vu » at 10h30, İstanbul and Straße, \u212a for Kelvin",
+        "\t\x1fcontrol\x7fcharacters\x00 between words\n",
+    ):
+        assert lower_words(text) == re.findall(r"\w+", text.lower()), text
