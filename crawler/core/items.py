@@ -112,7 +112,12 @@ def normalise_text(text: str) -> str:
     # already NFC (the check is skipped: it runs for every piece of text the extractor reads).
     if not text.isascii():
         text = unicodedata.normalize("NFC", text)
-    return " ".join(_CONTROLS.sub("", text).split())
+    # No control character is whitespace, so they may be dropped after the runs are collapsed, and only from
+    # text that holds a character that is not printable (rare): the regex then scans the shorter text, or none.
+    joined = " ".join(text.split())
+    if joined.isprintable():
+        return joined
+    return " ".join(_CONTROLS.sub("", joined).split())
 
 
 def content_hash(body: str) -> str:

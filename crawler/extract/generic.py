@@ -579,9 +579,40 @@ def _options(fast: bool) -> Extractor:
     return found
 
 
+# Elements of a page's <head> trafilatura's fast pass reads nothing in: its cleaning drops the whole <head>, and
+# before that only JSON-LD scripts (a forum's posts, an article body for its baseline) are looked for.
+_INERT_HEAD_TAGS = frozenset({"meta", "link", "title", "style", "base", "script"})
+
+
+def _inert(el: etree._Element) -> bool:
+    tag = el.tag
+    return not isinstance(tag, str) or (
+        tag in _INERT_HEAD_TAGS and not (tag == "script" and el.get("type") == "application/ld+json")
+    )
+
+
+def _inert_head_children(head: etree._Element) -> list[tuple[int, etree._Element]]:
+    """(index, child) of the <head>'s children trafilatura's fast pass would read nothing in."""
+    return [(i, el) for i, el in enumerate(head) if _inert(el) and all(map(_inert, el.iterdescendants()))]
+
+
 def _bare_body(tree: etree._Element, fast: bool) -> etree._Element | None:
-    """trafilatura's body for the tree: its fast pass, or its full cascade (the fallback extractors compared)."""
-    document = trafilatura.bare_extraction(tree, options=_options(fast))
+    """trafilatura's body for the tree: its fast pass, or its full cascade (the fallback extractors compared).
+
+    For the fast pass the <head>'s meta tags, styles and plain scripts are set aside while trafilatura reads a
+    page with a <body>: it copies the page three times and drops the whole <head> in its cleaning (the page's
+    text it measures is its <body>'s)."""
+    head = tree.find("head") if fast and tree.tag == "html" and tree.find("body") is not None else None
+    aside = _inert_head_children(head) if head is not None else []
+    if head is not None:
+        for _, el in aside:
+            head.remove(el)  # its tail goes with it
+    try:
+        document = trafilatura.bare_extraction(tree, options=_options(fast))
+    finally:
+        if head is not None:
+            for index, el in aside:
+                head.insert(index, el)
     return document.body if isinstance(document, Document) else None
 
 

@@ -335,3 +335,22 @@ def test_an_article_after_a_stray_closing_html_tag_is_read() -> None:
     )
     art = extract(page, URL)
     assert art.body == "\n\n".join(PARAS)
+
+
+def test_reading_the_generic_text_leaves_the_pages_head_as_it_was() -> None:
+    """The meta tags, styles and scripts set aside while trafilatura reads the page are put back in place: the
+    page's dates, authors and description are read from the same tree afterwards."""
+    from lxml import etree
+
+    from crawler.extract.core import parse_html
+    from crawler.extract.generic import generic_paragraphs
+
+    head = (
+        "<meta property='og:title' content='Harbour reopens'>\n<style>p { color: red }</style> "
+        '<script>var page = 1;</script><script type=\'application/ld+json\'>{"@type": "NewsArticle"}</script>'
+        "<noscript><img src='/pixel.gif'></noscript><link rel='canonical' href='/harbour'>"
+    )
+    tree = parse_html(html_page(f"<article>{ps(PARAS)}</article>", head=head))
+    before = etree.tostring(tree.find("head"))
+    assert generic_paragraphs(tree) == PARAS
+    assert etree.tostring(tree.find("head")) == before
