@@ -123,16 +123,20 @@ def test_an_outlet_page_in_no_known_layout_keeps_its_guard_and_gives_a_set_apart
     assert ext.article.published == "2026-08-15T00:00:00+03:30"
 
 
+def _harbour_page(description: str, body: str) -> str:
+    """An outlet page in no known layout with the given meta description and body markup."""
+    return (
+        "<html><head><title>Harbour reopens after repairs - PressTV</title>"
+        f"<meta name='description' content='{description}'></head><body>{body}</body></html>"
+    )
+
+
 @pytest.mark.parametrize("opening", ["<p>{}</p>", "<p><strong>{}</strong></p>"])
 def test_an_outlet_page_whose_description_repeats_the_first_of_alike_paragraphs_keeps_it_in_the_body(
     opening: str,
 ) -> None:
     # Many sites fill the meta description from the first paragraph: that paragraph is the body's own, bold or not.
-    html = (
-        "<html><head><title>Harbour reopens after repairs - PressTV</title>"
-        f"<meta name='description' content='{PARAS[0]}'></head>"
-        f"<body><article>{opening.format(PARAS[0])}{ps(PARAS[1:])}</article></body></html>"
-    )
+    html = _harbour_page(PARAS[0], f"<article>{opening.format(PARAS[0])}{ps(PARAS[1:])}</article>")
     art = extract(html, OUTLET_URL)
     assert art.body == "\n\n".join(PARAS)
     assert art.lead == "", "the lead repeats no text of the body"
@@ -140,11 +144,9 @@ def test_an_outlet_page_whose_description_repeats_the_first_of_alike_paragraphs_
 
 def test_an_outlet_page_whose_first_paragraph_repeats_the_description_gives_the_standfirst_above_as_lead() -> None:
     standfirst = "Repairs to the breakwater took three weeks and cost less than the council had feared."
-    html = (
-        "<html><head><title>Harbour reopens after repairs - PressTV</title>"
-        f"<meta name='description' content='{PARAS[0]}'></head>"
-        f"<body><h1>Harbour reopens after repairs</h1><p class='standfirst'>{standfirst}</p>"
-        f"<article>{ps(PARAS)}</article></body></html>"
+    html = _harbour_page(
+        PARAS[0],
+        f"<h1>Harbour reopens after repairs</h1><p class='standfirst'>{standfirst}</p><article>{ps(PARAS)}</article>",
     )
     art = extract(html, OUTLET_URL)
     assert art.lead == standfirst
@@ -155,11 +157,7 @@ def test_an_outlet_page_whose_description_cuts_short_its_first_line_between_brea
     None
 ):
     cut = PARAS[0][:70]
-    html = (
-        "<html><head><title>Harbour reopens after repairs - PressTV</title>"
-        f"<meta name='description' content='{cut}...'></head>"
-        f"<body><article><div>{'<br><br>'.join(PARAS)}</div></article></body></html>"
-    )
+    html = _harbour_page(f"{cut}...", f"<article><div>{'<br><br>'.join(PARAS)}</div></article>")
     art = extract(html, OUTLET_URL)
     assert art.body == "\n\n".join(PARAS)
     assert art.lead == "", "the lead repeats no text of the body"
