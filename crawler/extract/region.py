@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import NamedTuple
 
 from lxml import etree
 
@@ -174,8 +175,16 @@ def _line_key(line: str) -> str:
 Region = tuple[etree._Element | None, dict[etree._Element, int], int]
 
 
-Located = tuple[dict[etree._Element, int], Region]
-"""The generic lines matched to the page's elements (text per element), and the block holding most of them."""
+class Located(NamedTuple):
+    """What locate_body learnt of the page besides its choice, for the second opinion on the same tree."""
+
+    matched: dict[etree._Element, int]
+    """The generic lines matched to the page's elements (text per element)."""
+    found: Region
+    """The block holding most of those lines, with the weights."""
+    side: etree._Element | None
+    """The densest block on the headline's side, taken over a densest block apart from the article (None when
+    that step did not apply)."""
 
 
 def text_region(root: etree._Element, lines: list[str]) -> Region:
@@ -364,7 +373,11 @@ def locate_body(
     they are)."""
     matched = _matched(root, lines)
     found = _region_of(matched)
-    return _choose(root, densest(root), matched, found, headline), (matched, found)
+    dense = densest(root)
+    side = None
+    if dense is not None and found[0] is not None:
+        side = _headline_side(dense, matched, found[1], headline)
+    return _choose(root, dense if side is None else side, matched, found, headline), Located(matched, found, side)
 
 
 def _choose(
@@ -374,15 +387,13 @@ def _choose(
     found: Region,
     headline: etree._Element | None,
 ) -> etree._Element | None:
-    """find_body_region's choice between the densest block and the lines' block (`found`, with its weights)."""
+    """find_body_region's choice between the densest block (the one on the headline's side when that step
+    applied) and the lines' block (`found`, with its weights)."""
     located, weight, total = found
     if located is None:
         return dense
     if dense is None:
         return located
-    side = _headline_side(dense, matched, weight, headline)
-    if side is not None:
-        dense = side
     nested = is_inside(located, dense) or is_inside(dense, located)
     twins = _twins_above(dense, matched, headline) if nested else []
     if dense is located or is_inside(located, dense):
@@ -445,26 +456,6 @@ def _teasers_outside(region: etree._Element, matched: dict[etree._Element, int])
     return teasers >= SHARE * sum(outside.values()) > 0
 
 
-def _taken_beside(
-    root: etree._Element,
-    region: etree._Element,
-    matched: dict[etree._Element, int],
-    weight: dict[etree._Element, int],
-    headline: etree._Element | None,
-) -> bool:
-    """True when the region was taken on the headline's side over a denser block apart from the article (a
-    dialog, a legal footer) that the generic extractor kept too: that text is not more of the body."""
-    if headline is None or weight.get(region, 0) < SIDE_HELD * SIDE_MIN:
-        return False
-    # The page's densest block is searched again only when it can be so: when some generic lines lie farther
-    # from the headline than the region's (outside the headline's container the region shares).
-    chain = _containers(headline)
-    if weight.get(chain[_headline_depth(region, headline)], 0) >= sum(matched.values()):
-        return False
-    dense = densest(root)
-    return dense is not None and dense is not region and _headline_side(dense, matched, weight, headline) is region
-
-
 def beside_headline(
     root: etree._Element,
     region: etree._Element,
@@ -476,15 +467,14 @@ def beside_headline(
     holding most of it is apart from the region and the region shares the headline's container more closely
     (the generic text is another block of the page, a grid of teasers), or that block holds the region, which
     was taken on the headline's side of the page over a denser block apart from the article. `known`: the lines
-    as locate_body matched them in the same tree (else they are matched again)."""
+    as locate_body found them in the same tree (else the page is read again)."""
     if known is None:
-        matched = _matched(root, lines)
-        known = matched, _region_of(matched)
-    matched, (located, weight, _) = known
+        known = locate_body(root, lines, headline)[1]
+    located = known.found[0]
     if located is None or located is region or is_inside(located, region):
         return False
     if is_inside(region, located):
-        return _teasers_outside(region, matched) or _taken_beside(root, region, matched, weight, headline)
+        return _teasers_outside(region, known.matched) or known.side is region
     return _nearer_headline(region, located, headline)
 
 
