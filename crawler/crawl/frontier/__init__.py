@@ -47,6 +47,11 @@ def redis_errors() -> tuple[type[BaseException], ...]:
     return (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
 
 
+def redis_text(value: Any) -> str:
+    """A value read from Redis as text (redis-py gives bytes unless the client decodes responses)."""
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
 if TYPE_CHECKING:
     REDIS_ERRORS: tuple[type[BaseException], ...]
 
@@ -222,7 +227,7 @@ class FrontierState:
                         f"no crawl to join on the frontier {self.shown_url}: start the seeding crawl "
                         "first (the same command without CRAWLER_FRONTIER_SEED=False)"
                     )
-                self.run = found.decode() if isinstance(found, bytes) else str(found)
+                self.run = redis_text(found)
         if self.seed:
             self.client.set(current_key(self.spider), self.run)
 

@@ -75,7 +75,7 @@ class SharedHealth:
 
     def totals(self) -> tuple[dict[str, int], list[str]] | None:
         """Every worker's counts added up, and the first unknown-layout URLs; None when Redis cannot be read."""
-        from crawler.crawl.frontier import REDIS_ERRORS
+        from crawler.crawl.frontier import REDIS_ERRORS, redis_text
 
         if not self.flush():
             return None
@@ -87,13 +87,9 @@ class SharedHealth:
         except REDIS_ERRORS:
             return None
         return (
-            {_text(k): int(v) for k, v in counts.items()},
-            [_text(u) for u in urls],
+            {redis_text(k): int(v) for k, v in counts.items()},
+            [redis_text(u) for u in urls],
         )
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 __all__ = ["SharedHealth"]

@@ -33,7 +33,7 @@ from crawler.core.redact import redact
 from crawler.core.status import ExitStatus
 from crawler.crawl import signals as crawler_signals
 from crawler.crawl import statkeys
-from crawler.crawl.frontier import REDIS_ERRORS, FrontierState
+from crawler.crawl.frontier import REDIS_ERRORS, FrontierState, redis_text
 from crawler.crawl.mirrors import MirrorPool, pool_for
 
 if TYPE_CHECKING:
@@ -235,7 +235,7 @@ class FrontierWorker:
         pipe.exists(keys.busy)
         pipe.zcard(keys.queue)
         for worker in workers:
-            pipe.exists(keys.inflight(_text(worker)))
+            pipe.exists(keys.inflight(redis_text(worker)))
         seeded, busy_anywhere, queued, *inflight = pipe.execute()
         if busy_anywhere or queued or any(inflight):
             return
@@ -253,7 +253,7 @@ class FrontierWorker:
         """Put the in-flight requests of workers that stopped saying they are alive back on the queue."""
         keys, me = self.keys, self.state.worker
         for raw in workers:
-            worker = _text(raw)
+            worker = redis_text(raw)
             if worker == me or self.client.exists(keys.alive(worker)):
                 continue
             claimed = f"{keys.inflight(worker)}:claimed-by:{me}"
@@ -322,10 +322,6 @@ class FrontierAckMiddleware:
             if self.worker is not None:
                 self.worker._ack(request.meta.get("article_id"))
         return None
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 def _wake(engine: Any) -> None:
