@@ -29,6 +29,7 @@ from typing import Any
 
 import sitegen
 import trafilatura
+from quality import warm_stop_lists
 
 from crawler.extract import NotAnArticle, extract_full
 
@@ -49,6 +50,7 @@ def timed_runs(pages: list[sitegen.BenchPage], runs: int) -> dict[str, list[floa
     for page in pages[:5]:  # warm-up: imports, compiled XPaths, trafilatura's lazy setup
         for fn in sides.values():
             fn(page)
+    warm_stop_lists()
     for r in range(runs):
         total = dict.fromkeys(sides, 0.0)
         for i, page in enumerate(pages):

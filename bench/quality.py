@@ -28,6 +28,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import trafilatura
+from trafilatura import external as tf_external
 from trafilatura import utils as tf_utils
 
 from crawler.extract import NotAnArticle, extract
@@ -100,11 +101,19 @@ def site_pages(n: int, size: int) -> list[Page]:
     return pages
 
 
-def _forget_page_strings() -> None:
+def forget_page_strings() -> None:
     """Clear trafilatura's caches keyed by text strings, so no call profits from an earlier call on the same
     page (crawler.extract runs trafilatura too). Caches that a long crawl keeps warm (stop lists) stay."""
     for fn in (tf_utils.line_processing, tf_utils.trim, tf_utils.return_printables_and_spaces):
         fn.cache_clear()
+
+
+def warm_stop_lists() -> None:
+    """Build trafilatura's merged justext stop list before timing: it is made on the first page that needs
+    justext (0.1-0.4 s, once per process), which a warm-up page may not be, and would be charged to whichever
+    extractor met such a page first. A long crawl has it built."""
+    if tf_external.JT_STOPLIST is None:
+        tf_external.jt_stoplist_init()
 
 
 def score(pages: list[Page], extractors: dict[str, Extractor], repeat: int) -> dict[str, dict[str, float]]:
@@ -112,16 +121,17 @@ def score(pages: list[Page], extractors: dict[str, Extractor], repeat: int) -> d
     times: dict[str, list[float]] = {name: [] for name in extractors}
     cpu: dict[str, list[float]] = {name: [] for name in extractors}
     names = list(extractors)
-    for _, url, html, _ in pages[:1]:  # warm-up: imports, stop lists, compiled XPaths
+    for _, url, html, _ in pages[:1]:  # warm-up: imports, compiled XPaths
         for fn in extractors.values():
             fn(html, url)
+    warm_stop_lists()
     for i, (_, url, html, true) in enumerate(pages):
         # Alternate which extractor goes first, so neither always meets a warmer machine.
         for name in names if i % 2 == 0 else names[::-1]:
             fn = extractors[name]
             walls, cpus, out = [], [], ""
             for _ in range(repeat):
-                _forget_page_strings()
+                forget_page_strings()
                 w0, c0 = time.perf_counter(), time.process_time()
                 out = fn(html, url)
                 walls.append(time.perf_counter() - w0)

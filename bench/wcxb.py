@@ -39,7 +39,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import trafilatura
-from trafilatura import utils as tf_utils
+from quality import forget_page_strings, warm_stop_lists
 
 from crawler.extract import NotAnArticle, extract
 
@@ -130,11 +130,6 @@ def snippets(truth: dict[str, object], key: str) -> list[str]:
     return [str(s) for s in value] if isinstance(value, list) else []
 
 
-def _forget_page_strings() -> None:
-    for fn in (tf_utils.line_processing, tf_utils.trim, tf_utils.return_printables_and_spaces):
-        fn.cache_clear()
-
-
 def load(root: Path, limit: int | None) -> list[tuple[str, str, bytes, dict[str, object]]]:
     pages = []
     for meta in sorted((root / "pages").glob("*.json"))[:limit]:
@@ -179,13 +174,14 @@ def main(argv: list[str] | None = None) -> int:
     in_lead = 0
     n_with = sum(len(snippets(gt, "with")) for *_, gt in pages)
     n_without = sum(len(snippets(gt, "without")) for *_, gt in pages)
-    for _, url, html, _ in pages[:1]:  # warm-up: imports, stop lists, compiled XPaths
+    for _, url, html, _ in pages[:1]:  # warm-up: imports, compiled XPaths
         for i, fn in enumerate(READINGS.values()):
             fn(html, url, i)
+    warm_stop_lists()
     for i, (_, url, html, gt) in enumerate(pages):
         order = names[i % len(names) :] + names[: i % len(names)]
         for name in order:
-            _forget_page_strings()
+            forget_page_strings()
             c0 = time.process_time()
             body = READINGS[name](html, url, i)
             cpu[name].append(time.process_time() - c0)
