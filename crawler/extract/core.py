@@ -7,6 +7,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import islice
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -17,7 +18,7 @@ from lxml import etree
 from crawler.core.items import EXTRACTOR_VERSION, Article, content_hash, normalise_text
 from crawler.extract.cues import Cues, clean_page, clean_paragraphs
 from crawler.extract.dates import date_at_midnight, iso, parse_site_datetime, split_updated
-from crawler.extract.decode import decode_html
+from crawler.extract.decode import decode_page
 from crawler.extract.errors import NotAnArticle
 from crawler.extract.furniture import prune_furniture, prune_hidden
 from crawler.extract.generic import extract_generic, generic_paragraphs
@@ -28,6 +29,7 @@ from crawler.extract.tree import (
     MIN_BODY_WORDS,
     Extraction,
     absolute_url,
+    doc_iter,
     first_match,
     is_inside,
     link_density,
@@ -151,7 +153,7 @@ def classify_non_article(tree: etree._Element, outlet: Outlet | None, url: str, 
     the whole text of short pages without an article layout, so an article that merely quotes "access
     denied" stays an article.
     """
-    head_bits = [node_text(n) for n in xp("//title | //h1 | //h2 | //h3")(tree)[:12]]
+    head_bits = [node_text(n) for n in islice(doc_iter(tree, "title", "h1", "h2", "h3"), 12)]
     head_text = " | ".join(b for b in head_bits if b).lower()
     if outlet is not None:
         short = False
@@ -350,7 +352,8 @@ def _title_node(tree: etree._Element, outlet: Outlet) -> etree._Element | None:
         for t in (meta_value(tree, "og:title", "twitter:title"), node_text(tree.find(".//title")))
         if t
     }
-    headings = xp("//body//h1 | //body//h2 | //body//h3")(tree)[:40]
+    # The headings inside a <body> (//body//h1 | ...), found in one walk in C.
+    headings = list(islice((h for h in doc_iter(tree, "h1", "h2", "h3") if _in_body(h)), 40))
     for node in headings:
         if node_text(node).casefold() in wanted:
             return node
@@ -365,6 +368,11 @@ def _title_node(tree: etree._Element, outlet: Outlet) -> etree._Element | None:
         if node.tag == "h1" and len(node_text(node).split()) >= 3:
             return node
     return None
+
+
+def _in_body(el: etree._Element) -> bool:
+    """True when a <body> holds the element."""
+    return next(el.iterancestors("body"), None) is not None
 
 
 def _same_text(a: str, b: str) -> bool:
@@ -459,7 +467,7 @@ def _block_of(root: etree._Element, text: str) -> etree._Element | None:
 
 def _text_holders(tree: etree._Element) -> Iterator[etree._Element]:
     """The elements of the page's body whose own leading text is not blank, in document order."""
-    for body in xp("//body")(tree):
+    for body in doc_iter(tree, "body"):
         for el in body.iter():
             if el.text and isinstance(el.tag, str) and el.text.strip(" \t\r\n"):
                 yield el
@@ -617,8 +625,8 @@ KEEP_UNSEEN_WORDS = 6
 
 def _disagree(own: list[str], generic: list[str]) -> bool:
     """True when the region's paragraphs and the generic extractor's share less than DISAGREE of their 4-word
-    shingles (F1). Paragraphs found in both give a floor of common shingles (all but 3 of each one's), so the
-    shingles themselves are only counted when that floor does not settle it."""
+    shingles (F1). Paragraphs found in both give a floor of common shingles (all but 3 of each one's), and the
+    smaller text a ceiling, so the shingles themselves are only counted when neither settles it."""
     words: dict[str, list[str]] = {}
     wa, wb = paragraph_words(own, words), paragraph_words(generic, words)
     if min(len(wa), len(wb)) >= 4:
@@ -631,7 +639,18 @@ def _disagree(own: list[str], generic: list[str]) -> bool:
         # F1 of shingle counts is 2 * common / (shingles of one + shingles of the other).
         if 2 * floor >= DISAGREE * (len(wa) - 3 + len(wb) - 3):
             return False
+    # Nor can they share more shingles than the smaller has, so F1 <= 2 * smaller / sum: a body three times the
+    # other's size disagrees unread (the F1 is then under DISAGREE by at least 1 / (2 * sum), far more than a
+    # float's rounding).
+    size_a, size_b = _shingles(wa), _shingles(wb)
+    if 2 * min(size_a, size_b) < DISAGREE * (size_a + size_b):
+        return True
     return shingle_f1_words(wa, wb) < DISAGREE
+
+
+def _shingles(words: list[str]) -> int:
+    """How many 4-word shingles shingle_f1_words counts in a text of these words."""
+    return len(words) - 3 if len(words) >= 4 else min(len(words), 1)
 
 
 def _agreed_paragraphs(own: list[str], generic: list[str], headings: set[str]) -> list[str]:
@@ -709,8 +728,9 @@ def _finish(tree: etree._Element, url: str, outlet: Outlet, r: _Reading) -> Extr
         if lead == r.description and any(_same_text(p, lead) for p in paragraphs):
             lead = ""  # the description only repeats a line of the body
     body = "\n\n".join(paragraphs)
-    if len(body.split()) < MIN_BODY_WORDS:
-        raise NotAnArticle(f"{TOO_LITTLE} ({len(body.split())} words)")
+    word_count = len(body.split())  # counted once: the refusal and the item both need it
+    if word_count < MIN_BODY_WORDS:
+        raise NotAnArticle(f"{TOO_LITTLE} ({word_count} words)")
     if not r.title:
         raise NotAnArticle("page has no headline")
 
@@ -759,7 +779,7 @@ def _finish(tree: etree._Element, url: str, outlet: Outlet, r: _Reading) -> Extr
         image_url=image_url,
         image_caption=image_caption or None,
         language=page_language(tree, outlet.language_for_host(host)),
-        word_count=len(body.split()),
+        word_count=word_count,
         content_hash=content_hash(body),
         extracted_at=datetime.now(UTC).isoformat(timespec="seconds"),
         extractor_version=EXTRACTOR_VERSION,
@@ -775,7 +795,10 @@ def _structured_section(tree: etree._Element) -> str | None:
     """The section the page's structured data names (article:section, JSON-LD articleSection), if any."""
     value = meta_value(tree, "article:section")
     if not value:
-        scripts = " ".join(t for t in xp("//script[@type='application/ld+json']/text()")(tree))
+        # (//script[@type='application/ld+json']/text(): the scripts are found in a walk in C.)
+        scripts = " ".join(
+            t for s in doc_iter(tree, "script") if s.get("type") == "application/ld+json" for t in s.xpath("text()")
+        )
         match = _JSONLD_SECTION.search(scripts)
         value = normalise_text(match.group(1)) if match else ""
     return value or None
@@ -807,12 +830,13 @@ _PARSER.set_element_class_lookup(
 )
 
 
-def parse_html(html_text: str) -> etree._Element:
-    """Parse page text once with lxml; refuse what lxml cannot make a document of."""
+def parse_html(html_text: str | bytes) -> etree._Element:
+    """Parse page text (or its UTF-8 form) once with lxml; refuse what lxml cannot make a document of."""
+    # lxml refuses str input that carries an encoding declaration; UTF-8 bytes with the parser's encoding
+    # fixed make it ignore a declaration the decoder already overruled.
+    raw = html_text if isinstance(html_text, bytes) else html_text.encode("utf-8", "surrogatepass")
     try:
-        # lxml refuses str input that carries an encoding declaration; UTF-8 bytes with the parser's
-        # encoding fixed make it ignore a declaration the decoder already overruled.
-        tree = lxml.html.document_fromstring(html_text.encode("utf-8", "surrogatepass"), parser=_PARSER)
+        tree = lxml.html.document_fromstring(raw, parser=_PARSER)
     except (etree.ParserError, ValueError) as exc:
         raise NotAnArticle(f"not parseable as HTML: {exc}") from None
     if tree is None or not isinstance(tree.tag, str):
@@ -822,8 +846,9 @@ def parse_html(html_text: str) -> etree._Element:
 
 def extract_full(html: str | bytes, url: str, outlet: Outlet | None = None) -> Extraction:
     """Extract with run statistics (guard removals, layout); see `extract` for the contract."""
-    text = decode_html(html)
-    tree = parse_html(text)
+    # The page's UTF-8 form is parsed: most pages arrive as it, and are not encoded again.
+    raw = decode_page(html)[1]
+    tree = parse_html(raw)
     if outlet is None:
         outlet = outlet_for_url(url)
     try:
@@ -841,7 +866,7 @@ def extract_full(html: str | bytes, url: str, outlet: Outlet | None = None) -> E
             if layout is None or not exc.reason.startswith(TOO_LITTLE):
                 raise
             LOCAL.meta = None
-            return _extract_outlet(parse_html(text), url, outlet, None)
+            return _extract_outlet(parse_html(raw), url, outlet, None)
     finally:
         LOCAL.meta = None  # do not keep the page's tree alive after extraction
 

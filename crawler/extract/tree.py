@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -30,6 +31,14 @@ def xp(expr: str) -> etree.XPath:
     if compiled is None:
         compiled = cache[expr] = etree.XPath(expr)
     return compiled
+
+
+def doc_iter(tree: etree._Element, *tags: str) -> Iterator[etree._Element]:
+    """The document's elements of the given tags in document order, as the XPath `//tag | ...` finds them (also
+    in what a broken page puts beside its root element), walked in C without building a node-set."""
+    root = tree.getroottree().getroot()
+    for top in (*reversed(list(root.itersiblings(preceding=True))), root, *root.itersiblings()):
+        yield from top.iter(*tags)
 
 
 def node_text(node: Any) -> str:
@@ -62,7 +71,9 @@ def meta_map(tree: etree._Element) -> dict[str, str]:
     if cached is not None and cached[0] is tree:
         return cached[1]
     found: dict[str, str] = {}
-    for node in xp("//meta[@content]")(tree):
+    for node in doc_iter(tree, "meta"):
+        if node.get("content") is None:
+            continue
         key = (node.get("name") or node.get("property") or node.get("itemprop") or "").strip().lower()
         if key and key not in found and node.get("content", "").strip():
             found[key] = normalise_text(node.get("content", ""))
