@@ -399,10 +399,8 @@ def _lead_node(tree: etree._Element, description: str) -> etree._Element | None:
     start = description.casefold()[:30]
     # Only text that starts like the description can open the lead: the elements' own first text runs are
     # scanned, not the text of every block (which costs a join per element).
-    for node in _text_holders(tree):
+    for node in _text_holders(tree, start[:1]):
         run = node.text
-        if run.lstrip()[:1].casefold()[:1] != start[:1]:
-            continue  # the cheap test first: most runs do not even start with the description's letter
         text = " ".join(run.split()).casefold()[:30]
         if not text or text != start[: len(text)]:
             continue
@@ -465,12 +463,18 @@ def _block_of(root: etree._Element, text: str) -> etree._Element | None:
     return None
 
 
-def _text_holders(tree: etree._Element) -> Iterator[etree._Element]:
-    """The elements of the page's body whose own leading text is not blank, in document order."""
+def _text_holders(tree: etree._Element, first: str) -> Iterator[etree._Element]:
+    """The elements of the page's body whose own leading text opens (after white space) with a character that
+    case-folds to begin with `first`, in document order: the cheap test first, as most do not."""
     for body in doc_iter(tree, "body"):
-        for el in body.iter():
-            if el.text and isinstance(el.tag, str) and el.text.strip(" \t\r\n"):
-                yield el
+        for el in body.iter(etree.Element):  # elements only, chosen in C
+            run = el.text  # (lxml builds the string at each access: read once)
+            if run:
+                lead = run[0]
+                if lead.isspace():
+                    lead = run.lstrip()[:1]
+                if lead.casefold()[:1] == first:
+                    yield el
 
 
 @dataclass
