@@ -7,6 +7,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from itertools import islice
 from typing import Any
 from urllib.parse import urlsplit
@@ -101,28 +102,33 @@ def _block_paragraphs(region: etree._Element) -> list[str]:
     cur: list[str] = []
 
     def flush() -> None:
+        if not cur:
+            return  # (most breaks follow another: nothing to normalise)
         text = normalise_text(" ".join(cur))
         if text:
             out.append(text)
         cur.clear()
 
     def walk(el: etree._Element) -> None:
-        if not isinstance(el.tag, str):
+        tag = el.tag  # (lxml builds the tag and text strings at every access: each is read once)
+        if not isinstance(tag, str):
             pass
-        elif el.tag == "br":
+        elif tag == "br":
             flush()
-        elif el.tag not in ("script", "style", "noscript", "template"):
-            block = el.tag in _BLOCK_TAGS
+        elif tag not in ("script", "style", "noscript", "template"):
+            block = tag in _BLOCK_TAGS
             if block:
                 flush()
-            if el.text:
-                cur.append(el.text)
+            text = el.text
+            if text:
+                cur.append(text)
             for child in el:
                 walk(child)
             if block:
                 flush()
-        if el.tail:
-            cur.append(el.tail)
+        tail = el.tail
+        if tail:
+            cur.append(tail)
 
     if region.text:
         cur.append(region.text)
@@ -184,10 +190,56 @@ def classify_non_article(tree: etree._Element, outlet: Outlet | None, url: str, 
 
 
 def _detect_layout(tree: etree._Element, outlet: Outlet) -> Layout | None:
+    """The first of the outlet's layouts whose `detect` XPath matches the page.
+
+    A detect XPath made only of class tests can match only where a class attribute holds one of its class
+    words: the page's class attributes are read once, and a layout none of whose words they hold is passed
+    over without running its XPath (most pages match no layout, and each XPath walks the whole page)."""
+    classes: str | None = None
     for layout in outlet.layouts:
+        needed = _class_words(layout.detect)
+        if needed is not None:
+            if classes is None:
+                classes = "\n".join(xp("//@class", smart_strings=False)(tree))
+            if not any(word in classes for word in needed):
+                continue
         if xp(layout.detect)(tree):
             return layout
     return None
+
+
+_NAME = r"//(?:\*|[A-Za-z][\w-]*)"
+_CLASS_WORD = r"'\s*[!-&(-~]+\s*'"
+"""A class word in quotes: printable ASCII without space or quote (spaces around it allowed)."""
+_CLASS_TESTS = (
+    # //div[contains(@class,'item-text')]
+    re.compile(_NAME + r"\[\s*contains\(\s*@class\s*,\s*(" + _CLASS_WORD + r")\s*\)\s*\]"),
+    # //div[contains(concat(' ', normalize-space(@class), ' '), ' details-page ')]
+    re.compile(
+        _NAME + r"\[\s*contains\(\s*concat\(\s*' '\s*,\s*normalize-space\(\s*@class\s*\)\s*,\s*' '\s*\)\s*,"
+        r"\s*(" + _CLASS_WORD + r")\s*\)\s*\]"
+    ),
+    # //@class[contains(.,'ArticleTitle') or contains(.,'ArticleBody')]/..
+    re.compile(
+        r"//@class\[(\s*contains\(\s*\.\s*,\s*" + _CLASS_WORD + r"\s*\)"
+        r"(?:\s+or\s+contains\(\s*\.\s*,\s*" + _CLASS_WORD + r"\s*\))*)\s*\]/\.\."
+    ),
+)
+_QUOTED = re.compile(r"'\s*([!-&(-~]+)\s*'")
+
+
+@lru_cache(maxsize=64)
+def _class_words(detect: str) -> frozenset[str] | None:
+    """The class words one of which a class attribute must hold for the detect XPath to match, when the XPath is
+    a union of the class tests above (each branch matches only an element whose class holds one of its words,
+    and the parsed attribute is what the XPath reads too); None for any other XPath, which is always run."""
+    words: set[str] = set()
+    for branch in detect.split("|"):
+        found = next((m for t in _CLASS_TESTS if (m := t.fullmatch(branch.strip()))), None)
+        if found is None:
+            return None
+        words.update(_QUOTED.findall(found.group(1)))  # the quoted words the branch tests, and no other
+    return frozenset(words)
 
 
 # ---- outlet pages ----------------------------------------------------------------------------------
@@ -230,11 +282,9 @@ def _strip_byline_pair(paragraphs: list[str], outlet: Outlet) -> tuple[list[str]
 def _prune_read_more(region: etree._Element, outlet: Outlet) -> None:
     """Remove inline "Read more:" labels and the related links, lists and cards that follow each one."""
     # An element's own leading text must be the label (cheap); its whole text is checked after that.
-    candidates = [
-        el
-        for el in region.iter()
-        if isinstance(el.tag, str) and el is not region and el.text and outlet.read_more_regex.match(el.text)
-    ]
+    match = outlet.read_more_regex.match
+    # Elements only, chosen in C; each text read once (lxml builds the string at every access).
+    candidates = [el for el in region.iter(etree.Element) if (text := el.text) and match(text) and el is not region]
     labels = []
     for el in candidates:
         if outlet.read_more_regex.match(node_text(el) or "-"):
@@ -707,8 +757,11 @@ def _finish(tree: etree._Element, url: str, outlet: Outlet, r: _Reading) -> Extr
     image_caption = r.image_caption or cues.caption
     shown = "" if unseen and r.lead_node is None else lead
     drop = {normalise_text(x).casefold() for x in (shown, r.title, image_caption or "") if x}
-    paragraphs = [p for p in paragraphs if p.casefold() not in drop]
-    captions = [p for p in paragraphs if len(p.split()) <= 60 and outlet.caption_regex.search(p)]
+    # Case folding never shortens a text: a paragraph longer than every dropped text is kept unfolded.
+    longest = max(map(len, drop), default=-1)
+    paragraphs = [p for p in paragraphs if len(p) > longest or p.casefold() not in drop]
+    # (The pattern's C search first: it rules out nearly every paragraph before its words are counted.)
+    captions = [p for p in paragraphs if outlet.caption_regex.search(p) and len(p.split()) <= 60]
     if captions:
         paragraphs = [p for p in paragraphs if p not in captions]
         image_caption = image_caption or captions[0]
