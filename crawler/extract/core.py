@@ -404,18 +404,21 @@ def _title_node(tree: etree._Element, outlet: Outlet) -> etree._Element | None:
     }
     # The headings inside a <body> (//body//h1 | ...), found in one walk in C.
     headings = list(islice((h for h in doc_iter(tree, "h1", "h2", "h3") if _in_body(h)), 40))
+    texts: list[str] = []  # each heading's text, built once for the three searches
     for node in headings:
-        if node_text(node).casefold() in wanted:
+        text = node_text(node)
+        if text.casefold() in wanted:
             return node
+        texts.append(text)
     # A headline the page's title rewords ("Rouhani in NY to ..." over "Iran president in New York to ..."):
     # the first heading that shares most of the title's words.
     title_words = [set(_WORDS.findall(t)) for t in wanted]
-    for node in headings:
-        words = set(_WORDS.findall(node_text(node).casefold()))
+    for node, text in zip(headings, texts, strict=True):
+        words = set(_WORDS.findall(text.casefold()))
         if len(words) >= 3 and any(len(words & t) >= TITLE_OVERLAP * len(t) for t in title_words if t):
             return node
-    for node in headings:
-        if node.tag == "h1" and len(node_text(node).split()) >= 3:
+    for node, text in zip(headings, texts, strict=True):
+        if node.tag == "h1" and len(text.split()) >= 3:
             return node
     return None
 
@@ -720,6 +723,9 @@ def _structural_lead(tree: etree._Element, title_node: etree._Element | None, re
     body = tree.find("body")
     started = title_node is None
     found = ""
+    # What holds the region, and what the headline holds, as sets: asked of every element after the headline.
+    around_region = {region, *region.iterancestors()}
+    in_title = set() if title_node is None else set(title_node.iter())
     for el in (body if body is not None else tree).iter():
         if el is region:
             break
@@ -728,9 +734,7 @@ def _structural_lead(tree: etree._Element, title_node: etree._Element | None, re
         if not started:
             started = el is title_node
             continue
-        if el.tag in ("script", "style") or is_inside(region, el):
-            continue
-        if title_node is not None and is_inside(el, title_node):
+        if el.tag in ("script", "style") or el in around_region or el in in_title:
             continue
         if el.tag not in ("p", "div", "h2", "h3", "h4", "strong", "span", "section", "td", "blockquote"):
             continue
