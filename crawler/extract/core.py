@@ -143,10 +143,16 @@ def _block_paragraphs(region: etree._Element) -> list[str]:
 
 def _first_words(body: etree._Element | None, limit: int) -> list[str]:
     """The words of the page's text (its text pieces joined by spaces), read only until `limit` of them are
-    found: a long page stops early."""
+    found: a long page stops early, with `limit` words or one more."""
     words: list[str] = []
     for piece in body.itertext() if body is not None else ():
-        words.extend(piece.split())
+        # A long piece (a script's text) is split no further than the words still wanted, and one more: its
+        # last part is then cut to its first word.
+        wanted = limit - len(words)
+        parts = piece.split(None, wanted)
+        if len(parts) > wanted:
+            parts[-1] = parts[-1].split(None, 1)[0]
+        words.extend(parts)
         if len(words) >= limit:
             break
     return words
@@ -714,7 +720,10 @@ def _agreed_paragraphs(own: list[str], generic: list[str], headings: set[str]) -
     """The region's paragraphs, less the short ones (other than its subheadings) the generic extractor left out
     of the page's text."""
     kept = " ".join(generic)
-    return [p for p in own if len(p.split()) >= KEEP_UNSEEN_WORDS or p in kept or p in headings]
+    # (Split no further than KEEP_UNSEEN_WORDS words: enough to tell a long paragraph.)
+    return [
+        p for p in own if len(p.split(None, KEEP_UNSEEN_WORDS - 1)) >= KEEP_UNSEEN_WORDS or p in kept or p in headings
+    ]
 
 
 def _structural_lead(tree: etree._Element, title_node: etree._Element | None, region: etree._Element) -> str:

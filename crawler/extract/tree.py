@@ -179,11 +179,26 @@ _ASCII_NON_WORD = str.maketrans({i: " " for i in range(128) if not (chr(i).isaln
 """Every ASCII character \\w does not match, to a space: ASCII text is cut into its words by str.split, faster."""
 
 
+_PUNCTUATION = "".join(
+    c for c in "\u2019\u2018\u201c\u201d\u2014\u2013\u2011\u2026\u2022\xa0\xab\xbb" if not _WORD.match(c)
+)
+"""The characters other than ASCII that English text holds most (curly quotes, dashes, ellipsis, no-break space),
+none of them one \\w matches."""
+
+
 def lower_words(text: str) -> list[str]:
     """The lower-case \\w+ words of a text."""
     low = text.lower()
     if low.isascii():
         return low.translate(_ASCII_NON_WORD).split()
+    # Text that is ASCII but for punctuation \\w does not match has the same words with that punctuation made
+    # spaces: cut by str.split, faster than the regex.
+    plain = low
+    for mark in _PUNCTUATION:
+        if mark in plain:
+            plain = plain.replace(mark, " ")
+    if plain.isascii():
+        return plain.translate(_ASCII_NON_WORD).split()
     return _WORD.findall(low)
 
 
