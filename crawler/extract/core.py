@@ -443,6 +443,13 @@ def _same_text(a: str, b: str) -> bool:
     return short == long_ or (len(short) >= 60 and long_.startswith(short))
 
 
+def _repeated(paragraphs: list[str], text: str) -> bool:
+    """True when one of the paragraphs is the same lead as `text` (_same_text): the first letters are compared
+    first (a text's first letter case-folded begins its case-folded text), and most paragraphs differ there."""
+    first = text.casefold().rstrip(" .…")[:1]
+    return bool(first) and any(p[:1].casefold()[:1] == first and _same_text(p, text) for p in paragraphs)
+
+
 LEAD_MAX_WORDS = 120
 """A standfirst is never longer than this: a longer block that opens like the meta description is the body."""
 
@@ -795,7 +802,7 @@ def _finish(tree: etree._Element, url: str, outlet: Outlet, r: _Reading) -> Extr
             if found and found not in paragraphs[1:]:
                 lead = found
                 paragraphs = [p for p in paragraphs if p != lead]
-        if lead == r.description and any(_same_text(p, lead) for p in paragraphs):
+        if lead == r.description and _repeated(paragraphs, lead):
             lead = ""  # the description only repeats a line of the body
     body = "\n\n".join(paragraphs)
     word_count = len(body.split())  # counted once: the refusal and the item both need it
