@@ -125,7 +125,7 @@ def link_density(region: etree._Element) -> float:
 
 
 def page_language(tree: etree._Element, default: str) -> str:
-    lang = str(tree.xpath("string(/html/@lang)")).strip().lower()[:2]
+    lang = str(xp("string(/html/@lang)")(tree)).strip().lower()[:2]  # (compiled once, not per page)
     return lang if lang.isalpha() and len(lang) == 2 else default
 
 
