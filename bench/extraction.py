@@ -100,7 +100,7 @@ def _patched(stages: _Stages) -> Iterator[None]:
         extract = staticmethod(stages.wrap("trafilatura (on the pruned region)", trafilatura.extract))
 
     names = {
-        "decode_html": "decode (bytes to text)",
+        "decode_page": "decode (bytes to text)",
         "parse_html": "parse (lxml, once)",
         "classify_non_article": "classify (non-article checks)",
         "_detect_layout": "classify (non-article checks)",

@@ -7,6 +7,8 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
+from itertools import islice
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -17,7 +19,7 @@ from lxml import etree
 from crawler.core.items import EXTRACTOR_VERSION, Article, content_hash, normalise_text
 from crawler.extract.cues import Cues, clean_page, clean_paragraphs
 from crawler.extract.dates import date_at_midnight, iso, parse_site_datetime, split_updated
-from crawler.extract.decode import decode_html
+from crawler.extract.decode import decode_page
 from crawler.extract.errors import NotAnArticle
 from crawler.extract.furniture import prune_furniture, prune_hidden
 from crawler.extract.generic import extract_generic, generic_paragraphs
@@ -28,6 +30,7 @@ from crawler.extract.tree import (
     MIN_BODY_WORDS,
     Extraction,
     absolute_url,
+    doc_iter,
     first_match,
     is_inside,
     link_density,
@@ -99,28 +102,33 @@ def _block_paragraphs(region: etree._Element) -> list[str]:
     cur: list[str] = []
 
     def flush() -> None:
+        if not cur:
+            return  # (most breaks follow another: nothing to normalise)
         text = normalise_text(" ".join(cur))
         if text:
             out.append(text)
         cur.clear()
 
     def walk(el: etree._Element) -> None:
-        if not isinstance(el.tag, str):
+        tag = el.tag  # (lxml builds the tag and text strings at every access: each is read once)
+        if not isinstance(tag, str):
             pass
-        elif el.tag == "br":
+        elif tag == "br":
             flush()
-        elif el.tag not in ("script", "style", "noscript", "template"):
-            block = el.tag in _BLOCK_TAGS
+        elif tag not in ("script", "style", "noscript", "template"):
+            block = tag in _BLOCK_TAGS
             if block:
                 flush()
-            if el.text:
-                cur.append(el.text)
+            text = el.text
+            if text:
+                cur.append(text)
             for child in el:
                 walk(child)
             if block:
                 flush()
-        if el.tail:
-            cur.append(el.tail)
+        tail = el.tail
+        if tail:
+            cur.append(tail)
 
     if region.text:
         cur.append(region.text)
@@ -135,10 +143,16 @@ def _block_paragraphs(region: etree._Element) -> list[str]:
 
 def _first_words(body: etree._Element | None, limit: int) -> list[str]:
     """The words of the page's text (its text pieces joined by spaces), read only until `limit` of them are
-    found: a long page stops early."""
+    found: a long page stops early, with `limit` words or one more."""
     words: list[str] = []
     for piece in body.itertext() if body is not None else ():
-        words.extend(piece.split())
+        # A long piece (a script's text) is split no further than the words still wanted, and one more: its
+        # last part is then cut to its first word.
+        wanted = limit - len(words)
+        parts = piece.split(None, wanted)
+        if len(parts) > wanted:
+            parts[-1] = parts[-1].split(None, 1)[0]
+        words.extend(parts)
         if len(words) >= limit:
             break
     return words
@@ -151,7 +165,7 @@ def classify_non_article(tree: etree._Element, outlet: Outlet | None, url: str, 
     the whole text of short pages without an article layout, so an article that merely quotes "access
     denied" stays an article.
     """
-    head_bits = [node_text(n) for n in xp("//title | //h1 | //h2 | //h3")(tree)[:12]]
+    head_bits = [node_text(n) for n in islice(doc_iter(tree, "title", "h1", "h2", "h3"), 12)]
     head_text = " | ".join(b for b in head_bits if b).lower()
     if outlet is not None:
         short = False
@@ -182,10 +196,56 @@ def classify_non_article(tree: etree._Element, outlet: Outlet | None, url: str, 
 
 
 def _detect_layout(tree: etree._Element, outlet: Outlet) -> Layout | None:
+    """The first of the outlet's layouts whose `detect` XPath matches the page.
+
+    A detect XPath made only of class tests can match only where a class attribute holds one of its class
+    words: the page's class attributes are read once, and a layout none of whose words they hold is passed
+    over without running its XPath (most pages match no layout, and each XPath walks the whole page)."""
+    classes: str | None = None
     for layout in outlet.layouts:
+        needed = _class_words(layout.detect)
+        if needed is not None:
+            if classes is None:
+                classes = "\n".join(xp("//@class", smart_strings=False)(tree))
+            if not any(word in classes for word in needed):
+                continue
         if xp(layout.detect)(tree):
             return layout
     return None
+
+
+_NAME = r"//(?:\*|[A-Za-z][\w-]*)"
+_CLASS_WORD = r"'\s*[!-&(-~]+\s*'"
+"""A class word in quotes: printable ASCII without space or quote (spaces around it allowed)."""
+_CLASS_TESTS = (
+    # //div[contains(@class,'item-text')]
+    re.compile(_NAME + r"\[\s*contains\(\s*@class\s*,\s*(" + _CLASS_WORD + r")\s*\)\s*\]"),
+    # //div[contains(concat(' ', normalize-space(@class), ' '), ' details-page ')]
+    re.compile(
+        _NAME + r"\[\s*contains\(\s*concat\(\s*' '\s*,\s*normalize-space\(\s*@class\s*\)\s*,\s*' '\s*\)\s*,"
+        r"\s*(" + _CLASS_WORD + r")\s*\)\s*\]"
+    ),
+    # //@class[contains(.,'ArticleTitle') or contains(.,'ArticleBody')]/..
+    re.compile(
+        r"//@class\[(\s*contains\(\s*\.\s*,\s*" + _CLASS_WORD + r"\s*\)"
+        r"(?:\s+or\s+contains\(\s*\.\s*,\s*" + _CLASS_WORD + r"\s*\))*)\s*\]/\.\."
+    ),
+)
+_QUOTED = re.compile(r"'\s*([!-&(-~]+)\s*'")
+
+
+@lru_cache(maxsize=64)
+def _class_words(detect: str) -> frozenset[str] | None:
+    """The class words one of which a class attribute must hold for the detect XPath to match, when the XPath is
+    a union of the class tests above (each branch matches only an element whose class holds one of its words,
+    and the parsed attribute is what the XPath reads too); None for any other XPath, which is always run."""
+    words: set[str] = set()
+    for branch in detect.split("|"):
+        found = next((m for t in _CLASS_TESTS if (m := t.fullmatch(branch.strip()))), None)
+        if found is None:
+            return None
+        words.update(_QUOTED.findall(found.group(1)))  # the quoted words the branch tests, and no other
+    return frozenset(words)
 
 
 # ---- outlet pages ----------------------------------------------------------------------------------
@@ -228,11 +288,9 @@ def _strip_byline_pair(paragraphs: list[str], outlet: Outlet) -> tuple[list[str]
 def _prune_read_more(region: etree._Element, outlet: Outlet) -> None:
     """Remove inline "Read more:" labels and the related links, lists and cards that follow each one."""
     # An element's own leading text must be the label (cheap); its whole text is checked after that.
-    candidates = [
-        el
-        for el in region.iter()
-        if isinstance(el.tag, str) and el is not region and el.text and outlet.read_more_regex.match(el.text)
-    ]
+    match = outlet.read_more_regex.match
+    # Elements only, chosen in C; each text read once (lxml builds the string at every access).
+    candidates = [el for el in region.iter(etree.Element) if (text := el.text) and match(text) and el is not region]
     labels = []
     for el in candidates:
         if outlet.read_more_regex.match(node_text(el) or "-"):
@@ -350,21 +408,30 @@ def _title_node(tree: etree._Element, outlet: Outlet) -> etree._Element | None:
         for t in (meta_value(tree, "og:title", "twitter:title"), node_text(tree.find(".//title")))
         if t
     }
-    headings = xp("//body//h1 | //body//h2 | //body//h3")(tree)[:40]
+    # The headings inside a <body> (//body//h1 | ...), found in one walk in C.
+    headings = list(islice((h for h in doc_iter(tree, "h1", "h2", "h3") if _in_body(h)), 40))
+    texts: list[str] = []  # each heading's text, built once for the three searches
     for node in headings:
-        if node_text(node).casefold() in wanted:
+        text = node_text(node)
+        if text.casefold() in wanted:
             return node
+        texts.append(text)
     # A headline the page's title rewords ("Rouhani in NY to ..." over "Iran president in New York to ..."):
     # the first heading that shares most of the title's words.
     title_words = [set(_WORDS.findall(t)) for t in wanted]
-    for node in headings:
-        words = set(_WORDS.findall(node_text(node).casefold()))
+    for node, text in zip(headings, texts, strict=True):
+        words = set(_WORDS.findall(text.casefold()))
         if len(words) >= 3 and any(len(words & t) >= TITLE_OVERLAP * len(t) for t in title_words if t):
             return node
-    for node in headings:
-        if node.tag == "h1" and len(node_text(node).split()) >= 3:
+    for node, text in zip(headings, texts, strict=True):
+        if node.tag == "h1" and len(text.split()) >= 3:
             return node
     return None
+
+
+def _in_body(el: etree._Element) -> bool:
+    """True when a <body> holds the element."""
+    return next(el.iterancestors("body"), None) is not None
 
 
 def _same_text(a: str, b: str) -> bool:
@@ -374,6 +441,13 @@ def _same_text(a: str, b: str) -> bool:
         return False
     short, long_ = (a, b) if len(a) <= len(b) else (b, a)
     return short == long_ or (len(short) >= 60 and long_.startswith(short))
+
+
+def _repeated(paragraphs: list[str], text: str) -> bool:
+    """True when one of the paragraphs is the same lead as `text` (_same_text): the first letters are compared
+    first (a text's first letter case-folded begins its case-folded text), and most paragraphs differ there."""
+    first = text.casefold().rstrip(" .…")[:1]
+    return bool(first) and any(p[:1].casefold()[:1] == first and _same_text(p, text) for p in paragraphs)
 
 
 LEAD_MAX_WORDS = 120
@@ -391,10 +465,8 @@ def _lead_node(tree: etree._Element, description: str) -> etree._Element | None:
     start = description.casefold()[:30]
     # Only text that starts like the description can open the lead: the elements' own first text runs are
     # scanned, not the text of every block (which costs a join per element).
-    for node in _text_holders(tree):
+    for node in _text_holders(tree, start[:1]):
         run = node.text
-        if run.lstrip()[:1].casefold()[:1] != start[:1]:
-            continue  # the cheap test first: most runs do not even start with the description's letter
         text = " ".join(run.split()).casefold()[:30]
         if not text or text != start[: len(text)]:
             continue
@@ -457,12 +529,18 @@ def _block_of(root: etree._Element, text: str) -> etree._Element | None:
     return None
 
 
-def _text_holders(tree: etree._Element) -> Iterator[etree._Element]:
-    """The elements of the page's body whose own leading text is not blank, in document order."""
-    for body in xp("//body")(tree):
-        for el in body.iter():
-            if el.text and isinstance(el.tag, str) and el.text.strip(" \t\r\n"):
-                yield el
+def _text_holders(tree: etree._Element, first: str) -> Iterator[etree._Element]:
+    """The elements of the page's body whose own leading text opens (after white space) with a character that
+    case-folds to begin with `first`, in document order: the cheap test first, as most do not."""
+    for body in doc_iter(tree, "body"):
+        for el in body.iter(etree.Element):  # elements only, chosen in C
+            run = el.text  # (lxml builds the string at each access: read once)
+            if run:
+                lead = run[0]
+                if lead.isspace():
+                    lead = run.lstrip()[:1]
+                if lead.casefold()[:1] == first:
+                    yield el
 
 
 @dataclass
@@ -617,8 +695,8 @@ KEEP_UNSEEN_WORDS = 6
 
 def _disagree(own: list[str], generic: list[str]) -> bool:
     """True when the region's paragraphs and the generic extractor's share less than DISAGREE of their 4-word
-    shingles (F1). Paragraphs found in both give a floor of common shingles (all but 3 of each one's), so the
-    shingles themselves are only counted when that floor does not settle it."""
+    shingles (F1). Paragraphs found in both give a floor of common shingles (all but 3 of each one's), and the
+    smaller text a ceiling, so the shingles themselves are only counted when neither settles it."""
     words: dict[str, list[str]] = {}
     wa, wb = paragraph_words(own, words), paragraph_words(generic, words)
     if min(len(wa), len(wb)) >= 4:
@@ -631,14 +709,28 @@ def _disagree(own: list[str], generic: list[str]) -> bool:
         # F1 of shingle counts is 2 * common / (shingles of one + shingles of the other).
         if 2 * floor >= DISAGREE * (len(wa) - 3 + len(wb) - 3):
             return False
+    # Nor can they share more shingles than the smaller has, so F1 <= 2 * smaller / sum: a body three times the
+    # other's size disagrees unread (the F1 is then under DISAGREE by at least 1 / (2 * sum), far more than a
+    # float's rounding).
+    size_a, size_b = _shingles(wa), _shingles(wb)
+    if 2 * min(size_a, size_b) < DISAGREE * (size_a + size_b):
+        return True
     return shingle_f1_words(wa, wb) < DISAGREE
+
+
+def _shingles(words: list[str]) -> int:
+    """How many 4-word shingles shingle_f1_words counts in a text of these words."""
+    return len(words) - 3 if len(words) >= 4 else min(len(words), 1)
 
 
 def _agreed_paragraphs(own: list[str], generic: list[str], headings: set[str]) -> list[str]:
     """The region's paragraphs, less the short ones (other than its subheadings) the generic extractor left out
     of the page's text."""
     kept = " ".join(generic)
-    return [p for p in own if len(p.split()) >= KEEP_UNSEEN_WORDS or p in kept or p in headings]
+    # (Split no further than KEEP_UNSEEN_WORDS words: enough to tell a long paragraph.)
+    return [
+        p for p in own if len(p.split(None, KEEP_UNSEEN_WORDS - 1)) >= KEEP_UNSEEN_WORDS or p in kept or p in headings
+    ]
 
 
 def _structural_lead(tree: etree._Element, title_node: etree._Element | None, region: etree._Element) -> str:
@@ -647,6 +739,9 @@ def _structural_lead(tree: etree._Element, title_node: etree._Element | None, re
     body = tree.find("body")
     started = title_node is None
     found = ""
+    # What holds the region, and what the headline holds, as sets: asked of every element after the headline.
+    around_region = {region, *region.iterancestors()}
+    in_title = set() if title_node is None else set(title_node.iter())
     for el in (body if body is not None else tree).iter():
         if el is region:
             break
@@ -655,9 +750,7 @@ def _structural_lead(tree: etree._Element, title_node: etree._Element | None, re
         if not started:
             started = el is title_node
             continue
-        if el.tag in ("script", "style") or is_inside(region, el):
-            continue
-        if title_node is not None and is_inside(el, title_node):
+        if el.tag in ("script", "style") or el in around_region or el in in_title:
             continue
         if el.tag not in ("p", "div", "h2", "h3", "h4", "strong", "span", "section", "td", "blockquote"):
             continue
@@ -684,8 +777,11 @@ def _finish(tree: etree._Element, url: str, outlet: Outlet, r: _Reading) -> Extr
     image_caption = r.image_caption or cues.caption
     shown = "" if unseen and r.lead_node is None else lead
     drop = {normalise_text(x).casefold() for x in (shown, r.title, image_caption or "") if x}
-    paragraphs = [p for p in paragraphs if p.casefold() not in drop]
-    captions = [p for p in paragraphs if len(p.split()) <= 60 and outlet.caption_regex.search(p)]
+    # Case folding never shortens a text: a paragraph longer than every dropped text is kept unfolded.
+    longest = max(map(len, drop), default=-1)
+    paragraphs = [p for p in paragraphs if len(p) > longest or p.casefold() not in drop]
+    # (The pattern's C search first: it rules out nearly every paragraph before its words are counted.)
+    captions = [p for p in paragraphs if outlet.caption_regex.search(p) and len(p.split()) <= 60]
     if captions:
         paragraphs = [p for p in paragraphs if p not in captions]
         image_caption = image_caption or captions[0]
@@ -706,11 +802,12 @@ def _finish(tree: etree._Element, url: str, outlet: Outlet, r: _Reading) -> Extr
             if found and found not in paragraphs[1:]:
                 lead = found
                 paragraphs = [p for p in paragraphs if p != lead]
-        if lead == r.description and any(_same_text(p, lead) for p in paragraphs):
+        if lead == r.description and _repeated(paragraphs, lead):
             lead = ""  # the description only repeats a line of the body
     body = "\n\n".join(paragraphs)
-    if len(body.split()) < MIN_BODY_WORDS:
-        raise NotAnArticle(f"{TOO_LITTLE} ({len(body.split())} words)")
+    word_count = len(body.split())  # counted once: the refusal and the item both need it
+    if word_count < MIN_BODY_WORDS:
+        raise NotAnArticle(f"{TOO_LITTLE} ({word_count} words)")
     if not r.title:
         raise NotAnArticle("page has no headline")
 
@@ -759,7 +856,7 @@ def _finish(tree: etree._Element, url: str, outlet: Outlet, r: _Reading) -> Extr
         image_url=image_url,
         image_caption=image_caption or None,
         language=page_language(tree, outlet.language_for_host(host)),
-        word_count=len(body.split()),
+        word_count=word_count,
         content_hash=content_hash(body),
         extracted_at=datetime.now(UTC).isoformat(timespec="seconds"),
         extractor_version=EXTRACTOR_VERSION,
@@ -775,7 +872,10 @@ def _structured_section(tree: etree._Element) -> str | None:
     """The section the page's structured data names (article:section, JSON-LD articleSection), if any."""
     value = meta_value(tree, "article:section")
     if not value:
-        scripts = " ".join(t for t in xp("//script[@type='application/ld+json']/text()")(tree))
+        # (//script[@type='application/ld+json']/text(): the scripts are found in a walk in C.)
+        scripts = " ".join(
+            t for s in doc_iter(tree, "script") if s.get("type") == "application/ld+json" for t in s.xpath("text()")
+        )
         match = _JSONLD_SECTION.search(scripts)
         value = normalise_text(match.group(1)) if match else ""
     return value or None
@@ -807,12 +907,13 @@ _PARSER.set_element_class_lookup(
 )
 
 
-def parse_html(html_text: str) -> etree._Element:
-    """Parse page text once with lxml; refuse what lxml cannot make a document of."""
+def parse_html(html_text: str | bytes) -> etree._Element:
+    """Parse page text (or its UTF-8 form) once with lxml; refuse what lxml cannot make a document of."""
+    # lxml refuses str input that carries an encoding declaration; UTF-8 bytes with the parser's encoding
+    # fixed make it ignore a declaration the decoder already overruled.
+    raw = html_text if isinstance(html_text, bytes) else html_text.encode("utf-8", "surrogatepass")
     try:
-        # lxml refuses str input that carries an encoding declaration; UTF-8 bytes with the parser's
-        # encoding fixed make it ignore a declaration the decoder already overruled.
-        tree = lxml.html.document_fromstring(html_text.encode("utf-8", "surrogatepass"), parser=_PARSER)
+        tree = lxml.html.document_fromstring(raw, parser=_PARSER)
     except (etree.ParserError, ValueError) as exc:
         raise NotAnArticle(f"not parseable as HTML: {exc}") from None
     if tree is None or not isinstance(tree.tag, str):
@@ -822,8 +923,9 @@ def parse_html(html_text: str) -> etree._Element:
 
 def extract_full(html: str | bytes, url: str, outlet: Outlet | None = None) -> Extraction:
     """Extract with run statistics (guard removals, layout); see `extract` for the contract."""
-    text = decode_html(html)
-    tree = parse_html(text)
+    # The page's UTF-8 form is parsed: most pages arrive as it, and are not encoded again.
+    raw = decode_page(html)[1]
+    tree = parse_html(raw)
     if outlet is None:
         outlet = outlet_for_url(url)
     try:
@@ -841,7 +943,7 @@ def extract_full(html: str | bytes, url: str, outlet: Outlet | None = None) -> E
             if layout is None or not exc.reason.startswith(TOO_LITTLE):
                 raise
             LOCAL.meta = None
-            return _extract_outlet(parse_html(text), url, outlet, None)
+            return _extract_outlet(parse_html(raw), url, outlet, None)
     finally:
         LOCAL.meta = None  # do not keep the page's tree alive after extraction
 

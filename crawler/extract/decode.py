@@ -61,6 +61,10 @@ _MAGIC = (
 """Leading bytes of file formats that are never a web page (PDF, zip, images, audio/video, executables)."""
 
 
+_BINARY_CONTROLS = bytes([*range(0x00, 0x09), *range(0x0E, 0x20)])
+"""The control bytes (below 9, and from 14 to 31) that make a page's head binary when there are many."""
+
+
 def looks_binary(data: bytes) -> bool:
     """True for bodies that are not text: a known binary format, or many NUL/control bytes in the first 2 KB.
 
@@ -71,7 +75,7 @@ def looks_binary(data: bytes) -> bool:
         return False
     if head.startswith(_MAGIC):
         return True
-    controls = sum(1 for b in head if b < 9 or 13 < b < 32)
+    controls = len(head) - len(head.translate(None, _BINARY_CONTROLS))  # counted in C
     return controls / len(head) > 0.05
 
 
@@ -87,22 +91,28 @@ def decode_html(data: bytes | str, header_charset: str | None = None) -> str:
     tried first: text that decodes as UTF-8 is almost never anything else. Then the declared charsets,
     then windows-1252, which decodes any byte.
     """
-    text = _decode(data, header_charset)
-    return _CONTROLS.sub("", text) if _has_controls(text) else text
+    return decode_page(data, header_charset)[0]
+
+
+def decode_page(data: bytes | str, header_charset: str | None = None) -> tuple[str, bytes]:
+    """decode_html's text, and that text as UTF-8 (what the HTML parser reads): the page's own bytes when they
+    were that text in UTF-8 already (most pages), so they are not encoded again."""
+    text, utf8 = _decode(data, header_charset)
+    raw = utf8 if utf8 is not None else text.encode("utf-8", "surrogatepass")
+    if len(raw.translate(None, _CONTROL_BYTES)) == len(raw):
+        return text, raw
+    text = _CONTROLS.sub("", text)
+    return text, text.encode("utf-8", "surrogatepass")
 
 
 _CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0B, *range(0x0E, 0x20)])
 """The characters _CONTROLS matches, as UTF-8 bytes: no other character's UTF-8 form holds a byte below 0x80."""
 
 
-def _has_controls(text: str) -> bool:
-    """Whether _CONTROLS matches in the text, found in C: the regex search is slower than encoding the text and
-    deleting the control bytes (a page rarely has any)."""
-    raw = text.encode("utf-8", "surrogatepass")
-    return len(raw.translate(None, _CONTROL_BYTES)) != len(raw)
-
-
-def _decode(data: bytes | str, header_charset: str | None) -> str:
+def _decode(data: bytes | str, header_charset: str | None) -> tuple[str, bytes | None]:
+    """The page's text, and the bytes it was decoded from when they are its UTF-8 form: bytes that decode as
+    strict UTF-8 are exactly the text's UTF-8 (the strict decoder makes no surrogates), so they need no
+    encoding again."""
     if isinstance(data, str):
         if len(data) > MAX_PAGE_BYTES:
             raise NotAnArticle(f"page too large: {len(data) // (1024 * 1024)} MB of text (limit 16 MB)")
@@ -110,7 +120,7 @@ def _decode(data: bytes | str, header_charset: str | None) -> str:
             raise NotAnArticle("empty page")
         if "\x00" in data[:2048]:
             raise NotAnArticle("binary body, not HTML")
-        return data
+        return data, None
     if data[:2] == b"\x1f\x8b":
         data = gunzip_limited(data)
     if len(data) > MAX_PAGE_BYTES:
@@ -118,19 +128,19 @@ def _decode(data: bytes | str, header_charset: str | None) -> str:
     if not data.strip():
         raise NotAnArticle("empty page")
     if data.startswith(codecs.BOM_UTF8):
-        return data[3:].decode("utf-8", "replace")
+        return data[3:].decode("utf-8", "replace"), None
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return data.decode("utf-16", "replace")
+        return data.decode("utf-16", "replace"), None
     if looks_binary(data):
         raise NotAnArticle("binary body, not HTML")
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8"), data
     except UnicodeDecodeError:
         pass
     for name in (header_charset, declared_charset(data)):
         if name and codecs.lookup(name).name not in ("utf-8", "ascii"):
-            return data.decode(name, "replace")
-    return data.decode("windows-1252", "replace")
+            return data.decode(name, "replace"), None
+    return data.decode("windows-1252", "replace"), None
 
 
 def read_page_file(path: str) -> bytes:

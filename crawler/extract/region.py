@@ -29,6 +29,7 @@ from crawler.extract.tree import is_inside, node_text
 
 _SKIP = frozenset({"script", "style", "noscript", "template", "head", "title", "a", "p"})
 _PARA_TAGS = ("p", "blockquote", "h3", "h4", "ul", "ol", "pre")
+_PARA_SET = frozenset(_PARA_TAGS)
 _BR = re.compile(r"<br\s*/?>", re.IGNORECASE)
 _RIGHTS = re.compile(r"©|\bcopyright\b|\ball rights reserved\b", re.IGNORECASE)
 """A copyright line: the page's legal footer, after which nothing is more of the article."""
@@ -80,28 +81,31 @@ def densest(root: etree._Element) -> etree._Element | None:
         el = stack.pop()
         text = el.text
         own = len(text.strip()) if text else 0
-        prose: list[float] = []
-        inner: list[etree._Element] = []
-        for child in el:  # one pass over the children: own text, paragraphs, and the children to visit
+        prose: list[float] | None = None  # (made only for the few elements with paragraphs)
+        # One pass over the children: own text, paragraphs, and the children to visit, pushed in order (the score
+        # below does not touch the stack).
+        for child in el:
             tail = child.tail
             if tail:
                 own += len(tail.strip())
             tag = child.tag
-            if not isinstance(tag, str):
-                continue
-            if tag in _PARA_TAGS:
+            if tag in _PARA_SET:
                 para = node_text(child)
                 if len(para) >= 25:
                     linked = sum(len(node_text(a)) for a in child.iter("a"))
+                    if prose is None:
+                        prose = []
                     prose.append(len(para) * (1.0 - linked / len(para)))
-            if tag not in _SKIP:
-                inner.append(child)
+                if tag not in _SKIP:
+                    stack.append(child)
+            elif isinstance(tag, str) and tag not in _SKIP:
+                stack.append(child)
         score = float(own - 25) if own > 25 else 0.0
-        for part in prose:  # added in document order, as ever: the same float sum
-            score += part
+        if prose is not None:
+            for part in prose:  # added in document order, as ever: the same float sum
+                score += part
         if score > best_score:
             best, best_score = el, score
-        stack.extend(inner)
     return best
 
 
@@ -121,14 +125,17 @@ def _starts(root: etree._Element, firsts: set[str]) -> dict[str, etree._Element]
     index: dict[str, etree._Element] = {}
     body = root.find("body")
     for el in (body if body is not None else root).iter(etree.Element):
-        if el.tag in _UNINDEXED:
-            continue
         text = el.text
-        runs = [text] if text and len(text) >= _MIN_START else []
+        runs = [text] if text and len(text) >= _MIN_START else None  # (most elements have none)
         for child in el:
             tail = child.tail
             if tail and len(tail) >= _MIN_START:
-                runs.append(tail)
+                if runs is None:
+                    runs = [tail]
+                else:
+                    runs.append(tail)
+        if runs is None or el.tag in _UNINDEXED:
+            continue
         for piece in runs:
             lead = _LEAD.match(piece)
             if lead is None:

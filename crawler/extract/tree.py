@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -18,18 +19,28 @@ from crawler.core.items import Article, normalise_text
 LOCAL = threading.local()
 
 
-def xp(expr: str) -> etree.XPath:
+def xp(expr: str, smart_strings: bool = True) -> etree.XPath:
     """A compiled XPath (profiles are data, so expressions are compiled on first use and kept).
 
     Kept per thread: lxml does not promise that one compiled XPath may run in two threads at once.
+    `smart_strings=False`: strings found are plain ones, without a link to their element (cheaper to make).
     """
-    cache: dict[str, etree.XPath] | None = getattr(LOCAL, "xpaths", None)
+    cache: dict[tuple[str, bool], etree.XPath] | None = getattr(LOCAL, "xpaths", None)
     if cache is None:
         cache = LOCAL.xpaths = {}
-    compiled = cache.get(expr)
+    key = (expr, smart_strings)
+    compiled = cache.get(key)
     if compiled is None:
-        compiled = cache[expr] = etree.XPath(expr)
+        compiled = cache[key] = etree.XPath(expr, smart_strings=smart_strings)
     return compiled
+
+
+def doc_iter(tree: etree._Element, *tags: str) -> Iterator[etree._Element]:
+    """The document's elements of the given tags in document order, as the XPath `//tag | ...` finds them (also
+    in what a broken page puts beside its root element), walked in C without building a node-set."""
+    root = tree.getroottree().getroot()
+    for top in (*reversed(list(root.itersiblings(preceding=True))), root, *root.itersiblings()):
+        yield from top.iter(*tags)
 
 
 def node_text(node: Any) -> str:
@@ -62,7 +73,9 @@ def meta_map(tree: etree._Element) -> dict[str, str]:
     if cached is not None and cached[0] is tree:
         return cached[1]
     found: dict[str, str] = {}
-    for node in xp("//meta[@content]")(tree):
+    for node in doc_iter(tree, "meta"):
+        if node.get("content") is None:
+            continue
         key = (node.get("name") or node.get("property") or node.get("itemprop") or "").strip().lower()
         if key and key not in found and node.get("content", "").strip():
             found[key] = normalise_text(node.get("content", ""))
@@ -112,7 +125,7 @@ def link_density(region: etree._Element) -> float:
 
 
 def page_language(tree: etree._Element, default: str) -> str:
-    lang = str(tree.xpath("string(/html/@lang)")).strip().lower()[:2]
+    lang = str(xp("string(/html/@lang)")(tree)).strip().lower()[:2]  # (compiled once, not per page)
     return lang if lang.isalpha() and len(lang) == 2 else default
 
 
@@ -166,11 +179,26 @@ _ASCII_NON_WORD = str.maketrans({i: " " for i in range(128) if not (chr(i).isaln
 """Every ASCII character \\w does not match, to a space: ASCII text is cut into its words by str.split, faster."""
 
 
+_PUNCTUATION = "".join(
+    c for c in "\u2019\u2018\u201c\u201d\u2014\u2013\u2011\u2026\u2022\xa0\xab\xbb" if not _WORD.match(c)
+)
+"""The characters other than ASCII that English text holds most (curly quotes, dashes, ellipsis, no-break space),
+none of them one \\w matches."""
+
+
 def lower_words(text: str) -> list[str]:
     """The lower-case \\w+ words of a text."""
     low = text.lower()
     if low.isascii():
         return low.translate(_ASCII_NON_WORD).split()
+    # Text that is ASCII but for punctuation \\w does not match has the same words with that punctuation made
+    # spaces: cut by str.split, faster than the regex.
+    plain = low
+    for mark in _PUNCTUATION:
+        if mark in plain:
+            plain = plain.replace(mark, " ")
+    if plain.isascii():
+        return plain.translate(_ASCII_NON_WORD).split()
     return _WORD.findall(low)
 
 
@@ -242,5 +270,28 @@ def found_in(pattern: re.Pattern[str], text: str) -> bool:
     if fast is not None:
         low = text.lower()
         if low.isascii() or not any(c in low for c in _FOLD_SPECIAL):
+            literals = _literals(fast)
+            if literals is not None:  # a list of phrases: each found by str's own search, far faster than re's
+                return any(literal in low for literal in literals)
             return fast.search(low) is not None
     return pattern.search(text) is not None
+
+
+_ESCAPED = re.compile(r"\\(.)", re.DOTALL)
+
+
+@lru_cache(maxsize=16)
+def _literals(pattern: re.Pattern[str]) -> tuple[str, ...] | None:
+    """The texts a pattern made only of escaped literal texts joined by `|` (re.escape's output) matches, else None.
+
+    A piece that is not exactly re.escape of its own unescaped text (a class, a group, a repeat, an escaped `|`
+    cut in two) makes the whole pattern None."""
+    if pattern.flags & ~re.UNICODE:
+        return None  # (re.VERBOSE, for one, would read the escaped spaces differently)
+    literals = []
+    for piece in pattern.pattern.split("|"):
+        literal = _ESCAPED.sub(r"\1", piece)
+        if re.escape(literal) != piece:
+            return None
+        literals.append(literal)
+    return tuple(literals)

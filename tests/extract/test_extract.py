@@ -274,3 +274,43 @@ def test_nul_bytes_inside_a_page_do_not_cut_the_text_short() -> None:
     cut = html.index(PARAS[1][:20].encode())
     art = extract(html[:cut] + b"\x00\x00" + html[cut:], URL)
     assert art.body == "\n\n".join(PARAS)
+
+
+def _pages_naming_classes() -> list[tuple[str, str]]:
+    """(class word, page) for each class word the shipped layouts' detect XPaths test: the word alone in an
+    element of each tag the XPaths name, inside a longer class, and written with a character reference."""
+    import re
+
+    from crawler.outlet import outlet_for_url
+
+    outlet = outlet_for_url(URL)
+    assert outlet is not None
+    pages = []
+    for layout in outlet.layouts:
+        tags = set(re.findall(r"//([a-z][a-z0-9]*)\[", layout.detect)) | {"span"}
+        for word in re.findall(r"'\s*([\w-]+)\s*'", layout.detect):
+            ref = f"{word[0]}&#{ord(word[1])};{word[2:]}"
+            for tag in sorted(tags):
+                for cls in (word, f"a {word} b", f"x{word}y", ref):
+                    pages.append((word, f'<html><body><{tag} class="{cls}">Text</{tag}><p>More</p></body></html>'))
+    return pages
+
+
+def test_layout_detection_is_the_profiles_xpaths() -> None:
+    """A page is given the first layout whose detect XPath matches it, however its class attribute is written
+    (a word inside a longer class, a character reference): the quick class-word check never passes over a
+    layout its XPath would match."""
+    from crawler.extract.core import _detect_layout, parse_html
+    from crawler.extract.tree import xp
+    from crawler.outlet import outlet_for_url
+
+    outlet = outlet_for_url(URL)
+    assert outlet is not None
+    detected = set()
+    for _word, html in _pages_naming_classes():
+        tree = parse_html(html)
+        expected = next((layout for layout in outlet.layouts if xp(layout.detect)(tree)), None)
+        assert _detect_layout(tree, outlet) is expected, html
+        if expected is not None:
+            detected.add(expected.name)
+    assert detected == {layout.name for layout in outlet.layouts}  # every layout met on some page

@@ -110,6 +110,8 @@ def test_plain_links_to_those_sites_are_not_share_links() -> None:
         "İnstall the new version of PressTv application",  # lower-casing makes two letters of the capital İ
         "Sorry, the video player failed to load. (ERROR CODE: 100013)",
         "Nothing of the kind here: share, accessed, install",
+        "Follow us (@PRESSTVFR) and ILHAN OMAR (D-MN) (L) TALKS WITH SPEAKER OF THE HOUSE NANCY PELOSI",
+        "Press TVx all rights reserved",  # the phrase's dot is a dot, not any character
     ],
 )
 def test_case_blind_furniture_searches_find_what_the_profile_patterns_find(text: str) -> None:
