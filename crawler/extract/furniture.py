@@ -491,11 +491,13 @@ def _hidden_by_class(classes: list[str]) -> bool:
 
 
 _HIDDEN_CANDIDATES = etree.XPath(
-    ".//style | .//@aria-hidden[. = 'true']/.. | .//@style[contains(., 'none') or contains(., 'hidden')]/.."
-    " | .//@class[contains(., 'hid') or contains(., 'Hid')]/.. | .//dialog[not(@open)]"
+    "descendant::style | descendant-or-self::*/@aria-hidden[. = 'true']/.."
+    " | descendant-or-self::*/@style[contains(., 'none') or contains(., 'hidden')]/.."
+    " | descendant-or-self::*/@class[contains(., 'hid') or contains(., 'Hid')]/.. | descendant::dialog[not(@open)]"
 )
 """A superset of what is_hidden says, found by compiled code (a walk in Python costs more than the rest); the
-attributes are searched, not every element's (a third of the cost: most elements have none of them)."""
+attributes are searched, not every element's (a third of the cost: most elements have none of them), and only on
+elements ("descendant::" rather than ".//", which libxml2 reads as a step from every node, text too)."""
 
 
 def prune_hidden(root: etree._Element, keep: set[etree._Element], found: list[str]) -> None:
