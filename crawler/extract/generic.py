@@ -422,13 +422,18 @@ def _merge_split_body(tree: etree._Element) -> None:
             remove_node(el)
 
 
-def _block_stats(el: etree._Element) -> tuple[int, float]:
-    """Words of a block of trafilatura's output and the share of its characters inside links (<ref>).
+def _block_text(el: etree._Element) -> str:
+    return normalise_text(" ".join(el.itertext()))
+
+
+def _block_stats(el: etree._Element, text: str | None = None) -> tuple[int, float]:
+    """Words of a block of trafilatura's output and the share of its characters inside links (<ref>); `text` is
+    the block's _block_text when already made.
 
     A heading's link to a place in a page (its own permalink, "#section" or "/this-page#section") points
     nowhere else: the heading is the section's title and its text does not count as link text.
     """
-    text = normalise_text(" ".join(el.itertext()))
+    text = _block_text(el) if text is None else text
     if not text:
         return 0, 0.0
     heading = el.tag == "head" or el.find(".//head") is not None
@@ -464,7 +469,10 @@ def _drop_link_lines(body: etree._Element) -> None:
     for i, block in enumerate(blocks[1:], 1):
         if next(block.iter("ref"), None) is None:
             continue  # no link at all: its link share is 0 (the text is not read)
-        words, link = _block_stats(block)
+        text = _block_text(block)
+        if len(text.split()) >= _LINK_LINE_MAX_WORDS:
+            continue  # long enough to stay whatever its link share (the links are not read)
+        words, link = _block_stats(block, text)
         if words < _LINK_LINE_MAX_WORDS and link >= _LINK_LINE_SHARE and not _heads_own_prose(blocks, i):
             body.remove(block)
 
@@ -492,7 +500,7 @@ def _trim_edges(body: etree._Element) -> None:
     (with linked names) than it removed furniture.
     """
     while len(body) > 1:
-        words, _ = _block_stats(body[0])
+        words = len(_block_text(body[0]).split())
         if words and body[0].tag != "head":
             break
         body.remove(body[0])

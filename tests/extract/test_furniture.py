@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from crawler.extract import Extraction, extract_full
-from crawler.extract.furniture import _may_match, _may_match_utf8, _needles, is_hidden
+from crawler.extract.furniture import _may_match, _may_match_one, _may_match_utf8, _needles, is_hidden
 from crawler.extract.tree import found_in
 from crawler.outlet import load_outlet
 
@@ -155,6 +155,7 @@ def test_the_quick_needle_test_never_passes_over_text_a_profile_pattern_matches(
         if pattern.search(sample):
             assert _may_match(_needles(pattern), [sample]), (pattern.pattern[:40], sample)
             assert _may_match_utf8(_needles(pattern), sample.encode()), (pattern.pattern[:40], sample)
+            assert _may_match_one(pattern, sample), (pattern.pattern[:40], sample)
 
 
 def test_the_needle_test_tells_text_without_the_pattern_apart() -> None:
