@@ -306,9 +306,13 @@ def prune_share_widgets(
 
 def _prune_share_widgets(page: _Page, keep: set[etree._Element], removed: list[str]) -> None:
     root, outlet = page.root, page.outlet
-    if not _any_share_link(page):
-        return  # one search over all the page's link targets first: a link-by-link check is only run on a hit
-    for a in [a for a, _ in page.links() if page.is_share(a)]:
+    targets = [h for a, h in page.links() if h is not None and a is not root]
+    if not _may_match(_needles(outlet.share_link_regex), targets):
+        return  # most pages: a needle of the pattern is missing from every link target
+    shares = [a for a, _ in page.links() if page.is_share(a)]
+    if not shares or not _any_share_link(page, targets, shares):
+        return  # one search over all the page's link targets first: only then is a link removed
+    for a in shares:
         if not _attached(a, root):
             continue
 
@@ -327,12 +331,19 @@ def _multiline(pattern: re.Pattern[str]) -> re.Pattern[str]:
     return re.compile(pattern.pattern, pattern.flags | re.MULTILINE)
 
 
-def _any_share_link(page: _Page) -> bool:
-    """True when some link target under the root may be a share endpoint (the targets searched one per line).
-    Most pages have none: the needles of the pattern tell them first."""
-    targets = [h for a, h in page.links() if h is not None and a is not page.root]
+def _any_share_link(page: _Page, targets: list[str], shares: list[etree._Element]) -> bool:
+    """True when the pattern finds a share endpoint among the link targets under the root searched one per line
+    (`shares`: the links whose own target it finds). A target it finds alone it finds among the others, unless
+    its match depends on what stands around it (then the search runs)."""
     regex = page.outlet.share_link_regex
-    return _may_match(_needles(regex), targets) and found_in(_multiline(regex), "\n".join(targets))
+    if not _LOOKS_AROUND.search(regex.pattern) and any(a is not page.root for a in shares):
+        return True
+    return found_in(_multiline(regex), "\n".join(targets))
+
+
+_LOOKS_AROUND = re.compile(r"\\[AZ]|\(\?<?[=!]")
+"""What lets a match in one target fail once other targets stand on the lines around it: the string's own start
+or end, and lookarounds (which may see a line break)."""
 
 
 def is_share_text(text: str, outlet: Outlet) -> bool:
