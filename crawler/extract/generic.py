@@ -321,10 +321,17 @@ def _paragraph_words(el: etree._Element, known: dict[etree._Element, int] | None
     """Words in the <p> elements under el (kept in `known`, when given, for a tree that does not change)."""
     if known is not None and el in known:
         return known[el]
-    words = sum(len(" ".join(p.itertext()).split()) for p in el.iter("p"))
+    words = sum(map(_p_words, el.iter("p")))
     if known is not None:
         known[el] = words
     return words
+
+
+def _p_words(p: etree._Element) -> int:
+    """Words of an element's text runs joined by spaces (most <p>s hold no element: their text is all of it)."""
+    if len(p):
+        return len(" ".join(p.itertext()).split())
+    return len(p.text.split()) if p.text else 0
 
 
 def _fewer_than_share(got: int, tree: etree._Element) -> bool:
@@ -332,7 +339,7 @@ def _fewer_than_share(got: int, tree: etree._Element) -> bool:
     third of them)."""
     total = 0
     for p in tree.iter("p"):
-        total += len(" ".join(p.itertext()).split())
+        total += _p_words(p)
         if got < RESCUE_SHARE * total:
             return True
     return False
