@@ -473,7 +473,7 @@ def _may_hold_note(root: etree._Element, pattern: re.Pattern[str]) -> bool:
     """False when the pattern cannot match in the text _all_text searches: a needle is missing from the text run
     together (searched as UTF-8, whose ASCII letters lower-case far faster than a str's)."""
     if _CONTEXT.search(pattern.pattern):
-        return True  # the runs are searched one per line, and a needle may hold a line break: not tested here
+        return True  # _all_text then searches the runs one per line, a text this does not look at
     data = etree.tostring(root, method="text", encoding="utf-8", with_tail=False)
     return _may_match_utf8(_needles(pattern), data)
 
