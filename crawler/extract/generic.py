@@ -185,7 +185,7 @@ def _prune_teaser_cards(tree: etree._Element) -> None:
     An article's own sections have prose under their headings, far longer than a teaser's line or two; the
     items of a roundup link to other sites.
     """
-    site = _site_url(tree)
+    site: tuple[str, str] | None = None  # read at the first group big enough, before any card goes
     # Keyed by the parent element itself: an id() would be reused once the parent's proxy is freed.
     groups: dict[tuple[etree._Element, str, str], dict[int, etree._Element]] = {}
     for heading in xp(_HEADINGS)(tree):
@@ -197,7 +197,11 @@ def _prune_teaser_cards(tree: etree._Element) -> None:
             groups.setdefault((parent, node.tag, node.get("class", "")), {})[id(node)] = node
             node = parent
     for cards in groups.values():
-        if len(cards) >= _CARD_MIN_SIBLINGS and all(
+        if len(cards) < _CARD_MIN_SIBLINGS:
+            continue
+        if site is None:
+            site = _site_url(tree)
+        if all(
             len(" ".join(card.itertext()).split()) < _CARD_MAX_WORDS and _links_within_site(card, site)
             for card in cards.values()
         ):
@@ -302,11 +306,13 @@ _EDGE_MIN_WORDS = 2
 def _prose_words(el: etree._Element) -> int:
     """Words in an element's own <p> children when they read as prose (under 30% link text), else 0."""
     paragraphs = el.findall("p")
-    words = sum(len("".join(p.itertext()).split()) for p in paragraphs)
+    # Each paragraph's text read once: its words, and (joined) its characters other than whitespace (_chars).
+    split = [("".join(p.itertext()) if len(p) else p.text or "").split() for p in paragraphs]
+    words = sum(map(len, split))
     if words < _SPLIT_PART_MIN_WORDS:
         return words  # too short to count either way: spare the link count
     linked = sum(_chars(a) for p in paragraphs for a in p.iter("a"))
-    return words if linked < 0.3 * sum(_chars(p) for p in paragraphs) else 0
+    return words if linked < 0.3 * sum(len("".join(parts)) for parts in split) else 0
 
 
 def _common_ancestor(a: etree._Element, b: etree._Element) -> etree._Element | None:
