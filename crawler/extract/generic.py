@@ -559,7 +559,7 @@ def _unwrap_quoted_posts(tree: etree._Element) -> None:
     the wrappers by their class words ("embed", "social", "widget") and the quote with them. A wrapper is
     replaced by its quote only when it holds nothing else, so a sidebar feed of posts stays a sidebar.
     """
-    for quote in xp("//blockquote[contains(@class, 'tweet')]")(tree):
+    for quote in xp("/descendant::blockquote[contains(@class, 'tweet')]")(tree):  # not "//": see _site_url
         size = _chars(quote)
         wrapper, parent = quote, quote.getparent()
         while parent is not None and parent.tag in _WRAPPER_TAGS and _chars(parent) <= size + _WRAPPER_SLACK_CHARS:
