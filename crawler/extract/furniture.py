@@ -10,10 +10,12 @@ removed at the outermost wrapper that holds nothing else, however deep the marku
 
 from __future__ import annotations
 
+import importlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 from itertools import islice
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from lxml import etree
@@ -28,22 +30,187 @@ CARD_MAX_WORDS = 80
 TEASER_MAX_WORDS = 60
 """A story card's teaser (the other story's lead) is never longer than this."""
 
-_ID_DIGITS = re.compile(r"\d{4}")
+_ID_DIGITS = re.compile(r"\d\d\d\d")
+"""Four digits in a row, spelled out: a pattern that starts with a class is searched for far faster than a
+repeat."""
 _STOP = frozenset({"html", "body", "head"})
 _SKIP = frozenset({"script", "style", "noscript", "template"})
 
 
-class _Page:
-    """What the rules need to know about the page: its URL, its article id, and the outlet."""
+# ---- needles: strings every match of a pattern holds, for a C-level `in` test before the pattern runs ----
 
-    def __init__(self, outlet: Outlet, url: str) -> None:
+_SRE: Any = importlib.import_module("re._parser")
+"""The standard library's own reader of pattern syntax (what re.compile parses with; no stub, hence Any)."""
+
+_MAX_NEEDLES = 16
+"""A set of alternative needles is never larger than this (a branch inside a branch multiplies them)."""
+
+_FOLDS_TO_ASCII = ("\u0130", "\u0131", "\u017f", "\u212a")
+"""The only characters a case-blind pattern takes for an ASCII character (İ, ı, long s, the Kelvin sign): text
+holding one is searched by the pattern itself, never by a needle."""
+
+_FOLDS_TO_ASCII_UTF8 = tuple(c.encode() for c in _FOLDS_TO_ASCII)
+
+Needles = tuple[frozenset[str], ...]
+"""Sets of lower-case ASCII strings: every match of the pattern holds at least one string of each set. The sets
+of the longest strings come first: the likeliest to be missing from a text."""
+
+
+@lru_cache(maxsize=32)
+def _needles(pattern: re.Pattern[str]) -> Needles | None:
+    """The needles of a pattern, read from its syntax tree (None when the tree is not one this reads: the
+    pattern is then always run)."""
+    try:
+        found = _sequence_needles(list(_SRE.parse(pattern.pattern, pattern.flags).data))
+    except Exception:  # a syntax tree of another shape: no needles, never a wrong one
+        return None
+    found.sort(key=lambda needles: -min(map(len, needles)))
+    return tuple(found)
+
+
+def _sequence_needles(items: list[tuple[Any, Any]]) -> list[frozenset[str]]:
+    """Needle sets of a sequence of pattern items: the runs of literal text in it (a short branch of literals
+    spelled out), and what each group, branch or repeated item that must match holds."""
+    found: list[frozenset[str]] = []
+    run: set[str] | None = None  # the literal text matched since the last item that is not literal
+
+    def close() -> None:
+        if run and "" not in run:
+            found.append(frozenset(run))
+
+    for op, av in items:
+        strings = _literal_strings(op, av)
+        if strings is not None:
+            if run is None or len(run) * len(strings) > _MAX_NEEDLES:
+                close()
+                run = set(strings)
+            else:
+                run = {r + s for r in run for s in strings}
+            continue
+        close()
+        run = None
+        found.extend(_item_needles(op, av))
+    close()
+    return found
+
+
+def _literal_strings(op: Any, av: Any) -> set[str] | None:
+    """Every string an item can match when it matches only a few fixed ASCII strings (a character, a class of
+    a few characters, a group or branch of such), lower-cased; else None."""
+    if op is _SRE.LITERAL:
+        char = chr(av)
+        return {char.lower()} if char.isascii() and char != "\n" else None
+    if op is _SRE.IN:
+        if not all(kind is _SRE.LITERAL for kind, _ in av):
+            return None  # a range, a category or a negated class
+        chars = {chr(code) for _, code in av}
+        return {c.lower() for c in chars} if all(c.isascii() and c != "\n" for c in chars) else None
+    if op is _SRE.SUBPATTERN:
+        return _all_strings(list(av[-1].data))
+    if op is _SRE.BRANCH:
+        strings: set[str] = set()
+        for branch in av[1]:
+            more = _all_strings(list(branch.data))
+            if more is None:
+                return None
+            strings |= more
+        return strings if len(strings) <= _MAX_NEEDLES else None
+    return None
+
+
+def _all_strings(items: list[tuple[Any, Any]]) -> set[str] | None:
+    """Every string a sequence of items matches, when each item matches fixed strings and they are few."""
+    strings = {""}
+    for op, av in items:
+        more = _literal_strings(op, av)
+        if more is None or len(strings) * len(more) > _MAX_NEEDLES:
+            return None
+        strings = {s + m for s in strings for m in more}
+    return strings
+
+
+def _item_needles(op: Any, av: Any) -> list[frozenset[str]]:
+    """Needle sets of an item that is not literal text: a group's, a branch's (one set: of each alternative, the
+    set whose shortest needle is longest), an item repeated at least once; none for anything else."""
+    if op is _SRE.SUBPATTERN:
+        return _sequence_needles(list(av[-1].data))
+    if op in (_SRE.MAX_REPEAT, _SRE.MIN_REPEAT) and av[0] >= 1:
+        return _sequence_needles(list(av[2].data))
+    if op is _SRE.BRANCH:
+        union: set[str] = set()
+        for branch in av[1]:
+            sets = _sequence_needles(list(branch.data))
+            if not sets:
+                return []  # an alternative without needles: the branch has none
+            union |= max(sets, key=lambda needles: (min(map(len, needles)), -len(needles)))
+        return [frozenset(union)]
+    return []
+
+
+def _may_match(needles: Needles | None, texts: Iterable[str]) -> bool:
+    """False only when no match of the pattern can lie in the texts: some needle set has no needle in them."""
+    if needles is None:
+        return True
+    text = "\n".join(texts)
+    low = text.lower()
+    if all(any(n in low for n in needle_set) for needle_set in needles):
+        return True
+    return not text.isascii() and any(c in text for c in _FOLDS_TO_ASCII)
+
+
+@lru_cache(maxsize=32)
+def _needle_patterns(pattern: re.Pattern[str]) -> tuple[re.Pattern[str], ...] | None:
+    """Each needle set of the pattern as one search (for short texts: one call instead of a test per needle)."""
+    needles = _needles(pattern)
+    if needles is None:
+        return None
+    return tuple(re.compile("|".join(re.escape(n) for n in sorted(found))) for found in needles)
+
+
+def _may_match_one(pattern: re.Pattern[str], text: str) -> bool:
+    """_may_match for one short text (a link target)."""
+    searches = _needle_patterns(pattern)
+    if searches is None:
+        return True
+    low = text.lower()
+    if all(search.search(low) for search in searches):
+        return True
+    return not text.isascii() and any(c in text for c in _FOLDS_TO_ASCII)
+
+
+def _may_match_utf8(needles: Needles | None, data: bytes) -> bool:
+    """_may_match for UTF-8 text: its ASCII letters lower-cased alone (far cheaper), enough since a needle is
+    ASCII and no other character but those of _FOLDS_TO_ASCII matches an ASCII one."""
+    if needles is None:
+        return True
+    low = data.lower()
+    if all(any(n.encode() in low for n in needle_set) for needle_set in needles):
+        return True
+    # Each byte of a folding character is looked for alone first (a one-byte search is the cheapest).
+    return any(all(bytes((b,)) in data for b in char) and char in data for char in _FOLDS_TO_ASCII_UTF8)
+
+
+class _Page:
+    """What the rules need to know about the page: its URL, its article id, the outlet, and its links (read once
+    for all the rules)."""
+
+    def __init__(self, outlet: Outlet, url: str, root: etree._Element) -> None:
         self.outlet = outlet
         self.url = url
+        self.root = root
         self.own_id = outlet.article_id(url)
         self.targets: dict[str, bool] = {}
         self.shares: dict[str, bool] = {}
         """Whether each link target seen is a share endpoint: a widget's links are tested again at every level
         of the climb to its outermost block."""
+        self._links: list[tuple[etree._Element, str | None]] | None = None
+
+    def links(self) -> list[tuple[etree._Element, str | None]]:
+        """Every link under the root (the root too), in document order, with its target (stripped; None without
+        an href), as the page was when first asked: a rule skips the links an earlier rule removed (_attached)."""
+        if self._links is None:
+            self._links = [(a, None if (h := a.get("href")) is None else h.strip()) for a in self.root.iter("a")]
+        return self._links
 
     def href(self, a: etree._Element) -> str:
         return (a.get("href") or "").strip()
@@ -52,7 +219,8 @@ class _Page:
         href = self.href(a)
         known = self.shares.get(href)
         if known is None:
-            known = self.shares[href] = bool(href) and found_in(self.outlet.share_link_regex, href)
+            regex = self.outlet.share_link_regex
+            known = self.shares[href] = bool(href) and _may_match_one(regex, href) and found_in(regex, href)
         return known
 
     def is_icon_only(self, a: etree._Element) -> bool:
@@ -66,9 +234,17 @@ class _Page:
             return False  # every article URL of an outlet holds its numeric id
         known = self.targets.get(href)
         if known is None:
-            target = self.outlet.article_id(urljoin(self.url, href))
-            known = self.targets[href] = target is not None and target != self.own_id
+            known = self.targets[href] = self._other_article(href)
         return known
+
+    def _other_article(self, href: str) -> bool:
+        parts = urlsplit(href)
+        if parts.netloc and not self.outlet.is_outlet_host(parts.hostname or ""):
+            # A link naming another host (most numbered links of a page): the URL joined to the page's names
+            # that host too (urljoin keeps a link's own host), which the outlet's URL parser refuses.
+            return False
+        target = self.outlet.article_id(urljoin(self.url, href))
+        return target is not None and target != self.own_id
 
     def is_host_link(self, a: etree._Element) -> bool:
         """A link to one of the outlet's addresses itself (its home page on some host)."""
@@ -125,10 +301,18 @@ def prune_share_widgets(
     root: etree._Element, outlet: Outlet, url: str, keep: set[etree._Element], removed: list[str]
 ) -> None:
     """Remove share widgets: links to share endpoints, the icon-only links and the label beside them."""
-    if not _any_share_link(root, outlet):
-        return  # one search over all the page's link targets first: a link-by-link check is only run on a hit
-    page = _Page(outlet, url)
-    for a in [a for a in root.iter("a") if page.is_share(a)]:
+    _prune_share_widgets(_Page(outlet, url, root), keep, removed)
+
+
+def _prune_share_widgets(page: _Page, keep: set[etree._Element], removed: list[str]) -> None:
+    root, outlet = page.root, page.outlet
+    targets = [h for a, h in page.links() if h is not None and a is not root]
+    if not _may_match(_needles(outlet.share_link_regex), targets):
+        return  # most pages: a needle of the pattern is missing from every link target
+    shares = [a for a, _ in page.links() if page.is_share(a)]
+    if not shares or not _any_share_link(page, targets, shares):
+        return  # one search over all the page's link targets first: only then is a link removed
+    for a in shares:
         if not _attached(a, root):
             continue
 
@@ -147,14 +331,19 @@ def _multiline(pattern: re.Pattern[str]) -> re.Pattern[str]:
     return re.compile(pattern.pattern, pattern.flags | re.MULTILINE)
 
 
-_HREFS = etree.XPath(".//a/@href", smart_strings=False)
-"""Link targets as plain strings (a string that knows its element costs more to make, and is not needed)."""
+def _any_share_link(page: _Page, targets: list[str], shares: list[etree._Element]) -> bool:
+    """True when the pattern finds a share endpoint among the link targets under the root searched one per line
+    (`shares`: the links whose own target it finds). A target it finds alone it finds among the others, unless
+    its match depends on what stands around it (then the search runs)."""
+    regex = page.outlet.share_link_regex
+    if not _LOOKS_AROUND.search(regex.pattern) and any(a is not page.root for a in shares):
+        return True
+    return found_in(_multiline(regex), "\n".join(targets))
 
 
-def _any_share_link(root: etree._Element, outlet: Outlet) -> bool:
-    """True when some link target under `root` may be a share endpoint (the targets searched one per line)."""
-    targets = "\n".join(h.strip() for h in _HREFS(root))
-    return found_in(_multiline(outlet.share_link_regex), targets)
+_LOOKS_AROUND = re.compile(r"\\[AZ]|\(\?<?[=!]")
+"""What lets a match in one target fail once other targets stand on the lines around it: the string's own start
+or end, and lookarounds (which may see a line break)."""
 
 
 def is_share_text(text: str, outlet: Outlet) -> bool:
@@ -171,9 +360,13 @@ def prune_story_cards(
 ) -> None:
     """Remove story cards: blocks whose text is only links to other articles of the outlet (their headline or
     URL), with or without a label ("Read more:", "Lire aussi"); a link inside a sentence stays."""
-    page = _Page(outlet, url)
+    _prune_story_cards(_Page(outlet, url, root), keep, removed)
+
+
+def _prune_story_cards(page: _Page, keep: set[etree._Element], removed: list[str]) -> None:
+    root, outlet = page.root, page.outlet
     # An article link holds the id's digits: the links without (most) are passed over before any other test.
-    numbered = [a for a in root.iter("a") if _ID_DIGITS.search(a.get("href") or "")]
+    numbered = [a for a, href in page.links() if href and _ID_DIGITS.search(href)]
     for a in [a for a in numbered if page.other_article(a)]:
         if not _attached(a, root):
             continue
@@ -227,9 +420,15 @@ def prune_alternate_addresses(
     root: etree._Element, outlet: Outlet, url: str, keep: set[etree._Element], removed: list[str]
 ) -> None:
     """Remove the alternate-address note and the outlet host links that follow it."""
+    _prune_alternate_addresses(_Page(outlet, url, root), keep, removed)
+
+
+def _prune_alternate_addresses(page: _Page, keep: set[etree._Element], removed: list[str]) -> None:
+    root, outlet = page.root, page.outlet
+    if not _may_hold_note(root, outlet.alternate_address_regex):
+        return  # most pages: a needle of the note is missing from the page's text
     if not found_in(outlet.alternate_address_regex, _all_text(root, outlet.alternate_address_regex)):
         return  # one search over the whole text first: most pages have no note
-    page = _Page(outlet, url)
     hits: list[etree._Element] = []
     for text in root.xpath(".//text()"):
         if outlet.alternate_address_regex.search(str(text)):
@@ -268,6 +467,15 @@ def _all_text(root: etree._Element, pattern: re.Pattern[str]) -> str:
     if _CONTEXT.search(pattern.pattern):
         return "\n".join(root.itertext())
     return str(etree.tostring(root, method="text", encoding="unicode", with_tail=False))
+
+
+def _may_hold_note(root: etree._Element, pattern: re.Pattern[str]) -> bool:
+    """False when the pattern cannot match in the text _all_text searches: a needle is missing from the text run
+    together (searched as UTF-8, whose ASCII letters lower-case far faster than a str's)."""
+    if _CONTEXT.search(pattern.pattern):
+        return True  # _all_text then searches the runs one per line, a text this does not look at
+    data = etree.tostring(root, method="text", encoding="utf-8", with_tail=False)
+    return _may_match_utf8(_needles(pattern), data)
 
 
 def _host_text(text: str, outlet: Outlet) -> bool:
@@ -314,11 +522,13 @@ def _hidden_by_class(classes: list[str]) -> bool:
 
 
 _HIDDEN_CANDIDATES = etree.XPath(
-    ".//style | .//@aria-hidden[. = 'true']/.. | .//@style[contains(., 'none') or contains(., 'hidden')]/.."
-    " | .//@class[contains(., 'hid') or contains(., 'Hid')]/.. | .//dialog[not(@open)]"
+    "descendant::style | descendant-or-self::*/@aria-hidden[. = 'true']/.."
+    " | descendant-or-self::*/@style[contains(., 'none') or contains(., 'hidden')]/.."
+    " | descendant-or-self::*/@class[contains(., 'hid') or contains(., 'Hid')]/.. | descendant::dialog[not(@open)]"
 )
 """A superset of what is_hidden says, found by compiled code (a walk in Python costs more than the rest); the
-attributes are searched, not every element's (a third of the cost: most elements have none of them)."""
+attributes are searched, not every element's (a third of the cost: most elements have none of them), and only on
+elements ("descendant::" rather than ".//", which libxml2 reads as a step from every node, text too)."""
 
 
 def prune_hidden(root: etree._Element, keep: set[etree._Element], found: list[str]) -> None:
@@ -365,9 +575,10 @@ def prune_furniture(
     it); `keep` holds elements never removed whole. Returns what went, by reason."""
     keep = keep or set()
     found: dict[str, list[str]] = {"share": [], "story-card": [], "alternate-address": []}
-    prune_share_widgets(root, outlet, url, keep, found["share"])
-    prune_alternate_addresses(root, outlet, url, keep, found["alternate-address"])
-    prune_story_cards(root, outlet, url, keep, found["story-card"])
+    page = _Page(outlet, url, root)
+    _prune_share_widgets(page, keep, found["share"])
+    _prune_alternate_addresses(page, keep, found["alternate-address"])
+    _prune_story_cards(page, keep, found["story-card"])
     return {k: v for k, v in found.items() if v}
 
 

@@ -119,6 +119,9 @@ def _join_stray_roots(tree: etree._Element) -> None:
 
 _NAMES = etree.XPath("//@class | //@id", smart_strings=False)
 
+_CONSENT_WORD = re.compile("|".join(map(re.escape, _CONSENT_WORDS)))
+"""Any of the words, for lower-cased text: one search in compiled code instead of a test for each word."""
+
 
 def _names_hold(tree: etree._Element, words: tuple[str, ...]) -> bool:
     """Whether a class or id of the page holds one of the words (most pages name no banner: the names are then
@@ -132,8 +135,7 @@ def _prune_furniture(tree: etree._Element) -> None:
     _join_stray_roots(tree)
     if _CONSENT_PATTERN is not None and _names_hold(tree, _CONSENT_WORDS):
         for name in xp("//@class | //@id")(tree):
-            lowered = name.lower()
-            if any(word in lowered for word in _CONSENT_WORDS) and _CONSENT_PATTERN.search(name):
+            if _CONSENT_WORD.search(name.lower()) and _CONSENT_PATTERN.search(name):
                 banner = name.getparent()
                 if banner is not None and banner.getparent() is not None and banner.tag != "body":
                     remove_node(banner)
@@ -152,7 +154,8 @@ _HEADINGS = "//h2 | //h3 | //h4 | //h5"
 def _site_url(tree: etree._Element) -> tuple[str, str]:
     """The page's own host (without "www.") and path as its canonical link or og:url names them (empty when
     neither does)."""
-    found = xp("//link[@rel='canonical']/@href | //meta[@property='og:url']/@content")(tree)
+    # "/descendant::" and not "//": libxml2 reads "//name[test]" as a step from every node of the page.
+    found = xp("/descendant::link[@rel='canonical']/@href | /descendant::meta[@property='og:url']/@content")(tree)
     parts = urlsplit(str(found[0]).strip()) if found else None
     return (_bare_host(parts.hostname), parts.path.rstrip("/")) if parts else ("", "")
 
@@ -182,7 +185,7 @@ def _prune_teaser_cards(tree: etree._Element) -> None:
     An article's own sections have prose under their headings, far longer than a teaser's line or two; the
     items of a roundup link to other sites.
     """
-    site = _site_url(tree)
+    site: tuple[str, str] | None = None  # read at the first group big enough, before any card goes
     # Keyed by the parent element itself: an id() would be reused once the parent's proxy is freed.
     groups: dict[tuple[etree._Element, str, str], dict[int, etree._Element]] = {}
     for heading in xp(_HEADINGS)(tree):
@@ -194,7 +197,11 @@ def _prune_teaser_cards(tree: etree._Element) -> None:
             groups.setdefault((parent, node.tag, node.get("class", "")), {})[id(node)] = node
             node = parent
     for cards in groups.values():
-        if len(cards) >= _CARD_MIN_SIBLINGS and all(
+        if len(cards) < _CARD_MIN_SIBLINGS:
+            continue
+        if site is None:
+            site = _site_url(tree)
+        if all(
             len(" ".join(card.itertext()).split()) < _CARD_MAX_WORDS and _links_within_site(card, site)
             for card in cards.values()
         ):
@@ -209,7 +216,7 @@ _LINK_TEXTS = etree.XPath(".//a//text()", smart_strings=False)
 def _prune_link_lists(tree: etree._Element) -> None:
     """Drop lists whose text is nearly all links (related stories, navigation) unless the article's prose
     introduces them."""
-    for lst in xp("//ul[li][li] | //ol[li][li]")(tree):
+    for lst in xp("/descendant::ul[li][li] | /descendant::ol[li][li]")(tree):
         if lst.getparent() is None:
             continue
         text = _chars(lst)
@@ -299,11 +306,13 @@ _EDGE_MIN_WORDS = 2
 def _prose_words(el: etree._Element) -> int:
     """Words in an element's own <p> children when they read as prose (under 30% link text), else 0."""
     paragraphs = el.findall("p")
-    words = sum(len("".join(p.itertext()).split()) for p in paragraphs)
+    # Each paragraph's text read once: its words, and (joined) its characters other than whitespace (_chars).
+    split = [("".join(p.itertext()) if len(p) else p.text or "").split() for p in paragraphs]
+    words = sum(map(len, split))
     if words < _SPLIT_PART_MIN_WORDS:
         return words  # too short to count either way: spare the link count
     linked = sum(_chars(a) for p in paragraphs for a in p.iter("a"))
-    return words if linked < 0.3 * sum(_chars(p) for p in paragraphs) else 0
+    return words if linked < 0.3 * sum(len("".join(parts)) for parts in split) else 0
 
 
 def _common_ancestor(a: etree._Element, b: etree._Element) -> etree._Element | None:
@@ -318,10 +327,17 @@ def _paragraph_words(el: etree._Element, known: dict[etree._Element, int] | None
     """Words in the <p> elements under el (kept in `known`, when given, for a tree that does not change)."""
     if known is not None and el in known:
         return known[el]
-    words = sum(len(" ".join(p.itertext()).split()) for p in el.iter("p"))
+    words = sum(map(_p_words, el.iter("p")))
     if known is not None:
         known[el] = words
     return words
+
+
+def _p_words(p: etree._Element) -> int:
+    """Words of an element's text runs joined by spaces (most <p>s hold no element: their text is all of it)."""
+    if len(p):
+        return len(" ".join(p.itertext()).split())
+    return len(p.text.split()) if p.text else 0
 
 
 def _fewer_than_share(got: int, tree: etree._Element) -> bool:
@@ -329,7 +345,7 @@ def _fewer_than_share(got: int, tree: etree._Element) -> bool:
     third of them)."""
     total = 0
     for p in tree.iter("p"):
-        total += len(" ".join(p.itertext()).split())
+        total += _p_words(p)
         if got < RESCUE_SHARE * total:
             return True
     return False
@@ -419,13 +435,18 @@ def _merge_split_body(tree: etree._Element) -> None:
             remove_node(el)
 
 
-def _block_stats(el: etree._Element) -> tuple[int, float]:
-    """Words of a block of trafilatura's output and the share of its characters inside links (<ref>).
+def _block_text(el: etree._Element) -> str:
+    return normalise_text(" ".join(el.itertext()))
+
+
+def _block_stats(el: etree._Element, text: str | None = None) -> tuple[int, float]:
+    """Words of a block of trafilatura's output and the share of its characters inside links (<ref>); `text` is
+    the block's _block_text when already made.
 
     A heading's link to a place in a page (its own permalink, "#section" or "/this-page#section") points
     nowhere else: the heading is the section's title and its text does not count as link text.
     """
-    text = normalise_text(" ".join(el.itertext()))
+    text = _block_text(el) if text is None else text
     if not text:
         return 0, 0.0
     heading = el.tag == "head" or el.find(".//head") is not None
@@ -461,7 +482,10 @@ def _drop_link_lines(body: etree._Element) -> None:
     for i, block in enumerate(blocks[1:], 1):
         if next(block.iter("ref"), None) is None:
             continue  # no link at all: its link share is 0 (the text is not read)
-        words, link = _block_stats(block)
+        text = _block_text(block)
+        if len(text.split()) >= _LINK_LINE_MAX_WORDS:
+            continue  # long enough to stay whatever its link share (the links are not read)
+        words, link = _block_stats(block, text)
         if words < _LINK_LINE_MAX_WORDS and link >= _LINK_LINE_SHARE and not _heads_own_prose(blocks, i):
             body.remove(block)
 
@@ -489,7 +513,7 @@ def _trim_edges(body: etree._Element) -> None:
     (with linked names) than it removed furniture.
     """
     while len(body) > 1:
-        words, _ = _block_stats(body[0])
+        words = len(_block_text(body[0]).split())
         if words and body[0].tag != "head":
             break
         body.remove(body[0])
@@ -535,7 +559,7 @@ def _unwrap_quoted_posts(tree: etree._Element) -> None:
     the wrappers by their class words ("embed", "social", "widget") and the quote with them. A wrapper is
     replaced by its quote only when it holds nothing else, so a sidebar feed of posts stays a sidebar.
     """
-    for quote in xp("//blockquote[contains(@class, 'tweet')]")(tree):
+    for quote in xp("/descendant::blockquote[contains(@class, 'tweet')]")(tree):  # not "//": see _site_url
         size = _chars(quote)
         wrapper, parent = quote, quote.getparent()
         while parent is not None and parent.tag in _WRAPPER_TAGS and _chars(parent) <= size + _WRAPPER_SLACK_CHARS:

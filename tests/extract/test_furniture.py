@@ -3,11 +3,15 @@ note, and sections that never come from a menu."""
 
 from __future__ import annotations
 
+import re
+
 import lxml.html
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from crawler.extract import Extraction, extract_full
-from crawler.extract.furniture import is_hidden
+from crawler.extract.furniture import _may_match, _may_match_one, _may_match_utf8, _needles, is_hidden
 from crawler.extract.tree import found_in
 from crawler.outlet import load_outlet
 
@@ -121,6 +125,50 @@ def test_case_blind_furniture_searches_find_what_the_profile_patterns_find(text:
     for pattern in (outlet.share_link_regex, outlet.alternate_address_regex, outlet.contains_phrase_regex):
         assert pattern is not None
         assert found_in(pattern, text) == bool(pattern.search(text)), (pattern.pattern[:40], text)
+
+
+def _profile_patterns() -> list[re.Pattern[str]]:
+    outlet = load_outlet()
+    found = [
+        outlet.share_link_regex,
+        outlet.alternate_address_regex,
+        outlet.read_more_regex,
+        outlet.share_line_regex,
+        outlet.host_line_regex,
+        *outlet.mirror_host_patterns,
+        *(pattern for _, pattern in outlet.article_patterns),
+    ]
+    return found
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), which=st.integers(min_value=0, max_value=len(_profile_patterns()) - 1))
+def test_the_quick_needle_test_never_passes_over_text_a_profile_pattern_matches(
+    which: int, data: st.DataObject
+) -> None:
+    """Furniture is looked for only where a needle of the pattern (a piece of literal text every match holds)
+    is found: any text the pattern matches, in any letter case or with letters a case-blind pattern folds
+    (a long s, a Kelvin sign), holds its needles, so no share link, card or note is passed over."""
+    pattern = _profile_patterns()[which]
+    text = data.draw(st.from_regex(pattern))
+    folded = data.draw(st.sampled_from([text, text.replace("s", "\u017f"), text.replace("k", "\u212a")]))
+    assert _needles(pattern) is not None  # the profile's patterns are all read
+    for sample in (text, text.upper(), folded):
+        if pattern.search(sample):
+            assert _may_match(_needles(pattern), [sample]), (pattern.pattern[:40], sample)
+            assert _may_match_utf8(_needles(pattern), sample.encode()), (pattern.pattern[:40], sample)
+            assert _may_match_one(pattern, sample), (pattern.pattern[:40], sample)
+
+
+def test_the_needle_test_tells_text_without_the_pattern_apart() -> None:
+    """The needles are pieces of the pattern's own literal text: a page without them is passed over at once."""
+    outlet = load_outlet()
+    needles = _needles(outlet.share_link_regex)
+    assert not _may_match(needles, ["https://twitter.com/SecPompeo/status/1", "https://www.facebook.com/presstv"])
+    assert _may_match(needles, ["/Detail/2019/01/23/586614/x", "https://twitter.com/intent/tweet?url=x"])
+    note = _needles(outlet.alternate_address_regex)
+    assert not _may_match_utf8(note, "Press TV’s website can also be read at home".encode())
+    assert _may_match_utf8(note, "Press TV’s website CAN ALSO BE ACCESSED AT THE FOLLOWING ALTERNATE ADDRESS".encode())
 
 
 @pytest.mark.parametrize("link_text", ["Russia warns US against military intervention in Venezuela", OTHER])
