@@ -347,11 +347,8 @@ def clean_page(start: etree._Element, outlet: Outlet, cues: Cues, keep: set[etre
     stack = [start]
     while stack:
         el = stack.pop()
-        tag = el.tag
-        if not isinstance(tag, str) or tag in _SKIP:
-            continue
-        s = stats.get(el)
-        if s is None or not s[_TEXT]:
+        s = stats.get(el)  # None for what is no element (and for script-like elements)
+        if s is None or not s[_TEXT] or el.tag in _SKIP:
             continue  # no text in it: nothing in it is furniture a line or block rule could take (all need text)
         reason = None if el in keep else _reason(el, s, stats, outlet, cues, texts)
         if reason is not None:
@@ -393,7 +390,8 @@ def _line_text(el: etree._Element, texts: dict[etree._Element, str]) -> str:
     its child say the same line); el's text is then kept for el and its only child."""
     text = texts.get(el)
     if text is None:
-        text = texts[el] = node_text(el)
+        # node_text of an element without children is its normalised text (most lines here are leaves).
+        text = texts[el] = node_text(el) if len(el) else normalise_text(el.text or "")
     if len(el) == 1 and not (el.text or "").strip() and not (el[0].tail or "").strip():
         texts[el[0]] = text
     return text
@@ -450,20 +448,24 @@ def _section_header(el: etree._Element, s: list[int]) -> bool:
 
 
 def _credit_line(el: etree._Element, outlet: Outlet, texts: dict[etree._Element, str]) -> bool:
-    """A line right under a photo that ends in its credit. Its text is read only when it does follow an image;
-    when the text is known already, the credit (rarer) is looked for first."""
-    known = texts.get(el)
-    if known is not None:
-        return bool(outlet.caption_regex.search(known)) and _after_image(el)
-    return _after_image(el) and bool(outlet.caption_regex.search(node_text(el)))
-
-
-def _after_image(el: etree._Element) -> bool:
+    """A line right under a photo that ends in its credit. A line first in its parent (many) is passed over at
+    once; else its text is read only when it does follow an image; when the text is known already, the credit
+    (rarer) is looked for first."""
     prev = el.getprevious()
     while prev is not None and not isinstance(prev.tag, str):
         prev = prev.getprevious()
-    # iter() finds the image (the element itself or one inside it) in C; find() would parse a path in Python.
-    return prev is not None and next(prev.iter("img"), None) is not None
+    if prev is None:
+        return False
+    known = texts.get(el)
+    if known is not None:
+        return bool(outlet.caption_regex.search(known)) and _holds_image(prev)
+    return _holds_image(prev) and bool(outlet.caption_regex.search(node_text(el)))
+
+
+def _holds_image(el: etree._Element) -> bool:
+    """True for an image or an element with one inside (iter() finds it in C; find() would parse a path in
+    Python)."""
+    return next(el.iter("img"), None) is not None
 
 
 def _remove_box(heading: etree._Element, outlet: Outlet, cues: Cues) -> None:
