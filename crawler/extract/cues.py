@@ -135,8 +135,8 @@ class Cues:
 def _dateline(text: str, outlet: Outlet, cues: Cues) -> bool:
     """True for a line that is only a date in one of the site's formats (with an optional "[Updated: ...]");
     the first one with a time (else the first one) becomes `published`."""
-    if not _YEAR.search(text):
-        return False
+    if ("19" not in text and "20" not in text) or not _YEAR.search(text):
+        return False  # a year starts with 19 or 20: most lines hold neither, and the pattern is not even run
     pub_text, upd_text = split_updated(text, outlet)
     match = outlet.updated_regex.search(text) if upd_text is not None and outlet.updated_regex else None
     if match is not None and text[match.end() :].strip():
@@ -253,6 +253,14 @@ def _measure(root: etree._Element) -> dict[etree._Element, list[int]]:
             continue
         text = el.text
         own = len(text.strip()) if text else 0
+        if not len(el):  # a leaf (about half of a page's elements): its own text is all of it
+            if tag == "a":
+                stats[el] = [own, own, 1, 0, 0]
+            elif tag == "img":
+                stats[el] = [own, 0, 0, 1, 0]
+            else:
+                stats[el] = [own, 0, 0, 0, 1 if tag == "p" and own > 80 else 0]
+            continue
         size = linked = links = imgs = paras = 0
         for child in el:
             tail = child.tail
@@ -339,11 +347,8 @@ def clean_page(start: etree._Element, outlet: Outlet, cues: Cues, keep: set[etre
     stack = [start]
     while stack:
         el = stack.pop()
-        tag = el.tag
-        if not isinstance(tag, str) or tag in _SKIP:
-            continue
-        s = stats.get(el)
-        if s is None or not s[_TEXT]:
+        s = stats.get(el)  # None for what is no element (and for script-like elements)
+        if s is None or not s[_TEXT] or el.tag in _SKIP:
             continue  # no text in it: nothing in it is furniture a line or block rule could take (all need text)
         reason = None if el in keep else _reason(el, s, stats, outlet, cues, texts)
         if reason is not None:
@@ -363,7 +368,7 @@ def clean_page(start: etree._Element, outlet: Outlet, cues: Cues, keep: set[etre
             cues.note(reason, text)
             remove_node(el)
             continue
-        stack.extend(list(el)[::-1])  # in document order (what is no element is passed over above)
+        stack.extend(reversed(el))  # in document order (what is no element is passed over above)
 
 
 def _take_byline_name(place: etree._Element, cues: Cues) -> None:
@@ -385,7 +390,8 @@ def _line_text(el: etree._Element, texts: dict[etree._Element, str]) -> str:
     its child say the same line); el's text is then kept for el and its only child."""
     text = texts.get(el)
     if text is None:
-        text = texts[el] = node_text(el)
+        # node_text of an element without children is its normalised text (most lines here are leaves).
+        text = texts[el] = node_text(el) if len(el) else normalise_text(el.text or "")
     if len(el) == 1 and not (el.text or "").strip() and not (el[0].tail or "").strip():
         texts[el[0]] = text
     return text
@@ -404,7 +410,8 @@ def _reason(
     tag = el.tag
     if tag in _CHROME and s[_PARAS] == 0 and not _section_header(el, s):
         return "page-chrome"
-    if s[_TEXT] <= 200 and (tag in _BLOCKISH or tag in _INLINE) and _standalone(el):
+    # A block is always on a line of its own: only an inline element's siblings are looked at.
+    if s[_TEXT] <= 200 and (tag in _BLOCKISH or (tag in _INLINE and _standalone(el))):
         text = _line_text(el, texts)
         reason = _text_reason(text, outlet, cues, lambda: cues.beside_headline(el))
         if reason == "box-heading":
@@ -423,13 +430,12 @@ def _reason(
     if (
         s[_LINKS] >= 1
         and s[_LINK_TEXT] >= 0.9 * s[_TEXT]
-        and tag in _CARD_TAGS
-        and _standalone(el)
+        and tag in _CARD_TAGS  # blocks all: on a line of their own
         and len((texts.get(el) or node_text(el)).split()) <= (15 if tag == "p" else 25)
     ):
         return "related-card"  # an embedded story card: a headline linking to another article
-    caption = _caption_block(el, s, stats)
-    if caption is not None:
+    # Only a figcaption or a block holding one image can be a caption block (tested here: most elements are neither).
+    if (tag == "figcaption" or s[_IMGS] == 1) and _caption_block(el, s, stats) is not None:
         return "caption"
     if s[_TEXT] <= 600 and s[_PARAS] <= 1 and _credit_line(el, outlet, texts):
         return "caption"  # a credited line right under a photo: "... (Photo by Reuters)"
@@ -442,19 +448,24 @@ def _section_header(el: etree._Element, s: list[int]) -> bool:
 
 
 def _credit_line(el: etree._Element, outlet: Outlet, texts: dict[etree._Element, str]) -> bool:
-    """A line right under a photo that ends in its credit. Its text is read only when it does follow an image;
-    when the text is known already, the credit (rarer) is looked for first."""
-    known = texts.get(el)
-    if known is not None:
-        return bool(outlet.caption_regex.search(known)) and _after_image(el)
-    return _after_image(el) and bool(outlet.caption_regex.search(node_text(el)))
-
-
-def _after_image(el: etree._Element) -> bool:
+    """A line right under a photo that ends in its credit. A line first in its parent (many) is passed over at
+    once; else its text is read only when it does follow an image; when the text is known already, the credit
+    (rarer) is looked for first."""
     prev = el.getprevious()
     while prev is not None and not isinstance(prev.tag, str):
         prev = prev.getprevious()
-    return prev is not None and (prev.tag == "img" or prev.find(".//img") is not None)
+    if prev is None:
+        return False
+    known = texts.get(el)
+    if known is not None:
+        return bool(outlet.caption_regex.search(known)) and _holds_image(prev)
+    return _holds_image(prev) and bool(outlet.caption_regex.search(node_text(el)))
+
+
+def _holds_image(el: etree._Element) -> bool:
+    """True for an image or an element with one inside (iter() finds it in C; find() would parse a path in
+    Python)."""
+    return next(el.iter("img"), None) is not None
 
 
 def _remove_box(heading: etree._Element, outlet: Outlet, cues: Cues) -> None:
