@@ -348,7 +348,8 @@ or end, and lookarounds (which may see a line break)."""
 
 def is_share_text(text: str, outlet: Outlet) -> bool:
     """True for a share label, service names after it, or the service names alone ("Facebook")."""
-    return bool(outlet.share_line_regex.match(text) or outlet.share_line_regex.match(f"share {text}"))
+    match = outlet.share_line_regex.match  # a [boilerplate] key: read through the profile's slower lookup, once
+    return bool(match(text) or match(f"share {text}"))
 
 
 def _attached(el: etree._Element, root: etree._Element) -> bool:
