@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, time, tzinfo
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -42,6 +43,22 @@ def _marks(fmt: str) -> frozenset[str]:
     return frozenset(c for c in literal if not c.isalnum() and not c.isspace())
 
 
+_ISO_WORDS = 4
+"""More words than an ISO 8601 string has (date, time, and a zone set apart by a space: three), with a margin."""
+
+_WORD_COUNT_KEPT: dict[int, tuple[Mapping[str, str], bool]] = {}
+
+
+def _same_word_count(names: Mapping[str, str]) -> bool:
+    """True when rewriting the [dates] foreign names keeps a text's word count: each name and its English one are
+    one word each (a whole-word match of one non-blank token replaced by another). Kept per table (one a profile)."""
+    known = _WORD_COUNT_KEPT.get(id(names))
+    if known is None or known[0] is not names:
+        same = all(k.split() == [k] and v.split() == [v] for k, v in names.items())
+        known = _WORD_COUNT_KEPT[id(names)] = (names, same)
+    return known[1]
+
+
 def parse_site_datetime(text: str, outlet: Outlet, tz: tzinfo | None = None) -> datetime | None:
     """A timezone-aware datetime from one of the outlet's date strings (its profile's formats), or None.
 
@@ -50,6 +67,11 @@ def parse_site_datetime(text: str, outlet: Outlet, tz: tzinfo | None = None) -> 
     tz = tz or outlet.timezone
     text = _SPACES.sub(" ", text).strip().rstrip(".")
     if not text:
+        return None
+    limit = _max_words(outlet.date_formats)
+    if limit is not None and len(text.split()) > max(limit, _ISO_WORDS) + 1 and _same_word_count(outlet.date_words):
+        # Too many words for any format, known before the slow case-blind rewrites below: naming the day and
+        # month in English keeps the words as many, and dropping a GMT/UTC suffix takes one word off at most.
         return None
     words = outlet.date_words_regex
     if words is not None:
@@ -61,7 +83,6 @@ def parse_site_datetime(text: str, outlet: Outlet, tz: tzinfo | None = None) -> 
         parsed = datetime.fromisoformat(text)
     except ValueError:
         parsed = None
-    limit = _max_words(outlet.date_formats)
     if parsed is None and (limit is None or len(text.split()) <= limit):
         # A longer line is no date (strptime would try, and fail, every format in turn).
         for fmt in outlet.date_formats:

@@ -348,7 +348,10 @@ or end, and lookarounds (which may see a line break)."""
 
 def is_share_text(text: str, outlet: Outlet) -> bool:
     """True for a share label, service names after it, or the service names alone ("Facebook")."""
-    match = outlet.share_line_regex.match  # a [boilerplate] key: read through the profile's slower lookup, once
+    # A [boilerplate] key without an attribute of its own: read from the profile's table directly (the attribute
+    # lookup fails first and then falls back to that table, several times slower).
+    pattern = outlet.boilerplate.get("share_line_regex") or outlet.share_line_regex
+    match = pattern.match
     return bool(match(text) or match(f"share {text}"))
 
 
