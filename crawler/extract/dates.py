@@ -12,7 +12,6 @@ from crawler.outlet import Outlet
 
 # 2012-2013 pages print "12:49PM GMT": those times are UTC, not Tehran time.
 _UTC_SUFFIX = re.compile(r"\s*\b(?:GMT|UTC)\s*$", re.IGNORECASE)
-_SPACES = re.compile(r"\s+")
 # "2:4AM": strptime needs two-digit minutes only in some formats; pad a lone minute digit.
 _LONE_MINUTE = re.compile(r"(\d{1,2}):(\d)(?=\s*[AP]M\b|\s*$)", re.IGNORECASE)
 
@@ -65,7 +64,7 @@ def parse_site_datetime(text: str, outlet: Outlet, tz: tzinfo | None = None) -> 
     A time without zone is in `tz` (default: the outlet's zone) unless it ends in GMT/UTC.
     """
     tz = tz or outlet.timezone
-    text = _SPACES.sub(" ", text).strip().rstrip(".")
+    text = " ".join(text.split()).rstrip(".")  # str.split() splits on exactly what \s matches
     if not text:
         return None
     limit = _max_words(outlet.date_formats)
@@ -76,9 +75,13 @@ def parse_site_datetime(text: str, outlet: Outlet, tz: tzinfo | None = None) -> 
     words = outlet.date_words_regex
     if words is not None:
         text = words.sub(lambda m: outlet.date_words[m.group(1).casefold()], text)
-    if _UTC_SUFFIX.search(text):
+    # The case-blind suffix search tries every position: first a look at the last three letters (an ASCII
+    # letter matches a case-blind one only in either of its cases).
+    tail = text.rstrip()[-3:]
+    if (not tail.isascii() or tail.upper() in ("GMT", "UTC")) and _UTC_SUFFIX.search(text):
         text, tz = _UTC_SUFFIX.sub("", text), UTC
-    text = _LONE_MINUTE.sub(lambda m: f"{m.group(1)}:0{m.group(2)}", text)
+    if ":" in text:  # a minute follows a colon
+        text = _LONE_MINUTE.sub(lambda m: f"{m.group(1)}:0{m.group(2)}", text)
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:
