@@ -9,7 +9,6 @@ out of the page is counted per reason, like the boilerplate guard, so a run show
 from __future__ import annotations
 
 import re
-import re._parser as re_parser  # the re module's own parser: what a pattern requires
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,6 +18,7 @@ from lxml import etree
 from crawler.core.items import normalise_text
 from crawler.extract.dates import parse_site_datetime, split_updated
 from crawler.extract.furniture import is_share_text
+from crawler.extract.needles import may_match_one
 from crawler.extract.tree import node_text, own_text_length, remove_node
 from crawler.outlet import Outlet
 
@@ -221,7 +221,9 @@ def _text_reason(text: str, outlet: Outlet, cues: Cues, beside: Callable[[], boo
     if outlet.byline_place_regex.match(text):
         return "byline"
     byline = outlet.byline_line_regex
-    match = byline.match(text) if _may_match(byline, text) else None
+    # The byline pattern's lazy name group makes a failed match costly, and nearly every line fails it: a line
+    # without the pattern's needles is passed over.
+    match = byline.match(text) if may_match_one(byline, text) else None
     if match:
         name = match.group("name").strip()
         if name not in cues.authors:
@@ -229,38 +231,6 @@ def _text_reason(text: str, outlet: Outlet, cues: Cues, beside: Callable[[], boo
         return "byline"
     cues.plain.add(text)
     return None
-
-
-_NEEDED: dict[int, tuple[re.Pattern[str], str | None]] = {}
-
-
-def _required_literal(pattern: re.Pattern[str]) -> str | None:
-    """The longest run of plain ASCII characters every match of the pattern holds, lower-cased: one standing in its
-    top-level sequence (each of whose items every match goes through, in order), else None."""
-    try:
-        items = list(re_parser.parse(pattern.pattern, pattern.flags))
-    except Exception:  # the parser is the re module's own: a release that differs gives no shortcut
-        return None
-    runs, run = [], ""
-    for op, arg in items:
-        if op is re_parser.LITERAL and arg < 128:
-            run += chr(arg)
-        else:
-            runs.append(run)
-            run = ""
-    longest = max([*runs, run], key=len)
-    return longest.lower() if len(longest) >= 2 else None
-
-
-def _may_match(pattern: re.Pattern[str], text: str) -> bool:
-    """False when the pattern cannot match the text, told by a C-level substring test: an ASCII text (where a
-    case-blind letter matches only itself in either case) without the pattern's required literal. The byline
-    pattern's lazy name group makes a failed match costly, and nearly every line fails it."""
-    known = _NEEDED.get(id(pattern))
-    if known is None or known[0] is not pattern:
-        known = _NEEDED[id(pattern)] = (pattern, _required_literal(pattern))
-    literal = known[1]
-    return literal is None or not text.isascii() or literal in text.lower()
 
 
 # ---- the page tree ------------------------------------------------------------------------------------

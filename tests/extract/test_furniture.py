@@ -11,7 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from crawler.extract import Extraction, extract_full
-from crawler.extract.furniture import _may_match, _may_match_one, _may_match_utf8, _needles, is_hidden
+from crawler.extract.furniture import is_hidden
+from crawler.extract.needles import may_match, may_match_one, may_match_utf8, needles_of
 from crawler.extract.tree import found_in
 from crawler.outlet import load_outlet
 
@@ -152,23 +153,23 @@ def test_the_quick_needle_test_never_passes_over_text_a_profile_pattern_matches(
     pattern = _profile_patterns()[which]
     text = data.draw(st.from_regex(pattern))
     folded = data.draw(st.sampled_from([text, text.replace("s", "\u017f"), text.replace("k", "\u212a")]))
-    assert _needles(pattern) is not None  # the profile's patterns are all read
+    assert needles_of(pattern) is not None  # the profile's patterns are all read
     for sample in (text, text.upper(), folded):
         if pattern.search(sample):
-            assert _may_match(_needles(pattern), [sample]), (pattern.pattern[:40], sample)
-            assert _may_match_utf8(_needles(pattern), sample.encode()), (pattern.pattern[:40], sample)
-            assert _may_match_one(pattern, sample), (pattern.pattern[:40], sample)
+            assert may_match(needles_of(pattern), [sample]), (pattern.pattern[:40], sample)
+            assert may_match_utf8(needles_of(pattern), sample.encode()), (pattern.pattern[:40], sample)
+            assert may_match_one(pattern, sample), (pattern.pattern[:40], sample)
 
 
 def test_the_needle_test_tells_text_without_the_pattern_apart() -> None:
     """The needles are pieces of the pattern's own literal text: a page without them is passed over at once."""
     outlet = load_outlet()
-    needles = _needles(outlet.share_link_regex)
-    assert not _may_match(needles, ["https://twitter.com/SecPompeo/status/1", "https://www.facebook.com/presstv"])
-    assert _may_match(needles, ["/Detail/2019/01/23/586614/x", "https://twitter.com/intent/tweet?url=x"])
-    note = _needles(outlet.alternate_address_regex)
-    assert not _may_match_utf8(note, "Press TV’s website can also be read at home".encode())
-    assert _may_match_utf8(note, "Press TV’s website CAN ALSO BE ACCESSED AT THE FOLLOWING ALTERNATE ADDRESS".encode())
+    needles = needles_of(outlet.share_link_regex)
+    assert not may_match(needles, ["https://twitter.com/SecPompeo/status/1", "https://www.facebook.com/presstv"])
+    assert may_match(needles, ["/Detail/2019/01/23/586614/x", "https://twitter.com/intent/tweet?url=x"])
+    note = needles_of(outlet.alternate_address_regex)
+    assert not may_match_utf8(note, "Press TV’s website can also be read at home".encode())
+    assert may_match_utf8(note, "Press TV’s website CAN ALSO BE ACCESSED AT THE FOLLOWING ALTERNATE ADDRESS".encode())
 
 
 @pytest.mark.parametrize("link_text", ["Russia warns US against military intervention in Venezuela", OTHER])
