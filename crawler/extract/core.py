@@ -34,10 +34,10 @@ from crawler.extract.tree import (
     first_match,
     is_inside,
     link_density,
-    lower_words,
     meta_value,
     node_text,
     page_language,
+    paragraph_words,
     remove_node,
     shingle_f1_words,
     split_paragraphs,
@@ -697,45 +697,30 @@ def _disagree(own: list[str], generic: list[str]) -> bool:
     """True when the region's paragraphs and the generic extractor's share less than DISAGREE of their 4-word
     shingles (F1). Paragraphs found in both give a floor of common shingles (all but 3 of each one's), and the
     smaller text a ceiling, so the shingles themselves are only counted when neither settles it."""
-    left = Counter(generic)
-    shared: list[str] = []
-    own_only: list[str] = []
-    for para in own:
-        if left[para] > 0:
-            left[para] -= 1
-            shared.append(para)
-        else:
-            own_only.append(para)
-    # Words are counted a text at a time, its paragraphs joined by spaces (no word runs over a space): the
-    # shared paragraphs once, then what each side has besides.
-    in_shared = _word_count(shared)
-    size_a = in_shared + _word_count(own_only)
-    size_b = in_shared + _word_count(list(left.elements()))
-    if min(size_a, size_b) >= 4:
-        # F1 of shingle counts is 2 * common / (shingles of one + shingles of the other). The floor is at least
-        # the shared words less 3 a paragraph; counted a paragraph at a time only when that does not settle it.
-        need = DISAGREE * (size_a - 3 + size_b - 3)
-        if 2 * (in_shared - 3 * len(shared)) >= need:
-            return False
-        if 2 * sum(max(0, len(lower_words(para)) - 3) for para in shared) >= need:
+    words: dict[str, list[str]] = {}
+    wa, wb = paragraph_words(own, words), paragraph_words(generic, words)
+    if min(len(wa), len(wb)) >= 4:
+        left = Counter(generic)
+        floor = 0
+        for para in own:
+            if left[para] > 0:
+                left[para] -= 1
+                floor += max(0, len(words[para]) - 3)
+        # F1 of shingle counts is 2 * common / (shingles of one + shingles of the other).
+        if 2 * floor >= DISAGREE * (len(wa) - 3 + len(wb) - 3):
             return False
     # Nor can they share more shingles than the smaller has, so F1 <= 2 * smaller / sum: a body three times the
     # other's size disagrees unread (the F1 is then under DISAGREE by at least 1 / (2 * sum), far more than a
     # float's rounding).
-    shingles_a, shingles_b = _shingles(size_a), _shingles(size_b)
-    if 2 * min(shingles_a, shingles_b) < DISAGREE * (shingles_a + shingles_b):
+    size_a, size_b = _shingles(wa), _shingles(wb)
+    if 2 * min(size_a, size_b) < DISAGREE * (size_a + size_b):
         return True
-    return shingle_f1_words(lower_words(" ".join(own)), lower_words(" ".join(generic))) < DISAGREE
+    return shingle_f1_words(wa, wb) < DISAGREE
 
 
-def _word_count(paragraphs: list[str]) -> int:
-    """Words (lower_words) of paragraphs."""
-    return len(lower_words(" ".join(paragraphs)))
-
-
-def _shingles(words: int) -> int:
-    """How many 4-word shingles shingle_f1_words counts in a text of this many words."""
-    return words - 3 if words >= 4 else min(words, 1)
+def _shingles(words: list[str]) -> int:
+    """How many 4-word shingles shingle_f1_words counts in a text of these words."""
+    return len(words) - 3 if len(words) >= 4 else min(len(words), 1)
 
 
 def _agreed_paragraphs(own: list[str], generic: list[str], headings: set[str]) -> list[str]:

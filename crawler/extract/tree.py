@@ -221,6 +221,18 @@ def shingle_f1(a: str, b: str, n: int = 4) -> float:
     return shingle_f1_words(lower_words(a), lower_words(b), n)
 
 
+def paragraph_words(paragraphs: list[str], cache: dict[str, list[str]]) -> list[str]:
+    """The lower-case words of paragraphs joined by blank lines, each distinct paragraph read once (two
+    readings of one page share most of theirs)."""
+    words: list[str] = []
+    for para in paragraphs:
+        found = cache.get(para)
+        if found is None:
+            found = cache[para] = lower_words(para)
+        words.extend(found)
+    return words
+
+
 def shingle_f1_words(wa: list[str], wb: list[str], n: int = 4) -> float:
     """shingle_f1 of two texts given as their lower-case words."""
     if wa == wb:
