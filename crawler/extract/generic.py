@@ -571,8 +571,7 @@ def _unwrap_quoted_posts(tree: etree._Element) -> None:
 
 def _words(body: etree._Element | None) -> int:
     """Words of an extracted body (0 for none)."""
-    # The words of the text runs joined by spaces: each run's words, counted without joining them.
-    return sum(map(len, map(str.split, body.itertext()))) if body is not None else 0
+    return len(" ".join(body.itertext()).split()) if body is not None else 0
 
 
 _OPTIONS: dict[bool, Extractor] = {}
