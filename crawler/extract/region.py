@@ -25,7 +25,7 @@ from typing import NamedTuple
 from lxml import etree
 
 from crawler.core.items import normalise_text
-from crawler.extract.tree import is_inside, node_text
+from crawler.extract.tree import is_inside
 
 _SKIP = frozenset({"script", "style", "noscript", "template", "head", "title", "a", "p"})
 _PARA_TAGS = ("p", "blockquote", "h3", "h4", "ul", "ol", "pre")
@@ -90,12 +90,13 @@ def densest(root: etree._Element) -> etree._Element | None:
                 own += len(tail.strip())
             tag = child.tag
             if tag in _PARA_SET:
-                para = node_text(child)
-                if len(para) >= 25:
-                    linked = sum(len(node_text(a)) for a in child.iter("a"))
+                size = _text_length(child)
+                if size >= 25:
+                    # (A paragraph without children holds no link: most of them.)
+                    linked = sum(_text_length(a) for a in child.iter("a")) if len(child) else 0
                     if prose is None:
                         prose = []
-                    prose.append(len(para) * (1.0 - linked / len(para)))
+                    prose.append(size * (1.0 - linked / size))
                 if tag not in _SKIP:
                     stack.append(child)
             elif isinstance(tag, str) and tag not in _SKIP:
@@ -107,6 +108,21 @@ def densest(root: etree._Element) -> etree._Element | None:
         if score > best_score:
             best, best_score = el, score
     return best
+
+
+def _text_length(el: etree._Element) -> int:
+    """len(node_text(el)), without normalising text that is normal already (most paragraphs of a page): printable
+    (no whitespace but the space, no control character), no two spaces running, none at either end, in NFC."""
+    text = " ".join(el.itertext()) if len(el) else (el.text or "")
+    if (
+        text.isprintable()
+        and "  " not in text
+        and text[:1] != " "
+        and text[-1:] != " "
+        and (text.isascii() or unicodedata.is_normalized("NFC", text))
+    ):
+        return len(text)
+    return len(normalise_text(text))
 
 
 _UNINDEXED = frozenset({"script", "style", "noscript", "template", "title"})
@@ -142,6 +158,13 @@ def _starts(root: etree._Element, firsts: set[str]) -> dict[str, etree._Element]
                 continue  # whitespace only: no key
             first, after = lead.group(1), lead.group(2)
             if "!" <= first <= "~" and after.isascii() and first.lower() not in firsts:
+                continue
+            # A run whose first _MIN_START + 1 characters past its leading whitespace are printable ASCII without
+            # two spaces running starts its normalised text with them (nothing there is dropped, collapsed or
+            # composed, and the text goes on after them): its key is read off unnormalised.
+            start = piece[lead.start(1) : lead.start(1) + _MIN_START + 1]
+            if len(start) > _MIN_START and start.isascii() and start.isprintable() and "  " not in start:
+                index.setdefault(start[:_MIN_START].casefold(), el)
                 continue
             # Only the start is needed: a long run is normalised in part (the cut can only change the
             # last character or two of what is normalised, far past the key).
@@ -360,7 +383,7 @@ def _headline_side(
     # Blocks of one body split around a picture sit close together; a block apart from the article shares with
     # it only a container holding much of the page besides them.
     common = next(anc for anc in found.iterancestors() if is_inside(dense, anc))
-    if len(node_text(common)) <= SPLIT_MAX_GROWTH * (len(node_text(found)) + len(node_text(dense))):
+    if _text_length(common) <= SPLIT_MAX_GROWTH * (_text_length(found) + _text_length(dense)):
         return None
     return found
 
@@ -410,7 +433,7 @@ def _choose(
     if is_inside(dense, located):
         if weight.get(dense, 0) >= (1 - SPLIT) * total and not twins:
             return dense  # trafilatura only added a lead or a caption line around the dense block
-        if len(node_text(located)) > SPLIT_MAX_GROWTH * len(node_text(dense)):
+        if _text_length(located) > SPLIT_MAX_GROWTH * _text_length(dense):
             return dense  # not the halves of one body: trafilatura kept the page's furniture around it
         if 2 * _continued(root, dense, matched, headline) < total - weight.get(dense, 0):
             return dense  # what trafilatura added is the page around the body, not another part of it
@@ -418,7 +441,7 @@ def _choose(
     # They disagree. A comment thread can outweigh the article, but trafilatura also fails now and then and
     # keeps one stray line: its choice wins unless it is a small fraction of the densest block, or the densest
     # block shares the headline's container and trafilatura's does not (a grid of teasers below the article).
-    if len(node_text(located)) < SMALL * len(node_text(dense)):
+    if _text_length(located) < SMALL * _text_length(dense):
         return dense
     if _nearer_headline(dense, located, headline):
         return dense

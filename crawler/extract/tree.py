@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
+import unicodedata
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -112,8 +113,21 @@ def is_inside(node: etree._Element, ancestor: etree._Element) -> bool:
     return node is ancestor or any(a is ancestor for a in node.iterancestors())
 
 
+def _already_normal(text: str) -> bool:
+    """True when normalise_text(text) is the text itself, by cheap tests: printable (no whitespace but the space,
+    no control character), no two spaces running, none at either end, and in NFC (ASCII always is)."""
+    return (
+        text.isprintable()
+        and "  " not in text
+        and text[:1] != " "
+        and text[-1:] != " "
+        and (text.isascii() or unicodedata.is_normalized("NFC", text))
+    )
+
+
 def split_paragraphs(text: str) -> list[str]:
-    return [normalise_text(ln) for ln in text.split("\n") if ln.strip()]
+    # Most lines (trafilatura's output) are normal already: they are kept as they are.
+    return [ln if _already_normal(ln) else normalise_text(ln) for ln in text.split("\n") if ln.strip()]
 
 
 def link_density(region: etree._Element) -> float:
