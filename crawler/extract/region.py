@@ -25,7 +25,7 @@ from typing import NamedTuple
 from lxml import etree
 
 from crawler.core.items import normalise_text
-from crawler.extract.tree import is_inside
+from crawler.extract.tree import already_normal, is_inside
 
 _SKIP = frozenset({"script", "style", "noscript", "template", "head", "title", "a", "p"})
 _PARA_TAGS = ("p", "blockquote", "h3", "h4", "ul", "ol", "pre")
@@ -111,18 +111,9 @@ def densest(root: etree._Element) -> etree._Element | None:
 
 
 def _text_length(el: etree._Element) -> int:
-    """len(node_text(el)), without normalising text that is normal already (most paragraphs of a page): printable
-    (no whitespace but the space, no control character), no two spaces running, none at either end, in NFC."""
+    """len(node_text(el)), without normalising text that is normal already (most paragraphs of a page)."""
     text = " ".join(el.itertext()) if len(el) else (el.text or "")
-    if (
-        text.isprintable()
-        and "  " not in text
-        and text[:1] != " "
-        and text[-1:] != " "
-        and (text.isascii() or unicodedata.is_normalized("NFC", text))
-    ):
-        return len(text)
-    return len(normalise_text(text))
+    return len(text) if already_normal(text) else len(normalise_text(text))
 
 
 _UNINDEXED = frozenset({"script", "style", "noscript", "template", "title"})

@@ -113,7 +113,7 @@ def is_inside(node: etree._Element, ancestor: etree._Element) -> bool:
     return node is ancestor or any(a is ancestor for a in node.iterancestors())
 
 
-def _already_normal(text: str) -> bool:
+def already_normal(text: str) -> bool:
     """True when normalise_text(text) is the text itself, by cheap tests: printable (no whitespace but the space,
     no control character), no two spaces running, none at either end, and in NFC (ASCII always is)."""
     return (
@@ -127,7 +127,7 @@ def _already_normal(text: str) -> bool:
 
 def split_paragraphs(text: str) -> list[str]:
     # Most lines (trafilatura's output) are normal already: they are kept as they are.
-    return [ln if _already_normal(ln) else normalise_text(ln) for ln in text.split("\n") if ln.strip()]
+    return [ln if already_normal(ln) else normalise_text(ln) for ln in text.split("\n") if ln.strip()]
 
 
 def link_density(region: etree._Element) -> float:
