@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import shlex
+import signal
 import sys
 import threading
 from datetime import UTC, datetime, timedelta
+from types import FrameType
 
 from crawler.cli.commands.argtypes import whole
 from crawler.core.status import CommandError
@@ -20,8 +21,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "site",
         help="serve the offline look-alike Press TV site and a Wayback Machine stand-in, to crawl them yourself",
         description="Serve the look-alike Press TV site (fixture pages plus generated articles) on loopback "
-        "mirrors, and a Wayback Machine stand-in holding a capture of every article, until Ctrl-C. Prints the "
-        "crawl commands that read them.",
+        "mirrors, and a Wayback Machine stand-in holding a capture of every article, until Ctrl-C (or SIGTERM). "
+        "Prints the crawl commands that read them.",
     )
     p.add_argument(
         "--mirrors",
@@ -41,6 +42,24 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--store", default="data/site.sqlite", help="store the printed crawl commands name (default: data/site.sqlite)"
     )
     p.set_defaults(func=run)
+
+
+def _wait_for_stop() -> None:
+    """Block until Ctrl-C (SIGINT) or SIGTERM. The handlers are set here rather than inherited: a shell script that
+    starts the site in the background starts it with SIGINT ignored, and `kill` sends SIGTERM; either way the
+    servers stop cleanly."""
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        while not stop.wait(1.0):
+            pass
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -95,8 +114,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"  crawler runs --store {store}")
             print(f"  crawler search sanctions --store {store}")
             print("Ctrl-C stops the servers.", flush=True)
-            with contextlib.suppress(KeyboardInterrupt):
-                threading.Event().wait()
+            _wait_for_stop()
     except (ValueError, OSError) as exc:
         raise CommandError(f"cannot serve the site: {exc}") from None
     print("crawler site: stopped", file=sys.stderr)
