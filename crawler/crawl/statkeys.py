@@ -23,6 +23,8 @@ FRONTIER_ENQUEUE_FAILED = "frontier/enqueue_failed"
 # ---- discovery (spider) -> drift alarm ----
 DISCOVERY_ARTICLE_LINKS = "discovery/{}/article_links"
 """Article links one discovery source found (before dedupe): compared with the last run's."""
+DISCOVERY_MALFORMED_LINKS = "discovery/{}/malformed_links"
+"""Links a discovery source gave that are no URL (an unclosed IPv6 bracket, say): skipped, the rest are read."""
 DISCOVERY_PREFIX = "discovery/"
 DISCOVERY_LINKS_SUFFIX = "/article_links"
 
