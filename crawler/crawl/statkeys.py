@@ -45,6 +45,8 @@ INCREMENTAL_SKIPPED = "incremental/skipped"
 INCREMENTAL_REFRESHED = "incremental/refreshed"
 
 # ---- mirrors (failover middleware) -> demo summary ----
+FAILOVER_NOT_OUTLET_PAGE = "failover/not_outlet_page"
+"""Article pages a mirror served that were another site's (a parked or taken-over domain): the next mirror was asked."""
 MIRROR_SET_ASIDE = "mirror/set_aside"
 MIRROR_RESTORED = "mirror/restored"
 MIRROR_RESPONSES = "mirror/responses/{}"

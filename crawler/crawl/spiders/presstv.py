@@ -581,6 +581,7 @@ class PresstvSpider(ArchiveSources, Spider):
                 headers=response_headers(response),
             ),
             source=str(meta.get("source", "")),
+            request=response.request,
         )
 
 
