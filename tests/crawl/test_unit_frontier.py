@@ -156,9 +156,9 @@ def test_a_429_from_common_crawls_index_pauses_every_workers_data_requests_too(r
 
     # Addresses of this test alone, so no other run's keys in the shared Redis meet these.
     index, data, wayback = (f"http://127.0.0.{secrets.randbelow(200) + 20}:{1024 + i}" for i in range(3))
-    overrides = {"CRAWLER_CC_INDEX_URL": index, "CRAWLER_CC_DATA_URL": data, "CRAWLER_WAYBACK_URL": wayback}
+    settings = {"CRAWLER_CC_INDEX_URL": index, "CRAWLER_CC_DATA_URL": data, "CRAWLER_WAYBACK_URL": wayback}
     client = redis.Redis.from_url(redis_url)
-    first, second = (ArchivePace(make_crawler(**overrides), client) for _ in range(2))
+    first, second = (ArchivePace(make_crawler(None, None, MIRRORS, **settings), client) for _ in range(2))
     query = Request(f"{index}/CC-MAIN-2020-05-index?url=x", meta={"download_slot": SLOT_CC_INDEX})
     first.answered(query, SLOT_CC_INDEX, Response(query.url, status=429, headers={"Retry-After": "30"}))
 
