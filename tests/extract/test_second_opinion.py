@@ -93,7 +93,14 @@ def test_the_region_and_the_generic_body_disagree_exactly_when_their_shingle_f1_
     own, generic = readings
     wa = [w for para in own for w in _plain_words(para)]
     wb = [w for para in generic for w in _plain_words(para)]
-    assert _disagree(own, generic) == (_plain_f1(wa, wb) < DISAGREE)
+    # Paragraphs of the same text in both settle agreement when their shingles reach DISAGREE on their own.
+    left, floor = Counter(generic), 0
+    for para in own:
+        if left[para] > 0:
+            left[para] -= 1
+            floor += max(0, len(_plain_words(para)) - 3)
+    settled = min(len(wa), len(wb)) >= 4 and 2 * floor >= DISAGREE * (len(wa) - 3 + len(wb) - 3)
+    assert _disagree(own, generic) == (not settled and _plain_f1(wa, wb) < DISAGREE)
     assert shingle_f1_words(wa, wb) == _plain_f1(wa, wb)
 
 
