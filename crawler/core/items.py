@@ -112,6 +112,14 @@ def normalise_text(text: str) -> str:
     # already NFC (the check is skipped: it runs for every piece of text the extractor reads).
     if not text.isascii():
         text = unicodedata.normalize("NFC", text)
+    # Normal lines joined by blank lines (an item's body) are that text with each break made a space, found
+    # without splitting it into words: printable text holds no whitespace but the plain space, so with no two
+    # spaces running and none at either end, each whitespace run of the text is one space or one break (one
+    # beside a space or another break would have left two spaces), and its words joined by spaces are `flat`.
+    if "\n\n" in text and not text[:1].isspace() and not text[-1:].isspace():
+        flat = text.replace("\n\n", " ")  # (its ends are the text's: no space there)
+        if flat.isprintable() and "  " not in flat:
+            return flat
     # No control character is whitespace, so they may be dropped after the runs are collapsed, and only from
     # text that holds a character that is not printable (rare): the regex then scans the shorter text, or none.
     joined = " ".join(text.split())
