@@ -27,6 +27,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import justext.core as justext_core
 import trafilatura
 from trafilatura import external as tf_external
 from trafilatura import utils as tf_utils
@@ -109,11 +110,11 @@ def forget_page_strings() -> None:
 
 
 def warm_stop_lists() -> None:
-    """Build trafilatura's merged justext stop list before timing: it is made on the first page that needs
-    justext (0.1-0.4 s, once per process), which a warm-up page may not be, and would be charged to whichever
-    extractor met such a page first. A long crawl has it built."""
-    if tf_external.JT_STOPLIST is None:
-        tf_external.jt_stoplist_init()
+    """Build trafilatura's merged justext stop list, and justext's lower-case set of it, before timing: both are
+    made on the first page that needs justext (0.05-0.4 s each, once per process), which a warm-up page may not
+    be, and would be charged to whichever extractor met such a page first. A long crawl has them built."""
+    stop_list = tf_external.JT_STOPLIST or tf_external.jt_stoplist_init()
+    justext_core.define_stoplist(stop_list)  # (cached by justext, keyed on the list)
 
 
 def score(pages: list[Page], extractors: dict[str, Extractor], repeat: int) -> dict[str, dict[str, float]]:

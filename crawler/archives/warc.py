@@ -32,6 +32,8 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.timeutils import iso_date_to_datetime
 from warcio.warcwriter import WARCWriter
 
+from crawler.core.urls import split_url
+
 MAX_PAGE_BYTES = 16 * 1024 * 1024
 """The default page size limit (the DOWNLOAD_MAXSIZE setting): a payload past it is refused as too large."""
 
@@ -423,6 +425,9 @@ def _record(
     header_list = [(k, v) for k, v in (http.headers if http is not None else [])]
     content_type = str(http.get_header("Content-Type") or "") if http is not None else ""
     digest = headers.get_header("WARC-Payload-Digest") or ""
+    if url and split_url(url) is None:
+        yield WarcSkip(path, offset, "malformed target URI", url)
+        return
     if not url or not wanted(url):
         yield WarcSkip(path, offset, "other host", url)
         return

@@ -36,6 +36,9 @@ class PageItem:
     fallback: Request | None = None
     """For a web-archive capture: the request for the next older capture of the same article, sent when
     extraction refuses this one (a seizure notice, a challenge page...)."""
+    request: Request | None = None
+    """For a page fetched from a mirror: its request, so that the next mirror is asked when the page turns out to
+    be another site's (a lapsed mirror domain parked or taken over)."""
 
 
 @dataclass
@@ -66,6 +69,11 @@ class ExtractionCrashed(DropItem):
 
 class CaptureRefused(DropItem):
     """Extraction refused an archived capture that has an older one to try: counted, not recorded as failed."""
+
+
+class OtherMirrorAsked(DropItem):
+    """A mirror served another site's page for the article: the next mirror is asked; counted, not recorded as
+    failed."""
 
 
 class OutsideWindow(DropItem):

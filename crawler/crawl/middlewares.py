@@ -39,7 +39,7 @@ from crawler.crawl import settings as defaults
 from crawler.crawl import statkeys
 from crawler.crawl.control import close_spider_soon, report_page_failed, set_exit_status
 from crawler.crawl.frontier import frontier_url
-from crawler.crawl.mirrors import MirrorPool, pool_for
+from crawler.crawl.mirrors import MirrorPool, on_next_mirror, pool_for
 from crawler.outlet import Outlet, load_outlet
 
 if TYPE_CHECKING:
@@ -173,22 +173,15 @@ class _MirrorDecisions:
         if self._maybe_give_up(pool):
             self._page_failed(request, f"no mirror could be reached ({reason} on {netloc})", status, key=reason)
             raise PageGivenUp("no mirror could be reached")
-        nxt = pool.best(exclude=tried)
-        if nxt is None:
+        retry = on_next_mirror(request, pool)
+        if retry is None:
             self._inc("failover/exhausted")
             self._page_failed(
                 request, f"no mirror answered ({reason} on {netloc}; tried {', '.join(tried)})", status, key=reason
             )
             raise PageGivenUp(f"all mirrors failed for {request.meta.get('mirror_path', request.url)}")
-        url = pool.url_on(nxt, request.meta.get("mirror_path", request.url))
-        logger.info("failover: %s on %s -> %s", reason, netloc, url)
-        meta = {
-            k: v
-            for k, v in request.meta.items()
-            if k not in ("retry_times", "redirect_times", "redirect_urls", "redirect_reasons", "download_slot")
-        }
-        meta["mirrors_tried"] = tried
-        return request.replace(url=url, meta=meta, dont_filter=True)
+        logger.info("failover: %s on %s -> %s", reason, netloc, retry.url)
+        return retry
 
     def _page_failed(self, request: Request, reason: str, status: int | None, key: str | None = None) -> None:
         pool = self._pool()

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from scrapy import Spider
+from scrapy import Request, Spider
 from twisted.internet.defer import Deferred
 
 from crawler.outlet import Outlet
@@ -165,3 +165,21 @@ def pool_for(spider: Spider | None) -> MirrorPool | None:
 
 
 __all__ = ["MirrorPool", "pool_for"]
+
+
+_NOT_CARRIED = ("retry_times", "redirect_times", "redirect_urls", "redirect_reasons", "download_slot")
+"""Request meta that belongs to one mirror's attempt, not carried to the next mirror."""
+
+
+def on_next_mirror(request: Request, pool: MirrorPool) -> Request | None:
+    """The same path on the healthiest mirror this request has not tried yet (this one counted as tried), or None
+    when every mirror has been tried."""
+    tried = [*request.meta.get("mirrors_tried", []), urlsplit(request.url).netloc]
+    nxt = pool.best(exclude=tried)
+    if nxt is None:
+        return None
+    meta = {k: v for k, v in request.meta.items() if k not in _NOT_CARRIED}
+    meta["mirrors_tried"] = tried
+    return request.replace(
+        url=pool.url_on(nxt, request.meta.get("mirror_path", request.url)), meta=meta, dont_filter=True
+    )

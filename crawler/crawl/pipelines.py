@@ -15,6 +15,7 @@ import logging
 import re
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any, NoReturn
+from urllib.parse import urlsplit
 
 from scrapy.logformatter import LogFormatter, LogFormatterResult
 from scrapy.utils.defer import maybe_deferred_to_future
@@ -30,10 +31,13 @@ from crawler.crawl.handoff import (
     ExtractionCrashed,
     ExtractOutcome,
     NotAnArticlePage,
+    OtherMirrorAsked,
     OutsideWindow,
     PageItem,
     page_url,
 )
+from crawler.crawl.mirrors import on_next_mirror, pool_for
+from crawler.extract.outletsigns import NOT_OUTLET_PAGE
 from crawler.pool.extraction import Crashed, ExtractFunction, ExtractionPool, Outcome, WorkerDied
 
 if TYPE_CHECKING:
@@ -134,6 +138,26 @@ class ExtractPipeline:
             self._crashed(page.url, result.message)
         return self.accept(item, result)
 
+    def _ask_other_mirror(self, item: PageItem) -> None:
+        """A mirror served another site's page under the article's URL (a lapsed domain, parked or taken over):
+        that counts against the mirror, and the next untried mirror is asked for the article (raises
+        OtherMirrorAsked). Returns when there is none, and the page is refused as any other."""
+        pool = pool_for(self.crawler.spider)
+        if item.request is None or pool is None or "mirror_path" not in item.request.meta:
+            return
+        netloc = urlsplit(item.page.url).netloc
+        self._inc(statkeys.FAILOVER_NOT_OUTLET_PAGE)
+        if pool.record_failure(netloc):
+            self._inc(statkeys.MIRROR_SET_ASIDE)
+            logger.warning("mirror %s set aside: it serves another site's pages", netloc)
+        retry = on_next_mirror(item.request, pool)
+        if retry is None:
+            return
+        logger.info("failover: %s served another site's page for %s -> %s", netloc, item.article_id, retry.url)
+        assert self.crawler.engine is not None
+        self.crawler.engine.crawl(retry)
+        raise OtherMirrorAsked(f"{netloc} served another site's page; asking {retry.url}")
+
     def accept(self, item: PageItem, raw: Any) -> ExtractedItem:
         """The extracted item for a worker's answer on `item` (counted, `page_extracted` sent); raises
         NotAnArticlePage for a refusal and ExtractionCrashed for an answer that is not an outcome."""
@@ -152,6 +176,8 @@ class ExtractPipeline:
             assert self.crawler.engine is not None
             self.crawler.engine.crawl(item.fallback)
             raise CaptureRefused(f"archived capture refused ({reason}); trying an older capture")
+        if result.article is None and str(result.refused or "").startswith(NOT_OUTLET_PAGE):
+            self._ask_other_mirror(item)
         if result.article is None:
             reason = str(result.refused or "no article")
             self._inc(statkeys.EXTRACT_REFUSED)

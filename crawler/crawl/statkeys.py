@@ -23,6 +23,8 @@ FRONTIER_ENQUEUE_FAILED = "frontier/enqueue_failed"
 # ---- discovery (spider) -> drift alarm ----
 DISCOVERY_ARTICLE_LINKS = "discovery/{}/article_links"
 """Article links one discovery source found (before dedupe): compared with the last run's."""
+DISCOVERY_MALFORMED_LINKS = "discovery/{}/malformed_links"
+"""Links a discovery source gave that are no URL (an unclosed IPv6 bracket, say): skipped, the rest are read."""
 DISCOVERY_PREFIX = "discovery/"
 DISCOVERY_LINKS_SUFFIX = "/article_links"
 
@@ -43,6 +45,8 @@ INCREMENTAL_SKIPPED = "incremental/skipped"
 INCREMENTAL_REFRESHED = "incremental/refreshed"
 
 # ---- mirrors (failover middleware) -> demo summary ----
+FAILOVER_NOT_OUTLET_PAGE = "failover/not_outlet_page"
+"""Article pages a mirror served that were another site's (a parked or taken-over domain): the next mirror was asked."""
 MIRROR_SET_ASIDE = "mirror/set_aside"
 MIRROR_RESTORED = "mirror/restored"
 MIRROR_RESPONSES = "mirror/responses/{}"

@@ -967,10 +967,13 @@ def parse_html(html_text: str | bytes) -> etree._Element:
     return tree
 
 
-def extract_full(html: str | bytes, url: str, outlet: Outlet | None = None) -> Extraction:
-    """Extract with run statistics (guard removals, layout); see `extract` for the contract."""
+def extract_full(
+    html: str | bytes, url: str, outlet: Outlet | None = None, *, encoding: str | None = None
+) -> Extraction:
+    """Extract with run statistics (guard removals, layout); see `extract` for the contract. `encoding`: the
+    charset the page's HTTP response declared, tried as `decode_html` tries it."""
     # The page's UTF-8 form is parsed: most pages arrive as it, and are not encoded again.
-    raw = decode_page(html)[1]
+    raw = decode_page(html, encoding)[1]
     tree = parse_html(raw)
     if outlet is None:
         outlet = outlet_for_url(url)

@@ -14,11 +14,11 @@ import re
 from collections.abc import Callable
 from functools import lru_cache
 from itertools import islice
-from urllib.parse import urljoin, urlsplit
 
 from lxml import etree
 
 from crawler.core.items import normalise_text
+from crawler.core.urls import join_url, split_url
 from crawler.extract.needles import may_match, may_match_one, may_match_utf8, needles_of
 from crawler.extract.tree import found_in, node_text, remove_node
 from crawler.outlet import Outlet
@@ -84,18 +84,22 @@ class _Page:
         return known
 
     def _other_article(self, href: str) -> bool:
-        parts = urlsplit(href)
+        parts = split_url(href)
+        if parts is None:
+            return False  # a malformed link is no article's
         if parts.netloc and not self.outlet.is_outlet_host(parts.hostname or ""):
             # A link naming another host (most numbered links of a page): the URL joined to the page's names
             # that host too (urljoin keeps a link's own host), which the outlet's URL parser refuses.
             return False
-        target = self.outlet.article_id(urljoin(self.url, href))
+        joined = join_url(self.url, href)
+        target = self.outlet.article_id(joined) if joined is not None else None
         return target is not None and target != self.own_id
 
     def is_host_link(self, a: etree._Element) -> bool:
         """A link to one of the outlet's addresses itself (its home page on some host)."""
-        parts = urlsplit(urljoin(self.url, self.href(a)))
-        return self.outlet.is_outlet_host(parts.hostname or "") and parts.path in ("", "/")
+        joined = join_url(self.url, self.href(a))
+        parts = split_url(joined) if joined is not None else None
+        return parts is not None and self.outlet.is_outlet_host(parts.hostname or "") and parts.path in ("", "/")
 
 
 def _text_without(el: etree._Element, drop: list[etree._Element]) -> str:

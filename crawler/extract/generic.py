@@ -17,6 +17,7 @@ from trafilatura.xml import xmltotxt
 from trafilatura.xpaths import BODY_XPATH
 
 from crawler.core.items import EXTRACTOR_VERSION, Article, content_hash, normalise_text
+from crawler.core.urls import split_url
 from crawler.extract.dates import date_at_midnight, iso
 from crawler.extract.errors import NotAnArticle
 from crawler.extract.guard import guard_paragraphs
@@ -156,7 +157,7 @@ def _site_url(tree: etree._Element) -> tuple[str, str]:
     neither does)."""
     # "/descendant::" and not "//": libxml2 reads "//name[test]" as a step from every node of the page.
     found = xp("/descendant::link[@rel='canonical']/@href | /descendant::meta[@property='og:url']/@content")(tree)
-    parts = urlsplit(str(found[0]).strip()) if found else None
+    parts = split_url(str(found[0]).strip()) if found else None
     return (_bare_host(parts.hostname), parts.path.rstrip("/")) if parts else ("", "")
 
 
@@ -169,7 +170,9 @@ def _links_within_site(card: etree._Element, site: tuple[str, str]) -> bool:
     """True when a block links to another page of the site: a link neither to a place in this page
     ("#section", a table of contents) nor to another host."""
     for link in card.iter("a"):
-        parts = urlsplit((link.get("href") or "").strip())
+        parts = split_url((link.get("href") or "").strip())
+        if parts is None:
+            continue  # a malformed link leads nowhere
         if parts.fragment and parts.path.rstrip("/") in ("", site[1]):
             continue
         host = _bare_host(parts.hostname)

@@ -120,12 +120,24 @@ def refusal(display_name: str, kinds: Sequence[str] = ("site name", "host", "cop
     return f"{NOT_OUTLET_PAGE}: none of {display_name}'s signs ({', '.join(kinds)}) in its title, tags or footer"
 
 
+def signs_of(outlet: Outlet) -> OutletSigns:
+    """The outlet's signs: its [signs] names and its hosts."""
+    return OutletSigns.of(outlet.signs, (outlet.canonical_host, *outlet.domains))
+
+
 def outlet_page_refusal(html: bytes | str, outlet: Outlet) -> str | None:
     """The refusal reason when the page carries none of the outlet's signs (its [signs] names and its hosts),
     None for the outlet's own page: the check every extraction path (crawl, archive backfill, WARC import,
     re-extraction) makes on a page that became an article."""
-    signs = OutletSigns.of(outlet.signs, (outlet.canonical_host, *outlet.domains))
-    return None if is_outlet_page(html, signs) else refusal(outlet.display_name)
+    return None if is_outlet_page(html, signs_of(outlet)) else refusal(outlet.display_name)
 
 
-__all__ = ["NOT_OUTLET_PAGE", "OutletSigns", "is_outlet_page", "outlet_page_refusal", "refusal", "signs_found"]
+__all__ = [
+    "NOT_OUTLET_PAGE",
+    "OutletSigns",
+    "is_outlet_page",
+    "outlet_page_refusal",
+    "refusal",
+    "signs_found",
+    "signs_of",
+]

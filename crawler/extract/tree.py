@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
-from urllib.parse import urljoin
 
 from lxml import etree
 
 from crawler.core.items import Article, normalise_text
+from crawler.core.urls import join_url
 
 LOCAL = threading.local()
 
@@ -149,7 +149,7 @@ def absolute_url(url: str | None, base: str) -> str | None:
     url = url.strip()
     if url.startswith("//"):
         return "https:" + url
-    return urljoin(base, url)
+    return join_url(base, url)  # (None for a malformed one)
 
 
 def iso_date(text: str) -> str | None:

@@ -16,6 +16,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from lxml import etree
 
+from crawler.core.urls import split_url
+
 
 class OutletConfigError(ValueError):
     """An outlet data file is missing a key or holds a value of the wrong kind."""
@@ -166,8 +168,11 @@ class Outlet:
     # ---- article URLs ------------------------------------------------------------------------
 
     def parse_article_url(self, url: str) -> ArticleUrl | None:
-        """Article id, era and path date for an article URL of this outlet; None for any other URL."""
-        parts = urlsplit(url.strip())
+        """Article id, era and path date for an article URL of this outlet; None for any other URL (a malformed
+        one too)."""
+        parts = split_url(url.strip())
+        if parts is None:
+            return None
         if parts.scheme and parts.scheme not in ("http", "https"):
             return None
         if parts.netloc and not self.is_outlet_host(parts.hostname or ""):
@@ -692,8 +697,14 @@ def bundled_outlets() -> list[str]:
 
 
 def outlet_for_url(url: str) -> Outlet | None:
-    """The bundled outlet whose hosts include this URL's host, if any."""
-    host = urlsplit(url).hostname or ""
+    """The bundled outlet whose hosts include this URL's host, if any (none for a malformed URL)."""
+    parts = split_url(url)
+    return _outlet_for_host(parts.hostname or "") if parts is not None else None
+
+
+@lru_cache(maxsize=1024)
+def _outlet_for_host(host: str) -> Outlet | None:
+    # Asked once per extracted page: the profiles folder is listed once per host, not once per page.
     for name in bundled_outlets():
         outlet = load_outlet(name)
         if outlet.is_outlet_host(host):

@@ -149,7 +149,7 @@ def extract_page(
     the outlet whose host served it (else `outlet_name`'s), and not compressed or hashed again. `encoding`: the
     charset its response declared.
     """
-    from crawler.extract import NotAnArticle, decode_html, extract_full
+    from crawler.extract import NotAnArticle, extract_full
     from crawler.extract.outletsigns import outlet_page_refusal
     from crawler.outlet import load_outlet, outlet_for_url
     from crawler.store.sql import ZLIB_LEVEL
@@ -165,7 +165,9 @@ def extract_page(
         # ~5 ms a page of CPU off the reactor thread (bench/crawl.py; docs/performance.md).
         compressed, sha256 = zlib.compress(html, ZLIB_LEVEL), hashlib.sha256(html).hexdigest()
     try:
-        result = extract_full(decode_html(html, encoding) if encoding else html, outlet.extraction_url(url), outlet)
+        # The bytes themselves, with the declared charset: a UTF-8 page is parsed from them, not decoded and
+        # encoded again.
+        result = extract_full(html, outlet.extraction_url(url), outlet, encoding=encoding)
     except NotAnArticle as exc:
         return ExtractOutcome(refused=exc.reason, compressed=compressed, sha256=sha256)
     not_outlet = outlet_page_refusal(html, outlet)  # an outlet URL serving another site's page

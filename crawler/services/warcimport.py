@@ -38,6 +38,7 @@ from urllib.parse import urlsplit
 
 from crawler.archives.warc import MAX_PAGE_BYTES, WarcPage, WarcSkip, WarcWarning, one_stream_gzip, read_pages
 from crawler.core.page import Page
+from crawler.core.urls import split_url
 from crawler.outlet import load_outlet
 from crawler.pool.extraction import Crashed, ExtractionPool, ExtractOutcome, PageArgs
 from crawler.store import open_store
@@ -357,7 +358,9 @@ class WarcImport:
     def _jobs(self) -> Iterator[_Pending]:
         is_outlet = self.outlet.is_outlet_host
         for item in read_pages(
-            list(self.keys), lambda url: is_outlet(urlsplit(url).hostname or ""), max_bytes=self.max_bytes
+            list(self.keys),
+            lambda url: (parts := split_url(url)) is not None and is_outlet(parts.hostname or ""),
+            max_bytes=self.max_bytes,
         ):
             if isinstance(item, WarcWarning):
                 self._warn(item)

@@ -117,6 +117,30 @@ def test_a_closespider_item_limit_is_recorded_as_ok(tmp_path: Path) -> None:
     assert run.stats.get("finish_reason") == "closespider_itemcount"
 
 
+def test_crawler_site_stops_cleanly_on_sigterm_as_a_service_manager_sends_it(tmp_path: Path) -> None:
+    # `kill`, systemd and docker stop send SIGTERM: both servers stop and the command says so, exit status 0.
+    server = subprocess.Popen(
+        [sys.executable, "-m", "crawler", "site", "--generate", "1"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        printed = []
+        for line in server.stdout:
+            printed.append(line)
+            if line.startswith("Ctrl-C"):
+                break
+        assert any(line.strip().startswith("crawler crawl") for line in printed), printed
+    finally:
+        server.send_signal(signal.SIGTERM)
+        _, err = server.communicate(timeout=30)
+    assert server.returncode == 0, err
+    assert "crawler site: stopped" in err
+
+
 def test_crawler_site_serves_the_site_and_a_wayback_stand_in_to_crawl(tmp_path: Path) -> None:
     server = subprocess.Popen(
         [sys.executable, "-m", "crawler", "site", "--generate", "3"],

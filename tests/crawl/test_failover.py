@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from support.crawlkit import CrawlResult, make_corpus
 from support.faultkit import OffsiteHost, record_times
 
+from crawler.archives.warc import WarcPage, read_pages
 from crawler.testing.site import MirrorSpec, faults, serve_site
+
+REAL_WARC = Path(__file__).resolve().parents[1] / "data" / "real" / "warc"
 
 pytestmark = pytest.mark.integration
 
@@ -67,6 +71,32 @@ def test_offsite_redirects_are_not_followed_and_blocks_fail_over(run_crawl: Call
         assert by_id["780001"]["mirror"] == good.netloc and result.stats["failover/http_403"] == 1
         assert result.stats["failover/offsite_redirect"] == 1
         assert result.stats["failover/redirect_to_outlet_host"] == 1
+
+
+def test_a_mirror_serving_another_sites_page_at_an_article_url_fails_over(
+    run_crawl: Callable[..., CrawlResult],
+) -> None:
+    # A real page of another site (iana.org's, from warcio's test WARC: Apache-2.0, tests/data/real/SOURCES), as
+    # a lapsed mirror domain that was parked or taken over serves it under the article's URL.
+    (iana,) = [
+        page.body
+        for page in read_pages([REAL_WARC / "warcio-example-iana.org-chunked.warc"], lambda url: True)
+        if isinstance(page, WarcPage)
+    ]
+    corpus = make_corpus(generated=3)
+    with serve_site(corpus, ["healthy", "healthy"]) as site:
+        parked, good = site.mirrors
+        article = corpus.get("780002")
+        assert article is not None
+        parked.override(article.path.lower(), faults.body(iana))
+        result = run_crawl(site.mirrors_arg, "sources=rss", settings={"CRAWLER_MIRROR_FAIL_THRESHOLD": 10})
+        assert result.returncode == 0, result.stderr[-3000:]
+        by_id = {item["article_id"]: item for item in result.items}
+        # Not lost to a refusal: the next mirror is asked and serves the article.
+        assert sorted(by_id) == sorted(corpus.article_ids())
+        assert by_id["780002"]["mirror"] == good.netloc
+        assert result.stats["failover/not_outlet_page"] == 1
+        assert "extract/refused/not an outlet page" not in result.stats
 
 
 def test_429_waits_for_retry_after_then_succeeds(run_crawl: Callable[..., CrawlResult]) -> None:

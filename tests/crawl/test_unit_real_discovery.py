@@ -233,3 +233,24 @@ def test_a_real_gzipped_sitemap_and_a_cdata_sitemap_index_are_read() -> None:
     index = (REAL / "sitemaps" / "sitemap2.xml").read_bytes().replace(b"http://www.example.com", MIRRORS[0].encode())
     requests = list(spider.parse_sitemap(_sitemap_response(index)))
     assert [urlsplit(r.url).path for r in requests] == ["/sitemap1.xml.gz", "/sitemap2.xml.gz"]
+
+
+def test_a_malformed_link_in_a_real_sitemap_or_feed_is_skipped_and_the_rest_are_read() -> None:
+    crawler = make_crawler()
+    spider = spider_of(crawler)
+    rewritten, count = _as_presstv((REAL / "sitemaps" / "hebdenbridgetimes-articles-sitemap.xml").read_bytes())
+    # One <loc> with an unclosed IPv6 bracket: urljoin raises on it, which once lost the whole file.
+    broken = rewritten.replace(b"<loc>https://www.presstv.ir/", b"<loc>http://[www.presstv.ir/", 1)
+    requests = list(spider.parse_sitemap(_sitemap_response(broken)))
+    assert len(requests) == count - 1
+    assert crawler.stats is not None
+    assert crawler.stats.get_value("discovery/sitemap/malformed_links") == 1
+    atom = (REAL / "feeds" / "large_atom_feed_that_needs_css_sanitisation.xml").read_text(encoding="utf-8")
+    links = re.findall(r'href="(http://touchnokia\.ru/20[^"]+\.html)"', atom)
+    for i, link in enumerate(dict.fromkeys(links)):
+        atom = atom.replace(link, "http://[bad/" if i == 0 else f"/detail/2017/04/2{i % 10}/{600000 + i}/story")
+    url = f"{MIRRORS[0]}/rss.xml"
+    feed = TextResponse(url, body=atom.encode("utf-8"), encoding="utf-8", request=Request(url))
+    ids = {r.meta["article_id"] for r in spider.parse_feed(feed)}
+    assert ids == {str(600000 + i) for i in range(1, len(dict.fromkeys(links)))}
+    assert crawler.stats.get_value("discovery/rss/malformed_links") == 1

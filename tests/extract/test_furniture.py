@@ -201,6 +201,21 @@ def test_french_lire_aussi_card_leaves() -> None:
     assert _extract(_page(middle=card)).article.body == "\n\n".join(BODY)
 
 
+def test_malformed_links_are_no_story_card_and_no_crash() -> None:
+    # An unclosed IPv6 bracket makes urljoin raise: such a link (in a card, a share bar, the canonical link or the
+    # page's image) is no link to another article, and the page is still read.
+    bad = "http://[2019/01/23/586614/Russia-warns-US"
+    card = f'<p class="rte-text">Read more:</p><div class="c1"><a href="{bad}">Russia warns US</a></div>'
+    share = f'<div class="xo"><a href="{bad}">Facebook</a> <a href="//[::1/x">Twitter</a></div>'
+    head = f'<link rel="canonical" href="{bad}"><meta property="og:image" content="http://[img/a.jpg">'
+    html = _page(middle=card, below=share, head=head)
+    art = _extract(html).article
+    assert art.title == TITLE and art.body.startswith(BODY[0]) and art.body.endswith(BODY[-1])
+    assert art.image_url is None
+    generic = extract_full(html, "https://example.com/news/kim-pompeo").article
+    assert generic.body.startswith(BODY[0]) and generic.body.endswith(BODY[-1])
+
+
 def test_a_link_to_another_article_inside_a_sentence_stays() -> None:
     sentence = (
         f'<p class="rte-text">Pompeo said the <a href="{OTHER}">talks in Pyongyang</a> went well and that '

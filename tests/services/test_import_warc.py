@@ -255,6 +255,27 @@ def test_arc_files_gzipped_or_not_are_imported_too(tmp_path: Path, corpus: SiteC
     assert items[arts[1].article_id]["mirror"] == "www.presstv.com"
 
 
+def test_a_record_with_a_malformed_target_uri_is_passed_over_and_the_rest_imported(
+    tmp_path: Path, corpus: SiteCorpus
+) -> None:
+    arts = corpus.articles()
+    # An unclosed IPv6 bracket in WARC-Target-URI: urlsplit raises on it, which once stopped the whole import.
+    write_warc_file(
+        tmp_path / "odd.warc.gz",
+        [
+            Rec("response", "http://[www.presstv.ir" + arts[0].path, arts[0].html),
+            Rec("response", IR + arts[1].path, arts[1].html),
+        ],
+    )
+    store = tmp_path / "store.sqlite"
+    out = cli("import-warc", "--store", str(store), str(tmp_path / "odd.warc.gz"))
+    assert out.returncode == 0, out.stderr
+    assert "Traceback" not in out.stderr
+    assert set(_items(store)) == {arts[1].article_id}
+    assert "skipped: malformed target URI 1" in out.stdout, out.stdout
+    assert "corrupt" not in out.stdout + out.stderr
+
+
 # ---- bad input (no import runs) -----------------------------------------------------------------------------
 
 

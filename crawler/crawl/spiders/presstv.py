@@ -25,7 +25,7 @@ import re
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 from lxml import etree
 from scrapy import Request, Spider
@@ -36,6 +36,7 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.gz import gunzip
 
 from crawler.core.page import Page
+from crawler.core.urls import join_url
 from crawler.crawl import settings as defaults
 from crawler.crawl import statkeys
 from crawler.crawl.handoff import PageItem, SkippedRequest, response_headers
@@ -292,6 +293,15 @@ class PresstvSpider(ArchiveSources, Spider):
             )
         return out
 
+    def _joined(self, response: Response, link: str, source: str) -> str | None:
+        """The link made absolute against the page; None (counted, logged) for a malformed one, which is skipped
+        while the rest of the page is read."""
+        joined = join_url(response.url, link)
+        if joined is None:
+            self.crawler.stats.inc_value(statkeys.DISCOVERY_MALFORMED_LINKS.format(source))
+            self.logger.info("skipping a malformed link in %s: %r", response.url, link[:200])
+        return joined
+
     def _site_path(self, url: str) -> str | None:
         """Path and query of a URL on a mirror or outlet host; None for off-site URLs."""
         if not self.mirror_pool.is_site_url(url):
@@ -396,7 +406,8 @@ class PresstvSpider(ArchiveSources, Spider):
         for link, title in entries:
             if not link:
                 continue
-            request = self.article_request(urljoin(response.url, link), "rss", {"title": title} if title else {})
+            joined = self._joined(response, link, "rss")
+            request = self.article_request(joined, "rss", {"title": title} if title else {}) if joined else None
             if request is not None:
                 yield request
 
@@ -443,7 +454,8 @@ class PresstvSpider(ArchiveSources, Spider):
                 hints["publication_date"] = pub.strip()
             if title:
                 hints["title"] = " ".join(title.split())
-            request = self.article_request(urljoin(response.url, loc), "sitemap", hints)
+            joined = self._joined(response, loc, "sitemap")
+            request = self.article_request(joined, "sitemap", hints) if joined else None
             if request is not None:
                 yield request
 
@@ -459,7 +471,9 @@ class PresstvSpider(ArchiveSources, Spider):
             )
             return
         for loc_node in root.iterfind("sm:sitemap/sm:loc", _NS):
-            loc = urljoin(response.url, (loc_node.text or "").strip())
+            loc = self._joined(response, (loc_node.text or "").strip(), "sitemap")
+            if loc is None:
+                continue
             path = self._site_path(loc)
             if path is None:
                 self.crawler.stats.inc_value("discovery/sitemap/offsite_ignored")
@@ -490,12 +504,14 @@ class PresstvSpider(ArchiveSources, Spider):
         d = self.outlet.discovery
         for xp in d.listing_link_xpaths:
             for href in response.xpath(xp).getall():
-                request = self.article_request(response.urljoin(href.strip()), "sections")
+                joined = self._joined(response, href.strip(), "sections")
+                request = self.article_request(joined, "sections") if joined else None
                 if request is not None:
                     yield request
         for xp in d.pagination_xpaths:
             for href in response.xpath(xp).getall():
-                path = self._site_path(response.urljoin(href.strip()))
+                joined = self._joined(response, href.strip(), "sections")
+                path = self._site_path(joined) if joined else None
                 listing = self.outlet.parse_section_listing(urlsplit(path).path) if path else None
                 if listing is None:
                     continue
@@ -565,6 +581,7 @@ class PresstvSpider(ArchiveSources, Spider):
                 headers=response_headers(response),
             ),
             source=str(meta.get("source", "")),
+            request=response.request,
         )
 
 
