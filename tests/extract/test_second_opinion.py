@@ -1,10 +1,11 @@
-"""The second opinion on a page no layout rule knows: its shortcuts decide exactly as the plain computation does.
+"""The text-level shortcuts of a page no layout rule knows decide exactly as the plain computation does.
 
 The density region's paragraphs are checked against the generic extractor's by the shingle F1 of their words, and
 short region paragraphs the generic text lacks are dropped. Both run on cheaper paths (word counts, shared
 paragraphs, sets of shingles, a search from the last match); a page's body must not depend on which path decided,
 so each is compared with the plain computation on random texts: repeated, empty, merged and edited paragraphs,
-text other than ASCII (curly quotes, a final sigma, the Kelvin sign, dotted capital I).
+text other than ASCII (curly quotes, a final sigma, the Kelvin sign, dotted capital I). The boilerplate guard
+passes one-line paragraphs on a shorter path: it must drop the same lines as for paragraphs of several.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from crawler.extract.core import DISAGREE, KEEP_UNSEEN_WORDS, _agreed_paragraphs, _disagree
+from crawler.extract.guard import guard_paragraphs, is_boilerplate_line
 from crawler.extract.tree import (
     common_shingle_bounds,
     count_words,
@@ -23,6 +25,7 @@ from crawler.extract.tree import (
     shared_paragraphs,
     shingle_f1_words,
 )
+from crawler.outlet import outlet_for_url
 
 EXAMPLES = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -130,3 +133,22 @@ def test_short_paragraphs_stay_exactly_when_the_generic_text_holds_them(
     kept = " ".join(generic)
     plain = [p for p in own if len(p.split()) >= KEEP_UNSEEN_WORDS or p in kept or p in headings]
     assert _agreed_paragraphs(own, generic, headings) == plain
+
+
+LINES = ["Read more:", " Read More: ", "presstv.ir", "www.presstv.com/", "Share This Article", "Dock workers", " "]
+
+
+@EXAMPLES
+@given(paragraphs=st.lists(st.lists(st.sampled_from(LINES), min_size=1, max_size=3).map("\n".join), max_size=6))
+def test_the_guard_drops_the_same_lines_whether_paragraphs_are_one_line_or_several(paragraphs: list[str]) -> None:
+    outlet = outlet_for_url("https://www.presstv.ir/Detail/2024/03/02/720001/Port-strike")
+    kept: list[str] = []
+    removed: list[str] = []
+    for para in paragraphs:
+        lines = [line.strip() for line in para.split("\n") if line.strip()]
+        removed += [line for line in lines if is_boilerplate_line(line, outlet)]
+        good = [line for line in lines if not is_boilerplate_line(line, outlet)]
+        if good:
+            kept.append("\n".join(good))
+    guarded = guard_paragraphs(paragraphs, outlet)
+    assert (guarded.text, guarded.removed) == ("\n\n".join(kept), removed)
