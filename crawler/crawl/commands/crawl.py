@@ -21,6 +21,7 @@ from typing import Any
 
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.exceptions import UsageError
+from scrapy.spiderloader import get_spider_loader
 from scrapy.utils.log import get_scrapy_root_handler
 
 from crawler.core.redact import redact, redact_json
@@ -65,6 +66,7 @@ class Command(ScrapyCrawlCommand):
     def process_options(self, args: list[str], opts: argparse.Namespace) -> None:
         super().process_options(args, opts)
         assert self.settings is not None
+        self._check_arguments(args, opts)
         from crawler.core.extras import frontier_missing
         from crawler.crawl.frontier import frontier_url
 
@@ -108,40 +110,35 @@ class Command(ScrapyCrawlCommand):
         if cause:
             print(redact(cause), file=sys.stderr)
 
-    def run(self, args: list[str], opts: argparse.Namespace) -> None:
+    def _check_arguments(self, args: list[str], opts: argparse.Namespace) -> None:
+        """Names nothing reads (a misspelt -a mirror=... would crawl the live mirrors), then the spider's own checks
+        of its arguments and settings: a bad one exits 2 with one line, before Scrapy logs its start-up lines and
+        before anything is opened or fetched."""
+        assert self.settings is not None
         if len(args) != 1:
             raise UsageError("give exactly one spider name, e.g. `scrapy crawl presstv`")
-        assert self.crawler_process is not None
         try:
-            spidercls = self.crawler_process.spider_loader.load(args[0])
+            spidercls = get_spider_loader(self.settings).load(args[0])
         except KeyError:
-            print(f"scrapy crawl: error: no spider named {args[0]!r}", file=sys.stderr)
-            self.exitcode = ExitStatus.BAD_ARGUMENT
-            return
-        # Names nothing reads (a misspelt -a mirror=... would crawl the live mirrors), then the spider's own checks
-        # of its arguments and settings, before anything is opened or fetched.
-        assert self.settings is not None
-        try:
-            check_spider_arguments(spidercls, opts.spargs)
-            check_crawler_settings(name for name in self.settings)
-        except ValueError as exc:
-            _error(str(exc))
-            self.exitcode = ExitStatus.BAD_ARGUMENT
-            return
+            _error(f"no spider named {args[0]!r}")
+            sys.exit(ExitStatus.BAD_ARGUMENT)
+        settings = self.settings
         checks = (
-            ("check_arguments", lambda check: check(**opts.spargs)),
-            ("check_settings", lambda check: check(self.settings)),
+            lambda: check_spider_arguments(spidercls, opts.spargs),
+            lambda: check_crawler_settings(name for name in settings),
+            lambda: getattr(spidercls, "check_arguments", lambda **_: None)(**opts.spargs),
+            lambda: getattr(spidercls, "check_settings", lambda _: None)(settings),
         )
-        for name, call in checks:
-            check = getattr(spidercls, name, None)
-            if check is None:
-                continue
+        for check in checks:
             try:
-                call(check)
+                check()
             except ValueError as exc:
                 _error(str(exc))
-                self.exitcode = ExitStatus.BAD_ARGUMENT
-                return
+                sys.exit(ExitStatus.BAD_ARGUMENT)
+
+    def run(self, args: list[str], opts: argparse.Namespace) -> None:
+        assert self.crawler_process is not None
+        spidercls = self.crawler_process.spider_loader.load(args[0])
         self._warnings_to_stderr()
         crawler = self._create_crawler(spidercls)
         self.crawler_process.crawl(crawler, **opts.spargs)
