@@ -128,9 +128,10 @@ def normalise_text(text: str) -> str:
     return " ".join(_CONTROLS.sub("", joined).split())
 
 
-def content_hash(body: str) -> str:
-    """The `content_hash` of a body: sha256 of its normalised text."""
-    return hashlib.sha256(normalise_text(body).encode("utf-8")).hexdigest()
+def content_hash(body: str, normal: str | None = None) -> str:
+    """The `content_hash` of a body: sha256 of its normalised text (`normal`: normalise_text(body), when the
+    caller has it already)."""
+    return hashlib.sha256((normalise_text(body) if normal is None else normal).encode("utf-8")).hexdigest()
 
 
 FETCH_SOURCES: tuple[str, ...] = ("live", "wayback", "commoncrawl", "warc")

@@ -810,6 +810,13 @@ def _structural_lead(tree: etree._Element, title_node: etree._Element | None, re
     return found
 
 
+def _word_count(body: str, normal: str) -> int:
+    """len(body.split()), given normalise_text(body). Normal text holds no whitespace but one space between words,
+    so a body that is its normal text with each break made a space (nearly every one) has one word more than that
+    text's spaces: counted without making the words."""
+    return normal.count(" ") + 1 if normal and normal == body.replace("\n\n", " ") else len(body.split())
+
+
 def _finish(tree: etree._Element, url: str, outlet: Outlet, r: _Reading) -> Extraction:
     """The shared finishing steps of both strategies, and the one place an outlet's Article is built."""
     cues = r.cues
@@ -851,7 +858,8 @@ def _finish(tree: etree._Element, url: str, outlet: Outlet, r: _Reading) -> Extr
         if lead == r.description and _repeated(paragraphs, lead):
             lead = ""  # the description only repeats a line of the body
     body = "\n\n".join(paragraphs)
-    word_count = len(body.split())  # counted once: the refusal and the item both need it
+    normal = normalise_text(body)  # (the content hash's text)
+    word_count = _word_count(body, normal)  # counted once: the refusal and the item both need it
     if word_count < MIN_BODY_WORDS:
         raise NotAnArticle(f"{TOO_LITTLE} ({word_count} words)")
     if not r.title:
@@ -903,7 +911,7 @@ def _finish(tree: etree._Element, url: str, outlet: Outlet, r: _Reading) -> Extr
         image_caption=image_caption or None,
         language=page_language(tree, outlet.language_for_host(host)),
         word_count=word_count,
-        content_hash=content_hash(body),
+        content_hash=content_hash(body, normal),
         extracted_at=datetime.now(UTC).isoformat(timespec="seconds"),
         extractor_version=EXTRACTOR_VERSION,
         layout=name,

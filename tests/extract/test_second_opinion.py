@@ -16,7 +16,8 @@ from collections import Counter
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from crawler.extract.core import DISAGREE, KEEP_UNSEEN_WORDS, _agreed_paragraphs, _disagree
+from crawler.core.items import normalise_text
+from crawler.extract.core import DISAGREE, KEEP_UNSEEN_WORDS, _agreed_paragraphs, _disagree, _word_count
 from crawler.extract.guard import guard_paragraphs, is_boilerplate_line
 from crawler.extract.tree import (
     common_shingle_bounds,
@@ -152,3 +153,11 @@ def test_the_guard_drops_the_same_lines_whether_paragraphs_are_one_line_or_sever
             kept.append("\n".join(good))
     guarded = guard_paragraphs(paragraphs, outlet)
     assert (guarded.text, guarded.removed) == ("\n\n".join(kept), removed)
+
+
+@EXAMPLES
+@given(lines=st.lists(st.lists(st.sampled_from([*WORDS, *GAPS, "\n", "\x1b", "\xad"]), max_size=6).map("".join)))
+def test_a_body_has_as_many_words_however_they_are_counted(lines: list[str]) -> None:
+    # Bodies of normal lines (the usual) and of raw ones, joined by blank lines.
+    for body in ("\n\n".join(lines), "\n\n".join(normalise_text(line) for line in lines)):
+        assert _word_count(body, normalise_text(body)) == len(body.split())
