@@ -98,11 +98,16 @@ class ArchivePace:
     time the archive named."""
 
     def __init__(self, crawler: Crawler, client: Any | None) -> None:
-        from crawler.crawl.spiders.archived import SLOT_SOURCE, archive_slots
+        from crawler.crawl.spiders.archived import SLOT_SOURCE, SLOT_URL_SETTING, archive_slots
 
         settings = crawler.settings
         self.crawler = crawler
         self.slot_source = dict(SLOT_SOURCE)
+        self.slot_host = {
+            slot: urlsplit(str(settings.get(name, getattr(defaults, name)))).netloc
+            for slot, name in SLOT_URL_SETTING.items()
+        }
+        """Each slot's service address: a 429 from Common Crawl's index pauses its data host's key too."""
         try:
             slots = archive_slots(settings)
         except ValueError:
@@ -157,7 +162,14 @@ class ArchivePace:
         source = self.slot_source.get(slot, slot)
         self.paused_until[source] = max(self.paused_until.get(source, 0.0), time.monotonic() + wait)
         if self._pause is not None:
-            keys = [self._key(s, request.url) for s, src in self.slot_source.items() if src == source]
+            # Every slot of the source at its own address (the index and the data host of Common Crawl are two):
+            # the keys its requests reserve their turns on.
+            here = urlsplit(request.url).netloc
+            keys = [
+                rate_key(f"{s}@{here if s == slot else self.slot_host.get(s) or here}")
+                for s, src in self.slot_source.items()
+                if src == source
+            ]
             with contextlib.suppress(*frontier.REDIS_ERRORS):  # this worker pauses all the same
                 self._pause(keys=keys, args=[int(wait * 1_000_000)])
 

@@ -142,3 +142,36 @@ def test_the_add_on_switches_the_frontier_on_only_when_asked() -> None:
     assert shared.get("DUPEFILTER_CLASS") == "crawler.crawl.frontier.scheduler.FrontierDupeFilter"
     assert shared.getdict("DOWNLOAD_HANDLERS")["https"] == "crawler.crawl.handlers.HostRateHTTPHandler"
     assert shared.getint("CRAWLER_STORE_COMMIT_ITEMS") == 1
+
+
+def test_a_429_from_common_crawls_index_pauses_every_workers_data_requests_too(redis_url: str) -> None:
+    import asyncio
+    import secrets
+
+    import redis
+    from scrapy.http import Response
+
+    from crawler.crawl.handlers import ArchivePace
+    from crawler.crawl.spiders.archived import SLOT_CC_DATA, SLOT_CC_INDEX, SLOT_WAYBACK
+
+    # Addresses of this test alone, so no other run's keys in the shared Redis meet these.
+    index, data, wayback = (f"http://127.0.0.{secrets.randbelow(200) + 20}:{1024 + i}" for i in range(3))
+    overrides = {"CRAWLER_CC_INDEX_URL": index, "CRAWLER_CC_DATA_URL": data, "CRAWLER_WAYBACK_URL": wayback}
+    client = redis.Redis.from_url(redis_url)
+    first, second = (ArchivePace(make_crawler(**overrides), client) for _ in range(2))
+    query = Request(f"{index}/CC-MAIN-2020-05-index?url=x", meta={"download_slot": SLOT_CC_INDEX})
+    first.answered(query, SLOT_CC_INDEX, Response(query.url, status=429, headers={"Retry-After": "30"}))
+
+    async def waits(url: str, slot: str) -> bool:
+        """Whether the second worker's request would still be waiting a second from now."""
+        try:
+            await asyncio.wait_for(second.wait_turn(Request(url, meta={"download_slot": slot}), slot), 1.0)
+        except TimeoutError:
+            return True
+        return False
+
+    # Another worker's record fetch from the data host waits out the index's pause; the Wayback Machine, another
+    # archive, is not paused.
+    assert asyncio.run(waits(f"{data}/crawl-data/CC-MAIN-2020-05/x.warc.gz", SLOT_CC_DATA))
+    assert not asyncio.run(waits(f"{wayback}/web/2020id_/x", SLOT_WAYBACK))
+    client.close()

@@ -75,6 +75,14 @@ SLOT_RATES: dict[str, tuple[str, float]] = {
 
 SLOT_SOURCE = {SLOT_WAYBACK_CDX: WAYBACK, SLOT_WAYBACK: WAYBACK, SLOT_CC_INDEX: COMMONCRAWL, SLOT_CC_DATA: COMMONCRAWL}
 
+SLOT_URL_SETTING = {
+    SLOT_WAYBACK_CDX: "CRAWLER_WAYBACK_URL",
+    SLOT_WAYBACK: "CRAWLER_WAYBACK_URL",
+    SLOT_CC_INDEX: "CRAWLER_CC_INDEX_URL",
+    SLOT_CC_DATA: "CRAWLER_CC_DATA_URL",
+}
+"""The setting naming the service each archive slot's requests go to."""
+
 _REPLAY_TS = re.compile(r"/web/(\d{14})id_/")
 
 
