@@ -112,6 +112,14 @@ def normalise_text(text: str) -> str:
     # already NFC (the check is skipped: it runs for every piece of text the extractor reads).
     if not text.isascii():
         text = unicodedata.normalize("NFC", text)
+    # Normal lines joined by blank lines (an item's body) are that text with each break made a space, found
+    # without splitting it into words: printable text holds no whitespace but the plain space, so with no two
+    # spaces running and none at either end, each whitespace run of the text is one space or one break (one
+    # beside a space or another break would have left two spaces), and its words joined by spaces are `flat`.
+    if "\n\n" in text and not text[:1].isspace() and not text[-1:].isspace():
+        flat = text.replace("\n\n", " ")  # (its ends are the text's: no space there)
+        if flat.isprintable() and "  " not in flat:
+            return flat
     # No control character is whitespace, so they may be dropped after the runs are collapsed, and only from
     # text that holds a character that is not printable (rare): the regex then scans the shorter text, or none.
     joined = " ".join(text.split())
@@ -120,9 +128,10 @@ def normalise_text(text: str) -> str:
     return " ".join(_CONTROLS.sub("", joined).split())
 
 
-def content_hash(body: str) -> str:
-    """The `content_hash` of a body: sha256 of its normalised text."""
-    return hashlib.sha256(normalise_text(body).encode("utf-8")).hexdigest()
+def content_hash(body: str, normal: str | None = None) -> str:
+    """The `content_hash` of a body: sha256 of its normalised text (`normal`: normalise_text(body), when the
+    caller has it already)."""
+    return hashlib.sha256((normalise_text(body) if normal is None else normal).encode("utf-8")).hexdigest()
 
 
 FETCH_SOURCES: tuple[str, ...] = ("live", "wayback", "commoncrawl", "warc")

@@ -30,15 +30,18 @@ from crawler.extract.tree import (
     MIN_BODY_WORDS,
     Extraction,
     absolute_url,
+    common_shingle_bounds,
     doc_iter,
     first_match,
     is_inside,
     link_density,
+    lower_words,
     meta_value,
     node_text,
     page_language,
-    paragraph_words,
+    paragraph_word_count,
     remove_node,
+    shared_paragraphs,
     shingle_f1_words,
     split_paragraphs,
     xp,
@@ -696,41 +699,84 @@ KEEP_UNSEEN_WORDS = 6
 def _disagree(own: list[str], generic: list[str]) -> bool:
     """True when the region's paragraphs and the generic extractor's share less than DISAGREE of their 4-word
     shingles (F1). Paragraphs found in both give a floor of common shingles (all but 3 of each one's), and the
-    smaller text a ceiling, so the shingles themselves are only counted when neither settles it."""
-    words: dict[str, list[str]] = {}
-    wa, wb = paragraph_words(own, words), paragraph_words(generic, words)
-    if min(len(wa), len(wb)) >= 4:
+    smaller text a ceiling, so the shingles themselves are only made when neither settles it; then sets of them
+    bound the common count, and the shingles are only counted one by one when those bounds do not settle it."""
+    # The floor and the ceiling need word counts alone, not the words.
+    counts: dict[str, int] = {}
+    na, nb = paragraph_word_count(own, counts), paragraph_word_count(generic, counts)
+    if min(na, nb) >= 4:
         left = Counter(generic)
         floor = 0
         for para in own:
             if left[para] > 0:
                 left[para] -= 1
-                floor += max(0, len(words[para]) - 3)
+                floor += max(0, counts[para] - 3)
         # F1 of shingle counts is 2 * common / (shingles of one + shingles of the other).
-        if 2 * floor >= DISAGREE * (len(wa) - 3 + len(wb) - 3):
+        if 2 * floor >= DISAGREE * (na - 3 + nb - 3):
             return False
     # Nor can they share more shingles than the smaller has, so F1 <= 2 * smaller / sum: a body three times the
     # other's size disagrees unread (the F1 is then under DISAGREE by at least 1 / (2 * sum), far more than a
     # float's rounding).
-    size_a, size_b = _shingles(wa), _shingles(wb)
+    size_a, size_b = _shingles(na), _shingles(nb)
     if 2 * min(size_a, size_b) < DISAGREE * (size_a + size_b):
         return True
+    # Each paragraph as its words joined by spaces: one string, compared and hashed in C (words hold no space).
+    keys: dict[str, str] = {}
+    words: dict[str, list[str]] = {}
+    for para in {*own, *generic}:
+        found = lower_words(para)
+        key = keys[para] = " ".join(found)
+        words[key] = found
+    pa, pb = [keys[p] for p in own], [keys[p] for p in generic]
+    if min(na, nb) >= 4:
+        # Now paragraphs found in both by their words give a higher floor, and with sets of the other shingles
+        # bounds of the common count; a bound strictly on one side of DISAGREE settles the F1 the same way:
+        # 2 * common and DISAGREE * sum are multiples of 1/2, so the F1 is then at least 1 / (2 * sum) from
+        # DISAGREE, as above.
+        same, inner = shared_paragraphs(pa, pb, words)
+        if 2 * inner > DISAGREE * (size_a + size_b):
+            return False
+        low, high = common_shingle_bounds(pa, pb, words, same, inner)
+        if 2 * low > DISAGREE * (size_a + size_b):
+            return False
+        if 2 * high < DISAGREE * (size_a + size_b):
+            return True
+    wa, wb = [w for key in pa for w in words[key]], [w for key in pb for w in words[key]]
     return shingle_f1_words(wa, wb) < DISAGREE
 
 
-def _shingles(words: list[str]) -> int:
-    """How many 4-word shingles shingle_f1_words counts in a text of these words."""
-    return len(words) - 3 if len(words) >= 4 else min(len(words), 1)
+def _shingles(words: int) -> int:
+    """How many 4-word shingles shingle_f1_words counts in a text of this many words."""
+    return words - 3 if words >= 4 else min(words, 1)
 
 
 def _agreed_paragraphs(own: list[str], generic: list[str], headings: set[str]) -> list[str]:
     """The region's paragraphs, less the short ones (other than its subheadings) the generic extractor left out
     of the page's text."""
     kept = " ".join(generic)
-    # (Split no further than KEEP_UNSEEN_WORDS words: enough to tell a long paragraph.)
-    return [
-        p for p in own if len(p.split(None, KEEP_UNSEEN_WORDS - 1)) >= KEEP_UNSEEN_WORDS or p in kept or p in headings
-    ]
+    whole = set(generic)
+    ascii_kept = kept.isascii()
+    agreed = []
+    at = 0
+    for p in own:
+        # (Split no further than KEEP_UNSEEN_WORDS words: enough to tell a long paragraph.)
+        if len(p.split(None, KEEP_UNSEEN_WORDS - 1)) >= KEEP_UNSEEN_WORDS or p in whole or p in headings:
+            agreed.append(p)  # (a generic paragraph of its own is in the joined text)
+            continue
+        # The same test as `p in kept`, cheaper: text with a character other than ASCII is in no ASCII text.
+        found = -1 if ascii_kept and not p.isascii() else _found_from(kept, p, at)
+        if found >= 0:
+            at = found
+            agreed.append(p)
+    return agreed
+
+
+def _found_from(text: str, part: str, at: int) -> int:
+    """Where `part` occurs in `text` (-1 if nowhere), searched from `at` first: both texts run in page order, so a
+    region's paragraph mostly lies just after the one before it. The two searches cover every start: from `at`
+    on, then the starts before `at` (a match starting at at - 1 ends at at - 1 + len(part))."""
+    found = text.find(part, at)
+    return found if found >= 0 else text.find(part, 0, at + len(part) - 1)
 
 
 def _structural_lead(tree: etree._Element, title_node: etree._Element | None, region: etree._Element) -> str:
@@ -762,6 +808,13 @@ def _structural_lead(tree: etree._Element, title_node: etree._Element | None, re
             continue  # a wrapper: its child says the same and is visited next
         found = text
     return found
+
+
+def _word_count(body: str, normal: str) -> int:
+    """len(body.split()), given normalise_text(body). Normal text holds no whitespace but one space between words,
+    so a body that is its normal text with each break made a space (nearly every one) has one word more than that
+    text's spaces: counted without making the words."""
+    return normal.count(" ") + 1 if normal and normal == body.replace("\n\n", " ") else len(body.split())
 
 
 def _finish(tree: etree._Element, url: str, outlet: Outlet, r: _Reading) -> Extraction:
@@ -805,7 +858,8 @@ def _finish(tree: etree._Element, url: str, outlet: Outlet, r: _Reading) -> Extr
         if lead == r.description and _repeated(paragraphs, lead):
             lead = ""  # the description only repeats a line of the body
     body = "\n\n".join(paragraphs)
-    word_count = len(body.split())  # counted once: the refusal and the item both need it
+    normal = normalise_text(body)  # (the content hash's text)
+    word_count = _word_count(body, normal)  # counted once: the refusal and the item both need it
     if word_count < MIN_BODY_WORDS:
         raise NotAnArticle(f"{TOO_LITTLE} ({word_count} words)")
     if not r.title:
@@ -857,7 +911,7 @@ def _finish(tree: etree._Element, url: str, outlet: Outlet, r: _Reading) -> Extr
         image_caption=image_caption or None,
         language=page_language(tree, outlet.language_for_host(host)),
         word_count=word_count,
-        content_hash=content_hash(body),
+        content_hash=content_hash(body, normal),
         extracted_at=datetime.now(UTC).isoformat(timespec="seconds"),
         extractor_version=EXTRACTOR_VERSION,
         layout=name,

@@ -21,8 +21,11 @@ def is_boilerplate_line(line: str, outlet: Outlet, contained: bool = True) -> bo
 
     `contained=False` skips the contained-phrase search (the caller found none in the whole text)."""
     stripped = line.strip()
-    if not stripped:
-        return False
+    return bool(stripped) and _known_line(stripped, outlet, contained)
+
+
+def _known_line(stripped: str, outlet: Outlet, contained: bool) -> bool:
+    """is_boilerplate_line of a line already stripped, not empty."""
     # The profile's phrase matchers are compiled once, when it loads.
     if stripped.rstrip(":").strip() in outlet.line_phrase_set:
         return True
@@ -37,7 +40,15 @@ def guard_paragraphs(paragraphs: list[str], outlet: Outlet) -> GuardResult:
     removed: list[str] = []
     # The contained phrases are literal text: one search over all lines says whether any line holds one.
     contains = outlet.contains_phrase_regex
-    contained = contains is not None and found_in(contains, "\n".join(paragraphs))
+    text = "\n".join(paragraphs)
+    contained = contains is not None and found_in(contains, text)
+    if text.count("\n") == len(paragraphs) - 1:
+        # Each paragraph one line (most bodies): the same steps, without cutting each into its lines.
+        for para in paragraphs:
+            line = para.strip()
+            if line:
+                (removed if _known_line(line, outlet, contained) else kept).append(line)
+        return GuardResult("\n\n".join(kept), removed)
     for para in paragraphs:
         good: list[str] = []
         for line in para.split("\n"):

@@ -189,8 +189,6 @@ class Extraction:
 
 
 _WORD = re.compile(r"\w+")
-_ASCII_NON_WORD = str.maketrans({i: " " for i in range(128) if not (chr(i).isalnum() or chr(i) == "_")})
-"""Every ASCII character \\w does not match, to a space: ASCII text is cut into its words by str.split, faster."""
 
 
 _PUNCTUATION = "".join(
@@ -200,20 +198,47 @@ _PUNCTUATION = "".join(
 none of them one \\w matches."""
 
 
-def lower_words(text: str) -> list[str]:
-    """The lower-case \\w+ words of a text."""
+_LOWER_WORDS = bytes(ord(c.lower()) if c.isalnum() or c == "_" else ord(" ") for c in map(chr, range(128))) + bytes(
+    range(128, 256)
+)
+"""ASCII text's bytes to their lower case, every one \\w does not match to a space (bytes.translate: a table look-up
+a byte, where str.translate of ASCII text pays a dictionary look-up a character)."""
+
+_WORD_MARKS = bytes(ord("a") if c.isalnum() or c == "_" else ord(" ") for c in map(chr, range(128))) + bytes(
+    range(128, 256)
+)
+"""ASCII text's bytes to "a" where \\w matches them, else to a space: a word starts at each " a" (or an opening "a")."""
+
+
+def _ascii_form(text: str) -> str | None:
+    """An ASCII text with the same lower-case \\w+ words as `text` (`text` itself when it is ASCII), else None."""
+    if text.isascii():
+        return text  # (lower-casing ASCII text keeps it ASCII and each character a word character or not)
     low = text.lower()
-    if low.isascii():
-        return low.translate(_ASCII_NON_WORD).split()
     # Text that is ASCII but for punctuation \\w does not match has the same words with that punctuation made
     # spaces: cut by str.split, faster than the regex.
-    plain = low
     for mark in _PUNCTUATION:
-        if mark in plain:
-            plain = plain.replace(mark, " ")
-    if plain.isascii():
-        return plain.translate(_ASCII_NON_WORD).split()
-    return _WORD.findall(low)
+        if mark in low:
+            low = low.replace(mark, " ")
+    return low if low.isascii() else None
+
+
+def lower_words(text: str) -> list[str]:
+    """The lower-case \\w+ words of a text."""
+    plain = _ascii_form(text)
+    if plain is None:
+        return _WORD.findall(text.lower())
+    return plain.encode("ascii").translate(_LOWER_WORDS).decode("ascii").split()
+
+
+def count_words(text: str) -> int:
+    """len(lower_words(text)), without making the words: of ASCII text, how many runs of \\w characters it holds."""
+    plain = _ascii_form(text)
+    if plain is None:
+        return len(_WORD.findall(text.lower()))
+    marks = plain.encode("ascii").translate(_WORD_MARKS)
+    # Each run starts after a space or at the start; two " a" never overlap, so count() finds every start.
+    return marks.count(b" a") + marks.startswith(b"a")
 
 
 def shingle_f1(a: str, b: str, n: int = 4) -> float:
@@ -221,16 +246,75 @@ def shingle_f1(a: str, b: str, n: int = 4) -> float:
     return shingle_f1_words(lower_words(a), lower_words(b), n)
 
 
-def paragraph_words(paragraphs: list[str], cache: dict[str, list[str]]) -> list[str]:
-    """The lower-case words of paragraphs joined by blank lines, each distinct paragraph read once (two
-    readings of one page share most of theirs)."""
-    words: list[str] = []
+def paragraph_word_count(paragraphs: list[str], cache: dict[str, int]) -> int:
+    """How many lower_words the paragraphs hold together, each distinct paragraph counted once (kept in `cache`)."""
+    total = 0
     for para in paragraphs:
         found = cache.get(para)
         if found is None:
-            found = cache[para] = lower_words(para)
-        words.extend(found)
-    return words
+            found = cache[para] = count_words(para)
+        total += found
+    return total
+
+
+def shared_paragraphs(a: list[str], b: list[str], words: dict[str, list[str]], n: int = 4) -> tuple[Counter[str], int]:
+    """The paragraphs of at least n words two texts both hold, as a multiset, and how many n-word shingles lie
+    inside them: shingles both texts share. The texts are given as their paragraphs' words joined by spaces (one
+    string a paragraph: its hash is kept), `words` maps each to its words."""
+    left = Counter(key for key in b if len(words[key]) >= n)
+    same: Counter[str] = Counter()
+    inner = 0
+    for key in a:
+        if left[key] > 0:  # (a paragraph under n words is never in `left`)
+            left[key] -= 1
+            same[key] += 1
+            inner += len(words[key]) - n + 1
+    return same, inner
+
+
+def common_shingle_bounds(
+    a: list[str], b: list[str], words: dict[str, list[str]], same: Counter[str], inner: int, n: int = 4
+) -> tuple[int, int]:
+    """Bounds of how many n-word shingles two texts of at least n words share, as shingle_f1_words counts them
+    in their joined words; the texts are given as to shared_paragraphs, with its answer.
+
+    Each text's shingles are those inside the shared paragraphs (the same multiset in both: `inner` of them)
+    plus the rest, so the count is `inner` plus what the rests share, where min(inner + x, inner + y) = inner +
+    min(x, y) for each shingle. Of the rests only sets are made (in C, where counting each shingle is not): each
+    distinct shingle both rests hold counts min(its count in one, in the other) >= 1 times, the lower bound; the
+    sum is at most those shingles' counts in one rest, above their number by at most that rest's repeats (its
+    shingles less its distinct ones): the upper bound."""
+    rest_a, size_a = _shingles_outside(a, words, same.copy(), n)
+    rest_b, size_b = _shingles_outside(b, words, same.copy(), n)
+    low = inner + len(rest_a & rest_b)
+    return low, low + min(size_a - len(rest_a), size_b - len(rest_b))
+
+
+def _shingles_outside(
+    paragraphs: list[str], words: dict[str, list[str]], skip: Counter[str], n: int
+) -> tuple[set[str], int]:
+    """The distinct n-word shingles of the paragraphs' joined words but those inside a paragraph of `skip` (as
+    many of each as it counts, the first ones), and how many shingles that leaves."""
+    joined: list[str] = []
+    cuts = []  # (first, last + 1) start of the shingles left out
+    for key in paragraphs:
+        if skip[key] > 0:
+            skip[key] -= 1
+            cuts.append((len(joined), len(joined) + len(words[key]) - n + 1))
+        joined.extend(words[key])
+    end = len(joined) - n + 1
+    cuts.append((end, end))
+    # Each shingle as its words joined by spaces (no word holds one, so two shingles join alike only when they
+    # are alike): strings, unlike tuples, are no work for the garbage collector, and zip reuses its one tuple.
+    found: set[str] = set()
+    size = at = 0
+    for first, last in cuts:
+        if first > at:
+            window = joined[at : first + n - 1]
+            found.update(map(" ".join, zip(*(window[i:] for i in range(n)), strict=False)))
+            size += first - at
+        at = max(at, last)
+    return found, size
 
 
 def shingle_f1_words(wa: list[str], wb: list[str], n: int = 4) -> float:
