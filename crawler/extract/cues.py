@@ -243,7 +243,10 @@ _BITS = 40
 characters or elements): a parent's figures are its children's summed in one addition, and an int is no object
 the garbage collector tracks (a page has thousands of elements)."""
 _MASK = (1 << _BITS) - 1
-_ONE_LINK, _ONE_IMAGE, _ONE_PARA = (1 << (_LINKS * _BITS), 1 << (_IMGS * _BITS), 1 << (_PARAS * _BITS))
+_AT = [i * _BITS for i in range(5)]
+"""Where each figure's field starts."""
+_LINKS_AT, _IMGS_AT, _PARAS_AT = _AT[_LINKS], _AT[_IMGS], _AT[_PARAS]
+_ONE_LINK, _ONE_IMAGE, _ONE_PARA = 1 << _LINKS_AT, 1 << _IMGS_AT, 1 << _PARAS_AT
 
 
 def _figures(packed: int) -> list[int]:
@@ -278,11 +281,12 @@ def _measure(root: etree._Element) -> dict[etree._Element, int]:
             continue
         text = el.text
         figures = len(text.strip()) if text else 0  # its own text, then its children's figures and tails
-        for child in el:
-            tail = child.tail
-            if tail:
-                figures += len(tail.strip())
-            figures += get(child, 0)
+        if len(el):  # (about half of a page's elements are leaves)
+            for child in el:
+                tail = child.tail
+                if tail:
+                    figures += len(tail.strip())
+                figures += get(child, 0)
         if tag == "a":  # all of a link's text is link text
             figures += ((figures & _MASK) - (figures >> _BITS & _MASK) << _BITS) + _ONE_LINK
         elif tag == "img":
@@ -417,7 +421,7 @@ def _reason(
     size = packed & _MASK
     if size == 0:
         return None
-    paras = packed >> _PARAS * _BITS  # the last field: nothing above it
+    paras = packed >> _PARAS_AT  # the last field: nothing above it
     tag = el.tag
     if tag in _CHROME and paras == 0 and not _section_header(el, packed):
         return "page-chrome"
@@ -438,7 +442,7 @@ def _reason(
                 cues.section = section_from_crumbs(items, outlet)
             return "breadcrumb"
         return "nav-block"
-    links = packed >> _LINKS * _BITS & _MASK
+    links = packed >> _LINKS_AT & _MASK
     if links:
         linked = packed >> _BITS & _MASK
         if links >= 2 and linked >= LINK_LIST_DENSITY * size and paras == 0:
@@ -450,7 +454,9 @@ def _reason(
         ):
             return "related-card"  # an embedded story card: a headline linking to another article
     # Only a figcaption or a block holding one image can be a caption block (tested here: most elements are neither).
-    if (tag == "figcaption" or _figure(packed, _IMGS) == 1) and _caption_block(el, _figures(packed), stats) is not None:
+    if (tag == "figcaption" or packed >> _IMGS_AT & _MASK == 1) and _caption_block(
+        el, _figures(packed), stats
+    ) is not None:
         return "caption"
     if size <= 600 and paras <= 1 and _credit_line(el, outlet, texts):
         return "caption"  # a credited line right under a photo: "... (Photo by Reuters)"

@@ -199,11 +199,16 @@ def _pieces_without(
 ) -> list[str]:
     """The text pieces of `el` (not its tail) that _text_without joins, leaving out the links `drop` says (their
     tails stay), where `pieces` are those of its child `known` (read already)."""
+    # What holds no dropped link, script-like element or comment is read by lxml's itertext (in C: the same pieces,
+    # empty ones aside, which add nothing once normalised); the rest is walked here.
+    walked = _holding_left_out(el, drop, known)
     parts: list[str] = []
 
     def walk(node: etree._Element) -> None:
         if node is known:
             parts.extend(pieces)
+        elif node not in walked:
+            parts.extend(node.itertext())
         elif not (node.tag == "a" and drop(node)):
             if isinstance(node.tag, str) and node.tag not in _SKIP and node.text:
                 parts.append(node.text)
@@ -214,6 +219,27 @@ def _pieces_without(
 
     walk(el)
     return parts
+
+
+_LEFT_OUT = ("a", *_SKIP, etree.Comment, etree.ProcessingInstruction, etree.Entity)
+
+
+def _holding_left_out(
+    el: etree._Element, drop: Callable[[etree._Element], bool], known: etree._Element | None
+) -> set[etree._Element]:
+    """`el` and the elements under it (outside `known`) that are or hold what _text_without leaves out: a link
+    `drop` says, a script-like element, or what is no element."""
+    found = {el}
+    for child in el:
+        if child is known:
+            continue
+        for node in child.iter(*_LEFT_OUT):
+            if node.tag == "a" and not drop(node):
+                continue
+            while node not in found:
+                found.add(node)
+                node = node.getparent()
+    return found
 
 
 @lru_cache(maxsize=8)
