@@ -948,7 +948,9 @@ def _extract_outlet(tree: etree._Element, url: str, outlet: Outlet, layout: Layo
 
 # ---- entry point -------------------------------------------------------------------------------------
 
-_PARSER = lxml.html.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True)
+# No table of id attributes (trafilatura's own parser keeps none either): no XPath here or in a profile calls id(),
+# and the table costs libxml2 work for every id attribute parsed and removed.
+_PARSER = lxml.html.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True, collect_ids=False)
 # Every element an lxml.html element (trafilatura calls their text_content()), chosen in C: lxml.html's own
 # lookup is a Python call per element each time a walk meets it.
 _PARSER.set_element_class_lookup(

@@ -237,17 +237,41 @@ def _text_reason(text: str, outlet: Outlet, cues: Cues, beside: Callable[[], boo
 
 
 _TEXT, _LINK_TEXT, _LINKS, _IMGS, _PARAS = range(5)
-_NONE = [0, 0, 0, 0, 0]
 _UNMEASURED = frozenset({"script", "style", "noscript", "template"})
+_BITS = 40
+"""An element's five figures are kept packed in one int, each in a field of this many bits (no page holds 2**40
+characters or elements): a parent's figures are its children's summed in one addition, and an int is no object
+the garbage collector tracks (a page has thousands of elements)."""
+_MASK = (1 << _BITS) - 1
+_AT = [i * _BITS for i in range(5)]
+"""Where each figure's field starts."""
+_LINKS_AT, _IMGS_AT, _PARAS_AT = _AT[_LINKS], _AT[_IMGS], _AT[_PARAS]
+_ONE_LINK, _ONE_IMAGE, _ONE_PARA = 1 << _LINKS_AT, 1 << _IMGS_AT, 1 << _PARAS_AT
 
 
-def _measure(root: etree._Element) -> dict[etree._Element, list[int]]:
-    """[text, link text, links, images, long paragraphs] of every element, in one pass from the leaves up (no
-    recursion: pages nest deeply). Plain lists: this runs over every element of a page.
+def _figures(packed: int) -> list[int]:
+    """[text, link text, links, images, long paragraphs] of one element, from its packed figures."""
+    return [
+        packed & _MASK,
+        packed >> _BITS & _MASK,
+        packed >> 2 * _BITS & _MASK,
+        packed >> 3 * _BITS & _MASK,
+        packed >> 4 * _BITS,
+    ]
+
+
+def _figure(packed: int, index: int) -> int:
+    """One of an element's packed figures."""
+    return packed >> (index * _BITS) & _MASK
+
+
+def _measure(root: etree._Element) -> dict[etree._Element, int]:
+    """The [text, link text, links, images, long paragraphs] of every element, packed (_figures unpacks them), in
+    one pass from the leaves up (no recursion: pages nest deeply).
 
     Script-like elements get no entry, so nothing inside them counts for the elements around them (what lies
     inside them is measured too, but never asked for: the page walk does not enter them)."""
-    stats: dict[etree._Element, list[int]] = {}
+    stats: dict[etree._Element, int] = {}
     get = stats.get
     if root.tag in _UNMEASURED:
         return stats
@@ -256,37 +280,20 @@ def _measure(root: etree._Element) -> dict[etree._Element, list[int]]:
         if tag in _UNMEASURED:
             continue
         text = el.text
-        own = len(text.strip()) if text else 0
-        if not len(el):  # a leaf (about half of a page's elements): its own text is all of it
-            if tag == "a":
-                stats[el] = [own, own, 1, 0, 0]
-            elif tag == "img":
-                stats[el] = [own, 0, 0, 1, 0]
-            else:
-                stats[el] = [own, 0, 0, 0, 1 if tag == "p" and own > 80 else 0]
-            continue
-        size = linked = links = imgs = paras = 0
-        for child in el:
-            tail = child.tail
-            if tail:
-                own += len(tail.strip())
-            c = get(child)
-            if c is not None:
-                size += c[0]
-                if c[2] or c[3] or c[4]:  # most children hold no link, image or paragraph (link text needs a link)
-                    linked += c[1]
-                    links += c[2]
-                    imgs += c[3]
-                    paras += c[4]
-        size += own
-        if tag == "a":
-            linked = size
-            links += 1
+        figures = len(text.strip()) if text else 0  # its own text, then its children's figures and tails
+        if len(el):  # (about half of a page's elements are leaves)
+            for child in el:
+                tail = child.tail
+                if tail:
+                    figures += len(tail.strip())
+                figures += get(child, 0)
+        if tag == "a":  # all of a link's text is link text
+            figures += ((figures & _MASK) - (figures >> _BITS & _MASK) << _BITS) + _ONE_LINK
         elif tag == "img":
-            imgs += 1
-        elif tag == "p" and size > 80:
-            paras += 1
-        stats[el] = [size, linked, links, imgs, paras]
+            figures += _ONE_IMAGE
+        elif tag == "p" and figures & _MASK > 80:
+            figures += _ONE_PARA
+        stats[el] = figures
     return stats
 
 
@@ -313,7 +320,7 @@ def _short_items_list(el: etree._Element) -> bool:
     return all(0 < len(node_text(li).split()) <= NAV_ITEM_WORDS for li in items)
 
 
-def _caption_block(el: etree._Element, s: list[int], stats: dict[etree._Element, list[int]]) -> str | None:
+def _caption_block(el: etree._Element, s: list[int], stats: dict[etree._Element, int]) -> str | None:
     """The caption text of an image block: an element holding one image and exactly one piece of text (its
     own, or one child's that holds no image). A block with two pieces of text (caption and lead, say) is not
     one: its children are judged instead."""
@@ -322,13 +329,14 @@ def _caption_block(el: etree._Element, s: list[int], stats: dict[etree._Element,
         return text or None
     if s[_IMGS] != 1 or s[_PARAS] > 1 or s[_TEXT] == 0:
         return None
-    pieces = [c for c in el if isinstance(c.tag, str) and stats.get(c, _NONE)[_TEXT] > 0]
-    if (own_text_length(el) > 0) + len(pieces) != 1 or (pieces and stats[pieces[0]][_IMGS]):
+    pieces = [c for c in el if isinstance(c.tag, str) and stats.get(c, 0) & _MASK > 0]
+    if (own_text_length(el) > 0) + len(pieces) != 1 or (pieces and _figure(stats[pieces[0]], _IMGS)):
         return None
     if s[_PARAS] and (el.tag == "p" or pieces[0].tag != "p"):
         return None  # a long line of text with an image in it is a paragraph; a photo block's <p> is its caption
     para = el.getparent()
-    if para is not None and para.tag == "p" and stats.get(para, _NONE)[_PARAS] and 2 * s[_TEXT] > stats[para][_TEXT]:
+    para_figures = stats.get(para, 0) if para is not None and para.tag == "p" else 0
+    if _figure(para_figures, _PARAS) and 2 * s[_TEXT] > para_figures & _MASK:
         return None  # most of a long paragraph, an image set in its text (<p><strong><img>Text</strong></p>)
     text = node_text(el)
     if len(text.split()) > CAPTION_MAX_WORDS or s[_LINK_TEXT] > 0.5 * max(1, s[_TEXT]):
@@ -351,10 +359,10 @@ def clean_page(start: etree._Element, outlet: Outlet, cues: Cues, keep: set[etre
     stack = [start]
     while stack:
         el = stack.pop()
-        s = stats.get(el)  # None for what is no element (and for script-like elements)
-        if s is None or not s[_TEXT] or el.tag in _SKIP:
+        packed = stats.get(el, 0)  # none for what is no element (and for script-like elements)
+        if not packed & _MASK or el.tag in _SKIP:
             continue  # no text in it: nothing in it is furniture a line or block rule could take (all need text)
-        reason = None if el in keep else _reason(el, s, stats, outlet, cues, texts)
+        reason = None if el in keep else _reason(el, packed, stats, outlet, cues, texts)
         if reason is not None:
             text = texts.get(el) or node_text(el)
             if reason == "box":
@@ -403,25 +411,30 @@ def _line_text(el: etree._Element, texts: dict[etree._Element, str]) -> str:
 
 def _reason(
     el: etree._Element,
-    s: list[int],
-    stats: dict[etree._Element, list[int]],
+    packed: int,
+    stats: dict[etree._Element, int],
     outlet: Outlet,
     cues: Cues,
     texts: dict[etree._Element, str],
 ) -> str | None:
-    if s[_TEXT] == 0:
+    # The element's figures, each unpacked where a rule asks for it (most elements meet only the first rules).
+    size = packed & _MASK
+    if size == 0:
         return None
+    paras = packed >> _PARAS_AT  # the last field: nothing above it
     tag = el.tag
-    if tag in _CHROME and s[_PARAS] == 0 and not _section_header(el, s):
+    if tag in _CHROME and paras == 0 and not _section_header(el, packed):
         return "page-chrome"
     # A block is always on a line of its own: only an inline element's siblings are looked at.
-    if s[_TEXT] <= 200 and (tag in _BLOCKISH or (tag in _INLINE and _standalone(el))):
+    if size <= 200 and (tag in _BLOCKISH or (tag in _INLINE and _standalone(el))):
         text = _line_text(el, texts)
-        reason = _text_reason(text, outlet, cues, lambda: cues.beside_headline(el))
-        if reason == "box-heading":
-            return "box"
-        if reason is not None:
-            return reason
+        # Most lines are known text already or long (the first test of _text_reason): no closure made for them.
+        if text and text not in cues.plain and text.count(" ") < SHORT_LINE_WORDS:
+            reason = _text_reason(text, outlet, cues, lambda: cues.beside_headline(el))
+            if reason == "box-heading":
+                return "box"
+            if reason is not None:
+                return reason
     if tag in ("ul", "ol", "menu") and _short_items_list(el):
         items = [node_text(li) for li in el if isinstance(li.tag, str) and li.tag == "li"]
         if items[0].casefold() in outlet.breadcrumb_skip:  # "News > Society > Reports" as a list
@@ -429,26 +442,30 @@ def _reason(
                 cues.section = section_from_crumbs(items, outlet)
             return "breadcrumb"
         return "nav-block"
-    if s[_LINKS] >= 2 and s[_LINK_TEXT] >= LINK_LIST_DENSITY * s[_TEXT] and s[_PARAS] == 0:
-        return "link-list"
-    if (
-        s[_LINKS] >= 1
-        and s[_LINK_TEXT] >= 0.9 * s[_TEXT]
-        and tag in _CARD_TAGS  # blocks all: on a line of their own
-        and len((texts.get(el) or node_text(el)).split()) <= (15 if tag == "p" else 25)
-    ):
-        return "related-card"  # an embedded story card: a headline linking to another article
+    links = packed >> _LINKS_AT & _MASK
+    if links:
+        linked = packed >> _BITS & _MASK
+        if links >= 2 and linked >= LINK_LIST_DENSITY * size and paras == 0:
+            return "link-list"
+        if (
+            linked >= 0.9 * size
+            and tag in _CARD_TAGS  # blocks all: on a line of their own
+            and len((texts.get(el) or node_text(el)).split()) <= (15 if tag == "p" else 25)
+        ):
+            return "related-card"  # an embedded story card: a headline linking to another article
     # Only a figcaption or a block holding one image can be a caption block (tested here: most elements are neither).
-    if (tag == "figcaption" or s[_IMGS] == 1) and _caption_block(el, s, stats) is not None:
+    if (tag == "figcaption" or packed >> _IMGS_AT & _MASK == 1) and _caption_block(
+        el, _figures(packed), stats
+    ) is not None:
         return "caption"
-    if s[_TEXT] <= 600 and s[_PARAS] <= 1 and _credit_line(el, outlet, texts):
+    if size <= 600 and paras <= 1 and _credit_line(el, outlet, texts):
         return "caption"  # a credited line right under a photo: "... (Photo by Reuters)"
     return None
 
 
-def _section_header(el: etree._Element, s: list[int]) -> bool:
+def _section_header(el: etree._Element, packed: int) -> bool:
     """True for the <header> of a part of the article: a subheading (and perhaps a label), no links."""
-    return el.tag == "header" and s[_LINKS] == 0 and any(c.tag in ("h2", "h3", "h4") for c in el)
+    return el.tag == "header" and _figure(packed, _LINKS) == 0 and any(c.tag in ("h2", "h3", "h4") for c in el)
 
 
 def _credit_line(el: etree._Element, outlet: Outlet, texts: dict[etree._Element, str]) -> bool:

@@ -62,7 +62,9 @@ class _Page:
         return (a.get("href") or "").strip()
 
     def is_share(self, a: etree._Element) -> bool:
-        href = self.href(a)
+        return self.is_share_href(self.href(a))
+
+    def is_share_href(self, href: str) -> bool:
         known = self.shares.get(href)
         if known is None:
             regex = self.outlet.share_link_regex
@@ -159,21 +161,89 @@ def _prune_share_widgets(page: _Page, keep: set[etree._Element], removed: list[s
     targets = [h for a, h in page.links() if h is not None and a is not root]
     if not may_match(needles_of(outlet.share_link_regex), targets):
         return  # most pages: a needle of the pattern is missing from every link target
-    shares = [a for a, _ in page.links() if page.is_share(a)]
+    # (The targets read with the links: a link is a share link by its target alone.)
+    shares = [a for a, href in page.links() if href and page.is_share_href(href)]
     if not shares or not _any_share_link(page, targets, shares):
         return  # one search over all the page's link targets first: only then is a link removed
     for a in shares:
         if not _attached(a, root):
             continue
-
-        def only_share(el: etree._Element) -> bool:
-            share = [x for x in el.iter("a") if page.is_share(x) or page.is_icon_only(x)]
-            rest = _text_without(el, share)
-            return not rest or is_share_text(rest, outlet)
-
-        widget = _climb(a, only_share, keep)
+        widget = _share_widget(page, a, keep)
         removed.append(node_text(widget) or "(share links)")
         remove_node(widget)
+
+
+def _share_widget(page: _Page, a: etree._Element, keep: set[etree._Element]) -> etree._Element:
+    """The outermost ancestor of the share link `a` (or itself), below `keep`, whose text without its share and
+    icon-only links is nothing or a share label (_climb with that test, each level's text read once: a level's
+    pieces are its own and its children's, the pieces of the level below are those found the step before)."""
+    dropped: dict[etree._Element, bool] = {}
+
+    def drop(x: etree._Element) -> bool:
+        known = dropped.get(x)
+        if known is None:
+            known = dropped[x] = page.is_share(x) or page.is_icon_only(x)
+        return known
+
+    node = a
+    parts = _pieces_without(a, drop, None, [])
+    while True:
+        parent = node.getparent()
+        if parent is None or parent in keep or parent.tag in _STOP:
+            return node
+        parts = _pieces_without(parent, drop, node, parts)
+        rest = normalise_text(" ".join(parts))
+        if rest and not is_share_text(rest, page.outlet):
+            return node
+        node = parent
+
+
+def _pieces_without(
+    el: etree._Element, drop: Callable[[etree._Element], bool], known: etree._Element | None, pieces: list[str]
+) -> list[str]:
+    """The text pieces of `el` (not its tail) that _text_without joins, leaving out the links `drop` says (their
+    tails stay), where `pieces` are those of its child `known` (read already)."""
+    # What holds no dropped link, script-like element or comment is read by lxml's itertext (in C: the same pieces,
+    # empty ones aside, which add nothing once normalised); the rest is walked here.
+    walked = _holding_left_out(el, drop, known)
+    parts: list[str] = []
+
+    def walk(node: etree._Element) -> None:
+        if node is known:
+            parts.extend(pieces)
+        elif node not in walked:
+            parts.extend(node.itertext())
+        elif not (node.tag == "a" and drop(node)):
+            if isinstance(node.tag, str) and node.tag not in _SKIP and node.text:
+                parts.append(node.text)
+            for child in node:
+                walk(child)
+        if node is not el and node.tail:
+            parts.append(node.tail)
+
+    walk(el)
+    return parts
+
+
+_LEFT_OUT = ("a", *_SKIP, etree.Comment, etree.ProcessingInstruction, etree.Entity)
+
+
+def _holding_left_out(
+    el: etree._Element, drop: Callable[[etree._Element], bool], known: etree._Element | None
+) -> set[etree._Element]:
+    """`el` and the elements under it (outside `known`) that are or hold what _text_without leaves out: a link
+    `drop` says, a script-like element, or what is no element."""
+    found = {el}
+    for child in el:
+        if child is known:
+            continue
+        for node in child.iter(*_LEFT_OUT):
+            if node.tag == "a" and not drop(node):
+                continue
+            while node not in found:
+                found.add(node)
+                node = node.getparent()
+    return found
 
 
 @lru_cache(maxsize=8)
