@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterator
 from typing import NamedTuple
 
 from lxml import etree
@@ -303,19 +304,50 @@ def _continued(
     it (and before any thematic break, <hr>, or copyright line below the body). Lines above the headline, and
     after the body in blocks of another kind (an author's bio, a company's "About" note, teasers, a footer, an
     advert below the copyright line), are the page around the article."""
+    # As read in the page's order: before the dense block a line counts once the headline has passed (never the
+    # headline's own) or in a container built like it; after it, in such a container until the first break.
+    # Each line is placed against the headline and the dense block instead of walking the whole page, and only
+    # the stretch from the dense block's end to the last line that may count after it is searched for a break.
     outside = {el: size for el, size in matched.items() if not is_inside(el, dense)}
     depth = sum(1 for _ in dense.iterancestors())
-    started, before, ended, total = headline is None, True, False, 0
-    for el in root.iter():
+    dense_at = _Place(dense)
+    headline_at = _Place(headline) if headline is not None else None
+    total = 0
+    after: set[etree._Element] = set()  # lines after the dense block that count unless a break comes first
+    for el, size in outside.items():
         if el is headline:
-            started = True
-        elif el is dense:
-            before = False
-        elif not before and _ends_text(el) and not is_inside(el, dense):
-            ended = True  # a thematic break or a copyright line after the body: what follows is another text
-        elif el in outside and ((before and started) or (not ended and _twin(el, dense, depth))):
-            total += outside[el]
+            continue
+        if dense_at.side(el) > 0 and dense is not headline:  # (a headline taken as the dense block ends nothing)
+            if _twin(el, dense, depth):
+                after.add(el)
+        elif headline_at is None or _follows(el, headline_at) or _twin(el, dense, depth):
+            total += size
+    if after:
+        for el in _following(dense, root):
+            if el is headline:
+                continue
+            if _ends_text(el):
+                break  # a thematic break or a copyright line after the body: what follows is another text
+            if el in after:
+                total += outside[el]
+                after.discard(el)
+                if not after:
+                    break
     return total
+
+
+def _follows(el: etree._Element, at: _Place) -> bool:
+    """True when `el` comes after the element `at` stands for in the page's order (inside it included)."""
+    return at.side(el) > 0 or (el is not at.chain[0] and is_inside(el, at.chain[0]))
+
+
+def _following(el: etree._Element, root: etree._Element) -> Iterator[etree._Element]:
+    """The nodes after `el` and all it holds in the page's order (root.iter()'s), up to the end of root."""
+    node: etree._Element | None = el
+    while node is not None and node is not root:
+        for sibling in node.itersiblings():
+            yield from sibling.iter()
+        node = node.getparent()
 
 
 def _headline_depth(el: etree._Element, headline: etree._Element) -> int:
