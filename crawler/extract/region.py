@@ -113,8 +113,37 @@ def densest(root: etree._Element) -> etree._Element | None:
 
 def _text_length(el: etree._Element) -> int:
     """len(node_text(el)), without normalising text that is normal already (most paragraphs of a page)."""
-    text = " ".join(el.itertext()) if len(el) else (el.text or "")
+    return _normal_length(" ".join(el.itertext()) if len(el) else (el.text or ""))
+
+
+def _normal_length(text: str) -> int:
     return len(text) if already_normal(text) else len(normalise_text(text))
+
+
+def _text_lengths(outer: etree._Element, inner: etree._Element) -> tuple[int, int]:
+    """(_text_length(outer), _text_length(inner)) for an element inside the other, the inner one's text read once.
+
+    Normalising joins the words of the text's runs with single spaces, and a space between two runs bounds
+    what NFC composes or reorders (it is a starter in no canonical decomposition): the normalised runs of the
+    outer element are those of the inner one and those of the rest, in whatever order, so its length is the
+    two lengths plus the space between them when both hold a word."""
+    inside = _text_length(inner)
+    rest: list[str] = []
+    node = inner
+    while node is not outer:
+        parent = node.getparent()
+        if parent is None:
+            raise ValueError("the inner element is not inside the outer one")
+        if parent.text:
+            rest.append(parent.text)
+        for child in parent:
+            if child is not node and isinstance(child.tag, str):
+                rest.extend(child.itertext())  # (a comment's text is not the page's: its tail is)
+            if child.tail:
+                rest.append(child.tail)
+        node = parent
+    around = _normal_length(" ".join(rest))
+    return around + inside + (1 if around and inside else 0), inside
 
 
 _UNINDEXED = frozenset({"script", "style", "noscript", "template", "title"})
@@ -456,7 +485,8 @@ def _choose(
     if is_inside(dense, located):
         if weight.get(dense, 0) >= (1 - SPLIT) * total and not twins:
             return dense  # trafilatura only added a lead or a caption line around the dense block
-        if _text_length(located) > SPLIT_MAX_GROWTH * _text_length(dense):
+        whole, part = _text_lengths(located, dense)
+        if whole > SPLIT_MAX_GROWTH * part:
             return dense  # not the halves of one body: trafilatura kept the page's furniture around it
         if 2 * _continued(root, dense, matched, headline) < total - weight.get(dense, 0):
             return dense  # what trafilatura added is the page around the body, not another part of it
