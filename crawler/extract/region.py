@@ -77,6 +77,7 @@ def densest(root: etree._Element) -> etree._Element | None:
         return None
     best: etree._Element | None = None
     best_score = 0.0
+    known: dict[etree._Element, int] = {}  # lengths of the blocks inside a list or a quote, found with it
     stack = [start]
     while stack:
         el = stack.pop()
@@ -91,7 +92,9 @@ def densest(root: etree._Element) -> etree._Element | None:
                 own += len(tail.strip())
             tag = child.tag
             if tag in _PARA_SET:
-                size = _text_length(child)
+                size = known.pop(child, None) if known else None
+                if size is None:
+                    size = _text_length(child) if tag == "p" else _block_length(child, known)
                 if size >= 25:
                     # (A paragraph without children holds no link: most of them.)
                     linked = sum(_text_length(a) for a in child.iter("a")) if len(child) else 0
@@ -114,6 +117,36 @@ def densest(root: etree._Element) -> etree._Element | None:
 def _text_length(el: etree._Element) -> int:
     """len(node_text(el)), without normalising text that is normal already (most paragraphs of a page)."""
     return _normal_length(" ".join(el.itertext()) if len(el) else (el.text or ""))
+
+
+def _block_length(el: etree._Element, known: dict[etree._Element, int]) -> int:
+    """_text_length(el) for a list or a quote, with the lengths of the blocks it holds kept in `known`: a list in a
+    list is measured again when its own turn comes, and lists nest deep on some pages. Lengths add up as in
+    _text_lengths."""
+    if next(el.iterdescendants(*_PARA_TAGS), None) is None:
+        return _text_length(el)
+    rest: list[str] = []
+    held: list[etree._Element] = []
+    _runs_around(el, rest, held)
+    size = _normal_length(" ".join(rest))
+    for block in held:
+        part = known[block] = _text_length(block) if block.tag == "p" else _block_length(block, known)
+        size += part + (1 if size and part else 0)
+    return size
+
+
+def _runs_around(el: etree._Element, rest: list[str], held: list[etree._Element]) -> None:
+    """The text runs of `el` outside the blocks it holds (into `rest`), and those blocks (into `held`)."""
+    if el.text:
+        rest.append(el.text)
+    for child in el:
+        tag = child.tag
+        if tag in _PARA_SET:
+            held.append(child)
+        elif isinstance(tag, str):
+            _runs_around(child, rest, held)  # (a comment's text is not the page's: its tail is)
+        if child.tail:
+            rest.append(child.tail)
 
 
 def _normal_length(text: str) -> int:
