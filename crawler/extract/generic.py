@@ -216,12 +216,46 @@ _LINK_TEXTS = etree.XPath(".//a//text()", smart_strings=False)
 def _prune_link_lists(tree: etree._Element) -> None:
     """Drop lists whose text is nearly all links (related stories, navigation) unless the article's prose
     introduces them."""
+    known: dict[etree._Element, int] = {}  # sizes of the lists inside a list, found with it
     for lst in xp("/descendant::ul[li][li] | /descendant::ol[li][li]")(tree):
         if lst.getparent() is None:
             continue
-        text = _chars(lst)
+        # (A list's text does not change before its turn: the lists removed so far come before it in the page
+        # and hold none of it, and a removal moves only the removed list's tail.)
+        text = known.pop(lst, None)
+        if text is None:
+            text = _list_chars(lst, known)
         if text and len("".join("".join(_LINK_TEXTS(lst)).split())) >= 0.8 * text and not _introduced(lst):
             remove_node(lst)
+
+
+def _list_chars(lst: etree._Element, known: dict[etree._Element, int]) -> int:
+    """_chars(lst), with the sizes of the lists it holds kept in `known`: a list in a list is measured again when
+    its own turn comes, and lists nest deep on some pages (a sum of the characters of each text run)."""
+    if next(lst.iterdescendants("ul", "ol"), None) is None:
+        return _chars(lst)
+    rest: list[str] = []
+    held: list[etree._Element] = []
+    _runs_beside(lst, rest, held)
+    size = len("".join("".join(rest).split()))
+    for inner in held:
+        known[inner] = part = _list_chars(inner, known)
+        size += part
+    return size
+
+
+def _runs_beside(el: etree._Element, rest: list[str], held: list[etree._Element]) -> None:
+    """The text runs of `el` outside the lists it holds (into `rest`), and those lists (into `held`)."""
+    if el.text:
+        rest.append(el.text)
+    for child in el:
+        tag = child.tag
+        if tag == "ul" or tag == "ol":
+            held.append(child)
+        elif isinstance(tag, str):
+            _runs_beside(child, rest, held)  # (a comment's text is not the page's: its tail is)
+        if child.tail:
+            rest.append(child.tail)
 
 
 def _generic_meta(tree: etree._Element, url: str) -> dict[str, Any]:
