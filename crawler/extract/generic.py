@@ -390,6 +390,7 @@ def _parts_of_one_body(
     el: etree._Element,
     parts: list[etree._Element],
     known: dict[etree._Element, int] | None = None,
+    lineage: dict[etree._Element, set[etree._Element]] | None = None,
 ) -> bool:
     """True when el and chosen are close in the tree and the parts hold most of the prose around them.
 
@@ -400,7 +401,10 @@ def _parts_of_one_body(
     common = _common_ancestor(chosen, el)
     if common is None:
         return False
-    inside = sum(_paragraph_words(part, known) for part in parts if is_inside(part, common))
+    if lineage is None:
+        inside = sum(_paragraph_words(part, known) for part in parts if is_inside(part, common))
+    else:  # each part's ancestors listed once for all the pairs (the same test as is_inside)
+        inside = sum(_paragraph_words(part, known) for part in parts if common in _lineage(part, lineage))
     return _paragraph_words(common, known) <= _SPLIT_PART_MAX_SHARE * inside
 
 
@@ -410,15 +414,28 @@ def _may_join(parts: list[etree._Element]) -> bool:
     cost more than the rest of the cleaning). Only one group can hold the chosen container, so the groups do not
     change each other's answer."""
     known: dict[etree._Element, int] = {}
+    lineage: dict[etree._Element, set[etree._Element]] = {}
     above = [list(islice(el.iterancestors(), _SPLIT_PART_MAX_LEVELS)) for el in parts]
     for i, a in enumerate(parts):
         for j in range(i + 1, len(parts)):
             if not any(anc in above[i] for anc in above[j]):
                 continue  # no common ancestor near both (most pairs): _common_ancestor would find none
             b = parts[j]
-            if not is_inside(a, b) and not is_inside(b, a) and _parts_of_one_body(a, b, parts, known):
+            if (
+                b not in _lineage(a, lineage)
+                and a not in _lineage(b, lineage)
+                and _parts_of_one_body(a, b, parts, known, lineage)
+            ):
                 return True
     return False
+
+
+def _lineage(el: etree._Element, known: dict[etree._Element, set[etree._Element]]) -> set[etree._Element]:
+    """The element and its ancestors (kept in `known`): `anc in _lineage(el, known)` is is_inside(el, anc)."""
+    found = known.get(el)
+    if found is None:
+        found = known[el] = {el, *el.iterancestors()}
+    return found
 
 
 def _may_be_chosen(parts: list[etree._Element]) -> bool:
