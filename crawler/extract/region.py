@@ -248,7 +248,12 @@ def _matched(root: etree._Element, lines: list[str]) -> dict[etree._Element, int
 def _line_key(line: str) -> str:
     """normalise_text(line)[:_MIN_START].casefold(). A line already in NFC (ASCII, or most text) is normalised in
     part: the start of such a line is in NFC too, and dropping control characters and joining words with one
-    space work character by character, so its normalised start is the start of its whole normalised text."""
+    space work character by character, so its normalised start is the start of its whole normalised text. A line
+    that opens with _MIN_START + 1 printable ASCII characters without two spaces running (most) starts its
+    normalised text with them, as in _starts."""
+    start = line[: _MIN_START + 1]
+    if len(start) > _MIN_START and start[0] != " " and start.isascii() and start.isprintable() and "  " not in start:
+        return start[:_MIN_START].casefold()
     if len(line) > _HEAD and (line.isascii() or unicodedata.is_normalized("NFC", line)):
         head = normalise_text(line[:_HEAD])
         if len(head) >= _MIN_START:
