@@ -442,13 +442,28 @@ def _may_be_chosen(parts: list[etree._Element]) -> bool:
     """Whether trafilatura's body XPaths may choose one of the parts: each XPath is run from the parts' parents
     only (a fraction of the page). An XPath that picks a part from the whole page picks it from the part's
     parent too (each picks the first element, in document order or among its siblings, whose own attributes
-    match), so a part none of them picks there is never the one they choose."""
+    match), so a part none of them picks there is never the one they choose. Nor is a part whose bare copy (its
+    tag and attributes alone) none of them picks among the copies: a far smaller page, searched first (most
+    pages' parts match none)."""
+    if not _copies_picked(parts):
+        return False
     parents = list({id(p): p for el in parts if (p := el.getparent()) is not None}.values())
     for expr in BODY_XPATH:
         for parent in parents:
             if any(found is el for found in expr(parent) for el in parts):
                 return True
     return False
+
+
+def _copies_picked(parts: list[etree._Element]) -> bool:
+    """Whether one of trafilatura's body XPaths picks an element from bare copies of the parts, side by side."""
+    page = etree.Element("div")
+    try:
+        for el in parts:
+            etree.SubElement(page, el.tag, dict(el.attrib))
+    except (TypeError, ValueError):  # a name or value the parser let through and lxml will not set: no shortcut
+        return True
+    return any(expr(page) for expr in BODY_XPATH)
 
 
 def _merge_split_body(tree: etree._Element) -> None:
