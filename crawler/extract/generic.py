@@ -219,12 +219,46 @@ _LINK_TEXTS = etree.XPath(".//a//text()", smart_strings=False)
 def _prune_link_lists(tree: etree._Element) -> None:
     """Drop lists whose text is nearly all links (related stories, navigation) unless the article's prose
     introduces them."""
+    known: dict[etree._Element, int] = {}  # sizes of the lists inside a list, found with it
     for lst in xp("/descendant::ul[li][li] | /descendant::ol[li][li]")(tree):
         if lst.getparent() is None:
             continue
-        text = _chars(lst)
+        # (A list's text does not change before its turn: the lists removed so far come before it in the page
+        # and hold none of it, and a removal moves only the removed list's tail.)
+        text = known.pop(lst, None)
+        if text is None:
+            text = _list_chars(lst, known)
         if text and len("".join("".join(_LINK_TEXTS(lst)).split())) >= 0.8 * text and not _introduced(lst):
             remove_node(lst)
+
+
+def _list_chars(lst: etree._Element, known: dict[etree._Element, int]) -> int:
+    """_chars(lst), with the sizes of the lists it holds kept in `known`: a list in a list is measured again when
+    its own turn comes, and lists nest deep on some pages (a sum of the characters of each text run)."""
+    if next(lst.iterdescendants("ul", "ol"), None) is None:
+        return _chars(lst)
+    rest: list[str] = []
+    held: list[etree._Element] = []
+    _runs_beside(lst, rest, held)
+    size = len("".join("".join(rest).split()))
+    for inner in held:
+        known[inner] = part = _list_chars(inner, known)
+        size += part
+    return size
+
+
+def _runs_beside(el: etree._Element, rest: list[str], held: list[etree._Element]) -> None:
+    """The text runs of `el` outside the lists it holds (into `rest`), and those lists (into `held`)."""
+    if el.text:
+        rest.append(el.text)
+    for child in el:
+        tag = child.tag
+        if tag == "ul" or tag == "ol":
+            held.append(child)
+        elif isinstance(tag, str):
+            _runs_beside(child, rest, held)  # (a comment's text is not the page's: its tail is)
+        if child.tail:
+            rest.append(child.tail)
 
 
 def _generic_meta(tree: etree._Element, url: str) -> dict[str, Any]:
@@ -359,6 +393,7 @@ def _parts_of_one_body(
     el: etree._Element,
     parts: list[etree._Element],
     known: dict[etree._Element, int] | None = None,
+    lineage: dict[etree._Element, set[etree._Element]] | None = None,
 ) -> bool:
     """True when el and chosen are close in the tree and the parts hold most of the prose around them.
 
@@ -369,7 +404,10 @@ def _parts_of_one_body(
     common = _common_ancestor(chosen, el)
     if common is None:
         return False
-    inside = sum(_paragraph_words(part, known) for part in parts if is_inside(part, common))
+    if lineage is None:
+        inside = sum(_paragraph_words(part, known) for part in parts if is_inside(part, common))
+    else:  # each part's ancestors listed once for all the pairs (the same test as is_inside)
+        inside = sum(_paragraph_words(part, known) for part in parts if common in _lineage(part, lineage))
     return _paragraph_words(common, known) <= _SPLIT_PART_MAX_SHARE * inside
 
 
@@ -379,28 +417,56 @@ def _may_join(parts: list[etree._Element]) -> bool:
     cost more than the rest of the cleaning). Only one group can hold the chosen container, so the groups do not
     change each other's answer."""
     known: dict[etree._Element, int] = {}
+    lineage: dict[etree._Element, set[etree._Element]] = {}
     above = [list(islice(el.iterancestors(), _SPLIT_PART_MAX_LEVELS)) for el in parts]
     for i, a in enumerate(parts):
         for j in range(i + 1, len(parts)):
             if not any(anc in above[i] for anc in above[j]):
                 continue  # no common ancestor near both (most pairs): _common_ancestor would find none
             b = parts[j]
-            if not is_inside(a, b) and not is_inside(b, a) and _parts_of_one_body(a, b, parts, known):
+            if (
+                b not in _lineage(a, lineage)
+                and a not in _lineage(b, lineage)
+                and _parts_of_one_body(a, b, parts, known, lineage)
+            ):
                 return True
     return False
+
+
+def _lineage(el: etree._Element, known: dict[etree._Element, set[etree._Element]]) -> set[etree._Element]:
+    """The element and its ancestors (kept in `known`): `anc in _lineage(el, known)` is is_inside(el, anc)."""
+    found = known.get(el)
+    if found is None:
+        found = known[el] = {el, *el.iterancestors()}
+    return found
 
 
 def _may_be_chosen(parts: list[etree._Element]) -> bool:
     """Whether trafilatura's body XPaths may choose one of the parts: each XPath is run from the parts' parents
     only (a fraction of the page). An XPath that picks a part from the whole page picks it from the part's
     parent too (each picks the first element, in document order or among its siblings, whose own attributes
-    match), so a part none of them picks there is never the one they choose."""
+    match), so a part none of them picks there is never the one they choose. Nor is a part whose bare copy (its
+    tag and attributes alone) none of them picks among the copies: a far smaller page, searched first (most
+    pages' parts match none)."""
+    if not _copies_picked(parts):
+        return False
     parents = list({id(p): p for el in parts if (p := el.getparent()) is not None}.values())
     for expr in BODY_XPATH:
         for parent in parents:
             if any(found is el for found in expr(parent) for el in parts):
                 return True
     return False
+
+
+def _copies_picked(parts: list[etree._Element]) -> bool:
+    """Whether one of trafilatura's body XPaths picks an element from bare copies of the parts, side by side."""
+    page = etree.Element("div")
+    try:
+        for el in parts:
+            etree.SubElement(page, el.tag, dict(el.attrib))
+    except (TypeError, ValueError):  # a name or value the parser let through and lxml will not set: no shortcut
+        return True
+    return any(expr(page) for expr in BODY_XPATH)
 
 
 def _merge_split_body(tree: etree._Element) -> None:

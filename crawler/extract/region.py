@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterator
 from typing import NamedTuple
 
 from lxml import etree
@@ -76,6 +77,7 @@ def densest(root: etree._Element) -> etree._Element | None:
         return None
     best: etree._Element | None = None
     best_score = 0.0
+    known: dict[etree._Element, int] = {}  # lengths of the blocks inside a list or a quote, found with it
     stack = [start]
     while stack:
         el = stack.pop()
@@ -90,7 +92,9 @@ def densest(root: etree._Element) -> etree._Element | None:
                 own += len(tail.strip())
             tag = child.tag
             if tag in _PARA_SET:
-                size = _text_length(child)
+                size = known.pop(child, None) if known else None
+                if size is None:
+                    size = _text_length(child) if tag == "p" else _block_length(child, known)
                 if size >= 25:
                     # (A paragraph without children holds no link: most of them.)
                     linked = sum(_text_length(a) for a in child.iter("a")) if len(child) else 0
@@ -112,8 +116,67 @@ def densest(root: etree._Element) -> etree._Element | None:
 
 def _text_length(el: etree._Element) -> int:
     """len(node_text(el)), without normalising text that is normal already (most paragraphs of a page)."""
-    text = " ".join(el.itertext()) if len(el) else (el.text or "")
+    return _normal_length(" ".join(el.itertext()) if len(el) else (el.text or ""))
+
+
+def _block_length(el: etree._Element, known: dict[etree._Element, int]) -> int:
+    """_text_length(el) for a list or a quote, with the lengths of the blocks it holds kept in `known`: a list in a
+    list is measured again when its own turn comes, and lists nest deep on some pages. Lengths add up as in
+    _text_lengths."""
+    if next(el.iterdescendants(*_PARA_TAGS), None) is None:
+        return _text_length(el)
+    rest: list[str] = []
+    held: list[etree._Element] = []
+    _runs_around(el, rest, held)
+    size = _normal_length(" ".join(rest))
+    for block in held:
+        part = known[block] = _text_length(block) if block.tag == "p" else _block_length(block, known)
+        size += part + (1 if size and part else 0)
+    return size
+
+
+def _runs_around(el: etree._Element, rest: list[str], held: list[etree._Element]) -> None:
+    """The text runs of `el` outside the blocks it holds (into `rest`), and those blocks (into `held`)."""
+    if el.text:
+        rest.append(el.text)
+    for child in el:
+        tag = child.tag
+        if tag in _PARA_SET:
+            held.append(child)
+        elif isinstance(tag, str):
+            _runs_around(child, rest, held)  # (a comment's text is not the page's: its tail is)
+        if child.tail:
+            rest.append(child.tail)
+
+
+def _normal_length(text: str) -> int:
     return len(text) if already_normal(text) else len(normalise_text(text))
+
+
+def _text_lengths(outer: etree._Element, inner: etree._Element) -> tuple[int, int]:
+    """(_text_length(outer), _text_length(inner)) for an element inside the other, the inner one's text read once.
+
+    Normalising joins the words of the text's runs with single spaces, and a space between two runs bounds
+    what NFC composes or reorders (it is a starter in no canonical decomposition): the normalised runs of the
+    outer element are those of the inner one and those of the rest, in whatever order, so its length is the
+    two lengths plus the space between them when both hold a word."""
+    inside = _text_length(inner)
+    rest: list[str] = []
+    node = inner
+    while node is not outer:
+        parent = node.getparent()
+        if parent is None:
+            raise ValueError("the inner element is not inside the outer one")
+        if parent.text:
+            rest.append(parent.text)
+        for child in parent:
+            if child is not node and isinstance(child.tag, str):
+                rest.extend(child.itertext())  # (a comment's text is not the page's: its tail is)
+            if child.tail:
+                rest.append(child.tail)
+        node = parent
+    around = _normal_length(" ".join(rest))
+    return around + inside + (1 if around and inside else 0), inside
 
 
 _UNINDEXED = frozenset({"script", "style", "noscript", "template", "title"})
@@ -185,7 +248,12 @@ def _matched(root: etree._Element, lines: list[str]) -> dict[etree._Element, int
 def _line_key(line: str) -> str:
     """normalise_text(line)[:_MIN_START].casefold(). A line already in NFC (ASCII, or most text) is normalised in
     part: the start of such a line is in NFC too, and dropping control characters and joining words with one
-    space work character by character, so its normalised start is the start of its whole normalised text."""
+    space work character by character, so its normalised start is the start of its whole normalised text. A line
+    that opens with _MIN_START + 1 printable ASCII characters without two spaces running (most) starts its
+    normalised text with them, as in _starts."""
+    start = line[: _MIN_START + 1]
+    if len(start) > _MIN_START and start[0] != " " and start.isascii() and start.isprintable() and "  " not in start:
+        return start[:_MIN_START].casefold()
     if len(line) > _HEAD and (line.isascii() or unicodedata.is_normalized("NFC", line)):
         head = normalise_text(line[:_HEAD])
         if len(head) >= _MIN_START:
@@ -303,19 +371,50 @@ def _continued(
     it (and before any thematic break, <hr>, or copyright line below the body). Lines above the headline, and
     after the body in blocks of another kind (an author's bio, a company's "About" note, teasers, a footer, an
     advert below the copyright line), are the page around the article."""
+    # As read in the page's order: before the dense block a line counts once the headline has passed (never the
+    # headline's own) or in a container built like it; after it, in such a container until the first break.
+    # Each line is placed against the headline and the dense block instead of walking the whole page, and only
+    # the stretch from the dense block's end to the last line that may count after it is searched for a break.
     outside = {el: size for el, size in matched.items() if not is_inside(el, dense)}
     depth = sum(1 for _ in dense.iterancestors())
-    started, before, ended, total = headline is None, True, False, 0
-    for el in root.iter():
+    dense_at = _Place(dense)
+    headline_at = _Place(headline) if headline is not None else None
+    total = 0
+    after: set[etree._Element] = set()  # lines after the dense block that count unless a break comes first
+    for el, size in outside.items():
         if el is headline:
-            started = True
-        elif el is dense:
-            before = False
-        elif not before and _ends_text(el) and not is_inside(el, dense):
-            ended = True  # a thematic break or a copyright line after the body: what follows is another text
-        elif el in outside and ((before and started) or (not ended and _twin(el, dense, depth))):
-            total += outside[el]
+            continue
+        if dense_at.side(el) > 0 and dense is not headline:  # (a headline taken as the dense block ends nothing)
+            if _twin(el, dense, depth):
+                after.add(el)
+        elif headline_at is None or _follows(el, headline_at) or _twin(el, dense, depth):
+            total += size
+    if after:
+        for el in _following(dense, root):
+            if el is headline:
+                continue
+            if _ends_text(el):
+                break  # a thematic break or a copyright line after the body: what follows is another text
+            if el in after:
+                total += outside[el]
+                after.discard(el)
+                if not after:
+                    break
     return total
+
+
+def _follows(el: etree._Element, at: _Place) -> bool:
+    """True when `el` comes after the element `at` stands for in the page's order (inside it included)."""
+    return at.side(el) > 0 or (el is not at.chain[0] and is_inside(el, at.chain[0]))
+
+
+def _following(el: etree._Element, root: etree._Element) -> Iterator[etree._Element]:
+    """The nodes after `el` and all it holds in the page's order (root.iter()'s), up to the end of root."""
+    node: etree._Element | None = el
+    while node is not None and node is not root:
+        for sibling in node.itersiblings():
+            yield from sibling.iter()
+        node = node.getparent()
 
 
 def _headline_depth(el: etree._Element, headline: etree._Element) -> int:
@@ -424,7 +523,8 @@ def _choose(
     if is_inside(dense, located):
         if weight.get(dense, 0) >= (1 - SPLIT) * total and not twins:
             return dense  # trafilatura only added a lead or a caption line around the dense block
-        if _text_length(located) > SPLIT_MAX_GROWTH * _text_length(dense):
+        whole, part = _text_lengths(located, dense)
+        if whole > SPLIT_MAX_GROWTH * part:
             return dense  # not the halves of one body: trafilatura kept the page's furniture around it
         if 2 * _continued(root, dense, matched, headline) < total - weight.get(dense, 0):
             return dense  # what trafilatura added is the page around the body, not another part of it
