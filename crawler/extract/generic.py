@@ -32,6 +32,7 @@ from crawler.extract.tree import (
     node_text,
     page_language,
     remove_node,
+    set_tail,
     split_paragraphs,
     xp,
 )
@@ -634,7 +635,7 @@ def _unwrap_quoted_posts(tree: etree._Element) -> None:
         while parent is not None and parent.tag in _WRAPPER_TAGS and _chars(parent) <= size + _WRAPPER_SLACK_CHARS:
             wrapper, parent = parent, parent.getparent()
         if wrapper is not quote and parent is not None:
-            quote.tail = wrapper.tail
+            set_tail(quote, wrapper.tail)
             parent.replace(wrapper, quote)
 
 

@@ -94,6 +94,25 @@ def meta_value(tree: etree._Element, *names: str) -> str:
     return ""
 
 
+_SPACE_NOT_XML = re.compile("[\x0b\x0c\x1c-\x1f]")
+_NOT_XML = re.compile("[\x00-\x08\x0e-\x1b\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_text(text: str) -> str:
+    """Text lxml takes back into a tree. A page's character references (`&#27;`) put characters in its text that
+    lxml refuses to set again: they are dropped, and the ones str.split counts as whitespace made spaces, which
+    leaves what normalise_text makes of the text as it was."""
+    return _NOT_XML.sub("", _SPACE_NOT_XML.sub(" ", text))
+
+
+def set_tail(el: etree._Element, text: str | None) -> None:
+    """el.tail = text, made acceptable to lxml when it is not (see xml_text)."""
+    try:
+        el.tail = text
+    except ValueError:
+        el.tail = xml_text(text or "")
+
+
 def remove_node(node: etree._Element) -> None:
     """Remove a node but keep its tail text (lxml's drop_tree semantics for any element)."""
     parent = node.getparent()
@@ -102,9 +121,13 @@ def remove_node(node: etree._Element) -> None:
     if node.tail:
         prev = node.getprevious()
         if prev is not None:
-            prev.tail = (prev.tail or "") + node.tail
+            set_tail(prev, (prev.tail or "") + node.tail)
         else:
-            parent.text = (parent.text or "") + node.tail
+            text = (parent.text or "") + node.tail
+            try:
+                parent.text = text
+            except ValueError:
+                parent.text = xml_text(text)
     parent.remove(node)
 
 

@@ -10,10 +10,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from crawler.core.items import normalise_text
 from crawler.extract import Extraction, extract_full
 from crawler.extract.furniture import is_hidden
 from crawler.extract.needles import may_match, may_match_one, may_match_utf8, needles_of
-from crawler.extract.tree import found_in
+from crawler.extract.tree import found_in, xml_text
 from crawler.outlet import load_outlet
 
 URL = "https://www.presstv.ir/Detail/2018/10/07/575918/Kim-Pompeo-second-summit"
@@ -216,6 +217,22 @@ def test_malformed_links_are_no_story_card_and_no_crash() -> None:
     assert generic.body.startswith(BODY[0]) and generic.body.endswith(BODY[-1])
 
 
+@pytest.mark.parametrize("reference", ["&#27;", "&#x1f;", "&#11;", "&#1;"])
+def test_a_character_reference_lxml_refuses_beside_removed_furniture_is_no_crash(reference: str) -> None:
+    # The parser turns the reference into a control character; joining the tail of a removed share bar to the
+    # text before it once raised ValueError (lxml refuses to set such text).
+    bar = (
+        '<div class="xo">Filed <span><a href="https://www.facebook.com/sharer/sharer.php?u=x">Facebook</a></span>'
+        f"{reference}under Asia</div>"
+    )
+    html = _page(below=bar)
+    art = _extract(html).article
+    assert art.title == TITLE and art.body.startswith(BODY[0])
+    assert not any(ord(c) < 32 and c not in "\n" for c in art.body)
+    generic = extract_full(html, "https://example.com/news/kim-pompeo").article
+    assert generic.body.startswith(BODY[0])
+
+
 def test_a_link_to_another_article_inside_a_sentence_stays() -> None:
     sentence = (
         f'<p class="rte-text">Pompeo said the <a href="{OTHER}">talks in Pyongyang</a> went well and that '
@@ -284,3 +301,10 @@ def test_a_closed_dialog_is_not_read_as_the_body() -> None:
     assert result.article.body == "\n\n".join(BODY)
     opened = lxml.html.fragment_fromstring(f"<dialog open><p>{HIDDEN_TEXT}</p></dialog>")
     assert not is_hidden(opened), "an open dialog is shown, and read like any block"
+
+
+@given(st.text(alphabet=st.sampled_from("ab \t\n\x00\x01\x0b\x0c\x1b\x1c\x1f\x7f\x85\xa0é\ufffe"), max_size=40))
+def test_text_made_acceptable_to_lxml_normalises_as_before(text: str) -> None:
+    safe = xml_text(text)
+    lxml.html.fromstring("<p>x</p>").text = safe  # lxml takes it
+    assert normalise_text(safe) == normalise_text(text.replace("\ufffe", ""))
