@@ -105,24 +105,8 @@ class _Page:
 
 
 def _text_without(el: etree._Element, drop: list[etree._Element]) -> str:
-    """The element's text with the text of the given descendants left out."""
-    skip = set(drop)
-    parts: list[str] = []
-
-    def walk(node: etree._Element) -> None:
-        if node in skip:
-            if node is not el and node.tail:
-                parts.append(node.tail)
-            return
-        if isinstance(node.tag, str) and node.tag not in _SKIP and node.text:
-            parts.append(node.text)
-        for child in node:
-            walk(child)
-        if node is not el and node.tail:
-            parts.append(node.tail)
-
-    walk(el)
-    return normalise_text(" ".join(parts))
+    """The element's text with the text of the given links left out (their tails stay)."""
+    return normalise_text(" ".join(_pieces_without(el, set(drop).__contains__, None, [])))
 
 
 def _climb(

@@ -32,6 +32,7 @@ from crawler.extract.tree import (
     node_text,
     page_language,
     remove_node,
+    runs_outside,
     set_tail,
     split_paragraphs,
     xp,
@@ -233,6 +234,9 @@ def _prune_link_lists(tree: etree._Element) -> None:
             remove_node(lst)
 
 
+_LISTS = frozenset({"ul", "ol"})
+
+
 def _list_chars(lst: etree._Element, known: dict[etree._Element, int]) -> int:
     """_chars(lst), with the sizes of the lists it holds kept in `known`: a list in a list is measured again when
     its own turn comes, and lists nest deep on some pages (a sum of the characters of each text run)."""
@@ -240,26 +244,12 @@ def _list_chars(lst: etree._Element, known: dict[etree._Element, int]) -> int:
         return _chars(lst)
     rest: list[str] = []
     held: list[etree._Element] = []
-    _runs_beside(lst, rest, held)
+    runs_outside(lst, _LISTS, rest, held)
     size = len("".join("".join(rest).split()))
     for inner in held:
         known[inner] = part = _list_chars(inner, known)
         size += part
     return size
-
-
-def _runs_beside(el: etree._Element, rest: list[str], held: list[etree._Element]) -> None:
-    """The text runs of `el` outside the lists it holds (into `rest`), and those lists (into `held`)."""
-    if el.text:
-        rest.append(el.text)
-    for child in el:
-        tag = child.tag
-        if tag == "ul" or tag == "ol":
-            held.append(child)
-        elif isinstance(tag, str):
-            _runs_beside(child, rest, held)  # (a comment's text is not the page's: its tail is)
-        if child.tail:
-            rest.append(child.tail)
 
 
 def _generic_meta(tree: etree._Element, url: str) -> dict[str, Any]:

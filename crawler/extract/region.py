@@ -26,7 +26,7 @@ from typing import NamedTuple
 from lxml import etree
 
 from crawler.core.items import normalise_text
-from crawler.extract.tree import already_normal, is_inside
+from crawler.extract.tree import already_normal, is_inside, runs_outside
 
 _SKIP = frozenset({"script", "style", "noscript", "template", "head", "title", "a", "p"})
 _PARA_TAGS = ("p", "blockquote", "h3", "h4", "ul", "ol", "pre")
@@ -127,26 +127,12 @@ def _block_length(el: etree._Element, known: dict[etree._Element, int]) -> int:
         return _text_length(el)
     rest: list[str] = []
     held: list[etree._Element] = []
-    _runs_around(el, rest, held)
+    runs_outside(el, _PARA_SET, rest, held)
     size = _normal_length(" ".join(rest))
     for block in held:
         part = known[block] = _text_length(block) if block.tag == "p" else _block_length(block, known)
         size += part + (1 if size and part else 0)
     return size
-
-
-def _runs_around(el: etree._Element, rest: list[str], held: list[etree._Element]) -> None:
-    """The text runs of `el` outside the blocks it holds (into `rest`), and those blocks (into `held`)."""
-    if el.text:
-        rest.append(el.text)
-    for child in el:
-        tag = child.tag
-        if tag in _PARA_SET:
-            held.append(child)
-        elif isinstance(tag, str):
-            _runs_around(child, rest, held)  # (a comment's text is not the page's: its tail is)
-        if child.tail:
-            rest.append(child.tail)
 
 
 def _normal_length(text: str) -> int:

@@ -113,6 +113,21 @@ def set_tail(el: etree._Element, text: str | None) -> None:
         el.tail = xml_text(text or "")
 
 
+def runs_outside(el: etree._Element, tags: frozenset[str], rest: list[str], held: list[etree._Element]) -> None:
+    """The text runs of `el` outside the elements of these tags it holds (into `rest`), and those elements (into
+    `held`), in document order."""
+    if el.text:
+        rest.append(el.text)
+    for child in el:
+        tag = child.tag
+        if tag in tags:
+            held.append(child)
+        elif isinstance(tag, str):
+            runs_outside(child, tags, rest, held)  # (a comment's text is not the page's: its tail is)
+        if child.tail:
+            rest.append(child.tail)
+
+
 def remove_node(node: etree._Element) -> None:
     """Remove a node but keep its tail text (lxml's drop_tree semantics for any element)."""
     parent = node.getparent()
