@@ -117,23 +117,29 @@ def test_a_closespider_item_limit_is_recorded_as_ok(tmp_path: Path) -> None:
     assert run.stats.get("finish_reason") == "closespider_itemcount"
 
 
-def test_crawler_site_stops_cleanly_on_sigterm_as_a_service_manager_sends_it(tmp_path: Path) -> None:
-    # `kill`, systemd and docker stop send SIGTERM: both servers stop and the command says so, exit status 0.
+def _start_site(folder: Path, generate: int) -> tuple[subprocess.Popen[str], list[str]]:
+    """`crawler site` started in `folder`, and the lines it printed up to its "Ctrl-C" line (stripped)."""
     server = subprocess.Popen(
-        [sys.executable, "-m", "crawler", "site", "--generate", "1"],
-        cwd=tmp_path,
+        [sys.executable, "-m", "crawler", "site", "--generate", str(generate)],
+        cwd=folder,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
+    assert server.stdout is not None
+    printed: list[str] = []
+    for line in server.stdout:
+        printed.append(line.strip())
+        if line.startswith("Ctrl-C"):
+            break
+    return server, printed
+
+
+def test_crawler_site_stops_cleanly_on_sigterm_as_a_service_manager_sends_it(tmp_path: Path) -> None:
+    # `kill`, systemd and docker stop send SIGTERM: both servers stop and the command says so, exit status 0.
+    server, printed = _start_site(tmp_path, 1)
     try:
-        assert server.stdout is not None
-        printed = []
-        for line in server.stdout:
-            printed.append(line)
-            if line.startswith("Ctrl-C"):
-                break
-        assert any(line.strip().startswith("crawler crawl") for line in printed), printed
+        assert any(line.startswith("crawler crawl") for line in printed), printed
     finally:
         server.send_signal(signal.SIGTERM)
         _, err = server.communicate(timeout=30)
@@ -142,20 +148,8 @@ def test_crawler_site_stops_cleanly_on_sigterm_as_a_service_manager_sends_it(tmp
 
 
 def test_crawler_site_serves_the_site_and_a_wayback_stand_in_to_crawl(tmp_path: Path) -> None:
-    server = subprocess.Popen(
-        [sys.executable, "-m", "crawler", "site", "--generate", "3"],
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    server, printed = _start_site(tmp_path, 3)
     try:
-        assert server.stdout is not None
-        printed: list[str] = []
-        for line in server.stdout:
-            printed.append(line.strip())
-            if line.startswith("Ctrl-C"):
-                break
         commands = [_crawler_argv(line) for line in printed if line.startswith("crawler crawl")]
         assert len(commands) == 2, printed
         for argv in reversed(commands):  # the archive first: the live crawl would store the 2012 page too
