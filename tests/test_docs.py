@@ -247,10 +247,15 @@ def _check_scrapy_crawl(where: str, argv: list[str]) -> None:
         except SystemExit:
             pytest.fail(f"{where}: `scrapy crawl {shlex.join(argv)}` does not parse: {err.getvalue().strip()}")
     assert args == ["presstv"], f"{where}: `scrapy crawl {shlex.join(argv)}`: expected the spider name alone"
-    try:
-        cmd.process_options(args, opts)
-    except UsageError as exc:
-        pytest.fail(f"{where}: `scrapy crawl {shlex.join(argv)}`: {exc}")
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        try:
+            cmd.process_options(args, opts)
+        except UsageError as exc:
+            pytest.fail(f"{where}: `scrapy crawl {shlex.join(argv)}`: {exc}")
+        except SystemExit:
+            # The command's own check of the names, one line on stderr (as a user would see it).
+            raise AssertionError(f"{where}: `scrapy crawl {shlex.join(argv)}`: {err.getvalue().strip()}") from None
     _check_names(
         where, list((opts.spargs and [f"{k}={v}" for k, v in opts.spargs.items()]) or []), list(opts.set or [])
     )
