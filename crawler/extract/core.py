@@ -107,7 +107,9 @@ def _block_paragraphs(region: etree._Element) -> list[str]:
     def flush() -> None:
         if not cur:
             return  # (most breaks follow another: nothing to normalise)
-        text = normalise_text(" ".join(cur))
+        # The pieces as the page shows them, run together: an inline element's text and the text after it are
+        # one word where no space parts them (a drop cap: <span>T</span>he); blocks and breaks flush.
+        text = normalise_text("".join(cur))
         if text:
             out.append(text)
         cur.clear()

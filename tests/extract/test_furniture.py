@@ -233,6 +233,17 @@ def test_a_character_reference_lxml_refuses_beside_removed_furniture_is_no_crash
     assert generic.body.startswith(BODY[0])
 
 
+def test_a_drop_cap_and_words_split_by_inline_tags_read_as_the_page_shows_them() -> None:
+    # A drop cap (<span>T</span>he) and a word split over tags are one word on the page: not "T he".
+    para = (
+        '<p class="rte-text"><span class="dropcap">T</span>he talks in Pyongyang were <b>un</b>usually long, '
+        '(<a href="https://www.reuters.com/">Reuters</a>) reported, and both sides said they would meet again.</p>'
+    )
+    for url in (URL, "https://example.com/news/kim-pompeo"):
+        body = extract_full(_page(middle=para), url).article.body
+        assert "The talks in Pyongyang were unusually long, (Reuters) reported" in body, body
+
+
 def test_a_link_to_another_article_inside_a_sentence_stays() -> None:
     sentence = (
         f'<p class="rte-text">Pompeo said the <a href="{OTHER}">talks in Pyongyang</a> went well and that '
