@@ -39,7 +39,7 @@ from crawler.crawl import settings as defaults
 from crawler.crawl import statkeys
 from crawler.crawl.control import close_spider_soon, report_page_failed, set_exit_status
 from crawler.crawl.frontier import frontier_url
-from crawler.crawl.mirrors import MirrorPool, on_next_mirror, pool_for
+from crawler.crawl.mirrors import MirrorPool, count_failure, on_next_mirror, pool_for
 from crawler.outlet import Outlet, load_outlet
 
 if TYPE_CHECKING:
@@ -164,12 +164,7 @@ class _MirrorDecisions:
         assert pool is not None
         netloc = urlsplit(request.url).netloc
         tried = [*request.meta.get("mirrors_tried", []), netloc]
-        self._inc(f"failover/{reason}")
-        if pool.record_failure(netloc):
-            self._inc(statkeys.MIRROR_SET_ASIDE)
-            logger.warning(
-                "mirror %s set aside for %gs after repeated failures (last: %s)", netloc, pool.cooldown, reason
-            )
+        count_failure(pool, netloc, reason, self.stats)
         if self._maybe_give_up(pool):
             self._page_failed(request, f"no mirror could be reached ({reason} on {netloc})", status, key=reason)
             raise PageGivenUp("no mirror could be reached")

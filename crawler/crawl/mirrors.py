@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -11,7 +12,10 @@ from urllib.parse import urlsplit, urlunsplit
 from scrapy import Request, Spider
 from twisted.internet.defer import Deferred
 
+from crawler.crawl.statkeys import MIRROR_SET_ASIDE
 from crawler.outlet import Outlet
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -164,9 +168,6 @@ def pool_for(spider: Spider | None) -> MirrorPool | None:
     return pool if isinstance(pool, MirrorPool) else None
 
 
-__all__ = ["MirrorPool", "pool_for"]
-
-
 _NOT_CARRIED = ("retry_times", "redirect_times", "redirect_urls", "redirect_reasons", "download_slot")
 """Request meta that belongs to one mirror's attempt, not carried to the next mirror."""
 
@@ -183,3 +184,14 @@ def on_next_mirror(request: Request, pool: MirrorPool) -> Request | None:
     return request.replace(
         url=pool.url_on(nxt, request.meta.get("mirror_path", request.url)), meta=meta, dont_filter=True
     )
+
+
+def count_failure(pool: MirrorPool, netloc: str, reason: str, stats: Any) -> None:
+    """One failure of a mirror, counted as `failover/<reason>`; the one that sets it aside is counted and logged."""
+    stats.inc_value(f"failover/{reason}")
+    if pool.record_failure(netloc):
+        stats.inc_value(MIRROR_SET_ASIDE)
+        logger.warning("mirror %s set aside for %gs after repeated failures (last: %s)", netloc, pool.cooldown, reason)
+
+
+__all__ = ["MirrorPool", "count_failure", "on_next_mirror", "pool_for"]

@@ -36,7 +36,7 @@ from crawler.crawl.handoff import (
     PageItem,
     page_url,
 )
-from crawler.crawl.mirrors import on_next_mirror, pool_for
+from crawler.crawl.mirrors import count_failure, on_next_mirror, pool_for
 from crawler.extract.outletsigns import NOT_OUTLET_PAGE
 from crawler.pool.extraction import Crashed, ExtractFunction, ExtractionPool, Outcome, WorkerDied
 
@@ -146,10 +146,7 @@ class ExtractPipeline:
         if item.request is None or pool is None or "mirror_path" not in item.request.meta:
             return
         netloc = urlsplit(item.page.url).netloc
-        self._inc(statkeys.FAILOVER_NOT_OUTLET_PAGE)
-        if pool.record_failure(netloc):
-            self._inc(statkeys.MIRROR_SET_ASIDE)
-            logger.warning("mirror %s set aside: it serves another site's pages", netloc)
+        count_failure(pool, netloc, statkeys.NOT_OUTLET_PAGE_REASON, self.stats)
         retry = on_next_mirror(item.request, pool)
         if retry is None:
             return

@@ -45,8 +45,9 @@ INCREMENTAL_SKIPPED = "incremental/skipped"
 INCREMENTAL_REFRESHED = "incremental/refreshed"
 
 # ---- mirrors (failover middleware) -> demo summary ----
-FAILOVER_NOT_OUTLET_PAGE = "failover/not_outlet_page"
-"""Article pages a mirror served that were another site's (a parked or taken-over domain): the next mirror was asked."""
+NOT_OUTLET_PAGE_REASON = "not_outlet_page"
+"""The failover reason (stat `failover/not_outlet_page`) for an article page a mirror served that was another site's
+(a parked or taken-over domain): the next mirror was asked."""
 MIRROR_SET_ASIDE = "mirror/set_aside"
 MIRROR_RESTORED = "mirror/restored"
 MIRROR_RESPONSES = "mirror/responses/{}"

@@ -33,7 +33,7 @@ from crawler.extract.tree import (
     page_language,
     remove_node,
     runs_outside,
-    set_tail,
+    set_text,
     split_paragraphs,
     xp,
 )
@@ -625,7 +625,7 @@ def _unwrap_quoted_posts(tree: etree._Element) -> None:
         while parent is not None and parent.tag in _WRAPPER_TAGS and _chars(parent) <= size + _WRAPPER_SLACK_CHARS:
             wrapper, parent = parent, parent.getparent()
         if wrapper is not quote and parent is not None:
-            set_tail(quote, wrapper.tail)
+            set_text(quote, wrapper.tail, tail=True)
             parent.replace(wrapper, quote)
 
 

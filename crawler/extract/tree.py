@@ -105,12 +105,13 @@ def xml_text(text: str) -> str:
     return _NOT_XML.sub("", _SPACE_NOT_XML.sub(" ", text))
 
 
-def set_tail(el: etree._Element, text: str | None) -> None:
-    """el.tail = text, made acceptable to lxml when it is not (see xml_text)."""
+def set_text(el: etree._Element, text: str | None, *, tail: bool = False) -> None:
+    """el.text = text (el.tail with `tail`), made acceptable to lxml when it is not (see xml_text)."""
+    attr = "tail" if tail else "text"
     try:
-        el.tail = text
+        setattr(el, attr, text)
     except ValueError:
-        el.tail = xml_text(text or "")
+        setattr(el, attr, xml_text(text or ""))
 
 
 def runs_outside(el: etree._Element, tags: frozenset[str], rest: list[str], held: list[etree._Element]) -> None:
@@ -136,13 +137,9 @@ def remove_node(node: etree._Element) -> None:
     if node.tail:
         prev = node.getprevious()
         if prev is not None:
-            set_tail(prev, (prev.tail or "") + node.tail)
+            set_text(prev, (prev.tail or "") + node.tail, tail=True)
         else:
-            text = (parent.text or "") + node.tail
-            try:
-                parent.text = text
-            except ValueError:
-                parent.text = xml_text(text)
+            set_text(parent, (parent.text or "") + node.tail)
     parent.remove(node)
 
 
