@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import shlex
 import signal
 import sys
 import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from types import FrameType
 
@@ -44,10 +46,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _wait_for_stop() -> None:
-    """Block until Ctrl-C (SIGINT) or SIGTERM. The handlers are set here rather than inherited: a shell script that
-    starts the site in the background starts it with SIGINT ignored, and `kill` sends SIGTERM; either way the
-    servers stop cleanly."""
+@contextlib.contextmanager
+def _stop_on_signals() -> Iterator[threading.Event]:
+    """An event set by Ctrl-C (SIGINT) or SIGTERM while the block runs. The handlers are set here rather than
+    inherited: a shell script that starts the site in the background starts it with SIGINT ignored, and `kill`
+    sends SIGTERM; either way the servers stop cleanly. They are set before the site says it is ready, so a
+    signal sent as soon as it has said so is never lost."""
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -55,8 +59,7 @@ def _wait_for_stop() -> None:
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        while not stop.wait(1.0):
-            pass
+        yield stop
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
@@ -94,7 +97,11 @@ def run(args: argparse.Namespace) -> int:
         )
     specs = [MirrorSpec(behaviour=b, port=args.port + i if args.port else 0) for i, b in enumerate(behaviours)]
     try:
-        with serve_site(corpus, specs) as site, RunningWayback(WaybackArchive(captures)) as wayback:
+        with (
+            _stop_on_signals() as stop,
+            serve_site(corpus, specs) as site,
+            RunningWayback(WaybackArchive(captures)) as wayback,
+        ):
             years = sorted({a.published.year for a in corpus.articles() if a.is_article})
             store = shlex.quote(str(args.store))
             oldest = years[0] if years else datetime.now(UTC).year
@@ -114,7 +121,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"  crawler runs --store {store}")
             print(f"  crawler search sanctions --store {store}")
             print("Ctrl-C stops the servers.", flush=True)
-            _wait_for_stop()
+            while not stop.wait(1.0):
+                pass
     except (ValueError, OSError) as exc:
         raise CommandError(f"cannot serve the site: {exc}") from None
     print("crawler site: stopped", file=sys.stderr)
